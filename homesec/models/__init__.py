@@ -1,0 +1,30 @@
+"""homesec's SQLAlchemy 2.0 ORM: one module per table of the data-model contract.
+
+Importing this package registers every table on ``Base.metadata``, which Alembic's env.py and
+the relationships between modules rely on. ORM objects never leave the data layer.
+"""
+
+from homesec.models.api_key import APIKey
+from homesec.models.base import Base
+from homesec.models.camera import Camera
+from homesec.models.detection import Detection
+from homesec.models.enums import CameraStatus, LogSource, RiskLevel, UploadStatus
+from homesec.models.event import Event
+from homesec.models.gpu_stats import GPUStats
+from homesec.models.log import Log
+from homesec.models.upload import Upload
+
+__all__ = [
+    "APIKey",
+    "Base",
+    "Camera",
+    "CameraStatus",
+    "Detection",
+    "Event",
+    "GPUStats",
+    "Log",
+    "LogSource",
+    "RiskLevel",
+    "Upload",
+    "UploadStatus",
+]

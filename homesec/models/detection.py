@@ -1,0 +1,41 @@
+"""``detections``: one row per object found in an uploaded image."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from homesec.models.base import Base
+
+if TYPE_CHECKING:
+    from homesec.models.camera import Camera
+
+
+class Detection(Base):
+    __tablename__ = "detections"
+    __table_args__ = (
+        Index("idx_detections_camera_id", "camera_id"),
+        Index("idx_detections_detected_at", "detected_at"),
+        Index("idx_detections_camera_time", "camera_id", "detected_at"),
+        CheckConstraint("confidence >= 0 AND confidence <= 1", name="confidence_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    camera_id: Mapped[str] = mapped_column(String, ForeignKey("cameras.id", ondelete="CASCADE"))
+    file_path: Mapped[str] = mapped_column(String)
+    file_type: Mapped[str | None] = mapped_column(String)
+    detected_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    object_type: Mapped[str | None] = mapped_column(String)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    bbox_x: Mapped[int | None]
+    bbox_y: Mapped[int | None]
+    bbox_width: Mapped[int | None]
+    bbox_height: Mapped[int | None]
+    thumbnail_path: Mapped[str | None] = mapped_column(String)
+
+    camera: Mapped[Camera] = relationship(back_populates="detections", lazy="raise")

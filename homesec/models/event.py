@@ -1,0 +1,57 @@
+"""``events``: one analysed batch of a camera's detections, with its risk assessment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from homesec.models.base import Base, one_of
+from homesec.models.enums import RiskLevel
+
+if TYPE_CHECKING:
+    from homesec.models.camera import Camera
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        # A redelivered batch must never make a second event: the Analyst relies on this.
+        UniqueConstraint("batch_id"),
+        Index("idx_events_camera_id", "camera_id"),
+        Index("idx_events_started_at", "started_at"),
+        Index("idx_events_risk_score", "risk_score"),
+        Index("idx_events_reviewed", "reviewed"),
+        # Redundant beside the unique constraint's index, but the contract names it.
+        Index("idx_events_batch_id", "batch_id"),
+        CheckConstraint("risk_score >= 0 AND risk_score <= 100", name="risk_score_range"),
+        CheckConstraint(one_of("risk_level", RiskLevel), name="risk_level_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[str] = mapped_column(String)
+    camera_id: Mapped[str] = mapped_column(String, ForeignKey("cameras.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    risk_score: Mapped[int | None]
+    risk_level: Mapped[str | None] = mapped_column(String)
+    summary: Mapped[str | None] = mapped_column(Text)
+    reasoning: Mapped[str | None] = mapped_column(Text)
+    # A JSON array as text, as the contract has it: a soft link, no foreign keys.
+    detection_ids: Mapped[str | None] = mapped_column(Text)
+    reviewed: Mapped[bool] = mapped_column(server_default=false())
+    notes: Mapped[str | None] = mapped_column(Text)
+    is_fast_path: Mapped[bool] = mapped_column(server_default=false())
+
+    camera: Mapped[Camera] = relationship(back_populates="events", lazy="raise")

@@ -1,0 +1,439 @@
+"""homesec's settings: one frozen structure, read once at the entry point and passed down.
+
+Sources, later ones winning: the defaults below, an optional TOML file (``HOMESEC_CONFIG``, else
+``<data dir>/homesec.toml`` when it exists), then the environment. Names are the environment
+variables of the reference implementation (``DATABASE_URL``, ``RETENTION_DAYS`` ...) so its users
+can move over; in TOML the same names are accepted in lower case.
+
+A bad value raises :class:`SettingsError` with one line naming the variable and what it accepts;
+the CLI prints that line and exits, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import msgspec
+import platformdirs
+
+
+class SettingsError(ValueError):
+    """A setting has a value homesec cannot use. The message names the variable."""
+
+
+DETECTOR_DEVICES = ("auto", "cpu", "cuda")
+LLM_ENGINES = ("auto", "vllm", "openai", "rules")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class RiskBands(msgspec.Struct, frozen=True):
+    """Lowest score of each band above ``low``: low 0-29, medium 30-59, high 60-84, critical 85+."""
+
+    medium: int = 30
+    high: int = 60
+    critical: int = 85
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    # --- where things are -----------------------------------------------------------------
+    data_dir: Path
+    # None means "start an embedded server under data_dir".
+    database_url: str | None = None
+    redis_url: str | None = None
+    ray_address: str | None = None
+    # Ray's GCS port for the head `homesec up` starts; pinned off 6379, where Redis usually is.
+    ray_port: int = 6390
+    foscam_base_path: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    allow_insecure_bind: bool = False
+
+    # --- retention ------------------------------------------------------------------------
+    retention_days: int = 30
+    log_retention_days: int = 7
+    cleanup_time: dt.time = dt.time(3, 0)
+    delete_images: bool = False
+    min_free_disk_percent: float = 5.0
+
+    # --- ingest -----------------------------------------------------------------------------
+    dedupe_ttl_seconds: int = 300
+    file_watcher_polling: bool = False
+    upload_settle_seconds: float = 2.0
+    min_image_bytes: int = 1024
+    max_image_pixels: int = 50_000_000
+    queue_max_depth: int = 10_000
+    max_retries: int = 3
+    camera_offline_seconds: int = 600
+
+    # --- detection --------------------------------------------------------------------------
+    detector_model: str = "PekingU/rtdetr_v2_r50vd"
+    detector_device: str = "auto"
+    detector_batch_size: int = 8
+    detector_batch_wait_ms: int = 20
+    detector_gpu_fraction: float = 0.25
+    detector_replicas: int = 1
+    detection_confidence_threshold: float = 0.5
+
+    # --- batching ---------------------------------------------------------------------------
+    batch_window_seconds: float = 90.0
+    batch_idle_timeout_seconds: float = 30.0
+    batch_max_detections: int = 500
+    fast_path_confidence_threshold: float = 0.9
+    fast_path_object_types: tuple[str, ...] = ("person",)
+    fast_path_cooldown_seconds: float = 60.0
+
+    # --- analysis ---------------------------------------------------------------------------
+    llm_engine: str = "auto"
+    llm_url: str | None = None
+    llm_model: str = "nvidia/NVIDIA-Nemotron-Nano-9B-v2"
+    llm_api_key: str | None = None
+    llm_timeout_seconds: float = 60.0
+    llm_gpu_fraction: float = 0.5
+    risk_bands: RiskBands = RiskBands()
+    timezone: str | None = None
+
+    # --- operations -------------------------------------------------------------------------
+    gpu_poll_interval_seconds: float = 5.0
+    log_level: str = "INFO"
+    api_key_enabled: bool = False
+    api_keys: tuple[str, ...] = ()
+
+    @property
+    def thumbnail_dir(self) -> Path:
+        return self.data_dir / "thumbnails"
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings by variable name, as plain data, with every secret masked."""
+        out: dict[str, Any] = {}
+        for variable, (field, _) in _PARSERS.items():
+            value = getattr(self, field)
+            if field in _SECRET_FIELDS:
+                value = _mask_secret(value)
+            elif field in _URL_FIELDS and value is not None:
+                value = mask_url(value)
+            out[variable] = msgspec.to_builtins(value, enc_hook=str)
+        return out
+
+
+_SECRET_FIELDS = {"api_keys", "llm_api_key"}
+_URL_FIELDS = {"database_url", "redis_url", "llm_url", "ray_address"}
+
+
+def _mask_secret(value: Any) -> Any:
+    if value is None or value == ():
+        return value
+    if isinstance(value, tuple):
+        return tuple("****" for _ in value)
+    return "****"
+
+
+def mask_url(url: str) -> str:
+    """``scheme://user:secret@host/db`` -> ``scheme://user:****@host/db``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:****@{netloc}"))
+
+
+def _mask_url_leniently(text: str) -> str:
+    """Mask a password even in a URL too malformed for :func:`mask_url`."""
+    try:
+        return mask_url(text)
+    except ValueError:
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1****@", text)
+
+
+# --- parsing --------------------------------------------------------------------------------
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("true or false")
+
+
+def _parse_int(minimum: int | None = None, maximum: int | None = None) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ValueError(_range_text("an integer", minimum, maximum)) from None
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            raise ValueError(_range_text("an integer", minimum, maximum))
+        return value
+
+    return parse
+
+
+def _parse_float(
+    minimum: float | None = None, maximum: float | None = None, *, exclusive_min: bool = False
+) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        text = _range_text("a number", minimum, maximum, exclusive_min=exclusive_min)
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise ValueError(text) from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(text)
+        too_low = minimum is not None and (
+            value <= minimum if exclusive_min else value < minimum
+        )
+        if too_low or (maximum is not None and value > maximum):
+            raise ValueError(text)
+        return value
+
+    return parse
+
+
+def _range_text(
+    kind: str, minimum: float | None, maximum: float | None, *, exclusive_min: bool = False
+) -> str:
+    if minimum is not None and maximum is not None:
+        low = f"above {minimum}" if exclusive_min else f"from {minimum}"
+        return f"{kind} {low} to {maximum}"
+    if minimum is not None:
+        return f"{kind} {'above' if exclusive_min else 'of at least'} {minimum}"
+    return kind
+
+
+def _parse_choice(choices: tuple[str, ...], *, upper: bool = False) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().upper() if upper else raw.strip().lower()
+        if value not in choices:
+            raise ValueError("one of " + ", ".join(choices))
+        return value
+
+    return parse
+
+
+def _parse_list(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _parse_object_types(raw: str) -> tuple[str, ...]:
+    items = tuple(item.lower() for item in _parse_list(raw))
+    if not items:
+        raise ValueError("a comma-separated list of object classes, such as person,car")
+    return items
+
+
+def _parse_time(raw: str) -> dt.time:
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", raw)
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValueError("a local time HH:MM, such as 03:00")
+    return dt.time(int(match[1]), int(match[2]))
+
+
+def _parse_port(raw: str) -> int:
+    return _parse_int(1, 65535)(raw)
+
+
+def _parse_path(raw: str) -> Path:
+    if not raw.strip():
+        raise ValueError("a filesystem path")
+    return Path(raw.strip()).expanduser()
+
+
+def _parse_optional_str(raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def _parse_nonempty(raw: str) -> str:
+    if not raw.strip():
+        raise ValueError("a non-empty value")
+    return raw.strip()
+
+
+def normalize_database_url(raw: str) -> str:
+    """Accept ``postgresql://`` and ``postgresql+asyncpg://`` (and ``postgres://``) alike."""
+    url = raw.strip()
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("postgresql", "postgres", "postgresql+asyncpg"):
+        raise ValueError("a PostgreSQL URL: postgresql://user:password@host:5432/database")
+    if not rest.split("/", 1)[0]:
+        raise ValueError("a PostgreSQL URL with a host: postgresql://user@host:5432/database")
+    return f"postgresql+asyncpg://{rest}"
+
+
+def _parse_redis_url(raw: str) -> str:
+    url = raw.strip()
+    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise ValueError("a Redis URL: redis://host:6379/0")
+    return url
+
+
+def _parse_http_url(raw: str) -> str | None:
+    url = raw.strip()
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("an http(s) URL of an OpenAI-compatible server, such as http://127.0.0.1:8080/v1")
+    return url.rstrip("/")
+
+
+def _parse_timezone(raw: str) -> str | None:
+    name = raw.strip()
+    if not name:
+        return None
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError("an IANA time zone name, such as Europe/Berlin") from None
+    return name
+
+
+def _parse_risk_bands(raw: str) -> RiskBands:
+    text = "three increasing scores 1-100 where medium, high and critical start, such as 30,60,85"
+    try:
+        medium, high, critical = (int(part) for part in raw.split(","))
+    except ValueError:
+        raise ValueError(text) from None
+    if not 0 < medium < high < critical <= 100:
+        raise ValueError(text)
+    return RiskBands(medium, high, critical)
+
+
+# Every setting: environment variable -> (field, parser). The variable is the field's name in
+# upper case unless noted; the table is the single source for `homesec config` and the README.
+_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "HOMESEC_DATA_DIR": ("data_dir", _parse_path),
+    "DATABASE_URL": ("database_url", normalize_database_url),
+    "REDIS_URL": ("redis_url", _parse_redis_url),
+    "RAY_ADDRESS": ("ray_address", _parse_optional_str),
+    "HOMESEC_RAY_PORT": ("ray_port", _parse_port),
+    "FOSCAM_BASE_PATH": ("foscam_base_path", _parse_path),
+    "HOMESEC_HOST": ("host", _parse_nonempty),
+    "HOMESEC_PORT": ("port", _parse_port),
+    "HOMESEC_ALLOW_INSECURE_BIND": ("allow_insecure_bind", _parse_bool),
+    "RETENTION_DAYS": ("retention_days", _parse_int(1)),
+    "LOG_RETENTION_DAYS": ("log_retention_days", _parse_int(1)),
+    "CLEANUP_TIME": ("cleanup_time", _parse_time),
+    "DELETE_IMAGES": ("delete_images", _parse_bool),
+    "MIN_FREE_DISK_PERCENT": ("min_free_disk_percent", _parse_float(0, 100)),
+    "DEDUPE_TTL_SECONDS": ("dedupe_ttl_seconds", _parse_int(1)),
+    "FILE_WATCHER_POLLING": ("file_watcher_polling", _parse_bool),
+    "UPLOAD_SETTLE_SECONDS": ("upload_settle_seconds", _parse_float(0)),
+    "MIN_IMAGE_BYTES": ("min_image_bytes", _parse_int(1)),
+    "MAX_IMAGE_PIXELS": ("max_image_pixels", _parse_int(1)),
+    "QUEUE_MAX_DEPTH": ("queue_max_depth", _parse_int(1)),
+    "MAX_RETRIES": ("max_retries", _parse_int(0, 100)),
+    "CAMERA_OFFLINE_SECONDS": ("camera_offline_seconds", _parse_int(1)),
+    "DETECTOR_MODEL": ("detector_model", _parse_nonempty),
+    "DETECTOR_DEVICE": ("detector_device", _parse_choice(DETECTOR_DEVICES)),
+    "DETECTOR_BATCH_SIZE": ("detector_batch_size", _parse_int(1, 256)),
+    "DETECTOR_BATCH_WAIT_MS": ("detector_batch_wait_ms", _parse_int(0, 10_000)),
+    "DETECTOR_GPU_FRACTION": ("detector_gpu_fraction", _parse_float(0, 1, exclusive_min=True)),
+    "DETECTOR_REPLICAS": ("detector_replicas", _parse_int(1, 64)),
+    "DETECTION_CONFIDENCE_THRESHOLD": ("detection_confidence_threshold", _parse_float(0, 1)),
+    "BATCH_WINDOW_SECONDS": ("batch_window_seconds", _parse_float(0, exclusive_min=True)),
+    "BATCH_IDLE_TIMEOUT_SECONDS": (
+        "batch_idle_timeout_seconds",
+        _parse_float(0, exclusive_min=True),
+    ),
+    "BATCH_MAX_DETECTIONS": ("batch_max_detections", _parse_int(1)),
+    "FAST_PATH_CONFIDENCE_THRESHOLD": ("fast_path_confidence_threshold", _parse_float(0, 1)),
+    "FAST_PATH_OBJECT_TYPES": ("fast_path_object_types", _parse_object_types),
+    "FAST_PATH_COOLDOWN_SECONDS": ("fast_path_cooldown_seconds", _parse_float(0)),
+    "LLM_ENGINE": ("llm_engine", _parse_choice(LLM_ENGINES)),
+    "LLM_URL": ("llm_url", _parse_http_url),
+    "LLM_MODEL": ("llm_model", _parse_nonempty),
+    "LLM_API_KEY": ("llm_api_key", _parse_optional_str),
+    "LLM_TIMEOUT_SECONDS": ("llm_timeout_seconds", _parse_float(0, exclusive_min=True)),
+    "LLM_GPU_FRACTION": ("llm_gpu_fraction", _parse_float(0, 1, exclusive_min=True)),
+    "RISK_BANDS": ("risk_bands", _parse_risk_bands),
+    "HOMESEC_TIMEZONE": ("timezone", _parse_timezone),
+    "GPU_POLL_INTERVAL_SECONDS": ("gpu_poll_interval_seconds", _parse_float(0, exclusive_min=True)),
+    "LOG_LEVEL": ("log_level", _parse_choice(LOG_LEVELS, upper=True)),
+    "API_KEY_ENABLED": ("api_key_enabled", _parse_bool),
+    "API_KEYS": ("api_keys", _parse_list),
+}
+
+ENV_VARS: tuple[str, ...] = tuple(_PARSERS)
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("homesec", appauthor=False))
+
+
+def _toml_values(path: Path) -> dict[str, str]:
+    """Read a TOML settings file into ``VARIABLE -> text``, so one parser serves both sources."""
+    try:
+        document = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise SettingsError(f"HOMESEC_CONFIG: cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"HOMESEC_CONFIG: {path} is not valid TOML: {exc}") from None
+    values: dict[str, str] = {}
+    for key, value in document.items():
+        name = key.upper()
+        if name not in _PARSERS:
+            raise SettingsError(f"HOMESEC_CONFIG: {path} has an unknown setting {key!r}")
+        if isinstance(value, bool):
+            values[name] = "true" if value else "false"
+        elif isinstance(value, list):
+            values[name] = ",".join(str(item) for item in value)
+        else:
+            values[name] = str(value)
+    return values
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from defaults, the optional TOML file and ``environ``."""
+    env = dict(os.environ if environ is None else environ)
+    raw: dict[str, str] = {}
+
+    data_dir = (
+        _parse_or_raise("HOMESEC_DATA_DIR", env["HOMESEC_DATA_DIR"])
+        if env.get("HOMESEC_DATA_DIR", "").strip()
+        else default_data_dir()
+    )
+    config_file = env.get("HOMESEC_CONFIG", "").strip()
+    if config_file:
+        raw.update(_toml_values(Path(config_file).expanduser()))
+    elif (data_dir / "homesec.toml").is_file():
+        raw.update(_toml_values(data_dir / "homesec.toml"))
+    raw.update({name: env[name] for name in _PARSERS if name in env})
+
+    values: dict[str, Any] = {}
+    for name, text in raw.items():
+        field, _ = _PARSERS[name]
+        values[field] = _parse_or_raise(name, text)
+    values.setdefault("data_dir", data_dir)
+    values.setdefault("foscam_base_path", values["data_dir"] / "cameras")
+    # Empty URL variables mean "not configured" (embedded servers), as if unset.
+    for field in ("database_url", "redis_url", "ray_address", "llm_url"):
+        if values.get(field) == "":
+            values[field] = None
+    return Settings(**values)
+
+
+def _parse_or_raise(name: str, text: str) -> Any:
+    field, parser = _PARSERS[name]
+    if field in ("database_url", "redis_url") and not text.strip():
+        return None
+    try:
+        return parser(text)
+    except ValueError as exc:
+        if field in _SECRET_FIELDS:
+            shown = "****"
+        elif field in _URL_FIELDS:
+            shown = repr(_mask_url_leniently(text))
+        else:
+            shown = repr(text)
+        raise SettingsError(f"{name}={shown} is not valid: expected {exc}") from None

@@ -1,0 +1,126 @@
+"""The `homesec` command as a user runs it: a real process, real servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+
+def homesec(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "homesec.ops.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def base_env(tmp_path: Path) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL", "RAY_ADDRESS", "HOMESEC_CONFIG")
+    }
+    env["HOMESEC_DATA_DIR"] = str(tmp_path / "data")
+    return env
+
+
+def test_config_prints_settings_with_secrets_masked(base_env):
+    env = {**base_env, "DATABASE_URL": "postgresql://me:hunter2@db/h", "API_KEYS": "k1,k2"}
+    result = homesec("config", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["DATABASE_URL"] == "postgresql+asyncpg://me:****@db/h"
+    assert shown["API_KEYS"] == ["****", "****"]
+    assert "hunter2" not in result.stdout and "k1" not in result.stdout
+    table = homesec("config", env=env)
+    assert table.returncode == 0
+    assert any(line.split()[:2] == ["RETENTION_DAYS", "30"] for line in table.stdout.splitlines())
+
+
+def test_bad_setting_stops_with_one_line_naming_it(base_env):
+    result = homesec("up", env={**base_env, "RETENTION_DAYS": "forever"})
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert result.stderr.startswith("homesec: RETENTION_DAYS='forever' is not valid")
+
+
+def test_unreachable_database_is_one_clear_line(base_env):
+    env = {**base_env, "DATABASE_URL": "postgresql://nobody:pw@127.0.0.1:1/none"}
+    result = homesec("db", "upgrade", env=env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert "PostgreSQL at 127.0.0.1:1/none is unreachable" in result.stderr
+    assert "DATABASE_URL" in result.stderr and "pw" not in result.stderr
+
+
+def test_db_upgrade_downgrade_upgrade(base_env, fresh_database_url):
+    env = {**base_env, "DATABASE_URL": fresh_database_url}
+    up = homesec("db", "upgrade", env=env)
+    assert up.returncode == 0, up.stderr
+    assert "database at revision" in up.stdout and "base" not in up.stdout
+    down = homesec("db", "downgrade", "base", env=env)
+    assert down.returncode == 0, down.stderr
+    assert "base (empty)" in down.stdout
+    again = homesec("db", "upgrade", env=env)
+    assert again.returncode == 0 and again.stdout == up.stdout
+
+
+def _processes_mentioning(text: str) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if any(text in part for part in process.info["cmdline"] or ()):
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+@pytest.mark.slow
+def test_up_with_nothing_configured_runs_embedded_servers_and_stops_clean(base_env, tmp_path):
+    env = dict(base_env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "homesec.ops.cli", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        output = "".join(lines)
+        assert "Press Ctrl-C" in output, output
+        assert "PostgreSQL: embedded" in output and "Redis: embedded" in output
+        data_dir = env["HOMESEC_DATA_DIR"]
+        assert _processes_mentioning(data_dir), "the embedded servers should be running"
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output + rest
+    assert "homesec: stopped" in rest
+    deadline = time.monotonic() + 10
+    while _processes_mentioning(data_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_mentioning(data_dir) == []

@@ -1,0 +1,243 @@
+"""Settings: every variable is parsed, every bad value is refused with its name."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from homesec.settings import ENV_VARS, RiskBands, SettingsError, load_settings, mask_url
+
+
+def load(**env: str):
+    return load_settings({"HOMESEC_DATA_DIR": "/tmp/homesec-test-data", **env})
+
+
+def test_defaults_follow_the_design():
+    settings = load()
+    assert settings.data_dir == Path("/tmp/homesec-test-data")
+    assert settings.database_url is None and settings.redis_url is None
+    assert settings.foscam_base_path == Path("/tmp/homesec-test-data/cameras")
+    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+    assert settings.retention_days == 30
+    assert settings.log_retention_days == 7
+    assert settings.dedupe_ttl_seconds == 300
+    assert settings.batch_window_seconds == 90
+    assert settings.batch_idle_timeout_seconds == 30
+    assert settings.detection_confidence_threshold == 0.5
+    assert settings.fast_path_confidence_threshold == 0.9
+    assert settings.fast_path_object_types == ("person",)
+    assert settings.gpu_poll_interval_seconds == 5
+    assert settings.api_key_enabled is False and settings.api_keys == ()
+    assert settings.cleanup_time == dt.time(3, 0)
+    assert settings.delete_images is False and settings.file_watcher_polling is False
+    assert settings.detector_device == "auto" and settings.llm_engine == "auto"
+    assert settings.detector_gpu_fraction == 0.25
+    assert settings.risk_bands == RiskBands(30, 60, 85)
+    assert settings.ray_port != 6379
+
+
+# Every variable with one good value and the field value it must produce.
+GOOD_VALUES = {
+    "HOMESEC_DATA_DIR": ("/srv/homesec", "data_dir", Path("/srv/homesec")),
+    "DATABASE_URL": (
+        "postgresql://u:p@db:5432/h",
+        "database_url",
+        "postgresql+asyncpg://u:p@db:5432/h",
+    ),
+    "REDIS_URL": ("redis://cache:6379/2", "redis_url", "redis://cache:6379/2"),
+    "RAY_ADDRESS": ("ray://head:10001", "ray_address", "ray://head:10001"),
+    "HOMESEC_RAY_PORT": ("6400", "ray_port", 6400),
+    "FOSCAM_BASE_PATH": ("/export/foscam", "foscam_base_path", Path("/export/foscam")),
+    "HOMESEC_HOST": ("0.0.0.0", "host", "0.0.0.0"),
+    "HOMESEC_PORT": ("9000", "port", 9000),
+    "HOMESEC_ALLOW_INSECURE_BIND": ("yes", "allow_insecure_bind", True),
+    "RETENTION_DAYS": ("14", "retention_days", 14),
+    "LOG_RETENTION_DAYS": ("3", "log_retention_days", 3),
+    "CLEANUP_TIME": ("23:45", "cleanup_time", dt.time(23, 45)),
+    "DELETE_IMAGES": ("true", "delete_images", True),
+    "MIN_FREE_DISK_PERCENT": ("10", "min_free_disk_percent", 10.0),
+    "DEDUPE_TTL_SECONDS": ("60", "dedupe_ttl_seconds", 60),
+    "FILE_WATCHER_POLLING": ("1", "file_watcher_polling", True),
+    "UPLOAD_SETTLE_SECONDS": ("0.5", "upload_settle_seconds", 0.5),
+    "MIN_IMAGE_BYTES": ("100", "min_image_bytes", 100),
+    "MAX_IMAGE_PIXELS": ("1000000", "max_image_pixels", 1_000_000),
+    "QUEUE_MAX_DEPTH": ("50", "queue_max_depth", 50),
+    "MAX_RETRIES": ("5", "max_retries", 5),
+    "CAMERA_OFFLINE_SECONDS": ("120", "camera_offline_seconds", 120),
+    "DETECTOR_MODEL": ("/models/rtdetr", "detector_model", "/models/rtdetr"),
+    "DETECTOR_DEVICE": ("CUDA", "detector_device", "cuda"),
+    "DETECTOR_BATCH_SIZE": ("16", "detector_batch_size", 16),
+    "DETECTOR_BATCH_WAIT_MS": ("5", "detector_batch_wait_ms", 5),
+    "DETECTOR_GPU_FRACTION": ("0.5", "detector_gpu_fraction", 0.5),
+    "DETECTOR_REPLICAS": ("2", "detector_replicas", 2),
+    "DETECTION_CONFIDENCE_THRESHOLD": ("0.3", "detection_confidence_threshold", 0.3),
+    "BATCH_WINDOW_SECONDS": ("60", "batch_window_seconds", 60.0),
+    "BATCH_IDLE_TIMEOUT_SECONDS": ("10", "batch_idle_timeout_seconds", 10.0),
+    "BATCH_MAX_DETECTIONS": ("100", "batch_max_detections", 100),
+    "FAST_PATH_CONFIDENCE_THRESHOLD": ("0.8", "fast_path_confidence_threshold", 0.8),
+    "FAST_PATH_OBJECT_TYPES": (" Person, car ", "fast_path_object_types", ("person", "car")),
+    "FAST_PATH_COOLDOWN_SECONDS": ("30", "fast_path_cooldown_seconds", 30.0),
+    "LLM_ENGINE": ("openai", "llm_engine", "openai"),
+    "LLM_URL": ("http://127.0.0.1:8080/v1/", "llm_url", "http://127.0.0.1:8080/v1"),
+    "LLM_MODEL": ("nemotron-mini", "llm_model", "nemotron-mini"),
+    "LLM_API_KEY": ("sk-local", "llm_api_key", "sk-local"),
+    "LLM_TIMEOUT_SECONDS": ("5", "llm_timeout_seconds", 5.0),
+    "LLM_GPU_FRACTION": ("0.6", "llm_gpu_fraction", 0.6),
+    "RISK_BANDS": ("20,50,90", "risk_bands", RiskBands(20, 50, 90)),
+    "HOMESEC_TIMEZONE": ("Europe/Berlin", "timezone", "Europe/Berlin"),
+    "GPU_POLL_INTERVAL_SECONDS": ("2.5", "gpu_poll_interval_seconds", 2.5),
+    "LOG_LEVEL": ("debug", "log_level", "DEBUG"),
+    "API_KEY_ENABLED": ("on", "api_key_enabled", True),
+    "API_KEYS": ("key-one, key-two", "api_keys", ("key-one", "key-two")),
+}
+
+
+def test_every_variable_has_a_case():
+    assert set(GOOD_VALUES) == set(ENV_VARS)
+
+
+@pytest.mark.parametrize("variable", sorted(GOOD_VALUES))
+def test_every_variable_is_parsed(variable: str):
+    text, field, expected = GOOD_VALUES[variable]
+    assert getattr(load(**{variable: text}), field) == expected
+
+
+BAD_VALUES = [
+    ("DATABASE_URL", "mysql://u@h/db"),
+    ("DATABASE_URL", "postgresql:///nohost"),
+    ("REDIS_URL", "http://cache"),
+    ("HOMESEC_PORT", "0"),
+    ("HOMESEC_PORT", "eighty"),
+    ("HOMESEC_RAY_PORT", "70000"),
+    ("HOMESEC_HOST", "  "),
+    ("HOMESEC_ALLOW_INSECURE_BIND", "maybe"),
+    ("RETENTION_DAYS", "0"),
+    ("RETENTION_DAYS", "thirty"),
+    ("LOG_RETENTION_DAYS", "-1"),
+    ("CLEANUP_TIME", "25:00"),
+    ("CLEANUP_TIME", "3am"),
+    ("DELETE_IMAGES", "2"),
+    ("MIN_FREE_DISK_PERCENT", "120"),
+    ("DEDUPE_TTL_SECONDS", "0"),
+    ("FILE_WATCHER_POLLING", "sometimes"),
+    ("UPLOAD_SETTLE_SECONDS", "-1"),
+    ("MIN_IMAGE_BYTES", "0"),
+    ("MAX_IMAGE_PIXELS", "lots"),
+    ("QUEUE_MAX_DEPTH", "0"),
+    ("MAX_RETRIES", "-2"),
+    ("CAMERA_OFFLINE_SECONDS", "0"),
+    ("DETECTOR_MODEL", ""),
+    ("DETECTOR_DEVICE", "tpu"),
+    ("DETECTOR_BATCH_SIZE", "0"),
+    ("DETECTOR_BATCH_WAIT_MS", "-5"),
+    ("DETECTOR_GPU_FRACTION", "0"),
+    ("DETECTOR_GPU_FRACTION", "1.5"),
+    ("DETECTOR_REPLICAS", "0"),
+    ("DETECTION_CONFIDENCE_THRESHOLD", "1.1"),
+    ("DETECTION_CONFIDENCE_THRESHOLD", "nan"),
+    ("BATCH_WINDOW_SECONDS", "0"),
+    ("BATCH_IDLE_TIMEOUT_SECONDS", "-3"),
+    ("BATCH_MAX_DETECTIONS", "0"),
+    ("FAST_PATH_CONFIDENCE_THRESHOLD", "2"),
+    ("FAST_PATH_OBJECT_TYPES", " , "),
+    ("FAST_PATH_COOLDOWN_SECONDS", "-1"),
+    ("LLM_ENGINE", "gpt"),
+    ("LLM_URL", "ftp://llm"),
+    ("LLM_MODEL", " "),
+    ("LLM_TIMEOUT_SECONDS", "0"),
+    ("LLM_GPU_FRACTION", "0"),
+    ("RISK_BANDS", "60,30,85"),
+    ("RISK_BANDS", "30,60"),
+    ("HOMESEC_TIMEZONE", "Mars/Olympus"),
+    ("GPU_POLL_INTERVAL_SECONDS", "0"),
+    ("LOG_LEVEL", "LOUD"),
+    ("API_KEY_ENABLED", "perhaps"),
+    ("HOMESEC_DATA_DIR", " "),
+    ("FOSCAM_BASE_PATH", ""),
+]
+
+
+def test_every_variable_has_a_bad_case():
+    refusable = set(ENV_VARS) - {"RAY_ADDRESS", "LLM_API_KEY", "API_KEYS"}  # free text
+    assert refusable <= {name for name, _ in BAD_VALUES}
+
+
+@pytest.mark.parametrize(("variable", "text"), BAD_VALUES)
+def test_bad_value_is_refused_with_its_name(variable: str, text: str):
+    env = {"HOMESEC_DATA_DIR": "/tmp/homesec-test-data", variable: text}
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env)
+    message = str(caught.value)
+    assert message.startswith(f"{variable}=")
+    assert "expected" in message
+    assert "\n" not in message
+
+
+def test_database_url_accepts_both_schemes():
+    plain = load(DATABASE_URL="postgresql://u@h:5432/d").database_url
+    asyncpg = load(DATABASE_URL="postgresql+asyncpg://u@h:5432/d").database_url
+    assert plain == asyncpg == "postgresql+asyncpg://u@h:5432/d"
+
+
+def test_empty_url_means_embedded():
+    settings = load(DATABASE_URL="", REDIS_URL="")
+    assert settings.database_url is None and settings.redis_url is None
+
+
+def test_toml_file_is_read_and_environment_wins(tmp_path: Path):
+    config = tmp_path / "homesec.toml"
+    config.write_text(
+        'retention_days = 10\nfast_path_object_types = ["person", "dog"]\n'
+        "delete_images = true\nhomesec_port = 8100\n"
+    )
+    settings = load_settings(
+        {"HOMESEC_DATA_DIR": str(tmp_path), "HOMESEC_CONFIG": str(config), "HOMESEC_PORT": "8200"}
+    )
+    assert settings.retention_days == 10
+    assert settings.fast_path_object_types == ("person", "dog")
+    assert settings.delete_images is True
+    assert settings.port == 8200
+
+
+def test_toml_in_data_dir_is_found(tmp_path: Path):
+    (tmp_path / "homesec.toml").write_text("max_retries = 7\n")
+    assert load_settings({"HOMESEC_DATA_DIR": str(tmp_path)}).max_retries == 7
+
+
+def test_bad_toml_is_refused_with_a_clear_line(tmp_path: Path):
+    config = tmp_path / "bad.toml"
+    config.write_text("retention_days = = 3")
+    with pytest.raises(SettingsError, match=r"^HOMESEC_CONFIG: .* is not valid TOML"):
+        load_settings({"HOMESEC_DATA_DIR": str(tmp_path), "HOMESEC_CONFIG": str(config)})
+    config.write_text("no_such_setting = 3")
+    with pytest.raises(SettingsError, match="unknown setting 'no_such_setting'"):
+        load_settings({"HOMESEC_DATA_DIR": str(tmp_path), "HOMESEC_CONFIG": str(config)})
+    config.write_text("retention_days = 0")
+    with pytest.raises(SettingsError, match=r"^RETENTION_DAYS="):
+        load_settings({"HOMESEC_DATA_DIR": str(tmp_path), "HOMESEC_CONFIG": str(config)})
+
+
+def test_masked_hides_every_secret():
+    settings = load(
+        DATABASE_URL="postgresql://homesec:hunter2@db/h",
+        REDIS_URL="redis://:s3cret@cache:6379/0",
+        API_KEYS="abc,def",
+        LLM_API_KEY="sk-live",
+    )
+    masked = settings.masked()
+    shown = repr(masked)
+    for secret in ("hunter2", "s3cret", "abc", "def", "sk-live"):
+        assert secret not in shown
+    assert masked["DATABASE_URL"] == "postgresql+asyncpg://homesec:****@db/h"
+    assert list(masked["API_KEYS"]) == ["****", "****"]
+    assert masked["RETENTION_DAYS"] == 30
+
+
+def test_secret_values_are_not_echoed_in_errors():
+    with pytest.raises(SettingsError) as caught:
+        load(DATABASE_URL="mysql://u:hunter2@h/d")
+    assert "hunter2" not in str(caught.value)
+    assert "mysql://u:****@h/d" in str(caught.value)
+    assert mask_url("redis://:pw@h:1/0") == "redis://:****@h:1/0"
