@@ -1,0 +1,1 @@
+"""Helpers shared by test packages: builders of test doubles at the edge of the world."""

@@ -1,0 +1,88 @@
+"""The test detectors, the detector factory's special values, and box clipping."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from homesec.engines.detector import DetectorEngine, create_detector
+from homesec.engines.detector.base import clip_box
+from homesec.engines.detector.null import NullDetector
+from homesec.engines.detector.scripted import SCRIPTED_CONFIDENCE, ScriptedDetector
+from homesec.pipeline.structs import BoundingBox
+from homesec.settings import Settings
+
+
+def settings_for(tmp_path: Path, model: str) -> Settings:
+    return Settings(data_dir=tmp_path, foscam_base_path=tmp_path / "cameras", detector_model=model)
+
+
+def as_jpeg(image: Image.Image) -> Image.Image:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=75)
+    buffer.seek(0)
+    return Image.open(buffer)
+
+
+@pytest.mark.parametrize(
+    ("corners", "expected"),
+    [
+        ((10.4, 20.6, 50.5, 60.2), BoundingBox(10, 21, 40, 39)),
+        ((-15, -3, 30, 40), BoundingBox(0, 0, 30, 40)),
+        ((90, 70, 150, 130), BoundingBox(90, 70, 10, 10)),
+        ((-50, -50, 500, 500), BoundingBox(0, 0, 100, 80)),
+    ],
+)
+def test_clip_box(corners, expected):
+    assert clip_box(*corners, 100, 80) == expected
+
+
+@pytest.mark.parametrize(
+    "corners",
+    [
+        (10, 10, 10.2, 50),  # less than a pixel wide
+        (120, 10, 150, 50),  # wholly right of the image
+        (50, 40, 20, 60),  # inverted
+        (float("nan"), 0, 10, 10),
+        (0, 0, float("inf"), 10),
+    ],
+)
+def test_clip_box_drops_degenerate_boxes(corners):
+    assert clip_box(*corners, 100, 80) is None
+
+
+def test_null_detector_returns_nothing_by_default(tmp_path):
+    engine = create_detector(settings_for(tmp_path, "null"))
+    assert isinstance(engine, NullDetector) and isinstance(engine, DetectorEngine)
+    assert engine.detect([Image.new("RGB", (64, 48))] * 3) == [[], [], []]
+
+
+def test_null_detector_with_classes_returns_fixed_boxes_inside_each_image(tmp_path):
+    engine = create_detector(settings_for(tmp_path, "null:Person, car"))
+    results = engine.detect([Image.new("RGB", (64, 48)), Image.new("RGB", (200, 100))])
+    assert [[d.object_type for d in found] for found in results] == [["person", "car"]] * 2
+    assert results[0][0].bbox == BoundingBox(16, 12, 32, 24)
+    assert results[1][1].bbox == BoundingBox(50, 25, 100, 50)
+
+
+def test_scripted_detector_reads_the_marker_colour_after_jpeg(tmp_path):
+    engine = create_detector(settings_for(tmp_path, "scripted"))
+    assert isinstance(engine, ScriptedDetector) and isinstance(engine, DetectorEngine)
+    red = as_jpeg(Image.new("RGB", (320, 240), (255, 0, 0)))
+    blue = as_jpeg(Image.new("RGB", (320, 240), (0, 0, 255)))
+    grey = as_jpeg(Image.new("RGB", (320, 240), (128, 128, 128)))
+    marked_corner = Image.new("RGB", (320, 240), (0, 128, 0))
+    marked_corner.paste((255, 0, 0), (0, 0, 8, 8))
+    results = engine.detect([red, blue, grey, as_jpeg(marked_corner)])
+    assert [[d.object_type for d in found] for found in results] == [
+        ["person"],
+        ["car"],
+        [],
+        ["person"],
+    ]
+    person = results[0][0]
+    assert person.confidence == SCRIPTED_CONFIDENCE
+    assert person.bbox == BoundingBox(80, 60, 160, 120)
