@@ -1,41 +1,5 @@
-"""The closed vocabularies stored in the database as plain strings, as the contract shows them.
+"""The stored vocabularies; defined in ``homesec.pipeline.enums`` so pure code shares them."""
 
-``StrEnum`` members compare equal to their strings, so code may pass ``CameraStatus.ONLINE``
-where a column expects ``"online"`` and compare what it reads back with either.
-"""
+from homesec.pipeline.enums import CameraStatus, LogSource, RiskLevel, UploadStatus
 
-from __future__ import annotations
-
-from enum import StrEnum
-
-
-class CameraStatus(StrEnum):
-    ONLINE = "online"
-    OFFLINE = "offline"
-    ERROR = "error"
-
-
-class UploadStatus(StrEnum):
-    """Where a file stands in the ingest ledger (``uploads.status``)."""
-
-    QUEUED = "queued"
-    PROCESSING = "processing"
-    DONE = "done"
-    # Failed validation (too small, undecodable, too many pixels); never retried blindly.
-    REJECTED = "rejected"
-    # Same content as a file seen within the dedupe window.
-    DUPLICATE = "duplicate"
-    # Gave up after the retries; the job went to the dead-letter queue.
-    FAILED = "failed"
-
-
-class RiskLevel(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-
-class LogSource(StrEnum):
-    BACKEND = "backend"
-    FRONTEND = "frontend"
+__all__ = ["CameraStatus", "LogSource", "RiskLevel", "UploadStatus"]

@@ -106,3 +106,36 @@ class SecurityEventMessage(msgspec.Struct, frozen=True, kw_only=True):
 
     data: SecurityEventData
     type: str = "event"
+
+
+class CleanupStats(msgspec.Struct, frozen=True, kw_only=True):
+    """What one retention cleanup removed, or would remove in a dry run (the contract's shape)."""
+
+    events_deleted: int
+    detections_deleted: int
+    gpu_stats_deleted: int
+    logs_deleted: int
+    thumbnails_deleted: int
+    images_deleted: int
+    space_reclaimed: int  # bytes, estimated from the files' sizes
+    retention_days: int
+    dry_run: bool
+    timestamp: dt.datetime
+
+
+class ActorStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """One supervised actor as the Supervisor last saw it; ``state`` is Ray's (``ALIVE`` ...)."""
+
+    name: str
+    kind: str
+    state: str
+    restarts: int = 0
+    node: str | None = None
+    last_error: str | None = None
+
+
+class SupervisorReport(msgspec.Struct, frozen=True, kw_only=True):
+    """The Supervisor's view of every actor it owns, for ``/api/system/health``."""
+
+    actors: list[ActorStatus]
+    checked_at: dt.datetime

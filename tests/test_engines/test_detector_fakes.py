@@ -1,15 +1,13 @@
-"""The test detectors, the detector factory's special values, and box clipping."""
+"""The test detectors and the detector factory's special values."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
 from homesec.engines.detector import DetectorEngine, create_detector
-from homesec.engines.detector.base import clip_box
 from homesec.engines.detector.null import NullDetector
 from homesec.engines.detector.scripted import SCRIPTED_CONFIDENCE, ScriptedDetector
 from homesec.pipeline.structs import BoundingBox
@@ -25,33 +23,6 @@ def as_jpeg(image: Image.Image) -> Image.Image:
     image.save(buffer, "JPEG", quality=75)
     buffer.seek(0)
     return Image.open(buffer)
-
-
-@pytest.mark.parametrize(
-    ("corners", "expected"),
-    [
-        ((10.4, 20.6, 50.5, 60.2), BoundingBox(10, 21, 40, 39)),
-        ((-15, -3, 30, 40), BoundingBox(0, 0, 30, 40)),
-        ((90, 70, 150, 130), BoundingBox(90, 70, 10, 10)),
-        ((-50, -50, 500, 500), BoundingBox(0, 0, 100, 80)),
-    ],
-)
-def test_clip_box(corners, expected):
-    assert clip_box(*corners, 100, 80) == expected
-
-
-@pytest.mark.parametrize(
-    "corners",
-    [
-        (10, 10, 10.2, 50),  # less than a pixel wide
-        (120, 10, 150, 50),  # wholly right of the image
-        (50, 40, 20, 60),  # inverted
-        (float("nan"), 0, 10, 10),
-        (0, 0, float("inf"), 10),
-    ],
-)
-def test_clip_box_drops_degenerate_boxes(corners):
-    assert clip_box(*corners, 100, 80) is None
 
 
 def test_null_detector_returns_nothing_by_default(tmp_path):

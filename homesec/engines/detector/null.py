@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 from PIL import Image
 
-from homesec.engines.detector.base import clip_box
 from homesec.pipeline.structs import Detection
+from homesec.pipeline.thumbnails import clip_box
 
 FIXED_CONFIDENCE = 0.99
 

@@ -16,8 +16,9 @@ import torch
 from PIL import Image
 from transformers import AutoImageProcessor, RTDetrV2ForObjectDetection
 
-from homesec.engines.detector.base import DetectorError, ModelNotFound, clip_box
+from homesec.engines.detector.base import DetectorError, ModelNotFound
 from homesec.pipeline.structs import Detection
+from homesec.pipeline.thumbnails import clip_box
 
 log = logging.getLogger(__name__)
 

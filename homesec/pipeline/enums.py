@@ -1,0 +1,41 @@
+"""The closed vocabularies stored in the database as plain strings, as the contract shows them.
+
+``StrEnum`` members compare equal to their strings, so code may pass ``CameraStatus.ONLINE``
+where a column expects ``"online"`` and compare what it reads back with either.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class CameraStatus(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+    ERROR = "error"
+
+
+class UploadStatus(StrEnum):
+    """Where a file stands in the ingest ledger (``uploads.status``)."""
+
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    DONE = "done"
+    # Failed validation (too small, undecodable, too many pixels); never retried blindly.
+    REJECTED = "rejected"
+    # Same content as a file seen within the dedupe window.
+    DUPLICATE = "duplicate"
+    # Gave up after the retries; the job went to the dead-letter queue.
+    FAILED = "failed"
+
+
+class RiskLevel(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class LogSource(StrEnum):
+    BACKEND = "backend"
+    FRONTEND = "frontend"

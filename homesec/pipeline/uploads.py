@@ -1,0 +1,176 @@
+"""When is an upload finished? The pure core of the CameraWatcher's completeness check.
+
+A camera writes its snapshot over FTP, often in chunks, so a file that exists is not yet a file
+that is done. An upload counts as complete when
+
+- the writer closed it (an inotify close-write event), or
+- its size and mtime stayed the same across observations at least ``settle_seconds`` apart
+  (polling, for NFS/SMB where no events come).
+
+A JPEG or PNG whose tail lacks its end marker is probably still being written by a slow writer
+whose pauses outlast ``settle_seconds``; it must stay unchanged for the longer
+``incomplete_settle_seconds`` instead. It is still released then (a writer that died leaves a
+truncated file behind), so validation can record it as truncated instead of it waiting forever.
+
+Times are float epoch seconds (``time.time()``), the same clock for every call. Nothing here
+touches the filesystem: the shell stats the files and reads their tails (:data:`TAIL_BYTES`),
+feeds what it saw to :class:`UploadTracker`, and asks it which paths are ready.
+
+Stability is judged only from observations, never from the clock alone: a path is never
+reported because time passed, only because the shell *saw* it unchanged long enough (or closed).
+So a shell polling with a timer stats :meth:`UploadTracker.pending` paths before asking
+:meth:`UploadTracker.ready`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import msgspec
+
+from homesec.settings import Settings
+
+# How many bytes from a file's end the shell should read for :func:`tail_looks_complete`: room
+# for a JPEG end marker followed by the NUL padding some encoders write after it.
+TAIL_BYTES = 64
+
+JPEG_END = b"\xff\xd9"
+# A PNG ends with its IEND chunk: type and the CRC of an empty chunk, always these 8 bytes.
+PNG_END = b"IEND\xaeB`\x82"
+
+# Default patience for a file whose tail says it is unfinished; several times the usual settle
+# time, since such a writer is known to be slow.
+DEFAULT_INCOMPLETE_SETTLE_SECONDS = 30.0
+
+
+def tail_looks_complete(tail: bytes) -> bool:
+    """Do these last bytes of a file end a JPEG (``FFD9``) or a PNG (``IEND``)?
+
+    NUL padding after the marker is ignored: some writers pre-allocate or pad the file. A
+    ``False`` is a hint, not a verdict: a complete JPEG may carry trailing vendor bytes.
+    """
+    content = tail.rstrip(b"\x00")
+    return content.endswith(JPEG_END) or content.endswith(PNG_END)
+
+
+class PendingUpload(msgspec.Struct, frozen=True, kw_only=True):
+    """What the tracker knows of one path. ``size``/``mtime`` are None until first observed."""
+
+    size: int | None = None
+    mtime: float | None = None
+    changed_at: float  # when the current (size, mtime) was first seen
+    observed_at: float  # the latest observation showing that (size, mtime)
+    closed_at: float | None = None  # a close-write event after the last change
+    tail_complete: bool | None = None  # None: the shell did not look
+    reported: bool = False  # already returned by ready(); not again until it changes
+
+
+def is_complete(
+    upload: PendingUpload, settle_seconds: float, incomplete_settle_seconds: float
+) -> bool:
+    """The decision itself: closed after its last change, or seen unchanged long enough."""
+    if upload.closed_at is not None:
+        return True
+    if upload.size is None:
+        return False
+    needed = incomplete_settle_seconds if upload.tail_complete is False else settle_seconds
+    return upload.observed_at - upload.changed_at >= needed
+
+
+class UploadTracker:
+    """Tracks the uploads of one camera folder until each is complete, then reports it once.
+
+    A reported path stays remembered, so a polling rescan that sees it unchanged does not report
+    it again; if it changes later (a camera overwriting ``snapshot.jpg``), it is a new upload and
+    will be reported again once complete. Call :meth:`forget` when a file is gone.
+    """
+
+    def __init__(
+        self,
+        settle_seconds: float,
+        incomplete_settle_seconds: float = DEFAULT_INCOMPLETE_SETTLE_SECONDS,
+    ) -> None:
+        if settle_seconds < 0:
+            raise ValueError("settle_seconds must not be negative")
+        self.settle_seconds = settle_seconds
+        self.incomplete_settle_seconds = max(settle_seconds, incomplete_settle_seconds)
+        self._uploads: dict[str, PendingUpload] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> UploadTracker:
+        return cls(settings.upload_settle_seconds)
+
+    def observe(
+        self,
+        path: str,
+        size: int,
+        mtime: float,
+        now: float,
+        *,
+        tail_complete: bool | None = None,
+    ) -> None:
+        """Record a stat of ``path``; ``tail_complete`` from :func:`tail_looks_complete`."""
+        known = self._uploads.get(path)
+        if known is not None and known.size is None:
+            # The first stat after a close-write with no stat before it describes the
+            # closed content: keep the close.
+            known = msgspec.structs.replace(known, size=size, mtime=mtime, changed_at=now)
+        if known is not None and (known.size, known.mtime) == (size, mtime):
+            tail = known.tail_complete if tail_complete is None else tail_complete
+            self._uploads[path] = msgspec.structs.replace(
+                known, observed_at=max(known.observed_at, now), tail_complete=tail
+            )
+            return
+        # New, or written to since: the settle clock starts again and any earlier close
+        # no longer vouches for the content.
+        self._uploads[path] = PendingUpload(
+            size=size, mtime=mtime, changed_at=now, observed_at=now, tail_complete=tail_complete
+        )
+
+    def closed(self, path: str, now: float) -> None:
+        """Record a close-write event: the writer is done with the file.
+
+        A close-write only follows a write, so it re-arms a path already reported: the file was
+        written again.
+        """
+        known = self._uploads.get(path)
+        if known is None:
+            self._uploads[path] = PendingUpload(changed_at=now, observed_at=now, closed_at=now)
+        else:
+            self._uploads[path] = msgspec.structs.replace(known, closed_at=now, reported=False)
+
+    def ready(self) -> list[str]:
+        """Paths complete and not reported before, in the order they were first tracked.
+
+        Each is reported once: the shell validates and records it, and a later unchanged
+        observation does not bring it back.
+        """
+        done = [
+            path
+            for path, upload in self._uploads.items()
+            if not upload.reported
+            and is_complete(upload, self.settle_seconds, self.incomplete_settle_seconds)
+        ]
+        for path in done:
+            self._uploads[path] = msgspec.structs.replace(self._uploads[path], reported=True)
+        return done
+
+    def pending(self) -> list[str]:
+        """Paths not yet reported: the ones a polling shell should stat again."""
+        return [path for path, upload in self._uploads.items() if not upload.reported]
+
+    def forget(self, path: str) -> None:
+        """Drop ``path`` (deleted or moved away); unknown paths are ignored."""
+        self._uploads.pop(path, None)
+
+    def forget_all_but(self, present: Iterable[str]) -> None:
+        """After a full folder scan: drop every path that is no longer on disk."""
+        keep = set(present)
+        for path in [path for path in self._uploads if path not in keep]:
+            del self._uploads[path]
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._uploads
+
+    def __len__(self) -> int:
+        return len(self._uploads)

@@ -1,0 +1,248 @@
+"""Is this upload a safe, whole image? Validation of one candidate file; bad input never raises.
+
+The file is read once; the SHA-256 (for deduplication) and the decode both work on those bytes.
+Checks run cheapest first and each refusal carries a stable reason code for the ``uploads``
+ledger (a refused file is recorded and never retried blindly):
+
+1. path safety: the resolved path lies inside the resolved camera folder (a symlink leading out
+   is refused), and it names a regular file (a FIFO would block the reader forever);
+2. extension ``.jpg``/``.jpeg``/``.png``, size between ``min_bytes`` and ``max_bytes``;
+3. header: JPEG or PNG, and width x height within ``max_pixels`` *before* any pixel is
+   decoded, so a decompression bomb costs a header read, not gigabytes;
+4. full decode: a truncated or corrupt file is refused.
+
+Speed: a JPEG is decoded in libjpeg's 1/8-scale mode (``Image.draft``). Every entropy-coded
+byte is still decoded, so truncation and corrupt data are caught exactly as at full scale, but
+most of the inverse DCT and colour conversion is skipped, several times faster for camera JPEGs.
+The pixels are thrown away: the detector decodes the file itself.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import hashlib
+import io
+import os
+import stat
+
+import msgspec
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+from homesec.settings import Settings
+
+# Truncated images must fail to load. This is Pillow's default; a process-wide True set by some
+# other library would let a half-written JPEG through, so this module insists on False.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+MIME_BY_EXTENSION = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+# The only decoders Pillow may try; a JPEG carrying several frames (multi-picture format)
+# comes back from the JPEG decoder as MPO.
+OPEN_FORMATS = ("JPEG", "PNG")
+MIME_BY_FORMAT = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png"}
+
+# No camera snapshot comes near this; it bounds what one read may pull into memory.
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
+
+class RejectReason(enum.StrEnum):
+    OUTSIDE_FOLDER = "outside_folder"
+    BAD_EXTENSION = "bad_extension"
+    MISSING = "missing"
+    NOT_A_FILE = "not_a_file"
+    UNREADABLE = "unreadable"
+    EMPTY = "empty"
+    TOO_SMALL = "too_small"
+    TOO_LARGE = "too_large"
+    NOT_AN_IMAGE = "not_an_image"
+    TOO_MANY_PIXELS = "too_many_pixels"
+    TRUNCATED = "truncated"
+    CORRUPT = "corrupt"
+
+
+class ValidationResult(msgspec.Struct, frozen=True, kw_only=True):
+    """The verdict on one file. Fields the checks did not reach are None."""
+
+    ok: bool
+    reason: RejectReason | None = None
+    message: str
+    width: int | None = None
+    height: int | None = None
+    size: int | None = None  # bytes
+    mime_type: str | None = None
+    sha256: str | None = None
+
+
+class ImageLimits(msgspec.Struct, frozen=True, kw_only=True):
+    min_bytes: int = 1024
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_pixels: int = 50_000_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ImageLimits:
+        return cls(min_bytes=settings.min_image_bytes, max_pixels=settings.max_image_pixels)
+
+
+def _reject(reason: RejectReason, message: str, **known: object) -> ValidationResult:
+    return ValidationResult(ok=False, reason=reason, message=message, **known)
+
+
+def printable_path(path: str) -> str:
+    """A path fit for a one-line message and a UTF-8 column: control characters (a newline)
+    and undecodable bytes (surrogates from ``os.fsdecode``) become backslash escapes; other
+    non-ASCII letters stay as they are."""
+    try:
+        raw = path.encode("utf-8", "surrogateescape")  # back to the bytes on disk
+    except UnicodeEncodeError:  # surrogates that did not come from os.fsdecode
+        raw = path.encode("utf-8", "backslashreplace")
+    text = raw.decode("utf-8", "backslashreplace")
+    if text.isprintable():
+        return text
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
+
+
+def is_inside_folder(real_path: str, real_folder: str) -> bool:
+    """Pure rule on already-resolved (``os.path.realpath``) paths: strictly below the folder."""
+    if real_path == real_folder:
+        return False
+    try:
+        return os.path.commonpath([real_path, real_folder]) == real_folder
+    except ValueError:  # one relative, one absolute
+        return False
+
+
+def has_allowed_extension(path: str) -> bool:
+    return os.path.splitext(path)[1].lower() in MIME_BY_EXTENSION
+
+
+def validate_upload(
+    path: str, camera_folder: str, limits: ImageLimits | None = None
+) -> ValidationResult:
+    """Validate the file at ``path``, which must lie inside ``camera_folder``. Never raises for
+    bad input: every refusal is a :class:`ValidationResult` with a reason."""
+    limits = limits or ImageLimits()
+    shown = printable_path(path)
+    try:
+        real_path = os.path.realpath(path)
+        real_folder = os.path.realpath(camera_folder)
+    except (OSError, ValueError) as exc:  # a NUL in the name, a symlink loop
+        return _reject(RejectReason.UNREADABLE, f"{shown}: not a usable path: {exc}")
+    if not is_inside_folder(real_path, real_folder):
+        return _reject(RejectReason.OUTSIDE_FOLDER, f"{shown} resolves outside the camera folder")
+    if not has_allowed_extension(path):
+        return _reject(RejectReason.BAD_EXTENSION, f"{shown} is not a .jpg, .jpeg or .png file")
+    try:
+        data = _read_regular_file(real_path, limits.max_bytes)
+    except _Refused as refused:
+        return _reject(refused.reason, f"{shown}: {refused.detail}", size=refused.size)
+    return validate_image_bytes(data, limits)
+
+
+class _Refused(Exception):
+    def __init__(self, reason: RejectReason, detail: str, size: int | None = None) -> None:
+        super().__init__(detail)
+        self.reason, self.detail, self.size = reason, detail, size
+
+
+def _read_regular_file(real_path: str, max_bytes: int) -> bytes:
+    # O_NOFOLLOW: the path was resolved already, so a symlink here was swapped in since.
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; regular files ignore it.
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(real_path, flags)
+    except FileNotFoundError:
+        raise _Refused(RejectReason.MISSING, "the file is gone") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a symlink loop, or a symlink swapped in since realpath
+            raise _Refused(RejectReason.UNREADABLE, "a symlink that cannot be followed") from None
+        raise _Refused(RejectReason.UNREADABLE, f"cannot open: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Refused(RejectReason.NOT_A_FILE, "not a regular file")
+        if info.st_size > max_bytes:
+            raise _Refused(
+                RejectReason.TOO_LARGE, f"{info.st_size} bytes, over {max_bytes}", info.st_size
+            )
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            # Sized from fstat: asking for max_bytes would allocate that much on every read.
+            # The extra byte tells whether the file grew since; then read on, but only up to
+            # one byte past the cap.
+            data = stream.read(info.st_size + 1)
+            if len(data) > info.st_size:
+                data += stream.read(max_bytes + 1 - len(data))
+    except OSError as exc:
+        raise _Refused(RejectReason.UNREADABLE, f"cannot read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise _Refused(RejectReason.TOO_LARGE, f"over {max_bytes} bytes", len(data))
+    return data
+
+
+def validate_image_bytes(data: bytes, limits: ImageLimits | None = None) -> ValidationResult:
+    """Validate an image held in memory: size, SHA-256, header, pixel cap, full decode."""
+    limits = limits or ImageLimits()
+    size = len(data)
+    if size == 0:
+        return _reject(RejectReason.EMPTY, "the file is empty", size=0)
+    if size < limits.min_bytes:
+        return _reject(RejectReason.TOO_SMALL, f"{size} bytes, under {limits.min_bytes}", size=size)
+    if size > limits.max_bytes:
+        return _reject(RejectReason.TOO_LARGE, f"{size} bytes, over {limits.max_bytes}", size=size)
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        image = Image.open(io.BytesIO(data), formats=OPEN_FORMATS)
+    except Image.DecompressionBombError as exc:
+        # Pillow's own hard limit (twice Image.MAX_IMAGE_PIXELS) fired on the header.
+        return _reject(
+            RejectReason.TOO_MANY_PIXELS, f"decompression bomb: {exc}", size=size, sha256=digest
+        )
+    except UnidentifiedImageError:
+        return _reject(
+            RejectReason.NOT_AN_IMAGE, "not a JPEG or PNG image", size=size, sha256=digest
+        )
+    except Exception as exc:  # untrusted bytes: Pillow's parsers raise all sorts on garbage
+        return _reject(RejectReason.CORRUPT, f"bad image header: {exc}", size=size, sha256=digest)
+    with image:
+        image_format = image.format or ""
+        width, height = image.size
+        known = {
+            "size": size,
+            "sha256": digest,
+            "width": width,
+            "height": height,
+            "mime_type": MIME_BY_FORMAT[image_format],
+        }
+        if width * height > limits.max_pixels:
+            return _reject(
+                RejectReason.TOO_MANY_PIXELS,
+                f"{width}x{height} is {width * height} pixels, over {limits.max_pixels}",
+                **known,
+            )
+        refusal = _decode(image)
+    if refusal is not None:
+        return _reject(*refusal, **known)
+    return ValidationResult(ok=True, message=f"valid {image_format} {width}x{height}", **known)
+
+
+def _decode(image: ImageFile.ImageFile) -> tuple[RejectReason, str] | None:
+    """Decode every byte of the image; the refusal if that fails, else None."""
+    if image.format in ("JPEG", "MPO"):
+        image.draft(None, (max(1, image.width // 8), max(1, image.height // 8)))
+    try:
+        image.load()
+    except Image.DecompressionBombError as exc:
+        return RejectReason.TOO_MANY_PIXELS, f"decompression bomb: {exc}"
+    except OSError as exc:
+        # Pillow says "image file is truncated" when the data ends early; anything else
+        # (broken data stream, bad PNG CRC ...) is corruption.
+        if "truncated" in str(exc):
+            return RejectReason.TRUNCATED, f"truncated image: {exc}"
+        return RejectReason.CORRUPT, f"cannot decode: {exc}"
+    except Exception as exc:  # untrusted bytes, as above
+        return RejectReason.CORRUPT, f"cannot decode: {exc}"
+    return None
