@@ -368,6 +368,10 @@ ENV_VARS: tuple[str, ...] = tuple(_PARSERS)
 
 
 def default_data_dir() -> Path:
+    """The user's data dir; as root, /var/lib/homesec, where the unprivileged user that runs the
+    embedded PostgreSQL can reach it (it cannot enter /root)."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/homesec")
     return Path(platformdirs.user_data_dir("homesec", appauthor=False))
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import socket
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -37,9 +39,28 @@ def _port_open(host: str, port: int) -> bool:
         return False
 
 
+def _reachable_temp_dir(prefix: str) -> Path:
+    """A temporary directory every user can traverse (pytest's own is 0700 under root's): the
+    embedded PostgreSQL runs as an unprivileged user when we are root and must reach it, or
+    homesec would move its cluster to /var/lib/homesec and leave it there."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    return path
+
+
 @pytest.fixture(scope="session")
-def embedded_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("embedded")
+def embedded_dir() -> Iterator[Path]:
+    path = _reachable_temp_dir("homesec-embedded-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def service_data_dir() -> Iterator[Path]:
+    """A HOMESEC_DATA_DIR for one test that starts embedded servers."""
+    path = _reachable_temp_dir("homesec-data-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -194,3 +215,28 @@ async def redis_client(redis_url: str):
     await client.flushdb()
     yield client
     await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One local Ray cluster for the whole test session (starting one costs seconds).
+
+    ``address="local"`` so a stale ``/tmp/ray/ray_current_cluster`` never points us at a
+    cluster that is gone; 127.0.0.1 so nothing listens beyond this machine.
+    """
+    import ray
+
+    from homesec.ops.ray_runtime import NAMESPACE
+
+    ray.init(
+        address="local",
+        num_cpus=2,
+        namespace=NAMESPACE,
+        include_dashboard=False,
+        _node_ip_address="127.0.0.1",
+        log_to_driver=False,
+    )
+    try:
+        yield
+    finally:
+        ray.shutdown()

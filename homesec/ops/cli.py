@@ -63,6 +63,17 @@ def _cmd_models(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# Chatty libraries: their INFO lines bury homesec's own below LOG_LEVEL=DEBUG.
+_QUIET_LOGGERS = ("alembic", "ray", "asyncio", "httpx", "filelock")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    if level != "DEBUG":
+        for name in _QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="homesec",
@@ -104,9 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"homesec: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level)
     handler: Callable[[Settings, argparse.Namespace], int] = args.handler
     try:
         return handler(settings, args)

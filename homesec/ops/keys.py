@@ -70,3 +70,31 @@ def batch_keys(batch_id: str) -> tuple[str, ...]:
 
 # --- pub/sub --------------------------------------------------------------------------------
 SECURITY_EVENTS = "security_events"
+
+# --- per-stage latency samples (lists of float seconds, newest first) -----------------------
+LATENCY_SAMPLES = 1000  # each list is trimmed to this many samples
+LATENCY_STAGES = "metrics:latency_stages"  # a set of the stages that recorded any sample
+
+
+def latency(stage: str) -> str:
+    """``metrics:latency:{stage}``: the stage's most recent durations, newest first."""
+    return f"metrics:latency:{stage}"
+
+# --- homesec's additions to the contract's batch state --------------------------------------
+
+
+def fast_path_fired_at(camera_id: str) -> str:
+    """``batch:{camera_id}:fast_path_at``: epoch seconds of the camera's last fast-path job."""
+    return f"batch:{camera_id}:fast_path_at"
+
+
+def batched_detections(camera_id: str) -> str:
+    """``batch:{camera_id}:assigned``: a sorted set (score: epoch seconds) of the detection ids
+    already given to a batch, so a redelivered detection job never lands in a second batch."""
+    return f"batch:{camera_id}:assigned"
+
+
+def event_published(event_id: int) -> str:
+    """``published:{event_id}``: set NX before publishing, so a redelivered batch whose event
+    already exists publishes it only if nobody did."""
+    return f"published:{event_id}"

@@ -139,3 +139,34 @@ class SupervisorReport(msgspec.Struct, frozen=True, kw_only=True):
 
     actors: list[ActorStatus]
     checked_at: dt.datetime
+
+
+class DetectionNewData(msgspec.Struct, frozen=True, kw_only=True):
+    detection_id: int
+    camera_id: str
+    object_type: str | None
+    confidence: float | None
+    detected_at: str  # ISO-8601
+    file_path: str
+
+
+class DetectionNewMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """Published on ``security_events`` by the detector for each stored detection."""
+
+    data: DetectionNewData
+    type: str = "detection.new"
+
+
+class CameraStatusData(msgspec.Struct, frozen=True, kw_only=True):
+    camera_id: str
+    status: str  # online | offline | error
+    previous_status: str | None
+    reason: str
+    changed_at: str  # ISO-8601
+
+
+class CameraStatusMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """Published on ``security_events`` when a camera's status changes."""
+
+    data: CameraStatusData
+    type: str = "camera_status"

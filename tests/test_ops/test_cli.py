@@ -25,13 +25,13 @@ def homesec(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess
 
 
 @pytest.fixture
-def base_env(tmp_path: Path) -> dict[str, str]:
+def base_env(service_data_dir: Path) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in ("DATABASE_URL", "REDIS_URL", "RAY_ADDRESS", "HOMESEC_CONFIG")
     }
-    env["HOMESEC_DATA_DIR"] = str(tmp_path / "data")
+    env["HOMESEC_DATA_DIR"] = str(service_data_dir / "data")
     return env
 
 
@@ -69,7 +69,7 @@ def test_db_upgrade_downgrade_upgrade(base_env, fresh_database_url):
     env = {**base_env, "DATABASE_URL": fresh_database_url}
     up = homesec("db", "upgrade", env=env)
     assert up.returncode == 0, up.stderr
-    assert "database at revision" in up.stdout and "base" not in up.stdout
+    assert "database at revision" in up.stdout and "base (empty)" not in up.stdout
     down = homesec("db", "downgrade", "base", env=env)
     assert down.returncode == 0, down.stderr
     assert "base (empty)" in down.stdout
@@ -89,7 +89,7 @@ def _processes_mentioning(text: str) -> list[psutil.Process]:
 
 
 @pytest.mark.slow
-def test_up_with_nothing_configured_runs_embedded_servers_and_stops_clean(base_env, tmp_path):
+def test_up_with_nothing_configured_runs_embedded_servers_and_stops_clean(base_env):
     env = dict(base_env)
     process = subprocess.Popen(
         [sys.executable, "-m", "homesec.ops.cli", "up"],

@@ -1,0 +1,180 @@
+"""What the embedded PostgreSQL and Redis share: a data-dir lock, remembered credentials and
+port, log tails for error messages, and the sweep that leaves no server process behind."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import secrets
+import socket
+import time
+from pathlib import Path
+
+import msgspec
+import psutil
+
+from homesec.ops.errors import EmbeddedServerError
+
+LOOPBACK = "127.0.0.1"
+# A log past this size is set aside at start, so a server that runs for years keeps one old log.
+LOG_ROTATE_BYTES = 10 * 1024 * 1024
+
+
+class ServerState(msgspec.Struct):
+    """What an embedded server must find again after a restart: its port and its password."""
+
+    port: int
+    password: str
+
+
+def load_state(path: Path) -> ServerState | None:
+    try:
+        return msgspec.json.decode(path.read_bytes(), type=ServerState)
+    except FileNotFoundError:
+        return None
+    except msgspec.DecodeError as exc:
+        raise EmbeddedServerError(
+            f"{path} is damaged ({exc}); restore it from a backup or remove it"
+        ) from None
+
+
+def save_state(path: Path, state: ServerState) -> None:
+    write_private(path, msgspec.json.encode(state))
+
+
+def write_private(path: Path, content: bytes) -> None:
+    """Written 0600 and swapped in whole: it holds a password, and a crash must not halve it."""
+    temporary = path.with_name(path.name + ".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        file.write(content)
+    temporary.replace(path)
+
+
+def new_password() -> str:
+    # Hex: safe in a URL and in a config file without quoting.
+    return secrets.token_hex(16)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    # SO_REUSEADDR as the servers set it: connections of the last run lingering in TIME_WAIT
+    # must not make us give up the port the user's tools were pointed at.
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError:
+            return False
+        return True
+
+
+def choose_port(requested: int | None, remembered: int | None) -> int:
+    """The requested port, else the remembered one while it is free, else a new free one."""
+    if requested is not None:
+        return requested
+    if remembered is not None and port_is_free(remembered):
+        return remembered
+    return free_port()
+
+
+def log_tail(path: Path, lines: int = 20) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return f"(no log at {path})"
+    tail = text.splitlines()[-lines:]
+    return f"last lines of {path}:\n" + "\n".join(f"  {line}" for line in tail)
+
+
+def rotate_log(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        if path.stat().st_size > LOG_ROTATE_BYTES:
+            path.replace(path.with_name(path.name + ".1"))
+
+
+class DataDirLock:
+    """An exclusive lock on a server's directory for as long as this process runs the server.
+
+    Holding it proves that no other homesec uses the directory, so a server process found there
+    is a leftover of a crashed run and may be stopped. The kernel drops the lock when the
+    process dies, and the descriptor is not inherited by the servers we spawn.
+    """
+
+    def __init__(self, path: Path, server: str) -> None:
+        self.path = path
+        self.server = server
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> None:
+        if self._fd is not None:
+            return
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise EmbeddedServerError(
+                f"the embedded {self.server} in {self.path.parent} is in use by another homesec "
+                "process; stop that one first, or give this one another HOMESEC_DATA_DIR"
+            ) from None
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def processes_with_argument(argument: str) -> list[psutil.Process]:
+    """Processes with ``argument`` as one exact word of their command line, with children."""
+    found: dict[int, psutil.Process] = {}
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if argument in (process.info["cmdline"] or ()):
+                found[process.pid] = process
+                found.update((child.pid, child) for child in process.children(recursive=True))
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    found.pop(os.getpid(), None)
+    return list(found.values())
+
+
+def end_processes(processes: list[psutil.Process], *, grace: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL what is still there after ``grace`` seconds."""
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.terminate()
+    for process in wait_ended(processes, grace):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    wait_ended(processes, 5)
+
+
+def wait_ended(processes: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait until the processes have exited; returns those that have not by ``timeout``.
+
+    A zombie has exited: only its parent, often init for a server, has yet to reap it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [process for process in processes if is_alive(process)]
+        if not alive or time.monotonic() >= deadline:
+            return alive
+        time.sleep(0.02)
+
+
+def is_alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
