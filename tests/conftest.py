@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from homesec.ops.database import create_engine, session_factory
+from homesec.ops.ray_runtime import NAMESPACE
 from homesec.ops.redis_client import create_redis
 
 LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -225,8 +226,6 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     cluster that is gone; 127.0.0.1 so nothing listens beyond this machine.
     """
     import ray
-
-    from homesec.ops.ray_runtime import NAMESPACE
 
     ray.init(
         address="local",

@@ -68,6 +68,11 @@ def batch_keys(batch_id: str) -> tuple[str, ...]:
     )
 
 
+# --- supervision ----------------------------------------------------------------------------
+# Set by the supervisor and never expiring: when it is gone, Redis lost its data, and the
+# watchers rebuild the queues from the uploads ledger.
+SUPERVISOR_SENTINEL = "supervisor:sentinel"
+
 # --- pub/sub --------------------------------------------------------------------------------
 SECURITY_EVENTS = "security_events"
 

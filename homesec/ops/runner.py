@@ -9,16 +9,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import threading
 from collections.abc import Iterator
 
-from homesec.ops import migrate
+import msgspec
+
+from homesec.ops import migrate, ray_runtime
 from homesec.ops.api_keys import sync_api_keys
 from homesec.ops.services import ServiceEndpoints, describe, local_services
 from homesec.settings import Settings
 
 log = logging.getLogger("homesec.up")
+
+
+class RunState(msgspec.Struct, frozen=True, kw_only=True):
+    """What a running `homesec up` tells `homesec status` and `homesec down` (in the data dir)."""
+
+    pid: int
+    ray_address: str
+    ray_dashboard: str | None
+    api_url: str | None
+
+
+def run_state_path(settings: Settings):
+    return settings.data_dir / "run" / "homesec.json"
 
 
 @contextlib.contextmanager
@@ -48,15 +64,81 @@ def prepare_database(settings: Settings, endpoints: ServiceEndpoints) -> None:
         log.info("API keys: %d configured, stored hashed", stored)
 
 
+@contextlib.contextmanager
+def ray_cluster(settings: Settings) -> Iterator[tuple[str, str | None]]:
+    """Join ``RAY_ADDRESS``, or start a local head; yields (address, dashboard URL or None)."""
+    head = None
+    if settings.ray_address:
+        address, dashboard = settings.ray_address, None
+    else:
+        head = ray_runtime.RayHead(port=settings.ray_port, log_dir=settings.data_dir / "logs")
+        address, dashboard = head.start(), head.dashboard_url
+    try:
+        ray_runtime.connect(address)
+        yield address, dashboard
+    finally:
+        ray_runtime.disconnect()
+        if head is not None:
+            head.stop()
+
+
+@contextlib.contextmanager
+def supervised_pipeline(settings: Settings, endpoints: ServiceEndpoints) -> Iterator[object]:
+    """The supervisor, which starts every other actor; on exit it stops them, then itself."""
+    import ray
+
+    from homesec.actors import names
+    from homesec.actors.factory import ActorSpec, create_actor
+
+    spec = ActorSpec(
+        name=names.SUPERVISOR,
+        kind="supervisor",
+        class_path="homesec.actors.supervisor:Supervisor",
+        args=(names.SUPERVISOR, settings, endpoints.database_url, endpoints.redis_url),
+    )
+    supervisor = create_actor(spec)
+    try:
+        yield supervisor
+    finally:
+        try:
+            stopped = ray.get(supervisor.shutdown.remote(), timeout=120)
+            log.info("stopped %d actors", len(stopped))
+        except Exception as exc:  # stopping must go on: kill what we can
+            log.warning("the supervisor did not stop its actors cleanly: %s", exc)
+        ray.kill(supervisor, no_restart=True)
+
+
+@contextlib.contextmanager
+def _run_state(settings: Settings, state: RunState) -> Iterator[None]:
+    path = run_state_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(msgspec.json.encode(state))
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
 def run_up(settings: Settings) -> int:
     prepare_directories(settings)
     with contextlib.ExitStack() as stack:
         endpoints = stack.enter_context(local_services(settings))
         prepare_database(settings, endpoints)
+        ray_address, dashboard = stack.enter_context(ray_cluster(settings))
+        stack.enter_context(supervised_pipeline(settings, endpoints))
+        stack.enter_context(
+            _run_state(
+                settings,
+                RunState(
+                    pid=os.getpid(), ray_address=ray_address, ray_dashboard=dashboard, api_url=None
+                ),
+            )
+        )
         stop = stack.enter_context(_shutdown_signals())
         print("homesec is up:")
         for line in describe(endpoints):
             print(f"  {line}")
+        print(f"  Ray: {ray_address}" + (f" (dashboard {dashboard})" if dashboard else ""))
         print(f"  Camera uploads: {settings.foscam_base_path}/<camera>/")
         print("Press Ctrl-C to stop.", flush=True)
         stop.wait()

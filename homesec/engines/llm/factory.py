@@ -28,9 +28,13 @@ def choose_llm_engine(settings: Settings, *, vllm_available: bool, gpu_available
     return "rules"
 
 
+def vllm_installed() -> bool:
+    return importlib.util.find_spec("vllm") is not None
+
+
 def create_llm_engine(settings: Settings) -> LlmEngine:
     """The engine :func:`choose_llm_engine` picks on this machine, built; logs the choice."""
-    vllm_available = importlib.util.find_spec("vllm") is not None
+    vllm_available = vllm_installed()
     gpus = gpu_count()
     choice = choose_llm_engine(settings, vllm_available=vllm_available, gpu_available=gpus > 0)
     log.info(

@@ -1,0 +1,158 @@
+"""What every homesec actor shares: its connections, its main loop, and a health report.
+
+Actor classes are plain classes (tests build them without Ray); ``actors.factory`` applies the
+Ray options. The shape every actor follows:
+
+- ``run()`` is the actor's main loop, started by the supervisor and resubmitted by Ray after a
+  restart (it is idempotent: a second call waits on the loop already running).
+- ``health()`` answers on its own concurrency group (its own thread and event loop), so a busy
+  actor still answers; it only reads plain attributes, never the connections.
+- ``stop()`` ends the loop and closes the connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import time
+from typing import ClassVar
+
+import msgspec
+import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from homesec.ops.database import create_engine, session_factory
+from homesec.ops.redis_client import create_redis
+from homesec.pipeline.retry import describe_error
+from homesec.settings import Settings
+
+
+class ActorHealth(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    kind: str
+    state: str  # idle | running | stopped | failed
+    started_at: float
+    last_error: str | None = None
+    last_error_at: float | None = None
+    counters: dict[str, int] = {}
+    detail: dict[str, str] = {}
+
+
+class ServiceActor:
+    """Base of every actor: settings, lazily opened PostgreSQL and Redis, a main loop."""
+
+    kind: ClassVar[str] = "actor"
+
+    def __init__(self, name: str, settings: Settings, database_url: str, redis_url: str) -> None:
+        self.name = name
+        self.settings = settings
+        self.database_url = database_url
+        self.redis_url = redis_url
+        self.log = logging.getLogger(f"homesec.{self.kind}")
+        self.started_at = time.time()
+        self.counters: collections.Counter[str] = collections.Counter()
+        self.last_error: str | None = None
+        self.last_error_at: float | None = None
+        self._engine: AsyncEngine | None = None
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self._redis: aioredis.Redis | None = None
+        self._loop_task: asyncio.Task | None = None
+        self._stopping = False
+
+    # --- connections (opened on the actor's main event loop, on first use) -----------------
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        if self._sessions is None:
+            self._engine = create_engine(self.database_url, pool_size=2)
+            self._sessions = session_factory(self._engine)
+        return self._sessions
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        if self._redis is None:
+            self._redis = create_redis(self.redis_url)
+        return self._redis
+
+    # --- lifecycle --------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Run the main loop until :meth:`stop`; idempotent."""
+        if self._loop_task is None or self._loop_task.done():
+            self._stopping = False
+            self._loop_task = asyncio.create_task(self._guarded_main(), name=f"{self.name}-main")
+        await asyncio.shield(self._loop_task)
+
+    async def _guarded_main(self) -> None:
+        try:
+            await self.main()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the loop died: say so in health, then let Ray see it
+            self.record_error(exc)
+            self.log.exception("%s: main loop failed", self.name)
+            raise
+
+    async def main(self) -> None:
+        """The actor's work. Subclasses loop until ``self.stopping``."""
+        raise NotImplementedError
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._loop_task is not None and not self._loop_task.done():
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._loop_task
+        await self.close()
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = self._sessions = None
+
+    # --- reporting --------------------------------------------------------------------------
+    def record_error(self, error: BaseException | str) -> None:
+        self.last_error = describe_error(error)
+        self.last_error_at = time.time()
+        self.counters["errors"] += 1
+
+    def health_detail(self) -> dict[str, str]:
+        """Extra facts for the health report (subclasses add theirs)."""
+        return {}
+
+    async def health(self) -> ActorHealth:
+        if self._loop_task is None:
+            state = "idle"
+        elif not self._loop_task.done():
+            state = "running"
+        else:
+            state = "stopped" if self._stopping else "failed"
+        return ActorHealth(
+            name=self.name,
+            kind=self.kind,
+            state=state,
+            started_at=self.started_at,
+            last_error=self.last_error,
+            last_error_at=self.last_error_at,
+            counters=dict(self.counters),
+            detail={**self.health_detail(), **_placement()},
+        )
+
+
+def _placement() -> dict[str, str]:
+    """The Ray node this actor runs on, when it runs under Ray."""
+    try:
+        import ray
+
+        if ray.is_initialized():
+            return {"node_id": ray.get_runtime_context().get_node_id()}
+    except Exception:  # outside Ray (tests build actors as plain objects)
+        pass
+    return {}

@@ -1,0 +1,218 @@
+"""Redis Streams as work queues: at-least-once delivery, retries with backoff, dead letters.
+
+A job is one stream entry holding its JSON under ``keys.STREAM_FIELD``. It stays pending in the
+consumer group until its handler succeeded (then XACK) or failed past ``MAX_RETRIES`` (then it
+goes to ``dlq:{stream}`` and is acknowledged in the same transaction, so it is never in both and
+never in neither). Entries a dead consumer left pending are claimed again with XAUTOCLAIM.
+
+Retries wait in this process (a :class:`RetryBook` of due times) rather than being re-added to
+the stream, so the entry keeps its id and its delivery count, which also counts the attempts of a
+consumer that died mid-retry.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import msgspec
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from homesec.ops import keys
+from homesec.pipeline.retry import RetryStep, backoff_delay, dead_letter_entry, next_step
+
+
+class StreamEntry(msgspec.Struct, frozen=True):
+    entry_id: str
+    payload: str  # the job's JSON, as it was enqueued
+    deliveries: int = 1  # how often Redis handed it out (more than 1: a redelivery)
+
+
+async def enqueue(redis: aioredis.Redis, stream: str, job: msgspec.Struct) -> str:
+    """XADD one job. Streams are never trimmed: back-pressure is ``QUEUE_MAX_DEPTH`` upstream."""
+    return await redis.xadd(stream, {keys.STREAM_FIELD: msgspec.json.encode(job).decode()})
+
+
+class _Attempts(msgspec.Struct):
+    count: int
+    first_failed_at: float
+    due_at: float
+
+
+class RetryBook:
+    """Failed entries of this consumer awaiting their retry: pure bookkeeping, ``now`` passed in."""
+
+    def __init__(self, max_retries: int, base_delay: float = 0.5, cap: float = 30.0) -> None:
+        self.max_retries = max_retries
+        self.base_delay = base_delay
+        self.cap = cap
+        self._waiting: dict[str, tuple[StreamEntry, _Attempts]] = {}
+
+    def __contains__(self, entry_id: object) -> bool:
+        return entry_id in self._waiting
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def attempts(self, entry: StreamEntry) -> int:
+        """Failed attempts of ``entry`` so far, a dead consumer's included (its deliveries)."""
+        known = self._waiting.get(entry.entry_id)
+        return max(known[1].count if known else 0, entry.deliveries - 1)
+
+    def failed(self, entry: StreamEntry, now: float) -> tuple[RetryStep, int, float]:
+        """Record a failure; returns the step, the attempts so far and the first failure time."""
+        count = self.attempts(entry) + 1
+        known = self._waiting.pop(entry.entry_id, None)
+        previous = known[1] if known else None
+        first = previous.first_failed_at if previous else now
+        step = next_step(count, self.max_retries)
+        if step is RetryStep.RETRY:
+            due = now + backoff_delay(count, self.base_delay, self.cap)
+            self._waiting[entry.entry_id] = (entry, _Attempts(count, first, due))
+        return step, count, first
+
+    def succeeded(self, entry_id: str) -> None:
+        self._waiting.pop(entry_id, None)
+
+    def due(self, now: float, limit: int) -> list[StreamEntry]:
+        ready = [entry for entry, attempts in self._waiting.values() if attempts.due_at <= now]
+        return ready[:limit]
+
+    def next_due_in(self, now: float) -> float | None:
+        if not self._waiting:
+            return None
+        return max(0.0, min(attempts.due_at for _, attempts in self._waiting.values()) - now)
+
+
+class StreamConsumer:
+    """One consumer of one stream's consumer group."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        stream: str,
+        group: str,
+        consumer: str,
+        *,
+        max_retries: int,
+        claim_idle_ms: int = 60_000,
+        retry_base_delay: float = 0.5,
+    ) -> None:
+        self.redis = redis
+        self.stream = stream
+        self.group = group
+        self.consumer = consumer
+        self.claim_idle_ms = claim_idle_ms
+        self.retries = RetryBook(max_retries, base_delay=retry_base_delay)
+        self._group_ready = False
+
+    async def ensure_group(self) -> None:
+        """Create the stream and group if missing (also after Redis lost everything)."""
+        try:
+            await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+    async def read(self, count: int, block_ms: int) -> list[StreamEntry]:
+        """Up to ``count`` entries: due retries first, then abandoned ones, then new ones."""
+        if not self._group_ready:
+            await self.ensure_group()
+        now = time.time()
+        entries = self.retries.due(now, count)
+        try:
+            if len(entries) < count:
+                entries += await self._claim_abandoned(count - len(entries))
+            if len(entries) < count:
+                wait = block_ms
+                next_retry = self.retries.next_due_in(now)
+                if next_retry is not None:
+                    wait = min(wait, max(1, int(next_retry * 1000)))
+                entries += await self._read_new(count - len(entries), 0 if entries else wait)
+            if not entries:  # the wait may have ended because a retry fell due
+                entries = self.retries.due(time.time(), count)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            self._group_ready = False  # Redis was flushed: recreate on the next read
+        return entries
+
+    async def _claim_abandoned(self, count: int) -> list[StreamEntry]:
+        _next, claimed, _deleted = await self.redis.xautoclaim(
+            self.stream, self.group, self.consumer, self.claim_idle_ms, "0-0", count=count
+        )
+        # Our own retries are pending (and idle) too: they are ours, not abandoned.
+        claimed = [
+            (entry_id, fields) for entry_id, fields in claimed if entry_id not in self.retries
+        ]
+        if not claimed:
+            return []
+        deliveries = await self._delivery_counts([entry_id for entry_id, _ in claimed])
+        return [
+            StreamEntry(
+                entry_id, (fields or {}).get(keys.STREAM_FIELD, ""), deliveries.get(entry_id, 2)
+            )
+            for entry_id, fields in claimed
+        ]
+
+    async def _delivery_counts(self, entry_ids: Sequence[str]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for entry_id in entry_ids:
+            rows = await self.redis.xpending_range(
+                self.stream, self.group, min=entry_id, max=entry_id, count=1
+            )
+            if rows:
+                counts[entry_id] = int(rows[0]["times_delivered"])
+        return counts
+
+    async def _read_new(self, count: int, block_ms: int) -> list[StreamEntry]:
+        response = await self.redis.xreadgroup(
+            self.group, self.consumer, {self.stream: ">"}, count=count, block=block_ms or None
+        )
+        entries = []
+        for _stream, messages in response or []:
+            for entry_id, fields in messages:
+                entries.append(StreamEntry(entry_id, (fields or {}).get(keys.STREAM_FIELD, "")))
+        return entries
+
+    async def ack(self, entry_ids: Sequence[str]) -> None:
+        if entry_ids:
+            await self.redis.xack(self.stream, self.group, *entry_ids)
+            for entry_id in entry_ids:
+                self.retries.succeeded(entry_id)
+
+    async def failed(self, entry: StreamEntry, error: BaseException | str) -> RetryStep:
+        """Schedule a retry, or past ``MAX_RETRIES`` move the entry to its dead-letter queue."""
+        now = time.time()
+        step, attempts, first_failed_at = self.retries.failed(entry, now)
+        if step is RetryStep.DEAD_LETTER:
+            await self.dead_letter(entry, error, attempts, first_failed_at, now)
+        return step
+
+    async def dead_letter(
+        self,
+        entry: StreamEntry,
+        error: BaseException | str,
+        attempts: int,
+        first_failed_at: float,
+        now: float | None = None,
+    ) -> None:
+        try:
+            original = msgspec.json.decode(entry.payload) if entry.payload else {}
+        except msgspec.DecodeError:
+            original = {"raw": entry.payload}
+        letter = dead_letter_entry(
+            original if isinstance(original, dict) else {"raw": original},
+            error,
+            attempt_count=attempts,
+            first_failed_at=first_failed_at,
+            last_failed_at=now or time.time(),
+            queue_name=self.stream,
+        )
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(keys.dlq(self.stream), msgspec.json.encode(letter).decode())
+            pipe.xack(self.stream, self.group, entry.entry_id)
+            await pipe.execute()
+        self.retries.succeeded(entry.entry_id)
