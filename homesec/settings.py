@@ -50,6 +50,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ray_address: str | None = None
     # Ray's GCS port for the head `homesec up` starts; pinned off 6379, where Redis usually is.
     ray_port: int = 6390
+    ray_dashboard_port: int = 8265
     foscam_base_path: Path
     host: str = "127.0.0.1"
     port: int = 8000
@@ -317,6 +318,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "REDIS_URL": ("redis_url", _parse_redis_url),
     "RAY_ADDRESS": ("ray_address", _parse_optional_str),
     "HOMESEC_RAY_PORT": ("ray_port", _parse_port),
+    "HOMESEC_RAY_DASHBOARD_PORT": ("ray_dashboard_port", _parse_port),
     "FOSCAM_BASE_PATH": ("foscam_base_path", _parse_path),
     "HOMESEC_HOST": ("host", _parse_nonempty),
     "HOMESEC_PORT": ("port", _parse_port),

@@ -117,12 +117,13 @@ class RayHead:
             return False
 
     def stop(self, timeout: float = 45.0) -> None:
-        """SIGTERM the head's process group (Ray drains, then stops its processes); then KILL."""
+        """SIGTERM `ray start` (it drains the node, then stops its processes); then KILL the
+        group. Only the leader gets SIGTERM: with the GCS gone first, the drain would wait."""
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
         try:
-            os.killpg(process.pid, signal.SIGTERM)
+            process.terminate()
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             log.warning("the Ray head did not stop within %.0f s; killing it", timeout)
@@ -136,6 +137,9 @@ class RayHead:
 
 def connect(address: str | None) -> None:
     """Connect this process to the cluster at ``address`` in homesec's namespace."""
+    # Ray 2.60 clusters use token auth by default; a client only sends its token (from
+    # RAY_AUTH_TOKEN or ~/.ray/auth_token) when told to, and reads that at import.
+    os.environ.setdefault("RAY_AUTH_MODE", "token")
     import ray
 
     if ray.is_initialized():

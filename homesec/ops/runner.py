@@ -71,7 +71,11 @@ def ray_cluster(settings: Settings) -> Iterator[tuple[str, str | None]]:
     if settings.ray_address:
         address, dashboard = settings.ray_address, None
     else:
-        head = ray_runtime.RayHead(port=settings.ray_port, log_dir=settings.data_dir / "logs")
+        head = ray_runtime.RayHead(
+            port=settings.ray_port,
+            dashboard_port=settings.ray_dashboard_port,
+            log_dir=settings.data_dir / "logs",
+        )
         address, dashboard = head.start(), head.dashboard_url
     try:
         ray_runtime.connect(address)

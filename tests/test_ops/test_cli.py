@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,6 +13,12 @@ from pathlib import Path
 
 import psutil
 import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def homesec(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
@@ -32,6 +39,9 @@ def base_env(service_data_dir: Path) -> dict[str, str]:
         if key not in ("DATABASE_URL", "REDIS_URL", "RAY_ADDRESS", "HOMESEC_CONFIG")
     }
     env["HOMESEC_DATA_DIR"] = str(service_data_dir / "data")
+    # Free ports: another test session may run its own `homesec up` beside this one.
+    env["HOMESEC_RAY_PORT"] = str(free_port())
+    env["HOMESEC_RAY_DASHBOARD_PORT"] = str(free_port())
     return env
 
 
@@ -113,6 +123,8 @@ def test_up_with_nothing_configured_runs_embedded_servers_and_stops_clean(base_e
         assert "PostgreSQL: embedded" in output and "Redis: embedded" in output
         data_dir = env["HOMESEC_DATA_DIR"]
         assert _processes_mentioning(data_dir), "the embedded servers should be running"
+        assert _processes_mentioning(f"gcs_server_port={env['HOMESEC_RAY_PORT']}"), "Ray head"
+        assert "Ray: 127.0.0.1:" in output
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=60)
     finally:
@@ -120,7 +132,17 @@ def test_up_with_nothing_configured_runs_embedded_servers_and_stops_clean(base_e
             process.kill()
     assert process.returncode == 0, output + rest
     assert "homesec: stopped" in rest
+    # Nothing left: no embedded server (they name the data dir), no Ray process of our head.
+    marks = (
+        data_dir,
+        f"gcs_server_port={env['HOMESEC_RAY_PORT']}",
+        f"--port={env['HOMESEC_RAY_DASHBOARD_PORT']}",
+    )
+
+    def leftovers() -> list[psutil.Process]:
+        return [process for mark in marks for process in _processes_mentioning(mark)]
+
     deadline = time.monotonic() + 10
-    while _processes_mentioning(data_dir) and time.monotonic() < deadline:
+    while leftovers() and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _processes_mentioning(data_dir) == []
+    assert leftovers() == []
