@@ -106,6 +106,8 @@ class StreamConsumer:
         self.claim_idle_ms = claim_idle_ms
         self.retries = RetryBook(max_retries, base_delay=retry_base_delay)
         self._group_ready = False
+        # After a restart under the same name, our own unacknowledged entries come first.
+        self._recovering_own = True
 
     async def ensure_group(self) -> None:
         """Create the stream and group if missing (also after Redis lost everything)."""
@@ -123,6 +125,10 @@ class StreamConsumer:
         now = time.time()
         entries = self.retries.due(now, count)
         try:
+            if self._recovering_own and len(entries) < count:
+                own = await self._read_own_pending(count - len(entries))
+                self._recovering_own = bool(own)
+                entries += own
             if len(entries) < count:
                 entries += await self._claim_abandoned(count - len(entries))
             if len(entries) < count:
@@ -166,6 +172,23 @@ class StreamConsumer:
             if rows:
                 counts[entry_id] = int(rows[0]["times_delivered"])
         return counts
+
+    async def _read_own_pending(self, count: int) -> list[StreamEntry]:
+        """Entries delivered to this consumer name before a restart and never acknowledged."""
+        response = await self.redis.xreadgroup(
+            self.group, self.consumer, {self.stream: "0"}, count=count
+        )
+        found = [
+            (entry_id, fields)
+            for _stream, messages in response or []
+            for entry_id, fields in messages
+            if fields and entry_id not in self.retries  # fields are None once trimmed
+        ]
+        deliveries = await self._delivery_counts([entry_id for entry_id, _ in found])
+        return [
+            StreamEntry(eid, fields.get(keys.STREAM_FIELD, ""), deliveries.get(eid, 2))
+            for eid, fields in found
+        ]
 
     async def _read_new(self, count: int, block_ms: int) -> list[StreamEntry]:
         response = await self.redis.xreadgroup(

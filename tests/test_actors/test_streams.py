@@ -123,3 +123,16 @@ def test_retry_book_with_few_retries(max_retries):
     step, attempts, _ = book.failed(StreamEntry("1-0", "{}"), now=0.0)
     assert attempts == 1
     assert step is (RetryStep.RETRY if max_retries else RetryStep.DEAD_LETTER)
+
+
+async def test_a_restarted_consumer_takes_back_its_own_pending_entries_at_once(redis_client):
+    before = consumer(redis_client, "detector:0")
+    await enqueue(redis_client, STREAM, job("interrupted"))
+    taken = await before.read(count=1, block_ms=100)
+    assert len(taken) == 1  # then the actor died before acknowledging
+    after = consumer(redis_client, "detector:0")  # same name, fresh object, long claim idle
+    again = await after.read(count=5, block_ms=50)
+    assert [entry.entry_id for entry in again] == [taken[0].entry_id]
+    assert again[0].deliveries == 2
+    await after.ack([again[0].entry_id])
+    assert await after.read(count=5, block_ms=20) == []

@@ -8,24 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import socket
-import sys
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from homesec.engines.llm import LlmBadResponse, LlmConfigError, LlmEngine, LlmUnavailable
 from homesec.engines.llm.openai_compatible import OpenAICompatibleEngine
-from homesec.pipeline.prompt import RISK_ASSESSMENT_SCHEMA
 from homesec.pipeline.structs import AnalysisContext, BoundingBox, DetectionSummary
 from homesec.settings import Settings
+from tests.support.llm_server import GOOD_ANSWER as ANSWER
+from tests.support.llm_server import FakeLlmServer, Script, serve_fake_llm, unused_port
 
-ANSWER = {"risk_score": 64, "summary": "A person at the door at night.", "reasoning": "Night."}
 NIGHT = dt.datetime(2024, 3, 5, 2, 30, tzinfo=dt.UTC)
 CONTEXT = AnalysisContext(
     camera_id="front_door",
@@ -43,85 +38,15 @@ CONTEXT = AnalysisContext(
 )
 
 
-@dataclass
-class Script:
-    status: int = 200
-    content: str | None = json.dumps(ANSWER)
-    raw_body: str | None = None  # sent as is instead of a chat completion
-    delay: float = 0.0
-
-
-@dataclass
-class FakeLlmServer:
-    url: str
-    script: Script = field(default_factory=Script)
-    requests: list[tuple[dict[str, str], dict[str, Any]]] = field(default_factory=list)
-
-
-def _handler(server: FakeLlmServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:  # keep test output quiet
-            pass
-
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            server.requests.append((dict(self.headers), body))
-            script = server.script
-            time.sleep(script.delay)
-            wanted = {
-                "type": "json_schema",
-                "json_schema": {
-                    "name": "risk_assessment",
-                    "schema": RISK_ASSESSMENT_SCHEMA,
-                    "strict": True,
-                },
-            }
-            if self.path != "/v1/chat/completions" or body.get("response_format") != wanted:
-                self._send(400, json.dumps({"error": "expected the risk_assessment schema"}))
-            elif script.raw_body is not None:
-                self._send(script.status, script.raw_body)
-            else:
-                message = {"role": "assistant", "content": script.content}
-                reply = {"object": "chat.completion", "choices": [{"index": 0, "message": message}]}
-                self._send(script.status, json.dumps(reply))
-
-        def _send(self, status: int, text: str) -> None:
-            data = text.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    return Handler
-
-
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False  # a handler still sleeping in the timeout test is abandoned
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # The client of the timeout test hangs up before the answer: expected, not a failure.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
 @pytest.fixture(scope="module")
 def llm_server() -> Iterator[FakeLlmServer]:
-    fake = FakeLlmServer(url="")
-    httpd = _QuietServer(("127.0.0.1", 0), _handler(fake))
-    fake.url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield fake
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_fake_llm() as fake:
+        yield fake
 
 
 @pytest.fixture
 def server(llm_server: FakeLlmServer) -> FakeLlmServer:
-    llm_server.script = Script()
-    llm_server.requests.clear()
+    llm_server.reset()
     return llm_server
 
 
@@ -191,11 +116,8 @@ async def test_a_slow_server_times_out_as_unavailable(server):
 
 
 async def test_connection_refused_is_unavailable():
-    with socket.socket() as probe:  # a port nobody listens on once this closes
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     with pytest.raises(LlmUnavailable, match="cannot reach"):
-        await assess(f"http://127.0.0.1:{port}/v1")
+        await assess(f"http://127.0.0.1:{unused_port()}/v1")
 
 
 async def test_built_from_settings(server, tmp_path):

@@ -1,0 +1,334 @@
+"""The Analyst: turns each closed batch on ``analysis_queue`` into a scored, published Event.
+
+For each entry (DESIGN.md, data flow step 5):
+
+1. If the batch already has an event (a redelivery), skip to step 5: the LLM is not asked again.
+2. Load the camera and the batch's detections that still exist; none left: acknowledge, no event.
+3. Ask the LLM engine (behind a circuit breaker) for a score; the risk level comes from the
+   score in code (``RISK_BANDS``).
+4. Write the event: ``INSERT ... ON CONFLICT (batch_id) DO NOTHING``.
+5. Publish it on ``security_events`` unless already published, then acknowledge the entry.
+
+Order: insert, publish, acknowledge. A crash between any two steps leaves the entry pending, so
+it is delivered again and step 1 finds the event: if the crash came before the publish, the
+marker is missing and the event is published now; if after, the marker is there and nothing is
+sent twice (the marker and the message are set in one Lua script, see ``event_store``).
+Acknowledging before publishing would lose the live message to a crash between the two, with
+nothing left to deliver the entry again.
+
+LLM failures never yield a made-up score. A failed call (server down, timeout, garbage answer,
+anything the engine raises) or an attempt refused by the open breaker counts as a failed attempt
+of the job, which is retried with exponential backoff, sharing ``MAX_RETRIES`` with any other
+failure of the job. An open breaker refuses at once rather than holding jobs until the LLM is
+back: an alert must not wait for an outage to end, and the rules engine exists for that. After
+``1 + MAX_RETRIES`` attempts the batch is scored by the rules engine and its ``reasoning`` says
+why; the event is written, never dead-lettered for the LLM's sake. Attempts of analysts that
+died mid-call count too (the entry's delivery count): a batch on which the model crashes the
+process is scored by the rules once they are spent, not retried forever. Other failures
+(PostgreSQL, Redis, a malformed entry) go the stream's way: retries, then ``dlq:analysis_queue``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+import zoneinfo
+
+import msgspec
+from redis.exceptions import RedisError
+
+from homesec.actors.base import ServiceActor
+from homesec.actors.event_store import (
+    StoredBatch,
+    find_event,
+    insert_event,
+    load_batch,
+    publish_once,
+)
+from homesec.actors.streams import StreamConsumer, StreamEntry
+from homesec.engines.llm import LlmBadResponse, LlmEngine, LlmUnavailable, create_llm_engine
+from homesec.engines.llm.rules import assess_by_rules
+from homesec.ops import keys
+from homesec.ops.telemetry import record_latency
+from homesec.pipeline.retry import CircuitBreaker, RetryStep, describe_error, next_step
+from homesec.pipeline.risk import risk_level
+from homesec.pipeline.structs import AnalysisContext, AnalysisJob, RiskAssessment
+from homesec.settings import Settings
+
+LATENCY_STAGE = "analysis"
+# First retry within 2 s, then 4, 8 ...: with MAX_RETRIES=3 a batch waits at most 14 s of
+# backoff (plus its LLM calls) before the rules engine scores it.
+DEFAULT_RETRY_BASE_SECONDS = 2.0
+READ_BLOCK_MS = 2000
+REDIS_DOWN_PAUSE_SECONDS = 1.0
+# Beyond one LLM call (``LLM_TIMEOUT_SECONDS``), so a slow answer is not taken for a dead analyst
+# whose entries another replica should claim.
+CLAIM_IDLE_MARGIN_SECONDS = 60.0
+MAX_ERROR_CHARS_IN_REASONING = 300
+
+
+def local_zone(settings: Settings) -> dt.tzinfo | None:
+    """``HOMESEC_TIMEZONE``; None means this machine's zone (``astimezone(None)``)."""
+    return zoneinfo.ZoneInfo(settings.timezone) if settings.timezone else None
+
+
+def analysis_context(
+    job: AnalysisJob, batch: StoredBatch, zone: dt.tzinfo | None
+) -> AnalysisContext:
+    """The engine's input. Its local time is the batch's first detection's, not the clock's, so a
+    batch analysed late (a backlog, an LLM outage) is judged by when it happened."""
+    return AnalysisContext(
+        camera_id=job.camera_id,
+        camera_name=batch.camera_name,
+        local_time=batch.detections[0].detected_at.astimezone(zone),
+        detections=batch.detections,
+        is_fast_path=job.is_fast_path,
+    )
+
+
+def fallback_assessment(
+    context: AnalysisContext, attempts: int, error: BaseException
+) -> RiskAssessment:
+    """The rules engine's verdict, its reasoning led by why the LLM's is missing."""
+    what = (
+        "LLM gave no valid assessment" if isinstance(error, LlmBadResponse) else "LLM unavailable"
+    )
+    detail = describe_error(error)
+    if len(detail) > MAX_ERROR_CHARS_IN_REASONING:
+        detail = detail[: MAX_ERROR_CHARS_IN_REASONING - 1] + "…"
+    rules = assess_by_rules(context)
+    reasoning = (
+        f"{what} after {attempts} attempts ({detail}); scored by the rules engine: "
+        f"{rules.reasoning}"
+    )
+    return msgspec.structs.replace(rules, reasoning=reasoning)
+
+
+class Analyst(ServiceActor):
+    kind = "analyst"
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        database_url: str,
+        redis_url: str,
+        engine: LlmEngine | None = None,
+        *,
+        breaker: CircuitBreaker | None = None,
+        retry_base_delay: float = DEFAULT_RETRY_BASE_SECONDS,
+    ) -> None:
+        super().__init__(name, settings, database_url, redis_url)
+        self._llm = engine  # None: built from the settings when the main loop starts
+        self._breaker_template = breaker or CircuitBreaker()
+        # The breaker in use; None while no engine is built and for the rules engine, which
+        # cannot be down.
+        self._breaker: CircuitBreaker | None = None
+        self._last_llm_error: str | None = None
+        self._retry_base_delay = retry_base_delay
+        self._zone = local_zone(settings)
+        self._consumer: StreamConsumer | None = None
+
+    async def main(self) -> None:
+        if self._llm is None:
+            # Built in the actor's own process: vLLM loads onto the GPU share Ray gave it.
+            self._llm = create_llm_engine(self.settings)
+        self._breaker = None if self._llm.name == "rules" else self._breaker_template
+        consumer = self._consumer = StreamConsumer(
+            self.redis,
+            keys.ANALYSIS_QUEUE,
+            keys.ANALYST_GROUP,
+            self.name,
+            max_retries=self.settings.max_retries,
+            claim_idle_ms=int(
+                (self.settings.llm_timeout_seconds + CLAIM_IDLE_MARGIN_SECONDS) * 1000
+            ),
+            retry_base_delay=self._retry_base_delay,
+        )
+        self.log.info("%s: analysing with the %s engine", self.name, self._llm.name)
+        while not self.stopping:
+            try:
+                # One at a time: the LLM answers one batch at a time anyway, and entries read
+                # but not started would only age towards being claimed by another replica.
+                entries = await consumer.read(count=1, block_ms=READ_BLOCK_MS)
+            except (RedisError, OSError) as exc:
+                self.record_error(exc)
+                self.log.warning("%s: cannot read %s: %s", self.name, consumer.stream, exc)
+                await asyncio.sleep(REDIS_DOWN_PAUSE_SECONDS)
+                continue
+            for entry in entries:
+                await self._handle(consumer, entry)
+
+    # --- one entry ----------------------------------------------------------------------------
+    async def _handle(self, consumer: StreamConsumer, entry: StreamEntry) -> None:
+        try:
+            job = msgspec.json.decode(entry.payload, type=AnalysisJob)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            await self._dead_letter_malformed(consumer, entry, exc)
+            return
+        try:
+            await self._analyse(consumer, entry, job)
+        except Exception as exc:  # PostgreSQL or Redis: the stream's retries, then its DLQ
+            await self._failed(consumer, entry, job, exc)
+
+    async def _analyse(
+        self, consumer: StreamConsumer, entry: StreamEntry, job: AnalysisJob
+    ) -> None:
+        event = await find_event(self.sessions, job.batch_id)
+        if event is not None:
+            self.counters["redeliveries"] += 1
+            self.log.info("batch %s already has event %d", job.batch_id, event.id)
+        else:
+            batch = await load_batch(self.sessions, job)
+            if batch is None:
+                self.counters["empty_batches"] += 1
+                self.log.info(
+                    "batch %s of %s: none of its %d detections remain; no event",
+                    job.batch_id,
+                    job.camera_id,
+                    len(job.detection_ids),
+                )
+                await consumer.ack([entry.entry_id])
+                return
+            context = analysis_context(job, batch, self._zone)
+            assessment = await self._assess(consumer, entry, job, context)
+            if assessment is None:
+                return  # a retry is scheduled; the entry stays pending
+            level = risk_level(assessment.risk_score, self.settings.risk_bands)
+            event, inserted = await insert_event(self.sessions, job, batch, assessment, level)
+            if inserted:
+                self.counters["events"] += 1
+                self.log.info(
+                    "event %d for batch %s of %s: risk %d (%s)",
+                    event.id,
+                    job.batch_id,
+                    job.camera_id,
+                    assessment.risk_score,
+                    level,
+                )
+        await publish_once(self.redis, event)
+        await consumer.ack([entry.entry_id])
+
+    async def _assess(
+        self,
+        consumer: StreamConsumer,
+        entry: StreamEntry,
+        job: AnalysisJob,
+        context: AnalysisContext,
+    ) -> RiskAssessment | None:
+        """The engine's assessment; None when the job must wait for a retry; the rules
+        engine's, saying why, once the job's attempts are spent."""
+        assert self._llm is not None
+        if self._breaker is None:
+            return await self._timed_assess(context)
+        spent = consumer.retries.attempts(entry)
+        if spent > consumer.retries.max_retries:
+            # Earlier deliveries spent the attempts without a word: the analyst died during
+            # each, as it would if the model crashed on this very batch. Do not ask again.
+            stopped = LlmUnavailable(f"the analyst stopped during {spent} earlier attempts")
+            return self._fall_back(job, context, spent, stopped)
+        allowed, self._breaker = self._breaker.admit(time.time())
+        if allowed:
+            try:
+                assessment = await self._timed_assess(context)
+            except Exception as exc:  # whatever the engine raises, the LLM gave no answer
+                self._breaker = self._breaker.on_failure(time.time())
+                self._last_llm_error = describe_error(exc)
+                self.counters["llm_failures"] += 1
+                error: BaseException = exc
+            else:
+                self._breaker = self._breaker.on_success()
+                return assessment
+        else:
+            self.counters["breaker_refusals"] += 1
+            error = LlmUnavailable(
+                f"circuit breaker open after {self._breaker.consecutive_failures} consecutive "
+                f"failures; last: {self._last_llm_error}"
+            )
+        if next_step(spent + 1, consumer.retries.max_retries) is RetryStep.RETRY:
+            consumer.retries.failed(entry, time.time())
+            self.log.warning("batch %s: LLM attempt %d failed (%s)", job.batch_id, spent + 1, error)
+            return None
+        # The entry keeps its attempt count, so a database failure from here on dead-letters it.
+        return self._fall_back(job, context, spent + 1, error)
+
+    def _fall_back(
+        self, job: AnalysisJob, context: AnalysisContext, attempts: int, error: BaseException
+    ) -> RiskAssessment:
+        self.counters["fallbacks"] += 1
+        self.log.warning(
+            "batch %s: no LLM assessment after %d attempts (%s); scoring it by the rules engine",
+            job.batch_id,
+            attempts,
+            error,
+        )
+        return fallback_assessment(context, attempts, error)
+
+    async def _timed_assess(self, context: AnalysisContext) -> RiskAssessment:
+        assert self._llm is not None
+        started = time.monotonic()
+        assessment = await self._llm.assess(context)
+        try:
+            await record_latency(self.redis, LATENCY_STAGE, time.monotonic() - started)
+        except (RedisError, OSError) as exc:  # a lost sample must not fail the batch
+            self.log.debug("latency sample lost: %s", exc)
+        return assessment
+
+    async def _failed(
+        self, consumer: StreamConsumer, entry: StreamEntry, job: AnalysisJob, exc: Exception
+    ) -> None:
+        self.record_error(exc)
+        try:
+            step = await consumer.failed(entry, exc)
+        except (RedisError, OSError) as redis_exc:
+            # Still pending in the group: claimed again once idle, so nothing is lost.
+            self.log.warning(
+                "batch %s failed (%s); cannot schedule it: %s", job.batch_id, exc, redis_exc
+            )
+            return
+        if step is RetryStep.DEAD_LETTER:
+            self.counters["dead_letters"] += 1
+            self.log.error(
+                "batch %s failed for good, sent to %s: %s",
+                job.batch_id,
+                keys.dlq(consumer.stream),
+                exc,
+            )
+        else:
+            self.log.warning("batch %s failed, will retry: %s", job.batch_id, exc)
+
+    async def _dead_letter_malformed(
+        self, consumer: StreamConsumer, entry: StreamEntry, exc: Exception
+    ) -> None:
+        """An entry that is no analysis job: no retry can fix it."""
+        self.record_error(exc)
+        try:
+            await consumer.dead_letter(entry, f"not an analysis job: {exc}", 1, time.time())
+        except (RedisError, OSError) as redis_exc:
+            self.log.warning("cannot dead-letter entry %s: %s", entry.entry_id, redis_exc)
+            return
+        self.counters["dead_letters"] += 1
+        self.log.error("entry %s is not an analysis job (%s): dead-lettered", entry.entry_id, exc)
+
+    # --- lifecycle and reporting ------------------------------------------------------------
+    async def close(self) -> None:
+        try:
+            if self._llm is not None:
+                await self._llm.aclose()
+                self._llm = None
+        finally:
+            await super().close()
+
+    def health_detail(self) -> dict[str, str]:
+        # Read once: health runs on its own thread while the main loop may close the engine.
+        llm, breaker = self._llm, self._breaker
+        if llm is None:
+            return {"engine": "not built"}
+        detail = {"engine": llm.name}
+        detail["breaker"] = breaker.status(time.time()).value if breaker else "none (rules engine)"
+        if self._consumer is not None:
+            detail["retrying"] = str(len(self._consumer.retries))
+        if self._last_llm_error:
+            detail["last_llm_error"] = self._last_llm_error
+        return detail

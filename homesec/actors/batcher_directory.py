@@ -1,0 +1,80 @@
+"""How the Detector reaches a camera's Batcher: one interface, a Ray backend and an in-process one.
+
+Every Ray call of the hand-over lives in :class:`RayBatcherDirectory`; tests and single-process
+tools use :class:`LocalBatcherDirectory` with plain :class:`~homesec.actors.batcher.Batcher`
+objects. Either raises when the hand-over did not happen, so the Detector retries the job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from homesec.actors import names
+from homesec.ops.ray_runtime import NAMESPACE
+from homesec.pipeline.batching import StoredDetection
+
+if TYPE_CHECKING:
+    from homesec.actors.batcher import Batcher
+
+
+class BatcherUnavailable(RuntimeError):
+    """No Batcher runs for the camera (yet): the supervisor starts one per camera."""
+
+
+class BatcherDirectory(Protocol):
+    async def add(self, camera_id: str, detections: list[StoredDetection]) -> None:
+        """Give ``detections`` to the camera's Batcher; return once it has them."""
+        ...
+
+
+class LocalBatcherDirectory:
+    """Batchers in this process, by camera id."""
+
+    def __init__(self, batchers: Mapping[str, Batcher]) -> None:
+        self._batchers = batchers
+
+    async def add(self, camera_id: str, detections: list[StoredDetection]) -> None:
+        batcher = self._batchers.get(camera_id)
+        if batcher is None:
+            raise BatcherUnavailable(f"no batcher for camera {camera_id!r}")
+        await batcher.add(detections)
+
+
+class RayBatcherDirectory:
+    """The named Batcher actors (``batcher:{camera_id}``), their handles cached.
+
+    A cached handle whose actor died or was re-created fails with an actor error; then the name
+    is looked up again once, and a second failure goes back to the caller.
+    """
+
+    def __init__(self, namespace: str = NAMESPACE) -> None:
+        self._namespace = namespace
+        self._handles: dict[str, Any] = {}
+
+    async def add(self, camera_id: str, detections: list[StoredDetection]) -> None:
+        from ray.exceptions import RayActorError
+
+        handle = self._handles.get(camera_id)
+        if handle is not None:
+            try:
+                await handle.add.remote(detections)
+                return
+            except RayActorError:
+                del self._handles[camera_id]
+        handle = await self._lookup(camera_id)
+        await handle.add.remote(detections)
+
+    async def _lookup(self, camera_id: str) -> Any:
+        import ray
+
+        try:
+            # A blocking GCS round trip: off the event loop.
+            handle = await asyncio.to_thread(
+                ray.get_actor, names.batcher(camera_id), namespace=self._namespace
+            )
+        except ValueError as exc:  # Ray's "no actor of that name"
+            raise BatcherUnavailable(f"no batcher for camera {camera_id!r}") from exc
+        self._handles[camera_id] = handle
+        return handle

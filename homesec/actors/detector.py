@@ -1,0 +1,372 @@
+"""Detector: consumes ``detection_queue``, one batched forward pass per batch of uploads.
+
+Per batch: read up to ``DETECTOR_BATCH_SIZE`` entries, waiting at most ``DETECTOR_BATCH_WAIT_MS``
+for the batch to fill after the first (dynamic batching); decode the images and run the engine
+once, both in worker threads so ``health()`` and the event loop stay responsive. Per image:
+write the thumbnails, store the detections and mark the upload done in one transaction
+(:mod:`.detection_store`, exactly once), publish them, hand them to the camera's Batcher, and
+only then acknowledge the entry. So an entry is acknowledged only when its detections are both
+stored and batched; a crash anywhere before leaves it pending, and its redelivery finds the
+stored detections and repeats just the hand-over, which the Batcher ignores for ids it has.
+
+Failures are per job, retried with backoff by the :class:`StreamConsumer` and dead-lettered past
+``MAX_RETRIES`` (the upload then ``failed``). Two kinds go to the dead-letter queue at once,
+since retrying cannot help: a payload that is not a job, and an upload whose file is gone (a
+camera never sends the same file again; a person can requeue it from the DLQ once it is back).
+A camera deleted meanwhile (a foreign-key violation) is treated the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import msgspec
+from sqlalchemy.exc import IntegrityError
+
+from homesec.actors import detection_store
+from homesec.actors.base import ServiceActor
+from homesec.actors.batcher_directory import BatcherDirectory, RayBatcherDirectory
+from homesec.actors.detection_store import ImageDetections
+from homesec.actors.detector_files import DecodedImage, decode_image, write_thumbnails
+from homesec.actors.streams import StreamConsumer, StreamEntry
+from homesec.engines.detector import DetectorEngine, DetectorError, create_detector
+from homesec.ops import keys
+from homesec.pipeline.batching import StoredDetection
+from homesec.pipeline.cameras import InvalidCameraId, normalize_camera_id
+from homesec.pipeline.retry import RetryStep
+from homesec.pipeline.structs import Detection, DetectionJob, DetectionNewData, DetectionNewMessage
+from homesec.settings import Settings
+
+DEFAULT_CLAIM_IDLE_MS = 30_000
+# How long one read blocks when the queue is empty; bounds how late the loop sees a stop.
+IDLE_BLOCK_MS = 1_000
+# After a failed round (Redis away, the model failed to load), wait this long.
+ERROR_PAUSE_SECONDS = 2.0
+# inference_fps covers this many recent batches.
+FPS_WINDOW_BATCHES = 20
+
+EngineFactory = Callable[[Settings, str], DetectorEngine]
+
+
+class MalformedJob(ValueError):
+    """A queue entry that is not a detection job."""
+
+
+# Retrying cannot help these; their jobs go to the dead-letter queue at once.
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
+    MalformedJob,
+    FileNotFoundError,
+    IntegrityError,
+)
+
+
+def choose_device(ray_gpu_ids: Sequence[object], configured: str) -> str:
+    """``cuda`` when Ray gave this actor a GPU (it points ``CUDA_VISIBLE_DEVICES`` there), else
+    the configured ``DETECTOR_DEVICE``, whose ``auto`` the engine resolves: cuda if torch sees a
+    GPU, else cpu."""
+    return "cuda" if ray_gpu_ids else configured
+
+
+def ray_gpu_ids() -> list[object]:
+    """The GPUs Ray assigned to this process; none outside Ray (tests, tools)."""
+    try:
+        import ray
+    except ImportError:
+        return []
+    return list(ray.get_gpu_ids()) if ray.is_initialized() else []
+
+
+class _Work(NamedTuple):
+    """One job of the current batch, as far as it got."""
+
+    entry: StreamEntry
+    job: DetectionJob
+
+
+class Detector(ServiceActor):
+    kind = "detector"
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        database_url: str,
+        redis_url: str,
+        batchers: BatcherDirectory | None = None,
+        *,
+        engine_factory: EngineFactory = create_detector,
+        claim_idle_ms: int = DEFAULT_CLAIM_IDLE_MS,
+    ) -> None:
+        super().__init__(name, settings, database_url, redis_url)
+        self.batchers = batchers if batchers is not None else RayBatcherDirectory()
+        self.engine_factory = engine_factory
+        self.claim_idle_ms = claim_idle_ms
+        self.model: DetectorEngine | None = None
+        self.inference_seconds_total = 0.0
+        self.last_batch_size = 0
+        self._recent_batches: collections.deque[tuple[int, float]] = collections.deque(
+            maxlen=FPS_WINDOW_BATCHES
+        )
+
+    # --- main loop --------------------------------------------------------------------------
+    async def main(self) -> None:
+        consumer = StreamConsumer(
+            self.redis,
+            keys.DETECTION_QUEUE,
+            keys.DETECTOR_GROUP,
+            self.name,
+            max_retries=self.settings.max_retries,
+            claim_idle_ms=self.claim_idle_ms,
+        )
+        while not self.stopping:
+            try:
+                model = await self._load_model()
+                entries = await self._read_batch(consumer)
+                if entries:
+                    await self._process(consumer, model, entries)
+            except Exception as exc:  # Redis or PostgreSQL away, a model that will not load
+                self.record_error(exc)
+                self.log.warning("%s: round failed: %s", self.name, exc)
+                await asyncio.sleep(ERROR_PAUSE_SECONDS)
+
+    async def _load_model(self) -> DetectorEngine:
+        """Create the engine on first use, in a thread: loading weights takes seconds."""
+        if self.model is None:
+            device = choose_device(ray_gpu_ids(), self.settings.detector_device)
+            self.model = await asyncio.to_thread(self.engine_factory, self.settings, device)
+            self.log.info("%s: engine %s on %s", self.name, self.model.name, self.model.device)
+        return self.model
+
+    async def _read_batch(self, consumer: StreamConsumer) -> list[StreamEntry]:
+        """Block for a first entry, then top the batch up for at most the batch wait."""
+        size = self.settings.detector_batch_size
+        batch = {entry.entry_id: entry for entry in await consumer.read(size, IDLE_BLOCK_MS)}
+        if not batch:
+            return []
+        deadline = time.monotonic() + self.settings.detector_batch_wait_ms / 1000
+        while len(batch) < size:
+            wait_ms = int((deadline - time.monotonic()) * 1000)
+            if wait_ms <= 0:
+                break
+            # A due retry comes back from every read until it is handled: count only new ones.
+            fresh = [
+                e
+                for e in await consumer.read(size - len(batch), wait_ms)
+                if e.entry_id not in batch
+            ]
+            if not fresh:
+                break
+            batch.update((entry.entry_id, entry) for entry in fresh)
+        return list(batch.values())
+
+    # --- one batch ----------------------------------------------------------------------------
+    async def _process(
+        self, consumer: StreamConsumer, model: DetectorEngine, entries: list[StreamEntry]
+    ) -> None:
+        work: list[_Work] = []
+        for entry in entries:
+            try:
+                work.append(_Work(entry, _parse_job(entry)))
+            except MalformedJob as exc:
+                await self._failed(consumer, entry, None, exc)
+        try:
+            # Redelivered jobs whose detections are stored skip the model: only their
+            # hand-over is left to do.
+            stored = await detection_store.already_stored(
+                self.sessions, [item.job.file_path for item in work]
+            )
+        except Exception as exc:
+            for item in work:
+                await self._failed(consumer, item.entry, item.job, exc)
+            return
+        fresh = [item for item in work if item.job.file_path not in stored]
+        if fresh:
+            stored |= await self._detect_and_store(consumer, model, fresh)
+        done: list[str] = []
+        for item in work:
+            detections = stored.get(item.job.file_path)
+            if detections is not None and await self._hand_over(consumer, item, detections):
+                done.append(item.entry.entry_id)
+        await consumer.ack(done)
+
+    async def _detect_and_store(
+        self, consumer: StreamConsumer, model: DetectorEngine, work: list[_Work]
+    ) -> dict[str, list[StoredDetection]]:
+        """Decode, detect (one call), store; the stored detections by file path. Jobs that
+        failed a step are handed to the consumer and left out."""
+        ready: list[tuple[_Work, DecodedImage]] = []
+        decoded = await asyncio.to_thread(self._decode_all, work)
+        for item, image in zip(work, decoded, strict=True):
+            if isinstance(image, BaseException):
+                await self._failed(consumer, item.entry, item.job, image)
+            else:
+                ready.append((item, image))
+        if not ready:
+            return {}
+        try:
+            found = await self._detect(model, [image.image for _, image in ready])
+        except Exception as exc:  # the engine failed the whole batch
+            for item, _ in ready:
+                await self._failed(consumer, item.entry, item.job, exc)
+            return {}
+        stored: dict[str, list[StoredDetection]] = {}
+        for (item, image), detections in zip(ready, found, strict=True):
+            result = await self._store(item.job, image, detections)
+            if isinstance(result, BaseException):
+                await self._failed(consumer, item.entry, item.job, result)
+            else:
+                stored[item.job.file_path] = result
+        return stored
+
+    def _decode_all(self, work: list[_Work]) -> list[DecodedImage | BaseException]:
+        decoded: list[DecodedImage | BaseException] = []
+        for item in work:
+            try:
+                decoded.append(decode_image(item.job.file_path, self.settings.max_image_pixels))
+            except Exception as exc:  # per image: one bad file must not fail the batch
+                decoded.append(exc)
+        return decoded
+
+    async def _detect(self, model: DetectorEngine, images: list) -> list[list[Detection]]:
+        """One forward pass for the whole batch, off the event loop."""
+        started = time.perf_counter()
+        found = await asyncio.to_thread(model.detect, images)
+        elapsed = time.perf_counter() - started
+        if len(found) != len(images):
+            raise DetectorError(f"the engine answered {len(found)} images of {len(images)}")
+        self.inference_seconds_total += elapsed
+        self._recent_batches.append((len(images), elapsed))
+        self.last_batch_size = len(images)
+        self.counters["batches"] += 1
+        self.counters["images"] += len(images)
+        # Engines filter by the threshold already; a test engine or a future one may not.
+        threshold = self.settings.detection_confidence_threshold
+        return [[d for d in per_image if d.confidence >= threshold] for per_image in found]
+
+    async def _store(
+        self, job: DetectionJob, image: DecodedImage, detections: list[Detection]
+    ) -> list[StoredDetection] | BaseException:
+        """Thumbnails first (deterministic names: a retry overwrites them), then the rows."""
+        try:
+            thumbnails = await asyncio.to_thread(
+                write_thumbnails,
+                image.image,
+                detections,
+                self.settings.thumbnail_dir,
+                job.camera_id,
+                job.file_path,
+            )
+            now = dt.datetime.now(dt.UTC)
+            outcome = await detection_store.store_image(
+                self.sessions,
+                ImageDetections(
+                    camera_id=job.camera_id,
+                    file_path=job.file_path,
+                    sha256=job.sha256,
+                    file_type=image.mime_type,
+                    detections=detections,
+                    thumbnail_paths=thumbnails,
+                ),
+                now,
+            )
+        except Exception as exc:
+            return exc
+        if outcome.created:
+            self.counters["detections"] += len(outcome.detections)
+            await self._publish(job, outcome.detections, now)
+        return outcome.detections
+
+    async def _publish(
+        self, job: DetectionJob, detections: list[StoredDetection], detected_at: dt.datetime
+    ) -> None:
+        """Tell live clients; best effort, the rows are the record."""
+        if not detections:
+            return
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for detection in detections:
+                    message = DetectionNewMessage(
+                        data=DetectionNewData(
+                            detection_id=detection.detection_id,
+                            camera_id=job.camera_id,
+                            object_type=detection.object_type,
+                            confidence=detection.confidence,
+                            detected_at=detected_at.isoformat(),
+                            file_path=job.file_path,
+                        )
+                    )
+                    pipe.publish(keys.SECURITY_EVENTS, msgspec.json.encode(message))
+                await pipe.execute()
+        except Exception as exc:
+            self.log.warning("%s: could not publish detections: %s", self.name, exc)
+
+    async def _hand_over(
+        self, consumer: StreamConsumer, item: _Work, detections: list[StoredDetection]
+    ) -> bool:
+        if not detections:
+            return True  # nothing seen: nothing for the Batcher
+        try:
+            await self.batchers.add(item.job.camera_id, detections)
+        except Exception as exc:
+            await self._failed(consumer, item.entry, item.job, exc)
+            return False
+        return True
+
+    async def _failed(
+        self,
+        consumer: StreamConsumer,
+        entry: StreamEntry,
+        job: DetectionJob | None,
+        error: BaseException,
+    ) -> None:
+        self.record_error(error)
+        self.counters["failed_attempts"] += 1
+        if isinstance(error, PERMANENT_ERRORS):
+            _step, attempts, first_failed_at = consumer.retries.failed(entry, time.time())
+            await consumer.dead_letter(entry, error, attempts, first_failed_at)
+        elif await consumer.failed(entry, error) is RetryStep.RETRY:
+            return
+        self.counters["dead_lettered"] += 1
+        if job is not None:
+            try:
+                await detection_store.mark_upload_failed(self.sessions, job.file_path, error)
+            except Exception as exc:  # the database may be why it failed; the DLQ has the job
+                self.log.warning("%s: could not mark %s failed: %s", self.name, job.file_path, exc)
+
+    # --- reporting ------------------------------------------------------------------------------
+    @property
+    def inference_fps(self) -> float:
+        """Images per second of the engine alone, over the recent batches."""
+        images = sum(count for count, _ in self._recent_batches)
+        seconds = sum(elapsed for _, elapsed in self._recent_batches)
+        return images / seconds if seconds > 0 else 0.0
+
+    def health_detail(self) -> dict[str, str]:
+        model = self.model
+        return {
+            "engine": model.name if model is not None else "not loaded",
+            "device": model.device if model is not None else "not loaded",
+            "last_batch_size": str(self.last_batch_size),
+            "inference_fps": f"{self.inference_fps:.2f}",
+            "inference_seconds_total": f"{self.inference_seconds_total:.3f}",
+        }
+
+
+def _parse_job(entry: StreamEntry) -> DetectionJob:
+    try:
+        job = msgspec.json.decode(entry.payload, type=DetectionJob)
+    except msgspec.DecodeError as exc:  # ValidationError included
+        raise MalformedJob(f"entry {entry.entry_id} is not a detection job: {exc}") from exc
+    # The camera id names the thumbnails' folder: only a normalised one may get that far.
+    try:
+        valid_camera = normalize_camera_id(job.camera_id) == job.camera_id
+    except InvalidCameraId:
+        valid_camera = False
+    if not valid_camera:
+        raise MalformedJob(f"entry {entry.entry_id} names no valid camera: {job.camera_id!r}")
+    return job

@@ -1,0 +1,133 @@
+"""What the Detector and Batcher tests share: settings, seeding, polling, reading the queues."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import msgspec
+import redis.asyncio as aioredis
+from PIL import Image
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from homesec.actors import streams
+from homesec.actors.base import ServiceActor
+from homesec.models import Camera, Upload, UploadStatus
+from homesec.ops import keys
+from homesec.pipeline.structs import AnalysisJob, DetectionJob, DlqEntry
+from homesec.settings import Settings
+
+CAMERA = "front_door"
+RED = (255, 0, 0)  # the scripted engine's "person"
+BLUE = (0, 0, 255)  # its "car"
+GREY = (128, 128, 128)  # nothing
+
+
+def make_settings(data_dir: Path, **overrides) -> Settings:
+    return Settings(data_dir=data_dir, foscam_base_path=data_dir / "cameras", **overrides)
+
+
+async def wait_until(
+    condition: Callable[[], Awaitable[bool]], timeout: float = 15.0, what: str = "condition"
+) -> None:
+    """Poll ``condition`` until it holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def start(actor: ServiceActor) -> asyncio.Task:
+    return asyncio.create_task(actor.run())
+
+
+async def stop(actor: ServiceActor, task: asyncio.Task | None = None) -> None:
+    await actor.stop()
+    if task is not None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def seed_camera(sessions: async_sessionmaker[AsyncSession], folder: Path) -> None:
+    async with sessions.begin() as session:
+        session.add(Camera(id=CAMERA, name="Front door", folder_path=str(folder)))
+
+
+def write_image(
+    path: Path, colour: tuple[int, int, int], size: tuple[int, int] = (640, 480)
+) -> bytes:
+    """Write a JPEG whose top-left block is ``colour`` (what the scripted engine reads), with a
+    bit of structure elsewhere so real models see more than a flat field; return its bytes."""
+    image = Image.new("RGB", size, colour)
+    image.paste(
+        Image.linear_gradient("L").convert("RGB").resize((size[0] // 2, size[1] // 2)),
+        (size[0] // 2, size[1] // 2),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, "JPEG", quality=90)
+    return path.read_bytes()
+
+
+async def queue_upload(
+    sessions: async_sessionmaker[AsyncSession], redis: aioredis.Redis, path: Path, data: bytes
+) -> DetectionJob:
+    """Record ``path`` (holding ``data``) as a queued upload, as the watcher does, and add its
+    job to the queue."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    async with sessions.begin() as session:
+        upload = Upload(
+            camera_id=CAMERA,
+            file_path=str(path),
+            sha256=sha256,
+            file_size=len(data),
+            status=UploadStatus.QUEUED,
+        )
+        session.add(upload)
+        await session.flush()
+        upload_id = upload.id
+    job = DetectionJob(
+        camera_id=CAMERA,
+        file_path=str(path),
+        timestamp=dt.datetime.now(dt.UTC).isoformat(),
+        upload_id=upload_id,
+        sha256=sha256,
+    )
+    await streams.enqueue(redis, keys.DETECTION_QUEUE, job)
+    return job
+
+
+async def analysis_jobs(redis: aioredis.Redis) -> list[AnalysisJob]:
+    entries = await redis.xrange(keys.ANALYSIS_QUEUE)
+    return [
+        msgspec.json.decode(fields[keys.STREAM_FIELD], type=AnalysisJob) for _, fields in entries
+    ]
+
+
+async def dead_letters(redis: aioredis.Redis, queue: str) -> list[DlqEntry]:
+    return [
+        msgspec.json.decode(item, type=DlqEntry)
+        for item in await redis.lrange(keys.dlq(queue), 0, -1)
+    ]
+
+
+async def pending_count(redis: aioredis.Redis) -> int:
+    summary = await redis.xpending(keys.DETECTION_QUEUE, keys.DETECTOR_GROUP)
+    return int(summary["pending"])
+
+
+async def all_acknowledged(redis: aioredis.Redis) -> bool:
+    """Has the detectors' group been handed every entry of the queue, and acknowledged all?"""
+    groups = await redis.xinfo_groups(keys.DETECTION_QUEUE)
+    group = next((g for g in groups if g["name"] == keys.DETECTOR_GROUP), None)
+    newest = await redis.xrevrange(keys.DETECTION_QUEUE, count=1)
+    return (
+        group is not None
+        and group["last-delivered-id"] == newest[0][0]
+        and int(group["pending"]) == 0
+    )

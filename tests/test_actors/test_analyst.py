@@ -1,0 +1,627 @@
+"""The Analyst against a real PostgreSQL, a real Redis and, for the OpenAI-compatible engine, a
+real HTTP server standing in for the LLM (the edge of the world).
+
+The actor runs as a plain object in the test's event loop; one test runs it as a Ray actor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import secrets
+import time
+import zoneinfo
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgspec
+import pytest
+from sqlalchemy import delete, select
+
+from homesec.actors.analyst import Analyst, analysis_context, fallback_assessment
+from homesec.actors.event_store import StoredBatch, insert_event, load_batch, publish_once
+from homesec.actors.streams import RetryBook, StreamEntry, enqueue
+from homesec.engines.llm import LlmBadResponse, LlmUnavailable
+from homesec.engines.llm.openai_compatible import OpenAICompatibleEngine
+from homesec.engines.llm.rules import assess_by_rules
+from homesec.models import Camera, Detection, Event
+from homesec.ops import keys
+from homesec.pipeline.retry import CircuitBreaker
+from homesec.pipeline.risk import risk_level
+from homesec.pipeline.structs import (
+    AnalysisContext,
+    AnalysisJob,
+    BoundingBox,
+    DetectionSummary,
+    RiskAssessment,
+)
+from homesec.settings import RiskBands, Settings
+from tests.support.llm_server import GOOD_ANSWER, FakeLlmServer, Script, serve_fake_llm, unused_port
+
+CAMERA_ID = "front_door"
+CAMERA_NAME = "Front Door"
+NIGHT = dt.datetime(2024, 3, 5, 2, 30, tzinfo=dt.UTC)
+MAX_RETRIES = 3
+FAST_RETRIES = 0.02  # backoff base: retries within 20, 40, 80 ms
+WAIT_SECONDS = 15.0
+
+# Two people in one frame, then a car: the rules engine scores this 92 (see expected_context).
+SEEN = [
+    ("person", 0.93, NIGHT, (10, 20, 30, 60)),
+    ("person", 0.81, NIGHT, (50, 20, 30, 60)),
+    ("car", 0.70, NIGHT + dt.timedelta(seconds=20), (0, 100, 200, 80)),
+]
+
+
+# --- helpers ----------------------------------------------------------------------------------
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = WAIT_SECONDS) -> Any:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout} s: {check.__name__}")
+        await asyncio.sleep(0.05)
+
+
+def make_settings(tmp_path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": tmp_path,
+        "foscam_base_path": tmp_path,
+        "llm_engine": "rules",
+        "max_retries": MAX_RETRIES,
+        "timezone": "UTC",
+    }
+    return Settings(**(values | overrides))
+
+
+async def seed(db_sessions, seen=SEEN, camera_id: str = CAMERA_ID) -> list[int]:
+    """A camera and its detections; their ids in the order given."""
+    async with db_sessions.begin() as session:
+        if await session.get(Camera, camera_id) is None:
+            session.add(Camera(id=camera_id, name=CAMERA_NAME, folder_path=f"/cams/{camera_id}"))
+        rows = [
+            Detection(
+                camera_id=camera_id,
+                file_path=f"/cams/{camera_id}/{index}.jpg",
+                detected_at=detected_at,
+                object_type=object_type,
+                confidence=confidence,
+                bbox_x=box[0],
+                bbox_y=box[1],
+                bbox_width=box[2],
+                bbox_height=box[3],
+            )
+            for index, (object_type, confidence, detected_at, box) in enumerate(seen)
+        ]
+        session.add_all(rows)
+        await session.flush()
+        return [row.id for row in rows]
+
+
+def make_job(ids: list[int], **fields: Any) -> AnalysisJob:
+    """A job with a batch id of its own (see :func:`received`). The ids are listed newest
+    first on purpose: the event orders them by time."""
+    return AnalysisJob(
+        batch_id=f"batch-{secrets.token_hex(4)}",
+        camera_id=CAMERA_ID,
+        detection_ids=ids[::-1],
+        **fields,
+    )
+
+
+def expected_context(ids: list[int], seen=SEEN, is_fast_path: bool = False) -> AnalysisContext:
+    """The context the analyst should build, written out independently of its code."""
+    return AnalysisContext(
+        camera_id=CAMERA_ID,
+        camera_name=CAMERA_NAME,
+        local_time=seen[0][2],  # HOMESEC_TIMEZONE=UTC
+        detections=[
+            DetectionSummary(
+                detection_id=detection_id,
+                object_type=object_type,
+                confidence=confidence,
+                detected_at=detected_at,
+                bbox=BoundingBox(*box),
+            )
+            for detection_id, (object_type, confidence, detected_at, box) in zip(
+                ids, seen, strict=True
+            )
+        ],
+        is_fast_path=is_fast_path,
+    )
+
+
+async def stored_events(db_sessions) -> list[Event]:
+    async with db_sessions() as session:
+        return list(await session.scalars(select(Event).order_by(Event.id)))
+
+
+async def is_acked(redis, entry_id: str) -> bool:
+    """Delivered to the analysts' group and no longer pending there."""
+    groups = {g["name"]: g for g in await redis.xinfo_groups(keys.ANALYSIS_QUEUE)}
+    group = groups.get(keys.ANALYST_GROUP)
+    if group is None:
+        return False
+
+    def position(entry: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in entry.split("-"))
+
+    delivered = position(group["last-delivered-id"]) >= position(entry_id)
+    pending = await redis.xpending_range(
+        keys.ANALYSIS_QUEUE, keys.ANALYST_GROUP, min=entry_id, max=entry_id, count=1
+    )
+    return delivered and not pending
+
+
+async def wait_acked(redis, entry_id: str) -> None:
+    async def acked() -> bool:
+        return await is_acked(redis, entry_id)
+
+    await eventually(acked)
+
+
+@asynccontextmanager
+async def running(analyst: Analyst) -> AsyncIterator[Analyst]:
+    task = asyncio.create_task(analyst.run())
+    try:
+        yield analyst
+        assert not task.done(), f"the main loop ended early: {analyst.last_error}"
+    finally:
+        await analyst.stop()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+@asynccontextmanager
+async def subscriber(redis) -> AsyncIterator[Any]:
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(keys.SECURITY_EVENTS)
+    # Wait for the confirmation, so nothing published from now on can be missed.
+    confirmation = await pubsub.get_message(timeout=5)
+    assert confirmation and confirmation["type"] == "subscribe"
+    try:
+        yield pubsub
+    finally:
+        await pubsub.aclose()
+
+
+async def received(pubsub, *jobs: AnalysisJob, quiet: float = 0.3) -> list[dict[str, Any]]:
+    """The messages so far about ``jobs``' batches, once the channel stayed quiet for ``quiet``
+    seconds. A channel belongs to the whole Redis server, not to this session's database, so
+    other test sessions' messages pass by too."""
+    ours = {job.batch_id for job in jobs}
+    messages = []
+    while message := await pubsub.get_message(ignore_subscribe_messages=True, timeout=quiet):
+        decoded = json.loads(message["data"])
+        if (decoded.get("data") or {}).get("batch_id") in ours:
+            messages.append(decoded)
+    return messages
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def build(settings, migrated_database_url, redis_url, db_sessions, redis_client):
+    """Build an analyst on the test database and Redis, both emptied first."""
+
+    def make(engine=None, *, settings: Settings = settings, **options: Any) -> Analyst:
+        options.setdefault("retry_base_delay", FAST_RETRIES)
+        return Analyst(
+            "analyst:test", settings, migrated_database_url, redis_url, engine, **options
+        )
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def llm_server() -> Iterator[FakeLlmServer]:
+    with serve_fake_llm() as fake:
+        yield fake
+
+
+@pytest.fixture
+def server(llm_server: FakeLlmServer) -> FakeLlmServer:
+    llm_server.reset()
+    return llm_server
+
+
+def openai_engine(url: str) -> OpenAICompatibleEngine:
+    return OpenAICompatibleEngine(url, "test-model", timeout_seconds=5)
+
+
+# --- the rules engine ---------------------------------------------------------------------------
+async def test_a_batch_becomes_one_event_acknowledged_and_published_once(
+    build, tmp_path, db_sessions, redis_client
+):
+    bands = RiskBands(medium=10, high=20, critical=95)
+    analyst = build(settings=make_settings(tmp_path, risk_bands=bands))  # engine from settings
+    ids = await seed(db_sessions)
+    expected = assess_by_rules(expected_context(ids))
+    assert expected.risk_score == 92
+    job = make_job(ids)
+    async with subscriber(redis_client) as pubsub, running(analyst):
+        entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, job)
+        await wait_acked(redis_client, entry_id)
+        messages = await received(pubsub, job)
+        health = await analyst.health()
+
+    [event] = await stored_events(db_sessions)
+    assert (event.batch_id, event.camera_id) == (job.batch_id, CAMERA_ID)
+    assert (event.started_at, event.ended_at) == (NIGHT, NIGHT + dt.timedelta(seconds=20))
+    assert (event.risk_score, event.summary, event.reasoning) == (
+        expected.risk_score,
+        expected.summary,
+        expected.reasoning,
+    )
+    # The level comes from RISK_BANDS in code: 92 is "high" under these bands, not "critical".
+    assert event.risk_level == "high" == risk_level(92, bands)
+    assert json.loads(event.detection_ids) == ids  # oldest first
+    assert event.is_fast_path is False and event.reviewed is False
+
+    assert messages == [
+        {
+            "type": "event",
+            "data": {
+                "id": event.id,
+                "event_id": event.id,
+                "batch_id": job.batch_id,
+                "camera_id": CAMERA_ID,
+                "risk_score": 92,
+                "risk_level": "high",
+                "summary": expected.summary,
+                "started_at": NIGHT.isoformat(),
+                "is_fast_path": False,
+            },
+        }
+    ]
+    assert health.detail == {"engine": "rules", "breaker": "none (rules engine)", "retrying": "0"}
+    assert health.counters == {"events": 1}
+
+
+async def test_a_redelivered_batch_makes_no_second_event_nor_message(
+    build, db_sessions, redis_client
+):
+    ids = await seed(db_sessions)
+    job = make_job(ids)
+    async with subscriber(redis_client) as pubsub, running(build()) as analyst:
+        first = await enqueue(redis_client, keys.ANALYSIS_QUEUE, job)
+        await wait_acked(redis_client, first)
+        again = await enqueue(redis_client, keys.ANALYSIS_QUEUE, job)
+        await wait_acked(redis_client, again)
+        messages = await received(pubsub, job)
+    assert len(await stored_events(db_sessions)) == 1
+    assert len(messages) == 1
+    assert analyst.counters["events"] == 1 and analyst.counters["redeliveries"] == 1
+
+
+async def test_an_event_written_but_never_published_is_published_once_without_asking_again(
+    build, db_sessions, redis_client, server
+):
+    """A crash between the insert and the publish: the redelivery publishes, nobody re-scores."""
+    ids = await seed(db_sessions)
+    job = make_job(ids)
+    batch = await load_batch(db_sessions, job)
+    assert batch is not None
+    verdict = RiskAssessment(risk_score=40, summary="Written before the crash.", reasoning="r")
+    event, inserted = await insert_event(db_sessions, job, batch, verdict, "medium")
+    assert inserted
+    async with subscriber(redis_client) as pubsub, running(build(openai_engine(server.url))):
+        entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, job)
+        await wait_acked(redis_client, entry_id)
+        again = await enqueue(redis_client, keys.ANALYSIS_QUEUE, job)
+        await wait_acked(redis_client, again)
+        messages = await received(pubsub, job)
+    assert [m["data"]["event_id"] for m in messages] == [event.id]
+    assert messages[0]["data"]["summary"] == "Written before the crash."
+    assert server.requests == []
+    assert len(await stored_events(db_sessions)) == 1
+
+
+async def test_a_fast_path_job_makes_a_fast_path_event(build, db_sessions, redis_client):
+    ids = await seed(db_sessions, SEEN[:1])
+    job = make_job(ids, is_fast_path=True)
+    async with subscriber(redis_client) as pubsub, running(build()):
+        entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, job)
+        await wait_acked(redis_client, entry_id)
+        messages = await received(pubsub, job)
+    [event] = await stored_events(db_sessions)
+    assert event.is_fast_path is True
+    assert event.started_at == event.ended_at == NIGHT
+    expected = assess_by_rules(expected_context(ids, SEEN[:1], is_fast_path=True))
+    assert event.risk_score == expected.risk_score
+    assert [m["data"]["is_fast_path"] for m in messages] == [True]
+
+
+async def test_a_batch_whose_detections_are_gone_is_acknowledged_without_an_event(
+    build, db_sessions, redis_client
+):
+    ids = await seed(db_sessions)
+    async with db_sessions.begin() as session:  # retention cleanup got there first
+        await session.execute(delete(Detection))
+    job = make_job(ids)
+    async with subscriber(redis_client) as pubsub, running(build()) as analyst:
+        entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, job)
+        await wait_acked(redis_client, entry_id)
+        messages = await received(pubsub, job)
+    assert await stored_events(db_sessions) == []
+    assert messages == []
+    assert analyst.counters["empty_batches"] == 1
+    assert await redis_client.llen(keys.dlq(keys.ANALYSIS_QUEUE)) == 0
+
+
+async def test_only_the_detections_that_still_exist_are_assessed(build, db_sessions, redis_client):
+    ids = await seed(db_sessions)
+    async with db_sessions.begin() as session:
+        await session.execute(delete(Detection).where(Detection.id == ids[0]))
+    async with running(build()):
+        entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, make_job(ids))
+        await wait_acked(redis_client, entry_id)
+    [event] = await stored_events(db_sessions)
+    assert json.loads(event.detection_ids) == ids[1:]
+    expected = assess_by_rules(expected_context(ids[1:], SEEN[1:]))
+    assert event.risk_score == expected.risk_score
+
+
+# --- failures that are not the LLM's ----------------------------------------------------------
+async def test_a_database_that_stays_down_sends_the_job_to_the_dead_letter_queue(
+    settings, redis_url, redis_client
+):
+    down = f"postgresql+asyncpg://postgres@127.0.0.1:{unused_port()}/homesec"
+    analyst = Analyst("analyst:test", settings, down, redis_url, retry_base_delay=FAST_RETRIES)
+    job = make_job([1, 2])
+    async with running(analyst):
+        entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, job)
+        await wait_acked(redis_client, entry_id)
+    [letter] = [
+        msgspec.json.decode(raw)
+        for raw in await redis_client.lrange(keys.dlq(keys.ANALYSIS_QUEUE), 0, -1)
+    ]
+    assert letter["original_job"]["batch_id"] == job.batch_id
+    assert letter["attempt_count"] == 1 + MAX_RETRIES
+    assert letter["queue_name"] == keys.ANALYSIS_QUEUE
+    assert analyst.counters["dead_letters"] == 1 and analyst.last_error
+
+
+async def test_an_entry_that_is_no_analysis_job_is_dead_lettered_at_once(build, redis_client):
+    async with running(build()) as analyst:
+        entry_id = await redis_client.xadd(keys.ANALYSIS_QUEUE, {keys.STREAM_FIELD: '{"x": 1}'})
+        await wait_acked(redis_client, entry_id)
+    [raw] = await redis_client.lrange(keys.dlq(keys.ANALYSIS_QUEUE), 0, -1)
+    letter = msgspec.json.decode(raw)
+    assert letter["attempt_count"] == 1 and "not an analysis job" in letter["error"]
+    assert analyst.counters["dead_letters"] == 1
+
+
+# --- the OpenAI-compatible engine against a real HTTP server ----------------------------------
+async def test_the_llm_scores_the_event(build, db_sessions, redis_client, server):
+    ids = await seed(db_sessions)
+    job = make_job(ids)
+    async with subscriber(redis_client) as pubsub, running(build(openai_engine(server.url))):
+        entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, job)
+        await wait_acked(redis_client, entry_id)
+        messages = await received(pubsub, job)
+    [event] = await stored_events(db_sessions)
+    assert (event.risk_score, event.summary, event.reasoning) == (
+        GOOD_ANSWER["risk_score"],
+        GOOD_ANSWER["summary"],
+        GOOD_ANSWER["reasoning"],
+    )
+    assert event.risk_level == "high"  # 64 under the default bands
+    assert [m["data"]["risk_score"] for m in messages] == [64]
+    assert len(server.requests) == 1
+    prompt = server.requests[0][1]["messages"][1]["content"]
+    assert CAMERA_NAME in prompt and '"detection_count": 3' in prompt
+    assert await redis_client.llen(keys.latency("analysis")) == 1
+
+
+async def test_an_overloaded_llm_is_retried_until_it_answers(
+    build, db_sessions, redis_client, server
+):
+    server.reset(queued=[Script(status=503, raw_body="{}")] * 2)
+    ids = await seed(db_sessions)
+    async with running(build(openai_engine(server.url))) as analyst:
+        entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, make_job(ids))
+        await wait_acked(redis_client, entry_id)
+    [event] = await stored_events(db_sessions)
+    assert event.risk_score == 64 and event.reasoning == GOOD_ANSWER["reasoning"]
+    assert len(server.requests) == 3
+    assert analyst.counters["llm_failures"] == 2 and "fallbacks" not in analyst.counters
+
+
+async def test_an_llm_that_stays_down_leaves_the_score_to_the_rules_engine(
+    build, db_sessions, redis_client
+):
+    ids = await seed(db_sessions)
+    down = openai_engine(f"http://127.0.0.1:{unused_port()}/v1")
+    job = make_job(ids)
+    async with subscriber(redis_client) as pubsub, running(build(down)) as analyst:
+        entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, job)
+        await wait_acked(redis_client, entry_id)
+        messages = await received(pubsub, job)
+    [event] = await stored_events(db_sessions)
+    rules = assess_by_rules(expected_context(ids))
+    assert event.risk_score == rules.risk_score  # never a made-up score
+    assert event.summary == rules.summary
+    assert event.reasoning.startswith(f"LLM unavailable after {1 + MAX_RETRIES} attempts (")
+    assert "cannot reach the LLM server" in event.reasoning
+    assert event.reasoning.endswith(f"scored by the rules engine: {rules.reasoning}")
+    assert [m["data"]["risk_score"] for m in messages] == [rules.risk_score]
+    assert analyst.counters["llm_failures"] == 1 + MAX_RETRIES
+    assert analyst.counters["fallbacks"] == 1
+    assert await redis_client.llen(keys.dlq(keys.ANALYSIS_QUEUE)) == 0
+
+
+async def test_garbage_answers_are_retried_then_scored_by_the_rules_engine(
+    build, db_sessions, redis_client, server
+):
+    server.reset(Script(content="I'd rather not say."))
+    ids = await seed(db_sessions)
+    async with running(build(openai_engine(server.url))):
+        entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, make_job(ids))
+        await wait_acked(redis_client, entry_id)
+    [event] = await stored_events(db_sessions)
+    assert event.risk_score == assess_by_rules(expected_context(ids)).risk_score
+    assert event.reasoning.startswith(
+        f"LLM gave no valid assessment after {1 + MAX_RETRIES} attempts (LlmBadResponse:"
+    )
+    assert len(server.requests) == 1 + MAX_RETRIES
+
+
+async def test_an_open_breaker_keeps_calls_away_from_the_llm_until_it_cools_down(
+    build, db_sessions, redis_client, server
+):
+    server.reset(Script(status=503, raw_body="{}"))
+    first = await seed(db_sessions, SEEN[:1])
+    second = await seed(db_sessions, SEEN[1:2])
+    third = await seed(db_sessions, SEEN[2:])
+    # Every backoff of a job is at most 20+40+80 ms, far inside the cooldown.
+    breaker = CircuitBreaker(failure_threshold=2, cooldown_seconds=3.0)
+    analyst = build(openai_engine(server.url), breaker=breaker)
+
+    async def breaker_state() -> str:
+        return (await analyst.health()).detail.get("breaker", "")
+
+    async with running(analyst):
+        entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, make_job(first))
+        await wait_acked(redis_client, entry_id)
+        assert len(server.requests) == 2  # two failures opened it; attempts 3 and 4 were refused
+        assert await breaker_state() == "open"
+
+        entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, make_job(second))
+        await wait_acked(redis_client, entry_id)
+        assert len(server.requests) == 2  # not one call while open
+        assert analyst.counters["breaker_refusals"] == 2 + 1 + MAX_RETRIES
+
+        server.reset()  # the LLM is back
+
+        async def half_open() -> bool:
+            return await breaker_state() == "half_open"
+
+        await eventually(half_open)
+        entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, make_job(third))
+        await wait_acked(redis_client, entry_id)
+        assert await breaker_state() == "closed"
+
+    b1, b2, b3 = await stored_events(db_sessions)
+    assert b1.reasoning.startswith(f"LLM unavailable after {1 + MAX_RETRIES} attempts")
+    assert "circuit breaker open after 2 consecutive failures" in b1.reasoning
+    assert b2.reasoning.startswith(f"LLM unavailable after {1 + MAX_RETRIES} attempts")
+    assert (b3.risk_score, b3.reasoning) == (64, GOOD_ANSWER["reasoning"])
+    assert len(server.requests) == 1
+
+
+async def test_a_batch_whose_earlier_deliveries_all_died_is_not_sent_to_the_llm_again(
+    build, db_sessions, redis_client, server
+):
+    """As if the model crashed the analyst on this batch each time: once the deliveries have
+    spent the attempts, the rules engine scores it rather than the LLM killing it again."""
+    ids = await seed(db_sessions)
+    entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, make_job(ids))
+    await redis_client.xgroup_create(keys.ANALYSIS_QUEUE, keys.ANALYST_GROUP, id="0")
+    await redis_client.xreadgroup(keys.ANALYST_GROUP, "crashed", {keys.ANALYSIS_QUEUE: ">"})
+    for _ in range(MAX_RETRIES):  # each claim is one more delivery that never reported back
+        await redis_client.xclaim(
+            keys.ANALYSIS_QUEUE, keys.ANALYST_GROUP, "crashed", 0, [entry_id], idle=10**9
+        )
+    async with running(build(openai_engine(server.url))) as analyst:
+        await wait_acked(redis_client, entry_id)
+    [event] = await stored_events(db_sessions)
+    assert event.risk_score == assess_by_rules(expected_context(ids)).risk_score
+    assert event.reasoning.startswith(f"LLM unavailable after {1 + MAX_RETRIES} attempts (")
+    assert "the analyst stopped during" in event.reasoning
+    assert server.requests == []
+    assert analyst.counters["fallbacks"] == 1
+
+
+async def test_the_store_writes_and_publishes_a_batch_once(db_sessions, redis_client):
+    """The two guards the analyst's ordering relies on, raced directly."""
+    ids = await seed(db_sessions)
+    job = make_job(ids)
+    batch = await load_batch(db_sessions, job)
+    assert batch is not None
+    verdicts = [
+        RiskAssessment(risk_score=score, summary=f"s{score}", reasoning="r") for score in (10, 90)
+    ]
+    (a, a_new), (b, b_new) = await asyncio.gather(
+        *(insert_event(db_sessions, job, batch, v, risk_level(v.risk_score)) for v in verdicts)
+    )
+    assert a.id == b.id and sorted([a_new, b_new]) == [False, True]
+    assert a == b  # the loser reads the winner's row
+    async with subscriber(redis_client) as pubsub:
+        published = await asyncio.gather(*(publish_once(redis_client, a) for _ in range(3)))
+        messages = await received(pubsub, job)
+    assert sorted(published) == [False, False, True] and len(messages) == 1
+    assert await redis_client.ttl(keys.event_published(a.id)) > 0
+
+
+# --- the pure parts ---------------------------------------------------------------------------
+def test_the_context_is_in_local_time_of_the_first_detection():
+    winter_evening = dt.datetime(2024, 1, 10, 21, 30, tzinfo=dt.UTC)
+    detection = DetectionSummary(
+        detection_id=1, object_type="person", confidence=0.9, detected_at=winter_evening
+    )
+    batch = StoredBatch(camera_name=CAMERA_NAME, detections=[detection])
+    job = AnalysisJob(batch_id="b", camera_id=CAMERA_ID, detection_ids=[1], is_fast_path=True)
+    context = analysis_context(job, batch, zoneinfo.ZoneInfo("Europe/Berlin"))
+    assert context.local_time.isoformat() == "2024-01-10T22:30:00+01:00"  # night in Berlin
+    assert context.is_fast_path and context.camera_name == CAMERA_NAME
+    machine_local = analysis_context(job, batch, None).local_time
+    assert machine_local == winter_evening and machine_local.utcoffset() is not None
+
+
+def test_a_fallback_keeps_the_rules_verdict_and_says_why():
+    context = expected_context([1, 2, 3])
+    rules = assess_by_rules(context)
+    unavailable = fallback_assessment(context, 4, LlmUnavailable("connection refused"))
+    assert (unavailable.risk_score, unavailable.summary) == (rules.risk_score, rules.summary)
+    assert unavailable.reasoning == (
+        "LLM unavailable after 4 attempts (LlmUnavailable: connection refused); "
+        f"scored by the rules engine: {rules.reasoning}"
+    )
+    garbled = fallback_assessment(context, 2, LlmBadResponse("x" * 1000))
+    assert garbled.reasoning.startswith("LLM gave no valid assessment after 2 attempts (")
+    assert len(garbled.reasoning) < len(rules.reasoning) + 400  # the error is cut short
+
+
+def test_the_retry_book_counts_attempts_a_dead_consumer_made():
+    book = RetryBook(max_retries=3)
+    entry = StreamEntry("1-0", "{}", deliveries=3)  # delivered twice before, both failed
+    assert book.attempts(entry) == 2
+    book.failed(entry, now=0.0)
+    assert book.attempts(entry) == 3
+
+
+# --- as a Ray actor ---------------------------------------------------------------------------
+@pytest.mark.ray
+async def test_as_a_ray_actor(
+    ray_cluster, settings, migrated_database_url, redis_url, db_sessions, redis_client
+):
+    import ray
+
+    from homesec.actors.factory import ActorSpec, create_actor, health_call
+
+    ids = await seed(db_sessions)
+    spec = ActorSpec(
+        name="analyst:ray-test",
+        kind="analyst",
+        class_path="homesec.actors.analyst:Analyst",
+        args=("analyst:ray-test", settings, migrated_database_url, redis_url),
+    )
+    handle = create_actor(spec)
+    try:
+        entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, make_job(ids))
+        await eventually(lambda: is_acked(redis_client, entry_id), timeout=30)  # worker start
+        health = await health_call(handle)
+        assert (health.kind, health.state) == ("analyst", "running")
+        assert health.detail["engine"] == "rules" and health.counters["events"] == 1
+    finally:
+        ray.kill(handle, no_restart=True)
+    [event] = await stored_events(db_sessions)
+    assert event.risk_score == assess_by_rules(expected_context(ids)).risk_score

@@ -1,0 +1,446 @@
+"""The Detector against a real PostgreSQL and Redis, with real Batchers in this process.
+
+Engines: the tiny random-weight RT-DETRv2 loaded the production way where detections just have
+to appear, the scripted one where a test needs a known class. A counting wrapper around either
+stands at the edge of the world, to see how often the model ran and with how many images.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+import msgspec
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+
+from homesec.actors import batch_store, names, streams
+from homesec.actors.batcher import Batcher
+from homesec.actors.batcher_directory import BatcherUnavailable, LocalBatcherDirectory
+from homesec.actors.detection_store import ImageDetections, store_image
+from homesec.actors.detector import Detector, choose_device
+from homesec.actors.factory import ActorSpec, create_actor, health_call
+from homesec.engines.detector import DetectorEngine, create_detector
+from homesec.models import Detection as DetectionRow
+from homesec.models import Upload, UploadStatus
+from homesec.ops import keys
+from homesec.pipeline.batching import StoredDetection
+from homesec.pipeline.structs import BoundingBox, Detection, DetectionNewMessage
+from homesec.settings import Settings
+from tests.support.tiny_rtdetr import build_tiny_rtdetr
+from tests.test_actors.pipeline_helpers import (
+    BLUE,
+    CAMERA,
+    GREY,
+    RED,
+    all_acknowledged,
+    analysis_jobs,
+    dead_letters,
+    make_settings,
+    pending_count,
+    queue_upload,
+    seed_camera,
+    start,
+    stop,
+    wait_until,
+    write_image,
+)
+
+
+class CountingEngine:
+    """Wraps an engine and records each ``detect`` call's batch size and results."""
+
+    def __init__(self, engine: DetectorEngine) -> None:
+        self.engine = engine
+        self.batch_sizes: list[int] = []
+        self.results: list[list[Detection]] = []
+
+    @property
+    def name(self) -> str:
+        return self.engine.name
+
+    @property
+    def device(self) -> str:
+        return self.engine.device
+
+    def detect(self, images: Sequence[Image.Image]) -> list[list[Detection]]:
+        self.batch_sizes.append(len(images))
+        found = self.engine.detect(images)
+        self.results.extend(found)
+        return found
+
+
+class FlakyDirectory:
+    """A batcher directory whose first ``failures`` hand-overs fail (``-1``: all of them)."""
+
+    def __init__(self, inner: LocalBatcherDirectory, failures: int) -> None:
+        self.inner = inner
+        self.failures = failures
+        self.calls = 0
+
+    async def add(self, camera_id: str, detections: list[StoredDetection]) -> None:
+        self.calls += 1
+        if self.failures < 0 or self.calls <= self.failures:
+            raise BatcherUnavailable("batcher restarting")
+        await self.inner.add(camera_id, detections)
+
+
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_rtdetr(tmp_path_factory.mktemp("models") / "tiny-rtdetr")
+
+
+@pytest.fixture
+async def pipeline(tmp_path, db_sessions, redis_client, migrated_database_url, redis_url):
+    """Builds a Detector (and the camera's Batcher, not ticking) on this test's databases;
+    stops everything at the end."""
+    await seed_camera(db_sessions, tmp_path / "cameras" / CAMERA)
+    running: list[tuple[Detector | Batcher, asyncio.Task | None]] = []
+
+    class Pipeline:
+        engine: CountingEngine
+        batcher: Batcher
+
+        def detector(
+            self, *, directory_failures: int = 0, claim_idle_ms: int = 30_000, **overrides
+        ) -> Detector:
+            settings = make_settings(tmp_path, **({"detector_model": "scripted"} | overrides))
+            self.batcher = Batcher(
+                names.batcher(CAMERA), settings, migrated_database_url, redis_url, CAMERA
+            )
+            running.append((self.batcher, None))
+            directory = LocalBatcherDirectory({CAMERA: self.batcher})
+            self.directory = FlakyDirectory(directory, directory_failures)
+            detector = Detector(
+                names.detector(0),
+                settings,
+                migrated_database_url,
+                redis_url,
+                self.directory,
+                engine_factory=self._counting,
+                claim_idle_ms=claim_idle_ms,
+            )
+            running.append((detector, start(detector)))
+            return detector
+
+        def _counting(self, settings: Settings, device: str) -> DetectorEngine:
+            self.engine = CountingEngine(create_detector(settings, device))
+            return self.engine
+
+        async def queue(self, name: str, colour=RED, size=(640, 480)):
+            path = tmp_path / "cameras" / CAMERA / name
+            data = await asyncio.to_thread(write_image, path, colour, size)
+            return await queue_upload(db_sessions, redis_client, path, data)
+
+    yield Pipeline()
+    for actor, task in reversed(running):
+        await stop(actor, task)
+
+
+async def detection_rows(sessions) -> list[DetectionRow]:
+    async with sessions() as session:
+        return list((await session.scalars(select(DetectionRow).order_by(DetectionRow.id))).all())
+
+
+async def uploads_by_path(sessions) -> dict[str, Upload]:
+    async with sessions() as session:
+        return {upload.file_path: upload for upload in (await session.scalars(select(Upload)))}
+
+
+async def assigned_ids(redis) -> list[int]:
+    return sorted(int(i) for i in await redis.zrange(keys.batched_detections(CAMERA), 0, -1))
+
+
+def thumbnail_files(settings_dir: Path) -> list[Path]:
+    return sorted((settings_dir / "thumbnails" / CAMERA).glob("*.jpg"))
+
+
+async def test_a_batch_of_uploads_takes_one_forward_pass_and_reaches_the_batcher(
+    pipeline, tiny_model_dir, tmp_path, db_sessions, redis_client
+):
+    jobs = [await pipeline.queue(f"snap_{i}.jpg", size=(640 - 80 * i, 480)) for i in range(4)]
+    messages = redis_client.pubsub()
+    await messages.subscribe(keys.SECURITY_EVENTS)
+    detector = pipeline.detector(
+        detector_model=str(tiny_model_dir),
+        detector_batch_size=4,
+        detection_confidence_threshold=0.6,
+    )
+
+    await wait_until(lambda: _all_done(db_sessions, 4), what="four uploads done")
+    await wait_until(lambda: all_acknowledged(redis_client), what="the entries acknowledged")
+
+    assert pipeline.engine.batch_sizes == [4]  # one forward pass for the whole batch
+    rows = await detection_rows(db_sessions)
+    expected = [d for found in pipeline.engine.results for d in found if d.confidence >= 0.6]
+    assert rows and len(rows) == len(expected)
+    assert all(row.confidence >= 0.6 for row in rows)
+    assert {row.file_path for row in rows} <= {job.file_path for job in jobs}
+    for row in rows:
+        assert row.camera_id == CAMERA and row.file_type == "image/jpeg"
+        assert row.detected_at is not None and row.bbox_width > 0 and row.bbox_height > 0
+        with Image.open(row.thumbnail_path) as thumbnail:
+            assert thumbnail.format == "JPEG"
+            assert thumbnail.width <= 320 and thumbnail.height <= 240
+    assert len(thumbnail_files(tmp_path)) == len(rows)
+    for upload in (await uploads_by_path(db_sessions)).values():
+        assert upload.status == UploadStatus.DONE and upload.attempts == 1
+        assert upload.processed_at is not None and upload.error is None
+
+    ids = [row.id for row in rows]
+    assert await assigned_ids(redis_client) == ids
+    saved = await batch_store.load(redis_client, CAMERA)
+    assert saved.open_batch is not None and sorted(saved.open_batch.detection_ids) == ids
+
+    published = await _published_detection_ids(messages, {job.file_path for job in jobs}, len(rows))
+    assert sorted(published) == ids
+    health = await detector.health()
+    assert health.state == "running"
+    assert health.detail["engine"] == "rtdetr"
+    assert health.detail["device"] == pipeline.engine.device
+    assert health.detail["last_batch_size"] == "4"
+    assert float(health.detail["inference_fps"]) > 0
+    assert health.counters["images"] == 4 and health.counters["batches"] == 1
+    assert health.counters["detections"] == len(rows)
+
+
+async def test_a_redelivered_job_stores_nothing_twice(
+    pipeline, tmp_path, db_sessions, redis_client
+):
+    job = await pipeline.queue("person.jpg", RED)
+    await pipeline.queue("nothing.jpg", GREY)
+    # The first hand-over fails after the commit, as if the Batcher were restarting: the entry
+    # stays pending, is retried, finds its detections stored and only hands them over.
+    pipeline.detector(directory_failures=1, max_retries=2)
+    await wait_until(lambda: all_acknowledged(redis_client), what="the retried entry acknowledged")
+
+    [row] = await detection_rows(db_sessions)
+    assert row.object_type == "person"
+    assert await assigned_ids(redis_client) == [row.id]
+    assert pipeline.directory.calls == 2
+    assert len(thumbnail_files(tmp_path)) == 1
+
+    # The same job again (a requeue): the model does not run, nothing new is stored or batched.
+    await streams.enqueue(redis_client, keys.DETECTION_QUEUE, job)
+    await wait_until(lambda: all_acknowledged(redis_client), what="the requeued job acknowledged")
+    assert pipeline.engine.batch_sizes == [2]
+    assert [r.id for r in await detection_rows(db_sessions)] == [row.id]
+    assert await assigned_ids(redis_client) == [row.id]
+    assert len(thumbnail_files(tmp_path)) == 1
+    upload = (await uploads_by_path(db_sessions))[job.file_path]
+    assert upload.status == UploadStatus.DONE and upload.attempts == 1
+    assert await redis_client.llen(keys.dlq(keys.DETECTION_QUEUE)) == 0
+
+
+async def test_a_batcher_that_stays_away_sends_the_job_to_the_dead_letter_queue(
+    pipeline, db_sessions, redis_client
+):
+    job = await pipeline.queue("person.jpg", RED)
+    pipeline.detector(directory_failures=-1, max_retries=1)
+
+    await wait_until(lambda: _dead_lettered(redis_client, 1), what="the dead letter")
+
+    [letter] = await dead_letters(redis_client, keys.DETECTION_QUEUE)
+    assert letter.original_job == msgspec.to_builtins(job)
+    assert letter.queue_name == keys.DETECTION_QUEUE
+    assert letter.attempt_count == 2  # the first attempt and MAX_RETRIES=1 retry
+    assert "BatcherUnavailable: batcher restarting" in letter.error
+    first = dt.datetime.fromisoformat(letter.first_failed_at)
+    assert first <= dt.datetime.fromisoformat(letter.last_failed_at)
+    assert pipeline.directory.calls == 2
+    assert await pending_count(redis_client) == 0
+    await wait_until(lambda: _upload_status(db_sessions, job.file_path, UploadStatus.FAILED))
+    upload = (await uploads_by_path(db_sessions))[job.file_path]
+    assert "batcher restarting" in upload.error
+    [row] = await detection_rows(db_sessions)  # stored once, and kept
+
+    # Requeued from the dead-letter queue once the Batcher is back: the same ids are handed
+    # over, nothing is stored again, and the upload is done.
+    pipeline.directory.failures = 0
+    await streams.enqueue(redis_client, keys.DETECTION_QUEUE, job)
+    await wait_until(lambda: all_acknowledged(redis_client), what="the requeued job handed over")
+    assert [r.id for r in await detection_rows(db_sessions)] == [row.id]
+    assert await assigned_ids(redis_client) == [row.id]
+    upload = (await uploads_by_path(db_sessions))[job.file_path]
+    assert upload.status == UploadStatus.DONE and upload.error is None
+
+
+async def test_a_deleted_file_and_a_garbled_entry_go_to_the_dead_letter_queue_at_once(
+    pipeline, tmp_path, db_sessions, redis_client
+):
+    gone = await pipeline.queue("gone.jpg", RED)
+    await asyncio.to_thread(Path(gone.file_path).unlink)
+    await redis_client.xadd(keys.DETECTION_QUEUE, {keys.STREAM_FIELD: "not a job"})
+    kept = await pipeline.queue("car.jpg", BLUE)
+    pipeline.detector(max_retries=3)
+
+    await wait_until(lambda: _dead_lettered(redis_client, 2), what="two dead letters")
+    await wait_until(lambda: _upload_status(db_sessions, gone.file_path, UploadStatus.FAILED))
+    await wait_until(lambda: _upload_status(db_sessions, kept.file_path, UploadStatus.DONE))
+
+    letters = {
+        letter.original_job.get("file_path", "garbled"): letter
+        for letter in await dead_letters(redis_client, keys.DETECTION_QUEUE)
+    }
+    assert letters[gone.file_path].attempt_count == 1  # no retries: the file will not come back
+    assert "FileNotFoundError" in letters[gone.file_path].error
+    assert letters["garbled"].original_job == {"raw": "not a job"}
+    assert "MalformedJob" in letters["garbled"].error
+    uploads = await uploads_by_path(db_sessions)
+    assert "FileNotFoundError" in uploads[gone.file_path].error
+    [row] = await detection_rows(db_sessions)
+    assert row.object_type == "car" and row.file_path == kept.file_path
+    assert await pending_count(redis_client) == 0
+
+
+async def test_an_entry_abandoned_by_a_dead_consumer_is_claimed_and_processed(
+    pipeline, db_sessions, redis_client
+):
+    job = await pipeline.queue("person.jpg", RED)
+    await redis_client.xgroup_create(keys.DETECTION_QUEUE, keys.DETECTOR_GROUP, id="0")
+    # A replica read it and died before acknowledging.
+    taken = await redis_client.xreadgroup(
+        keys.DETECTOR_GROUP, "detector:dead", {keys.DETECTION_QUEUE: ">"}, count=1
+    )
+    assert len(taken[0][1]) == 1
+    pipeline.detector(claim_idle_ms=300)
+
+    await wait_until(lambda: _upload_status(db_sessions, job.file_path, UploadStatus.DONE))
+    await wait_until(lambda: all_acknowledged(redis_client), what="the claimed entry acknowledged")
+    [row] = await detection_rows(db_sessions)
+    assert await assigned_ids(redis_client) == [row.id]
+
+
+@pytest.mark.parametrize("ledgered", [True, False], ids=["queued upload", "no upload row"])
+async def test_two_replicas_storing_one_image_store_it_once(
+    ledgered, db_sessions, redis_client, tmp_path
+):
+    await seed_camera(db_sessions, tmp_path / "cameras" / CAMERA)
+    path = tmp_path / "cameras" / CAMERA / "snap.jpg"
+    if ledgered:
+        data = await asyncio.to_thread(write_image, path, RED)
+        await queue_upload(db_sessions, redis_client, path, data)
+    image = ImageDetections(
+        camera_id=CAMERA,
+        file_path=str(path),
+        sha256=None,
+        file_type="image/jpeg",
+        detections=[Detection("person", 0.9, BoundingBox(0, 0, 10, 10))],
+        thumbnail_paths=[None],
+    )
+    now = dt.datetime.now(dt.UTC)
+
+    first, second = await asyncio.gather(
+        store_image(db_sessions, image, now), store_image(db_sessions, image, now)
+    )
+
+    assert sorted([first.created, second.created]) == [False, True]
+    assert first.detections == second.detections
+    assert len(await detection_rows(db_sessions)) == 1
+    upload = (await uploads_by_path(db_sessions))[image.file_path]
+    assert upload.status == UploadStatus.DONE and upload.attempts == 1
+
+
+def test_the_device_is_the_gpu_ray_assigned_else_the_configured_one():
+    assert choose_device([0], "auto") == "cuda"
+    assert choose_device(["1"], "cpu") == "cuda"
+    assert choose_device([], "auto") == "auto"
+    assert choose_device([], "cpu") == "cpu"
+
+
+# --- conditions ------------------------------------------------------------------------------
+async def _all_done(sessions, count: int) -> bool:
+    async with sessions() as session:
+        done = await session.scalar(
+            select(func.count()).select_from(Upload).where(Upload.status == UploadStatus.DONE)
+        )
+    return done == count
+
+
+async def _upload_status(sessions, file_path: str, status: UploadStatus) -> bool:
+    async with sessions() as session:
+        found = await session.scalar(select(Upload.status).where(Upload.file_path == file_path))
+    return found == status
+
+
+async def _dead_lettered(redis, count: int) -> bool:
+    return await redis.llen(keys.dlq(keys.DETECTION_QUEUE)) >= count
+
+
+async def _published_detection_ids(messages, file_paths: set[str], count: int) -> list[int]:
+    """Detection ids announced for ``file_paths``; the channel is shared by every Redis
+    database, so other tests' messages pass by too."""
+    ids: list[int] = []
+    async with asyncio.timeout(10):
+        while len(ids) < count:
+            message = await messages.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            if message is None or msgspec.json.decode(message["data"]).get("type") != (
+                "detection.new"
+            ):
+                continue
+            decoded = msgspec.json.decode(message["data"], type=DetectionNewMessage)
+            if decoded.data.file_path in file_paths:
+                assert decoded.data.camera_id == CAMERA
+                ids.append(decoded.data.detection_id)
+    await messages.aclose()
+    return ids
+
+
+@pytest.mark.ray
+async def test_detector_and_batcher_as_ray_actors(
+    ray_cluster, tmp_path, db_sessions, redis_client, migrated_database_url, redis_url
+):
+    import ray
+
+    await seed_camera(db_sessions, tmp_path / "cameras" / CAMERA)
+    path = tmp_path / "cameras" / CAMERA / "person.jpg"
+    data = await asyncio.to_thread(write_image, path, RED)
+    await queue_upload(db_sessions, redis_client, path, data)
+    settings = make_settings(
+        tmp_path,
+        detector_model="scripted",
+        batch_window_seconds=2.0,
+        batch_idle_timeout_seconds=1.0,
+    )
+    common = (settings, migrated_database_url, redis_url)
+    specs = [
+        ActorSpec(
+            name=names.batcher(CAMERA),
+            kind="batcher",
+            class_path="homesec.actors.batcher:Batcher",
+            args=(names.batcher(CAMERA), *common, CAMERA),
+        ),
+        ActorSpec(
+            name=names.detector(0),
+            kind="detector",
+            class_path="homesec.actors.detector:Detector",
+            args=(names.detector(0), *common),  # no directory: the Ray one
+            num_cpus=1,
+        ),
+    ]
+    handles = [create_actor(spec) for spec in specs]
+    try:
+        # The person takes the fast path at once; its batch closes a second later (idle).
+        await wait_until(lambda: _analysis_job_count(redis_client, 2), timeout=30)
+        [row] = await detection_rows(db_sessions)
+        fast, batch = await analysis_jobs(redis_client)
+        assert fast.is_fast_path and fast.detection_ids == [row.id]
+        assert not batch.is_fast_path and batch.detection_ids == [row.id]
+        assert await all_acknowledged(redis_client)
+        detector_health = await health_call(handles[1])
+        assert detector_health.state == "running"
+        assert detector_health.detail["engine"] == "scripted"
+        assert detector_health.counters["images"] == 1
+        batcher_health = await health_call(handles[0])
+        assert batcher_health.counters["fast_path_jobs"] == 1
+        assert batcher_health.counters["batches_closed"] == 1
+    finally:
+        for handle in handles:
+            ray.kill(handle, no_restart=True)
+
+
+async def _analysis_job_count(redis, count: int) -> bool:
+    return len(await analysis_jobs(redis)) >= count
