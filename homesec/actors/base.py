@@ -16,6 +16,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import os
 import time
 from typing import ClassVar
 
@@ -147,12 +148,13 @@ class ServiceActor:
 
 
 def _placement() -> dict[str, str]:
-    """The Ray node this actor runs on, when it runs under Ray."""
+    """Where this actor runs: its process, and its Ray node when it runs under Ray."""
+    where = {"pid": str(os.getpid())}
     try:
         import ray
 
         if ray.is_initialized():
-            return {"node_id": ray.get_runtime_context().get_node_id()}
+            where["node_id"] = ray.get_runtime_context().get_node_id()
     except Exception:  # outside Ray (tests build actors as plain objects)
         pass
-    return {}
+    return where

@@ -202,7 +202,12 @@ class StreamConsumer:
 
     async def ack(self, entry_ids: Sequence[str]) -> None:
         if entry_ids:
-            await self.redis.xack(self.stream, self.group, *entry_ids)
+            # Delete as well: one group consumes each stream, so an acknowledged entry is history,
+            # and XLEN stays the real backlog instead of growing forever.
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.xack(self.stream, self.group, *entry_ids)
+                pipe.xdel(self.stream, *entry_ids)
+                await pipe.execute()
             for entry_id in entry_ids:
                 self.retries.succeeded(entry_id)
 
@@ -237,5 +242,6 @@ class StreamConsumer:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.rpush(keys.dlq(self.stream), msgspec.json.encode(letter).decode())
             pipe.xack(self.stream, self.group, entry.entry_id)
+            pipe.xdel(self.stream, entry.entry_id)
             await pipe.execute()
         self.retries.succeeded(entry.entry_id)

@@ -122,12 +122,12 @@ async def pending_count(redis: aioredis.Redis) -> int:
 
 
 async def all_acknowledged(redis: aioredis.Redis) -> bool:
-    """Has the detectors' group been handed every entry of the queue, and acknowledged all?"""
+    """Has the detectors' group been handed every entry of the queue, and acknowledged all?
+    (Acknowledged entries are deleted, so that is: the group exists and the stream is empty.)"""
     groups = await redis.xinfo_groups(keys.DETECTION_QUEUE)
     group = next((g for g in groups if g["name"] == keys.DETECTOR_GROUP), None)
-    newest = await redis.xrevrange(keys.DETECTION_QUEUE, count=1)
     return (
         group is not None
-        and group["last-delivered-id"] == newest[0][0]
         and int(group["pending"]) == 0
+        and await redis.xlen(keys.DETECTION_QUEUE) == 0
     )

@@ -281,7 +281,10 @@ async def test_a_batch_becomes_one_event_acknowledged_and_published_once(
             },
         }
     ]
-    assert health.detail == {"engine": "rules", "breaker": "none (rules engine)", "retrying": "0"}
+    assert (
+        health.detail.items()
+        >= {"engine": "rules", "breaker": "none (rules engine)", "retrying": "0"}.items()
+    )
     assert health.counters == {"events": 1}
 
 

@@ -136,3 +136,13 @@ async def test_a_restarted_consumer_takes_back_its_own_pending_entries_at_once(r
     assert again[0].deliveries == 2
     await after.ack([again[0].entry_id])
     assert await after.read(count=5, block_ms=20) == []
+
+
+async def test_acknowledged_and_dead_lettered_entries_leave_the_stream(redis_client):
+    reader = consumer(redis_client, max_retries=0)
+    for name in ("a", "b"):
+        await enqueue(redis_client, STREAM, job(name))
+    first, second = await reader.read(count=2, block_ms=100)
+    await reader.ack([first.entry_id])
+    await reader.failed(second, "permanent")
+    assert await redis_client.xlen(STREAM) == 0, "XLEN is the backlog, not the history"

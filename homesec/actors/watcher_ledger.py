@@ -1,0 +1,259 @@
+"""The CameraWatcher's PostgreSQL work: the ``uploads`` ledger, its log rows, the camera's row.
+
+Who owns a ledger row: the watcher writes ``queued``, ``duplicate`` and ``rejected``; once a row
+is ``queued`` or ``processing`` the detector owns it, and the watcher's upserts leave it alone.
+A row the watcher finished (``rejected``, ``duplicate``) or the detector finished (``done``,
+``failed``) is rewritten only when the file at that path changed: a rejected file whose content
+is now valid, or a path overwritten with new content (a camera reusing ``snapshot.jpg``).
+``processed_at`` stays NULL here: the detector reads it as "detections stored".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+
+import msgspec
+from sqlalchemy import String, and_, any_, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from homesec.actors.watcher_files import FileSeen, ledger_path
+from homesec.models import Camera, Log, Upload, UploadStatus
+
+COMPONENT = "watcher"  # logs.component of every record the watcher writes
+
+DETECTOR_OWNED = (UploadStatus.QUEUED, UploadStatus.PROCESSING)
+
+
+class LedgerRow(msgspec.Struct, frozen=True):
+    id: int
+    file_path: str
+    status: str
+    sha256: str | None
+    file_size: int | None
+
+
+class ScanPlan(msgspec.Struct, frozen=True):
+    fresh: list[FileSeen]  # no row, or rejected and changed since: validate (again)
+    requeue: list[LedgerRow]  # queued or processing: put on the stream again
+
+
+def plan_scan(files: Iterable[FileSeen], rows: Iterable[LedgerRow]) -> ScanPlan:
+    """What a scan does with the files it found and the ledger rows it read (pure).
+
+    A rejected file is looked at again only when its size differs from the rejected one (it was
+    rewritten); ``done``, ``duplicate``, ``failed`` and unchanged ``rejected`` files are skipped.
+    Every ``queued`` / ``processing`` row is requeued, whether or not its file is still there:
+    the detector records a vanished file as failed, so the ledger does not keep it queued.
+    """
+    rows = list(rows)
+    by_path = {row.file_path: row for row in rows}
+    fresh = []
+    for seen in files:
+        row = by_path.get(ledger_path(seen.path))
+        if row is None or (row.status == UploadStatus.REJECTED and row.file_size != seen.size):
+            fresh.append(seen)
+    requeue = [row for row in rows if row.status in DETECTOR_OWNED]
+    return ScanPlan(fresh=fresh, requeue=requeue)
+
+
+def _paths_param(paths: Sequence[str]):
+    # One array parameter, not an IN list: a folder may hold more files than asyncpg's limit of
+    # 32767 parameters per statement.
+    return any_(bindparam("paths", list(paths), type_=ARRAY(String)))
+
+
+async def rows_for_scan(
+    sessions: async_sessionmaker[AsyncSession], camera_id: str, paths: Sequence[str]
+) -> list[LedgerRow]:
+    """One query: the rows of these paths, and every row of the camera the detector owns."""
+    statement = select(
+        Upload.id, Upload.file_path, Upload.status, Upload.sha256, Upload.file_size
+    ).where(
+        or_(
+            Upload.file_path == _paths_param(paths),
+            and_(Upload.camera_id == camera_id, Upload.status.in_(DETECTOR_OWNED)),
+        )
+    )
+    async with sessions() as session:
+        return [LedgerRow(*row) for row in (await session.execute(statement)).all()]
+
+
+async def rows_for_paths(
+    sessions: async_sessionmaker[AsyncSession], paths: Sequence[str]
+) -> list[LedgerRow]:
+    statement = select(
+        Upload.id, Upload.file_path, Upload.status, Upload.sha256, Upload.file_size
+    ).where(Upload.file_path == _paths_param(paths))
+    async with sessions() as session:
+        return [LedgerRow(*row) for row in (await session.execute(statement)).all()]
+
+
+def _upsert(values: Mapping[str, object], *, only_if_changed: bool):
+    """INSERT the row, or rewrite the existing one unless the detector owns it; with
+    ``only_if_changed``, also leave it when it already holds this content (a file touched
+    but not changed). RETURNING the id only when a row was written."""
+    statement = insert(Upload).values(**values)
+    excluded = statement.excluded
+    condition = Upload.status.not_in(DETECTOR_OWNED)
+    if only_if_changed:
+        condition = and_(
+            condition,
+            or_(
+                Upload.status == UploadStatus.REJECTED,
+                Upload.sha256.is_distinct_from(excluded.sha256),
+            ),
+        )
+    return statement.on_conflict_do_update(
+        index_elements=[Upload.file_path],
+        set_={
+            "camera_id": excluded.camera_id,
+            "sha256": excluded.sha256,
+            "file_size": excluded.file_size,
+            "status": excluded.status,
+            "error": excluded.error,
+            "attempts": 0,
+            "received_at": func.now(),
+            "processed_at": None,
+        },
+        where=condition,
+    ).returning(Upload.id)
+
+
+def _seen(camera_id: str, seen_at: dt.datetime):
+    # GREATEST: files found late (after a restart) never move last_seen_at backwards.
+    return (
+        update(Camera)
+        .where(Camera.id == camera_id)
+        .values(last_seen_at=func.greatest(func.coalesce(Camera.last_seen_at, seen_at), seen_at))
+    )
+
+
+async def record_queued(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    camera_id: str,
+    file_path: str,
+    sha256: str,
+    file_size: int,
+    seen_at: dt.datetime,
+) -> int | None:
+    """The upload is valid and new: its row, ``queued``, and the camera's ``last_seen_at``.
+    The row's id, or None when the ledger already holds this content for this path."""
+    values = {
+        "camera_id": camera_id,
+        "file_path": file_path,
+        "sha256": sha256,
+        "file_size": file_size,
+        "status": UploadStatus.QUEUED,
+        "error": None,
+    }
+    async with sessions.begin() as session:
+        upload_id = (await session.execute(_upsert(values, only_if_changed=True))).scalar()
+        await session.execute(_seen(camera_id, seen_at))
+    return upload_id
+
+
+async def record_duplicate(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    camera_id: str,
+    file_path: str,
+    sha256: str,
+    file_size: int,
+    original: str,
+    seen_at: dt.datetime,
+) -> bool:
+    """Same content as ``original`` within the dedupe window: a ``duplicate`` row naming it.
+    The camera did upload, so its ``last_seen_at`` moves too."""
+    values = {
+        "camera_id": camera_id,
+        "file_path": file_path,
+        "sha256": sha256,
+        "file_size": file_size,
+        "status": UploadStatus.DUPLICATE,
+        "error": f"duplicate of {original}",
+    }
+    async with sessions.begin() as session:
+        written = (await session.execute(_upsert(values, only_if_changed=True))).scalar()
+        await session.execute(_seen(camera_id, seen_at))
+    return written is not None
+
+
+async def record_rejected(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    camera_id: str,
+    file_path: str,
+    reason: str,
+    message: str,
+    log_message: str,
+    sha256: str | None,
+    file_size: int | None,
+) -> bool:
+    """A ``rejected`` row with ``"{reason}: {message}"`` and a WARNING log record, in one
+    transaction; neither when the detector owns the path's row."""
+    values = {
+        "camera_id": camera_id,
+        "file_path": file_path,
+        "sha256": sha256,
+        "file_size": file_size,
+        "status": UploadStatus.REJECTED,
+        "error": f"{reason}: {message}",
+    }
+    async with sessions.begin() as session:
+        written = (await session.execute(_upsert(values, only_if_changed=False))).scalar()
+        if written is None:
+            return False
+        session.add(
+            Log(
+                level="WARNING",
+                component=COMPONENT,
+                camera_id=camera_id,
+                message=log_message,
+                extra={"reason": reason, "file_path": file_path},
+            )
+        )
+    return True
+
+
+class CameraState(msgspec.Struct, frozen=True):
+    status: str | None
+    last_seen_at: float | None  # epoch seconds
+
+
+async def camera_state(sessions: async_sessionmaker[AsyncSession], camera_id: str) -> CameraState:
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                select(Camera.status, Camera.last_seen_at).where(Camera.id == camera_id)
+            )
+        ).one_or_none()
+    if row is None:
+        return CameraState(None, None)
+    last_seen = row.last_seen_at.timestamp() if row.last_seen_at is not None else None
+    return CameraState(row.status, last_seen)
+
+
+async def record_camera_status(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    camera_id: str,
+    status: str,
+    previous: str | None,
+    reason: str,
+) -> None:
+    """The camera's new status, and a log record of the change, in one transaction."""
+    level = "INFO" if status == "online" else "WARNING"
+    async with sessions.begin() as session:
+        await session.execute(update(Camera).where(Camera.id == camera_id).values(status=status))
+        session.add(
+            Log(
+                level=level,
+                component=COMPONENT,
+                camera_id=camera_id,
+                message=f"camera {camera_id} is {status} (was {previous}): {reason}",
+                extra={"status": status, "previous_status": previous, "reason": reason},
+            )
+        )

@@ -1,0 +1,46 @@
+"""The CameraWatcher's Redis work besides XADD: content deduplication and the queue's depth."""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from homesec.ops import keys
+
+
+async def claim_content(
+    redis: aioredis.Redis, sha256: str, path: str, ttl_seconds: int
+) -> str | None:
+    """Claim ``dedupe:{sha256}`` for ``path`` (SET NX EX). Returns the path of an earlier file with
+    this content when there is one, else None: claimed now, or claimed before by this very path
+    (a restart re-scanning its own file is no duplicate)."""
+    key = keys.dedupe(sha256)
+    # Twice at most: a claim that expires between the SET and the GET is free to take.
+    for _ in range(2):
+        if await redis.set(key, path, nx=True, ex=ttl_seconds):
+            return None
+        holder = await redis.get(key)
+        if holder is not None:
+            return None if holder == path else holder
+    return None
+
+
+async def queue_depth(redis: aioredis.Redis, stream: str, group: str) -> int:
+    """Entries of ``stream`` not yet acknowledged by ``group``: the back-pressure measure.
+
+    The detectors acknowledge entries but never delete them, so XLEN alone counts history too.
+    With the group present, depth is its lag (never delivered) plus its pending (delivered, not
+    acknowledged); XLEN stands in before the group exists or when Redis cannot tell the lag
+    (it can't after some deletions, and Redis before 7 has none).
+    """
+    length = await redis.xlen(stream)
+    if length == 0:
+        return 0
+    try:
+        groups = await redis.xinfo_groups(stream)
+    except ResponseError:  # the stream vanished in between
+        return 0
+    for info in groups:
+        if info.get("name") == group and info.get("lag") is not None:
+            return min(length, int(info["lag"]) + int(info.get("pending") or 0))
+    return length
