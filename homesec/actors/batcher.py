@@ -14,10 +14,13 @@ accepted the write.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 
 from homesec.actors import batch_store
 from homesec.actors.base import ServiceActor
+from homesec.actors.coverage import uncovered_detections
+from homesec.ops import keys
 from homesec.pipeline import batching
 from homesec.pipeline.batching import BatchPolicy, BatchState, StoredDetection
 from homesec.pipeline.structs import AnalysisJob
@@ -76,6 +79,30 @@ class Batcher(ServiceActor):
                 now=now,
             )
             self.counters["detections"] += len(fresh)
+
+    async def recover_orphans(self) -> int:
+        """After Redis lost its data: batch again this camera's detections of the last hour that
+        no batch event holds and the open batch does not (their closed batch's job was in the
+        lost queue). Events cannot double: the analyst skips detections an event already holds,
+        and fast-path batch ids are deterministic. Returns how many were handed back."""
+        async with self._lock:
+            await self._load_once()
+            open_ids = set(self._open_batch.detection_ids if self._open_batch else ())
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=keys.BATCH_KEY_TTL_SECONDS)
+        async with self.sessions() as session:
+            rows = await uncovered_detections(session, self.camera_id, since)
+        orphans = [
+            StoredDetection(row.id, row.object_type or "unknown", row.confidence or 0.0)
+            for row in rows
+            if row.id not in open_ids
+        ]
+        if orphans:
+            self.log.warning(
+                "%s: re-batching %d detections after Redis lost its data", self.name, len(orphans)
+            )
+            await self.add(orphans)
+        self.counters["recovered"] += len(orphans)
+        return len(orphans)
 
     async def tick(self) -> None:
         """Close the open batch if its window, idle time or size says so."""

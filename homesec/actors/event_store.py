@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from homesec.actors.coverage import already_covered
 from homesec.models import Camera, Detection, Event
 from homesec.ops import keys
 from homesec.pipeline.structs import (
@@ -81,8 +82,9 @@ def _summary(row: Detection) -> DetectionSummary:
 async def load_batch(
     sessions: async_sessionmaker[AsyncSession], job: AnalysisJob
 ) -> StoredBatch | None:
-    """The job's camera and those of its detections that still exist; None when none do
-    (retention cleanup, or the camera was deleted and its detections with it)."""
+    """The job's camera and those of its detections that still exist and no other batch event
+    holds; None when none are left (retention cleanup, the camera was deleted, or every one
+    is already in an event)."""
     if not job.detection_ids:
         return None
     async with sessions() as session:
@@ -95,6 +97,17 @@ async def load_batch(
             .order_by(Detection.detected_at, Detection.id)
         )
         detections = [_summary(row) for row in rows]
+        if detections and not job.is_fast_path:
+            # A batch rebuilt after Redis lost its state may repeat detections that an event
+            # already holds: those stay where they are, so no detection is in two events.
+            covered = await already_covered(
+                session,
+                job.camera_id,
+                [d.detection_id for d in detections],
+                detections[0].detected_at,
+                except_batch=job.batch_id,
+            )
+            detections = [d for d in detections if d.detection_id not in covered]
     if not detections:
         return None
     return StoredBatch(camera_name=camera_name, detections=detections)

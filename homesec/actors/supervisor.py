@@ -186,7 +186,7 @@ class Supervisor(ServiceActor):
         return bool(created) and not first_cycle
 
     async def _rescan_watchers(self) -> None:
-        self.log.warning("Redis lost its data: watchers re-enqueue unfinished uploads")
+        self.log.warning("Redis lost its data: rebuilding queues from PostgreSQL")
         watchers = [t for t in self._tracked.values() if t.spec.kind == "watcher"]
         results = await asyncio.gather(
             *(t.handle.scan_now.remote() for t in watchers), return_exceptions=True
@@ -194,6 +194,14 @@ class Supervisor(ServiceActor):
         for tracked, result in zip(watchers, results, strict=True):
             if isinstance(result, BaseException):
                 tracked.last_error = f"rescan failed: {result}".splitlines()[0][:500]
+        # Closed batches whose jobs were in the lost analysis queue: batchers rebuild them.
+        batchers = [t for t in self._tracked.values() if t.spec.kind == "batcher"]
+        results = await asyncio.gather(
+            *(t.handle.recover_orphans.remote() for t in batchers), return_exceptions=True
+        )
+        for tracked, result in zip(batchers, results, strict=True):
+            if isinstance(result, BaseException):
+                tracked.last_error = f"batch recovery failed: {result}".splitlines()[0][:500]
 
     # --- what the front door and `homesec up` call ------------------------------------------
     async def report(self) -> SupervisorReport:
