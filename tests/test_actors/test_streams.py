@@ -9,10 +9,24 @@ import pytest
 
 from homesec.actors.streams import RetryBook, StreamConsumer, StreamEntry, enqueue
 from homesec.ops import keys
+from homesec.ops.redis_client import create_redis
 from homesec.pipeline.retry import RetryStep
 from homesec.pipeline.structs import DetectionJob
 
 STREAM = "detection_queue"
+
+
+@pytest.fixture(params=["server", "embedded"])
+async def redis_client(request, redis_url):
+    """Each test on the Redis server of the test session and on the embedded Redis (6.2),
+    whose replies differ (XAUTOCLAIM answers two items there, three on Redis 7)."""
+    url = redis_url if request.param == "server" else request.getfixturevalue("embedded_redis_url")
+    client = create_redis(url)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
 GROUP = "detectors"
 
 
