@@ -38,6 +38,7 @@ import zoneinfo
 import msgspec
 from redis.exceptions import RedisError
 
+from homesec.actors import metrics
 from homesec.actors.base import ServiceActor
 from homesec.actors.event_store import (
     StoredBatch,
@@ -199,6 +200,7 @@ class Analyst(ServiceActor):
             event, inserted = await insert_event(self.sessions, job, batch, assessment, level)
             if inserted:
                 self.counters["events"] += 1
+                metrics.event_written(job.camera_id, level)
                 self.log.info(
                     "event %d for batch %s of %s: risk %d (%s)",
                     event.id,
@@ -269,6 +271,7 @@ class Analyst(ServiceActor):
         assert self._llm is not None
         started = time.monotonic()
         assessment = await self._llm.assess(context)
+        metrics.stage_latency(LATENCY_STAGE, time.monotonic() - started)
         try:
             await record_latency(self.redis, LATENCY_STAGE, time.monotonic() - started)
         except (RedisError, OSError) as exc:  # a lost sample must not fail the batch

@@ -61,6 +61,7 @@ class ServiceActor:
         self._redis: aioredis.Redis | None = None
         self._loop_task: asyncio.Task | None = None
         self._stopping = False
+        _send_logs_to_database(database_url, settings.log_level)
 
     # --- connections (opened on the actor's main event loop, on first use) -----------------
     @property
@@ -158,3 +159,26 @@ def _placement() -> dict[str, str]:
     except Exception:  # outside Ray (tests build actors as plain objects)
         pass
     return where
+
+
+_db_log_handler_installed = False
+
+
+def _send_logs_to_database(database_url: str, level: str) -> None:
+    """Inside a Ray actor's process, once: its log records go to the ``logs`` table too.
+    Plain objects built by tests (no actor around them) leave logging alone."""
+    global _db_log_handler_installed
+    if _db_log_handler_installed:
+        return
+    try:
+        import ray
+
+        if not ray.is_initialized() or ray.get_runtime_context().get_actor_id() is None:
+            return
+    except Exception:
+        return
+    from homesec.ops.db_log_handler import install_db_log_handler
+
+    logging.getLogger().setLevel(level)
+    install_db_log_handler(database_url, level)
+    _db_log_handler_installed = True

@@ -47,7 +47,7 @@ from collections.abc import Awaitable, Callable
 import msgspec
 from watchdog.observers.api import BaseObserver
 
-from homesec.actors import watcher_ledger
+from homesec.actors import metrics, watcher_ledger
 from homesec.actors.base import ServiceActor
 from homesec.actors.camera_registry import CameraFolder, register_cameras
 from homesec.actors.ingest import Outcome, UploadIngest
@@ -63,6 +63,7 @@ from homesec.actors.watcher_files import (
 from homesec.actors.watcher_ledger import LedgerRow, plan_scan
 from homesec.actors.watcher_queue import queue_depth
 from homesec.ops import keys
+from homesec.ops.db_log_handler import ALREADY_STORED
 from homesec.pipeline.camera_health import FolderState, camera_status, probe_folder
 from homesec.pipeline.retry import backoff_delay, utc_iso
 from homesec.pipeline.structs import CameraStatusData, CameraStatusMessage
@@ -263,6 +264,7 @@ class CameraWatcher(ServiceActor):
     # --- ingest ----------------------------------------------------------------------------
     async def _queue_room(self) -> int:
         depth = await queue_depth(self.redis, keys.DETECTION_QUEUE, keys.DETECTOR_GROUP)
+        metrics.queue_depth(keys.DETECTION_QUEUE, depth)
         return max(0, self.settings.queue_max_depth - depth)
 
     def _defer(self, path: str) -> None:
@@ -393,7 +395,14 @@ class CameraWatcher(ServiceActor):
             reason=update.reason,
         )
         self._status = status
-        self.log.info("%s: camera is %s (was %s): %s", self.name, status, previous, update.reason)
+        self.log.info(
+            "%s: camera is %s (was %s): %s",
+            self.name,
+            status,
+            previous,
+            update.reason,
+            extra=ALREADY_STORED,
+        )
         message = CameraStatusMessage(
             data=CameraStatusData(
                 camera_id=self.camera_id,

@@ -28,7 +28,7 @@ from typing import NamedTuple
 import msgspec
 from sqlalchemy.exc import IntegrityError
 
-from homesec.actors import detection_store
+from homesec.actors import detection_store, metrics
 from homesec.actors.base import ServiceActor
 from homesec.actors.batcher_directory import BatcherDirectory, RayBatcherDirectory
 from homesec.actors.detection_store import ImageDetections
@@ -237,6 +237,7 @@ class Detector(ServiceActor):
         started = time.perf_counter()
         found = await asyncio.to_thread(model.detect, images)
         elapsed = time.perf_counter() - started
+        metrics.stage_latency("detection", elapsed)
         if len(found) != len(images):
             raise DetectorError(f"the engine answered {len(found)} images of {len(images)}")
         self.inference_seconds_total += elapsed
@@ -278,6 +279,7 @@ class Detector(ServiceActor):
             return exc
         if outcome.created:
             self.counters["detections"] += len(outcome.detections)
+            metrics.detections_stored(job.camera_id, len(outcome.detections))
             await self._publish(job, outcome.detections, now)
         return outcome.detections
 

@@ -29,6 +29,7 @@ class ActorSpec(msgspec.Struct, frozen=True, kw_only=True):
     num_gpus: float = 0
     resources: dict[str, float] = {}
     camera_id: str | None = None
+    node_id: str | None = None  # pin to this Ray node (one GPU monitor per GPU node)
 
 
 def actor_options(spec: ActorSpec) -> dict[str, Any]:
@@ -45,6 +46,10 @@ def actor_options(spec: ActorSpec) -> dict[str, Any]:
         options["num_gpus"] = spec.num_gpus
     if spec.resources:
         options["resources"] = dict(spec.resources)
+    if spec.node_id:
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(spec.node_id, soft=False)
     return options
 
 

@@ -30,6 +30,7 @@ from homesec.actors.watcher_files import (
 )
 from homesec.actors.watcher_queue import claim_content
 from homesec.ops import keys
+from homesec.ops.db_log_handler import ALREADY_STORED
 from homesec.pipeline.retry import utc_iso
 from homesec.pipeline.structs import DetectionJob
 from homesec.pipeline.validation import (
@@ -144,7 +145,9 @@ class UploadIngest:
         )
         if not written:  # the detector owns the path's row
             return Ingested(Outcome.UNCHANGED)
-        log.warning("%s: upload rejected (%s): %s", self.camera_id, reason, detail)
+        log.warning(
+            "%s: upload rejected (%s): %s", self.camera_id, reason, detail, extra=ALREADY_STORED
+        )
         return Ingested(Outcome.REJECTED)
 
     async def _reject_undecodable(

@@ -21,6 +21,7 @@ _FOLDER_RESOURCE_SHARE = 0.001
 class ClusterFacts(msgspec.Struct, frozen=True, kw_only=True):
     gpus: float = 0.0
     has_camera_folders_resource: bool = False
+    gpu_node_ids: tuple[str, ...] = ()  # alive Ray nodes with a GPU
 
 
 class Endpoints(msgspec.Struct, frozen=True):
@@ -88,6 +89,29 @@ def plan_actors(
             class_path="homesec.actors.analyst:Analyst",
             args=(names.analyst(0), *common),
             num_gpus=analyst_gpu,
+        )
+    )
+    # One GPU monitor per GPU node, pinned there (NVML sees the node's GPUs). Without any, one
+    # monitor anywhere says "no GPU" once, so the health report tells why there are no stats.
+    for node_id in cluster.gpu_node_ids or (None,):
+        name = names.gpu_monitor(node_id[:12] if node_id else "local")
+        specs.append(
+            ActorSpec(
+                name=name,
+                kind="gpu_monitor",
+                class_path="homesec.actors.gpu_monitor:GpuMonitor",
+                args=(name, *common),
+                node_id=node_id,
+            )
+        )
+    # The janitor deletes thumbnails and images: it runs where the data dir and folders are.
+    specs.append(
+        ActorSpec(
+            name=names.JANITOR,
+            kind="janitor",
+            class_path="homesec.actors.janitor:Janitor",
+            args=(names.JANITOR, *common),
+            resources=watcher_resources,
         )
     )
     return specs

@@ -120,6 +120,13 @@ class Supervisor(ServiceActor):
         cluster = ClusterFacts(
             gpus=resources.get("GPU", 0.0),
             has_camera_folders_resource=CAMERA_FOLDERS_RESOURCE in resources,
+            gpu_node_ids=tuple(
+                sorted(
+                    node["NodeID"]
+                    for node in ray.nodes()
+                    if node.get("Alive") and node.get("Resources", {}).get("GPU", 0) > 0
+                )
+            ),
         )
         engine = choose_llm_engine(
             self.settings, vllm_available=vllm_installed(), gpu_available=gpu_count() > 0

@@ -13,3 +13,7 @@ class ServiceUnreachable(OpsError):
 
 class EmbeddedServerError(OpsError):
     """An embedded PostgreSQL or Redis could not be started or stopped."""
+
+
+class PipelineNotRunning(OpsError):
+    """A part of the running pipeline (an actor) that a request needs is not there right now."""

@@ -85,6 +85,7 @@ def latency(stage: str) -> str:
     """``metrics:latency:{stage}``: the stage's most recent durations, newest first."""
     return f"metrics:latency:{stage}"
 
+
 # --- homesec's additions to the contract's batch state --------------------------------------
 
 

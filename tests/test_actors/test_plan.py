@@ -34,12 +34,14 @@ def test_one_watcher_and_batcher_per_camera_plus_the_shared_stages():
         "batcher:garage",
         "detector:0",
         "analyst:0",
+        "janitor",
+        "gpu_monitor:local",
     }
     watcher = specs["watcher:front_door"]
     assert watcher.args[-2:] == ("front_door", "/c/Front Door")
     assert watcher.args[2:4] == (ENDPOINTS.database_url, ENDPOINTS.redis_url)
     # I/O actors ask for no CPU: on a 2-core machine anything else deadlocks.
-    for name in ("watcher:garage", "batcher:garage", "analyst:0"):
+    for name in ("watcher:garage", "batcher:garage", "analyst:0", "janitor", "gpu_monitor:local"):
         assert specs[name].num_cpus == 0 and specs[name].num_gpus == 0
     assert specs["detector:0"].num_cpus == 1
 
@@ -68,13 +70,20 @@ def test_watchers_go_to_the_node_holding_the_folders_when_the_cluster_marks_one(
         )
     )
     assert CAMERA_FOLDERS_RESOURCE in marked["watcher:a"].resources
+    assert CAMERA_FOLDERS_RESOURCE in marked["janitor"].resources
     assert marked["batcher:a"].resources == {}
 
 
 def test_reconcile_starts_the_missing_and_stops_the_unwanted():
     specs = plan_actors(settings(), ENDPOINTS, [("a", "/c/a")], ClusterFacts(), llm_engine="rules")
     result = reconcile(specs, ["watcher:a", "watcher:gone", "batcher:gone"])
-    assert {spec.name for spec in result.to_start} == {"batcher:a", "detector:0", "analyst:0"}
+    assert {spec.name for spec in result.to_start} == {
+        "batcher:a",
+        "detector:0",
+        "analyst:0",
+        "janitor",
+        "gpu_monitor:local",
+    }
     assert result.to_stop == ["batcher:gone", "watcher:gone"]
     assert reconcile(specs, [spec.name for spec in specs]).to_start == []
 
@@ -88,3 +97,16 @@ def test_actor_options_are_detached_named_restarted_forever_in_the_namespace():
     assert options["max_restarts"] == -1
     assert options["max_task_retries"] == 0  # only run() is retried, per call
     assert options["num_cpus"] == 1 and options["num_gpus"] == 0.25
+
+
+def test_one_gpu_monitor_pinned_to_each_gpu_node():
+    cluster = ClusterFacts(gpus=2, gpu_node_ids=("a" * 56, "b" * 56))
+    specs = plan_actors(settings(), ENDPOINTS, [], cluster, llm_engine="rules")
+    monitors = [spec for spec in specs if spec.kind == "gpu_monitor"]
+    assert [(m.name, m.node_id) for m in monitors] == [
+        ("gpu_monitor:" + "a" * 12, "a" * 56),
+        ("gpu_monitor:" + "b" * 12, "b" * 56),
+    ]
+    strategy = actor_options(monitors[0])["scheduling_strategy"]
+    assert strategy.node_id == "a" * 56 and strategy.soft is False
+    assert all(m.num_cpus == 0 and m.num_gpus == 0 for m in monitors)

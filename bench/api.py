@@ -1,0 +1,297 @@
+"""Benchmark of the HTTP front door: event pages over a large database, and WebSocket fan-out.
+
+    .venv/bin/python bench/api.py                 # 1,000,000 events, 3,000,000 detections
+    .venv/bin/python bench/api.py --events 100000 # smaller, quicker
+
+Creates a database of its own beside the server's maintenance database (``--server-url``, by
+default the test suite's: ``HOMESEC_TEST_DATABASE_URL`` or PostgreSQL on 127.0.0.1), fills it
+with ``INSERT ... SELECT generate_series``, serves the app with uvicorn on a free port, and prints
+figures: p50/p95 of ``GET /api/events`` for the first page, a filtered page and a page deep in
+the cursor, the EXPLAIN of each query and whether it used an index; then the time from publish
+to delivery with ``--clients`` WebSocket clients connected. It asserts nothing, and drops its
+database at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import logging
+import os
+import secrets
+import socket
+import statistics
+import threading
+import time
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import make_url
+from websockets.asyncio.client import connect
+
+from homesec.http.app import create_app
+from homesec.http.pagination import decode_cursor, encode_cursor
+from homesec.http.queries.events import EventFilters, page_statement
+from homesec.http.server import build_server
+from homesec.ops import keys, migrate
+from homesec.ops.database import create_engine
+from homesec.ops.redis_client import create_redis
+from homesec.settings import Settings, normalize_database_url
+
+CAMERAS = 8
+T_END = dt.datetime(2025, 12, 31, tzinfo=dt.UTC)
+SPAN = dt.timedelta(days=30)
+PAGE = 50
+
+
+def _fill_sql(events: int) -> list[str]:
+    """Events spread over 30 days (pairs share a start, as real bursts do), three detections
+    each, eight cameras, risk scores across every band."""
+    step = SPAN.total_seconds() / events
+    return [
+        f"""INSERT INTO cameras (id, name, folder_path)
+            SELECT 'cam_' || c, 'Camera ' || c, '/srv/cameras/cam_' || c
+            FROM generate_series(0, {CAMERAS - 1}) AS c""",
+        f"""INSERT INTO detections (camera_id, file_path, file_type, detected_at, object_type,
+                                    confidence, bbox_x, bbox_y, bbox_width, bbox_height)
+            SELECT 'cam_' || ((d - 1) / 3 % {CAMERAS}), '/srv/cameras/img_' || d || '.jpg',
+                   'image/jpeg',
+                   '{T_END.isoformat()}'::timestamptz - ((d - 1) / 3) * interval '{step} seconds',
+                   (ARRAY['person', 'car', 'dog', 'cat', 'bicycle'])[1 + d % 5],
+                   0.5 + (d % 50) / 100.0, d % 600, d % 400, 40, 80
+            FROM generate_series(1, {3 * events}) AS d""",
+        f"""INSERT INTO events (batch_id, camera_id, started_at, ended_at, risk_score,
+                                risk_level, summary, detection_ids, reviewed, is_fast_path)
+            SELECT 'batch-' || e, 'cam_' || ((e - 1) % {CAMERAS}),
+                   '{T_END.isoformat()}'::timestamptz - ((e - 1) / 2 * 2) * interval '{step} s',
+                   '{T_END.isoformat()}'::timestamptz - ((e - 1) / 2 * 2) * interval '{step} s'
+                       + interval '90 seconds',
+                   (e * 37) % 101,
+                   CASE WHEN (e * 37) % 101 >= 85 THEN 'critical'
+                        WHEN (e * 37) % 101 >= 60 THEN 'high'
+                        WHEN (e * 37) % 101 >= 30 THEN 'medium' ELSE 'low' END,
+                   'synthetic event ' || e,
+                   json_build_array(3 * e - 2, 3 * e - 1, 3 * e)::text,
+                   e % 5 = 0, e % 11 = 0
+            FROM generate_series(1, {events}) AS e""",
+        "ANALYZE",
+    ]
+
+
+async def _admin(server_url: str, statement: str) -> None:
+    engine = create_engine(server_url, pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def _fill(url: str, events: int) -> None:
+    engine = create_engine(url, pool_size=1)
+    try:
+        for statement in _fill_sql(events):
+            started = time.perf_counter()
+            async with engine.begin() as connection:
+                await connection.execute(text(statement))
+            what = " ".join(statement.split()[:3])
+            print(f"  {what:<24} {time.perf_counter() - started:6.1f} s")
+    finally:
+        await engine.dispose()
+
+
+def _scenarios(deep_cursor: str) -> dict[str, dict[str, str | int]]:
+    window_end = T_END - dt.timedelta(days=10)
+    return {
+        "first page": {"limit": PAGE},
+        "filtered (camera + risk_level + 7 days)": {
+            "limit": PAGE,
+            "camera_id": "cam_3",
+            "risk_level": "high",
+            "start_date": (window_end - dt.timedelta(days=7)).isoformat(),
+            "end_date": window_end.isoformat(),
+        },
+        "deep cursor (90% in)": {"limit": PAGE, "cursor": deep_cursor},
+        "object_type=bicycle": {"limit": PAGE, "object_type": "bicycle"},
+    }
+
+
+def _statement_for(params: dict[str, str | int]):
+    filters = EventFilters(
+        camera_id=params.get("camera_id"),
+        risk_level=params.get("risk_level"),
+        start_date=dt.datetime.fromisoformat(params["start_date"])
+        if "start_date" in params
+        else None,
+        end_date=dt.datetime.fromisoformat(params["end_date"]) if "end_date" in params else None,
+        object_type=params.get("object_type"),
+    )
+    cursor = decode_cursor(params["cursor"]) if "cursor" in params else None
+    statement = page_statement(filters, cursor, PAGE)
+    return statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+
+
+async def _explain(url: str, scenarios: dict) -> None:
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            for name, params in scenarios.items():
+                sql = str(_statement_for(params))
+                plan = await connection.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {sql}"))
+                lines = [row[0] for row in plan]
+                uses_index = any("Index" in line for line in lines)
+                seq_on_events = any("Seq Scan on events" in line for line in lines)
+                print(
+                    f"\n--- EXPLAIN: {name} (index used: {uses_index}; "
+                    f"sequential scan of events: {seq_on_events})"
+                )
+                for line in lines:
+                    print(f"    {line}")
+    finally:
+        await engine.dispose()
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+async def _time_requests(base: str, scenarios: dict, samples: int) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        print(f"\nGET /api/events, {samples} requests each (ms):")
+        for name, params in scenarios.items():
+            for _ in range(3):  # warm the caches and the connection pool
+                (await http.get("/api/events", params=params)).raise_for_status()
+            timings = []
+            for _ in range(samples):
+                started = time.perf_counter()
+                response = await http.get("/api/events", params=params)
+                timings.append((time.perf_counter() - started) * 1000)
+                response.raise_for_status()
+            items = len(response.json()["items"])
+            print(
+                f"  {name:<42} p50 {statistics.median(timings):7.2f}   "
+                f"p95 {_percentile(timings, 0.95):7.2f}   ({items} items)"
+            )
+
+
+async def _time_websockets(
+    host: str, redis_url: str, channel: str, clients: int, messages: int
+) -> None:
+    redis = create_redis(redis_url)
+    delays: list[float] = []
+    try:
+        sockets = [await connect(f"ws://{host}/ws/events", max_size=None) for _ in range(clients)]
+
+        async def receive(ws) -> None:
+            for _ in range(messages):
+                message = json.loads(await ws.recv())
+                delays.append((time.perf_counter() - message["data"]["sent"]) * 1000)
+
+        readers = [asyncio.create_task(receive(ws)) for ws in sockets]
+        await asyncio.sleep(0.5)
+        for index in range(messages):
+            body = {"type": "event", "data": {"id": index, "sent": time.perf_counter()}}
+            await redis.publish(channel, json.dumps(body))
+            await asyncio.sleep(0.05)
+        await asyncio.wait_for(asyncio.gather(*readers), timeout=60)
+        for ws in sockets:
+            await ws.close()
+    finally:
+        await redis.aclose()
+    print(f"\nWebSocket publish -> delivery, {clients} clients x {messages} messages (ms):")
+    print(
+        f"  p50 {statistics.median(delays):7.2f}   p95 {_percentile(delays, 0.95):7.2f}   "
+        f"p99 {_percentile(delays, 0.99):7.2f}   max {max(delays):7.2f}"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def _deep_cursor(url: str, events: int) -> str:
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    text(
+                        "SELECT started_at, id FROM events ORDER BY started_at DESC, id DESC "
+                        f"OFFSET {int(events * 0.9)} LIMIT 1"
+                    )
+                )
+            ).one()
+        return encode_cursor(row.started_at, row.id)
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--samples", type=int, default=50)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--messages", type=int, default=50)
+    parser.add_argument(
+        "--server-url",
+        default=os.environ.get(
+            "HOMESEC_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1/postgres"
+        ),
+    )
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("HOMESEC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    )
+    args = parser.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+
+    server_url = normalize_database_url(args.server_url)
+    name = f"homesec_bench_{secrets.token_hex(3)}"
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    print(f"database {name}: {args.events:,} events, {3 * args.events:,} detections")
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    try:
+        migrate.upgrade(url)
+        asyncio.run(_fill(url, args.events))
+        deep_cursor = asyncio.run(_deep_cursor(url, args.events))
+        scenarios = _scenarios(deep_cursor)
+        asyncio.run(_explain(url, scenarios))
+
+        with TemporaryDirectory() as scratch:
+            settings = Settings(data_dir=Path(scratch), foscam_base_path=Path(scratch) / "cams")
+            # A channel of its own: pub/sub is server-wide, and tests may be listening.
+            channel = f"{keys.SECURITY_EVENTS}:bench:{secrets.token_hex(4)}"
+            app = create_app(
+                settings, database_url=url, redis_url=args.redis_url, events_channel=channel
+            )
+            port = _free_port()
+            server = build_server(app, "127.0.0.1", port, log_level="warning")
+            thread = threading.Thread(target=server.run, daemon=True)
+            thread.start()
+            while not server.started:
+                time.sleep(0.05)
+            try:
+                asyncio.run(_time_requests(f"http://127.0.0.1:{port}", scenarios, args.samples))
+                asyncio.run(
+                    _time_websockets(
+                        f"127.0.0.1:{port}", args.redis_url, channel, args.clients, args.messages
+                    )
+                )
+            finally:
+                server.should_exit = True
+                thread.join(timeout=30)
+    finally:
+        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        print(f"\ndropped {name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""The app factory: one Litestar application for the API, the WebSockets and the dashboard."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from importlib.metadata import PackageNotFoundError, version
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from sqlalchemy import select
+
+from homesec.http.actors import ActorDirectory, NoActors
+from homesec.http.auth import ApiKeyMiddleware, ApiKeyStore
+from homesec.http.errors import EXCEPTION_HANDLERS
+from homesec.http.metrics import ApiMetrics, MetricsMiddleware
+from homesec.http.rate_limit import SlidingWindowLimiter
+from homesec.http.relay import DEFAULT_QUEUE_SIZE, EventRelay
+from homesec.http.routes import health, live, pages
+from homesec.http.routes.cameras import CameraController
+from homesec.http.routes.detections import DetectionController
+from homesec.http.routes.dlq import DlqController
+from homesec.http.routes.events import EventController
+from homesec.http.routes.logs import LogController
+from homesec.http.routes.system import SystemController
+from homesec.http.services import Cleanup, Services, provide_services, provide_session
+from homesec.models import APIKey
+from homesec.ops import keys
+from homesec.ops.database import create_engine, session_factory
+from homesec.ops.redis_client import create_redis
+from homesec.settings import Settings
+
+FRONTEND_LOGS_PER_MINUTE = 60
+SYSTEM_STATUS_INTERVAL_SECONDS = 5.0
+
+
+def _package_version() -> str:
+    try:
+        return version("homesec")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "0.0.0"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    database_url: str,
+    redis_url: str,
+    actors: ActorDirectory | None = None,
+    cleanup: Cleanup | None = None,
+    events_channel: str = keys.SECURITY_EVENTS,
+    websocket_queue_size: int = DEFAULT_QUEUE_SIZE,
+    system_status_interval: float = SYSTEM_STATUS_INTERVAL_SECONDS,
+) -> Litestar:
+    """The application. Connections open when it starts (ASGI lifespan) and close when it stops.
+
+    ``database_url`` and ``redis_url`` are given apart from ``settings`` because the runner may
+    have started embedded servers. ``actors`` tells the health routes about the pipeline (none:
+    reported as not running); ``cleanup`` runs the janitor (none: the cleanup routes answer 503).
+    ``events_channel`` is for tests and benchmarks only: Redis pub/sub channels are server-wide,
+    not per database, so runs sharing a server would otherwise hear each other.
+    """
+    frontend_logs = SlidingWindowLimiter(FRONTEND_LOGS_PER_MINUTE, 60.0)
+    metrics = ApiMetrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(database_url)
+        sessions = session_factory(engine)
+        redis = create_redis(redis_url)
+        relay = EventRelay(redis, channel=events_channel, queue_size=websocket_queue_size)
+
+        async def active_key_hashes() -> list[str]:
+            async with sessions() as session:
+                rows = await session.scalars(select(APIKey.key_hash).where(APIKey.is_active))
+                return list(rows.all())
+
+        app.state.services = Services(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            redis=redis,
+            relay=relay,
+            actors=actors or NoActors(),
+            cleanup=cleanup,
+            api_keys=ApiKeyStore(active_key_hashes),
+            frontend_logs=frontend_logs,
+            metrics=metrics,
+            system_status_interval=system_status_interval,
+        )
+        relay.start()
+        try:
+            yield
+        finally:
+            await relay.stop()
+            await redis.aclose()
+            await engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            health.liveness,
+            health.ready,
+            SystemController,
+            CameraController,
+            EventController,
+            DetectionController,
+            LogController,
+            DlqController,
+            live.events_socket,
+            live.system_socket,
+            pages.dashboard,
+            pages.static_files,
+            pages.prometheus_metrics,
+        ],
+        dependencies={
+            "services": Provide(provide_services, sync_to_thread=False),
+            "db": Provide(provide_session),
+        },
+        lifespan=[lifespan],
+        middleware=[MetricsMiddleware(), ApiKeyMiddleware()],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(
+            title="homesec",
+            version=_package_version(),
+            description="Local AI home security: cameras, detections, risk-scored events.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
+        ),
+    )

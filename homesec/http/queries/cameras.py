@@ -1,0 +1,86 @@
+"""Cameras in PostgreSQL, and the newest image each one uploaded."""
+
+from __future__ import annotations
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from homesec.http.errors import Conflict, NotFound
+from homesec.http.schemas import cameras as schemas
+from homesec.models import Camera, Detection, Upload, UploadStatus
+
+
+def _camera(row: Camera) -> schemas.Camera:
+    return msgspec.convert(row, schemas.Camera, from_attributes=True)
+
+
+async def list_cameras(session: AsyncSession) -> schemas.CameraList:
+    rows = (await session.scalars(select(Camera).order_by(Camera.id))).all()
+    return schemas.CameraList(items=[_camera(row) for row in rows], count=len(rows))
+
+
+async def _get(session: AsyncSession, camera_id: str) -> Camera:
+    row = await session.get(Camera, camera_id)
+    if row is None:
+        raise NotFound(f"no camera with id {camera_id!r}")
+    return row
+
+
+async def get_camera(session: AsyncSession, camera_id: str) -> schemas.Camera:
+    return _camera(await _get(session, camera_id))
+
+
+async def insert_camera(
+    session: AsyncSession, camera_id: str, name: str, folder_path: str, status: str
+) -> schemas.Camera:
+    """Add the row inside the caller's transaction; the caller commits."""
+    if await session.get(Camera, camera_id) is not None:
+        raise Conflict(f"a camera with id {camera_id!r} already exists")
+    row = Camera(id=camera_id, name=name, folder_path=folder_path, status=status)
+    session.add(row)
+    try:
+        await session.flush()
+    except IntegrityError:  # created by someone else since the check above
+        raise Conflict(f"a camera with id {camera_id!r} already exists") from None
+    await session.refresh(row)
+    return _camera(row)
+
+
+async def update_camera(
+    session: AsyncSession, camera_id: str, changes: schemas.CameraUpdate
+) -> schemas.Camera:
+    row = await _get(session, camera_id)
+    for field in changes.__struct_fields__:
+        value = getattr(changes, field)
+        if value is not msgspec.UNSET:
+            setattr(row, field, value)
+    await session.commit()
+    return _camera(row)
+
+
+async def delete_camera(session: AsyncSession, camera_id: str) -> None:
+    """Its detections, events and uploads go with it (ON DELETE CASCADE); its folder stays."""
+    row = await _get(session, camera_id)
+    await session.delete(row)
+    await session.commit()
+
+
+async def latest_image_path(session: AsyncSession, camera_id: str) -> str | None:
+    """The newest finished upload's file, else the newest detection's source image."""
+    await _get(session, camera_id)
+    upload = await session.scalar(
+        select(Upload.file_path)
+        .where(Upload.camera_id == camera_id, Upload.status == UploadStatus.DONE)
+        .order_by(Upload.received_at.desc(), Upload.id.desc())
+        .limit(1)
+    )
+    if upload is not None:
+        return upload
+    return await session.scalar(
+        select(Detection.file_path)
+        .where(Detection.camera_id == camera_id)
+        .order_by(Detection.detected_at.desc(), Detection.id.desc())
+        .limit(1)
+    )

@@ -1,0 +1,193 @@
+"""Events in PostgreSQL: filtered keyset pages, statistics, the review update."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+from sqlalchemy import JSON, Exists, Integer, Select, case, cast, exists, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from homesec.http.errors import NotFound
+from homesec.http.pagination import Cursor, after, split_page
+from homesec.http.queries.detections import to_detection
+from homesec.http.schemas import events as schemas
+from homesec.http.schemas.common import MAX_DB_INT
+from homesec.http.schemas.detections import DetectionList
+from homesec.models import Camera, Detection, Event, RiskLevel
+
+
+class EventFilters(msgspec.Struct, kw_only=True):
+    camera_id: str | None = None
+    risk_level: RiskLevel | None = None
+    min_risk_score: int | None = None
+    max_risk_score: int | None = None
+    start_date: dt.datetime | None = None
+    end_date: dt.datetime | None = None
+    reviewed: bool | None = None
+    object_type: str | None = None
+    is_fast_path: bool | None = None
+
+
+def _has_detection_of(object_type: str) -> Exists:
+    """The event lists a detection of this class.
+
+    ``detection_ids`` is a JSON array in text (the contract's soft link). The subquery starts
+    from the event's own ids and probes ``detections`` by primary key, so each event costs a
+    few index lookups. (Written as ``detections.id IN (ids)`` instead, PostgreSQL turns it into
+    a semi-join of every event against every detection of the class: seconds, not
+    milliseconds, at a million events.)
+    """
+    ids = func.json_array_elements_text(cast(Event.detection_ids, JSON)).table_valued("value")
+    listed = ids.alias("listed_ids")
+    return exists(
+        select(literal(1))
+        .select_from(listed.join(Detection, Detection.id == cast(listed.c.value, Integer)))
+        .where(Detection.object_type == object_type)
+    )
+
+
+def _filtered(statement: Select, filters: EventFilters) -> Select:
+    conditions = []
+    if filters.camera_id is not None:
+        conditions.append(Event.camera_id == filters.camera_id)
+    if filters.risk_level is not None:
+        conditions.append(Event.risk_level == filters.risk_level)
+    if filters.min_risk_score is not None:
+        conditions.append(Event.risk_score >= filters.min_risk_score)
+    if filters.max_risk_score is not None:
+        conditions.append(Event.risk_score <= filters.max_risk_score)
+    if filters.start_date is not None:
+        conditions.append(Event.started_at >= filters.start_date)
+    if filters.end_date is not None:
+        conditions.append(Event.started_at <= filters.end_date)
+    if filters.reviewed is not None:
+        conditions.append(Event.reviewed.is_(filters.reviewed))
+    if filters.is_fast_path is not None:
+        conditions.append(Event.is_fast_path.is_(filters.is_fast_path))
+    if filters.object_type is not None:
+        conditions.append(_has_detection_of(filters.object_type))
+    return statement.where(*conditions) if conditions else statement
+
+
+def _detection_ids(raw: str | None) -> list[int]:
+    if not raw:
+        return []
+    try:
+        ids = msgspec.json.decode(raw, type=list[int])
+    except msgspec.DecodeError:  # the soft link is text; a bad value must not break the list
+        return []
+    return [value for value in ids if 0 < value <= MAX_DB_INT]
+
+
+def to_event(row: Event) -> schemas.Event:
+    ids = _detection_ids(row.detection_ids)
+    return schemas.Event(
+        id=row.id,
+        batch_id=row.batch_id,
+        camera_id=row.camera_id,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        risk_score=row.risk_score,
+        risk_level=RiskLevel(row.risk_level) if row.risk_level else None,
+        summary=row.summary,
+        reasoning=row.reasoning,
+        detection_ids=ids,
+        detection_count=len(ids),
+        reviewed=row.reviewed,
+        notes=row.notes,
+        is_fast_path=row.is_fast_path,
+    )
+
+
+def page_statement(filters: EventFilters, cursor: Cursor | None, limit: int) -> Select:
+    """One page, newest first; ``limit + 1`` rows so the caller knows whether more follow."""
+    statement = _filtered(select(Event), filters)
+    if cursor is not None:
+        statement = statement.where(after(Event.started_at, Event.id, cursor))
+    return statement.order_by(Event.started_at.desc(), Event.id.desc()).limit(limit + 1)
+
+
+async def list_events(
+    session: AsyncSession,
+    filters: EventFilters,
+    cursor: Cursor | None,
+    limit: int,
+    *,
+    include_count: bool = False,
+) -> schemas.EventPage:
+    rows = (await session.scalars(page_statement(filters, cursor, limit))).all()
+    page, next_cursor = split_page(rows, limit, ("started_at", "id"))
+    count = None
+    if include_count:
+        count = await session.scalar(_filtered(select(func.count(Event.id)), filters))
+    return schemas.EventPage(
+        items=[to_event(row) for row in page], next_cursor=next_cursor, count=count
+    )
+
+
+async def _get(session: AsyncSession, event_id: int) -> Event:
+    row = await session.get(Event, event_id)
+    if row is None:
+        raise NotFound(f"no event with id {event_id}")
+    return row
+
+
+async def get_event(session: AsyncSession, event_id: int) -> schemas.Event:
+    return to_event(await _get(session, event_id))
+
+
+async def review_event(
+    session: AsyncSession, event_id: int, changes: schemas.EventUpdate
+) -> schemas.Event:
+    row = await _get(session, event_id)
+    if changes.reviewed is not msgspec.UNSET:
+        row.reviewed = changes.reviewed
+    if changes.notes is not msgspec.UNSET:
+        row.notes = changes.notes
+    await session.commit()
+    return to_event(row)
+
+
+async def event_detections(session: AsyncSession, event_id: int) -> DetectionList:
+    """The event's detections that still exist, oldest first."""
+    ids = _detection_ids((await _get(session, event_id)).detection_ids)
+    rows = []
+    if ids:
+        statement = (
+            select(Detection)
+            .where(Detection.id.in_(ids))
+            .order_by(Detection.detected_at, Detection.id)
+        )
+        rows = (await session.scalars(statement)).all()
+    return DetectionList(items=[to_detection(row) for row in rows], count=len(rows))
+
+
+async def event_stats(
+    session: AsyncSession, start_date: dt.datetime | None, end_date: dt.datetime | None
+) -> schemas.EventStats:
+    window = EventFilters(start_date=start_date, end_date=end_date)
+    level = case((Event.risk_level.is_(None), "unscored"), else_=Event.risk_level)
+    by_level = dict.fromkeys([*(member.value for member in RiskLevel), "unscored"], 0)
+    for name, count in await session.execute(
+        _filtered(select(level, func.count()), window).group_by(level)
+    ):
+        by_level[name] = count
+    per_camera = select(Event.camera_id, func.count().label("event_count")).group_by(
+        Event.camera_id
+    )
+    per_camera = _filtered(per_camera, window).subquery()
+    rows = await session.execute(
+        select(Camera.id, Camera.name, func.coalesce(per_camera.c.event_count, 0))
+        .outerjoin(per_camera, per_camera.c.camera_id == Camera.id)
+        .order_by(func.coalesce(per_camera.c.event_count, 0).desc(), Camera.id)
+    )
+    cameras = [
+        schemas.CameraEventCount(camera_id=camera_id, camera_name=name, event_count=count)
+        for camera_id, name, count in rows
+    ]
+    return schemas.EventStats(
+        total_events=sum(by_level.values()),
+        events_by_risk_level=by_level,
+        events_by_camera=cameras,
+    )

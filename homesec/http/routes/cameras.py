@@ -1,0 +1,87 @@
+"""``/api/cameras``: the cameras and their upload folders."""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+from pathlib import Path
+from typing import Annotated
+
+from litestar import Controller, delete, get, patch, post
+from litestar.params import JSONBody, PathParameter
+from litestar.response import File
+
+from homesec.http.errors import BadRequest, ServiceUnavailable
+from homesec.http.media import resolve_media
+from homesec.http.queries import cameras as queries
+from homesec.http.schemas.cameras import Camera, CameraCreate, CameraList, CameraUpdate
+from homesec.http.schemas.common import NO_NUL
+from homesec.http.services import DbSession, ServicesDep
+from homesec.pipeline.cameras import InvalidCameraId, normalize_camera_id
+
+CameraId = Annotated[str, PathParameter(min_length=1, max_length=100, pattern=NO_NUL)]
+
+
+def _new_camera_id(data: JSONBody[CameraCreate]) -> str:
+    try:
+        if data.id is None:
+            return normalize_camera_id(data.name)
+        if normalize_camera_id(data.id) != data.id:
+            raise BadRequest(
+                f"id {data.id!r} is not a camera id: use lower-case letters, digits, _ and -, "
+                f"such as {normalize_camera_id(data.id)!r}"
+            )
+    except InvalidCameraId as exc:
+        raise BadRequest(str(exc)) from None
+    return data.id
+
+
+class CameraController(Controller):
+    path = "/api/cameras"
+    tags = ["cameras"]
+
+    @get()
+    async def list_cameras(self, db: DbSession) -> CameraList:
+        return await queries.list_cameras(db)
+
+    @post()
+    async def create_camera(
+        self, db: DbSession, services: ServicesDep, data: JSONBody[CameraCreate]
+    ) -> Camera:
+        """Register a camera and create its folder ``<FOSCAM_BASE_PATH>/<id>``; 409 if the id
+        is taken."""
+        camera_id = _new_camera_id(data)
+        folder = services.settings.foscam_base_path / camera_id
+        camera = await queries.insert_camera(db, camera_id, data.name, str(folder), data.status)
+        try:
+            await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+        except OSError as exc:
+            await db.rollback()
+            raise ServiceUnavailable(f"cannot create the camera's folder {folder}: {exc}") from None
+        await db.commit()
+        return camera
+
+    @get("/{camera_id:str}")
+    async def get_camera(self, db: DbSession, camera_id: CameraId) -> Camera:
+        return await queries.get_camera(db, camera_id)
+
+    @patch("/{camera_id:str}")
+    async def update_camera(
+        self, db: DbSession, camera_id: CameraId, data: JSONBody[CameraUpdate]
+    ) -> Camera:
+        return await queries.update_camera(db, camera_id, data)
+
+    @delete("/{camera_id:str}")
+    async def delete_camera(self, db: DbSession, camera_id: CameraId) -> None:
+        """Remove the camera with its detections and events; its folder and images stay."""
+        await queries.delete_camera(db, camera_id)
+
+    @get("/{camera_id:str}/snapshot", media_type="image/jpeg")
+    async def snapshot(self, db: DbSession, services: ServicesDep, camera_id: CameraId) -> File:
+        """The camera's most recent image."""
+        stored = await queries.latest_image_path(db, camera_id)
+        path = resolve_media(
+            stored, [services.settings.foscam_base_path], f"camera {camera_id!r}'s latest image"
+        )
+        media_type = mimetypes.guess_type(Path(path).name)[0] or "application/octet-stream"
+        return File(path=path, media_type=media_type, content_disposition_type="inline")

@@ -1,0 +1,94 @@
+"""``/api/events``: security events, newest first, with their review."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, patch
+from litestar.params import FromQuery, JSONBody, QueryParameter
+
+from homesec.http.errors import BadRequest
+from homesec.http.pagination import decode_cursor
+from homesec.http.params import (
+    DEFAULT_LIMIT,
+    FilterText,
+    Limit,
+    PageCursor,
+    RowId,
+    Since,
+    Until,
+    time_window,
+)
+from homesec.http.queries import events as queries
+from homesec.http.schemas.detections import DetectionList
+from homesec.http.schemas.events import Event, EventPage, EventStats, EventUpdate
+from homesec.http.services import DbSession
+from homesec.models import RiskLevel
+
+Score = Annotated[int | None, QueryParameter(ge=0, le=100)]
+
+
+class EventController(Controller):
+    path = "/api/events"
+    tags = ["events"]
+
+    @get()
+    async def list_events(
+        self,
+        db: DbSession,
+        camera_id: FilterText = None,
+        risk_level: FromQuery[RiskLevel | None] = None,
+        min_risk_score: Score = None,
+        max_risk_score: Score = None,
+        start_date: Since = None,
+        end_date: Until = None,
+        reviewed: FromQuery[bool | None] = None,
+        object_type: FilterText = None,
+        is_fast_path: FromQuery[bool | None] = None,
+        cursor: PageCursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+        include_count: FromQuery[bool] = False,
+    ) -> EventPage:
+        """Events matching every filter given, newest first, one keyset page at a time."""
+        if (
+            min_risk_score is not None
+            and max_risk_score is not None
+            and min_risk_score > max_risk_score
+        ):
+            raise BadRequest("min_risk_score is above max_risk_score")
+        start_date, end_date = time_window(start_date, end_date)
+        filters = queries.EventFilters(
+            camera_id=camera_id,
+            risk_level=risk_level,
+            min_risk_score=min_risk_score,
+            max_risk_score=max_risk_score,
+            start_date=start_date,
+            end_date=end_date,
+            reviewed=reviewed,
+            object_type=object_type,
+            is_fast_path=is_fast_path,
+        )
+        position = decode_cursor(cursor) if cursor else None
+        return await queries.list_events(db, filters, position, limit, include_count=include_count)
+
+    @get("/stats")
+    async def event_stats(
+        self, db: DbSession, start_date: Since = None, end_date: Until = None
+    ) -> EventStats:
+        """Counts by risk level and by camera, optionally within a time window."""
+        return await queries.event_stats(db, *time_window(start_date, end_date))
+
+    @get("/{event_id:int}")
+    async def get_event(self, db: DbSession, event_id: RowId) -> Event:
+        return await queries.get_event(db, event_id)
+
+    @patch("/{event_id:int}")
+    async def review_event(
+        self, db: DbSession, event_id: RowId, data: JSONBody[EventUpdate]
+    ) -> Event:
+        """Mark reviewed and keep notes; the risk analysis itself cannot be changed."""
+        return await queries.review_event(db, event_id, data)
+
+    @get("/{event_id:int}/detections")
+    async def event_detections(self, db: DbSession, event_id: RowId) -> DetectionList:
+        return await queries.event_detections(db, event_id)

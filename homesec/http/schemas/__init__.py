@@ -1,0 +1,1 @@
+"""msgspec schemas of every request and response body; the OpenAPI document is built from them."""

@@ -1,0 +1,34 @@
+"""Detections: objects found in uploaded images."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+
+
+class Detection(msgspec.Struct, kw_only=True):
+    id: int
+    camera_id: str
+    file_path: str
+    file_type: str | None
+    detected_at: dt.datetime
+    object_type: str | None
+    confidence: float | None
+    bbox_x: int | None
+    bbox_y: int | None
+    bbox_width: int | None
+    bbox_height: int | None
+    thumbnail_path: str | None
+
+
+class DetectionPage(msgspec.Struct, kw_only=True):
+    """Newest first. ``next_cursor`` fetches the following page; None on the last one."""
+
+    items: list[Detection]
+    next_cursor: str | None
+
+
+class DetectionList(msgspec.Struct, kw_only=True):
+    items: list[Detection]
+    count: int

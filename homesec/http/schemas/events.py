@@ -1,0 +1,60 @@
+"""Events: analysed batches of one camera's detections with their risk assessment."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+
+from homesec.http.schemas.common import text
+from homesec.models.enums import RiskLevel
+
+Notes = text(10_000)
+
+
+class Event(msgspec.Struct, kw_only=True):
+    id: int
+    batch_id: str
+    camera_id: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    risk_score: int | None
+    risk_level: RiskLevel | None
+    summary: str | None
+    reasoning: str | None
+    detection_ids: list[int]
+    detection_count: int
+    reviewed: bool
+    notes: str | None
+    is_fast_path: bool
+
+
+class EventPage(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Newest first. ``next_cursor`` fetches the following page; None on the last one.
+
+    ``count`` (all events matching the filters) is there only when asked for with
+    ``include_count=true``: counting a large table costs more than the page itself.
+    """
+
+    items: list[Event]
+    next_cursor: str | None
+    count: int | None = None
+
+
+class EventUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Only the review may change: the risk analysis of an event is immutable."""
+
+    reviewed: bool | msgspec.UnsetType = msgspec.UNSET
+    notes: Notes | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class CameraEventCount(msgspec.Struct, kw_only=True):
+    camera_id: str
+    camera_name: str
+    event_count: int
+
+
+class EventStats(msgspec.Struct, kw_only=True):
+    total_events: int
+    events_by_risk_level: dict[str, int]  # every level, unscored events under "unscored"
+    events_by_camera: list[CameraEventCount]

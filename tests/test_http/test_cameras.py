@@ -1,0 +1,135 @@
+"""``/api/cameras``: create with a folder, read, update, delete with cascade, snapshot."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from homesec.models import Detection, Event, Upload, UploadStatus
+from tests.test_http.conftest import add_camera, add_detection, add_event, write_jpeg
+
+
+async def test_create_makes_the_folder_and_normalises_the_id(client, settings) -> None:
+    response = await client.post("/api/cameras", json={"name": "Front Door"})
+    assert response.status_code == 201
+    camera = response.json()
+    assert camera["id"] == "front_door"
+    assert camera["name"] == "Front Door"
+    assert camera["status"] == "online"
+    assert camera["folder_path"] == str(settings.foscam_base_path / "front_door")
+    assert (settings.foscam_base_path / "front_door").is_dir()
+
+    assert (await client.get("/api/cameras/front_door")).json() == camera
+    listing = (await client.get("/api/cameras")).json()
+    assert listing == {"items": [camera], "count": 1}
+
+
+async def test_create_with_an_explicit_id_and_status(client, settings) -> None:
+    response = await client.post(
+        "/api/cameras", json={"name": "Garage", "id": "cam-2", "status": "offline"}
+    )
+    assert response.status_code == 201
+    assert response.json()["id"] == "cam-2"
+    assert response.json()["status"] == "offline"
+    assert (settings.foscam_base_path / "cam-2").is_dir()
+
+
+async def test_create_refuses_a_taken_id(client) -> None:
+    assert (await client.post("/api/cameras", json={"name": "Front Door"})).status_code == 201
+    again = await client.post("/api/cameras", json={"name": "front door"})
+    assert again.status_code == 409
+    assert again.headers["content-type"].startswith("application/problem+json")
+    assert "already exists" in again.json()["detail"]
+
+
+async def test_create_refuses_bad_input_with_the_field_named(client) -> None:
+    cases = [
+        ({"name": "Porch", "id": "Not Normalised"}, "not a camera id"),
+        ({"name": "!!!"}, "no letters or digits"),
+        ({"name": ""}, "name"),
+        ({"name": "Porch", "status": "asleep"}, "status"),
+        ({"name": "Porch", "colour": "red"}, "colour"),
+        ({}, "name"),
+    ]
+    for body, expected in cases:
+        response = await client.post("/api/cameras", json=body)
+        assert response.status_code == 400, body
+        assert expected in response.json()["detail"], (body, response.json())
+
+
+async def test_update_changes_name_and_status_only(client) -> None:
+    await client.post("/api/cameras", json={"name": "Front Door"})
+    response = await client.patch(
+        "/api/cameras/front_door", json={"name": "Front door (porch)", "status": "error"}
+    )
+    assert response.status_code == 200
+    assert response.json()["name"] == "Front door (porch)"
+    assert response.json()["status"] == "error"
+
+    moved = await client.patch("/api/cameras/front_door", json={"folder_path": "/etc"})
+    assert moved.status_code == 400
+    missing = await client.patch("/api/cameras/nope", json={"name": "x"})
+    assert missing.status_code == 404
+
+
+async def test_delete_cascades_to_detections_and_events(client, db_sessions, settings) -> None:
+    await add_camera(db_sessions, settings, "front_door")
+    await add_camera(db_sessions, settings, "garage")
+    for camera in ("front_door", "garage"):
+        detection = await add_detection(db_sessions, camera_id=camera)
+        await add_event(
+            db_sessions, camera_id=camera, batch_id=f"b-{camera}", detection_ids=f"[{detection}]"
+        )
+
+    assert (await client.delete("/api/cameras/front_door")).status_code == 204
+    assert (await client.get("/api/cameras/front_door")).status_code == 404
+    assert (await client.delete("/api/cameras/front_door")).status_code == 404
+    async with db_sessions() as session:
+        for model in (Detection, Event):
+            cameras = (await session.scalars(select(model.camera_id))).all()
+            assert cameras == ["garage"]
+    # The folder and its images are the user's: deleting the camera leaves them.
+    assert (settings.foscam_base_path / "front_door").is_dir()
+
+
+async def test_snapshot_prefers_the_newest_finished_upload(client, db_sessions, settings) -> None:
+    folder = await add_camera(db_sessions, settings, "front_door")
+    older = write_jpeg(folder / "older.jpg", colour=(10, 10, 10))
+    newest = write_jpeg(folder / "newest.jpg", size=(80, 60))
+    rejected = write_jpeg(folder / "rejected.jpg", size=(20, 20))
+    async with db_sessions.begin() as session:
+        session.add(Upload(camera_id="front_door", file_path=str(older), status=UploadStatus.DONE))
+        await session.flush()
+        session.add(Upload(camera_id="front_door", file_path=str(newest), status=UploadStatus.DONE))
+        await session.flush()
+        session.add(
+            Upload(camera_id="front_door", file_path=str(rejected), status=UploadStatus.REJECTED)
+        )
+    response = await client.get("/api/cameras/front_door/snapshot")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/jpeg"
+    assert response.content == newest.read_bytes()
+
+
+async def test_snapshot_falls_back_to_the_newest_detection(client, db_sessions, settings) -> None:
+    folder = await add_camera(db_sessions, settings, "front_door")
+    image = write_jpeg(folder / "seen.jpg")
+    await add_detection(db_sessions, camera_id="front_door", file_path=str(image))
+    response = await client.get("/api/cameras/front_door/snapshot")
+    assert response.status_code == 200
+    assert response.content == image.read_bytes()
+
+
+async def test_snapshot_404_without_an_image_and_403_outside_the_folders(
+    client, db_sessions, settings, tmp_path
+) -> None:
+    await add_camera(db_sessions, settings, "front_door")
+    assert (await client.get("/api/cameras/front_door/snapshot")).status_code == 404
+    assert (await client.get("/api/cameras/nope/snapshot")).status_code == 404
+
+    outside = write_jpeg(tmp_path / "elsewhere" / "secret.jpg")
+    await add_detection(db_sessions, camera_id="front_door", file_path=str(outside))
+    response = await client.get("/api/cameras/front_door/snapshot")
+    assert response.status_code == 403
+    assert "outside" in response.json()["detail"]
+    async with db_sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Detection)) == 1
