@@ -187,12 +187,7 @@ class Detector(ServiceActor):
         fresh = [item for item in work if item.job.file_path not in stored]
         if fresh:
             stored |= await self._detect_and_store(consumer, model, fresh)
-        done: list[str] = []
-        for item in work:
-            detections = stored.get(item.job.file_path)
-            if detections is not None and await self._hand_over(consumer, item, detections):
-                done.append(item.entry.entry_id)
-        await consumer.ack(done)
+        await consumer.ack(await self._hand_over(consumer, work, stored))
 
     async def _detect_and_store(
         self, consumer: StreamConsumer, model: DetectorEngine, work: list[_Work]
@@ -308,16 +303,30 @@ class Detector(ServiceActor):
             self.log.warning("%s: could not publish detections: %s", self.name, exc)
 
     async def _hand_over(
-        self, consumer: StreamConsumer, item: _Work, detections: list[StoredDetection]
-    ) -> bool:
-        if not detections:
-            return True  # nothing seen: nothing for the Batcher
-        try:
-            await self.batchers.add(item.job.camera_id, detections)
-        except Exception as exc:
-            await self._failed(consumer, item.entry, item.job, exc)
-            return False
-        return True
+        self,
+        consumer: StreamConsumer,
+        work: list[_Work],
+        stored: dict[str, list[StoredDetection]],
+    ) -> list[str]:
+        """Give each camera's stored detections to its Batcher, one call per camera for the
+        whole batch; returns the entries that are done (a failed call fails that camera's)."""
+        by_camera: dict[str, list[tuple[_Work, list[StoredDetection]]]] = {}
+        for item in work:
+            detections = stored.get(item.job.file_path)
+            if detections is not None:
+                by_camera.setdefault(item.job.camera_id, []).append((item, detections))
+        done: list[str] = []
+        for camera_id, items in by_camera.items():
+            detections = [detection for _, found in items for detection in found]
+            if detections:  # nothing seen: nothing for the Batcher
+                try:
+                    await self.batchers.add(camera_id, detections)
+                except Exception as exc:
+                    for item, _ in items:
+                        await self._failed(consumer, item.entry, item.job, exc)
+                    continue
+            done.extend(item.entry.entry_id for item, _ in items)
+        return done
 
     async def _failed(
         self,

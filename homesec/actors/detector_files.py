@@ -42,13 +42,17 @@ def decode_image(path: str, max_pixels: int) -> DecodedImage:
     if len(data) > DEFAULT_MAX_BYTES:
         raise UnreadableImage(f"{path}: over {DEFAULT_MAX_BYTES} bytes")
     try:
-        with Image.open(io.BytesIO(data), formats=OPEN_FORMATS) as image:
-            if image.width * image.height > max_pixels:
-                raise UnreadableImage(
-                    f"{path}: {image.width}x{image.height} is over {max_pixels} pixels"
-                )
-            mime_type = MIME_BY_FORMAT[image.format or ""]
-            rgb = image.convert("RGB")  # decodes every byte: truncation shows here
+        # No `with`: closing would discard the pixels we return. The bytes are in memory, so
+        # there is no file handle to leak.
+        image = Image.open(io.BytesIO(data), formats=OPEN_FORMATS)
+        if image.width * image.height > max_pixels:
+            raise UnreadableImage(
+                f"{path}: {image.width}x{image.height} is over {max_pixels} pixels"
+            )
+        mime_type = MIME_BY_FORMAT[image.format or ""]
+        image.load()  # decodes every byte: truncation shows here
+        # Most camera JPEGs are RGB already; convert() would copy all pixels for nothing.
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
     except UnreadableImage:
         raise
     except Exception as exc:  # bytes from disk: Pillow raises all sorts on garbage

@@ -1,0 +1,312 @@
+"""Pipeline benchmark: prints figures, asserts nothing.
+
+On one set of 1280x720 JPEGs, in one run:
+  1. the raw rate of hashing plus decoding (what the watcher and detector must do per image);
+  2. the pipeline's capacity, images/s from the first file landing to the last upload done,
+     through every actor on real Ray, PostgreSQL and Redis, with a zero-cost detector engine
+     (``null:car``: one box per image, so thumbnails, batches and events happen too), and its
+     ratio to (1);
+  3. the RT-DETRv2 engine's own rate (the real architecture with random weights: the compute is
+     the same), the pipeline's rate with it, and their ratio;
+  4. fast-path latency from a file's close to its ``security_events`` message (p50, p95), with
+     the scripted detector and the rules engine.
+
+PostgreSQL and Redis: ``DATABASE_URL`` / ``REDIS_URL`` when set (a scratch database is created
+and dropped on that server), else the embedded servers under a temporary data dir.
+
+    .venv/bin/python bench/pipeline.py [--images 400] [--rtdetr-images 24] [--fast-samples 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import io
+import json
+import os
+import secrets
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+from PIL import Image
+
+# Before Ray is imported anywhere: clients of a token-auth cluster must say so at import.
+os.environ.setdefault("RAY_AUTH_MODE", "token")
+
+import ray
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+
+from homesec.actors import names
+from homesec.actors.factory import ActorSpec, create_actor
+from homesec.models import Upload
+from homesec.ops import keys, migrate
+from homesec.ops.database import create_engine, session_factory
+from homesec.ops.redis_client import create_redis
+from homesec.ops.services import local_services
+from homesec.pipeline.validation import validate_image_bytes
+from homesec.settings import Settings, load_settings
+
+SIZE = (1280, 720)
+
+
+def make_jpegs(count: int, red_marker: bool = False) -> list[bytes]:
+    """Distinct 1280x720 JPEGs with camera-like content (noise and gradients, ~100-200 KB)."""
+    images = []
+    base = Image.linear_gradient("L").resize(SIZE).convert("RGB")
+    for index in range(count):
+        image = base.copy()
+        image.paste(Image.effect_noise((SIZE[0] // 2, SIZE[1] // 2), 30 + index % 40), (0, 360))
+        image.putpixel((SIZE[0] - 1, 0), (index % 256, index // 256 % 256, 1))
+        if red_marker:  # the scripted detector's "person"
+            image.paste((255, 0, 0), (0, 0, 16, 16))
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=85)
+        images.append(out.getvalue())
+    return images
+
+
+def raw_rate(jpegs: list[bytes]) -> float:
+    """Images/s of SHA-256 plus a full decode, in this process, one core."""
+    started = time.perf_counter()
+    for data in jpegs:
+        result = validate_image_bytes(data)
+        assert result.ok, result.message
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()  # the detector decodes at full size
+    return len(jpegs) / (time.perf_counter() - started)
+
+
+@contextlib.contextmanager
+def scratch_database(server_url: str) -> Iterator[str]:
+    name = f"homesec_bench_{os.getpid()}_{secrets.token_hex(3)}"
+
+    async def admin(statement: str) -> None:
+        engine = create_engine(server_url, pool_size=1)
+        async with engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(statement))
+        await engine.dispose()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def bench_settings(data_dir: Path, detector_model: str, **env: str) -> Settings:
+    return load_settings(
+        {
+            "HOMESEC_DATA_DIR": str(data_dir),
+            "FOSCAM_BASE_PATH": str(data_dir / "cameras"),
+            "DETECTOR_MODEL": detector_model,
+            "LLM_ENGINE": "rules",
+            "UPLOAD_SETTLE_SECONDS": "0.5",
+            "BATCH_WINDOW_SECONDS": "5",
+            "BATCH_IDLE_TIMEOUT_SECONDS": "1",
+            "QUEUE_MAX_DEPTH": "100000",
+            **env,
+        }
+    )
+
+
+@contextlib.asynccontextmanager
+async def pipeline(settings: Settings, database_url: str, redis_url: str) -> AsyncIterator[None]:
+    spec = ActorSpec(
+        name=names.SUPERVISOR,
+        kind="supervisor",
+        class_path="homesec.actors.supervisor:Supervisor",
+        args=(names.SUPERVISOR, settings, database_url, redis_url, 1.0),
+    )
+    supervisor = create_actor(spec)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            report = await supervisor.report.options(concurrency_group="health").remote()
+            if report.actors and all(actor.state == "ALIVE" for actor in report.actors):
+                break
+            await asyncio.sleep(0.5)
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(supervisor.shutdown.remote(), 60)
+        ray.kill(supervisor, no_restart=True)
+
+
+async def done_count(sessions, camera_id: str) -> int:
+    async with sessions() as session:
+        return await session.scalar(
+            select(func.count())
+            .select_from(Upload)
+            .where(Upload.camera_id == camera_id, Upload.status == "done")
+        )
+
+
+async def pipeline_rate(
+    settings: Settings, database_url: str, redis_url: str, jpegs: list[bytes]
+) -> float:
+    """Images/s through the running pipeline: from the first file landing to the last done."""
+    camera = f"bench_{secrets.token_hex(3)}"
+    folder = settings.foscam_base_path / camera
+    folder.mkdir(parents=True)
+    staging = settings.data_dir / "staging" / camera
+    staging.mkdir(parents=True)
+    for index, data in enumerate(jpegs):
+        (staging / f"{index:05d}.jpg").write_bytes(data)
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    try:
+        async with pipeline(settings, database_url, redis_url):
+            await asyncio.sleep(2)  # let the watcher of the new camera start
+            started = time.perf_counter()
+            for path in sorted(staging.iterdir()):
+                os.rename(path, folder / path.name)  # an upload landing whole, as FTP renames
+            while await done_count(sessions, camera) < len(jpegs):  # noqa: ASYNC110 (polls PostgreSQL)
+                await asyncio.sleep(0.05)
+            return len(jpegs) / (time.perf_counter() - started)
+    finally:
+        await engine.dispose()
+
+
+async def fast_path_latency(
+    settings: Settings, database_url: str, redis_url: str, samples: int
+) -> list[float]:
+    """Seconds from a file's close to its fast-path event message, one upload at a time."""
+    camera = f"fast_{secrets.token_hex(3)}"
+    folder = settings.foscam_base_path / camera
+    folder.mkdir(parents=True)
+    jpegs = make_jpegs(samples, red_marker=True)
+    redis = create_redis(redis_url)
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(keys.SECURITY_EVENTS)
+    latencies = []
+    try:
+        async with pipeline(settings, database_url, redis_url):
+            await asyncio.sleep(2)
+            for index, data in enumerate(jpegs):
+                path = folder / f"person_{index:03d}.jpg"
+                with path.open("wb") as handle:
+                    handle.write(data)
+                closed = time.perf_counter()
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=10)
+                    if message is None:
+                        raise TimeoutError("no fast-path event within 10 s")
+                    payload = json.loads(message["data"])
+                    data_part = payload.get("data", {})
+                    if (
+                        payload.get("type") == "event"
+                        and data_part.get("camera_id") == camera
+                        and data_part.get("is_fast_path")
+                    ):
+                        latencies.append(time.perf_counter() - closed)
+                        break
+                await asyncio.sleep(0.2)
+    finally:
+        await pubsub.aclose()
+        await redis.aclose()
+    return latencies
+
+
+def random_rtdetr(directory: Path) -> Path:
+    """The published RT-DETRv2 r50vd architecture with random weights, saved for loading."""
+    from transformers import RTDetrImageProcessor, RTDetrV2Config, RTDetrV2ForObjectDetection
+
+    config = RTDetrV2Config(use_pretrained_backbone=False)
+    config.id2label = {0: "person", 1: "car", 2: "dog"}
+    config.label2id = {label: index for index, label in config.id2label.items()}
+    RTDetrV2ForObjectDetection(config).save_pretrained(directory)
+    RTDetrImageProcessor(size={"height": 640, "width": 640}).save_pretrained(directory)
+    return directory
+
+
+def engine_rate(model_dir: Path, jpegs: list[bytes], batch_size: int) -> float:
+    from homesec.engines.detector.rtdetr import RtDetrDetector
+
+    detector = RtDetrDetector(str(model_dir), device="cpu", confidence_threshold=0.5)
+    images = [Image.open(io.BytesIO(data)).convert("RGB") for data in jpegs]
+    detector.detect(images[:1])  # warm-up
+    started = time.perf_counter()
+    for start in range(0, len(images), batch_size):
+        detector.detect(images[start : start + batch_size])
+    return len(images) / (time.perf_counter() - started)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--images", type=int, default=400)
+    parser.add_argument("--rtdetr-images", type=int, default=24)
+    parser.add_argument("--fast-samples", type=int, default=20)
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="homesec-bench-"))
+    data_dir.chmod(0o755)  # the embedded PostgreSQL's unprivileged user must reach it
+    base = load_settings({**os.environ, "HOMESEC_DATA_DIR": str(data_dir)})
+    print(f"making {args.images} JPEGs of {SIZE[0]}x{SIZE[1]} ...", flush=True)
+    jpegs = make_jpegs(args.images)
+    print(f"  mean size {statistics.mean(map(len, jpegs)) / 1024:.0f} KiB")
+    raw = raw_rate(jpegs)
+    print(f"1. raw hash + full decode: {raw:.1f} images/s (one core)")
+
+    try:
+        with local_services(base) as endpoints, scratch_database(endpoints.database_url) as db:
+            migrate.upgrade(db)
+            ray.init(
+                address="local",
+                num_cpus=os.cpu_count() or 2,
+                include_dashboard=False,
+                namespace="homesec",
+                _node_ip_address="127.0.0.1",
+                log_to_driver=False,
+            )
+            null = bench_settings(data_dir / "null", "null:car")
+            capacity = asyncio.run(pipeline_rate(null, db, endpoints.redis_url, jpegs))
+            print(
+                f"2. pipeline capacity, zero-cost detector: {capacity:.1f} images/s; "
+                f"ratio to raw rate {capacity / raw:.2f}"
+            )
+
+            model_dir = random_rtdetr(data_dir / "rtdetr")
+            subset = jpegs[: args.rtdetr_images]
+            engine = engine_rate(model_dir, subset, batch_size=8)
+            # Random weights score every query near chance; a high threshold keeps the number
+            # of stored detections per image in a real model's range (a few, not hundreds).
+            real = bench_settings(
+                data_dir / "rtdetr-run",
+                str(model_dir),
+                DETECTOR_DEVICE="cpu",
+                DETECTION_CONFIDENCE_THRESHOLD="0.95",
+            )
+            with_model = asyncio.run(pipeline_rate(real, db, endpoints.redis_url, subset))
+            print(
+                f"3. RT-DETRv2 (r50vd, random weights, CPU): engine {engine:.2f} images/s, "
+                f"pipeline {with_model:.2f} images/s; pipeline / engine {with_model / engine:.2f}"
+            )
+
+            fast = bench_settings(data_dir / "fast", "scripted", FAST_PATH_COOLDOWN_SECONDS="0")
+            latencies = asyncio.run(
+                fast_path_latency(fast, db, endpoints.redis_url, args.fast_samples)
+            )
+            print(
+                f"4. fast path, file close -> security_events ({len(latencies)} samples): "
+                f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
+                f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms"
+            )
+            ray.shutdown()
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
