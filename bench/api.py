@@ -31,7 +31,6 @@ from tempfile import TemporaryDirectory
 import httpx
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import make_url
 from websockets.asyncio.client import connect
 
 from homesec.http.app import create_app
@@ -39,7 +38,7 @@ from homesec.http.pagination import decode_cursor, encode_cursor
 from homesec.http.queries.events import EventFilters, page_statement
 from homesec.http.server import build_server
 from homesec.ops import keys, migrate
-from homesec.ops.database import create_engine
+from homesec.ops.database import create_engine, scratch_database
 from homesec.ops.redis_client import create_redis
 from homesec.settings import Settings, normalize_database_url
 
@@ -81,16 +80,6 @@ def _fill_sql(events: int) -> list[str]:
             FROM generate_series(1, {events}) AS e""",
         "ANALYZE",
     ]
-
-
-async def _admin(server_url: str, statement: str) -> None:
-    engine = create_engine(server_url, pool_size=1)
-    try:
-        async with engine.connect() as connection:
-            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 async def _fill(url: str, events: int) -> None:
@@ -254,11 +243,8 @@ def main() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
 
     server_url = normalize_database_url(args.server_url)
-    name = f"homesec_bench_{secrets.token_hex(3)}"
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    print(f"database {name}: {args.events:,} events, {3 * args.events:,} detections")
-    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
-    try:
+    print(f"scratch database: {args.events:,} events, {3 * args.events:,} detections")
+    with scratch_database(server_url, "homesec_bench") as url:
         migrate.upgrade(url)
         asyncio.run(_fill(url, args.events))
         deep_cursor = asyncio.run(_deep_cursor(url, args.events))
@@ -288,9 +274,7 @@ def main() -> None:
             finally:
                 server.should_exit = True
                 thread.join(timeout=30)
-    finally:
-        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        print(f"\ndropped {name}")
+    print("\nscratch database dropped")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from PIL import Image
@@ -39,14 +39,13 @@ from PIL import Image
 os.environ.setdefault("RAY_AUTH_MODE", "token")
 
 import ray
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from homesec.actors import names
 from homesec.actors.factory import ActorSpec, create_actor
 from homesec.models import Upload
 from homesec.ops import keys, migrate
-from homesec.ops.database import create_engine, session_factory
+from homesec.ops.database import create_engine, scratch_database, session_factory
 from homesec.ops.redis_client import create_redis
 from homesec.ops.services import local_services
 from homesec.pipeline.validation import validate_image_bytes
@@ -80,24 +79,6 @@ def raw_rate(jpegs: list[bytes]) -> float:
         with Image.open(io.BytesIO(data)) as image:
             image.load()  # the detector decodes at full size
     return len(jpegs) / (time.perf_counter() - started)
-
-
-@contextlib.contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    name = f"homesec_bench_{os.getpid()}_{secrets.token_hex(3)}"
-
-    async def admin(statement: str) -> None:
-        engine = create_engine(server_url, pool_size=1)
-        async with engine.connect() as connection:
-            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(text(statement))
-        await engine.dispose()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def bench_settings(data_dir: Path, detector_model: str, **env: str) -> Settings:
@@ -260,7 +241,10 @@ def main() -> None:
     print(f"1. raw hash + full decode: {raw:.1f} images/s (one core)")
 
     try:
-        with local_services(base) as endpoints, scratch_database(endpoints.database_url) as db:
+        with (
+            local_services(base) as endpoints,
+            scratch_database(endpoints.database_url, "homesec_bench") as db,
+        ):
             migrate.upgrade(db)
             ray.init(
                 address="local",

@@ -9,7 +9,6 @@ Redis database index (claimed with a lock key), so parallel sessions never colli
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import shutil
@@ -21,10 +20,9 @@ from pathlib import Path
 import pytest
 import redis as sync_redis
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from homesec.ops.database import create_engine, session_factory
+from homesec.ops.database import create_engine, scratch_database, session_factory
 from homesec.ops.ray_runtime import NAMESPACE
 from homesec.ops.redis_client import create_redis
 
@@ -86,36 +84,18 @@ def postgres_server_url(embedded_dir: Path) -> Iterator[str]:
         server.stop()
 
 
-async def _admin(server_url: str, statement: str) -> None:
-    engine = create_engine(server_url, pool_size=1)
-    try:
-        async with engine.connect() as connection:
-            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def database_url(postgres_server_url: str) -> Iterator[str]:
     """An empty database of this test session's own."""
-    name = f"homesec_test_{os.getpid()}_{secrets.token_hex(3)}"
-    asyncio.run(_admin(postgres_server_url, f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_admin(postgres_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_database(postgres_server_url, "homesec_test") as url:
+        yield url
 
 
 @pytest.fixture
 def fresh_database_url(postgres_server_url: str) -> Iterator[str]:
     """An empty database for one test, dropped after it (for migration and CLI tests)."""
-    name = f"homesec_fresh_{os.getpid()}_{secrets.token_hex(3)}"
-    asyncio.run(_admin(postgres_server_url, f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_admin(postgres_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_database(postgres_server_url, "homesec_fresh") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

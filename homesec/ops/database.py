@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import secrets
+from collections.abc import Iterator
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -50,3 +54,28 @@ async def check_database(url: str, *, timeout: float = 5.0) -> None:
         ) from None
     finally:
         await engine.dispose()
+
+
+async def _run_outside_transaction(server_url: str, statement: str) -> None:
+    """CREATE/DROP DATABASE cannot run inside a transaction block."""
+    engine = create_async_engine(server_url, pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@contextlib.contextmanager
+def scratch_database(server_url: str, prefix: str = "homesec_scratch") -> Iterator[str]:
+    """A new, empty database on the server of ``server_url``, dropped afterwards (tests and
+    benchmarks). Yields its URL. Sync: call it outside a running event loop."""
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+    asyncio.run(_run_outside_transaction(server_url, f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(
+            _run_outside_transaction(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        )
