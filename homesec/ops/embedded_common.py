@@ -178,3 +178,52 @@ def is_alive(process: psutil.Process) -> bool:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+class EmbeddedServer:
+    """The lifecycle both embedded servers share: a data-dir lock, an idempotent start that
+    leaves nothing half-started, and a stop that only touches a server this process owns.
+    Subclasses give ``_start`` (returns the URL) and ``_stop_server``."""
+
+    server_name = "server"
+
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = data_dir.expanduser().absolute()
+        self._requested_port = port
+        self._lock = DataDirLock(self.data_dir / "lock", self.server_name)
+        self._url: str | None = None
+
+    @property
+    def url(self) -> str | None:
+        """The server's URL while it runs, else ``None``."""
+        return self._url
+
+    def start(self) -> str:
+        """Start the server (on the data of its last run) and return its URL."""
+        if self._url is None:
+            try:
+                self._url = self._start()
+            except BaseException:  # Ctrl-C included: leave no half-started server behind
+                self.stop()
+                raise
+        return self._url
+
+    def stop(self) -> None:
+        """Stop the server and every process of it; nothing happens when none runs."""
+        try:
+            # Without the lock, a server in data_dir is another homesec's: not ours to stop.
+            if self._lock.held and self._has_server():
+                self._stop_server()
+        finally:
+            self._url = None
+            self._lock.release()
+
+    def _has_server(self) -> bool:
+        """Whether there is anything to stop (subclasses may know better)."""
+        return True
+
+    def _start(self) -> str:
+        raise NotImplementedError
+
+    def _stop_server(self) -> None:
+        raise NotImplementedError

@@ -24,7 +24,7 @@ import psutil
 
 from homesec.ops.embedded_common import (
     LOOPBACK,
-    DataDirLock,
+    EmbeddedServer,
     ServerState,
     choose_port,
     end_processes,
@@ -48,47 +48,24 @@ START_TIMEOUT = 60
 STOP_TIMEOUT = 60
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(EmbeddedServer):
     """A PostgreSQL server of homesec's own in ``data_dir``, with a database ``homesec``."""
 
+    server_name = "PostgreSQL"
+
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
-        self.data_dir = data_dir.expanduser().absolute()
-        self._requested_port = port
-        self._lock = DataDirLock(self.data_dir / "lock", "PostgreSQL")
+        super().__init__(data_dir, port)
         self._account: Account | None = None
         self._bin: Path | None = None
         self._cluster: Path | None = None
-        self._url: str | None = None
-
-    @property
-    def url(self) -> str | None:
-        """``postgresql+asyncpg://...`` while the server runs, else ``None``."""
-        return self._url
 
     @property
     def cluster_dir(self) -> Path | None:
         """Where the cluster's files really are, once started."""
         return self._cluster
 
-    def start(self) -> str:
-        """Start the server (creating the cluster on first use) and return its URL."""
-        if self._url is None:
-            try:
-                self._url = self._start()
-            except BaseException:  # Ctrl-C included: leave no half-started server behind
-                self.stop()
-                raise
-        return self._url
-
-    def stop(self) -> None:
-        """Stop the server and every process of it; nothing happens when none runs."""
-        try:
-            # Without the lock, a server in data_dir is another homesec's: not ours to stop.
-            if self._cluster is not None and self._lock.held:
-                self._stop_server()
-        finally:
-            self._url = None
-            self._lock.release()
+    def _has_server(self) -> bool:
+        return self._cluster is not None
 
     def _start(self) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ from redis.retry import Retry
 
 from homesec.ops.embedded_common import (
     LOOPBACK,
-    DataDirLock,
+    EmbeddedServer,
     ServerState,
     choose_port,
     end_processes,
@@ -45,43 +45,17 @@ START_TIMEOUT = 60.0
 STOP_TIMEOUT = 60.0
 
 
-class EmbeddedRedis:
-    """A Redis server of homesec's own in ``data_dir``."""
+class EmbeddedRedis(EmbeddedServer):
+    """A Redis server of homesec's own in ``data_dir``; stopping it saves its data."""
+
+    server_name = "Redis"
 
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
-        self.data_dir = data_dir.expanduser().absolute()
-        self._requested_port = port
-        self._lock = DataDirLock(self.data_dir / "lock", "Redis")
+        super().__init__(data_dir, port)
         self._config = self.data_dir / "redis.conf"
         self._log = self.data_dir / "redis.log"
         self._process: subprocess.Popen[bytes] | None = None
         self._state: ServerState | None = None
-        self._url: str | None = None
-
-    @property
-    def url(self) -> str | None:
-        """``redis://...`` while the server runs, else ``None``."""
-        return self._url
-
-    def start(self) -> str:
-        """Start the server on the data of its last run and return its URL."""
-        if self._url is None:
-            try:
-                self._url = self._start()
-            except BaseException:  # Ctrl-C included: leave no half-started server behind
-                self.stop()
-                raise
-        return self._url
-
-    def stop(self) -> None:
-        """Save the data and stop the server; nothing happens when none runs."""
-        try:
-            # Without the lock, a server in data_dir is another homesec's: not ours to stop.
-            if self._lock.held:
-                self._stop_server()
-        finally:
-            self._url = None
-            self._lock.release()
 
     def _start(self) -> str:
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
