@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from homesec.actors.coverage import already_covered
 from homesec.models import Camera, Detection, Event
 from homesec.ops import keys
+from homesec.pipeline.backfill_plan import is_reanalysis_batch
 from homesec.pipeline.structs import (
     AnalysisJob,
     BoundingBox,
@@ -97,9 +98,10 @@ async def load_batch(
             .order_by(Detection.detected_at, Detection.id)
         )
         detections = [_summary(row) for row in rows]
-        if detections and not job.is_fast_path:
+        if detections and not job.is_fast_path and not is_reanalysis_batch(job.batch_id):
             # A batch rebuilt after Redis lost its state may repeat detections that an event
-            # already holds: those stay where they are, so no detection is in two events.
+            # already holds: those stay where they are, so no detection is in two events. A
+            # backfill's reanalysis repeats them on purpose (a new event beside the old one).
             covered = await already_covered(
                 session,
                 job.camera_id,

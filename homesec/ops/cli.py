@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from homesec.ops.errors import OpsError
+from homesec.pipeline.backfill_plan import BackfillInputError
 from homesec.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("homesec.cli")
@@ -25,6 +26,29 @@ def _cmd_up(settings: Settings, _args: argparse.Namespace) -> int:
     from homesec.ops.runner import run_up
 
     return run_up(settings)
+
+
+def _cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    from homesec.ops.status import show_status
+
+    return show_status(settings, as_json=args.json)
+
+
+def _cmd_down(settings: Settings, args: argparse.Namespace) -> int:
+    from homesec.ops.status import stop_service
+
+    return stop_service(settings, timeout=args.timeout, say=lambda line: print(line, flush=True))
+
+
+def _cmd_backfill(settings: Settings, args: argparse.Namespace) -> int:
+    from homesec.ops import backfill
+
+    options = backfill.options_from(args)
+    if args.local:
+        return backfill.run_here(settings, options, say=lambda line: print(line, flush=True))
+    from homesec.ops.backfill_job import submit_and_follow
+
+    return submit_and_follow(settings, options, say=lambda line: print(line, flush=True))
 
 
 def _cmd_config(settings: Settings, args: argparse.Namespace) -> int:
@@ -85,6 +109,28 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="start homesec and stay up until Ctrl-C")
     up.set_defaults(handler=_cmd_up)
 
+    status = commands.add_parser("status", help="the running homesec's actors and queues")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(handler=_cmd_status)
+
+    down = commands.add_parser("down", help="stop the running homesec and wait until it has")
+    down.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds to wait (default: %(default)s)"
+    )
+    down.set_defaults(handler=_cmd_down)
+
+    backfill = commands.add_parser(
+        "backfill",
+        help="process stored images (or events) again, as a Ray job of the running homesec",
+    )
+    from homesec.ops.backfill import add_arguments as add_backfill_arguments
+
+    add_backfill_arguments(backfill)
+    backfill.add_argument(
+        "--local", action="store_true", help="run it in this process instead of as a Ray job"
+    )
+    backfill.set_defaults(handler=_cmd_backfill)
+
     config = commands.add_parser("config", help="print the effective settings, secrets masked")
     config.add_argument("--json", action="store_true", help="print JSON")
     config.set_defaults(handler=_cmd_config)
@@ -119,6 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[Settings, argparse.Namespace], int] = args.handler
     try:
         return handler(settings, args)
+    except BackfillInputError as exc:
+        print(f"homesec: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (OpsError, SettingsError) as exc:
         print(f"homesec: {exc}", file=sys.stderr)
         return EXIT_FAILURE

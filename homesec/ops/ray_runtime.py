@@ -38,6 +38,12 @@ def _port_open(host: str, port: int) -> bool:
         return False
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class RayHead:
     """A local Ray head node owned by this process."""
 
@@ -78,6 +84,11 @@ class RayHead:
             "--node-ip-address=127.0.0.1",
             "--dashboard-host=127.0.0.1",
             f"--dashboard-port={self.dashboard_port}",
+            # Free ports for what Ray would otherwise put on fixed defaults, taken by any other
+            # Ray on the machine (the job agent's 52365 is what job submission needs).
+            f"--dashboard-agent-listen-port={free_port()}",
+            f"--metrics-export-port={free_port()}",
+            f"--ray-client-server-port={free_port()}",
             "--disable-usage-stats",
         ]  # fmt: skip
         if self._num_cpus is not None:

@@ -12,16 +12,24 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 
 import msgspec
 
 from homesec.ops import migrate, ray_runtime
 from homesec.ops.api_keys import sync_api_keys
+from homesec.ops.db_log_handler import install_db_log_handler
+from homesec.ops.embedded_common import write_private
+from homesec.ops.errors import OpsError
 from homesec.ops.services import ServiceEndpoints, describe, local_services
 from homesec.settings import Settings
 
 log = logging.getLogger("homesec.up")
+
+
+class HttpStartError(OpsError):
+    """The HTTP server did not start."""
 
 
 class RunState(msgspec.Struct, frozen=True, kw_only=True):
@@ -31,6 +39,10 @@ class RunState(msgspec.Struct, frozen=True, kw_only=True):
     ray_address: str
     ray_dashboard: str | None
     api_url: str | None
+    # Where the pipeline's PostgreSQL and Redis are, for `homesec status` and backfills (the
+    # embedded servers' URLs exist nowhere else); they hold passwords: the file is 0600.
+    database_url: str | None = None
+    redis_url: str | None = None
 
 
 def run_state_path(settings: Settings):
@@ -113,10 +125,44 @@ def supervised_pipeline(settings: Settings, endpoints: ServiceEndpoints) -> Iter
 
 
 @contextlib.contextmanager
+def http_server(settings: Settings, endpoints: ServiceEndpoints) -> Iterator[str]:
+    """The API and dashboard, served by uvicorn in a thread; yields the URL."""
+    from homesec.actors.directory import RayActorDirectory, run_cleanup
+    from homesec.http.app import create_app
+    from homesec.http.server import build_server, check_bind_safety
+
+    check_bind_safety(settings)
+    app = create_app(
+        settings,
+        database_url=endpoints.database_url,
+        redis_url=endpoints.redis_url,
+        actors=RayActorDirectory(),
+        cleanup=run_cleanup,
+    )
+    server = build_server(app, settings.host, settings.port, log_level="warning")
+    thread = threading.Thread(target=server.run, name="homesec-http", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise HttpStartError(
+                f"the API could not listen on {settings.host}:{settings.port} (in use?); "
+                "set HOMESEC_PORT to a free port"
+            )
+        time.sleep(0.05)
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    try:
+        yield f"http://{host}:{settings.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@contextlib.contextmanager
 def _run_state(settings: Settings, state: RunState) -> Iterator[None]:
     path = run_state_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(msgspec.json.encode(state))
+    write_private(path, msgspec.json.encode(state))
     try:
         yield
     finally:
@@ -128,13 +174,22 @@ def run_up(settings: Settings) -> int:
     with contextlib.ExitStack() as stack:
         endpoints = stack.enter_context(local_services(settings))
         prepare_database(settings, endpoints)
+        # This process's own records (start-up, the API) go to `logs` too; actors do their own.
+        log_handler = install_db_log_handler(endpoints.database_url, settings.log_level)
+        stack.callback(log_handler.close)
         ray_address, dashboard = stack.enter_context(ray_cluster(settings))
         stack.enter_context(supervised_pipeline(settings, endpoints))
+        api_url = stack.enter_context(http_server(settings, endpoints))
         stack.enter_context(
             _run_state(
                 settings,
                 RunState(
-                    pid=os.getpid(), ray_address=ray_address, ray_dashboard=dashboard, api_url=None
+                    pid=os.getpid(),
+                    ray_address=ray_address,
+                    ray_dashboard=dashboard,
+                    api_url=api_url,
+                    database_url=endpoints.database_url,
+                    redis_url=endpoints.redis_url,
                 ),
             )
         )
@@ -142,7 +197,8 @@ def run_up(settings: Settings) -> int:
         print("homesec is up:")
         for line in describe(endpoints):
             print(f"  {line}")
-        print(f"  Ray: {ray_address}" + (f" (dashboard {dashboard})" if dashboard else ""))
+        print(f"  Dashboard: {api_url}/   API docs: {api_url}/schema")
+        print(f"  Ray: {ray_address}" + (f" (Ray dashboard {dashboard})" if dashboard else ""))
         print(f"  Camera uploads: {settings.foscam_base_path}/<camera>/")
         print("Press Ctrl-C to stop.", flush=True)
         stop.wait()

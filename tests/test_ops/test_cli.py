@@ -11,8 +11,12 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
+from PIL import Image
+
+from tests.support.tiny_rtdetr import build_tiny_rtdetr
 
 
 def free_port() -> int:
@@ -42,6 +46,7 @@ def base_env(service_data_dir: Path) -> dict[str, str]:
     # Free ports: another test session may run its own `homesec up` beside this one.
     env["HOMESEC_RAY_PORT"] = str(free_port())
     env["HOMESEC_RAY_DASHBOARD_PORT"] = str(free_port())
+    env["HOMESEC_PORT"] = str(free_port())
     return env
 
 
@@ -98,9 +103,25 @@ def _processes_mentioning(text: str) -> list[psutil.Process]:
     return found
 
 
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_rtdetr(tmp_path_factory.mktemp("model") / "rtdetr")
+
+
 @pytest.mark.slow
-def test_up_with_nothing_configured_runs_embedded_servers_and_stops_clean(base_env):
-    env = dict(base_env)
+def test_up_with_nothing_configured_turns_an_upload_into_an_event_and_stops_clean(
+    base_env, tiny_model
+):
+    env = {
+        **base_env,
+        # A real RT-DETRv2 (random weights, from a local directory) and the rules engine.
+        "DETECTOR_MODEL": str(tiny_model),
+        "DETECTION_CONFIDENCE_THRESHOLD": "0.0",
+        "LLM_ENGINE": "rules",
+        "UPLOAD_SETTLE_SECONDS": "0.5",
+        "BATCH_IDLE_TIMEOUT_SECONDS": "1",
+        "BATCH_WINDOW_SECONDS": "3",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "homesec.ops.cli", "up"],
         env=env,
@@ -125,6 +146,22 @@ def test_up_with_nothing_configured_runs_embedded_servers_and_stops_clean(base_e
         assert _processes_mentioning(data_dir), "the embedded servers should be running"
         assert _processes_mentioning(f"gcs_server_port={env['HOMESEC_RAY_PORT']}"), "Ray head"
         assert "Ray: 127.0.0.1:" in output
+        api = f"http://127.0.0.1:{env['HOMESEC_PORT']}"
+        assert f"Dashboard: {api}/" in output
+        assert httpx.get(f"{api}/health", timeout=10).status_code == 200
+
+        # A camera folder appears and an upload lands in it: the pipeline does the rest.
+        folder = Path(data_dir) / "cameras" / "Front Door"
+        folder.mkdir(parents=True)
+        Image.effect_noise((640, 480), 60).convert("RGB").save(folder / "snap.jpg", "JPEG")
+        deadline = time.monotonic() + 120
+        events: list = []
+        while not events and time.monotonic() < deadline:
+            time.sleep(1)
+            events = httpx.get(f"{api}/api/events", timeout=10).json()["items"]
+        assert events, "no event within 120 s of the upload"
+        assert events[0]["camera_id"] == "front_door"
+        assert 0 <= events[0]["risk_score"] <= 100
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=60)
     finally:
