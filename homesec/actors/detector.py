@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import msgspec
+from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError
 
 from homesec.actors import detection_store, metrics
@@ -36,6 +37,7 @@ from homesec.actors.detector_files import DecodedImage, decode_image, write_thum
 from homesec.actors.streams import StreamConsumer, StreamEntry
 from homesec.engines.detector import DetectorEngine, DetectorError, create_detector
 from homesec.ops import keys
+from homesec.ops.telemetry import record_latency
 from homesec.pipeline.batching import StoredDetection
 from homesec.pipeline.cameras import InvalidCameraId, normalize_camera_id
 from homesec.pipeline.retry import RetryStep
@@ -187,7 +189,21 @@ class Detector(ServiceActor):
         fresh = [item for item in work if item.job.file_path not in stored]
         if fresh:
             stored |= await self._detect_and_store(consumer, model, fresh)
-        await consumer.ack(await self._hand_over(consumer, work, stored))
+        done = await self._hand_over(consumer, work, stored)
+        await consumer.ack(done)
+        await self._record_latency([item.job for item in work if item.entry.entry_id in done])
+
+    async def _record_latency(self, jobs: list[DetectionJob]) -> None:
+        """Upload accepted -> detections stored and handed over, per image, for telemetry."""
+        now = dt.datetime.now(dt.UTC)
+        try:
+            for job in jobs:
+                accepted = dt.datetime.fromisoformat(job.timestamp)
+                if accepted.tzinfo is None:
+                    accepted = accepted.replace(tzinfo=dt.UTC)
+                await record_latency(self.redis, "detection", (now - accepted).total_seconds())
+        except (ValueError, RedisError, OSError) as exc:  # a lost sample must not fail a batch
+            self.log.debug("latency sample lost: %s", exc)
 
     async def _detect_and_store(
         self, consumer: StreamConsumer, model: DetectorEngine, work: list[_Work]

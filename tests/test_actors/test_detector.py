@@ -27,6 +27,7 @@ from homesec.engines.detector import DetectorEngine, create_detector
 from homesec.models import Detection as DetectionRow
 from homesec.models import Upload, UploadStatus
 from homesec.ops import keys
+from homesec.ops.telemetry import latency_percentiles
 from homesec.pipeline.batching import StoredDetection
 from homesec.pipeline.structs import BoundingBox, Detection, DetectionNewMessage
 from homesec.settings import Settings
@@ -205,6 +206,8 @@ async def test_a_batch_of_uploads_takes_one_forward_pass_and_reaches_the_batcher
     assert float(health.detail["inference_fps"]) > 0
     assert health.counters["images"] == 4 and health.counters["batches"] == 1
     assert health.counters["detections"] == len(rows)
+    latency = await latency_percentiles(redis_client, "detection")
+    assert latency.count == 4 and 0 <= latency.p50 <= latency.p99 < 60
 
 
 async def test_a_redelivered_job_stores_nothing_twice(
