@@ -229,6 +229,13 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=400)
     parser.add_argument("--rtdetr-images", type=int, default=24)
     parser.add_argument("--fast-samples", type=int, default=20)
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["capacity", "rtdetr", "fast-path"],
+        help="leave out a measurement (repeatable)",
+    )
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="homesec-bench-"))
@@ -254,39 +261,44 @@ def main() -> None:
                 _node_ip_address="127.0.0.1",
                 log_to_driver=False,
             )
-            null = bench_settings(data_dir / "null", "null:car")
-            capacity = asyncio.run(pipeline_rate(null, db, endpoints.redis_url, jpegs))
-            print(
-                f"2. pipeline capacity, zero-cost detector: {capacity:.1f} images/s; "
-                f"ratio to raw rate {capacity / raw:.2f}"
-            )
+            if "capacity" not in args.skip:
+                null = bench_settings(data_dir / "null", "null:car")
+                capacity = asyncio.run(pipeline_rate(null, db, endpoints.redis_url, jpegs))
+                print(
+                    f"2. pipeline capacity, zero-cost detector: {capacity:.1f} images/s; "
+                    f"ratio to raw rate {capacity / raw:.2f}",
+                    flush=True,
+                )
 
-            model_dir = random_rtdetr(data_dir / "rtdetr")
-            subset = jpegs[: args.rtdetr_images]
-            engine = engine_rate(model_dir, subset, batch_size=8)
-            # Random weights score every query near chance; a high threshold keeps the number
-            # of stored detections per image in a real model's range (a few, not hundreds).
-            real = bench_settings(
-                data_dir / "rtdetr-run",
-                str(model_dir),
-                DETECTOR_DEVICE="cpu",
-                DETECTION_CONFIDENCE_THRESHOLD="0.95",
-            )
-            with_model = asyncio.run(pipeline_rate(real, db, endpoints.redis_url, subset))
-            print(
-                f"3. RT-DETRv2 (r50vd, random weights, CPU): engine {engine:.2f} images/s, "
-                f"pipeline {with_model:.2f} images/s; pipeline / engine {with_model / engine:.2f}"
-            )
+            if "rtdetr" not in args.skip:
+                model_dir = random_rtdetr(data_dir / "rtdetr")
+                subset = jpegs[: args.rtdetr_images]
+                engine = engine_rate(model_dir, subset, batch_size=8)
+                # Random weights score every query near chance; a high threshold keeps the number
+                # of stored detections per image in a real model's range (a few, not hundreds).
+                real = bench_settings(
+                    data_dir / "rtdetr-run",
+                    str(model_dir),
+                    DETECTOR_DEVICE="cpu",
+                    DETECTION_CONFIDENCE_THRESHOLD="0.95",
+                )
+                with_model = asyncio.run(pipeline_rate(real, db, endpoints.redis_url, subset))
+                print(
+                    f"3. RT-DETRv2 (r50vd, random weights, CPU): engine {engine:.2f} images/s, "
+                    f"pipeline {with_model:.2f} images/s; "
+                    f"pipeline / engine {with_model / engine:.2f}"
+                )
 
-            fast = bench_settings(data_dir / "fast", "scripted", FAST_PATH_COOLDOWN_SECONDS="0")
-            latencies = asyncio.run(
-                fast_path_latency(fast, db, endpoints.redis_url, args.fast_samples)
-            )
-            print(
-                f"4. fast path, file close -> security_events ({len(latencies)} samples): "
-                f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
-                f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms"
-            )
+            if "fast-path" not in args.skip:
+                fast = bench_settings(data_dir / "fast", "scripted", FAST_PATH_COOLDOWN_SECONDS="0")
+                latencies = asyncio.run(
+                    fast_path_latency(fast, db, endpoints.redis_url, args.fast_samples)
+                )
+                print(
+                    f"4. fast path, file close -> security_events ({len(latencies)} samples): "
+                    f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
+                    f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms"
+                )
             ray.shutdown()
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)

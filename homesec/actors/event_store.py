@@ -208,7 +208,7 @@ async def publish_once(redis: aioredis.Redis, event: StoredEvent) -> bool:
     published = await redis.eval(
         _PUBLISH_ONCE,
         1,
-        keys.event_published(event.id),
+        keys.event_published(event.id, event.started_at.timestamp()),
         PUBLISHED_MARKER_TTL_SECONDS,
         keys.SECURITY_EVENTS,
         msgspec.json.encode(event_message(event)).decode(),

@@ -100,7 +100,8 @@ def batched_detections(camera_id: str) -> str:
     return f"batch:{camera_id}:assigned"
 
 
-def event_published(event_id: int) -> str:
-    """``published:{event_id}``: set NX before publishing, so a redelivered batch whose event
-    already exists publishes it only if nobody did."""
-    return f"published:{event_id}"
+def event_published(event_id: int, started_at: float) -> str:
+    """``published:{event_id}:{started_at}``: set NX before publishing, so a redelivered batch
+    whose event already exists publishes it only if nobody did. The start time (epoch seconds)
+    is part of the key because ids alone repeat when the database is new and Redis is not."""
+    return f"published:{event_id}:{started_at:.6f}"

@@ -561,7 +561,7 @@ async def test_the_store_writes_and_publishes_a_batch_once(db_sessions, redis_cl
         published = await asyncio.gather(*(publish_once(redis_client, a) for _ in range(3)))
         messages = await received(pubsub, job)
     assert sorted(published) == [False, False, True] and len(messages) == 1
-    assert await redis_client.ttl(keys.event_published(a.id)) > 0
+    assert await redis_client.ttl(keys.event_published(a.id, a.started_at.timestamp())) > 0
 
 
 # --- the pure parts ---------------------------------------------------------------------------
@@ -628,3 +628,24 @@ async def test_as_a_ray_actor(
         ray.kill(handle, no_restart=True)
     [event] = await stored_events(db_sessions)
     assert event.risk_score == assess_by_rules(expected_context(ids)).risk_score
+
+
+async def test_a_marker_left_by_an_earlier_database_does_not_silence_an_event(redis_client):
+    """Event ids start at 1 again in a new database while Redis may keep last week's markers."""
+    from homesec.actors.event_store import StoredEvent
+
+    def event(started_at: dt.datetime) -> StoredEvent:
+        return StoredEvent(
+            id=1,
+            batch_id="fast-1",
+            camera_id=CAMERA_ID,
+            risk_score=70,
+            risk_level="high",
+            summary="person",
+            started_at=started_at,
+            is_fast_path=True,
+        )
+
+    assert await publish_once(redis_client, event(NIGHT)) is True
+    assert await publish_once(redis_client, event(NIGHT)) is False  # the same event: once
+    assert await publish_once(redis_client, event(NIGHT + dt.timedelta(days=7))) is True
