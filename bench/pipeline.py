@@ -149,7 +149,7 @@ async def pipeline_rate(
             for path in sorted(staging.iterdir()):
                 os.rename(path, folder / path.name)  # an upload landing whole, as FTP renames
             while await done_count(sessions, camera) < len(jpegs):  # noqa: ASYNC110 (polls PostgreSQL)
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.2)
             return len(jpegs) / (time.perf_counter() - started)
     finally:
         await engine.dispose()

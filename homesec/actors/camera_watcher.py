@@ -50,7 +50,7 @@ from watchdog.observers.api import BaseObserver
 from homesec.actors import metrics, watcher_ledger
 from homesec.actors.base import ServiceActor
 from homesec.actors.camera_registry import CameraFolder, register_cameras
-from homesec.actors.ingest import Outcome, UploadIngest
+from homesec.actors.ingest import Ingested, Outcome, UploadIngest
 from homesec.actors.watcher_files import (
     ChangeKind,
     FileChange,
@@ -72,6 +72,8 @@ from homesec.pipeline.validation import printable_path
 from homesec.settings import Settings
 
 DEFAULT_TICK_SECONDS = 0.25
+# Files ingested side by side (each its own validation thread and transaction).
+INGEST_CONCURRENCY = 4
 DEFAULT_STATUS_CHECK_SECONDS = 5.0
 DEFAULT_WAITING_RETRY_SECONDS = 1.0
 COUNTERS = ("accepted", "duplicates", "rejected", "deferred", "enqueued")
@@ -274,34 +276,45 @@ class CameraWatcher(ServiceActor):
 
     async def _ingest_all(self, paths: list[str]) -> None:
         """Ingest complete files while the queue has room; the rest wait. A failure keeps the
-        file waiting (the tracker reported it already and would not again)."""
+        file waiting (the tracker reported it already and would not again). A few files at a
+        time: one's validation overlaps another's database and Redis round trips."""
         try:
             room = await self._queue_room()
         except Exception:
             self._waiting.update(dict.fromkeys(paths))
             raise
-        for path in paths:
-            if room <= 0:
-                self._defer(path)
-                continue
-            try:
-                ingested = await self.ingest.ingest(path, self.sessions, self.redis)
-            except Exception as exc:
-                self.record_error(exc)
-                self.log.warning("%s: %s: %s", self.name, printable_path(path), exc)
-                self._waiting[path] = None
-                continue
-            # Recorded: the tracker need not remember it (a later write brings it back).
-            self.tracker.forget(path)
-            self._waiting.pop(path, None)
-            if ingested.outcome in OUTCOME_COUNTERS:
-                self.counters[OUTCOME_COUNTERS[ingested.outcome]] += 1
-            if ingested.outcome is Outcome.ENQUEUED:
-                self.counters["enqueued"] += 1
-                room -= 1
-            if ingested.uploaded_at is not None:
-                # The file is recorded whatever becomes of the status update.
-                await self._attempt(self._saw_upload, ingested.uploaded_at)
+        for start in range(0, len(paths), INGEST_CONCURRENCY):
+            admitted: list[str] = []
+            for path in paths[start : start + INGEST_CONCURRENCY]:
+                if room <= 0:
+                    self._defer(path)
+                else:
+                    admitted.append(path)
+                    room -= 1  # held for it; given back below unless it was enqueued
+            outcomes = await asyncio.gather(*(self._ingest_one(path) for path in admitted))
+            for ingested in outcomes:
+                if ingested is None or ingested.outcome is not Outcome.ENQUEUED:
+                    room += 1
+                if ingested is not None and ingested.uploaded_at is not None:
+                    # The file is recorded whatever becomes of the status update.
+                    await self._attempt(self._saw_upload, ingested.uploaded_at)
+
+    async def _ingest_one(self, path: str) -> Ingested | None:
+        try:
+            ingested = await self.ingest.ingest(path, self.sessions, self.redis)
+        except Exception as exc:
+            self.record_error(exc)
+            self.log.warning("%s: %s: %s", self.name, printable_path(path), exc)
+            self._waiting[path] = None
+            return None
+        # Recorded: the tracker need not remember it (a later write brings it back).
+        self.tracker.forget(path)
+        self._waiting.pop(path, None)
+        if ingested.outcome in OUTCOME_COUNTERS:
+            self.counters[OUTCOME_COUNTERS[ingested.outcome]] += 1
+        if ingested.outcome is Outcome.ENQUEUED:
+            self.counters["enqueued"] += 1
+        return ingested
 
     # --- scans and waiting files -----------------------------------------------------------
     async def scan_now(self) -> int:
