@@ -54,11 +54,12 @@ from homesec.settings import Settings, load_settings
 SIZE = (1280, 720)
 
 
-def make_jpegs(count: int, red_marker: bool = False) -> list[bytes]:
-    """Distinct 1280x720 JPEGs with camera-like content (noise and gradients, ~100-200 KB)."""
+def make_jpegs(count: int, red_marker: bool = False, first: int = 0) -> list[bytes]:
+    """Distinct 1280x720 JPEGs with camera-like content (noise and gradients, ~100-200 KB);
+    ``first`` numbers them apart from another set (the same bytes twice are a duplicate)."""
     images = []
     base = Image.linear_gradient("L").resize(SIZE).convert("RGB")
-    for index in range(count):
+    for index in range(first, first + count):
         image = base.copy()
         image.paste(Image.effect_noise((SIZE[0] // 2, SIZE[1] // 2), 30 + index % 40), (0, 360))
         image.putpixel((SIZE[0] - 1, 0), (index % 256, index // 256 % 256, 1))
@@ -162,7 +163,7 @@ async def fast_path_latency(
     camera = f"fast_{secrets.token_hex(3)}"
     folder = settings.foscam_base_path / camera
     folder.mkdir(parents=True)
-    jpegs = make_jpegs(samples, red_marker=True)
+    jpegs = make_jpegs(samples, red_marker=True, first=1_000_000)
     redis = create_redis(redis_url)
     pubsub = redis.pubsub()
     await pubsub.subscribe(keys.SECURITY_EVENTS)
@@ -276,7 +277,8 @@ def main() -> None:
 
             if "rtdetr" not in args.skip:
                 model_dir = random_rtdetr(data_dir / "rtdetr")
-                subset = jpegs[: args.rtdetr_images]
+                # Images of their own: the capacity run's would be duplicates within the TTL.
+                subset = make_jpegs(args.rtdetr_images, first=len(jpegs))
                 engine = engine_rate(model_dir, subset, batch_size=8)
                 # Random weights score every query near chance; a high threshold keeps the number
                 # of stored detections per image in a real model's range (a few, not hundreds).
