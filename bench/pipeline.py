@@ -42,7 +42,7 @@ import ray
 from sqlalchemy import func, select
 
 from homesec.actors import names
-from homesec.actors.factory import ActorSpec, create_actor
+from homesec.actors.factory import ActorSpec, create_actor, health_call
 from homesec.models import Upload
 from homesec.ops import keys, migrate
 from homesec.ops.database import create_engine, scratch_database, session_factory
@@ -112,7 +112,11 @@ async def pipeline(settings: Settings, database_url: str, redis_url: str) -> Asy
         while time.monotonic() < deadline:
             report = await supervisor.report.options(concurrency_group="health").remote()
             if report.actors and all(actor.state == "ALIVE" for actor in report.actors):
-                break
+                # ... and the detector has its model loaded: loading is not throughput.
+                detector = ray.get_actor(names.detector(0), namespace="homesec")
+                health = await health_call(detector)
+                if health.detail.get("engine", "not loaded") != "not loaded":
+                    break
             await asyncio.sleep(0.5)
         yield
     finally:

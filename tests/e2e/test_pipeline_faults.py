@@ -83,84 +83,87 @@ async def actor_pid(name: str) -> int:
     return int(health.detail["pid"])
 
 
-async def test_killed_actors_lose_and_duplicate_nothing(
-    ray_cluster, migrated_database_url, redis_url, db_sessions, tmp_path: Path
-):
+class Flow:
+    """200 images flowing through the running pipeline while a test does harm to it."""
+
+    def __init__(self, supervisor, cameras: list[str], sessions) -> None:
+        self.supervisor = supervisor
+        self.cameras = cameras
+        self.sessions = sessions
+        self.report = None  # the supervisor's report once the flow is through
+
+    async def processed(self, count: int) -> None:
+        async def at_least() -> bool:
+            statuses = await uploads_by_status(self.sessions, self.cameras)
+            return statuses.get("done", 0) >= count
+
+        await wait_for(at_least, what=f"{count} uploads processed")
+
+
+async def flow_with_faults(database_url, redis_url, sessions, tmp_path: Path, harm) -> Flow:
+    """Run the flow with ``harm(flow)`` happening meanwhile; then check that every upload was
+    done once and every detection is in exactly one batch event."""
     settings = e2e_settings(tmp_path, BATCH_WINDOW_SECONDS="4", BATCH_IDLE_TIMEOUT_SECONDS="1")
     cameras = [unique_camera("yard"), unique_camera("gate")]
     for camera in cameras:
         (settings.foscam_base_path / camera).mkdir(parents=True)
-
-    async with running_pipeline(settings, migrated_database_url, redis_url) as supervisor:
+    async with running_pipeline(settings, database_url, redis_url) as supervisor:
         await wait_for(lambda: _alive(supervisor, 6), what="every actor alive")
+        flow = Flow(supervisor, cameras, sessions)
         writer = asyncio.create_task(
             write_images(settings.foscam_base_path, cameras, IMAGES, pace=0.02)
         )
-
-        async def processed_at_least(count: int):
-            return (await uploads_by_status(db_sessions, cameras)).get("done", 0) >= count
-
-        # Faults while images flow: Ray kills (restarted in place) and SIGKILLs of workers.
-        await wait_for(lambda: processed_at_least(30), what="30 uploads processed")
-        ray.kill(ray.get_actor(names.detector(0), namespace=NAMESPACE), no_restart=False)
-        await wait_for(lambda: processed_at_least(60), what="60 uploads processed")
-        os.kill(await actor_pid(names.batcher(cameras[0])), signal.SIGKILL)
-        ray.kill(ray.get_actor(names.analyst(0), namespace=NAMESPACE), no_restart=False)
-        await wait_for(lambda: processed_at_least(100), what="100 uploads processed")
-        os.kill(await actor_pid(names.detector(0)), signal.SIGKILL)
-        os.kill(await actor_pid(names.analyst(0)), signal.SIGKILL)
-        ray.kill(ray.get_actor(names.batcher(cameras[1]), namespace=NAMESPACE), no_restart=False)
-
+        await harm(flow)
         expected = await writer
         statuses = await wait_for(
-            lambda: all_processed(db_sessions, cameras, IMAGES), timeout=240, what="all done"
+            lambda: all_processed(sessions, cameras, IMAGES), timeout=240, what="all done"
         )
         outcome = await wait_for(
-            lambda: every_detection_batched(db_sessions, cameras),
+            lambda: every_detection_batched(sessions, cameras),
             timeout=120,
             what="every detection in a batch event",
         )
-        report = await supervisor.report.options(concurrency_group="health").remote()
-
+        flow.report = await supervisor.report.options(concurrency_group="health").remote()
     assert statuses == {"done": IMAGES}
     assert_exactly_once(*outcome, IMAGES, expected)
-    restarts = {actor.name: actor.restarts for actor in report.actors}
+    return flow
+
+
+async def test_killed_actors_lose_and_duplicate_nothing(
+    ray_cluster, migrated_database_url, redis_url, db_sessions, tmp_path: Path
+):
+    async def kill_actors(flow: Flow) -> None:
+        # Ray kills (restarted in place) and SIGKILLs of the worker processes, mid-flow.
+        def actor(name: str):
+            return ray.get_actor(name, namespace=NAMESPACE)
+
+        await flow.processed(30)
+        ray.kill(actor(names.detector(0)), no_restart=False)
+        await flow.processed(60)
+        os.kill(await actor_pid(names.batcher(flow.cameras[0])), signal.SIGKILL)
+        ray.kill(actor(names.analyst(0)), no_restart=False)
+        await flow.processed(100)
+        os.kill(await actor_pid(names.detector(0)), signal.SIGKILL)
+        os.kill(await actor_pid(names.analyst(0)), signal.SIGKILL)
+        ray.kill(actor(names.batcher(flow.cameras[1])), no_restart=False)
+
+    flow = await flow_with_faults(
+        migrated_database_url, redis_url, db_sessions, tmp_path, kill_actors
+    )
+    restarts = {actor.name: actor.restarts for actor in flow.report.actors}
     assert restarts[names.detector(0)] >= 1 and restarts[names.analyst(0)] >= 1
 
 
 async def test_a_redis_that_loses_everything_loses_no_upload(
     ray_cluster, migrated_database_url, redis_url, redis_client, db_sessions, tmp_path: Path
 ):
-    settings = e2e_settings(tmp_path, BATCH_WINDOW_SECONDS="4", BATCH_IDLE_TIMEOUT_SECONDS="1")
-    cameras = [unique_camera("shed"), unique_camera("lane")]
-    for camera in cameras:
-        (settings.foscam_base_path / camera).mkdir(parents=True)
-
-    async with running_pipeline(settings, migrated_database_url, redis_url) as supervisor:
-        await wait_for(lambda: _alive(supervisor, 6), what="every actor alive")
-        writer = asyncio.create_task(
-            write_images(settings.foscam_base_path, cameras, IMAGES, pace=0.02)
-        )
-
-        async def processed_at_least(count: int):
-            return (await uploads_by_status(db_sessions, cameras)).get("done", 0) >= count
-
-        await wait_for(lambda: processed_at_least(50), what="50 uploads processed")
+    async def flush_redis(flow: Flow) -> None:
+        await flow.processed(50)
         await redis_client.flushdb()  # queues, groups, batch state, dedupe keys: all gone
-        expected = await writer
-        await wait_for(lambda: processed_at_least(120), what="120 uploads processed")
-        await redis_client.flushdb()  # and once more, after the writer finished
-        statuses = await wait_for(
-            lambda: all_processed(db_sessions, cameras, IMAGES), timeout=240, what="all done"
-        )
-        outcome = await wait_for(
-            lambda: every_detection_batched(db_sessions, cameras),
-            timeout=120,
-            what="every detection in a batch event",
-        )
+        await flow.processed(120)
+        await redis_client.flushdb()  # and once more
 
-    assert statuses == {"done": IMAGES}
-    assert_exactly_once(*outcome, IMAGES, expected)
+    await flow_with_faults(migrated_database_url, redis_url, db_sessions, tmp_path, flush_redis)
 
 
 async def _alive(supervisor, expected: int) -> bool:

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from homesec.ops.status import (
 from homesec.pipeline.structs import ActorStatus
 from homesec.settings import load_settings
 from tests.e2e.harness import RED, jpeg_bytes
+from tests.support.homesec_process import free_port, homesec
 
 # The port every Ray node's dashboard agent takes unless told otherwise; the job server needs
 # the agent of the head that `homesec up` starts.
@@ -146,22 +146,6 @@ async def test_queue_depths_count_backlog_pending_and_dead_letters(redis_url, re
 # --- the whole story: a real `homesec up` -----------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def homesec(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "homesec.ops.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 class Service(msgspec.Struct):
     env: dict[str, str]
     process: subprocess.Popen
@@ -181,9 +165,9 @@ def service() -> Iterator[Service]:
     }
     env |= {
         "HOMESEC_DATA_DIR": str(root / "data"),
-        "HOMESEC_RAY_PORT": str(_free_port()),
-        "HOMESEC_RAY_DASHBOARD_PORT": str(_free_port()),
-        "HOMESEC_PORT": str(_free_port()),
+        "HOMESEC_RAY_PORT": str(free_port()),
+        "HOMESEC_RAY_DASHBOARD_PORT": str(free_port()),
+        "HOMESEC_PORT": str(free_port()),
         "DETECTOR_MODEL": "scripted",
         "LLM_ENGINE": "rules",
         "MIN_IMAGE_BYTES": "100",

@@ -9,6 +9,7 @@ its first image.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -79,6 +80,10 @@ class RtDetrDetector:
             else torch.float32
         )
         self._model = model.to(device=self._device, dtype=self._dtype).eval()
+        if self._device == "cpu":
+            # Ray starts a worker with one intra-op thread per CPU it reserved (num_cpus=1 for a
+            # detector); on a CPU-only box the model is the one heavy computation: use the cores.
+            torch.set_num_threads(max(torch.get_num_threads(), os.cpu_count() or 1))
         self._labels = {
             int(index): str(label).strip().lower() for index, label in model.config.id2label.items()
         }
