@@ -20,6 +20,8 @@ class Detection(Base):
         Index("idx_detections_camera_id", "camera_id"),
         Index("idx_detections_detected_at", "detected_at"),
         Index("idx_detections_camera_time", "camera_id", "detected_at"),
+        # An addition to the contract: lookups by source image (migration 0002).
+        Index("idx_detections_file_path", "file_path"),
         CheckConstraint("confidence >= 0 AND confidence <= 1", name="confidence_range"),
     )
 

@@ -150,6 +150,7 @@ ADDED_INDEXES: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "idx_uploads_camera_status": ("uploads", ("camera_id", "status"), False),
     "idx_uploads_status_received_at": ("uploads", ("status", "received_at"), False),
     "idx_uploads_sha256": ("uploads", ("sha256",), False),
+    "idx_detections_file_path": ("detections", ("file_path",), False),
 }
 
 PRIMARY_KEY_INDEXES = {f"pk_{table}": (table, ("id",), True) for table in EXPECTED_COLUMNS}

@@ -72,7 +72,7 @@ def fresh_database_url(postgres_server_url: str, database_url: str) -> Iterator[
 
 def test_migrations_live_beside_the_package() -> None:
     assert MIGRATIONS_DIR == REPO_ROOT / "migrations"
-    assert head_revision() == "0001"
+    assert head_revision() == "0002"
 
 
 async def test_round_trip_up_down_up_from_a_worker_thread(fresh_database_url: str) -> None:
