@@ -186,9 +186,14 @@ class Detector(ServiceActor):
             for item in work:
                 await self._failed(consumer, item.entry, item.job, exc)
             return
-        fresh = [item for item in work if item.job.file_path not in stored]
+        # One image, once: after Redis lost its data the watchers enqueue the ledger's queued
+        # uploads again, so a batch can hold two entries of one file; both are acknowledged.
+        fresh: dict[str, _Work] = {}
+        for item in work:
+            if item.job.file_path not in stored:
+                fresh.setdefault(item.job.file_path, item)
         if fresh:
-            stored |= await self._detect_and_store(consumer, model, fresh)
+            stored |= await self._detect_and_store(consumer, model, list(fresh.values()))
         done = await self._hand_over(consumer, work, stored)
         await consumer.ack(done)
         await self._record_latency([item.job for item in work if item.entry.entry_id in done])
@@ -334,10 +339,16 @@ class Detector(ServiceActor):
         """Give each camera's stored detections to its Batcher, one call per camera for the
         whole batch; returns the entries that are done (a failed call fails that camera's)."""
         by_camera: dict[str, list[tuple[_Work, list[StoredDetection]]]] = {}
+        handed: set[str] = set()
         for item in work:
             detections = stored.get(item.job.file_path)
             if detections is not None:
-                by_camera.setdefault(item.job.camera_id, []).append((item, detections))
+                # A second entry of the same file rides along without its detections again.
+                first = item.job.file_path not in handed
+                handed.add(item.job.file_path)
+                by_camera.setdefault(item.job.camera_id, []).append(
+                    (item, detections if first else [])
+                )
         done: list[str] = []
         for camera_id, items in by_camera.items():
             detections = [detection for _, found in items for detection in found]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -90,8 +91,9 @@ def write_thumbnails(
             continue
         path = thumbnail_path(thumbnail_dir, camera_id, file_path, index)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Per-process temporary name: two replicas racing on one job must not share it.
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        # A temporary name of this write alone: two replicas, or two entries of one file in a
+        # batch, may write the same thumbnail at once.
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         temporary.write_bytes(jpeg)
         os.replace(temporary, path)
         paths.append(str(path))

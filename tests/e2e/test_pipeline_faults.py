@@ -83,6 +83,24 @@ async def actor_pid(name: str) -> int:
     return int(health.detail["pid"])
 
 
+async def diagnose(sessions, cameras) -> str:
+    """What a stuck flow left behind: ledger states and errors, warnings, dead letters."""
+    from sqlalchemy import func, select
+
+    from homesec.models import Log, Upload
+
+    async with sessions() as session:
+        uploads = await session.execute(
+            select(Upload.status, Upload.error, func.count())
+            .where(Upload.camera_id.in_(cameras))
+            .group_by(Upload.status, Upload.error)
+        )
+        warnings = await session.scalars(
+            select(Log.message).where(Log.level != "INFO").order_by(Log.id.desc()).limit(15)
+        )
+        return f"uploads: {uploads.all()}\nwarnings: {warnings.all()}"
+
+
 class Flow:
     """200 images flowing through the running pipeline while a test does harm to it."""
 
@@ -115,9 +133,12 @@ async def flow_with_faults(database_url, redis_url, sessions, tmp_path: Path, ha
         )
         await harm(flow)
         expected = await writer
-        statuses = await wait_for(
-            lambda: all_processed(sessions, cameras, IMAGES), timeout=240, what="all done"
-        )
+        try:
+            statuses = await wait_for(
+                lambda: all_processed(sessions, cameras, IMAGES), timeout=240, what="all done"
+            )
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{await diagnose(sessions, cameras)}") from None
         outcome = await wait_for(
             lambda: every_detection_batched(sessions, cameras),
             timeout=120,

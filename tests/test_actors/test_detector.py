@@ -238,6 +238,25 @@ async def test_a_redelivered_job_stores_nothing_twice(
     assert await redis_client.llen(keys.dlq(keys.DETECTION_QUEUE)) == 0
 
 
+async def test_two_entries_of_one_file_in_a_batch_store_it_once(
+    pipeline, tmp_path, db_sessions, redis_client
+):
+    """After Redis lost its data the watchers enqueue queued uploads again: one batch can hold
+    two entries of one file. It is detected and stored once, and both entries acknowledged."""
+    job = await pipeline.queue("person.jpg", RED)
+    await streams.enqueue(redis_client, keys.DETECTION_QUEUE, job)
+    pipeline.detector()
+    await wait_until(lambda: all_acknowledged(redis_client), what="both entries acknowledged")
+
+    [row] = await detection_rows(db_sessions)
+    assert pipeline.engine.batch_sizes == [1]
+    assert await assigned_ids(redis_client) == [row.id]
+    assert len(thumbnail_files(tmp_path)) == 1
+    upload = (await uploads_by_path(db_sessions))[job.file_path]
+    assert upload.status == UploadStatus.DONE
+    assert await redis_client.llen(keys.dlq(keys.DETECTION_QUEUE)) == 0
+
+
 async def test_a_batcher_that_stays_away_sends_the_job_to_the_dead_letter_queue(
     pipeline, db_sessions, redis_client
 ):
