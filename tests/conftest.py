@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -23,19 +22,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from homesec.ops.database import create_engine, scratch_database, session_factory
-from homesec.ops.ray_runtime import NAMESPACE
+from homesec.ops.ray_runtime import NAMESPACE, port_open
 from homesec.ops.redis_client import create_redis
 
 LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
-
-
-def _port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def _reachable_temp_dir(prefix: str) -> Path:
@@ -71,7 +62,7 @@ def postgres_server_url(embedded_dir: Path) -> Iterator[str]:
 
         yield normalize_database_url(configured)
         return
-    if _port_open("127.0.0.1", 5432):
+    if port_open("127.0.0.1", 5432):
         yield LOCAL_POSTGRES
         return
     from homesec.ops.embedded import EmbeddedPostgres
@@ -147,7 +138,7 @@ def redis_server_url(embedded_dir: Path) -> Iterator[str]:
     if configured:
         yield configured
         return
-    if _port_open("127.0.0.1", 6379):
+    if port_open("127.0.0.1", 6379):
         yield LOCAL_REDIS
         return
     from homesec.ops.embedded import EmbeddedRedis

@@ -30,7 +30,7 @@ class RayStartError(OpsError):
     """The local Ray head did not come up."""
 
 
-def _port_open(host: str, port: int) -> bool:
+def port_open(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):
             return True
@@ -72,7 +72,7 @@ class RayHead:
         return f"http://127.0.0.1:{self.dashboard_port}"
 
     def start(self, timeout: float = 60.0) -> str:
-        if _port_open("127.0.0.1", self.port):
+        if port_open("127.0.0.1", self.port):
             raise RayStartError(
                 f"port {self.port} is taken (another Ray or service?); "
                 "set HOMESEC_RAY_PORT to a free port or RAY_ADDRESS to join that cluster"
@@ -113,7 +113,7 @@ class RayHead:
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RayStartError(f"the Ray head exited at start; see {self._log_path}")
-            if _port_open("127.0.0.1", self.port) and self._log_says("--block"):
+            if port_open("127.0.0.1", self.port) and self._log_says("--block"):
                 return self.address
             time.sleep(0.25)
         self.stop()

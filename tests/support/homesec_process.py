@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 from homesec.ops.ray_runtime import free_port
 
-__all__ = ["free_port", "homesec"]
+__all__ = ["free_port", "homesec", "start_up"]
+
+READY = "Press Ctrl-C"  # the line `homesec up` prints once everything runs
 
 
 def homesec(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
@@ -19,3 +22,28 @@ def homesec(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess
         text=True,
         timeout=timeout,
     )
+
+
+def start_up(env: dict[str, str], timeout: float = 180) -> tuple[subprocess.Popen, str]:
+    """Start ``homesec up`` and read its output until it says it is up; returns the process
+    (still running) and what it printed. Fails with that output when it never gets there."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "homesec.ops.cli", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not any(READY in line for line in lines):
+        line = process.stdout.readline()
+        if not line:  # it exited
+            break
+        lines.append(line)
+    output = "".join(lines)
+    if READY not in output:
+        process.kill()
+        process.wait(timeout=30)
+        raise AssertionError(f"homesec up did not come up:\n{output}")
+    return process, output

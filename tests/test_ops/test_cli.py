@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import psutil
 import pytest
 from PIL import Image
 
-from tests.support.homesec_process import free_port, homesec
+from tests.support.homesec_process import free_port, homesec, start_up
 from tests.support.tiny_rtdetr import build_tiny_rtdetr
 
 
@@ -106,25 +104,8 @@ def test_up_with_nothing_configured_turns_an_upload_into_an_event_and_stops_clea
         "BATCH_IDLE_TIMEOUT_SECONDS": "1",
         "BATCH_WINDOW_SECONDS": "3",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "homesec.ops.cli", "up"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
+    process, output = start_up(env)
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "Press Ctrl-C" in line:
-                break
-        output = "".join(lines)
-        assert "Press Ctrl-C" in output, output
         assert "PostgreSQL: embedded" in output and "Redis: embedded" in output
         data_dir = env["HOMESEC_DATA_DIR"]
         assert _processes_mentioning(data_dir), "the embedded servers should be running"

@@ -33,7 +33,7 @@ from homesec.ops.status import (
 from homesec.pipeline.structs import ActorStatus
 from homesec.settings import load_settings
 from tests.e2e.harness import RED, jpeg_bytes
-from tests.support.homesec_process import free_port, homesec
+from tests.support.homesec_process import free_port, homesec, start_up
 
 # The port every Ray node's dashboard agent takes unless told otherwise; the job server needs
 # the agent of the head that `homesec up` starts.
@@ -177,22 +177,9 @@ def service() -> Iterator[Service]:
     image.write_bytes(jpeg_bytes(RED, size=(320, 240), seed=7))
     an_hour_ago = time.time() - 3600
     os.utime(image, (an_hour_ago, an_hour_ago))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "homesec.ops.cli", "up"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
+    process, printed = start_up(env, timeout=120)
+    output = printed.splitlines(keepends=True)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not any("Press Ctrl-C" in o for o in output):
-            line = process.stdout.readline()
-            if not line:
-                break
-            output.append(line)
-        assert any("Press Ctrl-C" in line for line in output), "".join(output)
         yield Service(env, process, output)
     finally:
         if process.poll() is None:
