@@ -52,16 +52,21 @@ from homesec.pipeline.validation import validate_image_bytes
 from homesec.settings import Settings, load_settings
 
 SIZE = (1280, 720)
+RUN_MARKER = tuple(secrets.token_bytes(3))  # an 8x8 colour of this run, top right
 
 
 def make_jpegs(count: int, red_marker: bool = False, first: int = 0) -> list[bytes]:
     """Distinct 1280x720 JPEGs with camera-like content (noise and gradients, ~100-200 KB);
-    ``first`` numbers them apart from another set (the same bytes twice are a duplicate)."""
+    ``first`` numbers them apart from another set (the same bytes twice are a duplicate). A
+    marker of this run keeps them apart from an earlier run's too: an external Redis still
+    holds that run's dedupe keys."""
     images = []
+    run = RUN_MARKER
     base = Image.linear_gradient("L").resize(SIZE).convert("RGB")
     for index in range(first, first + count):
         image = base.copy()
         image.paste(Image.effect_noise((SIZE[0] // 2, SIZE[1] // 2), 30 + index % 40), (0, 360))
+        image.paste(run, (SIZE[0] - 8, 0, SIZE[0], 8))
         image.putpixel((SIZE[0] - 1, 0), (index % 256, index // 256 % 256, 1))
         if red_marker:  # the scripted detector's "person"
             image.paste((255, 0, 0), (0, 0, 16, 16))

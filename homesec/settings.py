@@ -189,9 +189,7 @@ def _parse_float(
             raise ValueError(text) from None
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError(text)
-        too_low = minimum is not None and (
-            value <= minimum if exclusive_min else value < minimum
-        )
+        too_low = minimum is not None and (value <= minimum if exclusive_min else value < minimum)
         if too_low or (maximum is not None and value > maximum):
             raise ValueError(text)
         return value
@@ -282,7 +280,9 @@ def _parse_http_url(raw: str) -> str | None:
         return None
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("an http(s) URL of an OpenAI-compatible server, such as http://127.0.0.1:8080/v1")
+        raise ValueError(
+            "an http(s) URL of an OpenAI-compatible server, such as http://127.0.0.1:8080/v1"
+        )
     return url.rstrip("/")
 
 

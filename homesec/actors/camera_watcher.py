@@ -72,8 +72,9 @@ from homesec.pipeline.validation import printable_path
 from homesec.settings import Settings
 
 DEFAULT_TICK_SECONDS = 0.25
-# Files ingested side by side (each its own validation thread and transaction).
-INGEST_CONCURRENCY = 4
+# Files ingested together: validated side by side, recorded in one transaction, queued in one
+# round trip.
+INGEST_BATCH = 32
 DEFAULT_STATUS_CHECK_SECONDS = 5.0
 DEFAULT_WAITING_RETRY_SECONDS = 1.0
 COUNTERS = ("accepted", "duplicates", "rejected", "deferred", "enqueued")
@@ -276,35 +277,40 @@ class CameraWatcher(ServiceActor):
 
     async def _ingest_all(self, paths: list[str]) -> None:
         """Ingest complete files while the queue has room; the rest wait. A failure keeps the
-        file waiting (the tracker reported it already and would not again). A few files at a
-        time: one's validation overlaps another's database and Redis round trips."""
+        file waiting (the tracker reported it already and would not again). Up to
+        ``INGEST_BATCH`` files at a time share their database and Redis round trips."""
         try:
             room = await self._queue_room()
         except Exception:
             self._waiting.update(dict.fromkeys(paths))
             raise
-        for start in range(0, len(paths), INGEST_CONCURRENCY):
+        for start in range(0, len(paths), INGEST_BATCH):
             admitted: list[str] = []
-            for path in paths[start : start + INGEST_CONCURRENCY]:
+            for path in paths[start : start + INGEST_BATCH]:
                 if room <= 0:
                     self._defer(path)
                 else:
                     admitted.append(path)
                     room -= 1  # held for it; given back below unless it was enqueued
-            outcomes = await asyncio.gather(*(self._ingest_one(path) for path in admitted))
-            for ingested in outcomes:
+            if not admitted:
+                continue
+            answers = await self.ingest.ingest_many(admitted, self.sessions, self.redis)
+            latest: float | None = None
+            for path, answer in zip(admitted, answers, strict=True):
+                ingested = self._took(path, answer)
                 if ingested is None or ingested.outcome is not Outcome.ENQUEUED:
                     room += 1
                 if ingested is not None and ingested.uploaded_at is not None:
-                    # The file is recorded whatever becomes of the status update.
-                    await self._attempt(self._saw_upload, ingested.uploaded_at)
+                    latest = max(latest or ingested.uploaded_at, ingested.uploaded_at)
+            if latest is not None:
+                # The files are recorded whatever becomes of the status update.
+                await self._attempt(self._saw_upload, latest)
 
-    async def _ingest_one(self, path: str) -> Ingested | None:
-        try:
-            ingested = await self.ingest.ingest(path, self.sessions, self.redis)
-        except Exception as exc:
-            self.record_error(exc)
-            self.log.warning("%s: %s: %s", self.name, printable_path(path), exc)
+    def _took(self, path: str, ingested: Ingested | Exception) -> Ingested | None:
+        """Count what ingest did with ``path``; None when it failed and the file waits."""
+        if isinstance(ingested, Exception):
+            self.record_error(ingested)
+            self.log.warning("%s: %s: %s", self.name, printable_path(path), ingested)
             self._waiting[path] = None
             return None
         # Recorded: the tracker need not remember it (a later write brings it back).
@@ -349,17 +355,16 @@ class CameraWatcher(ServiceActor):
         if not rows:
             return 0
         room = await self._queue_room()
-        enqueued = 0
-        for row in rows:
-            if room <= 0:
-                self._defer(row.file_path)
-                continue
-            await self.ingest.enqueue(self.redis, row.file_path, row.id, row.sha256)
-            self.counters["enqueued"] += 1
+        admitted, deferred = rows[:room], rows[room:]
+        for row in deferred:
+            self._defer(row.file_path)
+        await self.ingest.enqueue_many(
+            self.redis, [(row.file_path, row.id, row.sha256) for row in admitted]
+        )
+        for row in admitted:
             self._waiting.pop(row.file_path, None)
-            room -= 1
-            enqueued += 1
-        return enqueued
+        self.counters["enqueued"] += len(admitted)
+        return len(admitted)
 
     async def _retry_waiting(self) -> None:
         """Once the queue has room, ingest the waiting files, going by the ledger: a row left

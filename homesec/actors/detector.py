@@ -1,13 +1,14 @@
 """Detector: consumes ``detection_queue``, one batched forward pass per batch of uploads.
 
 Per batch: read up to ``DETECTOR_BATCH_SIZE`` entries, waiting at most ``DETECTOR_BATCH_WAIT_MS``
-for the batch to fill after the first (dynamic batching); decode the images and run the engine
-once, both in worker threads so ``health()`` and the event loop stay responsive. Per image:
-write the thumbnails, store the detections and mark the upload done in one transaction
-(:mod:`.detection_store`, exactly once), publish them, hand them to the camera's Batcher, and
-only then acknowledge the entry. So an entry is acknowledged only when its detections are both
-stored and batched; a crash anywhere before leaves it pending, and its redelivery finds the
-stored detections and repeats just the hand-over, which the Batcher ignores for ids it has.
+for the batch to fill after the first (dynamic batching); decode the images and run the engine once,
+both in worker threads so ``health()`` and the event loop stay responsive. Per image: write the
+thumbnails; then store the batch's detections and mark its uploads done in one transaction
+(:mod:`.detection_store`, exactly once; image by image if the batch fails), publish them, hand them
+to each camera's Batcher, and only then acknowledge the entries. So an entry is acknowledged only
+when its detections are both stored and batched; a crash anywhere before leaves it pending, and its
+redelivery finds the stored detections and repeats just the hand-over, which the Batcher ignores for
+ids it has.
 
 Failures are per job, retried with backoff by the :class:`StreamConsumer` and dead-lettered past
 ``MAX_RETRIES`` (the upload then ``failed``). Two kinds go to the dead-letter queue at once,
@@ -32,12 +33,12 @@ from sqlalchemy.exc import IntegrityError
 from homesec.actors import detection_store, metrics
 from homesec.actors.base import ServiceActor
 from homesec.actors.batcher_directory import BatcherDirectory, RayBatcherDirectory
-from homesec.actors.detection_store import ImageDetections
+from homesec.actors.detection_store import ImageDetections, StoredImage
 from homesec.actors.detector_files import DecodedImage, decode_image, write_thumbnails
 from homesec.actors.streams import StreamConsumer, StreamEntry
 from homesec.engines.detector import DetectorEngine, DetectorError, create_detector
 from homesec.ops import keys
-from homesec.ops.telemetry import record_latency
+from homesec.ops.telemetry import record_latencies
 from homesec.pipeline.batching import StoredDetection
 from homesec.pipeline.cameras import InvalidCameraId, normalize_camera_id
 from homesec.pipeline.retry import RetryStep
@@ -202,11 +203,13 @@ class Detector(ServiceActor):
         """Upload accepted -> detections stored and handed over, per image, for telemetry."""
         now = dt.datetime.now(dt.UTC)
         try:
+            samples = []
             for job in jobs:
                 accepted = dt.datetime.fromisoformat(job.timestamp)
                 if accepted.tzinfo is None:
                     accepted = accepted.replace(tzinfo=dt.UTC)
-                await record_latency(self.redis, "detection", (now - accepted).total_seconds())
+                samples.append(max(0.0, (now - accepted).total_seconds()))
+            await record_latencies(self.redis, "detection", samples)
         except (ValueError, RedisError, OSError) as exc:  # a lost sample must not fail a batch
             self.log.debug("latency sample lost: %s", exc)
 
@@ -233,21 +236,33 @@ class Detector(ServiceActor):
             for item, _ in ready:
                 await self._failed(consumer, item.entry, item.job, exc)
             return {}
-        # Each image is its own transaction; running them side by side overlaps one image's
-        # thumbnail encoding with another's database round trips.
-        results = await asyncio.gather(
+        # Thumbnails side by side (Pillow resizes and encodes without the GIL), then the
+        # detections of every image in one transaction.
+        thumbnails = await asyncio.gather(
             *(
-                self._store(item.job, image, detections)
+                asyncio.to_thread(self._thumbnails_of, item.job, image, detections)
                 for (item, image), detections in zip(ready, found, strict=True)
             )
         )
-        stored: dict[str, list[StoredDetection]] = {}
-        for (item, _image), result in zip(ready, results, strict=True):
-            if isinstance(result, BaseException):
-                await self._failed(consumer, item.entry, item.job, result)
-            else:
-                stored[item.job.file_path] = result
-        return stored
+        images: list[tuple[_Work, ImageDetections]] = []
+        for (item, image), detections, paths in zip(ready, found, thumbnails, strict=True):
+            if isinstance(paths, BaseException):
+                await self._failed(consumer, item.entry, item.job, paths)
+                continue
+            images.append(
+                (
+                    item,
+                    ImageDetections(
+                        camera_id=item.job.camera_id,
+                        file_path=item.job.file_path,
+                        sha256=item.job.sha256,
+                        file_type=image.mime_type,
+                        detections=detections,
+                        thumbnail_paths=paths,
+                    ),
+                )
+            )
+        return await self._store(consumer, images)
 
     def _decode_one(self, item: _Work) -> DecodedImage | BaseException:
         try:
@@ -272,59 +287,83 @@ class Detector(ServiceActor):
         threshold = self.settings.detection_confidence_threshold
         return [[d for d in per_image if d.confidence >= threshold] for per_image in found]
 
-    async def _store(
+    def _thumbnails_of(
         self, job: DetectionJob, image: DecodedImage, detections: list[Detection]
-    ) -> list[StoredDetection] | BaseException:
-        """Thumbnails first (deterministic names: a retry overwrites them), then the rows."""
+    ) -> list[str | None] | BaseException:
+        """Deterministic names: a retry overwrites them. Runs in a worker thread."""
         try:
-            thumbnails = await asyncio.to_thread(
-                write_thumbnails,
-                image.image,
-                detections,
-                self.settings.thumbnail_dir,
-                job.camera_id,
-                job.file_path,
+            return write_thumbnails(
+                image.image, detections, self.settings.thumbnail_dir, job.camera_id, job.file_path
             )
-            now = dt.datetime.now(dt.UTC)
-            outcome = await detection_store.store_image(
-                self.sessions,
-                ImageDetections(
-                    camera_id=job.camera_id,
-                    file_path=job.file_path,
-                    sha256=job.sha256,
-                    file_type=image.mime_type,
-                    detections=detections,
-                    thumbnail_paths=thumbnails,
-                ),
-                now,
+        except Exception as exc:  # a full disk fails this image, not the batch
+            return exc
+
+    async def _store(
+        self, consumer: StreamConsumer, images: list[tuple[_Work, ImageDetections]]
+    ) -> dict[str, list[StoredDetection]]:
+        """The batch's detections in one transaction; if that fails, image by image, so one bad
+        image (its camera deleted meanwhile) fails alone. Publishes what was newly stored."""
+        if not images:
+            return {}
+        now = dt.datetime.now(dt.UTC)
+        try:
+            outcomes: list[StoredImage | BaseException] = list(
+                await detection_store.store_images(
+                    self.sessions, [image for _, image in images], now
+                )
             )
         except Exception as exc:
-            return exc
-        if outcome.created:
-            self.counters["detections"] += len(outcome.detections)
-            metrics.detections_stored(job.camera_id, len(outcome.detections))
-            await self._publish(job, outcome.detections, now)
-        return outcome.detections
+            if len(images) == 1:
+                outcomes = [exc]
+            else:
+                self.log.info("%s: batch store failed (%s); storing image by image", self.name, exc)
+                outcomes = list(
+                    await asyncio.gather(
+                        *(
+                            detection_store.store_image(self.sessions, image, now)
+                            for _, image in images
+                        ),
+                        return_exceptions=True,
+                    )
+                )
+        stored: dict[str, list[StoredDetection]] = {}
+        published: list[tuple[DetectionJob, list[StoredDetection]]] = []
+        for (item, _image), outcome in zip(images, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                await self._failed(consumer, item.entry, item.job, outcome)
+                continue
+            stored[item.job.file_path] = outcome.detections
+            if outcome.created:
+                self.counters["detections"] += len(outcome.detections)
+                metrics.detections_stored(item.job.camera_id, len(outcome.detections))
+                published.append((item.job, outcome.detections))
+        await self._publish(published, now)
+        return stored
 
     async def _publish(
-        self, job: DetectionJob, detections: list[StoredDetection], detected_at: dt.datetime
+        self, found: list[tuple[DetectionJob, list[StoredDetection]]], detected_at: dt.datetime
     ) -> None:
-        """Tell live clients; best effort, the rows are the record."""
-        if not detections:
+        """Tell live clients, in one round trip for the batch; best effort, the rows are the
+        record."""
+        messages = [
+            DetectionNewMessage(
+                data=DetectionNewData(
+                    detection_id=detection.detection_id,
+                    camera_id=job.camera_id,
+                    object_type=detection.object_type,
+                    confidence=detection.confidence,
+                    detected_at=detected_at.isoformat(),
+                    file_path=job.file_path,
+                )
+            )
+            for job, detections in found
+            for detection in detections
+        ]
+        if not messages:
             return
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                for detection in detections:
-                    message = DetectionNewMessage(
-                        data=DetectionNewData(
-                            detection_id=detection.detection_id,
-                            camera_id=job.camera_id,
-                            object_type=detection.object_type,
-                            confidence=detection.confidence,
-                            detected_at=detected_at.isoformat(),
-                            file_path=job.file_path,
-                        )
-                    )
+                for message in messages:
                     pipe.publish(keys.SECURITY_EVENTS, msgspec.json.encode(message))
                 await pipe.execute()
         except Exception as exc:

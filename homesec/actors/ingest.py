@@ -14,7 +14,7 @@ import asyncio
 import datetime as dt
 import enum
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
 import redis.asyncio as aioredis
@@ -28,7 +28,8 @@ from homesec.actors.watcher_files import (
     ledger_path,
     look_at,
 )
-from homesec.actors.watcher_queue import claim_content
+from homesec.actors.watcher_ledger import ValidUpload
+from homesec.actors.watcher_queue import claim_contents
 from homesec.ops import keys
 from homesec.ops.db_log_handler import ALREADY_STORED
 from homesec.pipeline.retry import utc_iso
@@ -75,48 +76,113 @@ class UploadIngest:
     async def ingest(
         self, path: str, sessions: async_sessionmaker[AsyncSession], redis: aioredis.Redis
     ) -> Ingested:
-        if not is_storable(path):
-            return await self._reject_undecodable(path, sessions)
-        seen, result = await asyncio.to_thread(self._validate, path)
-        if seen is None or result.reason is RejectReason.MISSING:
-            return Ingested(Outcome.GONE)
-        if not result.ok:
-            reason = result.reason.value if result.reason else "invalid"
-            return await self._reject(
-                sessions, path, reason, result.message, result.sha256, seen.size
-            )
-        sha256 = result.sha256 or ""
-        uploaded_at = min(seen.mtime, self.clock())
-        row = {
-            "camera_id": self.camera_id,
-            "file_path": path,
-            "sha256": sha256,
-            "file_size": result.size if result.size is not None else seen.size,
-            "seen_at": dt.datetime.fromtimestamp(uploaded_at, dt.UTC),
-        }
-        original = await claim_content(redis, sha256, path, self.dedupe_ttl_seconds)
-        if original is not None:
-            if not await watcher_ledger.record_duplicate(sessions, **row, original=original):
-                return Ingested(Outcome.UNCHANGED)
-            log.info("%s: %s duplicates %s", self.camera_id, printable_path(path), original)
-            return Ingested(Outcome.DUPLICATE, uploaded_at)
-        upload_id = await watcher_ledger.record_queued(sessions, **row)
-        if upload_id is None:
-            return Ingested(Outcome.UNCHANGED)
-        await self.enqueue(redis, path, upload_id, sha256)
-        return Ingested(Outcome.ENQUEUED, uploaded_at)
+        """:meth:`ingest_many` for one file; Redis or PostgreSQL being away raises."""
+        [ingested] = await self.ingest_many([path], sessions, redis)
+        if isinstance(ingested, Exception):
+            raise ingested
+        return ingested
 
-    async def enqueue(
-        self, redis: aioredis.Redis, path: str, upload_id: int, sha256: str | None
-    ) -> None:
-        job = DetectionJob(
-            camera_id=self.camera_id,
-            file_path=path,
-            timestamp=utc_iso(self.clock()),
-            upload_id=upload_id,
-            sha256=sha256,
+    async def ingest_many(
+        self,
+        paths: Sequence[str],
+        sessions: async_sessionmaker[AsyncSession],
+        redis: aioredis.Redis,
+    ) -> list[Ingested | Exception]:
+        """Ingest complete files together, each path once: the answer for each, in order, or the
+        exception (Redis or PostgreSQL away) that stopped it, for the caller to retry.
+
+        The valid ones share their round trips: one pipeline of dedupe claims, one transaction
+        for their ledger rows and the camera's ``last_seen_at``, one pipeline of XADDs. Files are
+        validated side by side in worker threads (decoding releases the GIL). Rejections are
+        rare and each is written on its own, with its log record.
+        """
+        paths = list(dict.fromkeys(paths))
+        answers: dict[str, Ingested | Exception] = {}
+        storable = [path for path in paths if is_storable(path)]
+        for path in paths:
+            if path not in storable:
+                answers[path] = await _answer(self._reject_undecodable(path, sessions))
+        looked = await asyncio.gather(*(asyncio.to_thread(self._validate, p) for p in storable))
+        valid: list[ValidUpload] = []
+        for path, (seen, result) in zip(storable, looked, strict=True):
+            if seen is None or result.reason is RejectReason.MISSING:
+                answers[path] = Ingested(Outcome.GONE)
+            elif not result.ok:
+                reason = result.reason.value if result.reason else "invalid"
+                answers[path] = await _answer(
+                    self._reject(sessions, path, reason, result.message, result.sha256, seen.size)
+                )
+            else:
+                valid.append(
+                    ValidUpload(
+                        file_path=path,
+                        sha256=result.sha256 or "",
+                        file_size=result.size if result.size is not None else seen.size,
+                        seen_at=dt.datetime.fromtimestamp(min(seen.mtime, self.clock()), dt.UTC),
+                    )
+                )
+        if valid:
+            try:
+                answers.update(await self._record_valid(valid, sessions, redis))
+            except Exception as exc:  # Redis or PostgreSQL away: every one of them waits
+                answers.update((upload.file_path, exc) for upload in valid)
+        return [answers[path] for path in paths]
+
+    async def _record_valid(
+        self,
+        uploads: list[ValidUpload],
+        sessions: async_sessionmaker[AsyncSession],
+        redis: aioredis.Redis,
+    ) -> dict[str, Ingested]:
+        """Dedupe claims, ledger rows, then the XADDs: a row says ``queued`` before its job is
+        on the stream, so a failed XADD leaves a row the next scan enqueues again."""
+        originals = await claim_contents(
+            redis,
+            [(upload.sha256, upload.file_path) for upload in uploads],
+            self.dedupe_ttl_seconds,
         )
-        await streams.enqueue(redis, keys.DETECTION_QUEUE, job)
+        recorded = await watcher_ledger.record_valid(sessions, self.camera_id, uploads, originals)
+        queued = [upload for upload in uploads if upload.file_path in recorded.queued]
+        await self.enqueue_many(
+            redis,
+            [
+                (upload.file_path, recorded.queued[upload.file_path], upload.sha256)
+                for upload in queued
+            ],
+        )
+        answers: dict[str, Ingested] = {}
+        for upload, original in zip(uploads, originals, strict=True):
+            uploaded_at = upload.seen_at.timestamp()
+            if upload.file_path in recorded.queued:
+                answers[upload.file_path] = Ingested(Outcome.ENQUEUED, uploaded_at)
+            elif upload.file_path in recorded.duplicates:
+                log.info(
+                    "%s: %s duplicates %s",
+                    self.camera_id,
+                    printable_path(upload.file_path),
+                    original,
+                )
+                answers[upload.file_path] = Ingested(Outcome.DUPLICATE, uploaded_at)
+            else:
+                answers[upload.file_path] = Ingested(Outcome.UNCHANGED)
+        return answers
+
+    async def enqueue_many(
+        self, redis: aioredis.Redis, uploads: Sequence[tuple[str, int, str | None]]
+    ) -> None:
+        """XADD a job for each ``(path, upload_id, sha256)``, in one round trip."""
+        timestamp = utc_iso(self.clock())
+        jobs = [
+            DetectionJob(
+                camera_id=self.camera_id,
+                file_path=path,
+                timestamp=timestamp,
+                upload_id=upload_id,
+                sha256=sha256,
+            )
+            for path, upload_id, sha256 in uploads
+        ]
+        await streams.enqueue_many(redis, keys.DETECTION_QUEUE, jobs)
 
     def _validate(self, path: str) -> tuple[FileSeen | None, ValidationResult]:
         # The stat gives the size a rejected row records, which a later scan compares with.
@@ -161,3 +227,11 @@ class UploadIngest:
             "queues cannot hold; rename the file"
         )
         return await self._reject(sessions, path, UNDECODABLE_NAME, message, None, seen.size)
+
+
+async def _answer(step: Awaitable[Ingested]) -> Ingested | Exception:
+    """A step's answer, or the exception that stopped it (Redis or PostgreSQL away)."""
+    try:
+        return await step
+    except Exception as exc:
+        return exc

@@ -34,6 +34,18 @@ async def enqueue(redis: aioredis.Redis, stream: str, job: msgspec.Struct) -> st
     return await redis.xadd(stream, {keys.STREAM_FIELD: msgspec.json.encode(job).decode()})
 
 
+async def enqueue_many(
+    redis: aioredis.Redis, stream: str, jobs: Sequence[msgspec.Struct]
+) -> list[str]:
+    """XADD each job, in order, in one round trip."""
+    if not jobs:
+        return []
+    async with redis.pipeline(transaction=False) as pipe:
+        for job in jobs:
+            pipe.xadd(stream, {keys.STREAM_FIELD: msgspec.json.encode(job).decode()})
+        return list(await pipe.execute())
+
+
 class _Attempts(msgspec.Struct):
     count: int
     first_failed_at: float

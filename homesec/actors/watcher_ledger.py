@@ -90,11 +90,11 @@ async def rows_for_paths(
         return [LedgerRow(*row) for row in (await session.execute(statement)).all()]
 
 
-def _upsert(values: Mapping[str, object], *, only_if_changed: bool):
-    """INSERT the row, or rewrite the existing one unless the detector owns it; with
+def _upsert(rows: Sequence[Mapping[str, object]], *, only_if_changed: bool):
+    """INSERT each row, or rewrite the existing one unless the detector owns it; with
     ``only_if_changed``, also leave it when it already holds this content (a file touched
-    but not changed). RETURNING the id only when a row was written."""
-    statement = insert(Upload).values(**values)
+    but not changed). RETURNING id and file_path of the rows written. Each path once."""
+    statement = insert(Upload).values(list(rows))
     excluded = statement.excluded
     condition = Upload.status.not_in(DETECTOR_OWNED)
     if only_if_changed:
@@ -118,7 +118,7 @@ def _upsert(values: Mapping[str, object], *, only_if_changed: bool):
             "processed_at": None,
         },
         where=condition,
-    ).returning(Upload.id)
+    ).returning(Upload.id, Upload.file_path)
 
 
 def _seen(camera_id: str, seen_at: dt.datetime):
@@ -130,6 +130,59 @@ def _seen(camera_id: str, seen_at: dt.datetime):
     )
 
 
+class ValidUpload(msgspec.Struct, frozen=True, kw_only=True):
+    """A file that passed validation, for the ledger."""
+
+    file_path: str
+    sha256: str
+    file_size: int
+    seen_at: dt.datetime  # when the camera uploaded it
+
+
+class Recorded(msgspec.Struct, frozen=True):
+    queued: dict[str, int]  # file path -> upload id, for the rows written ``queued``
+    duplicates: set[str]  # file paths of the rows written ``duplicate``
+
+
+async def record_valid(
+    sessions: async_sessionmaker[AsyncSession],
+    camera_id: str,
+    uploads: Sequence[ValidUpload],
+    originals: Sequence[str | None],
+) -> Recorded:
+    """Valid uploads, in one transaction: ``queued`` rows for the new ones (``originals`` None),
+    ``duplicate`` rows naming the original for the rest, and the camera's ``last_seen_at`` (the
+    camera did upload, duplicates too). A path whose row already holds this content, or that the
+    detector owns, is left alone and is in neither set of the answer."""
+    queued: list[dict[str, object]] = []
+    duplicates: list[dict[str, object]] = []
+    for upload, original in zip(uploads, originals, strict=True):
+        row = {
+            "camera_id": camera_id,
+            "file_path": upload.file_path,
+            "sha256": upload.sha256,
+            "file_size": upload.file_size,
+        }
+        if original is None:
+            queued.append(row | {"status": UploadStatus.QUEUED, "error": None})
+        else:
+            duplicates.append(
+                row | {"status": UploadStatus.DUPLICATE, "error": f"duplicate of {original}"}
+            )
+    recorded = Recorded({}, set())
+    if not uploads:
+        return recorded
+    async with sessions.begin() as session:
+        if queued:
+            written = await session.execute(_upsert(queued, only_if_changed=True))
+            recorded.queued.update((path, upload_id) for upload_id, path in written)
+        if duplicates:
+            written = await session.execute(_upsert(duplicates, only_if_changed=True))
+            recorded.duplicates.update(path for _, path in written)
+        await session.execute(_seen(camera_id, max(upload.seen_at for upload in uploads)))
+    return recorded
+
+
 async def record_queued(
     sessions: async_sessionmaker[AsyncSession],
     *,
@@ -139,20 +192,11 @@ async def record_queued(
     file_size: int,
     seen_at: dt.datetime,
 ) -> int | None:
-    """The upload is valid and new: its row, ``queued``, and the camera's ``last_seen_at``.
-    The row's id, or None when the ledger already holds this content for this path."""
-    values = {
-        "camera_id": camera_id,
-        "file_path": file_path,
-        "sha256": sha256,
-        "file_size": file_size,
-        "status": UploadStatus.QUEUED,
-        "error": None,
-    }
-    async with sessions.begin() as session:
-        upload_id = (await session.execute(_upsert(values, only_if_changed=True))).scalar()
-        await session.execute(_seen(camera_id, seen_at))
-    return upload_id
+    """One valid, new upload (:func:`record_valid`): its row's id, or None when the ledger
+    already holds this content for this path."""
+    upload = ValidUpload(file_path=file_path, sha256=sha256, file_size=file_size, seen_at=seen_at)
+    recorded = await record_valid(sessions, camera_id, [upload], [None])
+    return recorded.queued.get(file_path)
 
 
 async def record_duplicate(
@@ -165,20 +209,11 @@ async def record_duplicate(
     original: str,
     seen_at: dt.datetime,
 ) -> bool:
-    """Same content as ``original`` within the dedupe window: a ``duplicate`` row naming it.
-    The camera did upload, so its ``last_seen_at`` moves too."""
-    values = {
-        "camera_id": camera_id,
-        "file_path": file_path,
-        "sha256": sha256,
-        "file_size": file_size,
-        "status": UploadStatus.DUPLICATE,
-        "error": f"duplicate of {original}",
-    }
-    async with sessions.begin() as session:
-        written = (await session.execute(_upsert(values, only_if_changed=True))).scalar()
-        await session.execute(_seen(camera_id, seen_at))
-    return written is not None
+    """One upload with the content of ``original`` (:func:`record_valid`): whether its row was
+    written."""
+    upload = ValidUpload(file_path=file_path, sha256=sha256, file_size=file_size, seen_at=seen_at)
+    recorded = await record_valid(sessions, camera_id, [upload], [original])
+    return file_path in recorded.duplicates
 
 
 async def record_rejected(
@@ -203,7 +238,7 @@ async def record_rejected(
         "error": f"{reason}: {message}",
     }
     async with sessions.begin() as session:
-        written = (await session.execute(_upsert(values, only_if_changed=False))).scalar()
+        written = (await session.execute(_upsert([values], only_if_changed=False))).first()
         if written is None:
             return False
         session.add(

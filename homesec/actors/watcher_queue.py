@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
@@ -23,6 +25,34 @@ async def claim_content(
         if holder is not None:
             return None if holder == path else holder
     return None
+
+
+async def claim_contents(
+    redis: aioredis.Redis, claims: Sequence[tuple[str, str]], ttl_seconds: int
+) -> list[str | None]:
+    """:func:`claim_content` for each ``(sha256, path)``, in order, in two round trips for the
+    lot. Two files of one content in ``claims``: the first claims it, the second duplicates it."""
+    if not claims:
+        return []
+    async with redis.pipeline(transaction=False) as pipe:
+        for sha256, path in claims:
+            pipe.set(keys.dedupe(sha256), path, nx=True, ex=ttl_seconds)
+        claimed = await pipe.execute()
+    originals: list[str | None] = [None] * len(claims)
+    lost = [index for index, won in enumerate(claimed) if not won]
+    if not lost:
+        return originals
+    async with redis.pipeline(transaction=False) as pipe:
+        for index in lost:
+            pipe.get(keys.dedupe(claims[index][0]))
+        holders = await pipe.execute()
+    for index, holder in zip(lost, holders, strict=True):
+        sha256, path = claims[index]
+        if holder is None:  # expired between the SET and the GET: claim it on its own
+            originals[index] = await claim_content(redis, sha256, path, ttl_seconds)
+        else:
+            originals[index] = None if holder == path else holder
+    return originals
 
 
 async def queue_depth(redis: aioredis.Redis, stream: str, group: str) -> int:

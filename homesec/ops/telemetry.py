@@ -9,6 +9,7 @@ figures describe recent behaviour, and losing them loses nothing durable.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import msgspec
 import redis.asyncio as aioredis
@@ -27,11 +28,19 @@ class LatencyPercentiles(msgspec.Struct, frozen=True, kw_only=True):
 
 async def record_latency(redis: aioredis.Redis, stage: str, seconds: float) -> None:
     """Add one duration of ``stage`` (seconds), keeping only the most recent samples."""
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"a latency is a finite number of seconds >= 0, not {seconds!r}")
+    await record_latencies(redis, stage, [seconds])
+
+
+async def record_latencies(redis: aioredis.Redis, stage: str, samples: Sequence[float]) -> None:
+    """Add durations of ``stage`` (seconds) in one round trip, keeping the most recent."""
+    for seconds in samples:
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"a latency is a finite number of seconds >= 0, not {seconds!r}")
+    if not samples:
+        return
     key = keys.latency(stage)
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.lpush(key, repr(float(seconds)))
+        pipe.lpush(key, *(repr(float(seconds)) for seconds in samples))
         pipe.ltrim(key, 0, keys.LATENCY_SAMPLES - 1)
         pipe.sadd(keys.LATENCY_STAGES, stage)
         await pipe.execute()

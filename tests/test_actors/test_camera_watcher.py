@@ -359,15 +359,15 @@ async def test_a_failed_xadd_leaves_the_row_queued_and_is_enqueued_again(
     folder, make_settings, start_watcher, db_sessions, redis_client, monkeypatch
 ):
     attempts: list[str] = []
-    real_enqueue = streams.enqueue
+    real_enqueue = streams.enqueue_many
 
-    async def flaky_enqueue(redis, stream, job):
-        attempts.append(job.file_path)
+    async def flaky_enqueue(redis, stream, jobs):
+        attempts.extend(job.file_path for job in jobs)
         if len(attempts) == 1:
             raise RedisConnectionError("Redis went away")
-        return await real_enqueue(redis, stream, job)
+        return await real_enqueue(redis, stream, jobs)
 
-    monkeypatch.setattr(streams, "enqueue", flaky_enqueue)
+    monkeypatch.setattr(streams, "enqueue_many", flaky_enqueue)
     watcher = await start_watcher(make_settings(), folder)
     path = write(folder / "a.jpg", jpeg_bytes())
 

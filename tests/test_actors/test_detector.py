@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from homesec.actors import batch_store, names, streams
 from homesec.actors.batcher import Batcher
 from homesec.actors.batcher_directory import BatcherUnavailable, LocalBatcherDirectory
-from homesec.actors.detection_store import ImageDetections, store_image
+from homesec.actors.detection_store import ImageDetections, store_image, store_images
 from homesec.actors.detector import Detector, choose_device
 from homesec.actors.factory import ActorSpec, create_actor, health_call
 from homesec.engines.detector import DetectorEngine, create_detector
@@ -364,6 +364,78 @@ async def test_two_replicas_storing_one_image_store_it_once(
     assert len(await detection_rows(db_sessions)) == 1
     upload = (await uploads_by_path(db_sessions))[image.file_path]
     assert upload.status == UploadStatus.DONE and upload.attempts == 1
+
+
+async def test_a_batch_is_stored_in_one_call_and_an_earlier_attempt_is_read_back(
+    db_sessions, redis_client, tmp_path
+):
+    await seed_camera(db_sessions, tmp_path / "cameras" / CAMERA)
+    images = []
+    for index, found in enumerate([["person"], [], ["car", "dog"]]):
+        path = tmp_path / "cameras" / CAMERA / f"snap{index}.jpg"
+        data = await asyncio.to_thread(write_image, path, RED)
+        await queue_upload(db_sessions, redis_client, path, data)
+        images.append(
+            ImageDetections(
+                camera_id=CAMERA,
+                file_path=str(path),
+                sha256=None,
+                file_type="image/jpeg",
+                detections=[Detection(kind, 0.9, BoundingBox(0, 0, 10, 10)) for kind in found],
+                thumbnail_paths=[None] * len(found),
+            )
+        )
+    now = dt.datetime.now(dt.UTC)
+    # The first image was stored by an earlier attempt; the batch stores the other two.
+    [earlier] = await store_images(db_sessions, images[:1], now)
+
+    stored = await store_images(db_sessions, images, now)
+
+    assert [image.created for image in stored] == [False, True, True]
+    assert stored[0].detections == earlier.detections
+    assert [[d.object_type for d in image.detections] for image in stored] == [
+        ["person"],
+        [],
+        ["car", "dog"],
+    ]
+    rows = await detection_rows(db_sessions)
+    assert sorted(d.detection_id for image in stored for d in image.detections) == [
+        row.id for row in rows
+    ]
+    uploads = await uploads_by_path(db_sessions)
+    assert all(uploads[image.file_path].status == UploadStatus.DONE for image in images)
+    assert [uploads[image.file_path].attempts for image in images] == [1, 1, 1]
+    with pytest.raises(ValueError, match="each file once"):
+        await store_images(db_sessions, [images[1], images[1]], now)
+
+
+async def test_one_image_the_database_refuses_fails_alone(
+    pipeline, tmp_path, db_sessions, redis_client
+):
+    """A job for a camera that is not in the database (deleted meanwhile) breaks the batch's
+    transaction: the batch is stored again image by image, and only that job is dead-lettered."""
+    kept = [await pipeline.queue(f"car{index}.jpg", BLUE) for index in range(2)]
+    orphan_path = tmp_path / "cameras" / "ghost" / "snap.jpg"
+    await asyncio.to_thread(write_image, orphan_path, RED)
+    orphan = msgspec.structs.replace(
+        kept[0], camera_id="ghost", file_path=str(orphan_path), upload_id=None
+    )
+    await streams.enqueue(redis_client, keys.DETECTION_QUEUE, orphan)
+    pipeline.detector(max_retries=3)
+
+    await wait_until(lambda: _dead_lettered(redis_client, 1), what="the orphan dead-lettered")
+    await wait_until(lambda: all_acknowledged(redis_client), what="every entry handled")
+    for job in kept:
+        await wait_until(
+            lambda job=job: _upload_status(db_sessions, job.file_path, UploadStatus.DONE)
+        )
+    assert pipeline.engine.batch_sizes == [3]
+    [letter] = await dead_letters(redis_client, keys.DETECTION_QUEUE)
+    assert letter.original_job["file_path"] == str(orphan_path)
+    assert "IntegrityError" in letter.error
+    assert sorted(row.file_path for row in await detection_rows(db_sessions)) == sorted(
+        job.file_path for job in kept
+    )
 
 
 def test_the_device_is_the_gpu_ray_assigned_else_the_configured_one():

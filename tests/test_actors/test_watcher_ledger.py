@@ -147,3 +147,38 @@ async def test_last_seen_never_moves_backwards(db_sessions):
     state = await watcher_ledger.camera_state(db_sessions, "front")
     assert state.last_seen_at == NOW.timestamp()
     assert (await _row(db_sessions, "/c/front/d.jpg")).error == "duplicate of /c/front/o.jpg"
+
+
+async def test_valid_uploads_are_recorded_together(db_sessions):
+    await _camera(db_sessions)
+    assert await _record(db_sessions, "a" * 64, "/c/front/same.jpg") is not None
+    async with db_sessions.begin() as session:
+        session.add(Upload(camera_id="front", file_path="/c/front/owned.jpg", status="processing"))
+
+    def valid(name: str, sha: str, minute: int) -> watcher_ledger.ValidUpload:
+        return watcher_ledger.ValidUpload(
+            file_path=f"/c/front/{name}",
+            sha256=sha,
+            file_size=10,
+            seen_at=NOW + dt.timedelta(minutes=minute),
+        )
+
+    uploads = [
+        valid("new.jpg", "b" * 64, 1),
+        valid("copy.jpg", "b" * 64, 3),
+        valid("same.jpg", "a" * 64, 2),  # the ledger holds this content for this path
+        valid("owned.jpg", "c" * 64, 0),  # the detector owns the row
+    ]
+    originals = [None, "/c/front/new.jpg", None, None]
+
+    recorded = await watcher_ledger.record_valid(db_sessions, "front", uploads, originals)
+
+    assert list(recorded.queued) == ["/c/front/new.jpg"]
+    assert recorded.duplicates == {"/c/front/copy.jpg"}
+    new = await _row(db_sessions, "/c/front/new.jpg")
+    assert (new.id, new.status) == (recorded.queued["/c/front/new.jpg"], "queued")
+    copy = await _row(db_sessions, "/c/front/copy.jpg")
+    assert (copy.status, copy.error) == ("duplicate", "duplicate of /c/front/new.jpg")
+    assert (await _row(db_sessions, "/c/front/owned.jpg")).sha256 is None
+    async with db_sessions() as session:
+        assert await session.scalar(select(Camera.last_seen_at)) == NOW + dt.timedelta(minutes=3)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from homesec.actors.watcher_queue import claim_content, queue_depth
+from homesec.actors.watcher_queue import claim_content, claim_contents, queue_depth
 from homesec.ops import keys
 
 STREAM = keys.DETECTION_QUEUE
@@ -18,6 +18,26 @@ async def test_a_claim_names_the_first_file_with_that_content(redis_client):
     odd = "/c/front door ünï\ncode.jpg"
     assert await claim_content(redis_client, "cd" * 32, odd, 300) is None
     assert await claim_content(redis_client, "cd" * 32, "/c/x.jpg", 300) == odd
+
+
+async def test_claims_in_one_call_name_the_first_file_of_each_content(redis_client):
+    await claim_content(redis_client, "ab" * 32, "/c/earlier.jpg", 300)
+    claims = [
+        ("ab" * 32, "/c/again.jpg"),  # claimed by an earlier call
+        ("cd" * 32, "/c/first.jpg"),
+        ("cd" * 32, "/c/second.jpg"),  # the same content later in this very call
+        ("ef" * 32, "/c/own.jpg"),
+    ]
+    await claim_content(redis_client, "ef" * 32, "/c/own.jpg", 300)  # a rescan of its own file
+    assert await claim_contents(redis_client, claims, 300) == [
+        "/c/earlier.jpg",
+        None,
+        "/c/first.jpg",
+        None,
+    ]
+    assert await redis_client.get(keys.dedupe("cd" * 32)) == "/c/first.jpg"
+    assert 0 < await redis_client.ttl(keys.dedupe("cd" * 32)) <= 300
+    assert await claim_contents(redis_client, [], 300) == []
 
 
 async def test_depth_counts_what_the_detectors_have_not_acknowledged(redis_client):
