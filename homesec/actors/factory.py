@@ -7,6 +7,7 @@ actor table; I/O actors ask for no CPU, or a 2-core machine deadlocks.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import msgspec
@@ -30,6 +31,8 @@ class ActorSpec(msgspec.Struct, frozen=True, kw_only=True):
     resources: dict[str, float] = {}
     camera_id: str | None = None
     node_id: str | None = None  # pin to this Ray node (one GPU monitor per GPU node)
+    # Set in the actor's worker process before it starts (allocator settings are read then).
+    env_vars: dict[str, str] = {}
 
 
 def actor_options(spec: ActorSpec) -> dict[str, Any]:
@@ -46,6 +49,10 @@ def actor_options(spec: ActorSpec) -> dict[str, Any]:
         options["num_gpus"] = spec.num_gpus
     if spec.resources:
         options["resources"] = dict(spec.resources)
+    # A variable the operator set for homesec themselves wins: workers inherit it.
+    env_vars = {key: value for key, value in spec.env_vars.items() if key not in os.environ}
+    if env_vars:
+        options["runtime_env"] = {"env_vars": env_vars}
     if spec.node_id:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 

@@ -12,6 +12,7 @@ import msgspec
 
 from homesec.actors import names
 from homesec.actors.factory import CAMERA_FOLDERS_RESOURCE, ActorSpec
+from homesec.engines.detector.process_env import DETECTOR_PROCESS_ENV
 from homesec.settings import Settings
 
 # A sliver of the custom resource: any number of watchers fit on the node that has it.
@@ -79,6 +80,7 @@ def plan_actors(
                 args=(names.detector(replica), *common),
                 num_cpus=1,
                 num_gpus=detector_gpu,
+                env_vars=DETECTOR_PROCESS_ENV,
             )
         )
     analyst_gpu = settings.llm_gpu_fraction if llm_engine == "vllm" and cluster.gpus > 0 else 0.0

@@ -9,6 +9,7 @@ import collections
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -77,10 +78,20 @@ def assert_exactly_once(detections, events, batched, total_uploads, expected_det
     assert len({event.batch_id for event in events}) == len(events)
 
 
-async def actor_pid(name: str) -> int:
-    handle = ray.get_actor(name, namespace=NAMESPACE)
-    health = await health_call(handle)
-    return int(health.detail["pid"])
+async def actor_pid(name: str, timeout: float = 60) -> int:
+    """The process of the actor ``name``, once it answers: an actor killed a moment ago may
+    still be restarting (the flow outruns a restart)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        handle = ray.get_actor(name, namespace=NAMESPACE)
+        try:
+            health = await health_call(handle)
+        except (ray.exceptions.ActorUnavailableError, ray.exceptions.RayActorError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+            continue
+        return int(health.detail["pid"])
 
 
 async def diagnose(sessions, cameras) -> str:

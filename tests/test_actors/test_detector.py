@@ -513,6 +513,7 @@ async def test_detector_and_batcher_as_ray_actors(
             class_path="homesec.actors.detector:Detector",
             args=(names.detector(0), *common),  # no directory: the Ray one
             num_cpus=1,
+            env_vars={"HOMESEC_TEST_WORKER_ENV": "set"},
         ),
     ]
     handles = [create_actor(spec) for spec in specs]
@@ -528,6 +529,10 @@ async def test_detector_and_batcher_as_ray_actors(
         assert detector_health.state == "running"
         assert detector_health.detail["engine"] == "scripted"
         assert detector_health.counters["images"] == 1
+        # The spec's environment reached the worker process itself (read at its start).
+        environ_file = Path(f"/proc/{detector_health.detail['pid']}/environ")
+        environ = await asyncio.to_thread(environ_file.read_bytes)
+        assert b"HOMESEC_TEST_WORKER_ENV=set" in environ.split(b"\0")
         batcher_health = await health_call(handles[0])
         assert batcher_health.counters["fast_path_jobs"] == 1
         assert batcher_health.counters["batches_closed"] == 1

@@ -99,6 +99,26 @@ def test_actor_options_are_detached_named_restarted_forever_in_the_namespace():
     assert options["num_cpus"] == 1 and options["num_gpus"] == 0.25
 
 
+def test_the_detector_process_keeps_freed_memory_unless_the_operator_says_otherwise(monkeypatch):
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    specs = plan_actors(
+        settings(), ENDPOINTS, [("front", "/c/front")], ClusterFacts(), llm_engine="rules"
+    )
+    by_kind = {spec.kind: spec for spec in specs}
+    env_vars = actor_options(by_kind["detector"])["runtime_env"]["env_vars"]
+    assert int(env_vars["MALLOC_MMAP_THRESHOLD_"]) >= 2**30
+    assert int(env_vars["MALLOC_TRIM_THRESHOLD_"]) >= 2**30
+    assert env_vars["MALLOC_ARENA_MAX"] == "1"
+    assert "runtime_env" not in actor_options(by_kind["watcher"])
+    # Set for homesec by the operator: workers inherit theirs, homesec adds only the others.
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
+    assert (
+        "MALLOC_MMAP_THRESHOLD_"
+        not in (actor_options(by_kind["detector"])["runtime_env"]["env_vars"])
+    )
+
+
 def test_one_gpu_monitor_pinned_to_each_gpu_node():
     cluster = ClusterFacts(gpus=2, gpu_node_ids=("a" * 56, "b" * 56))
     specs = plan_actors(settings(), ENDPOINTS, [], cluster, llm_engine="rules")

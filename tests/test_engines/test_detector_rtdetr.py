@@ -110,3 +110,14 @@ def test_half_precision_on_cuda(tiny_model_dir, tmp_path):
     engine = create_detector(settings_for(tmp_path, str(tiny_model_dir)), device="cuda")
     assert engine.device == "cuda"
     assert len(engine.detect(images())) == 3
+
+
+def test_the_factory_warms_the_model_up_with_a_full_batch(tiny_model_dir, tmp_path, caplog):
+    settings = settings_for(
+        tmp_path, str(tiny_model_dir), detector_device="cpu", detector_batch_size=3
+    )
+    with caplog.at_level("INFO", logger="homesec.engines.detector.rtdetr"):
+        engine = create_detector(settings)
+    [message] = [r.getMessage() for r in caplog.records if "warmed up" in r.getMessage()]
+    assert message.startswith("RT-DETRv2 warmed up with a batch of 3 in ")
+    assert len(engine.detect(images())) == 3  # and it detects as before

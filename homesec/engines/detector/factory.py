@@ -32,8 +32,10 @@ def create_detector(settings: Settings, device: str | None = None) -> DetectorEn
     from homesec.engines.detector.rtdetr import RtDetrDetector
     from homesec.ops.model_store import resolve_model_path
 
-    return RtDetrDetector(
+    detector = RtDetrDetector(
         resolve_model_path(settings),
         device=device or settings.detector_device,
         confidence_threshold=settings.detection_confidence_threshold,
     )
+    detector.warm_up(settings.detector_batch_size)
+    return detector
