@@ -15,7 +15,7 @@ On one set of 1280x720 JPEGs, in one run:
 PostgreSQL and Redis: ``DATABASE_URL`` / ``REDIS_URL`` when set (a scratch database is created
 and dropped on that server), else the embedded servers under a temporary data dir.
 
-    .venv/bin/python bench/pipeline.py [--images 400] [--rtdetr-images 24] [--fast-samples 20]
+    .venv/bin/python bench/pipeline.py [--images 400] [--rtdetr-images 48] [--fast-samples 20]
 """
 
 from __future__ import annotations
@@ -269,7 +269,7 @@ def percentile(values: list[float], fraction: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=400)
-    parser.add_argument("--rtdetr-images", type=int, default=24)
+    parser.add_argument("--rtdetr-images", type=int, default=48)
     parser.add_argument("--fast-samples", type=int, default=20)
     parser.add_argument(
         "--skip",
@@ -327,10 +327,11 @@ def main() -> None:
                     DETECTOR_DEVICE="cpu",
                     DETECTION_CONFIDENCE_THRESHOLD="0.95",
                 )
+                stored_before = asyncio.run(detection_count(db))
                 with_model = asyncio.run(pipeline_rate(real, db, endpoints.redis_url, subset))
                 engine_after = engine_rate(model_dir, subset, batch_size=8)
                 engine = (engine_before + engine_after) / 2
-                found = asyncio.run(detection_count(db))
+                found = asyncio.run(detection_count(db)) - stored_before
                 print(
                     f"3. RT-DETRv2 (r50vd, random weights, CPU): engine {engine:.2f} images/s "
                     f"(before {engine_before:.2f}, after {engine_after:.2f}), "
