@@ -1,8 +1,8 @@
 """Schema migrations from code: upgrade, downgrade, where a database stands, and drift.
 
 The Alembic configuration is built here rather than read from ``alembic.ini``, so migrations are
-found whatever the working directory: ``migrations/`` sits beside the ``homesec`` package in
-the source tree (an editable install or a checkout). A wheel does not carry it.
+found whatever the working directory: ``homesec/migrations`` is a link to the top-level
+``migrations/`` in the source tree, and a wheel carries the files themselves.
 
 Every function is synchronous and runs its own event loop (``migrations/env.py`` uses
 ``asyncio.run``). Call them from plain code or from a worker thread —
@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import homesec
 from homesec.settings import normalize_database_url
 
-MIGRATIONS_DIR = Path(homesec.__file__).resolve().parents[1] / "migrations"
+MIGRATIONS_DIR = Path(homesec.__file__).resolve().parent / "migrations"
 
 _T = TypeVar("_T")
 
@@ -87,8 +87,8 @@ def autogenerate_diff(database_url: str) -> list[Any]:
 def _config(database_url: str | None) -> Config:
     if not (MIGRATIONS_DIR / "env.py").is_file():
         raise RuntimeError(
-            f"homesec's migrations are not at {MIGRATIONS_DIR}; they ship with the source tree, "
-            "so run homesec from a checkout or an editable install (pip install -e .)"
+            f"homesec's migrations are not at {MIGRATIONS_DIR}: this installation is incomplete; "
+            "reinstall homesec (scripts/bootstrap, or pip install from a checkout or a wheel)"
         )
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

@@ -70,9 +70,42 @@ def fresh_database_url(postgres_server_url: str, database_url: str) -> Iterator[
         )
 
 
-def test_migrations_live_beside_the_package() -> None:
-    assert MIGRATIONS_DIR == REPO_ROOT / "migrations"
+def test_the_package_reaches_the_migrations_through_its_link() -> None:
+    assert MIGRATIONS_DIR == REPO_ROOT / "homesec" / "migrations"
+    assert MIGRATIONS_DIR.resolve() == REPO_ROOT / "migrations"
     assert head_revision() == "0002"
+
+
+def test_an_installed_wheel_migrates_a_database(fresh_database_url: str, tmp_path: Path) -> None:
+    """Not an editable install: the wheel carries the migrations (the link's files)."""
+
+    def pip(*args: str) -> None:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "-q", *args], check=True, capture_output=True, timeout=300
+        )
+
+    pip("wheel", "--no-deps", "-w", str(tmp_path / "dist"), str(REPO_ROOT))
+    [wheel] = (tmp_path / "dist").glob("homesec-*.whl")
+    pip("install", "--no-deps", "--target", str(tmp_path / "site"), str(wheel))
+    script = (
+        "import sys, homesec; from homesec.ops import migrate; "
+        "migrate.upgrade(sys.argv[1]); print(homesec.__file__); print(migrate.current(sys.argv[1]))"
+    )
+    # Elsewhere than the checkout, with the installed copy first on the path; the dependencies
+    # come from this environment.
+    result = subprocess.run(
+        [sys.executable, "-c", script, fresh_database_url],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "site")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    location, revision = result.stdout.split()
+    assert Path(location).is_relative_to(tmp_path / "site")
+    assert revision == head_revision()
+    assert _tables(fresh_database_url) >= HOMESEC_TABLES
 
 
 async def test_round_trip_up_down_up_from_a_worker_thread(fresh_database_url: str) -> None:
