@@ -100,7 +100,7 @@ class UploadIngest:
         answers: dict[str, Ingested | Exception] = {}
         storable = [path for path in paths if is_storable(path)]
         for path in paths:
-            if path not in storable:
+            if not is_storable(path):
                 answers[path] = await _answer(self._reject_undecodable(path, sessions))
         looked = await asyncio.gather(*(asyncio.to_thread(self._validate, p) for p in storable))
         valid: list[ValidUpload] = []

@@ -31,7 +31,7 @@ class StreamEntry(msgspec.Struct, frozen=True):
 
 async def enqueue(redis: aioredis.Redis, stream: str, job: msgspec.Struct) -> str:
     """XADD one job. Streams are never trimmed: back-pressure is ``QUEUE_MAX_DEPTH`` upstream."""
-    return await redis.xadd(stream, {keys.STREAM_FIELD: msgspec.json.encode(job).decode()})
+    return await redis.xadd(stream, _entry_fields(job))
 
 
 async def enqueue_many(
@@ -42,8 +42,12 @@ async def enqueue_many(
         return []
     async with redis.pipeline(transaction=False) as pipe:
         for job in jobs:
-            pipe.xadd(stream, {keys.STREAM_FIELD: msgspec.json.encode(job).decode()})
+            pipe.xadd(stream, _entry_fields(job))
         return list(await pipe.execute())
+
+
+def _entry_fields(job: msgspec.Struct) -> dict[str, str]:
+    return {keys.STREAM_FIELD: msgspec.json.encode(job).decode()}
 
 
 class _Attempts(msgspec.Struct):

@@ -169,51 +169,19 @@ async def record_valid(
             duplicates.append(
                 row | {"status": UploadStatus.DUPLICATE, "error": f"duplicate of {original}"}
             )
-    recorded = Recorded({}, set())
     if not uploads:
-        return recorded
+        return Recorded({}, set())
     async with sessions.begin() as session:
+        queued_ids = {}
         if queued:
             written = await session.execute(_upsert(queued, only_if_changed=True))
-            recorded.queued.update((path, upload_id) for upload_id, path in written)
+            queued_ids = {path: upload_id for upload_id, path in written}
+        duplicate_paths = set()
         if duplicates:
             written = await session.execute(_upsert(duplicates, only_if_changed=True))
-            recorded.duplicates.update(path for _, path in written)
+            duplicate_paths = {path for _, path in written}
         await session.execute(_seen(camera_id, max(upload.seen_at for upload in uploads)))
-    return recorded
-
-
-async def record_queued(
-    sessions: async_sessionmaker[AsyncSession],
-    *,
-    camera_id: str,
-    file_path: str,
-    sha256: str,
-    file_size: int,
-    seen_at: dt.datetime,
-) -> int | None:
-    """One valid, new upload (:func:`record_valid`): its row's id, or None when the ledger
-    already holds this content for this path."""
-    upload = ValidUpload(file_path=file_path, sha256=sha256, file_size=file_size, seen_at=seen_at)
-    recorded = await record_valid(sessions, camera_id, [upload], [None])
-    return recorded.queued.get(file_path)
-
-
-async def record_duplicate(
-    sessions: async_sessionmaker[AsyncSession],
-    *,
-    camera_id: str,
-    file_path: str,
-    sha256: str,
-    file_size: int,
-    original: str,
-    seen_at: dt.datetime,
-) -> bool:
-    """One upload with the content of ``original`` (:func:`record_valid`): whether its row was
-    written."""
-    upload = ValidUpload(file_path=file_path, sha256=sha256, file_size=file_size, seen_at=seen_at)
-    recorded = await record_valid(sessions, camera_id, [upload], [original])
-    return file_path in recorded.duplicates
+    return Recorded(queued_ids, duplicate_paths)
 
 
 async def record_rejected(

@@ -62,10 +62,14 @@ async def test_rows_for_scan_takes_more_paths_than_a_statement_has_parameters(db
     assert sorted(found.file_path for found in rows) == ["/c/front/a.jpg", "/c/front/q.jpg"]
 
 
+def _valid(path: str, sha: str, seen_at: dt.datetime = NOW) -> watcher_ledger.ValidUpload:
+    return watcher_ledger.ValidUpload(file_path=path, sha256=sha, file_size=10, seen_at=seen_at)
+
+
 async def _record(sessions, sha: str, path: str = "/c/front/s.jpg") -> int | None:
-    return await watcher_ledger.record_queued(
-        sessions, camera_id="front", file_path=path, sha256=sha, file_size=10, seen_at=NOW
-    )
+    """One new upload recorded ``queued``: its id, or None when the row was left alone."""
+    recorded = await watcher_ledger.record_valid(sessions, "front", [_valid(path, sha)], [None])
+    return recorded.queued.get(path)
 
 
 async def _reject(sessions, path: str = "/c/front/s.jpg") -> bool:
@@ -127,22 +131,12 @@ async def test_a_row_is_rewritten_only_when_its_file_changed_and_the_detector_do
 
 async def test_last_seen_never_moves_backwards(db_sessions):
     await _camera(db_sessions)
-    await watcher_ledger.record_duplicate(
-        db_sessions,
-        camera_id="front",
-        file_path="/c/front/d.jpg",
-        sha256="d" * 64,
-        file_size=10,
-        original="/c/front/o.jpg",
-        seen_at=NOW,
+    await watcher_ledger.record_valid(
+        db_sessions, "front", [_valid("/c/front/d.jpg", "d" * 64)], ["/c/front/o.jpg"]
     )
-    await watcher_ledger.record_queued(
-        db_sessions,
-        camera_id="front",
-        file_path="/c/front/old.jpg",
-        sha256="e" * 64,
-        file_size=10,
-        seen_at=NOW - dt.timedelta(days=1),  # found late, after a restart
+    late = NOW - dt.timedelta(days=1)  # found late, after a restart
+    await watcher_ledger.record_valid(
+        db_sessions, "front", [_valid("/c/front/old.jpg", "e" * 64, late)], [None]
     )
     state = await watcher_ledger.camera_state(db_sessions, "front")
     assert state.last_seen_at == NOW.timestamp()
@@ -156,12 +150,7 @@ async def test_valid_uploads_are_recorded_together(db_sessions):
         session.add(Upload(camera_id="front", file_path="/c/front/owned.jpg", status="processing"))
 
     def valid(name: str, sha: str, minute: int) -> watcher_ledger.ValidUpload:
-        return watcher_ledger.ValidUpload(
-            file_path=f"/c/front/{name}",
-            sha256=sha,
-            file_size=10,
-            seen_at=NOW + dt.timedelta(minutes=minute),
-        )
+        return _valid(f"/c/front/{name}", sha, NOW + dt.timedelta(minutes=minute))
 
     uploads = [
         valid("new.jpg", "b" * 64, 1),
