@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import secrets
-import socket
 import statistics
 import threading
 import time
@@ -33,14 +32,16 @@ from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 from websockets.asyncio.client import connect
 
+from homesec.contract import keys
 from homesec.http.app import create_app
 from homesec.http.pagination import decode_cursor, encode_cursor
 from homesec.http.queries.events import EventFilters, page_statement
 from homesec.http.server import build_server
-from homesec.ops import keys, migrate
-from homesec.ops.database import create_engine, scratch_database
-from homesec.ops.redis_client import create_redis
+from homesec.ops import migrate
+from homesec.ops.ports import free_port
 from homesec.settings import Settings, normalize_database_url
+from homesec.store.database import create_engine, scratch_database
+from homesec.store.redis_client import create_redis
 
 CAMERAS = 8
 T_END = dt.datetime(2025, 12, 31, tzinfo=dt.UTC)
@@ -201,12 +202,6 @@ async def _time_websockets(
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 async def _deep_cursor(url: str, events: int) -> str:
     engine = create_engine(url, pool_size=1)
     try:
@@ -258,7 +253,7 @@ def main() -> None:
             app = create_app(
                 settings, database_url=url, redis_url=args.redis_url, events_channel=channel
             )
-            port = _free_port()
+            port = free_port()
             server = build_server(app, "127.0.0.1", port, log_level="warning")
             thread = threading.Thread(target=server.run, daemon=True)
             thread.start()

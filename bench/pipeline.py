@@ -42,15 +42,16 @@ os.environ.setdefault("RAY_AUTH_MODE", "token")
 import ray
 from sqlalchemy import func, select
 
-from homesec.actors import names
-from homesec.actors.factory import ActorSpec, create_actor, health_call
+from homesec.actors.ray_gateway import create_actor, health_call
+from homesec.contract import actor_names, keys
+from homesec.contract.reports import ActorSpec
 from homesec.models import Detection, Upload
-from homesec.ops import keys, migrate
-from homesec.ops.database import create_engine, scratch_database, session_factory
-from homesec.ops.redis_client import create_redis
+from homesec.ops import migrate
 from homesec.ops.services import local_services
 from homesec.pipeline.validation import validate_image_bytes
 from homesec.settings import Settings, load_settings
+from homesec.store.database import create_engine, scratch_database, session_factory
+from homesec.store.redis_client import create_redis
 
 SIZE = (1280, 720)
 RUN_MARKER = tuple(secrets.token_bytes(3))  # an 8x8 colour of this run, top right
@@ -107,10 +108,10 @@ def bench_settings(data_dir: Path, detector_model: str, **env: str) -> Settings:
 @contextlib.asynccontextmanager
 async def pipeline(settings: Settings, database_url: str, redis_url: str) -> AsyncIterator[None]:
     spec = ActorSpec(
-        name=names.SUPERVISOR,
+        name=actor_names.SUPERVISOR,
         kind="supervisor",
         class_path="homesec.actors.supervisor:Supervisor",
-        args=(names.SUPERVISOR, settings, database_url, redis_url),  # production cycle
+        args=(actor_names.SUPERVISOR, settings, database_url, redis_url),  # production cycle
     )
     supervisor = create_actor(spec)
     try:
@@ -119,7 +120,7 @@ async def pipeline(settings: Settings, database_url: str, redis_url: str) -> Asy
             report = await supervisor.report.options(concurrency_group="health").remote()
             if report.actors and all(actor.state == "ALIVE" for actor in report.actors):
                 # ... and the detector has its model loaded: loading is not throughput.
-                detector = ray.get_actor(names.detector(0), namespace="homesec")
+                detector = ray.get_actor(actor_names.detector(0), namespace="homesec")
                 health = await health_call(detector)
                 if health.detail.get("engine", "not loaded") != "not loaded":
                     break
@@ -247,8 +248,9 @@ def engine_rate(model_dir: Path, jpegs: list[bytes], batch_size: int) -> float:
     """Images/s of the engine alone, batch after batch on decoded images, in a Ray worker set up
     as the detector's is (one CPU, the detector's process environment): the ratio of the
     pipeline to this rate is then what the pipeline around the engine costs."""
-    from homesec.actors.factory import ActorSpec, actor_options
-    from homesec.engines.detector.process_env import DETECTOR_PROCESS_ENV
+    from homesec.actors.ray_gateway import actor_options
+    from homesec.contract.reports import ActorSpec
+    from homesec.pipeline.process_env import DETECTOR_PROCESS_ENV
 
     options = actor_options(
         ActorSpec(

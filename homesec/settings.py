@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import re
 import tomllib
+import zoneinfo
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,12 @@ def _mask_secret(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple("****" for _ in value)
     return "****"
+
+
+def local_zone(settings: Settings) -> dt.tzinfo | None:
+    """The house's time zone: ``HOMESEC_TIMEZONE``; None means this machine's zone (what
+    ``astimezone(None)`` uses)."""
+    return zoneinfo.ZoneInfo(settings.timezone) if settings.timezone else None
 
 
 def mask_url(url: str) -> str:

@@ -21,9 +21,10 @@ import redis as sync_redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from homesec.ops.database import create_engine, scratch_database, session_factory
-from homesec.ops.ray_runtime import NAMESPACE, port_open
-from homesec.ops.redis_client import create_redis
+from homesec.contract.actor_names import NAMESPACE
+from homesec.ops.ports import port_open
+from homesec.store.database import create_engine, scratch_database, session_factory
+from homesec.store.redis_client import create_redis
 
 LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"

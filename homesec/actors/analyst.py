@@ -12,7 +12,8 @@ For each entry (DESIGN.md, data flow step 5):
 Order: insert, publish, acknowledge. A crash between any two steps leaves the entry pending, so
 it is delivered again and step 1 finds the event: if the crash came before the publish, the
 marker is missing and the event is published now; if after, the marker is there and nothing is
-sent twice (the marker and the message are set in one Lua script, see ``event_store``).
+sent twice (the marker and the message are set in one Lua script, see
+:mod:`homesec.store.event_channel`).
 Acknowledging before publishing would lose the live message to a crash between the two, with
 nothing left to deliver the entry again.
 
@@ -33,29 +34,25 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-import zoneinfo
 
 import msgspec
 from redis.exceptions import RedisError
 
 from homesec.actors import metrics
 from homesec.actors.base import ServiceActor
-from homesec.actors.event_store import (
-    StoredBatch,
-    find_event,
-    insert_event,
-    load_batch,
-    publish_once,
-)
-from homesec.actors.streams import StreamConsumer, StreamEntry
+from homesec.contract import keys
+from homesec.contract.analysis import AnalysisContext, RiskAssessment
+from homesec.contract.jobs import AnalysisJob
 from homesec.engines.llm import LlmBadResponse, LlmEngine, LlmUnavailable, create_llm_engine
 from homesec.engines.llm.rules import assess_by_rules
-from homesec.ops import keys
-from homesec.ops.telemetry import record_latency
 from homesec.pipeline.retry import CircuitBreaker, RetryStep, describe_error, next_step
 from homesec.pipeline.risk import risk_level
-from homesec.pipeline.structs import AnalysisContext, AnalysisJob, RiskAssessment
-from homesec.settings import Settings
+from homesec.settings import Settings, local_zone
+from homesec.store.detections import StoredBatch, load_batch
+from homesec.store.event_channel import publish_event_once
+from homesec.store.events import find_event, insert_event
+from homesec.store.streams import StreamConsumer, StreamEntry
+from homesec.store.telemetry import record_latency
 
 LATENCY_STAGE = "analysis"
 # First retry within 2 s, then 4, 8 ...: with MAX_RETRIES=3 a batch waits at most 14 s of
@@ -67,11 +64,6 @@ REDIS_DOWN_PAUSE_SECONDS = 1.0
 # whose entries another replica should claim.
 CLAIM_IDLE_MARGIN_SECONDS = 60.0
 MAX_ERROR_CHARS_IN_REASONING = 300
-
-
-def local_zone(settings: Settings) -> dt.tzinfo | None:
-    """``HOMESEC_TIMEZONE``; None means this machine's zone (``astimezone(None)``)."""
-    return zoneinfo.ZoneInfo(settings.timezone) if settings.timezone else None
 
 
 def analysis_context(
@@ -209,7 +201,7 @@ class Analyst(ServiceActor):
                     assessment.risk_score,
                     level,
                 )
-        await publish_once(self.redis, event)
+        await publish_event_once(self.redis, event)
         await consumer.ack([entry.entry_id])
 
     async def _assess(

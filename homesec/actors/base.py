@@ -1,6 +1,6 @@
 """What every homesec actor shares: its connections, its main loop, and a health report.
 
-Actor classes are plain classes (tests build them without Ray); ``actors.factory`` applies the
+Actor classes are plain classes (tests build them without Ray); ``actors.ray_gateway`` applies the
 Ray options. The shape every actor follows:
 
 - ``run()`` is the actor's main loop, started by the supervisor and resubmitted by Ray after a
@@ -20,25 +20,16 @@ import os
 import time
 from typing import ClassVar
 
-import msgspec
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from homesec.ops.database import create_engine, session_factory
-from homesec.ops.redis_client import create_redis
+from homesec.actors import ray_gateway
+from homesec.contract.reports import ActorHealth
 from homesec.pipeline.retry import describe_error
 from homesec.settings import Settings
-
-
-class ActorHealth(msgspec.Struct, frozen=True, kw_only=True):
-    name: str
-    kind: str
-    state: str  # idle | running | stopped | failed
-    started_at: float
-    last_error: str | None = None
-    last_error_at: float | None = None
-    counters: dict[str, int] = {}
-    detail: dict[str, str] = {}
+from homesec.store.database import create_engine, session_factory
+from homesec.store.log_handler import install_db_log_handler
+from homesec.store.redis_client import create_redis
 
 
 class ServiceActor:
@@ -151,13 +142,9 @@ class ServiceActor:
 def _placement() -> dict[str, str]:
     """Where this actor runs: its process, and its Ray node when it runs under Ray."""
     where = {"pid": str(os.getpid())}
-    try:
-        import ray
-
-        if ray.is_initialized():
-            where["node_id"] = ray.get_runtime_context().get_node_id()
-    except Exception:  # outside Ray (tests build actors as plain objects)
-        pass
+    node_id = ray_gateway.current_node_id()  # None outside Ray (tests build plain objects)
+    if node_id is not None:
+        where["node_id"] = node_id
     return where
 
 
@@ -168,17 +155,8 @@ def _send_logs_to_database(database_url: str, level: str) -> None:
     """Inside a Ray actor's process, once: its log records go to the ``logs`` table too.
     Plain objects built by tests (no actor around them) leave logging alone."""
     global _db_log_handler_installed
-    if _db_log_handler_installed:
+    if _db_log_handler_installed or not ray_gateway.inside_actor():
         return
-    try:
-        import ray
-
-        if not ray.is_initialized() or ray.get_runtime_context().get_actor_id() is None:
-            return
-    except Exception:
-        return
-    from homesec.ops.db_log_handler import install_db_log_handler
-
     logging.getLogger().setLevel(level)
     install_db_log_handler(database_url, level)
     _db_log_handler_installed = True

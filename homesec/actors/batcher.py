@@ -2,7 +2,7 @@
 
 The decisions are :mod:`homesec.pipeline.batching`'s (window, idle, cap, fast path); this shell
 feeds them the camera's state and ``time.time()`` and writes the outcome through
-:mod:`homesec.actors.batch_store`, whose order of writes keeps a crash from losing a detection
+:mod:`homesec.store.batch_state`, whose order of writes keeps a crash from losing a detection
 or making a second event. The state lives in Redis (the contract's ``batch:*`` keys), so a
 restarted Batcher resumes the open batch; this object keeps a copy it changes only after Redis
 accepted the write.
@@ -17,14 +17,14 @@ import asyncio
 import datetime as dt
 import time
 
-from homesec.actors import batch_store
 from homesec.actors.base import ServiceActor
-from homesec.actors.coverage import uncovered_detections
-from homesec.ops import keys
+from homesec.contract import keys
+from homesec.contract.jobs import AnalysisJob, StoredDetection
 from homesec.pipeline import batching
-from homesec.pipeline.batching import BatchPolicy, BatchState, StoredDetection
-from homesec.pipeline.structs import AnalysisJob
+from homesec.pipeline.batching import BatchPolicy, BatchState
 from homesec.settings import Settings
+from homesec.store import batch_state
+from homesec.store.detections import uncovered_detections
 
 # The tick sleeps until the open batch's deadline, but at most this long: a batch opened by an
 # `add` during the sleep has a deadline the sleeping tick did not know.
@@ -60,7 +60,7 @@ class Batcher(ServiceActor):
         skipped, so the Detector may call again after any failure."""
         async with self._lock:
             await self._load_once()
-            fresh = await batch_store.unassigned(self.redis, self.camera_id, detections)
+            fresh = await batch_state.unassigned(self.redis, self.camera_id, detections)
             now = time.time()
             decision = batching.on_detections(
                 self._open_batch,
@@ -89,13 +89,8 @@ class Batcher(ServiceActor):
             await self._load_once()
             open_ids = set(self._open_batch.detection_ids if self._open_batch else ())
         since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=keys.BATCH_KEY_TTL_SECONDS)
-        async with self.sessions() as session:
-            rows = await uncovered_detections(session, self.camera_id, since)
-        orphans = [
-            StoredDetection(row.id, row.object_type or "unknown", row.confidence or 0.0)
-            for row in rows
-            if row.id not in open_ids
-        ]
+        found = await uncovered_detections(self.sessions, self.camera_id, since)
+        orphans = [detection for detection in found if detection.detection_id not in open_ids]
         if orphans:
             self.log.warning(
                 "%s: re-batching %d detections after Redis lost its data", self.name, len(orphans)
@@ -135,7 +130,7 @@ class Batcher(ServiceActor):
         """Resume the state a previous incarnation left in Redis (first call only)."""
         if self._loaded:
             return
-        saved = await batch_store.load(self.redis, self.camera_id)
+        saved = await batch_state.load(self.redis, self.camera_id)
         self._open_batch = saved.open_batch
         self._fast_path_fired_at = saved.fast_path_fired_at
         self._loaded = True
@@ -158,7 +153,7 @@ class Batcher(ServiceActor):
     ) -> None:
         if not jobs and not assigned and open_batch == self._open_batch:
             return  # nothing new: a redelivery of detections already batched
-        await batch_store.save(
+        await batch_state.save(
             self.redis,
             self.camera_id,
             previous=self._open_batch,

@@ -7,13 +7,12 @@ objects. Either raises when the hand-over did not happen, so the Detector retrie
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from homesec.actors import names
-from homesec.ops.ray_runtime import NAMESPACE
-from homesec.pipeline.batching import StoredDetection
+from homesec.actors import ray_gateway
+from homesec.contract import actor_names
+from homesec.contract.jobs import StoredDetection
 
 if TYPE_CHECKING:
     from homesec.actors.batcher import Batcher
@@ -49,32 +48,23 @@ class RayBatcherDirectory:
     is looked up again once, and a second failure goes back to the caller.
     """
 
-    def __init__(self, namespace: str = NAMESPACE) -> None:
-        self._namespace = namespace
+    def __init__(self) -> None:
         self._handles: dict[str, Any] = {}
 
     async def add(self, camera_id: str, detections: list[StoredDetection]) -> None:
-        from ray.exceptions import RayActorError
-
         handle = self._handles.get(camera_id)
         if handle is not None:
             try:
-                await handle.add.remote(detections)
+                await ray_gateway.call(handle, "add", detections)
                 return
-            except RayActorError:
+            except ray_gateway.ActorGone:
                 del self._handles[camera_id]
         handle = await self._lookup(camera_id)
-        await handle.add.remote(detections)
+        await ray_gateway.call(handle, "add", detections)
 
     async def _lookup(self, camera_id: str) -> Any:
-        import ray
-
-        try:
-            # A blocking GCS round trip: off the event loop.
-            handle = await asyncio.to_thread(
-                ray.get_actor, names.batcher(camera_id), namespace=self._namespace
-            )
-        except ValueError as exc:  # Ray's "no actor of that name"
-            raise BatcherUnavailable(f"no batcher for camera {camera_id!r}") from exc
+        handle = await ray_gateway.lookup_async(actor_names.batcher(camera_id))
+        if handle is None:
+            raise BatcherUnavailable(f"no batcher for camera {camera_id!r}")
         self._handles[camera_id] = handle
         return handle

@@ -3,7 +3,7 @@
 Data flow step 2 of DESIGN.md. The decisions are pure and live elsewhere: completeness in
 :mod:`homesec.pipeline.uploads`, validity in :mod:`homesec.pipeline.validation`, the camera's
 status in :mod:`homesec.pipeline.camera_health`, what a scan does in
-:func:`.watcher_ledger.plan_scan`. This shell watches, stats, reads and writes.
+:func:`homesec.pipeline.uploads.plan_scan`. This shell watches, stats, reads and writes.
 
 - **Events**: watchdog (inotify, or polling with ``FILE_WATCHER_POLLING`` for NFS/SMB; inotify
   out of watches falls back to polling) watches the folder and its subfolders. Its callbacks
@@ -13,12 +13,12 @@ status in :mod:`homesec.pipeline.camera_health`, what a scan does in
   after its last write (close-write, or a rename into place) or unchanged for
   ``UPLOAD_SETTLE_SECONDS``; one whose tail lacks its end marker waits longer. A file is never
   read for validation before that.
-- **Ingest** of a complete file (:mod:`.ingest`): validation in a worker thread, SHA-256
-  dedupe (``dedupe:{sha}``, SET NX EX; held by this very path is no duplicate), the ledger row
-  ``queued`` *before* the XADD. Duplicates and invalid files are recorded with their reason
-  and never stop the watcher; a file whose ingest failed (Redis or PostgreSQL away) waits and
-  is retried, going by the ledger.
-- **Names**: see :mod:`.watcher_files`: hidden names and FTP temporary names are ignored; a
+- **Ingest** of a complete file (:mod:`homesec.workflows.ingest`): validation in a worker thread,
+  SHA-256 dedupe (``dedupe:{sha}``, SET NX EX; held by this very path is no duplicate), the ledger
+  row ``queued`` *before* the XADD. Duplicates and invalid files are recorded with their reason and
+  never stop the watcher; a file whose ingest failed (Redis or PostgreSQL away) waits and is
+  retried, going by the ledger.
+- **Names**: see :mod:`homesec.files.uploads`: hidden names and FTP temporary names are ignored; a
   name that is not UTF-8 is rejected (``undecodable_name``).
 - **Re-evaluation**: a rejected file is looked at again only when it changes: a new write
   seen live, or at a scan a size that differs from the rejected one. Never blindly.
@@ -44,32 +44,31 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 
-import msgspec
 from watchdog.observers.api import BaseObserver
 
-from homesec.actors import metrics, watcher_ledger
+from homesec.actors import metrics
 from homesec.actors.base import ServiceActor
-from homesec.actors.camera_registry import CameraFolder, register_cameras
-from homesec.actors.ingest import Ingested, Outcome, UploadIngest
-from homesec.actors.watcher_files import (
+from homesec.contract import keys
+from homesec.contract.messages import CameraStatusData, CameraStatusMessage
+from homesec.files.camera_folders import probe_folder
+from homesec.files.uploads import (
     ChangeKind,
     FileChange,
     FolderEvents,
-    ledger_path,
     list_files,
     look_at_all,
     start_observer,
 )
-from homesec.actors.watcher_ledger import LedgerRow, plan_scan
-from homesec.actors.watcher_queue import queue_depth
-from homesec.ops import keys
-from homesec.ops.db_log_handler import ALREADY_STORED
-from homesec.pipeline.camera_health import FolderState, camera_status, probe_folder
+from homesec.pipeline.camera_health import FolderState, camera_status
+from homesec.pipeline.cameras import CameraFolder
 from homesec.pipeline.retry import backoff_delay, utc_iso
-from homesec.pipeline.structs import CameraStatusData, CameraStatusMessage
-from homesec.pipeline.uploads import UploadTracker
+from homesec.pipeline.uploads import LedgerRow, UploadTracker, ledger_path, plan_scan
 from homesec.pipeline.validation import printable_path
 from homesec.settings import Settings
+from homesec.store import cameras, event_channel, uploads
+from homesec.store.log_handler import ALREADY_STORED
+from homesec.store.streams import queue_depth
+from homesec.workflows.ingest import Ingested, Outcome, UploadIngest
 
 DEFAULT_TICK_SECONDS = 0.25
 # Files ingested together: validated side by side, recorded in one transaction, queued in one
@@ -154,8 +153,8 @@ class CameraWatcher(ServiceActor):
         attempt = 0
         while True:
             try:
-                await register_cameras(self.sessions, [folder])
-                state = await watcher_ledger.camera_state(self.sessions, self.camera_id)
+                await cameras.register_cameras(self.sessions, [folder])
+                state = await cameras.camera_state(self.sessions, self.camera_id)
             except Exception as exc:  # PostgreSQL not there yet: wait, as long as it takes
                 attempt += 1
                 self.record_error(exc)
@@ -332,7 +331,7 @@ class CameraWatcher(ServiceActor):
                 return 0
             files = await asyncio.to_thread(list_files, self.folder_path)
             paths = [ledger_path(seen.path) for seen in files]
-            rows = await watcher_ledger.rows_for_scan(self.sessions, self.camera_id, paths)
+            rows = await uploads.rows_for_scan(self.sessions, self.camera_id, paths)
             plan = plan_scan(files, rows)
             now = self.clock()
             for seen in plan.fresh:
@@ -375,7 +374,7 @@ class CameraWatcher(ServiceActor):
                 return
             # The oldest that could fit: a long backlog is not re-read every round.
             paths = list(itertools.islice(self._waiting, room))
-            rows = await watcher_ledger.rows_for_paths(
+            rows = await uploads.rows_for_paths(
                 self.sessions, [ledger_path(path) for path in paths]
             )
             looks = await asyncio.to_thread(look_at_all, paths)
@@ -405,7 +404,7 @@ class CameraWatcher(ServiceActor):
         if not update.changed:
             return
         previous, status = self._status, update.status.value
-        await watcher_ledger.record_camera_status(
+        await cameras.record_camera_status(
             self.sessions,
             camera_id=self.camera_id,
             status=status,
@@ -430,7 +429,7 @@ class CameraWatcher(ServiceActor):
                 changed_at=utc_iso(now),
             )
         )
-        await self.redis.publish(keys.SECURITY_EVENTS, msgspec.json.encode(message).decode())
+        await event_channel.publish(self.redis, message)
 
     # --- reporting -------------------------------------------------------------------------
     def health_detail(self) -> dict[str, str]:

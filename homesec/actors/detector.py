@@ -4,11 +4,11 @@ Per batch: read up to ``DETECTOR_BATCH_SIZE`` entries, waiting at most ``DETECTO
 for the batch to fill after the first (dynamic batching); decode the images and run the engine once,
 both in worker threads so ``health()`` and the event loop stay responsive. Per image: write the
 thumbnails; then store the batch's detections and mark its uploads done in one transaction
-(:mod:`.detection_store`, exactly once; image by image if the batch fails), publish them, hand them
-to each camera's Batcher, and only then acknowledge the entries. So an entry is acknowledged only
-when its detections are both stored and batched; a crash anywhere before leaves it pending, and its
-redelivery finds the stored detections and repeats just the hand-over, which the Batcher ignores for
-ids it has.
+(:mod:`homesec.store.detections`, exactly once; image by image if the batch fails), publish them,
+hand them to each camera's Batcher, and only then acknowledge the entries. So an entry is
+acknowledged only when its detections are both stored and batched; a crash anywhere before leaves it
+pending, and its redelivery finds the stored detections and repeats just the hand-over, which the
+Batcher ignores for ids it has.
 
 Failures are per job, retried with backoff by the :class:`StreamConsumer` and dead-lettered past
 ``MAX_RETRIES`` (the upload then ``failed``). Two kinds go to the dead-letter queue at once,
@@ -32,20 +32,23 @@ import msgspec
 from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError
 
-from homesec.actors import detection_store, metrics
+from homesec.actors import metrics, ray_gateway
 from homesec.actors.base import ServiceActor
 from homesec.actors.batcher_directory import BatcherDirectory, RayBatcherDirectory
-from homesec.actors.detection_store import ImageDetections, StoredImage
-from homesec.actors.detector_files import DecodedImage, decode_image, write_thumbnails
-from homesec.actors.streams import StreamConsumer, StreamEntry
+from homesec.contract import keys
+from homesec.contract.analysis import Detection
+from homesec.contract.jobs import DetectionJob, StoredDetection
+from homesec.contract.messages import DetectionNewData, DetectionNewMessage
 from homesec.engines.detector import DetectorEngine, DetectorError, create_detector
-from homesec.ops import keys
-from homesec.ops.telemetry import record_latencies
-from homesec.pipeline.batching import StoredDetection
+from homesec.files.images import DecodedImage, decode_image, write_thumbnails
 from homesec.pipeline.cameras import InvalidCameraId, normalize_camera_id
 from homesec.pipeline.retry import RetryStep
-from homesec.pipeline.structs import Detection, DetectionJob, DetectionNewData, DetectionNewMessage
 from homesec.settings import Settings
+from homesec.store import detections as store_detections
+from homesec.store import event_channel, uploads
+from homesec.store.detections import ImageDetections, StoredImage
+from homesec.store.streams import StreamConsumer, StreamEntry
+from homesec.store.telemetry import record_latencies
 
 DEFAULT_CLAIM_IDLE_MS = 30_000
 # How long one read blocks when the queue is empty; bounds how late the loop sees a stop.
@@ -76,15 +79,6 @@ def choose_device(ray_gpu_ids: Sequence[object], configured: str) -> str:
     the configured ``DETECTOR_DEVICE``, whose ``auto`` the engine resolves: cuda if torch sees a
     GPU, else cpu."""
     return "cuda" if ray_gpu_ids else configured
-
-
-def ray_gpu_ids() -> list[object]:
-    """The GPUs Ray assigned to this process; none outside Ray (tests, tools)."""
-    try:
-        import ray
-    except ImportError:
-        return []
-    return list(ray.get_gpu_ids()) if ray.is_initialized() else []
 
 
 class _Work(NamedTuple):
@@ -144,7 +138,7 @@ class Detector(ServiceActor):
     async def _load_model(self) -> DetectorEngine:
         """Create the engine on first use, in a thread: loading weights takes seconds."""
         if self.model is None:
-            device = choose_device(ray_gpu_ids(), self.settings.detector_device)
+            device = choose_device(ray_gateway.gpu_ids(), self.settings.detector_device)
             self.model = await self._in_engine_thread(self.engine_factory, self.settings, device)
             self.log.info("%s: engine %s on %s", self.name, self.model.name, self.model.device)
         return self.model
@@ -203,7 +197,7 @@ class Detector(ServiceActor):
         try:
             # Redelivered jobs whose detections are stored skip the model: only their
             # hand-over is left to do.
-            stored = await detection_store.already_stored(
+            stored = await store_detections.already_stored(
                 self.sessions, [item.job.file_path for item in work]
             )
         except Exception as exc:
@@ -331,7 +325,7 @@ class Detector(ServiceActor):
         now = dt.datetime.now(dt.UTC)
         try:
             outcomes: list[StoredImage | BaseException] = list(
-                await detection_store.store_images(
+                await store_detections.store_images(
                     self.sessions, [image for _, image in images], now
                 )
             )
@@ -343,7 +337,7 @@ class Detector(ServiceActor):
                 outcomes = list(
                     await asyncio.gather(
                         *(
-                            detection_store.store_image(self.sessions, image, now)
+                            store_detections.store_image(self.sessions, image, now)
                             for _, image in images
                         ),
                         return_exceptions=True,
@@ -382,13 +376,8 @@ class Detector(ServiceActor):
             for job, detections in found
             for detection in detections
         ]
-        if not messages:
-            return
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for message in messages:
-                    pipe.publish(keys.SECURITY_EVENTS, msgspec.json.encode(message))
-                await pipe.execute()
+            await event_channel.publish_many(self.redis, messages)
         except Exception as exc:
             self.log.warning("%s: could not publish detections: %s", self.name, exc)
 
@@ -441,7 +430,7 @@ class Detector(ServiceActor):
         self.counters["dead_lettered"] += 1
         if job is not None:
             try:
-                await detection_store.mark_upload_failed(self.sessions, job.file_path, error)
+                await uploads.mark_failed(self.sessions, job.file_path, error)
             except Exception as exc:  # the database may be why it failed; the DLQ has the job
                 self.log.warning("%s: could not mark %s failed: %s", self.name, job.file_path, exc)
 

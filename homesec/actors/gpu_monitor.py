@@ -16,11 +16,11 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from sqlalchemy import insert
-
-from homesec.actors import names
+from homesec.actors import ray_gateway
 from homesec.actors.base import ServiceActor
-from homesec.actors.factory import health_call
+from homesec.contract import actor_names
+from homesec.contract.actor_names import NAMESPACE
+from homesec.contract.enums import LogSource
 from homesec.engines.gpu_sampling import (
     GpuReading,
     NoGpu,
@@ -30,10 +30,9 @@ from homesec.engines.gpu_sampling import (
     read_gpus,
     total_inference_fps,
 )
-from homesec.models import GPUStats, Log, LogSource
-from homesec.ops.db_log_handler import ALREADY_STORED
-from homesec.ops.ray_runtime import NAMESPACE
 from homesec.settings import Settings
+from homesec.store import gpu_stats, logs
+from homesec.store.log_handler import ALREADY_STORED
 
 # A detector busier than this to answer its health call counts as not answering this time.
 DETECTOR_HEALTH_TIMEOUT_SECONDS = 2.0
@@ -64,17 +63,18 @@ class RayDetectorFps:
 
     async def __call__(self) -> list[float | None]:
         return list(
-            await asyncio.gather(*(self._one(names.detector(i)) for i in range(self.replicas)))
+            await asyncio.gather(
+                *(self._one(actor_names.detector(i)) for i in range(self.replicas))
+            )
         )
 
     async def _one(self, name: str) -> float | None:
-        import ray
-
         try:
-            # get_actor is a blocking GCS round trip: off the event loop.
-            handle = await asyncio.to_thread(ray.get_actor, name, namespace=self.namespace)
-            health = await asyncio.wait_for(health_call(handle), self.timeout)
-        except Exception:  # not started yet, restarting, too busy: unknown this time
+            handle = await ray_gateway.lookup_async(name, self.namespace)
+            if handle is None:  # not started yet
+                return None
+            health = await ray_gateway.health(handle, self.timeout)
+        except Exception:  # restarting, too busy: unknown this time
             return None
         if self.node_id is not None and health.detail.get("node_id") != self.node_id:
             return None
@@ -82,13 +82,6 @@ class RayDetectorFps:
             return float(health.detail["inference_fps"])
         except (KeyError, ValueError):  # a detector that does not report it
             return None
-
-
-def current_node_id() -> str | None:
-    """The Ray node this process runs on; None outside Ray."""
-    import ray
-
-    return ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
 
 
 class GpuMonitor(ServiceActor):
@@ -108,7 +101,7 @@ class GpuMonitor(ServiceActor):
         # Loaded here, not passed through Ray: a module cannot travel in the actor's arguments.
         self.nvml = nvml if nvml is not None else load_nvml()
         self.detector_fps = detector_fps or RayDetectorFps(
-            settings.detector_replicas, node_id=current_node_id()
+            settings.detector_replicas, node_id=ray_gateway.current_node_id()
         )
         self.gpu_count: int | None = None
         self.no_gpu_reason: str | None = None
@@ -144,11 +137,9 @@ class GpuMonitor(ServiceActor):
         fps = total_inference_fps(await self.detector_fps())
         readings = await asyncio.to_thread(read_gpus, self.nvml, self.gpu_count)
         recorded_at = dt.datetime.now(dt.UTC)
-        if readings:
-            async with self.sessions.begin() as session:
-                await session.execute(
-                    insert(GPUStats), [_row(reading, fps, recorded_at) for reading in readings]
-                )
+        await gpu_stats.insert_samples(
+            self.sessions, [_row(reading, fps, recorded_at) for reading in readings]
+        )
         self.last_readings = readings
         self.last_inference_fps = fps
         self.counters["samples"] += 1
@@ -173,16 +164,14 @@ class GpuMonitor(ServiceActor):
 
     async def _store_no_gpu_row(self, reason: str) -> bool:
         try:
-            async with self.sessions.begin() as session:
-                session.add(
-                    Log(
-                        level="WARNING",
-                        component=self.log.name,
-                        message=f"{self.name}: no GPU ({reason}); GPU statistics are not recorded",
-                        extra={"actor": self.name, "reason": reason},
-                        source=LogSource.BACKEND.value,
-                    )
-                )
+            await logs.write(
+                self.sessions,
+                level="WARNING",
+                component=self.log.name,
+                message=f"{self.name}: no GPU ({reason}); GPU statistics are not recorded",
+                extra={"actor": self.name, "reason": reason},
+                source=LogSource.BACKEND,
+            )
         except Exception as exc:
             self.record_error(exc)
             return False

@@ -1,14 +1,14 @@
 """Janitor: the retention cleanup, daily at ``CLEANUP_TIME`` and on demand; the disk guard.
 
 The decisions are pure (:mod:`homesec.pipeline.retention`); the rows are
-:mod:`.cleanup_store`'s, the files :mod:`.cleanup_files`'.
+:mod:`homesec.store.retention`'s, the files :mod:`homesec.files.cleanup`'.
 
 - **Cleanup** (:meth:`Janitor.run_cleanup`): the expired rows go in one transaction; only after
   it committed are the files it freed deleted (thumbnails; originals with ``DELETE_IMAGES``). A
   crash in between leaves orphan files, never rows that point at deleted files; the next run
   sweeps thumbnails that are older than the cutoff and that no row names. Then the expired
-  ledger rows whose files are gone (see :mod:`.cleanup_store` for why only those), then Ray's
-  idle session folders. The statistics go to the log and, for a real run, a ``logs`` row.
+  ledger rows whose files are gone (see :mod:`homesec.store.retention` for why only those), then
+  Ray's idle session folders. The statistics go to the log and, for a real run, a ``logs`` row.
 - **Concurrency**: one lock serialises cleanups and the disk guard. A second caller waits for
   the running cleanup and then runs its own, so what it gets is true when it gets it (after a
   real run, a second real run finds nothing left and says so).
@@ -38,11 +38,10 @@ from typing import Any
 
 import msgspec
 
-from homesec.actors import cleanup_files, cleanup_store
 from homesec.actors.base import ServiceActor
-from homesec.actors.cleanup_files import FileRemoval
-from homesec.actors.disk_guard import DiskGuard
-from homesec.ops.db_log_handler import ALREADY_STORED
+from homesec.contract.reports import CleanupStats
+from homesec.files import cleanup as cleanup_files
+from homesec.files.cleanup import FileRemoval
 from homesec.pipeline.retention import (
     RetentionCutoffs,
     next_cleanup_at,
@@ -50,8 +49,10 @@ from homesec.pipeline.retention import (
     retention_cutoffs,
     wake_delay,
 )
-from homesec.pipeline.structs import CleanupStats
-from homesec.settings import Settings
+from homesec.settings import Settings, local_zone
+from homesec.store import detections, logs, retention, uploads
+from homesec.store.log_handler import ALREADY_STORED
+from homesec.workflows.disk_guard import DiskGuard
 
 DEFAULT_RAY_TEMP_DIR = "/tmp/ray"
 WAKE_SECONDS = 300.0
@@ -64,8 +65,9 @@ def _utc_now() -> dt.datetime:
 def schedule_zone(settings: Settings) -> dt.tzinfo:
     """``HOMESEC_TIMEZONE``; else this machine's zone as a full zone (``TZ``, /etc/localtime),
     not a fixed offset, so daylight saving moves the schedule with the wall clock."""
-    if settings.timezone:
-        return zoneinfo.ZoneInfo(settings.timezone)
+    configured = local_zone(settings)
+    if configured is not None:
+        return configured
     name = os.environ.get("TZ", "").lstrip(":")
     if name:
         with contextlib.suppress(zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -126,7 +128,7 @@ class Janitor(ServiceActor):
     async def load_schedule(self) -> None:
         """Take the last real run on record as the schedule's start, if there is one."""
         try:
-            last = await cleanup_store.last_cleanup_at(self.sessions)
+            last = await retention.last_cleanup_at(self.sessions)
         except Exception as exc:  # PostgreSQL not there yet: schedule from the start time
             self.record_error(exc)
             self.log.warning("cannot read the last cleanup's time: %s", exc)
@@ -165,7 +167,7 @@ class Janitor(ServiceActor):
         cutoffs = retention_cutoffs(
             now, self.settings.retention_days, self.settings.log_retention_days
         )
-        rows = await cleanup_store.remove_expired_rows(
+        rows = await retention.remove_expired_rows(
             self.sessions, cutoffs, with_images=self.settings.delete_images, dry_run=dry_run
         )
         # Files only now that the rows are committed. Files (re)written since `now` were not
@@ -217,17 +219,15 @@ class Janitor(ServiceActor):
         files = await asyncio.to_thread(cleanup_files.list_files, self.settings.thumbnail_dir)
         known = set(exclude)
         old = [f.path for f in files if f.mtime < cutoffs.data.timestamp() and f.path not in known]
-        named = await cleanup_store.referenced_thumbnails(self.sessions, old)
+        named = await detections.referenced_thumbnails(self.sessions, old)
         return [path for path in old if path not in named]
 
-    async def _forget_uploads(
-        self, rows: cleanup_store.ExpiredRows, cutoffs: RetentionCutoffs
-    ) -> int:
+    async def _forget_uploads(self, rows: retention.ExpiredRows, cutoffs: RetentionCutoffs) -> int:
         gone = await asyncio.to_thread(
             cleanup_files.absent, [entry.file_path for entry in rows.uploads]
         )
         ids = [entry.id for entry in rows.uploads if entry.file_path in gone]
-        return await cleanup_store.forget_uploads(self.sessions, ids, cutoffs.data)
+        return await uploads.forget(self.sessions, ids, cutoffs.data)
 
     async def _prune_ray_sessions(self, now: dt.datetime) -> list[str]:
         sessions = await asyncio.to_thread(cleanup_files.list_ray_sessions, self.ray_temp_dir)
@@ -259,12 +259,13 @@ class Janitor(ServiceActor):
             len(ray_sessions),
             extra=ALREADY_STORED,
         )
-        await cleanup_store.write_log(
+        await logs.write(
             self.sessions,
             level="INFO",
+            component=retention.COMPONENT,
             message=message,
             extra={
-                "kind": cleanup_store.CLEANUP_KIND,
+                "kind": retention.CLEANUP_KIND,
                 **msgspec.to_builtins(stats),
                 "uploads_deleted": uploads_forgotten,
                 "ray_sessions_pruned": ray_sessions,
@@ -276,8 +277,9 @@ class Janitor(ServiceActor):
 
     # --- disk guard -------------------------------------------------------------------------
     async def relieve_disk_pressure(self) -> list[str]:
-        """Free space on each watched disk that is short of it (:mod:`.disk_guard`); a summary
-        line for each. Cheap when space is fine: one ``disk_usage`` call per disk."""
+        """Free space on each watched disk that is short of it
+        (:mod:`homesec.workflows.disk_guard`); a summary line for each. Cheap when space is fine:
+        one ``disk_usage`` call per disk."""
         short = await asyncio.to_thread(self.disk_guard.short_volumes)
         if not short:
             return []

@@ -1,9 +1,11 @@
 """The Supervisor: owns every other actor, keeps the running set equal to the plan, reports.
 
-Each cycle it registers camera folders that appeared, plans the actors (``actors.plan``),
-starts what is missing, stops what is no longer wanted, pings every actor's ``health()`` on its
-own concurrency group, re-creates the dead and restarts a failed main loop. It keeps no state
-that matters: after its own restart it adopts the live actors by name (``get_if_exists``).
+Each cycle it registers camera folders that appeared, plans the actors
+(:mod:`homesec.pipeline.actor_plan`), starts what is missing, stops what is no longer wanted,
+pings every actor's ``health()`` on its own concurrency group and acts on what it finds
+(:mod:`homesec.pipeline.supervision` decides: re-create the dead, restart a failed main loop,
+and back off from an actor that restarts too often). It keeps no state that matters: after its
+own restart it adopts the live actors by name (``get_if_exists``).
 
 When Redis lost everything (the sentinel key is gone), it asks every watcher to scan its folder
 again, which rebuilds the detection queue from the ``uploads`` ledger.
@@ -18,28 +20,24 @@ import time
 from typing import Any
 
 import msgspec
-import ray
-from ray.exceptions import GetTimeoutError, RayActorError
 
-from homesec.actors.base import ActorHealth, ServiceActor
-from homesec.actors.camera_registry import (
-    discover_camera_folders,
-    register_cameras,
-    registered_cameras,
-)
-from homesec.actors.factory import (
-    CAMERA_FOLDERS_RESOURCE,
-    ActorSpec,
-    create_actor,
-    health_call,
-    start_main_loop,
-)
-from homesec.actors.plan import ClusterFacts, Endpoints, plan_actors, reconcile
+from homesec.actors import ray_gateway
+from homesec.actors.base import ServiceActor
+from homesec.contract.reports import ActorSpec, ActorStatus, SupervisorReport
 from homesec.engines.gpu import gpu_count
 from homesec.engines.llm.factory import choose_llm_engine, vllm_installed
-from homesec.ops import keys
-from homesec.pipeline.structs import ActorStatus, SupervisorReport
+from homesec.files.camera_folders import discover_camera_folders
+from homesec.pipeline.actor_plan import Endpoints, plan_actors, reconcile
+from homesec.pipeline.supervision import (
+    Action,
+    ActorRecord,
+    Observation,
+    Outcome,
+    RestartPolicy,
+    decide,
+)
 from homesec.settings import Settings
+from homesec.store import cameras, sentinel
 
 CYCLE_SECONDS = 5.0
 HEALTH_TIMEOUT_SECONDS = 5.0
@@ -47,26 +45,23 @@ STOP_TIMEOUT_SECONDS = 10.0
 
 
 class _Tracked:
-    """What the supervisor knows of one actor it owns."""
+    """One actor the supervisor owns: how to make it, its handle, and what it knows of it."""
 
     def __init__(self, spec: ActorSpec, handle: Any) -> None:
         self.spec = spec
         self.handle = handle
-        self.state = "STARTING"
-        self.restarts = 0
-        self.started_at: float | None = None
-        self.node: str | None = None
-        self.last_error: str | None = None
-        self.last_health: ActorHealth | None = None
+        self.record = ActorRecord()
+        self.last_health: Any = None
 
     def status(self) -> ActorStatus:
+        record = self.record
         return ActorStatus(
             name=self.spec.name,
             kind=self.spec.kind,
-            state=self.state,
-            restarts=self.restarts,
-            node=self.node,
-            last_error=self.last_error,
+            state=record.state,
+            restarts=record.restarts,
+            node=record.node,
+            last_error=record.last_error,
         )
 
 
@@ -80,9 +75,11 @@ class Supervisor(ServiceActor):
         database_url: str,
         redis_url: str,
         cycle_seconds: float = CYCLE_SECONDS,
+        restart_policy: RestartPolicy | None = None,
     ) -> None:
         super().__init__(name, settings, database_url, redis_url)
         self.cycle_seconds = cycle_seconds
+        self.restart_policy = restart_policy or RestartPolicy()
         self._tracked: dict[str, _Tracked] = {}
         self._checked_at = dt.datetime.now(dt.UTC)
         self._cycle_lock = asyncio.Lock()
@@ -114,101 +111,81 @@ class Supervisor(ServiceActor):
 
     async def _plan(self) -> list[ActorSpec]:
         folders = await asyncio.to_thread(discover_camera_folders, self.settings.foscam_base_path)
-        await register_cameras(self.sessions, folders)
-        cameras = await registered_cameras(self.sessions)
-        resources = ray.cluster_resources()
-        cluster = ClusterFacts(
-            gpus=resources.get("GPU", 0.0),
-            has_camera_folders_resource=CAMERA_FOLDERS_RESOURCE in resources,
-            gpu_node_ids=tuple(
-                sorted(
-                    node["NodeID"]
-                    for node in ray.nodes()
-                    if node.get("Alive") and node.get("Resources", {}).get("GPU", 0) > 0
-                )
-            ),
-        )
+        await cameras.register_cameras(self.sessions, folders)
+        registered = await cameras.registered_cameras(self.sessions)
         engine = choose_llm_engine(
             self.settings, vllm_available=vllm_installed(), gpu_available=gpu_count() > 0
         )
         return plan_actors(
             self.settings,
             Endpoints(self.database_url, self.redis_url),
-            [(camera.camera_id, camera.folder_path) for camera in cameras],
-            cluster,
+            [(camera.camera_id, camera.folder_path) for camera in registered],
+            ray_gateway.cluster_facts(),
             llm_engine=engine,
         )
 
     def _start(self, spec: ActorSpec) -> None:
         self.log.info("starting %s", spec.name)
-        self._tracked[spec.name] = _Tracked(spec, create_actor(spec))
+        self._tracked[spec.name] = _Tracked(spec, ray_gateway.create_actor(spec))
         self.counters["started"] += 1
 
     async def _stop(self, name: str) -> None:
         tracked = self._tracked.pop(name)
         self.log.info("stopping %s (no longer wanted)", name)
-        # A clean stop closes connections; it is killed below either way.
-        with contextlib.suppress(RayActorError, TimeoutError, GetTimeoutError):
-            await asyncio.wait_for(tracked.handle.stop.remote(), STOP_TIMEOUT_SECONDS)
-        ray.kill(tracked.handle, no_restart=True)
+        await _stop_actor(tracked.handle)
         self.counters["stopped"] += 1
 
     async def _check(self, tracked: _Tracked) -> None:
+        observation = await self._observe(tracked)
+        if observation.health is not None:
+            tracked.last_health = observation.health
+        decision = decide(tracked.record, observation, time.time(), self.restart_policy)
+        before, tracked.record = tracked.record, decision.record
+        name = tracked.spec.name
+        if decision.action is Action.RECREATE:
+            self.log.warning("%s is gone (%s); re-creating it", name, before.last_error)
+            tracked.handle = ray_gateway.create_actor(tracked.spec)
+        elif decision.action is Action.RESTART_LOOP:
+            self.log.warning("%s: %s; restarting it", name, decision.record.last_error)
+            ray_gateway.start_main_loop(tracked.handle)
+        elif decision.action is Action.STOP:
+            self.log.error("%s: %s", name, decision.record.last_error)
+            await _stop_actor(tracked.handle)
+        elif decision.record.restarts > before.restarts:
+            self.log.warning("%s was restarted by Ray", name)
+
+    async def _observe(self, tracked: _Tracked) -> Observation:
         try:
-            health: ActorHealth = await asyncio.wait_for(
-                health_call(tracked.handle), HEALTH_TIMEOUT_SECONDS
-            )
-        except (TimeoutError, GetTimeoutError):
-            tracked.state = "UNRESPONSIVE"
-            return
-        except RayActorError as exc:
+            health = await ray_gateway.health(tracked.handle, HEALTH_TIMEOUT_SECONDS)
+        except ray_gateway.CallTimedOut:
+            return Observation(outcome=Outcome.TIMED_OUT)
+        except ray_gateway.ActorGone as exc:
             # Dead for good (killed without restart, or its node is gone): make a new one.
-            tracked.state = "DEAD"
-            tracked.last_error = f"actor died: {exc}".splitlines()[0][:500]
-            tracked.restarts += 1
-            self.log.warning("%s died; re-creating it", tracked.spec.name)
-            tracked.handle = create_actor(tracked.spec)
-            return
-        if tracked.started_at is not None and health.started_at != tracked.started_at:
-            tracked.restarts += 1  # Ray restarted it in place
-            self.log.warning("%s was restarted by Ray", tracked.spec.name)
-        tracked.started_at = health.started_at
-        tracked.node = health.detail.get("node_id") or tracked.node
-        tracked.last_error = health.last_error or tracked.last_error
-        tracked.last_health = health
-        if health.state == "failed":
-            tracked.state = "FAILED"
-            tracked.restarts += 1
-            self.log.warning(
-                "%s: main loop failed (%s); restarting it", tracked.spec.name, health.last_error
-            )
-            start_main_loop(tracked.handle)
-        else:
-            tracked.state = "ALIVE"
+            return Observation(outcome=Outcome.GONE, error=str(exc))
+        return Observation(outcome=Outcome.ANSWERED, health=health)
 
     async def _check_redis_sentinel(self) -> bool:
         """True when Redis lost its data since the last cycle (the sentinel key is gone)."""
-        created = await self.redis.set(keys.SUPERVISOR_SENTINEL, str(time.time()), nx=True)
+        created = await sentinel.plant(self.redis)
         first_cycle = self.counters["cycles"] == 0
-        return bool(created) and not first_cycle
+        return created and not first_cycle
 
     async def _rescan_watchers(self) -> None:
         self.log.warning("Redis lost its data: rebuilding queues from PostgreSQL")
-        watchers = [t for t in self._tracked.values() if t.spec.kind == "watcher"]
-        results = await asyncio.gather(
-            *(t.handle.scan_now.remote() for t in watchers), return_exceptions=True
-        )
-        for tracked, result in zip(watchers, results, strict=True):
-            if isinstance(result, BaseException):
-                tracked.last_error = f"rescan failed: {result}".splitlines()[0][:500]
-        # Closed batches whose jobs were in the lost analysis queue: batchers rebuild them.
-        batchers = [t for t in self._tracked.values() if t.spec.kind == "batcher"]
-        results = await asyncio.gather(
-            *(t.handle.recover_orphans.remote() for t in batchers), return_exceptions=True
-        )
-        for tracked, result in zip(batchers, results, strict=True):
-            if isinstance(result, BaseException):
-                tracked.last_error = f"batch recovery failed: {result}".splitlines()[0][:500]
+        # Watchers enqueue the ledger's queued uploads again; batchers rebuild the closed batches
+        # whose jobs were in the lost analysis queue.
+        for kind, method, what in (
+            ("watcher", "scan_now", "rescan"),
+            ("batcher", "recover_orphans", "batch recovery"),
+        ):
+            chosen = [t for t in self._tracked.values() if t.spec.kind == kind]
+            results = await asyncio.gather(
+                *(ray_gateway.call(t.handle, method) for t in chosen), return_exceptions=True
+            )
+            for tracked, result in zip(chosen, results, strict=True):
+                if isinstance(result, BaseException):
+                    error = f"{what} failed: {result}".splitlines()[0][:500]
+                    tracked.record = msgspec.structs.replace(tracked.record, last_error=error)
 
     # --- what the front door and `homesec up` call ------------------------------------------
     async def report(self) -> SupervisorReport:
@@ -235,3 +212,10 @@ class Supervisor(ServiceActor):
             for name in names:
                 await self._stop(name)
         return names
+
+
+async def _stop_actor(handle: Any) -> None:
+    """A clean stop (it closes its connections), then kill it for good either way."""
+    with contextlib.suppress(ray_gateway.ActorGone, ray_gateway.CallTimedOut):
+        await ray_gateway.call(handle, "stop", timeout=STOP_TIMEOUT_SECONDS)
+    ray_gateway.kill(handle)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from homesec.pipeline.structs import ActorStatus, SupervisorReport
+from homesec.contract.reports import ActorStatus, SupervisorReport
 
 __all__ = ["ActorDirectory", "ActorStatus", "NoActors", "SupervisorReport", "is_healthy"]
 

@@ -12,6 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from sqlalchemy import select
 
+from homesec.contract import keys
 from homesec.http.actors import ActorDirectory, NoActors
 from homesec.http.auth import ApiKeyMiddleware, ApiKeyStore
 from homesec.http.errors import EXCEPTION_HANDLERS
@@ -27,10 +28,9 @@ from homesec.http.routes.logs import LogController
 from homesec.http.routes.system import SystemController
 from homesec.http.services import Cleanup, Services, provide_services, provide_session
 from homesec.models import APIKey
-from homesec.ops import keys
-from homesec.ops.database import create_engine, session_factory
-from homesec.ops.redis_client import create_redis
 from homesec.settings import Settings
+from homesec.store.database import create_engine, session_factory
+from homesec.store.redis_client import create_redis
 
 FRONTEND_LOGS_PER_MINUTE = 60
 SYSTEM_STATUS_INTERVAL_SECONDS = 5.0

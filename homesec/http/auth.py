@@ -22,7 +22,7 @@ from litestar.status_codes import WS_1008_POLICY_VIOLATION
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from homesec.http.errors import Unauthorized
-from homesec.ops.api_keys import hash_api_key
+from homesec.store.api_keys import hash_api_key
 
 API_KEY_HEADER = "X-API-Key"
 API_KEY_QUERY = "api_key"

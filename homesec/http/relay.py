@@ -16,7 +16,7 @@ import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from homesec.ops import keys
+from homesec.contract import keys
 
 log = logging.getLogger("homesec.http.relay")
 

@@ -12,11 +12,11 @@ import ipaddress
 import uvicorn
 from litestar import Litestar
 
-from homesec.ops.errors import OpsError
+from homesec.contract.errors import HomesecError
 from homesec.settings import Settings
 
 
-class InsecureBindError(OpsError):
+class InsecureBindError(HomesecError):
     """The API would be reachable from the network with no API key required."""
 
 

@@ -16,12 +16,12 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from homesec.contract.reports import CleanupStats
 from homesec.http.actors import ActorDirectory
 from homesec.http.auth import ApiKeyStore
 from homesec.http.metrics import ApiMetrics
 from homesec.http.rate_limit import SlidingWindowLimiter
 from homesec.http.relay import EventRelay
-from homesec.pipeline.structs import CleanupStats
 from homesec.settings import Settings
 
 Cleanup = Callable[[bool], Awaitable[CleanupStats]]

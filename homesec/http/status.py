@@ -15,12 +15,12 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from homesec.contract.reports import SupervisorReport
 from homesec.http.actors import is_healthy
 from homesec.http.queries.streams import queue_states
 from homesec.http.schemas.system import Readiness, ServiceHealth, SystemHealth, Telemetry
 from homesec.http.services import Services
-from homesec.ops.telemetry import latency_percentiles, latency_stages
-from homesec.pipeline.structs import SupervisorReport
+from homesec.store.telemetry import latency_percentiles, latency_stages
 
 log = logging.getLogger("homesec.http.status")
 

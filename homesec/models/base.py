@@ -20,6 +20,10 @@ NAMING_CONVENTION = {
 }
 
 
+# The largest value of an INTEGER column (the contract's ids are INTEGER).
+MAX_INTEGER = 2_147_483_647
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

@@ -15,22 +15,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import os
 import sys
-import zoneinfo
 from collections.abc import Callable, Sequence
 
 import msgspec
 
-from homesec.ops.errors import OpsError
+from homesec.contract.errors import HomesecError
 from homesec.pipeline.backfill_plan import (
     DEFAULT_RUN_ID,
     BackfillInputError,
     check_run_id,
     time_window,
 )
-from homesec.settings import Settings, SettingsError, load_settings
+from homesec.settings import Settings, SettingsError, load_settings, local_zone
 
 DEFAULT_MAX_BACKLOG = 16
 EXIT_FAILURE = 1
@@ -129,11 +127,6 @@ def to_argv(options: BackfillOptions) -> list[str]:
     return argv
 
 
-def local_zone(settings: Settings) -> dt.tzinfo | None:
-    """``HOMESEC_TIMEZONE``; None means this machine's zone."""
-    return zoneinfo.ZoneInfo(settings.timezone) if settings.timezone else None
-
-
 def service_urls(settings: Settings) -> tuple[str, str]:
     """PostgreSQL's and Redis's URLs: the configured ones, else the running service's (its run
     file names the embedded servers `homesec up` started)."""
@@ -144,7 +137,7 @@ def service_urls(settings: Settings) -> tuple[str, str]:
     redis_url = settings.redis_url or (run.redis_url if run else None)
     if database_url is None or redis_url is None:
         missing = "DATABASE_URL" if database_url is None else "REDIS_URL"
-        raise OpsError(
+        raise HomesecError(
             f"{missing} is not set and no running homesec names its server: start homesec "
             f"(`homesec up`) with this data dir ({settings.data_dir}), or set {missing}"
         )
@@ -160,7 +153,7 @@ def ray_address(settings: Settings) -> str:
         return address
     run = read_run_state(settings)
     if run is None:
-        raise OpsError("homesec is not running: start it with `homesec up` first")
+        raise HomesecError("homesec is not running: start it with `homesec up` first")
     return run.ray_address
 
 
@@ -168,7 +161,7 @@ def run_here(
     settings: Settings, options: BackfillOptions, *, say: Callable[[str], None] = print
 ) -> int:
     """Run the backfill in this process against the running service; its exit code."""
-    from homesec.ops import ray_runtime
+    from homesec.actors import ray_gateway
     from homesec.ops.backfill_run import run_backfill
 
     # A bad date is the user's to fix first, before anything is looked up.
@@ -183,11 +176,11 @@ def run_here(
     # A dry run reads PostgreSQL only; the real one needs the service's actors to do the work.
     if options.dry_run:
         return backfill()
-    ray_runtime.connect(ray_address(settings))
+    ray_gateway.connect(ray_address(settings))
     try:
         return backfill()
     finally:
-        ray_runtime.disconnect()
+        ray_gateway.disconnect()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -211,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BackfillInputError as exc:
         print(f"backfill: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except OpsError as exc:
+    except HomesecError as exc:
         print(f"backfill: {exc}", file=sys.stderr)
         return EXIT_FAILURE
 

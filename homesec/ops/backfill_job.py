@@ -18,8 +18,8 @@ import sys
 import time
 from collections.abc import Callable
 
+from homesec.contract.errors import HomesecError
 from homesec.ops.backfill import BackfillOptions, to_argv
-from homesec.ops.errors import OpsError
 from homesec.ops.status import EXIT_NOT_RUNNING, NOT_RUNNING, read_run_state
 from homesec.settings import Settings
 
@@ -30,7 +30,7 @@ STATUS_POLL_SECONDS = 1.0
 PASSED_VARIABLES = ("HOMESEC_DATA_DIR", "HOMESEC_CONFIG")
 
 
-class JobSubmitError(OpsError):
+class JobSubmitError(HomesecError):
     """The job server refused the backfill, or cannot be reached."""
 
 

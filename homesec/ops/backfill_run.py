@@ -26,17 +26,16 @@ import msgspec
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from homesec.actors import streams
-from homesec.actors.camera_registry import CameraFolder
-from homesec.actors.ingest import Outcome, UploadIngest
-from homesec.actors.watcher_files import ledger_path, list_files
-from homesec.ops import backfill_store, keys
-from homesec.ops.backfill import BackfillOptions, local_zone
-from homesec.ops.database import create_engine, session_factory
-from homesec.ops.errors import OpsError
-from homesec.ops.redis_client import create_redis
+from homesec.actors import ray_gateway
+from homesec.contract import actor_names, keys
+from homesec.contract.enums import UploadStatus
+from homesec.contract.errors import HomesecError
+from homesec.contract.jobs import AnalysisJob, DetectionJob
+from homesec.files.uploads import list_files
+from homesec.ops.backfill import BackfillOptions
 from homesec.pipeline.backfill_plan import (
     FileAction,
+    FileFacts,
     FilePlan,
     FileWork,
     ProgressMeter,
@@ -46,12 +45,21 @@ from homesec.pipeline.backfill_plan import (
     plan_files,
     plan_reanalysis,
     reanalysis_batch_id,
+    select_cameras,
     time_window,
 )
-from homesec.pipeline.enums import UploadStatus
+from homesec.pipeline.cameras import CameraFolder
 from homesec.pipeline.retry import utc_iso
-from homesec.pipeline.structs import AnalysisJob, DetectionJob
-from homesec.settings import Settings
+from homesec.pipeline.uploads import FileSeen, ledger_path
+from homesec.settings import Settings, local_zone
+from homesec.store import cameras as store_cameras
+from homesec.store import detections as store_detections
+from homesec.store import events as store_events
+from homesec.store import streams
+from homesec.store import uploads as store_uploads
+from homesec.store.database import create_engine, session_factory
+from homesec.store.redis_client import create_redis
+from homesec.workflows.ingest import Outcome, UploadIngest
 
 REPORT_SECONDS = 5.0
 POLL_SECONDS = 0.5
@@ -77,27 +85,20 @@ class BackfillResult(msgspec.Struct, kw_only=True):
         return 1 if self.stalled or failed else 0
 
 
-class ServiceMissing(OpsError):
+class ServiceMissing(HomesecError):
     """No homesec pipeline runs on the Ray cluster the backfill is connected to."""
 
 
 async def pipeline_consumers(kind: str) -> list[str]:
     """The states of the pipeline's actors of ``kind`` (detector, analyst), from its
     supervisor; raises :class:`ServiceMissing` when there is none."""
-    import ray
-
-    from homesec.actors import names
-    from homesec.actors.factory import HEALTH_GROUP
-    from homesec.ops.ray_runtime import NAMESPACE
-
-    try:
-        supervisor = ray.get_actor(names.SUPERVISOR, namespace=NAMESPACE)
-    except ValueError:
+    supervisor = await ray_gateway.lookup_async(actor_names.SUPERVISOR)
+    if supervisor is None:
         raise ServiceMissing(
             "no homesec pipeline runs on this Ray cluster (no supervisor in namespace "
-            f"{NAMESPACE}): start it with `homesec up`"
-        ) from None
-    report = await supervisor.report.options(concurrency_group=HEALTH_GROUP).remote()
+            f"{actor_names.NAMESPACE}): start it with `homesec up`"
+        )
+    report = await ray_gateway.call(supervisor, "report", health_group=True)
     return [actor.state for actor in report.actors if actor.kind == kind]
 
 
@@ -138,6 +139,30 @@ class Follower:
         return time.monotonic() - self._last_change > stall_seconds
 
 
+async def file_facts(
+    sessions: async_sessionmaker[AsyncSession], camera_id: str, files: Sequence[FileSeen]
+) -> list[FileFacts]:
+    """Each file with its ledger row's status and size and whether detections name it."""
+    paths = [ledger_path(seen.path) for seen in files]
+    rows = await store_uploads.statuses_and_sizes(sessions, paths)
+    detected = await store_detections.paths_with_detections(sessions, paths)
+    facts = []
+    for seen, path in zip(files, paths, strict=True):
+        status, ledger_size = rows.get(path, (None, None))
+        facts.append(
+            FileFacts(
+                camera_id=camera_id,
+                path=seen.path,
+                size=seen.size,
+                mtime=seen.mtime,
+                status=status,
+                ledger_size=ledger_size,
+                has_detections=path in detected,
+            )
+        )
+    return facts
+
+
 class _Stalled(Exception):
     """Nothing finished for ``stall_seconds``."""
 
@@ -169,7 +194,7 @@ async def run_backfill(
     window = time_window(options.since, options.until, local_zone(settings))
     say(f"backfill: {_describe(options, window)}")
     async with _connections(database_url, redis_url) as (sessions, redis):
-        cameras = await backfill_store.select_cameras(sessions, options.cameras)
+        cameras = select_cameras(await store_cameras.registered_cameras(sessions), options.cameras)
         if not cameras:
             say("backfill: no cameras registered yet; nothing to do")
             return BackfillResult(dry_run=options.dry_run)
@@ -217,7 +242,7 @@ class _Run:
         facts = []
         for camera in cameras:
             found = await asyncio.to_thread(list_files, camera.folder_path)
-            facts += await backfill_store.file_facts(self.sessions, camera.camera_id, found)
+            facts += await file_facts(self.sessions, camera.camera_id, found)
         plan = plan_files(facts, window, reprocess=self.options.reprocess, now=time.time())
         self._say_plan(plan, len([f for f in facts if window.contains(f.mtime)]))
         if self.options.dry_run or not plan.work:
@@ -247,7 +272,7 @@ class _Run:
             queue,
             lambda: self._settle_files(queued, follower),
         )
-        detections = await backfill_store.count_detections(
+        detections = await store_detections.count_for_paths(
             self.sessions, [ledger_path(item.path) for item in plan.work]
         )
         return self._summary(
@@ -267,7 +292,7 @@ class _Run:
         if item.action is FileAction.INGEST:
             ingested = await ingest.ingest(item.path, self.sessions, self.redis)
             return None if ingested.outcome is Outcome.ENQUEUED else ingested.outcome.value
-        reset = await backfill_store.reset_for_reprocess(self.sessions, item.camera_id, item.path)
+        reset = await store_detections.reset_for_reprocess(self.sessions, item.camera_id, item.path)
         if reset is None:
             return "left to the detector"
         await asyncio.to_thread(_remove_thumbnails, reset.thumbnails, self.settings.thumbnail_dir)
@@ -285,7 +310,7 @@ class _Run:
         """Count the queued images the detector finished (their ledger row done or failed)."""
         if not queued:
             return
-        statuses = await backfill_store.upload_statuses(self.sessions, list(queued))
+        statuses = await store_uploads.upload_statuses(self.sessions, list(queued))
         for path, status in statuses.items():
             if status in FINISHED_STATUSES:
                 action = queued.pop(path)
@@ -296,13 +321,13 @@ class _Run:
         self, cameras: Sequence[CameraFolder], window: TimeWindow
     ) -> BackfillResult:
         run_id = self.options.run_id
-        events = await backfill_store.original_events(
+        events = await store_events.original_events(
             self.sessions, [camera.camera_id for camera in cameras], window
         )
-        remaining = await backfill_store.existing_detection_ids(
+        remaining = await store_detections.existing_ids(
             self.sessions, [d for event in events for d in event.detection_ids]
         )
-        existing = await backfill_store.existing_batch_ids(
+        existing = await store_events.existing_batch_ids(
             self.sessions, [reanalysis_batch_id(event.batch_id, run_id) for event in events]
         )
         plan = plan_reanalysis(events, remaining, existing, run_id)
@@ -330,7 +355,7 @@ class _Run:
             queue,
             lambda: self._settle_entries(queued, follower),
         )
-        made = await backfill_store.existing_batch_ids(
+        made = await store_events.existing_batch_ids(
             self.sessions, [job.batch_id for job in plan.jobs]
         )
         # The analyst acknowledges a batch without an event when none of its detections are

@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from homesec.ops.errors import OpsError
+from homesec.contract.errors import HomesecError
 from homesec.pipeline.backfill_plan import BackfillInputError
 from homesec.settings import Settings, SettingsError, load_settings
 
@@ -79,7 +79,7 @@ def _cmd_db(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_models(settings: Settings, args: argparse.Namespace) -> int:
-    from homesec.ops.model_store import pull_model
+    from homesec.engines.model_store import pull_model
 
     model_id = args.model or settings.detector_model
     path = pull_model(model_id, settings.data_dir / "models", progress=True)
@@ -168,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BackfillInputError as exc:
         print(f"homesec: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (OpsError, SettingsError) as exc:
+    except (HomesecError, SettingsError) as exc:
         print(f"homesec: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:

@@ -15,6 +15,7 @@ import msgspec
 import psutil
 
 from homesec.ops.errors import EmbeddedServerError
+from homesec.ops.ports import free_port
 
 LOOPBACK = "127.0.0.1"
 # A log past this size is set aside at start, so a server that runs for years keeps one old log.
@@ -55,12 +56,6 @@ def write_private(path: Path, content: bytes) -> None:
 def new_password() -> str:
     # Hex: safe in a URL and in a config file without quoting.
     return secrets.token_hex(16)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return probe.getsockname()[1]
 
 
 def port_is_free(port: int) -> bool:

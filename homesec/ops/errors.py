@@ -1,19 +1,10 @@
-"""Errors of the operations layer: each one carries a message a user can act on."""
+"""Errors of the operations layer (the embedded servers); the root is
+:class:`homesec.contract.errors.HomesecError`."""
 
 from __future__ import annotations
 
-
-class OpsError(RuntimeError):
-    """Root of the errors that stop `homesec` commands with one clear line."""
+from homesec.contract.errors import HomesecError
 
 
-class ServiceUnreachable(OpsError):
-    """A configured PostgreSQL, Redis or Ray is not answering."""
-
-
-class EmbeddedServerError(OpsError):
+class EmbeddedServerError(HomesecError):
     """An embedded PostgreSQL or Redis could not be started or stopped."""
-
-
-class PipelineNotRunning(OpsError):
-    """A part of the running pipeline (an actor) that a request needs is not there right now."""

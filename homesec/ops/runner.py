@@ -17,18 +17,22 @@ from collections.abc import Iterator
 
 import msgspec
 
-from homesec.ops import migrate, ray_runtime
-from homesec.ops.api_keys import sync_api_keys
-from homesec.ops.db_log_handler import install_db_log_handler
+from homesec.actors import ray_gateway
+from homesec.contract import actor_names
+from homesec.contract.errors import HomesecError
+from homesec.contract.reports import ActorSpec
+from homesec.ops import migrate
 from homesec.ops.embedded_common import write_private
-from homesec.ops.errors import OpsError
+from homesec.ops.ray_head import RayHead
 from homesec.ops.services import ServiceEndpoints, describe, local_services
 from homesec.settings import Settings
+from homesec.store.api_keys import sync_api_keys
+from homesec.store.log_handler import install_db_log_handler
 
 log = logging.getLogger("homesec.up")
 
 
-class HttpStartError(OpsError):
+class HttpStartError(HomesecError):
     """The HTTP server did not start."""
 
 
@@ -83,17 +87,17 @@ def ray_cluster(settings: Settings) -> Iterator[tuple[str, str | None]]:
     if settings.ray_address:
         address, dashboard = settings.ray_address, None
     else:
-        head = ray_runtime.RayHead(
+        head = RayHead(
             port=settings.ray_port,
             dashboard_port=settings.ray_dashboard_port,
             log_dir=settings.data_dir / "logs",
         )
         address, dashboard = head.start(), head.dashboard_url
     try:
-        ray_runtime.connect(address)
+        ray_gateway.connect(address)
         yield address, dashboard
     finally:
-        ray_runtime.disconnect()
+        ray_gateway.disconnect()
         if head is not None:
             head.stop()
 
@@ -101,27 +105,22 @@ def ray_cluster(settings: Settings) -> Iterator[tuple[str, str | None]]:
 @contextlib.contextmanager
 def supervised_pipeline(settings: Settings, endpoints: ServiceEndpoints) -> Iterator[object]:
     """The supervisor, which starts every other actor; on exit it stops them, then itself."""
-    import ray
-
-    from homesec.actors import names
-    from homesec.actors.factory import ActorSpec, create_actor
-
     spec = ActorSpec(
-        name=names.SUPERVISOR,
+        name=actor_names.SUPERVISOR,
         kind="supervisor",
         class_path="homesec.actors.supervisor:Supervisor",
-        args=(names.SUPERVISOR, settings, endpoints.database_url, endpoints.redis_url),
+        args=(actor_names.SUPERVISOR, settings, endpoints.database_url, endpoints.redis_url),
     )
-    supervisor = create_actor(spec)
+    supervisor = ray_gateway.create_actor(spec)
     try:
         yield supervisor
     finally:
         try:
-            stopped = ray.get(supervisor.shutdown.remote(), timeout=120)
+            stopped = ray_gateway.call_blocking(supervisor, "shutdown", timeout=120)
             log.info("stopped %d actors", len(stopped))
         except Exception as exc:  # stopping must go on: kill what we can
             log.warning("the supervisor did not stop its actors cleanly: %s", exc)
-        ray.kill(supervisor, no_restart=True)
+        ray_gateway.kill(supervisor)
 
 
 @contextlib.contextmanager

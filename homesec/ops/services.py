@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from homesec.ops.database import check_database
 from homesec.ops.embedded import EmbeddedPostgres, EmbeddedRedis
-from homesec.ops.redis_client import check_redis
 from homesec.settings import Settings, mask_url
+from homesec.store.database import check_database
+from homesec.store.redis_client import check_redis
 
 
 class ServiceEndpoints(msgspec.Struct, frozen=True, kw_only=True):

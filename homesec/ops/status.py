@@ -17,14 +17,16 @@ from collections.abc import Callable
 
 import msgspec
 import psutil
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 
-from homesec.ops import keys, ray_runtime
-from homesec.ops.errors import OpsError
-from homesec.ops.redis_client import create_redis
+from homesec.actors import ray_gateway
+from homesec.contract import actor_names
+from homesec.contract.errors import HomesecError
+from homesec.contract.reports import ActorStatus
 from homesec.ops.runner import RunState, run_state_path
-from homesec.pipeline.structs import ActorStatus
 from homesec.settings import Settings, mask_url
+from homesec.store.redis_client import create_redis
+from homesec.store.streams import QueueCounts, queue_counts
 
 EXIT_NOT_RUNNING = 3
 DOWN_TIMEOUT_SECONDS = 120.0
@@ -33,13 +35,9 @@ SUPERVISOR_TIMEOUT_SECONDS = 10.0
 NOT_RUNNING = "homesec is not running"
 # A file written a little after its process started; allow for clocks' coarse resolution.
 _START_SLACK_SECONDS = 1.0
-_GROUP_OF_QUEUE = {
-    keys.DETECTION_QUEUE: keys.DETECTOR_GROUP,
-    keys.ANALYSIS_QUEUE: keys.ANALYST_GROUP,
-}
 
 
-class ServiceStatusError(OpsError):
+class ServiceStatusError(HomesecError):
     """homesec runs, but its pipeline does not answer."""
 
 
@@ -73,12 +71,6 @@ def read_run_state(settings: Settings) -> RunState | None:
 # --- status ---------------------------------------------------------------------------------
 
 
-class QueueDepth(msgspec.Struct, frozen=True):
-    length: int  # entries in the stream: acknowledged ones are deleted, so this is the backlog
-    pending: int  # delivered to a consumer, not yet acknowledged
-    dead_letters: int
-
-
 class ServiceStatus(msgspec.Struct, frozen=True, kw_only=True):
     pid: int
     ray_address: str
@@ -87,49 +79,33 @@ class ServiceStatus(msgspec.Struct, frozen=True, kw_only=True):
     checked_at: dt.datetime | None  # when the supervisor last checked its actors
     actors: list[ActorStatus]
     counters: dict[str, dict[str, int]]
-    queues: dict[str, QueueDepth] | None  # None: Redis unknown or unreachable
+    queues: dict[str, QueueCounts] | None  # None: Redis unknown or unreachable
     queues_note: str | None = None
 
 
-async def queue_depths(redis_url: str) -> dict[str, QueueDepth]:
-    """Each queue's stream length, pending entries and dead letters; a missing stream or group
-    (nothing enqueued yet) reads as 0."""
+async def queue_depths(redis_url: str) -> dict[str, QueueCounts]:
+    """Each queue's stream length, pending entries and dead letters."""
     client = create_redis(redis_url, socket_connect_timeout=5, socket_timeout=5)
     try:
-        depths = {}
-        for queue, group in _GROUP_OF_QUEUE.items():
-            length = await client.xlen(queue)
-            try:
-                pending = int((await client.xpending(queue, group))["pending"])
-            except ResponseError:  # NOGROUP
-                pending = 0
-            depths[queue] = QueueDepth(length, pending, await client.llen(keys.dlq(queue)))
-        return depths
+        return await queue_counts(client)
     finally:
         await client.aclose()
 
 
 def supervisor_view() -> tuple[dt.datetime, list[ActorStatus], dict[str, dict[str, int]]]:
     """The supervisor's report and each actor's counters (connected to Ray already)."""
-    import ray
-
-    from homesec.actors import names
-    from homesec.actors.factory import HEALTH_GROUP
-
-    try:
-        supervisor = ray.get_actor(names.SUPERVISOR, namespace=ray_runtime.NAMESPACE)
-    except ValueError:
+    supervisor = ray_gateway.lookup(actor_names.SUPERVISOR)
+    if supervisor is None:
         raise ServiceStatusError(
             "homesec runs, but its supervisor is not on the Ray cluster (still starting, or "
             "stopping?); try again shortly"
-        ) from None
+        )
     try:
-        report, health = ray.get(
-            [
-                supervisor.report.options(concurrency_group=HEALTH_GROUP).remote(),
-                supervisor.actor_health.options(concurrency_group=HEALTH_GROUP).remote(),
-            ],
-            timeout=SUPERVISOR_TIMEOUT_SECONDS,
+        report = ray_gateway.call_blocking(
+            supervisor, "report", timeout=SUPERVISOR_TIMEOUT_SECONDS, health_group=True
+        )
+        health = ray_gateway.call_blocking(
+            supervisor, "actor_health", timeout=SUPERVISOR_TIMEOUT_SECONDS, health_group=True
         )
     except Exception as exc:  # a timeout or a dead actor: either way, no report
         raise ServiceStatusError(f"the supervisor did not answer: {exc}".splitlines()[0]) from None
@@ -138,11 +114,11 @@ def supervisor_view() -> tuple[dt.datetime, list[ActorStatus], dict[str, dict[st
 
 
 def collect_status(settings: Settings, run: RunState) -> ServiceStatus:
-    ray_runtime.connect(run.ray_address)
+    ray_gateway.connect(run.ray_address)
     try:
         checked_at, actors, counters = supervisor_view()
     finally:
-        ray_runtime.disconnect()
+        ray_gateway.disconnect()
     redis_url = settings.redis_url or run.redis_url
     queues, note = None, None
     if redis_url is None:

@@ -24,12 +24,13 @@ import collections
 import datetime as dt
 import enum
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import msgspec
 
-from homesec.pipeline.enums import UploadStatus
-from homesec.pipeline.structs import AnalysisJob
+from homesec.contract.enums import UploadStatus
+from homesec.contract.jobs import AnalysisJob
+from homesec.pipeline.cameras import CameraFolder, InvalidCameraId, normalize_camera_id
 
 # A file modified this recently may be an upload the watcher is still settling: leave it to it.
 RECENT_SECONDS = 60.0
@@ -314,3 +315,22 @@ class ProgressMeter:
             )
         parts.append(f"{format_duration(now - self.started_at)} elapsed")
         return ", ".join(parts)
+
+
+def select_cameras(cameras: Iterable[CameraFolder], wanted: Sequence[str]) -> list[CameraFolder]:
+    """The cameras named in ``wanted`` (folder names or ids), or all of them, by id."""
+    cameras = sorted(cameras, key=lambda camera: camera.camera_id)
+    if not wanted:
+        return cameras
+    by_id = {camera.camera_id: camera for camera in cameras}
+    chosen: dict[str, CameraFolder] = {}
+    for name in wanted:
+        try:
+            camera_id = normalize_camera_id(name)
+        except InvalidCameraId:
+            camera_id = name
+        if camera_id not in by_id:
+            known = ", ".join(by_id) or "none yet"
+            raise BackfillInputError(f"--camera {name}: no such camera (known: {known})")
+        chosen[camera_id] = by_id[camera_id]
+    return list(chosen.values())

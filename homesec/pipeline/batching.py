@@ -37,8 +37,8 @@ from collections.abc import Sequence
 
 import msgspec
 
-from homesec.ops import keys
-from homesec.pipeline.structs import AnalysisJob
+from homesec.contract import keys
+from homesec.contract.jobs import AnalysisJob
 from homesec.settings import Settings
 
 # Fixed namespace for batch ids: uuid5(namespace, "camera:first_detection_id") is stable across

@@ -5,17 +5,16 @@
 - ``online``: an upload within that time.
 
 Times are float epoch seconds (``time.time()``); the shell converts ``cameras.last_seen_at``.
-:func:`probe_folder` is the one filesystem call, kept beside the rule it feeds.
+Whether the folder can be read is :func:`homesec.files.camera_folders.probe_folder`'s to say.
 """
 
 from __future__ import annotations
 
 import enum
-import os
 
 import msgspec
 
-from homesec.pipeline.enums import CameraStatus
+from homesec.contract.enums import CameraStatus
 
 
 class FolderState(enum.StrEnum):
@@ -28,19 +27,6 @@ class StatusUpdate(msgspec.Struct, frozen=True):
     status: CameraStatus
     changed: bool
     reason: str  # why, for the log line and the health report
-
-
-def probe_folder(path: str) -> FolderState:
-    """Can the watcher list this folder? Reading one entry proves it, also for root (whom
-    ``os.access`` would always answer yes) and on network mounts."""
-    try:
-        with os.scandir(path) as entries:
-            next(entries, None)
-    except (FileNotFoundError, NotADirectoryError):
-        return FolderState.MISSING
-    except OSError:
-        return FolderState.UNREADABLE
-    return FolderState.OK
 
 
 def camera_status(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import msgspec
+
 _NOT_ALLOWED = re.compile(r"[^a-z0-9_-]+")
 
 
@@ -23,3 +25,11 @@ def normalize_camera_id(folder_name: str) -> str:
             f"folder name {folder_name!r} has no letters or digits to name a camera"
         )
     return candidate[:100]
+
+
+class CameraFolder(msgspec.Struct, frozen=True):
+    """A camera as its folder names it: registered from a folder, or read back from PostgreSQL."""
+
+    camera_id: str
+    name: str  # the folder's own name, shown to people
+    folder_path: str

@@ -16,7 +16,7 @@ import unicodedata
 from collections import Counter
 from typing import Any
 
-from homesec.pipeline.structs import AnalysisContext, DetectionSummary, RiskAssessment
+from homesec.contract.analysis import AnalysisContext, DetectionSummary, RiskAssessment
 
 MAX_CAMERA_NAME_CHARS = 80
 MAX_LABEL_CHARS = 40

@@ -17,11 +17,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import random
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
-from homesec.pipeline.structs import DlqEntry
+from homesec.contract.jobs import DlqEntry
 
 # 2**62 times any sane base is far past any cap; bounding the exponent keeps the float finite.
 _MAX_EXPONENT = 62
@@ -161,3 +161,64 @@ class CircuitBreaker(msgspec.Struct, frozen=True, kw_only=True):
 
     def _cooled_down(self, since: float | None, now: float) -> bool:
         return since is None or now - since >= self.cooldown_seconds
+
+
+class RetryableEntry(Protocol):
+    """A queue entry as the retry book sees it (``homesec.store.streams.StreamEntry``)."""
+
+    @property
+    def entry_id(self) -> str: ...
+
+    @property
+    def deliveries(self) -> int: ...
+
+
+class _Attempts(msgspec.Struct):
+    count: int
+    first_failed_at: float
+    due_at: float
+
+
+class RetryBook:
+    """Failed entries of this consumer awaiting their retry: pure bookkeeping, ``now`` passed in."""
+
+    def __init__(self, max_retries: int, base_delay: float = 0.5, cap: float = 30.0) -> None:
+        self.max_retries = max_retries
+        self.base_delay = base_delay
+        self.cap = cap
+        self._waiting: dict[str, tuple[RetryableEntry, _Attempts]] = {}
+
+    def __contains__(self, entry_id: object) -> bool:
+        return entry_id in self._waiting
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def attempts(self, entry: RetryableEntry) -> int:
+        """Failed attempts of ``entry`` so far, a dead consumer's included (its deliveries)."""
+        known = self._waiting.get(entry.entry_id)
+        return max(known[1].count if known else 0, entry.deliveries - 1)
+
+    def failed(self, entry: RetryableEntry, now: float) -> tuple[RetryStep, int, float]:
+        """Record a failure; returns the step, the attempts so far and the first failure time."""
+        count = self.attempts(entry) + 1
+        known = self._waiting.pop(entry.entry_id, None)
+        previous = known[1] if known else None
+        first = previous.first_failed_at if previous else now
+        step = next_step(count, self.max_retries)
+        if step is RetryStep.RETRY:
+            due = now + backoff_delay(count, self.base_delay, self.cap)
+            self._waiting[entry.entry_id] = (entry, _Attempts(count, first, due))
+        return step, count, first
+
+    def succeeded(self, entry_id: str) -> None:
+        self._waiting.pop(entry_id, None)
+
+    def due(self, now: float, limit: int) -> list[RetryableEntry]:
+        ready = [entry for entry, attempts in self._waiting.values() if attempts.due_at <= now]
+        return ready[:limit]
+
+    def next_due_in(self, now: float) -> float | None:
+        if not self._waiting:
+            return None
+        return max(0.0, min(attempts.due_at for _, attempts in self._waiting.values()) - now)

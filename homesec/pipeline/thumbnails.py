@@ -15,7 +15,7 @@ import math
 
 from PIL import Image
 
-from homesec.pipeline.structs import BoundingBox
+from homesec.contract.analysis import BoundingBox
 
 THUMBNAIL_MAX_SIZE = (320, 240)
 CROP_MARGIN = 0.15  # of the box's width (left and right) and height (top and bottom)

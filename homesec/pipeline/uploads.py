@@ -28,6 +28,7 @@ from collections.abc import Iterable
 
 import msgspec
 
+from homesec.contract.enums import UploadStatus
 from homesec.settings import Settings
 
 # How many bytes from a file's end the shell should read for :func:`tail_looks_complete`: room
@@ -174,3 +175,65 @@ class UploadTracker:
 
     def __len__(self) -> int:
         return len(self._uploads)
+
+
+# --- what a scan of the camera folder does -------------------------------------------------------
+
+
+def ledger_path(path: str) -> str:
+    """The text that stands for ``path`` in the ledger, the queues and the logs: the path itself,
+    or for an undecodable name its bytes with the undecodable ones as ``\\xNN`` escapes."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = path.encode("utf-8", "surrogateescape")
+        return raw.decode("utf-8", "backslashreplace")
+    return path
+
+
+def is_storable(path: str) -> bool:
+    return ledger_path(path) == path
+
+
+class FileSeen(msgspec.Struct, frozen=True):
+    """One look at one file: what :class:`~homesec.pipeline.uploads.UploadTracker` observes."""
+
+    path: str
+    size: int
+    mtime: float
+    tail_complete: bool | None = None  # None: not looked (not a regular image file)
+
+
+class LedgerRow(msgspec.Struct, frozen=True):
+    id: int
+    file_path: str
+    status: str
+    sha256: str | None
+    file_size: int | None
+
+
+class ScanPlan(msgspec.Struct, frozen=True):
+    fresh: list[FileSeen]  # no row, or rejected and changed since: validate (again)
+    requeue: list[LedgerRow]  # queued or processing: put on the stream again
+
+
+DETECTOR_OWNED = (UploadStatus.QUEUED, UploadStatus.PROCESSING)
+
+
+def plan_scan(files: Iterable[FileSeen], rows: Iterable[LedgerRow]) -> ScanPlan:
+    """What a scan does with the files it found and the ledger rows it read.
+
+    A rejected file is looked at again only when its size differs from the rejected one (it was
+    rewritten); ``done``, ``duplicate``, ``failed`` and unchanged ``rejected`` files are skipped.
+    Every ``queued`` / ``processing`` row is requeued, whether or not its file is still there:
+    the detector records a vanished file as failed, so the ledger does not keep it queued.
+    """
+    rows = list(rows)
+    by_path = {row.file_path: row for row in rows}
+    fresh = []
+    for seen in files:
+        row = by_path.get(ledger_path(seen.path))
+        if row is None or (row.status == UploadStatus.REJECTED and row.file_size != seen.size):
+            fresh.append(seen)
+    requeue = [row for row in rows if row.status in DETECTOR_OWNED]
+    return ScanPlan(fresh=fresh, requeue=requeue)

@@ -1,4 +1,5 @@
-"""Is this upload a safe, whole image? Validation of one candidate file; bad input never raises.
+"""Is this upload a safe, whole image? The rules of validation, on paths and bytes; bad input never
+raises. Reading the file itself is :func:`homesec.files.validation.validate_upload`'s.
 
 The file is read once; the SHA-256 (for deduplication) and the decode both work on those bytes.
 Checks run cheapest first and each refusal carries a stable reason code for the ``uploads``
@@ -20,11 +21,9 @@ The pixels are thrown away: the detector decodes the file itself.
 from __future__ import annotations
 
 import enum
-import errno
 import hashlib
 import io
 import os
-import stat
 
 import msgspec
 from PIL import Image, ImageFile, UnidentifiedImageError
@@ -83,7 +82,7 @@ class ImageLimits(msgspec.Struct, frozen=True, kw_only=True):
         return cls(min_bytes=settings.min_image_bytes, max_pixels=settings.max_image_pixels)
 
 
-def _reject(reason: RejectReason, message: str, **known: object) -> ValidationResult:
+def reject(reason: RejectReason, message: str, **known: object) -> ValidationResult:
     return ValidationResult(ok=False, reason=reason, message=message, **known)
 
 
@@ -118,95 +117,30 @@ def has_allowed_extension(path: str) -> bool:
     return os.path.splitext(path)[1].lower() in MIME_BY_EXTENSION
 
 
-def validate_upload(
-    path: str, camera_folder: str, limits: ImageLimits | None = None
-) -> ValidationResult:
-    """Validate the file at ``path``, which must lie inside ``camera_folder``. Never raises for
-    bad input: every refusal is a :class:`ValidationResult` with a reason."""
-    limits = limits or ImageLimits()
-    shown = printable_path(path)
-    try:
-        real_path = os.path.realpath(path)
-        real_folder = os.path.realpath(camera_folder)
-    except (OSError, ValueError) as exc:  # a NUL in the name, a symlink loop
-        return _reject(RejectReason.UNREADABLE, f"{shown}: not a usable path: {exc}")
-    if not is_inside_folder(real_path, real_folder):
-        return _reject(RejectReason.OUTSIDE_FOLDER, f"{shown} resolves outside the camera folder")
-    if not has_allowed_extension(path):
-        return _reject(RejectReason.BAD_EXTENSION, f"{shown} is not a .jpg, .jpeg or .png file")
-    try:
-        data = _read_regular_file(real_path, limits.max_bytes)
-    except _Refused as refused:
-        return _reject(refused.reason, f"{shown}: {refused.detail}", size=refused.size)
-    return validate_image_bytes(data, limits)
-
-
-class _Refused(Exception):
-    def __init__(self, reason: RejectReason, detail: str, size: int | None = None) -> None:
-        super().__init__(detail)
-        self.reason, self.detail, self.size = reason, detail, size
-
-
-def _read_regular_file(real_path: str, max_bytes: int) -> bytes:
-    # O_NOFOLLOW: the path was resolved already, so a symlink here was swapped in since.
-    # O_NONBLOCK: opening a FIFO must not wait for a writer; regular files ignore it.
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(real_path, flags)
-    except FileNotFoundError:
-        raise _Refused(RejectReason.MISSING, "the file is gone") from None
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:  # a symlink loop, or a symlink swapped in since realpath
-            raise _Refused(RejectReason.UNREADABLE, "a symlink that cannot be followed") from None
-        raise _Refused(RejectReason.UNREADABLE, f"cannot open: {exc.strerror}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise _Refused(RejectReason.NOT_A_FILE, "not a regular file")
-        if info.st_size > max_bytes:
-            raise _Refused(
-                RejectReason.TOO_LARGE, f"{info.st_size} bytes, over {max_bytes}", info.st_size
-            )
-        with os.fdopen(fd, "rb", closefd=False) as stream:
-            # Sized from fstat: asking for max_bytes would allocate that much on every read.
-            # The extra byte tells whether the file grew since; then read on, but only up to
-            # one byte past the cap.
-            data = stream.read(info.st_size + 1)
-            if len(data) > info.st_size:
-                data += stream.read(max_bytes + 1 - len(data))
-    except OSError as exc:
-        raise _Refused(RejectReason.UNREADABLE, f"cannot read: {exc.strerror}") from None
-    finally:
-        os.close(fd)
-    if len(data) > max_bytes:
-        raise _Refused(RejectReason.TOO_LARGE, f"over {max_bytes} bytes", len(data))
-    return data
-
-
 def validate_image_bytes(data: bytes, limits: ImageLimits | None = None) -> ValidationResult:
     """Validate an image held in memory: size, SHA-256, header, pixel cap, full decode."""
     limits = limits or ImageLimits()
     size = len(data)
     if size == 0:
-        return _reject(RejectReason.EMPTY, "the file is empty", size=0)
+        return reject(RejectReason.EMPTY, "the file is empty", size=0)
     if size < limits.min_bytes:
-        return _reject(RejectReason.TOO_SMALL, f"{size} bytes, under {limits.min_bytes}", size=size)
+        return reject(RejectReason.TOO_SMALL, f"{size} bytes, under {limits.min_bytes}", size=size)
     if size > limits.max_bytes:
-        return _reject(RejectReason.TOO_LARGE, f"{size} bytes, over {limits.max_bytes}", size=size)
+        return reject(RejectReason.TOO_LARGE, f"{size} bytes, over {limits.max_bytes}", size=size)
     digest = hashlib.sha256(data).hexdigest()
     try:
         image = Image.open(io.BytesIO(data), formats=OPEN_FORMATS)
     except Image.DecompressionBombError as exc:
         # Pillow's own hard limit (twice Image.MAX_IMAGE_PIXELS) fired on the header.
-        return _reject(
+        return reject(
             RejectReason.TOO_MANY_PIXELS, f"decompression bomb: {exc}", size=size, sha256=digest
         )
     except UnidentifiedImageError:
-        return _reject(
+        return reject(
             RejectReason.NOT_AN_IMAGE, "not a JPEG or PNG image", size=size, sha256=digest
         )
     except Exception as exc:  # untrusted bytes: Pillow's parsers raise all sorts on garbage
-        return _reject(RejectReason.CORRUPT, f"bad image header: {exc}", size=size, sha256=digest)
+        return reject(RejectReason.CORRUPT, f"bad image header: {exc}", size=size, sha256=digest)
     with image:
         image_format = image.format or ""
         width, height = image.size
@@ -218,14 +152,14 @@ def validate_image_bytes(data: bytes, limits: ImageLimits | None = None) -> Vali
             "mime_type": MIME_BY_FORMAT[image_format],
         }
         if width * height > limits.max_pixels:
-            return _reject(
+            return reject(
                 RejectReason.TOO_MANY_PIXELS,
                 f"{width}x{height} is {width * height} pixels, over {limits.max_pixels}",
                 **known,
             )
         refusal = _decode(image)
     if refusal is not None:
-        return _reject(*refusal, **known)
+        return reject(*refusal, **known)
     return ValidationResult(ok=True, message=f"valid {image_format} {width}x{height}", **known)
 
 

@@ -18,10 +18,10 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from homesec.actors import names
-from homesec.actors.factory import ActorSpec, create_actor
+from homesec.actors.ray_gateway import create_actor
+from homesec.contract import actor_names, keys
+from homesec.contract.reports import ActorSpec
 from homesec.models import Detection, Event, Upload
-from homesec.ops import keys
 from homesec.settings import Settings, load_settings
 
 RED = (255, 0, 0)  # the scripted detector's "person" (0.95: the fast path)
@@ -83,10 +83,10 @@ async def running_pipeline(
 ) -> AsyncIterator[object]:
     """The supervisor (which starts every other actor) on the test session's Ray cluster."""
     spec = ActorSpec(
-        name=names.SUPERVISOR,
+        name=actor_names.SUPERVISOR,
         kind="supervisor",
         class_path="homesec.actors.supervisor:Supervisor",
-        args=(names.SUPERVISOR, settings, database_url, redis_url, cycle_seconds),
+        args=(actor_names.SUPERVISOR, settings, database_url, redis_url, cycle_seconds),
     )
     supervisor = create_actor(spec)
     try:

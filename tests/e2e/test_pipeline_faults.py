@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import ray
 
-from homesec.actors import names
-from homesec.actors.factory import health_call
-from homesec.ops.ray_runtime import NAMESPACE
+from homesec.actors import ray_gateway
+from homesec.contract import actor_names
+from homesec.contract.actor_names import NAMESPACE
 from tests.e2e.harness import (
     BLUE,
     GREY,
@@ -85,7 +85,7 @@ async def actor_pid(name: str, timeout: float = 60) -> int:
     while True:
         handle = ray.get_actor(name, namespace=NAMESPACE)
         try:
-            health = await health_call(handle)
+            health = await ray_gateway.health(handle, 30.0)
         except (ray.exceptions.ActorUnavailableError, ray.exceptions.RayActorError):
             if time.monotonic() > deadline:
                 raise
@@ -170,20 +170,20 @@ async def test_killed_actors_lose_and_duplicate_nothing(
             return ray.get_actor(name, namespace=NAMESPACE)
 
         await flow.processed(30)
-        ray.kill(actor(names.detector(0)), no_restart=False)
+        ray.kill(actor(actor_names.detector(0)), no_restart=False)
         await flow.processed(60)
-        os.kill(await actor_pid(names.batcher(flow.cameras[0])), signal.SIGKILL)
-        ray.kill(actor(names.analyst(0)), no_restart=False)
+        os.kill(await actor_pid(actor_names.batcher(flow.cameras[0])), signal.SIGKILL)
+        ray.kill(actor(actor_names.analyst(0)), no_restart=False)
         await flow.processed(100)
-        os.kill(await actor_pid(names.detector(0)), signal.SIGKILL)
-        os.kill(await actor_pid(names.analyst(0)), signal.SIGKILL)
-        ray.kill(actor(names.batcher(flow.cameras[1])), no_restart=False)
+        os.kill(await actor_pid(actor_names.detector(0)), signal.SIGKILL)
+        os.kill(await actor_pid(actor_names.analyst(0)), signal.SIGKILL)
+        ray.kill(actor(actor_names.batcher(flow.cameras[1])), no_restart=False)
 
     flow = await flow_with_faults(
         migrated_database_url, redis_url, db_sessions, tmp_path, kill_actors
     )
     restarts = {actor.name: actor.restarts for actor in flow.report.actors}
-    assert restarts[names.detector(0)] >= 1 and restarts[names.analyst(0)] >= 1
+    assert restarts[actor_names.detector(0)] >= 1 and restarts[actor_names.analyst(0)] >= 1
 
 
 async def test_a_redis_that_loses_everything_loses_no_upload(

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from homesec.ops.ray_runtime import free_port
+from homesec.ops.ports import free_port
 
 __all__ = ["free_port", "homesec", "start_up"]
 

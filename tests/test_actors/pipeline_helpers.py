@@ -15,12 +15,12 @@ import redis.asyncio as aioredis
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from homesec.actors import streams
 from homesec.actors.base import ServiceActor
+from homesec.contract import keys
+from homesec.contract.jobs import AnalysisJob, DetectionJob, DlqEntry
 from homesec.models import Camera, Upload, UploadStatus
-from homesec.ops import keys
-from homesec.pipeline.structs import AnalysisJob, DetectionJob, DlqEntry
 from homesec.settings import Settings
+from homesec.store import streams
 
 CAMERA = "front_door"
 RED = (255, 0, 0)  # the scripted engine's "person"

@@ -21,23 +21,20 @@ import pytest
 from sqlalchemy import delete, select
 
 from homesec.actors.analyst import Analyst, analysis_context, fallback_assessment
-from homesec.actors.event_store import StoredBatch, insert_event, load_batch, publish_once
-from homesec.actors.streams import RetryBook, StreamEntry, enqueue
+from homesec.contract import keys
+from homesec.contract.analysis import AnalysisContext, BoundingBox, DetectionSummary, RiskAssessment
+from homesec.contract.jobs import AnalysisJob
 from homesec.engines.llm import LlmBadResponse, LlmUnavailable
 from homesec.engines.llm.openai_compatible import OpenAICompatibleEngine
 from homesec.engines.llm.rules import assess_by_rules
 from homesec.models import Camera, Detection, Event
-from homesec.ops import keys
 from homesec.pipeline.retry import CircuitBreaker
 from homesec.pipeline.risk import risk_level
-from homesec.pipeline.structs import (
-    AnalysisContext,
-    AnalysisJob,
-    BoundingBox,
-    DetectionSummary,
-    RiskAssessment,
-)
 from homesec.settings import RiskBands, Settings
+from homesec.store.detections import StoredBatch, load_batch
+from homesec.store.event_channel import publish_event_once
+from homesec.store.events import insert_event
+from homesec.store.streams import RetryBook, StreamEntry, enqueue
 from tests.support.llm_server import GOOD_ANSWER, FakeLlmServer, Script, serve_fake_llm, unused_port
 
 CAMERA_ID = "front_door"
@@ -558,7 +555,7 @@ async def test_the_store_writes_and_publishes_a_batch_once(db_sessions, redis_cl
     assert a.id == b.id and sorted([a_new, b_new]) == [False, True]
     assert a == b  # the loser reads the winner's row
     async with subscriber(redis_client) as pubsub:
-        published = await asyncio.gather(*(publish_once(redis_client, a) for _ in range(3)))
+        published = await asyncio.gather(*(publish_event_once(redis_client, a) for _ in range(3)))
         messages = await received(pubsub, job)
     assert sorted(published) == [False, False, True] and len(messages) == 1
     assert await redis_client.ttl(keys.event_published(a.id, a.started_at.timestamp())) > 0
@@ -608,7 +605,9 @@ async def test_as_a_ray_actor(
 ):
     import ray
 
-    from homesec.actors.factory import ActorSpec, create_actor, health_call
+    from homesec.actors import ray_gateway
+    from homesec.actors.ray_gateway import create_actor
+    from homesec.contract.reports import ActorSpec
 
     ids = await seed(db_sessions)
     spec = ActorSpec(
@@ -621,7 +620,7 @@ async def test_as_a_ray_actor(
     try:
         entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, make_job(ids))
         await eventually(lambda: is_acked(redis_client, entry_id), timeout=30)  # worker start
-        health = await health_call(handle)
+        health = await ray_gateway.health(handle, 30.0)
         assert (health.kind, health.state) == ("analyst", "running")
         assert health.detail["engine"] == "rules" and health.counters["events"] == 1
     finally:
@@ -632,7 +631,7 @@ async def test_as_a_ray_actor(
 
 async def test_a_marker_left_by_an_earlier_database_does_not_silence_an_event(redis_client):
     """Event ids start at 1 again in a new database while Redis may keep last week's markers."""
-    from homesec.actors.event_store import StoredEvent
+    from homesec.store.events import StoredEvent
 
     def event(started_at: dt.datetime) -> StoredEvent:
         return StoredEvent(
@@ -646,6 +645,6 @@ async def test_a_marker_left_by_an_earlier_database_does_not_silence_an_event(re
             is_fast_path=True,
         )
 
-    assert await publish_once(redis_client, event(NIGHT)) is True
-    assert await publish_once(redis_client, event(NIGHT)) is False  # the same event: once
-    assert await publish_once(redis_client, event(NIGHT + dt.timedelta(days=7))) is True
+    assert await publish_event_once(redis_client, event(NIGHT)) is True
+    assert await publish_event_once(redis_client, event(NIGHT)) is False  # the same event: once
+    assert await publish_event_once(redis_client, event(NIGHT + dt.timedelta(days=7))) is True

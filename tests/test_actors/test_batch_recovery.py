@@ -10,10 +10,10 @@ import json
 from sqlalchemy import select
 
 from homesec.actors.batcher import Batcher
-from homesec.actors.event_store import load_batch
+from homesec.contract.jobs import AnalysisJob
 from homesec.models import Camera, Detection, Event
-from homesec.pipeline.structs import AnalysisJob
 from homesec.settings import load_settings
+from homesec.store.detections import load_batch
 from tests.test_actors.pipeline_helpers import analysis_jobs
 
 CAMERA = "porch"

@@ -7,10 +7,11 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
-from homesec.actors import batch_store, names
 from homesec.actors.batcher import Batcher
-from homesec.ops import keys
-from homesec.pipeline.batching import StoredDetection, batch_id_for, fast_path_batch_id
+from homesec.contract import actor_names, keys
+from homesec.contract.jobs import StoredDetection
+from homesec.pipeline.batching import batch_id_for, fast_path_batch_id
+from homesec.store import batch_state
 from tests.test_actors.pipeline_helpers import (
     CAMERA,
     analysis_jobs,
@@ -38,7 +39,7 @@ async def make_batcher(tmp_path, redis_client, migrated_database_url, redis_url)
     def make(*, run: bool = True, **overrides) -> Batcher:
         overrides = {"batch_window_seconds": 2.0, "batch_idle_timeout_seconds": 1.0} | overrides
         batcher = Batcher(
-            names.batcher(CAMERA),
+            actor_names.batcher(CAMERA),
             make_settings(tmp_path, **overrides),
             migrated_database_url,
             redis_url,
@@ -98,7 +99,7 @@ async def test_a_full_batch_closes_at_once_and_the_rest_opens_the_next(make_batc
 
     [job] = await analysis_jobs(redis_client)
     assert job.detection_ids == [1, 2, 3]
-    saved = await batch_store.load(redis_client, CAMERA)
+    saved = await batch_state.load(redis_client, CAMERA)
     assert saved.open_batch is not None
     assert saved.open_batch.batch_id == batch_id_for(CAMERA, 4)
     assert saved.open_batch.detection_ids == (4, 5)
@@ -123,7 +124,7 @@ async def test_the_fast_path_fires_once_per_cooldown_even_across_a_restart(
     await restarted.add([person(4)])
     assert len(await analysis_jobs(redis_client)) == 1  # the cooldown survived the restart
     # The fast-path detections joined the normal batch too.
-    saved = await batch_store.load(redis_client, CAMERA)
+    saved = await batch_state.load(redis_client, CAMERA)
     assert saved.open_batch is not None
     assert saved.open_batch.detection_ids == (1, 2, 3, 4)
 
@@ -183,4 +184,4 @@ async def test_a_crash_between_enqueue_and_state_write_only_repeats_the_same_job
     assert all(job.detection_ids == [1, 2] for job in jobs)
     await batcher.add([car(1), car(2)])  # recorded now: a third redelivery does nothing
     assert len(await analysis_jobs(redis_client)) == 2
-    assert (await batch_store.load(redis_client, CAMERA)).open_batch is None
+    assert (await batch_state.load(redis_client, CAMERA)).open_batch is None

@@ -22,12 +22,14 @@ from PIL import Image
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import select, update
 
-from homesec.actors import ingest, streams
 from homesec.actors.camera_watcher import CameraWatcher
+from homesec.contract import keys
+from homesec.contract.jobs import DetectionJob
+from homesec.contract.messages import CameraStatusMessage
 from homesec.models import Camera, Log, Upload
-from homesec.ops import keys
-from homesec.pipeline.structs import CameraStatusMessage, DetectionJob
 from homesec.settings import load_settings
+from homesec.store import streams
+from homesec.workflows import ingest
 
 SETTLE_SECONDS = 0.5
 TIMEOUT = 10.0
@@ -472,7 +474,9 @@ async def test_runs_as_a_ray_actor(
 ):
     import ray
 
-    from homesec.actors.factory import ActorSpec, create_actor, health_call
+    from homesec.actors import ray_gateway
+    from homesec.actors.ray_gateway import create_actor
+    from homesec.contract.reports import ActorSpec
 
     name = f"watcher:test-{secrets.token_hex(3)}"
     spec = ActorSpec(
@@ -483,11 +487,13 @@ async def test_runs_as_a_ray_actor(
     )
     handle = create_actor(spec)
     try:
-        await eventually(lambda: _observer_alive(health_call(handle)), timeout=60.0, interval=0.2)
+        await eventually(
+            lambda: _observer_alive(ray_gateway.health(handle, 30.0)), timeout=60.0, interval=0.2
+        )
         path = write(folder / "MDAlarm_ray.jpg", jpeg_bytes())
         rows = await eventually(statuses_of(db_sessions, "queued"))
         assert list(rows) == [path]
-        health = await health_call(handle)
+        health = await ray_gateway.health(handle, 30.0)
         assert health.kind == "watcher" and health.state == "running"
         assert health.counters["enqueued"] == 1
         assert [job.camera_id for job in await jobs(redis_client)] == ["ray-cam"]

@@ -17,20 +17,23 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from homesec.actors import batch_store, names, streams
+from homesec.actors import ray_gateway
 from homesec.actors.batcher import Batcher
 from homesec.actors.batcher_directory import BatcherUnavailable, LocalBatcherDirectory
-from homesec.actors.detection_store import ImageDetections, store_image, store_images
 from homesec.actors.detector import Detector, choose_device
-from homesec.actors.factory import ActorSpec, create_actor, health_call
+from homesec.actors.ray_gateway import create_actor
+from homesec.contract import actor_names, keys
+from homesec.contract.analysis import BoundingBox, Detection
+from homesec.contract.jobs import StoredDetection
+from homesec.contract.messages import DetectionNewMessage
+from homesec.contract.reports import ActorSpec
 from homesec.engines.detector import DetectorEngine, create_detector
 from homesec.models import Detection as DetectionRow
 from homesec.models import Upload, UploadStatus
-from homesec.ops import keys
-from homesec.ops.telemetry import latency_percentiles
-from homesec.pipeline.batching import StoredDetection
-from homesec.pipeline.structs import BoundingBox, Detection, DetectionNewMessage
 from homesec.settings import Settings
+from homesec.store import batch_state, streams
+from homesec.store.detections import ImageDetections, store_image, store_images
+from homesec.store.telemetry import latency_percentiles
 from tests.support.tiny_rtdetr import build_tiny_rtdetr
 from tests.test_actors.pipeline_helpers import (
     BLUE,
@@ -110,13 +113,13 @@ async def pipeline(tmp_path, db_sessions, redis_client, migrated_database_url, r
         ) -> Detector:
             settings = make_settings(tmp_path, **({"detector_model": "scripted"} | overrides))
             self.batcher = Batcher(
-                names.batcher(CAMERA), settings, migrated_database_url, redis_url, CAMERA
+                actor_names.batcher(CAMERA), settings, migrated_database_url, redis_url, CAMERA
             )
             running.append((self.batcher, None))
             directory = LocalBatcherDirectory({CAMERA: self.batcher})
             self.directory = FlakyDirectory(directory, directory_failures)
             detector = Detector(
-                names.detector(0),
+                actor_names.detector(0),
                 settings,
                 migrated_database_url,
                 redis_url,
@@ -193,7 +196,7 @@ async def test_a_batch_of_uploads_takes_one_forward_pass_and_reaches_the_batcher
 
     ids = [row.id for row in rows]
     assert await assigned_ids(redis_client) == ids
-    saved = await batch_store.load(redis_client, CAMERA)
+    saved = await batch_state.load(redis_client, CAMERA)
     assert saved.open_batch is not None and sorted(saved.open_batch.detection_ids) == ids
 
     published = await _published_detection_ids(messages, {job.file_path for job in jobs}, len(rows))
@@ -502,16 +505,16 @@ async def test_detector_and_batcher_as_ray_actors(
     common = (settings, migrated_database_url, redis_url)
     specs = [
         ActorSpec(
-            name=names.batcher(CAMERA),
+            name=actor_names.batcher(CAMERA),
             kind="batcher",
             class_path="homesec.actors.batcher:Batcher",
-            args=(names.batcher(CAMERA), *common, CAMERA),
+            args=(actor_names.batcher(CAMERA), *common, CAMERA),
         ),
         ActorSpec(
-            name=names.detector(0),
+            name=actor_names.detector(0),
             kind="detector",
             class_path="homesec.actors.detector:Detector",
-            args=(names.detector(0), *common),  # no directory: the Ray one
+            args=(actor_names.detector(0), *common),  # no directory: the Ray one
             num_cpus=1,
             env_vars={"HOMESEC_TEST_WORKER_ENV": "set"},
         ),
@@ -525,7 +528,7 @@ async def test_detector_and_batcher_as_ray_actors(
         assert fast.is_fast_path and fast.detection_ids == [row.id]
         assert not batch.is_fast_path and batch.detection_ids == [row.id]
         assert await all_acknowledged(redis_client)
-        detector_health = await health_call(handles[1])
+        detector_health = await ray_gateway.health(handles[1], 30.0)
         assert detector_health.state == "running"
         assert detector_health.detail["engine"] == "scripted"
         assert detector_health.counters["images"] == 1
@@ -533,7 +536,7 @@ async def test_detector_and_batcher_as_ray_actors(
         environ_file = Path(f"/proc/{detector_health.detail['pid']}/environ")
         environ = await asyncio.to_thread(environ_file.read_bytes)
         assert b"HOMESEC_TEST_WORKER_ENV=set" in environ.split(b"\0")
-        batcher_health = await health_call(handles[0])
+        batcher_health = await ray_gateway.health(handles[0], 30.0)
         assert batcher_health.counters["fast_path_jobs"] == 1
         assert batcher_health.counters["batches_closed"] == 1
     finally:

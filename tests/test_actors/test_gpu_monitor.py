@@ -13,10 +13,11 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from homesec.actors import names
-from homesec.actors.base import ActorHealth
-from homesec.actors.factory import HEALTH_GROUP
-from homesec.actors.gpu_monitor import GpuMonitor, RayDetectorFps, current_node_id
+from homesec.actors.gpu_monitor import GpuMonitor, RayDetectorFps
+from homesec.actors.ray_gateway import current_node_id
+from homesec.contract import actor_names
+from homesec.contract.actor_names import HEALTH_GROUP
+from homesec.contract.reports import ActorHealth
 from homesec.engines.gpu import gpu_count
 from homesec.engines.gpu_sampling import total_inference_fps
 from homesec.models import GPUStats, Log
@@ -263,7 +264,7 @@ async def test_ray_lookup_reads_the_detectors_on_its_node(ray_cluster):
     here = current_node_id()
     stubs = [
         ray.remote(concurrency_groups={HEALTH_GROUP: 1})(StubDetector)
-        .options(name=names.detector(replica), namespace=namespace, num_cpus=0)
+        .options(name=actor_names.detector(replica), namespace=namespace, num_cpus=0)
         .remote(node_id)
         for replica, node_id in ((0, here), (1, "another-node"))
     ]

@@ -18,11 +18,12 @@ import msgspec
 import pytest
 from sqlalchemy import func, select, text
 
-from homesec.actors import cleanup_store
-from homesec.actors.factory import ActorSpec, create_actor, health_call
+from homesec.actors import ray_gateway
 from homesec.actors.janitor import Janitor, schedule_zone
+from homesec.actors.ray_gateway import create_actor
+from homesec.contract.reports import ActorSpec, CleanupStats
 from homesec.models import Camera, Detection, Event, GPUStats, Log, Upload, UploadStatus
-from homesec.pipeline.structs import CleanupStats
+from homesec.store import retention
 from tests.test_actors.pipeline_helpers import CAMERA, make_settings
 
 RETENTION_DAYS = 30
@@ -384,7 +385,7 @@ async def test_a_second_caller_waits_for_the_running_cleanup(
     closing(actor)
     running = 0
     most_at_once = 0
-    remove_expired_rows = cleanup_store.remove_expired_rows
+    remove_expired_rows = retention.remove_expired_rows
 
     async def watched(*args, **kwargs):
         nonlocal running, most_at_once
@@ -396,7 +397,7 @@ async def test_a_second_caller_waits_for_the_running_cleanup(
         finally:
             running -= 1
 
-    monkeypatch.setattr(cleanup_store, "remove_expired_rows", watched)
+    monkeypatch.setattr(retention, "remove_expired_rows", watched)
 
     first, second = await asyncio.gather(actor.run_cleanup(), actor.run_cleanup())
 
@@ -426,7 +427,7 @@ async def test_the_statistics_are_logged_and_a_dry_run_logs_no_row(
     statistics = msgspec.to_builtins(stats)
     assert {name: report.extra[name] for name in statistics} == statistics
     assert report.extra["uploads_deleted"] == 1  # vanished.jpg's
-    assert await cleanup_store.last_cleanup_at(db_sessions) == NOW
+    assert await retention.last_cleanup_at(db_sessions) == NOW
     detail = actor.health_detail()
     assert detail["last_cleanup"].endswith(f"{stats.space_reclaimed} bytes")
 
@@ -484,7 +485,7 @@ async def test_a_failed_scheduled_cleanup_is_tried_again_at_the_next_wake_up(
     async def broken(*args, **kwargs):
         raise ConnectionError("PostgreSQL is restarting")
 
-    monkeypatch.setattr(cleanup_store, "remove_expired_rows", broken)
+    monkeypatch.setattr(retention, "remove_expired_rows", broken)
     assert await actor.tick() == actor.wake_seconds
     assert "PostgreSQL is restarting" in actor.last_error
     monkeypatch.undo()
@@ -674,7 +675,7 @@ async def test_a_dry_run_through_ray(
     handle = create_actor(spec)
     try:
         stats: CleanupStats = await handle.run_cleanup.remote(dry_run=True)
-        health = await health_call(handle)
+        health = await ray_gateway.health(handle, 30.0)
     finally:
         ray.kill(handle, no_restart=True)
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from PIL import Image
 
+from homesec.contract.analysis import BoundingBox
 from homesec.engines.detector import DetectorEngine, create_detector
 from homesec.engines.detector.null import NullDetector
 from homesec.engines.detector.scripted import SCRIPTED_CONFIDENCE, ScriptedDetector
-from homesec.pipeline.structs import BoundingBox
 from homesec.settings import Settings
 
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from homesec.contract.analysis import AnalysisContext, BoundingBox, DetectionSummary
 from homesec.engines.llm import LlmBadResponse, LlmConfigError, LlmEngine, LlmUnavailable
 from homesec.engines.llm.openai_compatible import OpenAICompatibleEngine
-from homesec.pipeline.structs import AnalysisContext, BoundingBox, DetectionSummary
 from homesec.settings import Settings
 from tests.support.llm_server import GOOD_ANSWER as ANSWER
 from tests.support.llm_server import FakeLlmServer, Script, serve_fake_llm, unused_port

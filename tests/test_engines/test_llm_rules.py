@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from homesec.contract.analysis import AnalysisContext, BoundingBox, DetectionSummary
 from homesec.engines.llm import LlmEngine
 from homesec.engines.llm.rules import RulesEngine, assess_by_rules
-from homesec.pipeline.structs import AnalysisContext, BoundingBox, DetectionSummary
 
 LOCAL = dt.timezone(dt.timedelta(hours=2))
 NOON = dt.datetime(2024, 6, 12, 12, 0, tzinfo=LOCAL)

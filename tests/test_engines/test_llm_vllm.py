@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from homesec.contract.analysis import AnalysisContext, DetectionSummary
 from homesec.engines.llm import LlmConfigError
 from homesec.engines.llm.vllm_engine import (
     MAX_MODEL_LEN,
@@ -18,7 +19,6 @@ from homesec.engines.llm.vllm_engine import (
     engine_arguments,
 )
 from homesec.pipeline.prompt import RISK_ASSESSMENT_SCHEMA
-from homesec.pipeline.structs import AnalysisContext, DetectionSummary
 from homesec.settings import Settings
 
 

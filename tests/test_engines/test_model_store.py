@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from homesec.ops.errors import OpsError
-from homesec.ops.model_store import (
+from homesec.contract.errors import HomesecError
+from homesec.engines.model_store import (
     ModelPullError,
     models_dir,
     pull_model,
@@ -40,7 +40,7 @@ def test_pull_offline_fails_quickly_and_says_what_to_do(tmp_path, offline):
     message = str(caught.value)
     assert "could not download PekingU/rtdetr_v2_r50vd" in message
     assert "DETECTOR_MODEL" in message and "copy" in message
-    assert isinstance(caught.value, OpsError)  # the CLI prints it as one line
+    assert isinstance(caught.value, HomesecError)  # the CLI prints it as one line
 
 
 @pytest.mark.parametrize("model_id", ["../etc", "/abs/path", "a/b/c", "", "owner/../x"])

@@ -7,11 +7,11 @@ import pytest
 from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import AsyncTestClient
 
+from homesec.contract.errors import HomesecError
 from homesec.http.auth import ApiKeyStore
 from homesec.http.server import InsecureBindError, check_bind_safety
 from homesec.models import APIKey
-from homesec.ops.api_keys import hash_api_key
-from homesec.ops.errors import OpsError
+from homesec.store.api_keys import hash_api_key
 
 KEY = "correct horse battery staple"
 
@@ -116,6 +116,6 @@ def test_bind_safety(settings, host, keys_on, allow, refused) -> None:
         return
     with pytest.raises(InsecureBindError) as error:
         check_bind_safety(chosen)
-    assert isinstance(error.value, OpsError)
+    assert isinstance(error.value, HomesecError)
     assert f"HOMESEC_HOST={host}" in str(error.value)
     assert "HOMESEC_ALLOW_INSECURE_BIND" in str(error.value)

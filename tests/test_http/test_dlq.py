@@ -6,9 +6,9 @@ import json
 
 import msgspec
 
-from homesec.ops import keys
+from homesec.contract import keys
+from homesec.contract.jobs import AnalysisJob, DetectionJob
 from homesec.pipeline.retry import dead_letter_entry
-from homesec.pipeline.structs import AnalysisJob, DetectionJob
 
 
 def detection_entry(index: int) -> str:

@@ -10,11 +10,11 @@ import json
 import msgspec
 from litestar.testing import AsyncTestClient
 
+from homesec.contract import keys
+from homesec.contract.messages import SecurityEventData, SecurityEventMessage
 from homesec.http.app import create_app
 from homesec.http.relay import EventRelay
-from homesec.ops import keys
-from homesec.ops.redis_client import create_redis
-from homesec.pipeline.structs import SecurityEventData, SecurityEventMessage
+from homesec.store.redis_client import create_redis
 
 EVENT = SecurityEventMessage(
     data=SecurityEventData(

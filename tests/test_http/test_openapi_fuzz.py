@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.python import asgi
 
-from homesec.pipeline.structs import CleanupStats
+from homesec.contract.reports import CleanupStats
 from tests.test_http.conftest import T0, add_camera, add_detection, add_event
 
 MAX_EXAMPLES = 20

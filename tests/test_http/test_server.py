@@ -14,16 +14,11 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from homesec.http.server import build_server
+from homesec.ops.ports import free_port
 from tests.test_http.test_live import subscribed
 
 MESSAGES = 120
 PAYLOAD = "x" * 200_000  # big messages fill the socket buffers of a client that does not read
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

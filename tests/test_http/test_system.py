@@ -8,12 +8,12 @@ import socket
 import msgspec
 from litestar.testing import AsyncTestClient
 
+from homesec.contract import keys
+from homesec.contract.errors import HomesecError
+from homesec.contract.reports import ActorStatus, CleanupStats, SupervisorReport
 from homesec.http.app import create_app
 from homesec.models import GPUStats
-from homesec.ops import keys
-from homesec.ops.errors import OpsError
-from homesec.ops.telemetry import record_latency
-from homesec.pipeline.structs import ActorStatus, CleanupStats, SupervisorReport
+from homesec.store.telemetry import record_latency
 from tests.test_http.conftest import T0, add_camera, add_detection, add_event
 
 
@@ -261,7 +261,7 @@ async def test_cleanup_calls_the_injected_janitor(make_app) -> None:
 
 async def test_cleanup_is_unavailable_when_the_janitor_does_not_answer(make_app) -> None:
     async def janitor_gone(dry_run: bool) -> CleanupStats:
-        raise OpsError("the janitor is not running; is `homesec up` running?")
+        raise HomesecError("the janitor is not running; is `homesec up` running?")
 
     async with AsyncTestClient(make_app(cleanup=janitor_gone)) as client:
         response = await client.post("/api/system/cleanup")

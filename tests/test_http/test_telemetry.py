@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from homesec.ops import keys
-from homesec.ops.telemetry import (
+from homesec.contract import keys
+from homesec.store.telemetry import (
     LatencyPercentiles,
     latency_percentiles,
     latency_stages,

@@ -16,16 +16,15 @@ import pytest
 import ray
 from sqlalchemy import delete, select
 
-from homesec.actors import names
-from homesec.actors.camera_registry import CameraFolder, register_cameras
-from homesec.actors.factory import HEALTH_GROUP
+from homesec.contract import actor_names, keys
+from homesec.contract.actor_names import HEALTH_GROUP, NAMESPACE
+from homesec.contract.reports import SupervisorReport
 from homesec.models import Detection, Upload
-from homesec.ops import keys
 from homesec.ops.backfill import BackfillOptions, add_arguments, options_from, to_argv
 from homesec.ops.backfill_run import run_backfill
-from homesec.ops.ray_runtime import NAMESPACE
 from homesec.pipeline.backfill_plan import is_reanalysis_batch, reanalysis_batch_id
-from homesec.pipeline.structs import SupervisorReport
+from homesec.pipeline.cameras import CameraFolder
+from homesec.store.cameras import register_cameras
 from tests.e2e.harness import (
     BLUE,
     GREY,
@@ -185,7 +184,7 @@ async def test_a_backfill_waits_for_room_and_gives_up_when_nothing_moves(
     await register_cameras(db_sessions, [CameraFolder(camera, camera, str(folder))])
     supervisor = (
         ray.remote(concurrency_groups={HEALTH_GROUP: 1})(_IdleSupervisor)
-        .options(name=names.SUPERVISOR, namespace=NAMESPACE, num_cpus=0)
+        .options(name=actor_names.SUPERVISOR, namespace=NAMESPACE, num_cpus=0)
         .remote()
     )
     lines: list[str] = []

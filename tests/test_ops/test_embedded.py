@@ -21,10 +21,10 @@ import pytest
 import redis as sync_redis
 from sqlalchemy import text
 
-from homesec.ops.database import create_engine
 from homesec.ops.embedded import EmbeddedPostgres, EmbeddedRedis
 from homesec.ops.errors import EmbeddedServerError
 from homesec.ops.unprivileged import SYSTEM_STATE_DIR, Account, first_unreachable, reachable_copy
+from homesec.store.database import create_engine
 
 
 def processes_mentioning(*texts: str) -> list[psutil.Process]:

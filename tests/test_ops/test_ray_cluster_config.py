@@ -12,7 +12,7 @@ import yaml
 from ray.autoscaler._private.util import prepare_config, validate_config
 from ray.scripts.scripts import start as ray_start
 
-from homesec.actors.factory import CAMERA_FOLDERS_RESOURCE
+from homesec.contract.actor_names import CAMERA_FOLDERS_RESOURCE
 from homesec.settings import load_settings
 
 CONFIG = Path(__file__).resolve().parents[2] / "ray_cluster.yaml"

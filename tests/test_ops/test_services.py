@@ -13,11 +13,11 @@ import pytest
 import redis as sync_redis
 from sqlalchemy import text
 
-from homesec.ops.database import create_engine
-from homesec.ops.errors import ServiceUnreachable
+from homesec.contract.errors import ServiceUnreachable
 from homesec.ops.services import ServiceEndpoints, describe, local_services
 from homesec.ops.unprivileged import SYSTEM_STATE_DIR
 from homesec.settings import load_settings
+from homesec.store.database import create_engine
 
 
 def processes_mentioning(text: str) -> list[psutil.Process]:

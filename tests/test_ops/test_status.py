@@ -19,19 +19,19 @@ import msgspec
 import psutil
 import pytest
 
-from homesec.ops import keys
+from homesec.contract import keys
+from homesec.contract.reports import ActorStatus
 from homesec.ops.runner import RunState, run_state_path
 from homesec.ops.status import (
     EXIT_NOT_RUNNING,
-    QueueDepth,
     ServiceStatus,
     queue_depths,
     read_run_state,
     render_status,
     stop_service,
 )
-from homesec.pipeline.structs import ActorStatus
 from homesec.settings import load_settings
+from homesec.store.streams import QueueCounts
 from tests.e2e.harness import RED, jpeg_bytes
 from tests.support.homesec_process import free_port, homesec, start_up
 
@@ -106,8 +106,8 @@ def test_status_renders_actors_counters_and_queues():
         ],
         counters={"detector:0": {"images": 3, "batches": 1}, "analyst:0": {}},
         queues={
-            keys.DETECTION_QUEUE: QueueDepth(5, 2, 1),
-            keys.ANALYSIS_QUEUE: QueueDepth(0, 0, 0),
+            keys.DETECTION_QUEUE: QueueCounts(5, 2, 1),
+            keys.ANALYSIS_QUEUE: QueueCounts(0, 0, 0),
         },
     )
     lines = render_status(status)
@@ -129,8 +129,8 @@ def test_status_renders_actors_counters_and_queues():
 
 async def test_queue_depths_count_backlog_pending_and_dead_letters(redis_url, redis_client):
     assert await queue_depths(redis_url) == {
-        keys.DETECTION_QUEUE: QueueDepth(0, 0, 0),
-        keys.ANALYSIS_QUEUE: QueueDepth(0, 0, 0),
+        keys.DETECTION_QUEUE: QueueCounts(0, 0, 0),
+        keys.ANALYSIS_QUEUE: QueueCounts(0, 0, 0),
     }
     for _ in range(3):
         await redis_client.xadd(keys.DETECTION_QUEUE, {keys.STREAM_FIELD: "{}"})
@@ -138,8 +138,8 @@ async def test_queue_depths_count_backlog_pending_and_dead_letters(redis_url, re
     await redis_client.xreadgroup(keys.DETECTOR_GROUP, "d0", {keys.DETECTION_QUEUE: ">"}, count=2)
     await redis_client.rpush(keys.dlq(keys.ANALYSIS_QUEUE), "{}")
     assert await queue_depths(redis_url) == {
-        keys.DETECTION_QUEUE: QueueDepth(3, 2, 0),
-        keys.ANALYSIS_QUEUE: QueueDepth(0, 0, 1),
+        keys.DETECTION_QUEUE: QueueCounts(3, 2, 0),
+        keys.ANALYSIS_QUEUE: QueueCounts(0, 0, 1),
     }
 
 

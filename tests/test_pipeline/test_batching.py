@@ -7,13 +7,13 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from homesec.ops import keys
+from homesec.contract import keys
+from homesec.contract.jobs import AnalysisJob, StoredDetection
 from homesec.pipeline.batching import (
     BatchPolicy,
     BatchState,
     BatchUpdate,
     CloseReason,
-    StoredDetection,
     add,
     batch_id_for,
     fast_path_candidate,
@@ -22,7 +22,6 @@ from homesec.pipeline.batching import (
     on_tick,
     should_close,
 )
-from homesec.pipeline.structs import AnalysisJob
 from homesec.settings import Settings
 
 T0 = 1_700_000_000.0

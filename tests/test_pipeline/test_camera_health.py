@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from homesec.pipeline.camera_health import (
     CameraStatus,
     FolderState,
     camera_status,
-    probe_folder,
 )
 
 T0 = 1_700_000_000.0
@@ -73,20 +69,3 @@ def test_upload_stamped_after_now_is_online() -> None:
     update = status("online", T0 + 5, T0)  # clocks a little apart
     assert update.status == CameraStatus.ONLINE
     assert "0 s ago" in update.reason
-
-
-def test_probe_folder(tmp_path: Path) -> None:
-    assert probe_folder(str(tmp_path)) == FolderState.OK
-    assert probe_folder(str(tmp_path / "nope")) == FolderState.MISSING
-    (tmp_path / "file").write_text("x")
-    assert probe_folder(str(tmp_path / "file")) == FolderState.MISSING
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root lists folders regardless of their mode")
-def test_probe_unreadable_folder(tmp_path: Path) -> None:
-    locked = tmp_path / "locked"
-    locked.mkdir(mode=0)
-    try:
-        assert probe_folder(str(locked)) == FolderState.UNREADABLE
-    finally:
-        locked.chmod(0o755)

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from homesec.contract.analysis import AnalysisContext, BoundingBox, DetectionSummary
 from homesec.pipeline.prompt import (
     DATA_BEGIN,
     DATA_END,
@@ -22,7 +23,6 @@ from homesec.pipeline.prompt import (
     prompt_data,
     sanitize_text,
 )
-from homesec.pipeline.structs import AnalysisContext, BoundingBox, DetectionSummary
 
 BERLIN = dt.timezone(dt.timedelta(hours=1))
 TUESDAY_3AM = dt.datetime(2024, 3, 5, 3, 12, 40, tzinfo=BERLIN)

@@ -8,6 +8,7 @@ import time
 import msgspec
 import pytest
 
+from homesec.contract.jobs import DetectionJob, DlqEntry
 from homesec.pipeline.retry import (
     MAX_ERROR_CHARS,
     BreakerState,
@@ -18,7 +19,6 @@ from homesec.pipeline.retry import (
     next_step,
     utc_iso,
 )
-from homesec.pipeline.structs import DetectionJob, DlqEntry
 
 T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 

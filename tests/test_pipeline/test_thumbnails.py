@@ -8,7 +8,7 @@ import math
 import pytest
 from PIL import Image
 
-from homesec.pipeline.structs import BoundingBox
+from homesec.contract.analysis import BoundingBox
 from homesec.pipeline.thumbnails import (
     THUMBNAIL_MAX_SIZE,
     clip_box,

@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 from PIL import Image
 
-from homesec.pipeline.structs import Detection
+from homesec.contract.analysis import Detection
 
 
 class DetectorError(RuntimeError):

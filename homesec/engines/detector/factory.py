@@ -30,7 +30,7 @@ def create_detector(settings: Settings, device: str | None = None) -> DetectorEn
     # Imported here: torch and transformers take seconds to import and the test engines need
     # neither.
     from homesec.engines.detector.rtdetr import RtDetrDetector
-    from homesec.ops.model_store import resolve_model_path
+    from homesec.engines.model_store import resolve_model_path
 
     detector = RtDetrDetector(
         resolve_model_path(settings),

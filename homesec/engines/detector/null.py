@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from PIL import Image
 
-from homesec.pipeline.structs import Detection
+from homesec.contract.analysis import Detection
 from homesec.pipeline.thumbnails import clip_box
 
 FIXED_CONFIDENCE = 0.99

@@ -18,8 +18,8 @@ import torch
 from PIL import Image
 from transformers import AutoImageProcessor, RTDetrV2ForObjectDetection
 
+from homesec.contract.analysis import Detection
 from homesec.engines.detector.base import DetectorError, ModelNotFound
-from homesec.pipeline.structs import Detection
 from homesec.pipeline.thumbnails import clip_box
 
 # A camera-sized frame for the warm-up pass (the processor resizes it like any upload).

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from PIL import Image, ImageStat
 
-from homesec.pipeline.structs import Detection
+from homesec.contract.analysis import Detection
 from homesec.pipeline.thumbnails import clip_box
 
 # Above the default fast-path threshold (0.9), so a scripted person takes the fast path.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from homesec.pipeline.structs import AnalysisContext, RiskAssessment
+from homesec.contract.analysis import AnalysisContext, RiskAssessment
 
 
 class LlmError(RuntimeError):

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from homesec.contract.analysis import AnalysisContext, RiskAssessment
 from homesec.engines.llm.base import LlmBadResponse, LlmConfigError, LlmUnavailable
 from homesec.pipeline.prompt import (
     RISK_ASSESSMENT_SCHEMA,
@@ -19,7 +20,6 @@ from homesec.pipeline.prompt import (
     build_messages,
     parse_assessment,
 )
-from homesec.pipeline.structs import AnalysisContext, RiskAssessment
 from homesec.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -22,6 +22,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from homesec.contract.analysis import AnalysisContext, DetectionSummary, RiskAssessment
 from homesec.pipeline.prompt import (
     MAX_CAMERA_NAME_CHARS,
     MAX_LABEL_CHARS,
@@ -29,7 +30,6 @@ from homesec.pipeline.prompt import (
     part_of_day,
     sanitize_text,
 )
-from homesec.pipeline.structs import AnalysisContext, DetectionSummary, RiskAssessment
 
 PERSON = "person"
 VEHICLES = frozenset({"car", "truck", "bus", "motorcycle", "bicycle"})

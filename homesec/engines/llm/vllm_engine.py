@@ -11,15 +11,15 @@ import asyncio
 from types import ModuleType
 from typing import Any
 
+from homesec.contract.analysis import AnalysisContext, RiskAssessment
 from homesec.engines.llm.base import LlmBadResponse, LlmConfigError
-from homesec.ops.model_store import resolve_model_path
+from homesec.engines.model_store import resolve_model_path
 from homesec.pipeline.prompt import (
     RISK_ASSESSMENT_SCHEMA,
     AssessmentParseError,
     build_messages,
     parse_assessment,
 )
-from homesec.pipeline.structs import AnalysisContext, RiskAssessment
 from homesec.settings import Settings
 
 # The prompt is about 1-3k tokens; a short context keeps the KV cache small enough to share

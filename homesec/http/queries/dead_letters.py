@@ -12,10 +12,10 @@ from __future__ import annotations
 import msgspec
 import redis.asyncio as aioredis
 
+from homesec.contract import keys
+from homesec.contract.jobs import DlqEntry
 from homesec.http.errors import Conflict, NotFound
 from homesec.http.schemas.dlq import ClearResult, DlqItem, DlqPage, DlqStats, RequeueResult
-from homesec.ops import keys
-from homesec.pipeline.structs import DlqEntry
 
 # KEYS: dlq list, stream. ARGV: the head entry as read, the stream field, the job's JSON.
 _MOVE_HEAD_TO_STREAM = """

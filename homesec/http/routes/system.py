@@ -7,14 +7,14 @@ from typing import Annotated, Any
 from litestar import Controller, get, post
 from litestar.params import FromQuery, QueryParameter
 
+from homesec.contract.errors import HomesecError
+from homesec.contract.reports import CleanupStats
 from homesec.http import status
 from homesec.http.errors import BadRequest, ServiceUnavailable
 from homesec.http.params import Since, Until, time_window
 from homesec.http.queries import system as queries
 from homesec.http.schemas.system import GpuHistory, GpuStatus, SystemHealth, SystemStats, Telemetry
 from homesec.http.services import DbSession, ServicesDep
-from homesec.ops.errors import OpsError
-from homesec.pipeline.structs import CleanupStats
 
 HistoryLimit = Annotated[int, QueryParameter(ge=1, le=10_000)]
 
@@ -26,7 +26,7 @@ async def _run_cleanup(services: ServicesDep, dry_run: bool) -> CleanupStats:
         )
     try:
         return await services.cleanup(dry_run)
-    except (OpsError, TimeoutError) as exc:  # the janitor actor is gone or did not answer
+    except (HomesecError, TimeoutError) as exc:  # the janitor actor is gone or did not answer
         raise ServiceUnavailable(f"the janitor did not run the cleanup: {exc}") from None
 
 

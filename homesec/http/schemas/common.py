@@ -6,11 +6,13 @@ from typing import Annotated
 
 from msgspec import Meta
 
+from homesec.models.base import MAX_INTEGER
+
 # PostgreSQL text cannot hold a NUL character; refusing it here gives a clear 400 instead.
 NO_NUL = r"^[^\x00]*$"
 
 # Database integer ids are int4.
-MAX_DB_INT = 2_147_483_647
+MAX_DB_INT = MAX_INTEGER
 
 
 def text(max_length: int, *, min_length: int = 0, description: str | None = None):

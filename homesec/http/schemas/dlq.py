@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from homesec.pipeline.structs import DlqEntry
+from homesec.contract.jobs import DlqEntry
 
 
 class DlqStats(msgspec.Struct, kw_only=True):

@@ -7,8 +7,8 @@ from typing import Literal
 
 import msgspec
 
-from homesec.ops.telemetry import LatencyPercentiles
-from homesec.pipeline.structs import ActorStatus
+from homesec.contract.reports import ActorStatus
+from homesec.store.telemetry import LatencyPercentiles
 
 HealthStatus = Literal["healthy", "degraded", "unhealthy"]
 

@@ -1,0 +1,270 @@
+"""The Ray gateway: every call homesec makes to Ray's API goes through this module.
+
+Connecting and disconnecting, creating, finding and killing actors, calling their methods with a
+timeout, the cluster's resources and nodes, where this process runs, and the metric classes. Ray's
+own errors stop here too: a dead actor becomes :class:`ActorGone` and a slow one
+:class:`CallTimedOut`, so callers decide without importing Ray, and the decisions themselves
+(:mod:`homesec.pipeline.supervision`, :mod:`homesec.pipeline.actor_plan`) stay pure. (Submitting a
+backfill as a Ray job is :mod:`homesec.ops.backfill_job`'s.)
+
+Every actor is detached, named, in namespace ``homesec``, restarted forever, and has a ``health``
+concurrency group so a busy actor still answers its supervisor. Resources follow the actor table
+in ``docs/architecture.md``; I/O actors ask for no CPU, or a 2-core machine deadlocks.
+
+Ray is imported inside the functions: a process that never talks to Ray (the tests of plain actor
+objects, the CLI's quick commands) never pays for the import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from homesec.contract.actor_names import CAMERA_FOLDERS_RESOURCE, HEALTH_GROUP, NAMESPACE
+from homesec.contract.errors import ServiceUnreachable
+from homesec.contract.reports import ActorHealth, ActorSpec
+from homesec.pipeline.actor_plan import ClusterFacts
+
+Handle = Any  # a Ray actor handle
+
+
+class ActorGone(RuntimeError):
+    """The actor is dead for good (killed without restart, or its node is gone), or was never
+    there; a new one must be made."""
+
+
+class CallTimedOut(TimeoutError):
+    """The actor did not answer within the call's timeout (busy, or restarting)."""
+
+
+# --- the connection -----------------------------------------------------------------------------
+def connect(address: str | None) -> None:
+    """Connect this process to the cluster at ``address`` in homesec's namespace."""
+    # Ray 2.60 clusters use token auth by default; a client only sends its token (from
+    # RAY_AUTH_TOKEN or ~/.ray/auth_token) when told to, and reads that at import.
+    os.environ.setdefault("RAY_AUTH_MODE", "token")
+    import ray
+
+    if ray.is_initialized():
+        return
+    try:
+        ray.init(
+            address=address or "auto",
+            namespace=NAMESPACE,
+            logging_level=logging.WARNING,
+            log_to_driver=False,
+        )
+    except (ConnectionError, RuntimeError) as exc:
+        raise ServiceUnreachable(
+            f"Ray at {address or 'auto'} is unreachable ({exc}); check RAY_ADDRESS, and "
+            "RAY_AUTH_MODE=token with the cluster's token when it uses token auth"
+        ) from None
+
+
+def disconnect() -> None:
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+def under_ray() -> bool:
+    """This process is connected to Ray. Never imports Ray just to ask: a process that did not
+    import it is no Ray worker."""
+    ray = sys.modules.get("ray")
+    return ray is not None and ray.is_initialized()
+
+
+# --- where this process runs ----------------------------------------------------------------------
+def current_node_id() -> str | None:
+    """The Ray node this process runs on; None outside Ray."""
+    if not under_ray():
+        return None
+    import ray
+
+    return ray.get_runtime_context().get_node_id()
+
+
+def inside_actor() -> bool:
+    """This process is a Ray actor's worker (not a driver, not a plain test process)."""
+    if not under_ray():
+        return False
+    import ray
+
+    return ray.get_runtime_context().get_actor_id() is not None
+
+
+def gpu_ids() -> list[object]:
+    """The GPUs Ray assigned to this process; none outside Ray (tests, tools)."""
+    if not under_ray():
+        return []
+    import ray
+
+    return list(ray.get_gpu_ids())
+
+
+def cluster_facts() -> ClusterFacts:
+    """What the actor plan needs to know of the cluster: its GPUs, the camera folders' node."""
+    import ray
+
+    resources = ray.cluster_resources()
+    return ClusterFacts(
+        gpus=resources.get("GPU", 0.0),
+        has_camera_folders_resource=CAMERA_FOLDERS_RESOURCE in resources,
+        gpu_node_ids=tuple(
+            sorted(
+                node["NodeID"]
+                for node in ray.nodes()
+                if node.get("Alive") and node.get("Resources", {}).get("GPU", 0) > 0
+            )
+        ),
+    )
+
+
+# --- actors -------------------------------------------------------------------------------------
+def actor_options(spec: ActorSpec) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "name": spec.name,
+        "namespace": NAMESPACE,
+        "lifetime": "detached",
+        "max_restarts": -1,
+        # Only `run` (the idempotent main loop) is retried after a restart: per-call options.
+        "max_task_retries": 0,
+        "num_cpus": spec.num_cpus,
+    }
+    if spec.num_gpus:
+        options["num_gpus"] = spec.num_gpus
+    if spec.resources:
+        options["resources"] = dict(spec.resources)
+    # A variable the operator set for homesec themselves wins: workers inherit it.
+    env_vars = {key: value for key, value in spec.env_vars.items() if key not in os.environ}
+    if env_vars:
+        options["runtime_env"] = {"env_vars": env_vars}
+    if spec.node_id:
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(spec.node_id, soft=False)
+    return options
+
+
+def load_class(class_path: str) -> type:
+    module_name, _, class_name = class_path.partition(":")
+    module = __import__(module_name, fromlist=[class_name])
+    return getattr(module, class_name)
+
+
+def create_actor(spec: ActorSpec) -> Handle:
+    """Create the actor (or return the live one of that name) and start its main loop."""
+    import ray
+
+    # Concurrency groups can only be declared when the class is made remote, not in .options().
+    remote_class = ray.remote(concurrency_groups={HEALTH_GROUP: 1})(load_class(spec.class_path))
+    handle = remote_class.options(get_if_exists=True, **actor_options(spec)).remote(*spec.args)
+    start_main_loop(handle)
+    return handle
+
+
+def start_main_loop(handle: Handle):
+    """Start ``run()``; Ray resubmits it after each restart of the actor (it is idempotent)."""
+    return handle.run.options(max_task_retries=-1).remote()
+
+
+def lookup(name: str, namespace: str = NAMESPACE) -> Handle | None:
+    """The live actor of that name in homesec's namespace; None when there is none. A blocking
+    GCS round trip: from an event loop, use :func:`lookup_async`."""
+    import ray
+
+    try:
+        return ray.get_actor(name, namespace=namespace)
+    except ValueError:  # no actor of that name (yet, or any more)
+        return None
+
+
+async def lookup_async(name: str, namespace: str = NAMESPACE) -> Handle | None:
+    return await asyncio.to_thread(lookup, name, namespace)
+
+
+def kill(handle: Handle) -> None:
+    """Kill the actor for good (no restart)."""
+    import ray
+
+    ray.kill(handle, no_restart=True)
+
+
+def _method(handle: Handle, method: str, health_group: bool):
+    bound = getattr(handle, method)
+    return bound.options(concurrency_group=HEALTH_GROUP) if health_group else bound
+
+
+async def call(
+    handle: Handle,
+    method: str,
+    *args: Any,
+    timeout: float | None = None,
+    health_group: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """``handle.method(*args, **kwargs)`` awaited, at most ``timeout`` seconds; with
+    ``health_group`` on the actor's health concurrency group (answers while the actor is busy).
+    Raises :class:`ActorGone` or :class:`CallTimedOut`; the method's own errors pass through."""
+    from ray.exceptions import GetTimeoutError, RayActorError
+
+    try:
+        reply = _method(handle, method, health_group).remote(*args, **kwargs)
+        return await asyncio.wait_for(reply, timeout) if timeout is not None else await reply
+    except RayActorError as exc:
+        raise ActorGone(f"actor died: {exc}".splitlines()[0][:500]) from exc
+    except (TimeoutError, GetTimeoutError) as exc:
+        raise CallTimedOut(f"no answer to {method}() within {timeout} s") from exc
+
+
+def call_blocking(
+    handle: Handle,
+    method: str,
+    *args: Any,
+    timeout: float | None = None,
+    health_group: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """:func:`call` for a process without an event loop (the CLI, `homesec up`'s main thread)."""
+    import ray
+    from ray.exceptions import GetTimeoutError, RayActorError
+
+    try:
+        return ray.get(
+            _method(handle, method, health_group).remote(*args, **kwargs), timeout=timeout
+        )
+    except RayActorError as exc:
+        raise ActorGone(f"actor died: {exc}".splitlines()[0][:500]) from exc
+    except GetTimeoutError as exc:
+        raise CallTimedOut(f"no answer to {method}() within {timeout} s") from exc
+
+
+async def health(handle: Handle, timeout: float) -> ActorHealth:
+    """The actor's ``health()``, on its own concurrency group."""
+    return await call(handle, "health", timeout=timeout, health_group=True)
+
+
+# --- metrics --------------------------------------------------------------------------------------
+def new_metric(
+    kind: str,
+    name: str,
+    *,
+    description: str,
+    tag_keys: Sequence[str],
+    boundaries: Sequence[float] | None = None,
+) -> Any:
+    """A ``ray.util.metrics`` Counter, Gauge or Histogram (``kind``); exported by the node's
+    metrics agent for Prometheus."""
+    from ray.util import metrics as ray_metrics
+
+    metric_class = getattr(ray_metrics, kind)
+    if boundaries is not None:
+        return metric_class(
+            name, description=description, boundaries=list(boundaries), tag_keys=tuple(tag_keys)
+        )
+    return metric_class(name, description=description, tag_keys=tuple(tag_keys))

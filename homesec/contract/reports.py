@@ -1,0 +1,70 @@
+"""What actors report across an actor call: health, the supervisor's view, a cleanup's counts, and
+what the supervisor needs to (re-)create an actor."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+
+
+class ActorHealth(msgspec.Struct, frozen=True, kw_only=True):
+    """An actor's answer to ``health()``."""
+
+    name: str
+    kind: str
+    state: str  # idle | running | stopped | failed
+    started_at: float
+    last_error: str | None = None
+    last_error_at: float | None = None
+    counters: dict[str, int] = {}
+    detail: dict[str, str] = {}
+
+
+class ActorSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """What the supervisor needs to create (or re-create) one actor."""
+
+    name: str
+    kind: str  # watcher | detector | batcher | analyst | gpu_monitor | janitor
+    class_path: str  # "homesec.actors.batcher:Batcher"
+    args: tuple = ()
+    num_cpus: float = 0
+    num_gpus: float = 0
+    resources: dict[str, float] = {}
+    camera_id: str | None = None
+    node_id: str | None = None  # pin to this Ray node (one GPU monitor per GPU node)
+    # Set in the actor's worker process before it starts (allocator settings are read then).
+    env_vars: dict[str, str] = {}
+
+
+class CleanupStats(msgspec.Struct, frozen=True, kw_only=True):
+    """What one retention cleanup removed, or would remove in a dry run (the contract's shape)."""
+
+    events_deleted: int
+    detections_deleted: int
+    gpu_stats_deleted: int
+    logs_deleted: int
+    thumbnails_deleted: int
+    images_deleted: int
+    space_reclaimed: int  # bytes, estimated from the files' sizes
+    retention_days: int
+    dry_run: bool
+    timestamp: dt.datetime
+
+
+class ActorStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """One supervised actor as the Supervisor last saw it; ``state`` is Ray's (``ALIVE`` ...)."""
+
+    name: str
+    kind: str
+    state: str
+    restarts: int = 0
+    node: str | None = None
+    last_error: str | None = None
+
+
+class SupervisorReport(msgspec.Struct, frozen=True, kw_only=True):
+    """The Supervisor's view of every actor it owns, for ``/api/system/health``."""
+
+    actors: list[ActorStatus]
+    checked_at: dt.datetime

@@ -1,0 +1,43 @@
+"""Camera folders on disk: every folder under ``FOSCAM_BASE_PATH`` is a camera, its id the folder's
+normalised name; and whether a watcher can read its folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from homesec.pipeline.camera_health import FolderState
+from homesec.pipeline.cameras import CameraFolder, InvalidCameraId, normalize_camera_id
+
+
+def discover_camera_folders(base_path: Path) -> list[CameraFolder]:
+    """The camera folders directly under ``base_path`` (hidden and unusable names skipped)."""
+    try:
+        entries = sorted(os.scandir(base_path), key=lambda entry: entry.name)
+    except FileNotFoundError:
+        return []
+    found: dict[str, CameraFolder] = {}
+    for entry in entries:
+        if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=True):
+            continue
+        try:
+            camera_id = normalize_camera_id(entry.name)
+        except InvalidCameraId:
+            continue
+        # Two folders normalising to one id ("Front Door", "front_door"): the first one wins,
+        # sorted by name, so the choice is stable across restarts.
+        found.setdefault(camera_id, CameraFolder(camera_id, entry.name, str(Path(entry.path))))
+    return list(found.values())
+
+
+def probe_folder(path: str) -> FolderState:
+    """Can the watcher list this folder? Reading one entry proves it, also for root (whom
+    ``os.access`` would always answer yes) and on network mounts."""
+    try:
+        with os.scandir(path) as entries:
+            next(entries, None)
+    except (FileNotFoundError, NotADirectoryError):
+        return FolderState.MISSING
+    except OSError:
+        return FolderState.UNREADABLE
+    return FolderState.OK

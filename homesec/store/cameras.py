@@ -1,0 +1,91 @@
+"""The ``cameras`` table: registering cameras found in folders, reading them back, a watcher's
+view of its own row (status and last upload) and its status changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from homesec.models import Camera
+from homesec.pipeline.cameras import CameraFolder
+from homesec.store import logs
+
+COMPONENT = "watcher"  # logs.component of a status change: the watcher writes them
+
+
+async def register_cameras(
+    sessions: async_sessionmaker[AsyncSession], folders: list[CameraFolder]
+) -> None:
+    """Insert cameras that are new; existing rows (names a user edited) are left as they are."""
+    if not folders:
+        return
+    async with sessions.begin() as session:
+        statement = insert(Camera).values(
+            [{"id": f.camera_id, "name": f.name, "folder_path": f.folder_path} for f in folders]
+        )
+        await session.execute(statement.on_conflict_do_nothing(index_elements=[Camera.id]))
+
+
+async def registered_cameras(sessions: async_sessionmaker[AsyncSession]) -> list[CameraFolder]:
+    """Every camera in PostgreSQL, whether found in a folder or added through the API."""
+    async with sessions() as session:
+        rows = await session.execute(select(Camera.id, Camera.name, Camera.folder_path))
+        return [CameraFolder(camera_id, name, folder) for camera_id, name, folder in rows.all()]
+
+
+async def camera_name_in(session: AsyncSession, camera_id: str) -> str | None:
+    return await session.scalar(select(Camera.name).where(Camera.id == camera_id))
+
+
+def mark_seen(camera_id: str, seen_at: dt.datetime):
+    """The UPDATE that moves ``last_seen_at`` to ``seen_at``; GREATEST: files found late (after
+    a restart) never move it backwards."""
+    return (
+        update(Camera)
+        .where(Camera.id == camera_id)
+        .values(last_seen_at=func.greatest(func.coalesce(Camera.last_seen_at, seen_at), seen_at))
+    )
+
+
+class CameraState(msgspec.Struct, frozen=True):
+    status: str | None
+    last_seen_at: float | None  # epoch seconds
+
+
+async def camera_state(sessions: async_sessionmaker[AsyncSession], camera_id: str) -> CameraState:
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                select(Camera.status, Camera.last_seen_at).where(Camera.id == camera_id)
+            )
+        ).one_or_none()
+    if row is None:
+        return CameraState(None, None)
+    last_seen = row.last_seen_at.timestamp() if row.last_seen_at is not None else None
+    return CameraState(row.status, last_seen)
+
+
+async def record_camera_status(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    camera_id: str,
+    status: str,
+    previous: str | None,
+    reason: str,
+) -> None:
+    """The camera's new status, and a log record of the change, in one transaction."""
+    level = "INFO" if status == "online" else "WARNING"
+    async with sessions.begin() as session:
+        await session.execute(update(Camera).where(Camera.id == camera_id).values(status=status))
+        logs.add_in(
+            session,
+            level=level,
+            component=COMPONENT,
+            camera_id=camera_id,
+            message=f"camera {camera_id} is {status} (was {previous}): {reason}",
+            extra={"status": status, "previous_status": previous, "reason": reason},
+        )

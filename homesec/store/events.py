@@ -1,0 +1,233 @@
+"""The ``events`` table: the analyst's event (written once per batch), which detections the batch
+events already hold, and what the backfill reads of past events.
+
+An event is written with ``INSERT ... ON CONFLICT (batch_id) DO NOTHING`` (``batch_id`` is
+unique), so a redelivered batch never makes a second event; whoever loses a race reads the
+winner's row.
+
+``detection_ids`` is the contract's soft link: a JSON array of detection ids in a text column.
+:func:`encode_detection_ids` writes it and :func:`decode_detection_ids` reads it everywhere
+(the API's queries included), so they cannot disagree on what a stored value means.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import msgspec
+from sqlalchemy import JSON, ColumnElement, Integer, cast, func, select, true
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql import Select
+
+from homesec.contract.analysis import RiskAssessment
+from homesec.contract.jobs import AnalysisJob
+from homesec.models import Event
+from homesec.models.base import MAX_INTEGER
+from homesec.pipeline.backfill_plan import REANALYSIS_PREFIX, EventFacts, TimeWindow
+from homesec.store.uploads import chunks
+
+if TYPE_CHECKING:
+    from homesec.store.detections import StoredBatch
+
+# An event starts at its first detection; a batch spans at most BATCH_WINDOW_SECONDS (and a
+# rebuilt batch at most the 1 h state TTL), so events older than this cannot hold a detection.
+LOOKBACK = dt.timedelta(hours=2)
+
+
+def encode_detection_ids(ids: Sequence[int]) -> str:
+    return json.dumps(list(ids))
+
+
+def decode_detection_ids(text: str | None) -> list[int]:
+    """The ids a stored ``detection_ids`` names: the integers of its JSON array that can be row
+    ids (1 .. 2**31-1); unreadable text names none."""
+    if not text:
+        return []
+    try:
+        values = json.loads(text)
+    except ValueError:  # the soft link is text; a bad value must not break a reader
+        return []
+    if not isinstance(values, list):
+        return []
+    return [
+        value
+        for value in values
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_INTEGER
+    ]
+
+
+class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """The fields of an ``events`` row that its live message carries."""
+
+    id: int
+    batch_id: str
+    camera_id: str
+    risk_score: int | None
+    risk_level: str | None
+    summary: str | None
+    started_at: dt.datetime
+    is_fast_path: bool
+
+
+def _stored(row: Event) -> StoredEvent:
+    return StoredEvent(
+        id=row.id,
+        batch_id=row.batch_id,
+        camera_id=row.camera_id,
+        risk_score=row.risk_score,
+        risk_level=row.risk_level,
+        summary=row.summary,
+        started_at=row.started_at,
+        is_fast_path=row.is_fast_path,
+    )
+
+
+async def find_event(
+    sessions: async_sessionmaker[AsyncSession], batch_id: str
+) -> StoredEvent | None:
+    async with sessions() as session:
+        row = await session.scalar(select(Event).where(Event.batch_id == batch_id))
+        return _stored(row) if row is not None else None
+
+
+async def insert_event(
+    sessions: async_sessionmaker[AsyncSession],
+    job: AnalysisJob,
+    batch: StoredBatch,
+    assessment: RiskAssessment,
+    risk_level: str,
+) -> tuple[StoredEvent, bool]:
+    """Write the batch's event unless it exists; returns the event and whether this call
+    wrote it (False: another analyst holding a redelivery of the batch was first)."""
+    first, last = batch.detections[0], batch.detections[-1]
+    values = {
+        "batch_id": job.batch_id,
+        "camera_id": job.camera_id,
+        "started_at": first.detected_at,
+        "ended_at": last.detected_at,
+        "risk_score": assessment.risk_score,
+        "risk_level": risk_level,
+        "summary": assessment.summary,
+        "reasoning": assessment.reasoning,
+        "detection_ids": encode_detection_ids([d.detection_id for d in batch.detections]),
+        "is_fast_path": job.is_fast_path,
+    }
+    statement = (
+        insert(Event)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[Event.batch_id])
+        .returning(Event.id)
+    )
+    async with sessions.begin() as session:
+        event_id = await session.scalar(statement)
+        if event_id is None:
+            # Read committed: this statement sees the row whose insert made ours a no-op.
+            existing = await session.scalar(select(Event).where(Event.batch_id == job.batch_id))
+            return _stored(existing), False
+    return (
+        StoredEvent(
+            id=event_id,
+            batch_id=job.batch_id,
+            camera_id=job.camera_id,
+            risk_score=assessment.risk_score,
+            risk_level=risk_level,
+            summary=assessment.summary,
+            started_at=first.detected_at,
+            is_fast_path=job.is_fast_path,
+        ),
+        True,
+    )
+
+
+# --- coverage: each detection in at most one batch event -----------------------------------------
+def covered_ids(camera_id: str, since: dt.datetime, *, except_batch: str | None = None) -> Select:
+    """Detection ids in this camera's batch events that started after ``since - LOOKBACK``.
+
+    The rule that keeps each detection in at most one batch event, even after Redis lost the
+    batch state and batches were rebuilt from PostgreSQL. Fast-path events are left out on
+    purpose: a fast-path detection also joins its normal batch.
+    """
+    # A function in FROM may read the rows before it (implicitly LATERAL in PostgreSQL).
+    element = func.json_array_elements_text(cast(Event.detection_ids, JSON)).table_valued("value")
+    query = (
+        select(cast(element.c.value, Integer))
+        .select_from(Event)
+        .join(element, true())
+        .where(
+            Event.camera_id == camera_id,
+            Event.is_fast_path.is_(False),
+            Event.started_at >= since - LOOKBACK,
+        )
+    )
+    if except_batch is not None:
+        query = query.where(Event.batch_id != except_batch)
+    return query
+
+
+async def already_covered(
+    session: AsyncSession,
+    camera_id: str,
+    detection_ids: Sequence[int],
+    since: dt.datetime,
+    *,
+    except_batch: str,
+) -> set[int]:
+    """Those of ``detection_ids`` that another batch event of the camera already holds."""
+    if not detection_ids:
+        return set()
+    covered = covered_ids(camera_id, since, except_batch=except_batch).subquery()
+    rows = await session.scalars(select(covered.c[0]).where(covered.c[0].in_(list(detection_ids))))
+    return set(rows.all())
+
+
+# --- the backfill --------------------------------------------------------------------------------
+async def original_events(
+    sessions: async_sessionmaker[AsyncSession], camera_ids: Sequence[str], window: TimeWindow
+) -> list[EventFacts]:
+    """The cameras' events that started in ``window``, except those a reanalysis made."""
+    since, until = window.bounds()
+    query = select(
+        Event.batch_id,
+        Event.camera_id,
+        Event.is_fast_path,
+        Event.detection_ids,
+        Event.started_at,
+        Event.ended_at,
+    ).where(Event.camera_id.in_(list(camera_ids)), Event.batch_id.not_like(f"{REANALYSIS_PREFIX}%"))
+    if since is not None:
+        query = query.where(Event.started_at >= since)
+    if until is not None:
+        query = query.where(Event.started_at < until)
+    async with sessions() as session:
+        rows = (await session.execute(query.order_by(Event.started_at, Event.id))).all()
+    return [
+        EventFacts(
+            batch_id=row.batch_id,
+            camera_id=row.camera_id,
+            is_fast_path=row.is_fast_path,
+            detection_ids=decode_detection_ids(row.detection_ids),
+            started_at=row.started_at.timestamp(),
+            ended_at=row.ended_at.timestamp() if row.ended_at is not None else None,
+        )
+        for row in rows
+    ]
+
+
+async def existing_batch_ids(
+    sessions: async_sessionmaker[AsyncSession], batch_ids: Sequence[str]
+) -> set[str]:
+    found: set[str] = set()
+    async with sessions() as session:
+        for chunk in chunks(list(batch_ids)):
+            rows = await session.scalars(select(Event.batch_id).where(Event.batch_id.in_(chunk)))
+            found.update(rows.all())
+    return found
+
+
+# --- retention -----------------------------------------------------------------------------------
+def expired(cutoff: dt.datetime) -> ColumnElement[bool]:
+    return Event.started_at < cutoff
