@@ -11,9 +11,10 @@ Recording is best effort: a metric that cannot be recorded must never fail a pip
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 from typing import Any, NamedTuple
+
+from homesec.actors import ray_gateway
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def _record(name: str, method: str, value: float, **tags: str) -> None:
 
 def _metric(name: str) -> Any | None:
     """The process's metric of that name, created on first use; None outside Ray."""
-    if not _under_ray():
+    if not ray_gateway.under_ray():
         return None
     metric = _created.get(name)
     if metric is None:
@@ -84,22 +85,12 @@ def _metric(name: str) -> Any | None:
     return metric
 
 
-def _under_ray() -> bool:
-    # A process that never imported Ray is no Ray worker: no import just to ask.
-    ray = sys.modules.get("ray")
-    return ray is not None and ray.is_initialized()
-
-
 def _create(name: str) -> Any:
-    from ray.util import metrics as ray_metrics
-
     definition = _DEFINITIONS[name]
-    metric_class = getattr(ray_metrics, definition.kind)
-    if definition.kind == "Histogram":
-        return metric_class(
-            name,
-            description=definition.description,
-            boundaries=LATENCY_BOUNDARIES_SECONDS,
-            tag_keys=definition.tag_keys,
-        )
-    return metric_class(name, description=definition.description, tag_keys=definition.tag_keys)
+    return ray_gateway.new_metric(
+        definition.kind,
+        name,
+        description=definition.description,
+        tag_keys=definition.tag_keys,
+        boundaries=LATENCY_BOUNDARIES_SECONDS if definition.kind == "Histogram" else None,
+    )

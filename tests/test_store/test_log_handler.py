@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import func, select
 
 from homesec.models import Log
-from homesec.pipeline.log_rows import COMPONENT, json_safe
 from homesec.store.log_handler import DatabaseLogHandler, install_db_log_handler
+from homesec.store.log_rows import COMPONENT, json_safe
 
 THREADS = 5
 PER_THREAD = 1_000
