@@ -1,6 +1,6 @@
 """The Analyst: turns each closed batch on ``analysis_queue`` into a scored, published Event.
 
-For each entry (DESIGN.md, data flow step 5):
+For each entry (docs/architecture.md, data flow step 5):
 
 1. If the batch already has an event (a redelivery), skip to step 5: the LLM is not asked again.
 2. Load the camera and the batch's detections that still exist; none left: acknowledge, no event.

@@ -1,6 +1,6 @@
 """CameraWatcher: one per camera folder; turns each finished upload into a detection job.
 
-Data flow step 2 of DESIGN.md. The decisions are pure and live elsewhere: completeness in
+Data flow step 2 of docs/architecture.md. The decisions are pure and live elsewhere: completeness in
 :mod:`homesec.pipeline.uploads`, validity in :mod:`homesec.pipeline.validation`, the camera's
 status in :mod:`homesec.pipeline.camera_health`, what a scan does in
 :func:`homesec.pipeline.uploads.plan_scan`. This shell watches, stats, reads and writes.

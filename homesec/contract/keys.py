@@ -1,6 +1,6 @@
 """Every Redis name homesec uses, in one place, as the data-model contract names them.
 
-Queues are Redis Streams with consumer groups (DESIGN.md, "Delivery guarantees"); the
+Queues are Redis Streams with consumer groups (docs/architecture.md, "Delivery guarantees"); the
 dead-letter queues stay lists, as in the contract, since nothing consumes them in a group.
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from importlib.metadata import PackageNotFoundError, version
 
@@ -10,7 +11,6 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from sqlalchemy import select
 
 from homesec.contract import keys
 from homesec.http.actors import ActorDirectory, NoActors
@@ -27,8 +27,8 @@ from homesec.http.routes.events import EventController
 from homesec.http.routes.logs import LogController
 from homesec.http.routes.system import SystemController
 from homesec.http.services import Cleanup, Services, provide_services, provide_session
-from homesec.models import APIKey
 from homesec.settings import Settings
+from homesec.store.api_keys import active_key_hashes
 from homesec.store.database import create_engine, session_factory
 from homesec.store.redis_client import create_redis
 
@@ -72,11 +72,6 @@ def create_app(
         redis = create_redis(redis_url)
         relay = EventRelay(redis, channel=events_channel, queue_size=websocket_queue_size)
 
-        async def active_key_hashes() -> list[str]:
-            async with sessions() as session:
-                rows = await session.scalars(select(APIKey.key_hash).where(APIKey.is_active))
-                return list(rows.all())
-
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -85,7 +80,7 @@ def create_app(
             relay=relay,
             actors=actors or NoActors(),
             cleanup=cleanup,
-            api_keys=ApiKeyStore(active_key_hashes),
+            api_keys=ApiKeyStore(functools.partial(active_key_hashes, sessions)),
             frontend_logs=frontend_logs,
             metrics=metrics,
             system_status_interval=system_status_interval,

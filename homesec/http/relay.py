@@ -12,28 +12,17 @@ import asyncio
 import contextlib
 import logging
 
-import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from homesec.contract import keys
+from homesec.contract.messages import message_type
 
 log = logging.getLogger("homesec.http.relay")
 
 DEFAULT_QUEUE_SIZE = 256
 _RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0)
 _STOP_ATTEMPTS = 50
-
-
-class _Typed(msgspec.Struct):
-    type: str | None = None
-
-
-def message_type(text: str) -> str | None:
-    try:
-        return msgspec.json.decode(text, type=_Typed).type
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return None
 
 
 class Subscriber:

@@ -12,7 +12,6 @@ import datetime as dt
 import logging
 
 from redis.exceptions import RedisError
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from homesec.contract.reports import SupervisorReport
@@ -20,6 +19,7 @@ from homesec.http.actors import is_healthy
 from homesec.http.queries.streams import queue_states
 from homesec.http.schemas.system import Readiness, ServiceHealth, SystemHealth, Telemetry
 from homesec.http.services import Services
+from homesec.store.database import ping
 from homesec.store.telemetry import latency_percentiles, latency_stages
 
 log = logging.getLogger("homesec.http.status")
@@ -29,8 +29,7 @@ CHECK_TIMEOUT_SECONDS = 3.0
 
 async def database_health(services: Services) -> ServiceHealth:
     try:
-        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), services.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        await ping(services.engine, CHECK_TIMEOUT_SECONDS)
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         return ServiceHealth(
             status="unhealthy", message=f"PostgreSQL does not answer: {exc!r}"[:300]

@@ -118,7 +118,7 @@ class BatchState(msgspec.Struct, frozen=True, kw_only=True):
         started_at: str | bytes | None,
         last_activity: str | bytes | None,
     ) -> BatchState | None:
-        """Rebuild a state from the values of :func:`homesec.ops.keys.batch_keys`, in that order.
+        """Rebuild a state from the values of :func:`homesec.contract.keys.batch_keys`, in order.
 
         None when a key is missing (expired) or garbled: there is no usable open batch.
         """

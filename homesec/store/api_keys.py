@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from homesec.models import APIKey
 from homesec.store.database import create_engine, session_factory
@@ -54,3 +55,10 @@ async def sync_api_keys(database_url: str, keys: Iterable[str]) -> int:
             return len(active.all())
     finally:
         await engine.dispose()
+
+
+async def active_key_hashes(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    """The hashes of every active key: what a presented key is checked against."""
+    async with sessions() as session:
+        rows = await session.scalars(select(APIKey.key_hash).where(APIKey.is_active))
+        return list(rows.all())

@@ -39,6 +39,13 @@ def describe(url: str) -> str:
     return f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
 
 
+async def ping(engine: AsyncEngine, timeout: float) -> None:
+    """One ``SELECT 1`` within ``timeout`` seconds; raises what stopped it (the driver's error,
+    ``OSError`` or ``TimeoutError``)."""
+    async with asyncio.timeout(timeout), engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
 async def check_database(url: str, *, timeout: float = 5.0) -> None:
     """Raise :class:`ServiceUnreachable` with one clear line when PostgreSQL does not answer."""
     engine = create_async_engine(url, pool_size=1, connect_args={"timeout": timeout})

@@ -21,7 +21,7 @@ from homesec.contract.enums import LogSource
 
 LogRow = dict[str, Any]
 
-COMPONENT = "homesec.ops.db_log_handler"  # the handler's own rows (drop reports)
+COMPONENT = "homesec.store.log_handler"  # the handler's own rows (drop reports)
 
 # Column sizes of the contract's ``logs`` table.
 LEVEL_CHARS = 10

@@ -1,6 +1,6 @@
 """Per-stage latency: the pipeline records durations, the API reports their percentiles.
 
-Each stage keeps its last :data:`~homesec.ops.keys.LATENCY_SAMPLES` durations in a Redis list
+Each stage keeps its last :data:`~homesec.contract.keys.LATENCY_SAMPLES` durations in a Redis list
 (``metrics:latency:{stage}``, newest first); the stages that ever recorded one are kept in a set,
 so a reader finds them without scanning the keyspace. Redis being ephemeral suits this: the
 figures describe recent behaviour, and losing them loses nothing durable.

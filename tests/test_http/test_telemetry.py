@@ -1,4 +1,4 @@
-"""Per-stage latency samples in Redis (homesec.ops.telemetry), which the API reports."""
+"""Per-stage latency samples in Redis (homesec.store.telemetry), which the API reports."""
 
 from __future__ import annotations
 

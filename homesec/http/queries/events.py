@@ -12,9 +12,9 @@ from homesec.http.errors import NotFound
 from homesec.http.pagination import Cursor, after, split_page
 from homesec.http.queries.detections import to_detection
 from homesec.http.schemas import events as schemas
-from homesec.http.schemas.common import MAX_DB_INT
 from homesec.http.schemas.detections import DetectionList
 from homesec.models import Camera, Detection, Event, RiskLevel
+from homesec.store.events import decode_detection_ids
 
 
 class EventFilters(msgspec.Struct, kw_only=True):
@@ -70,18 +70,8 @@ def _filtered(statement: Select, filters: EventFilters) -> Select:
     return statement.where(*conditions) if conditions else statement
 
 
-def _detection_ids(raw: str | None) -> list[int]:
-    if not raw:
-        return []
-    try:
-        ids = msgspec.json.decode(raw, type=list[int])
-    except msgspec.DecodeError:  # the soft link is text; a bad value must not break the list
-        return []
-    return [value for value in ids if 0 < value <= MAX_DB_INT]
-
-
 def to_event(row: Event) -> schemas.Event:
-    ids = _detection_ids(row.detection_ids)
+    ids = decode_detection_ids(row.detection_ids)
     return schemas.Event(
         id=row.id,
         batch_id=row.batch_id,
@@ -151,7 +141,7 @@ async def review_event(
 
 async def event_detections(session: AsyncSession, event_id: int) -> DetectionList:
     """The event's detections that still exist, oldest first."""
-    ids = _detection_ids((await _get(session, event_id)).detection_ids)
+    ids = decode_detection_ids((await _get(session, event_id)).detection_ids)
     rows = []
     if ids:
         statement = (

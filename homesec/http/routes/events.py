@@ -7,6 +7,7 @@ from typing import Annotated
 from litestar import Controller, get, patch
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
+from homesec.contract.enums import RiskLevel
 from homesec.http.errors import BadRequest
 from homesec.http.pagination import decode_cursor
 from homesec.http.params import (
@@ -23,7 +24,6 @@ from homesec.http.queries import events as queries
 from homesec.http.schemas.detections import DetectionList
 from homesec.http.schemas.events import Event, EventPage, EventStats, EventUpdate
 from homesec.http.services import DbSession
-from homesec.models import RiskLevel
 
 Score = Annotated[int | None, QueryParameter(ge=0, le=100)]
 

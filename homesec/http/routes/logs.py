@@ -8,6 +8,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromQuery, JSONBody
 
+from homesec.contract.enums import LogSource
 from homesec.http.errors import PayloadTooLarge, TooManyRequests
 from homesec.http.pagination import decode_cursor
 from homesec.http.params import (
@@ -30,7 +31,6 @@ from homesec.http.schemas.logs import (
     LogStats,
 )
 from homesec.http.services import DbSession, ServicesDep
-from homesec.models import LogSource
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_USER_AGENT_CHARS = 500
