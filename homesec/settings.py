@@ -247,6 +247,21 @@ def _parse_port(raw: str) -> int:
     return _parse_int(1, 65535)(raw)
 
 
+# Ray starts its workers on ports it picks from this range (its defaults); a port of ours inside
+# it may be taken by a worker first, and a Ray head asked to listen there exits at start.
+RAY_WORKER_PORTS = range(10002, 20000)
+
+
+def _parse_port_outside_ray_workers(raw: str) -> int:
+    port = _parse_port(raw)
+    if port in RAY_WORKER_PORTS:
+        raise ValueError(
+            f"a port outside {RAY_WORKER_PORTS.start}-{RAY_WORKER_PORTS.stop - 1}, which Ray "
+            "keeps for its workers (the default 6390 is free of it)"
+        )
+    return port
+
+
 def _parse_path(raw: str) -> Path:
     if not raw.strip():
         raise ValueError("a filesystem path")
@@ -324,8 +339,8 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DATABASE_URL": ("database_url", normalize_database_url),
     "REDIS_URL": ("redis_url", _parse_redis_url),
     "RAY_ADDRESS": ("ray_address", _parse_optional_str),
-    "HOMESEC_RAY_PORT": ("ray_port", _parse_port),
-    "HOMESEC_RAY_DASHBOARD_PORT": ("ray_dashboard_port", _parse_port),
+    "HOMESEC_RAY_PORT": ("ray_port", _parse_port_outside_ray_workers),
+    "HOMESEC_RAY_DASHBOARD_PORT": ("ray_dashboard_port", _parse_port_outside_ray_workers),
     "FOSCAM_BASE_PATH": ("foscam_base_path", _parse_path),
     "HOMESEC_HOST": ("host", _parse_nonempty),
     "HOMESEC_PORT": ("port", _parse_port),

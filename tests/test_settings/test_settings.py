@@ -112,6 +112,8 @@ BAD_VALUES = [
     ("HOMESEC_PORT", "0"),
     ("HOMESEC_PORT", "eighty"),
     ("HOMESEC_RAY_PORT", "70000"),
+    ("HOMESEC_RAY_PORT", "16390"),  # in Ray's worker port range: the head would exit at start
+    ("HOMESEC_RAY_DASHBOARD_PORT", "10002"),
     ("HOMESEC_RAY_DASHBOARD_PORT", "-1"),
     ("HOMESEC_HOST", "  "),
     ("HOMESEC_ALLOW_INSECURE_BIND", "maybe"),
@@ -243,3 +245,9 @@ def test_secret_values_are_not_echoed_in_errors():
     assert "hunter2" not in str(caught.value)
     assert "mysql://u:****@h/d" in str(caught.value)
     assert mask_url("redis://:pw@h:1/0") == "redis://:****@h:1/0"
+
+
+def test_a_ray_port_among_the_workers_ports_says_which_are_free():
+    with pytest.raises(SettingsError, match=r"^HOMESEC_RAY_PORT='16390' .* outside 10002-19999"):
+        load(HOMESEC_RAY_PORT="16390")
+    assert load(HOMESEC_RAY_PORT="20000").ray_port == 20000
