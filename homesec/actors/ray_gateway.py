@@ -2,10 +2,11 @@
 
 Connecting and disconnecting, creating, finding and killing actors, calling their methods with a
 timeout, the cluster's resources and nodes, where this process runs, and the metric classes. Ray's
-own errors stop here too: a dead actor becomes :class:`ActorGone` and a slow one
-:class:`CallTimedOut`, so callers decide without importing Ray, and the decisions themselves
-(:mod:`homesec.pipeline.supervision`, :mod:`homesec.pipeline.actor_plan`) stay pure. (Submitting a
-backfill as a Ray job is :mod:`homesec.ops.backfill_job`'s.)
+own errors stop here too: a dead actor becomes :class:`ActorGone`, a restarting one
+:class:`ActorUnavailable` and a slow one :class:`CallTimedOut`, so callers decide without importing
+Ray, and the decisions themselves (:mod:`homesec.pipeline.supervision`,
+:mod:`homesec.pipeline.actor_plan`) stay pure. (Submitting a backfill as a Ray job is
+:mod:`homesec.ops.backfill_job`'s.)
 
 Every actor is detached, named, in namespace ``homesec``, restarted forever, and has a ``health``
 concurrency group so a busy actor still answers its supervisor. Resources follow the actor table
@@ -39,6 +40,11 @@ class ActorGone(RuntimeError):
 
 class CallTimedOut(TimeoutError):
     """The actor did not answer within the call's timeout (busy, or restarting)."""
+
+
+class ActorUnavailable(RuntimeError):
+    """The actor cannot take the call right now: Ray is restarting it, or its node does not
+    answer. Not dead: it may answer the next call."""
 
 
 # --- the connection -----------------------------------------------------------------------------
@@ -210,12 +216,15 @@ async def call(
 ) -> Any:
     """``handle.method(*args, **kwargs)`` awaited, at most ``timeout`` seconds; with
     ``health_group`` on the actor's health concurrency group (answers while the actor is busy).
-    Raises :class:`ActorGone` or :class:`CallTimedOut`; the method's own errors pass through."""
-    from ray.exceptions import GetTimeoutError, RayActorError
+    Raises :class:`ActorGone`, :class:`ActorUnavailable` or :class:`CallTimedOut`; the method's
+    own errors pass through."""
+    from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 
     try:
         reply = _method(handle, method, health_group).remote(*args, **kwargs)
         return await asyncio.wait_for(reply, timeout) if timeout is not None else await reply
+    except ActorUnavailableError as exc:
+        raise ActorUnavailable(f"{method}(): {exc}".splitlines()[0][:500]) from exc
     except RayActorError as exc:
         raise ActorGone(f"actor died: {exc}".splitlines()[0][:500]) from exc
     except (TimeoutError, GetTimeoutError) as exc:

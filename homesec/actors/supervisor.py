@@ -157,8 +157,8 @@ class Supervisor(ServiceActor):
     async def _observe(self, tracked: _Tracked) -> Observation:
         try:
             health = await ray_gateway.health(tracked.handle, HEALTH_TIMEOUT_SECONDS)
-        except ray_gateway.CallTimedOut:
-            return Observation(outcome=Outcome.TIMED_OUT)
+        except (ray_gateway.CallTimedOut, ray_gateway.ActorUnavailable):
+            return Observation(outcome=Outcome.TIMED_OUT)  # busy, or Ray is restarting it
         except ray_gateway.ActorGone as exc:
             # Dead for good (killed without restart, or its node is gone): make a new one.
             return Observation(outcome=Outcome.GONE, error=str(exc))
@@ -216,6 +216,8 @@ class Supervisor(ServiceActor):
 
 async def _stop_actor(handle: Any) -> None:
     """A clean stop (it closes its connections), then kill it for good either way."""
-    with contextlib.suppress(ray_gateway.ActorGone, ray_gateway.CallTimedOut):
+    with contextlib.suppress(
+        ray_gateway.ActorGone, ray_gateway.ActorUnavailable, ray_gateway.CallTimedOut
+    ):
         await ray_gateway.call(handle, "stop", timeout=STOP_TIMEOUT_SECONDS)
     ray_gateway.kill(handle)

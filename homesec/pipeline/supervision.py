@@ -8,7 +8,7 @@ answer in time, or it is gone (dead for good: killed, or its node is gone). The 
   Ray restarted it in place, which counts as a restart;
 - answered ``failed`` (its main loop died): restart the main loop;
 - gone: create it again;
-- no answer: nothing yet (busy or restarting); it is reported ``UNRESPONSIVE``.
+- no answer (busy, or Ray is restarting it): nothing yet; it is reported ``UNRESPONSIVE``.
 
 **Restart storms.** An actor that keeps dying (a model that crashes its process, a setting that
 makes it fail at once) must not be restarted as fast as it fails, filling the logs and starving the
@@ -140,6 +140,8 @@ def _restart(
         last_error=error,
         restart_times=recent,
         up_since=None,
+        # A new actor's first answer has a start time of its own: not another restart.
+        started_at=None if action is Action.RECREATE else record.started_at,
     )
     if len(recent) <= policy.max_restarts:
         return Decision(counted, action)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import os
 import signal
@@ -128,6 +129,21 @@ class Flow:
 
         await wait_for(at_least, what=f"{count} uploads processed")
 
+    async def restarts(self, name: str) -> int:
+        report = await self.supervisor.report.options(concurrency_group="health").remote()
+        return next((actor.restarts for actor in report.actors if actor.name == name), 0)
+
+    @contextlib.asynccontextmanager
+    async def restart_seen(self, name: str):
+        """Around one kill of ``name``: returns once the supervisor counted its restart."""
+        before = await self.restarts(name)
+        yield
+
+        async def counted() -> bool:
+            return await self.restarts(name) > before
+
+        await wait_for(counted, timeout=60, what=f"the supervisor saw {name} restart")
+
 
 async def flow_with_faults(database_url, redis_url, sessions, tmp_path: Path, harm) -> Flow:
     """Run the flow with ``harm(flow)`` happening meanwhile; then check that every upload was
@@ -137,7 +153,8 @@ async def flow_with_faults(database_url, redis_url, sessions, tmp_path: Path, ha
     for camera in cameras:
         (settings.foscam_base_path / camera).mkdir(parents=True)
     async with running_pipeline(settings, database_url, redis_url) as supervisor:
-        await wait_for(lambda: _alive(supervisor, 6), what="every actor alive")
+        # Two watchers, two batchers, the detector, the analyst, a GPU monitor, the janitor.
+        await wait_for(lambda: _alive(supervisor, 8), what="every actor alive")
         flow = Flow(supervisor, cameras, sessions)
         writer = asyncio.create_task(
             write_images(settings.foscam_base_path, cameras, IMAGES, pace=0.02)
@@ -165,25 +182,32 @@ async def test_killed_actors_lose_and_duplicate_nothing(
     ray_cluster, migrated_database_url, redis_url, db_sessions, tmp_path: Path
 ):
     async def kill_actors(flow: Flow) -> None:
-        # Ray kills (restarted in place) and SIGKILLs of the worker processes, mid-flow.
+        # Ray kills (restarted in place) and SIGKILLs of the worker processes, mid-flow. Each
+        # kill of the detector and the analyst waits until the supervisor saw the restart, so
+        # two kills are never folded into one check (the supervisor checks every few seconds).
         def actor(name: str):
             return ray.get_actor(name, namespace=NAMESPACE)
 
+        detector, analyst = actor_names.detector(0), actor_names.analyst(0)
         await flow.processed(30)
-        ray.kill(actor(actor_names.detector(0)), no_restart=False)
+        async with flow.restart_seen(detector):
+            ray.kill(actor(detector), no_restart=False)
         await flow.processed(60)
         os.kill(await actor_pid(actor_names.batcher(flow.cameras[0])), signal.SIGKILL)
-        ray.kill(actor(actor_names.analyst(0)), no_restart=False)
+        async with flow.restart_seen(analyst):
+            ray.kill(actor(analyst), no_restart=False)
         await flow.processed(100)
-        os.kill(await actor_pid(actor_names.detector(0)), signal.SIGKILL)
-        os.kill(await actor_pid(actor_names.analyst(0)), signal.SIGKILL)
+        async with flow.restart_seen(detector):
+            os.kill(await actor_pid(detector), signal.SIGKILL)
+        async with flow.restart_seen(analyst):
+            os.kill(await actor_pid(analyst), signal.SIGKILL)
         ray.kill(actor(actor_names.batcher(flow.cameras[1])), no_restart=False)
 
     flow = await flow_with_faults(
         migrated_database_url, redis_url, db_sessions, tmp_path, kill_actors
     )
     restarts = {actor.name: actor.restarts for actor in flow.report.actors}
-    assert restarts[actor_names.detector(0)] >= 1 and restarts[actor_names.analyst(0)] >= 1
+    assert restarts[actor_names.detector(0)] == 2 and restarts[actor_names.analyst(0)] == 2
 
 
 async def test_a_redis_that_loses_everything_loses_no_upload(

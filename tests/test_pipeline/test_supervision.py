@@ -150,3 +150,11 @@ def test_a_whole_window_up_resets_the_backoff():
 def test_unit_tests_of_pure_code_cannot_start_ray():
     with pytest.raises(AssertionError, match=r"ray\.init"):
         ray.init()
+
+
+def test_a_re_created_actor_is_counted_once_not_again_at_its_first_answer():
+    seen = decide(ActorRecord(), answered(started_at=1.0), T0, POLICY).record
+    gone = decide(seen, GONE, T0 + 5, POLICY)
+    assert gone.action is Action.RECREATE
+    back = decide(gone.record, answered(started_at=9.0), T0 + 10, POLICY)
+    assert (back.action, back.record.state, back.record.restarts) == (Action.NONE, ALIVE, 1)
