@@ -42,7 +42,8 @@ os.environ.setdefault("RAY_AUTH_MODE", "token")
 import ray
 from sqlalchemy import func, select
 
-from homesec.actors.ray_gateway import create_actor, health_call
+from homesec.actors import ray_gateway
+from homesec.actors.ray_gateway import create_actor
 from homesec.contract import actor_names, keys
 from homesec.contract.reports import ActorSpec
 from homesec.models import Detection, Upload
@@ -121,7 +122,7 @@ async def pipeline(settings: Settings, database_url: str, redis_url: str) -> Asy
             if report.actors and all(actor.state == "ALIVE" for actor in report.actors):
                 # ... and the detector has its model loaded: loading is not throughput.
                 detector = ray.get_actor(actor_names.detector(0), namespace="homesec")
-                health = await health_call(detector)
+                health = await ray_gateway.health(detector, 30.0)
                 if health.detail.get("engine", "not loaded") != "not loaded":
                     break
             await asyncio.sleep(0.5)

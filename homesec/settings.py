@@ -72,6 +72,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_image_pixels: int = 50_000_000
     queue_max_depth: int = 10_000
     max_retries: int = 3
+    # A failed job's retries wait 1x, 2x, 4x this (from half of it up to all of it): with
+    # MAX_RETRIES=3 a job that fails on its own reaches its dead-letter queue after 70-140 s.
+    retry_base_seconds: float = 20.0
     camera_offline_seconds: int = 600
 
     # --- detection --------------------------------------------------------------------------
@@ -357,6 +360,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAX_IMAGE_PIXELS": ("max_image_pixels", _parse_int(1)),
     "QUEUE_MAX_DEPTH": ("queue_max_depth", _parse_int(1)),
     "MAX_RETRIES": ("max_retries", _parse_int(0, 100)),
+    "RETRY_BASE_SECONDS": ("retry_base_seconds", _parse_float(0.0, 3600.0, exclusive_min=True)),
     "CAMERA_OFFLINE_SECONDS": ("camera_offline_seconds", _parse_int(1)),
     "DETECTOR_MODEL": ("detector_model", _parse_nonempty),
     "DETECTOR_DEVICE": ("detector_device", _parse_choice(DETECTOR_DEVICES)),

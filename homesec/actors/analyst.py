@@ -25,13 +25,17 @@ back: an alert must not wait for an outage to end, and the rules engine exists f
 ``1 + MAX_RETRIES`` attempts the batch is scored by the rules engine and its ``reasoning`` says
 why; the event is written, never dead-lettered for the LLM's sake. Attempts of analysts that
 died mid-call count too (the entry's delivery count): a batch on which the model crashes the
-process is scored by the rules once they are spent, not retried forever. Other failures
-(PostgreSQL, Redis, a malformed entry) go the stream's way: retries, then ``dlq:analysis_queue``.
+process is scored by the rules once they are spent, not retried forever.
+
+PostgreSQL or Redis being away is no failure of the batch: the analyst holds the entry, waits
+until the dependency answers again (probing with capped backoff, reported in health) and then
+handles the same entry, with no attempt counted. Other failures (a batch the rules engine cannot
+score, a malformed entry) go the stream's way: retries spaced by ``RETRY_BASE_SECONDS``, then
+``dlq:analysis_queue``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
 
@@ -51,15 +55,15 @@ from homesec.settings import Settings, local_zone
 from homesec.store.detections import StoredBatch, load_batch
 from homesec.store.event_channel import publish_event_once
 from homesec.store.events import find_event, insert_event
+from homesec.store.outages import as_outage
 from homesec.store.streams import StreamConsumer, StreamEntry
 from homesec.store.telemetry import record_latency
 
 LATENCY_STAGE = "analysis"
-# First retry within 2 s, then 4, 8 ...: with MAX_RETRIES=3 a batch waits at most 14 s of
-# backoff (plus its LLM calls) before the rules engine scores it.
+# LLM retries wait 1-2 s, then 2-4, 4-8: with MAX_RETRIES=3 a batch waits 7-14 s of backoff
+# (plus its LLM calls) before the rules engine scores it.
 DEFAULT_RETRY_BASE_SECONDS = 2.0
 READ_BLOCK_MS = 2000
-REDIS_DOWN_PAUSE_SECONDS = 1.0
 # Beyond one LLM call (``LLM_TIMEOUT_SECONDS``), so a slow answer is not taken for a dead analyst
 # whose entries another replica should claim.
 CLAIM_IDLE_MARGIN_SECONDS = 60.0
@@ -137,21 +141,26 @@ class Analyst(ServiceActor):
             claim_idle_ms=int(
                 (self.settings.llm_timeout_seconds + CLAIM_IDLE_MARGIN_SECONDS) * 1000
             ),
-            retry_base_delay=self._retry_base_delay,
+            retry_base_delay=self.settings.retry_base_seconds,
         )
         self.log.info("%s: analysing with the %s engine", self.name, self._llm.name)
+        held: StreamEntry | None = None  # the entry at hand, kept across an outage
         while not self.stopping:
             try:
-                # One at a time: the LLM answers one batch at a time anyway, and entries read
-                # but not started would only age towards being claimed by another replica.
-                entries = await consumer.read(count=1, block_ms=READ_BLOCK_MS)
-            except (RedisError, OSError) as exc:
-                self.record_error(exc)
-                self.log.warning("%s: cannot read %s: %s", self.name, consumer.stream, exc)
-                await asyncio.sleep(REDIS_DOWN_PAUSE_SECONDS)
-                continue
-            for entry in entries:
-                await self._handle(consumer, entry)
+                if held is None:
+                    # One at a time: the LLM answers one batch at a time anyway, and entries
+                    # read but not started would only age towards being claimed elsewhere.
+                    entries = await consumer.read(count=1, block_ms=READ_BLOCK_MS)
+                    held = entries[0] if entries else None
+                if held is not None:
+                    await self._handle(consumer, held)
+                    held = None
+            except Exception as exc:
+                outage = as_outage(exc)
+                if outage is None:
+                    raise
+                # PostgreSQL or Redis away: the entry waits, and no attempt is counted.
+                await self.wait_out(outage)
 
     # --- one entry ----------------------------------------------------------------------------
     async def _handle(self, consumer: StreamConsumer, entry: StreamEntry) -> None:
@@ -241,7 +250,8 @@ class Analyst(ServiceActor):
                 f"failures; last: {self._last_llm_error}"
             )
         if next_step(spent + 1, consumer.retries.max_retries) is RetryStep.RETRY:
-            consumer.retries.failed(entry, time.time())
+            # Quick retries: an alert must not wait long for an LLM that is away.
+            consumer.retries.failed(entry, time.time(), base_delay=self._retry_base_delay)
             self.log.warning("batch %s: LLM attempt %d failed (%s)", job.batch_id, spent + 1, error)
             return None
         # The entry keeps its attempt count, so a database failure from here on dead-letters it.
@@ -273,15 +283,11 @@ class Analyst(ServiceActor):
     async def _failed(
         self, consumer: StreamConsumer, entry: StreamEntry, job: AnalysisJob, exc: Exception
     ) -> None:
+        outage = as_outage(exc)
+        if outage is not None:
+            raise outage  # not the batch's fault: it waits for the dependency
         self.record_error(exc)
-        try:
-            step = await consumer.failed(entry, exc)
-        except (RedisError, OSError) as redis_exc:
-            # Still pending in the group: claimed again once idle, so nothing is lost.
-            self.log.warning(
-                "batch %s failed (%s); cannot schedule it: %s", job.batch_id, exc, redis_exc
-            )
-            return
+        step = await consumer.failed(entry, exc)
         if step is RetryStep.DEAD_LETTER:
             self.counters["dead_letters"] += 1
             self.log.error(
@@ -298,11 +304,7 @@ class Analyst(ServiceActor):
     ) -> None:
         """An entry that is no analysis job: no retry can fix it."""
         self.record_error(exc)
-        try:
-            await consumer.dead_letter(entry, f"not an analysis job: {exc}", 1, time.time())
-        except (RedisError, OSError) as redis_exc:
-            self.log.warning("cannot dead-letter entry %s: %s", entry.entry_id, redis_exc)
-            return
+        await consumer.dead_letter(entry, f"not an analysis job: {exc}", 1, time.time())
         self.counters["dead_letters"] += 1
         self.log.error("entry %s is not an analysis job (%s): dead-lettered", entry.entry_id, exc)
 

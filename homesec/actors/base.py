@@ -24,11 +24,12 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from homesec.actors import ray_gateway
-from homesec.contract.reports import ActorHealth
+from homesec.contract.reports import ActorHealth, Problem
 from homesec.pipeline.retry import describe_error
 from homesec.settings import Settings
 from homesec.store.database import create_engine, session_factory
 from homesec.store.log_handler import install_db_log_handler
+from homesec.store.outages import POSTGRESQL, REDIS, DependencyDown, probe, wait_until_back
 from homesec.store.redis_client import create_redis
 
 
@@ -52,21 +53,59 @@ class ServiceActor:
         self._redis: aioredis.Redis | None = None
         self._loop_task: asyncio.Task | None = None
         self._stopping = False
+        # The dependency this actor is waiting for (an outage), and since when.
+        self._waiting_for: Problem | None = None
         _send_logs_to_database(database_url, settings.log_level)
 
     # --- connections (opened on the actor's main event loop, on first use) -----------------
-    @property
-    def sessions(self) -> async_sessionmaker[AsyncSession]:
-        if self._sessions is None:
+    def _database(self) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
+        if self._engine is None or self._sessions is None:
             self._engine = create_engine(self.database_url, pool_size=2)
             self._sessions = session_factory(self._engine)
-        return self._sessions
+        return self._engine, self._sessions
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._database()[0]
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self._database()[1]
 
     @property
     def redis(self) -> aioredis.Redis:
         if self._redis is None:
             self._redis = create_redis(self.redis_url)
         return self._redis
+
+    # --- outages ----------------------------------------------------------------------------
+    async def wait_out(self, outage: DependencyDown) -> None:
+        """Pause this actor's work until ``outage.dependency`` answers again: probe it with
+        capped exponential backoff and jitter, and report the wait in health meanwhile. The
+        work that met the outage is the caller's to hold and do again; no attempt is counted."""
+        dependency = outage.dependency
+        self._waiting_for = Problem(
+            component=self.name,
+            summary=f"waiting for {dependency}: {describe_error(outage.error)}"[:300],
+            remedy=_REMEDIES.get(dependency, ""),
+            since=time.time(),
+        )
+        self.counters["outages"] += 1
+        self.log.warning("%s: %s; pausing its work until it is back", self.name, outage)
+
+        async def check() -> None:
+            await probe(dependency, self.engine, self.redis)
+
+        try:
+            waited = await wait_until_back(dependency, check, stopping=lambda: self.stopping)
+        finally:
+            self._waiting_for = None
+        if not self.stopping:
+            self.log.info("%s: %s is back after %.1f s; resuming", self.name, dependency, waited)
+
+    def health_problems(self) -> list[Problem]:
+        """What keeps this actor from its work now (subclasses add theirs)."""
+        return [self._waiting_for] if self._waiting_for is not None else []
 
     # --- lifecycle --------------------------------------------------------------------------
     async def run(self) -> None:
@@ -136,7 +175,14 @@ class ServiceActor:
             last_error_at=self.last_error_at,
             counters=dict(self.counters),
             detail={**self.health_detail(), **_placement()},
+            problems=self.health_problems(),
         )
+
+
+_REMEDIES = {
+    POSTGRESQL: "start PostgreSQL again, or check DATABASE_URL; the work resumes by itself",
+    REDIS: "start Redis again, or check REDIS_URL; the work resumes by itself",
+}
 
 
 def _placement() -> dict[str, str]:

@@ -39,14 +39,16 @@ from homesec.contract import keys
 from homesec.contract.analysis import Detection
 from homesec.contract.jobs import DetectionJob, StoredDetection
 from homesec.contract.messages import DetectionNewData, DetectionNewMessage
+from homesec.contract.reports import Problem
 from homesec.engines.detector import DetectorEngine, DetectorError, create_detector
 from homesec.files.images import DecodedImage, decode_image, write_thumbnails
 from homesec.pipeline.cameras import InvalidCameraId, normalize_camera_id
-from homesec.pipeline.retry import RetryStep
+from homesec.pipeline.retry import RetryStep, describe_error
 from homesec.settings import Settings
 from homesec.store import detections as store_detections
 from homesec.store import event_channel, uploads
 from homesec.store.detections import ImageDetections, StoredImage
+from homesec.store.outages import as_outage
 from homesec.store.streams import StreamConsumer, StreamEntry
 from homesec.store.telemetry import record_latencies
 
@@ -55,6 +57,9 @@ DEFAULT_CLAIM_IDLE_MS = 30_000
 IDLE_BLOCK_MS = 1_000
 # After a failed round (Redis away, the model failed to load), wait this long.
 ERROR_PAUSE_SECONDS = 2.0
+# Without an engine (no model files yet), how often to look again, and how often the loop wakes.
+MODEL_RETRY_SECONDS = 10.0
+MODEL_POLL_SECONDS = 1.0
 # inference_fps covers this many recent batches.
 FPS_WINDOW_BATCHES = 20
 
@@ -113,6 +118,13 @@ class Detector(ServiceActor):
             maxlen=FPS_WINDOW_BATCHES
         )
         self._engine_thread: concurrent.futures.ThreadPoolExecutor | None = None
+        # The entries of the batch at hand that are neither done nor handed to the retry book:
+        # held across an outage and done again once the dependency is back.
+        self._held: dict[str, StreamEntry] = {}
+        # Why the engine could not be built, and when to try again (a model copied into place
+        # later is picked up without a restart).
+        self._model_problem: Problem | None = None
+        self._next_model_attempt = 0.0
 
     # --- main loop --------------------------------------------------------------------------
     async def main(self) -> None:
@@ -123,24 +135,60 @@ class Detector(ServiceActor):
             self.name,
             max_retries=self.settings.max_retries,
             claim_idle_ms=self.claim_idle_ms,
+            retry_base_delay=self.settings.retry_base_seconds,
         )
         while not self.stopping:
             try:
                 model = await self._load_model()
-                entries = await self._read_batch(consumer)
-                if entries:
-                    await self._process(consumer, model, entries)
-            except Exception as exc:  # Redis or PostgreSQL away, a model that will not load
+                if model is None:  # no engine yet: the uploads wait in the queue
+                    await asyncio.sleep(MODEL_POLL_SECONDS)
+                    continue
+                if not self._held:
+                    self._held = {e.entry_id: e for e in await self._read_batch(consumer)}
+                if self._held:
+                    await self._process(consumer, model, list(self._held.values()))
+                    self._held.clear()
+            except Exception as exc:
+                outage = as_outage(exc)
+                if outage is not None:  # PostgreSQL or Redis away: the batch waits for it
+                    await self.wait_out(outage)
+                    continue
                 self.record_error(exc)
                 self.log.warning("%s: round failed: %s", self.name, exc)
                 await asyncio.sleep(ERROR_PAUSE_SECONDS)
 
-    async def _load_model(self) -> DetectorEngine:
-        """Create the engine on first use, in a thread: loading weights takes seconds."""
-        if self.model is None:
-            device = choose_device(ray_gateway.gpu_ids(), self.settings.detector_device)
+    async def _load_model(self) -> DetectorEngine | None:
+        """Create the engine on first use, in a thread: loading weights takes seconds. When it
+        cannot be built (no model files yet), say why in health and try again now and then."""
+        if self.model is not None:
+            return self.model
+        if time.monotonic() < self._next_model_attempt:
+            return None
+        device = choose_device(ray_gateway.gpu_ids(), self.settings.detector_device)
+        try:
             self.model = await self._in_engine_thread(self.engine_factory, self.settings, device)
-            self.log.info("%s: engine %s on %s", self.name, self.model.name, self.model.device)
+        except Exception as exc:
+            self._next_model_attempt = time.monotonic() + MODEL_RETRY_SECONDS
+            if self._model_problem is None:  # once, not at every try
+                self.record_error(exc)
+                self.log.error("%s: no detector engine: %s", self.name, exc)
+            self._model_problem = Problem(
+                component=self.name,
+                summary=f"no detector engine: {describe_error(exc)}"[:300],
+                remedy=(
+                    "put an RT-DETRv2 model directory where DETECTOR_MODEL points (or run "
+                    "`homesec models pull` on a machine with internet); uploads wait meanwhile "
+                    "and are processed once it loads"
+                ),
+                since=self._model_problem.since if self._model_problem else time.time(),
+            )
+            return None
+        if self._model_problem is not None:
+            self.log.info(
+                "%s: the detector engine loaded; processing the waiting uploads", self.name
+            )
+        self._model_problem = None
+        self.log.info("%s: engine %s on %s", self.name, self.model.name, self.model.device)
         return self.model
 
     async def _in_engine_thread(self, function: Callable[..., _T], *args: object) -> _T:
@@ -214,6 +262,8 @@ class Detector(ServiceActor):
             stored |= await self._detect_and_store(consumer, model, list(fresh.values()))
         done = await self._hand_over(consumer, work, stored)
         await consumer.ack(done)
+        for entry_id in done:
+            self._held.pop(entry_id, None)
         await self._record_latency([item.job for item in work if item.entry.entry_id in done])
 
     async def _record_latency(self, jobs: list[DetectionJob]) -> None:
@@ -330,6 +380,8 @@ class Detector(ServiceActor):
                 )
             )
         except Exception as exc:
+            if as_outage(exc) is not None:
+                raise  # PostgreSQL away: image by image would fail the same way
             if len(images) == 1:
                 outcomes = [exc]
             else:
@@ -420,8 +472,12 @@ class Detector(ServiceActor):
         job: DetectionJob | None,
         error: BaseException,
     ) -> None:
+        outage = as_outage(error)
+        if outage is not None:
+            raise outage  # not the job's fault: the whole batch waits for the dependency
         self.record_error(error)
         self.counters["failed_attempts"] += 1
+        self._held.pop(entry.entry_id, None)  # the retry book or the dead-letter queue has it
         if isinstance(error, PERMANENT_ERRORS):
             _step, attempts, first_failed_at = consumer.retries.failed(entry, time.time())
             await consumer.dead_letter(entry, error, attempts, first_failed_at)
@@ -441,6 +497,10 @@ class Detector(ServiceActor):
         images = sum(count for count, _ in self._recent_batches)
         seconds = sum(elapsed for _, elapsed in self._recent_batches)
         return images / seconds if seconds > 0 else 0.0
+
+    def health_problems(self) -> list[Problem]:
+        problem = self._model_problem
+        return [*super().health_problems(), *([problem] if problem is not None else [])]
 
     def health_detail(self) -> dict[str, str]:
         model = self.model

@@ -8,7 +8,9 @@ and back off from an actor that restarts too often). It keeps no state that matt
 own restart it adopts the live actors by name (``get_if_exists``).
 
 When Redis lost everything (the sentinel key is gone), it asks every watcher to scan its folder
-again, which rebuilds the detection queue from the ``uploads`` ledger.
+again, which rebuilds the detection queue from the ``uploads`` ledger. And every
+``reconcile_seconds`` it requeues ledger rows that no queue holds any more
+(:mod:`homesec.workflows.reconcile`): whatever lost them, nothing strands.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from homesec.engines.gpu import gpu_count
 from homesec.engines.llm.factory import choose_llm_engine, vllm_installed
 from homesec.files.camera_folders import discover_camera_folders
 from homesec.pipeline.actor_plan import Endpoints, plan_actors, reconcile
+from homesec.pipeline.stranded import DEFAULT_STRANDED_AFTER_SECONDS
 from homesec.pipeline.supervision import (
     Action,
     ActorRecord,
@@ -38,8 +41,10 @@ from homesec.pipeline.supervision import (
 )
 from homesec.settings import Settings
 from homesec.store import cameras, sentinel
+from homesec.workflows.reconcile import requeue_stranded
 
 CYCLE_SECONDS = 5.0
+RECONCILE_SECONDS = 30.0
 HEALTH_TIMEOUT_SECONDS = 5.0
 STOP_TIMEOUT_SECONDS = 10.0
 
@@ -76,10 +81,15 @@ class Supervisor(ServiceActor):
         redis_url: str,
         cycle_seconds: float = CYCLE_SECONDS,
         restart_policy: RestartPolicy | None = None,
+        reconcile_seconds: float = RECONCILE_SECONDS,
+        stranded_after_seconds: float = DEFAULT_STRANDED_AFTER_SECONDS,
     ) -> None:
         super().__init__(name, settings, database_url, redis_url)
         self.cycle_seconds = cycle_seconds
         self.restart_policy = restart_policy or RestartPolicy()
+        self.reconcile_seconds = reconcile_seconds
+        self.stranded_after_seconds = stranded_after_seconds
+        self._next_reconcile = 0.0
         self._tracked: dict[str, _Tracked] = {}
         self._checked_at = dt.datetime.now(dt.UTC)
         self._cycle_lock = asyncio.Lock()
@@ -106,8 +116,21 @@ class Supervisor(ServiceActor):
             await asyncio.gather(*(self._check(tracked) for tracked in self._tracked.values()))
             if redis_was_flushed:
                 await self._rescan_watchers()
+            await self._reconcile_ledger()
             self._checked_at = dt.datetime.now(dt.UTC)
             self.counters["cycles"] += 1
+
+    async def _reconcile_ledger(self) -> None:
+        """Every ``reconcile_seconds``: requeue ledger rows that no queue holds."""
+        if time.monotonic() < self._next_reconcile:
+            return
+        self._next_reconcile = time.monotonic() + self.reconcile_seconds
+        self.counters["requeued_stranded"] += await requeue_stranded(
+            self.sessions,
+            self.redis,
+            now=dt.datetime.now(dt.UTC),
+            stranded_after_seconds=self.stranded_after_seconds,
+        )
 
     async def _plan(self) -> list[ActorSpec]:
         folders = await asyncio.to_thread(discover_camera_folders, self.settings.foscam_base_path)

@@ -8,6 +8,15 @@ import datetime as dt
 import msgspec
 
 
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    """Something that keeps a stage from doing its work, said so a person can act on it."""
+
+    component: str  # the actor (or service) that has it: "detector:0", "PostgreSQL"
+    summary: str  # what is wrong: "no detector model at /models/rtdetr"
+    remedy: str = ""  # what to do about it
+    since: float | None = None  # epoch seconds
+
+
 class ActorHealth(msgspec.Struct, frozen=True, kw_only=True):
     """An actor's answer to ``health()``."""
 
@@ -19,13 +28,14 @@ class ActorHealth(msgspec.Struct, frozen=True, kw_only=True):
     last_error_at: float | None = None
     counters: dict[str, int] = {}
     detail: dict[str, str] = {}
+    problems: list[Problem] = []
 
 
 class ActorSpec(msgspec.Struct, frozen=True, kw_only=True):
     """What the supervisor needs to create (or re-create) one actor."""
 
     name: str
-    kind: str  # watcher | detector | batcher | analyst | gpu_monitor | janitor
+    kind: str  # watcher | detector | batcher | analyst | gpu_monitor | janitor | ftp_server
     class_path: str  # "homesec.actors.batcher:Batcher"
     args: tuple = ()
     num_cpus: float = 0
@@ -61,6 +71,7 @@ class ActorStatus(msgspec.Struct, frozen=True, kw_only=True):
     restarts: int = 0
     node: str | None = None
     last_error: str | None = None
+    problems: list[Problem] = []  # what its last health report said keeps it from its work
 
 
 class SupervisorReport(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,7 +1,11 @@
 """Retries, dead letters and a circuit breaker: what to do after a job fails.
 
 - :func:`backoff_delay`: exponential backoff with full jitter (a uniform draw between 0 and the
-  capped exponential), so replicas that failed together do not retry together.
+  capped exponential), so replicas that failed together do not retry together: for probes of a
+  dependency that is away.
+- :func:`retry_delay`: the same with "equal jitter" (from half the capped exponential up to all
+  of it), for the retries of a failed job: their total has a floor, so a job reaches its
+  dead-letter queue only after its retries have had time to matter.
 - :func:`next_step`: ``MAX_RETRIES`` counts retries after the first attempt, so a job runs at
   most ``1 + max_retries`` times and ``MAX_RETRIES=0`` means "never retry".
 - :func:`dead_letter_entry`: the contract's DLQ entry, timestamps ISO-8601 in UTC.
@@ -39,6 +43,17 @@ def backoff_delay(
         raise ValueError("attempt counts from 1")
     ceiling = min(cap, base * 2.0 ** min(attempt - 1, _MAX_EXPONENT))
     return (rng or random).uniform(0.0, ceiling)
+
+
+def retry_delay(
+    attempt: int, base: float = 1.0, cap: float = 300.0, rng: random.Random | None = None
+) -> float:
+    """Seconds to wait before retrying a job after failed attempt ``attempt`` (1-based): drawn
+    uniformly from ``[c / 2, c]`` where ``c = min(cap, base * 2 ** (attempt - 1))``."""
+    if attempt < 1:
+        raise ValueError("attempt counts from 1")
+    ceiling = min(cap, base * 2.0 ** min(attempt - 1, _MAX_EXPONENT))
+    return (rng or random).uniform(ceiling / 2, ceiling)
 
 
 class RetryStep(enum.StrEnum):
@@ -182,7 +197,7 @@ class _Attempts(msgspec.Struct):
 class RetryBook:
     """Failed entries of this consumer awaiting their retry: pure bookkeeping, ``now`` passed in."""
 
-    def __init__(self, max_retries: int, base_delay: float = 0.5, cap: float = 30.0) -> None:
+    def __init__(self, max_retries: int, base_delay: float = 20.0, cap: float = 300.0) -> None:
         self.max_retries = max_retries
         self.base_delay = base_delay
         self.cap = cap
@@ -199,15 +214,19 @@ class RetryBook:
         known = self._waiting.get(entry.entry_id)
         return max(known[1].count if known else 0, entry.deliveries - 1)
 
-    def failed(self, entry: RetryableEntry, now: float) -> tuple[RetryStep, int, float]:
-        """Record a failure; returns the step, the attempts so far and the first failure time."""
+    def failed(
+        self, entry: RetryableEntry, now: float, *, base_delay: float | None = None
+    ) -> tuple[RetryStep, int, float]:
+        """Record a failure; returns the step, the attempts so far and the first failure time.
+        ``base_delay`` overrides the book's for this retry (the analyst's quick LLM retries)."""
         count = self.attempts(entry) + 1
         known = self._waiting.pop(entry.entry_id, None)
         previous = known[1] if known else None
         first = previous.first_failed_at if previous else now
         step = next_step(count, self.max_retries)
         if step is RetryStep.RETRY:
-            due = now + backoff_delay(count, self.base_delay, self.cap)
+            base = self.base_delay if base_delay is None else base_delay
+            due = now + retry_delay(count, base, self.cap)
             self._waiting[entry.entry_id] = (entry, _Attempts(count, first, due))
         return step, count, first
 

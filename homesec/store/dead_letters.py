@@ -85,13 +85,13 @@ async def list_entries(redis: aioredis.Redis, queue: str, start: int, limit: int
     )
 
 
-async def _requeue_head(redis: aioredis.Redis, queue: str) -> bool:
-    """Move the oldest entry back to its stream; False when the list is empty."""
+async def _requeue_head(redis: aioredis.Redis, queue: str) -> dict | None:
+    """Move the oldest entry back to its stream; its job, or None when the list is empty."""
     key = keys.dlq(queue)
     for _ in range(_MAX_RACES):
         raw = await redis.lindex(key, 0)
         if raw is None:
-            return False
+            return None
         item = _item(0, raw)
         if item.entry is None:
             raise RequeueRefused(
@@ -101,19 +101,31 @@ async def _requeue_head(redis: aioredis.Redis, queue: str) -> bool:
         job = msgspec.json.encode(item.entry.original_job).decode()
         moved = await redis.eval(_MOVE_HEAD_TO_STREAM, 2, key, queue, raw, keys.STREAM_FIELD, job)
         if moved:
-            return True
+            return item.entry.original_job
     raise RequeueRefused(f"dlq:{queue} kept changing during the requeue; try again")
 
 
-async def requeue(redis: aioredis.Redis, queue: str, *, everything: bool) -> tuple[int, int]:
-    """Move the oldest entry (or every entry) back to its stream; (moved, remaining)."""
+async def requeue(redis: aioredis.Redis, queue: str, *, everything: bool) -> tuple[list[dict], int]:
+    """Move the oldest entry (or every entry) back to its stream; (the jobs moved, how many
+    dead letters remain)."""
     known_queue(queue)
-    moved = 0
-    while await _requeue_head(redis, queue):
-        moved += 1
+    moved: list[dict] = []
+    while (job := await _requeue_head(redis, queue)) is not None:
+        moved.append(job)
         if not everything:
             break
     return moved, await redis.llen(keys.dlq(queue))
+
+
+async def file_paths(redis: aioredis.Redis, queue: str) -> set[str]:
+    """The ``file_path`` of every job in the queue's dead-letter list (detection jobs)."""
+    found = set()
+    for raw in await redis.lrange(keys.dlq(known_queue(queue)), 0, -1):
+        item = _item(0, raw)
+        path = item.entry.original_job.get("file_path") if item.entry is not None else None
+        if isinstance(path, str):
+            found.add(path)
+    return found
 
 
 async def clear(redis: aioredis.Redis, queue: str) -> int:

@@ -257,3 +257,21 @@ async def queue_counts(redis: aioredis.Redis) -> dict[str, QueueCounts]:
             pending = 0
         found[queue] = QueueCounts(counts[2 * index], pending, counts[2 * index + 1])
     return found
+
+
+async def queued_file_paths(redis: aioredis.Redis, stream: str, page: int = 1000) -> set[str]:
+    """The ``file_path`` of every job in ``stream``, pending or not: what the queue holds."""
+    found: set[str] = set()
+    start = "-"
+    while True:
+        entries = await redis.xrange(stream, min=start, max="+", count=page)
+        for _entry_id, fields in entries:
+            try:
+                job = msgspec.json.decode((fields or {}).get(keys.STREAM_FIELD, ""))
+            except msgspec.DecodeError:
+                continue
+            if isinstance(job, dict) and isinstance(job.get("file_path"), str):
+                found.add(job["file_path"])
+        if len(entries) < page:
+            return found
+        start = "(" + entries[-1][0]  # exclusive: after the last one read

@@ -302,6 +302,43 @@ async def mark_failed(
         )
 
 
+# --- requeues and the reconciler ----------------------------------------------------------------
+async def mark_requeued(sessions: async_sessionmaker[AsyncSession], paths: Sequence[str]) -> None:
+    """Jobs put back on the detection queue (from the dead-letter queue, or by the reconciler):
+    their rows say ``queued`` again; ``error`` keeps the last error until the job is done."""
+    if paths:
+        async with sessions.begin() as session:
+            await session.execute(
+                update(Upload)
+                .where(Upload.file_path == any_path(paths), Upload.processed_at.is_(None))
+                .values(status=UploadStatus.QUEUED)
+            )
+
+
+class Waiting(msgspec.Struct, frozen=True):
+    """A ledger row the detector has yet to finish."""
+
+    id: int
+    camera_id: str
+    file_path: str
+    sha256: str | None
+    received_at: dt.datetime
+
+
+async def waiting_since_before(
+    sessions: async_sessionmaker[AsyncSession], cutoff: dt.datetime, limit: int = 10_000
+) -> list[Waiting]:
+    """Rows ``queued`` or ``processing`` that were received before ``cutoff``, oldest first."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Upload.id, Upload.camera_id, Upload.file_path, Upload.sha256, Upload.received_at)
+            .where(Upload.status.in_(DETECTOR_OWNED), Upload.received_at < cutoff)
+            .order_by(Upload.received_at, Upload.id)
+            .limit(limit)
+        )
+        return [Waiting(*row) for row in rows.all()]
+
+
 # --- the backfill's side -------------------------------------------------------------------------
 async def statuses_and_sizes(
     sessions: async_sessionmaker[AsyncSession], paths: Sequence[str]

@@ -43,6 +43,7 @@ def e2e_settings(data_dir: Path, **env: str) -> Settings:
         "FAST_PATH_COOLDOWN_SECONDS": "300",
         "DETECTOR_BATCH_WAIT_MS": "20",
         "MAX_RETRIES": "5",
+        "RETRY_BASE_SECONDS": "0.2",
     }
     return load_settings({**base, **env})
 

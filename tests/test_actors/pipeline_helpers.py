@@ -29,6 +29,8 @@ GREY = (128, 128, 128)  # nothing
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
+    # Quick retries (0.1-0.8 s): a poison job reaches its dead-letter queue within a test.
+    overrides.setdefault("retry_base_seconds", 0.2)
     return Settings(data_dir=data_dir, foscam_base_path=data_dir / "cameras", **overrides)
 
 

@@ -71,6 +71,7 @@ def make_settings(tmp_path, **overrides: Any) -> Settings:
         "foscam_base_path": tmp_path,
         "llm_engine": "rules",
         "max_retries": MAX_RETRIES,
+        "retry_base_seconds": FAST_RETRIES,
         "timezone": "UTC",
     }
     return Settings(**(values | overrides))
@@ -370,13 +371,49 @@ async def test_only_the_detections_that_still_exist_are_assessed(build, db_sessi
 
 
 # --- failures that are not the LLM's ----------------------------------------------------------
-async def test_a_database_that_stays_down_sends_the_job_to_the_dead_letter_queue(
+async def test_a_database_that_is_down_holds_the_job_and_counts_no_attempt(
     settings, redis_url, redis_client
 ):
     down = f"postgresql+asyncpg://postgres@127.0.0.1:{unused_port()}/homesec"
     analyst = Analyst("analyst:test", settings, down, redis_url, retry_base_delay=FAST_RETRIES)
     job = make_job([1, 2])
     async with running(analyst):
+        entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, job)
+
+        async def waiting() -> list:
+            problems = (await analyst.health()).problems
+            return [p for p in problems if p.summary.startswith("waiting for PostgreSQL")]
+
+        [problem] = await eventually(waiting)
+        await asyncio.sleep(2.0)  # a few probes later, it still waits
+        assert await waiting()
+        [pending] = await redis_client.xpending_range(
+            keys.ANALYSIS_QUEUE, keys.ANALYST_GROUP, min=entry_id, max=entry_id, count=1
+        )
+        assert pending["times_delivered"] == 1  # read once and held, not read again
+        assert await redis_client.llen(keys.dlq(keys.ANALYSIS_QUEUE)) == 0
+        assert analyst.counters["dead_letters"] == 0 and analyst.counters["outages"] == 1
+    assert "start PostgreSQL again" in problem.remedy
+
+
+class Unscorable:
+    """An engine that cannot score this batch (no breaker: it is named like the rules engine)."""
+
+    name = "rules"
+
+    async def assess(self, context: AnalysisContext) -> RiskAssessment:
+        raise ValueError("this batch cannot be scored")
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_a_batch_no_engine_can_score_is_dead_lettered_after_spaced_retries(
+    build, db_sessions, redis_client
+):
+    ids = await seed(db_sessions)
+    job = make_job(ids)
+    async with running(build(Unscorable())) as analyst:
         entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, job)
         await wait_acked(redis_client, entry_id)
     [letter] = [
@@ -386,7 +423,13 @@ async def test_a_database_that_stays_down_sends_the_job_to_the_dead_letter_queue
     assert letter["original_job"]["batch_id"] == job.batch_id
     assert letter["attempt_count"] == 1 + MAX_RETRIES
     assert letter["queue_name"] == keys.ANALYSIS_QUEUE
+    assert "this batch cannot be scored" in letter["error"]
+    # Retries wait at least half of 1x, 2x, 4x the base each: their span has a floor.
+    first = dt.datetime.fromisoformat(letter["first_failed_at"])
+    last = dt.datetime.fromisoformat(letter["last_failed_at"])
+    assert (last - first).total_seconds() >= FAST_RETRIES * (0.5 + 1 + 2)
     assert analyst.counters["dead_letters"] == 1 and analyst.last_error
+    assert await stored_events(db_sessions) == []
 
 
 async def test_an_entry_that_is_no_analysis_job_is_dead_lettered_at_once(build, redis_client):

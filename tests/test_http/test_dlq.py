@@ -131,3 +131,33 @@ async def test_clear_and_unknown_queues(client, redis_client) -> None:
     ):
         assert response.status_code == 404
         assert "detection_queue, analysis_queue" in response.json()["detail"]
+
+
+async def test_a_requeued_upload_is_queued_again_in_the_ledger(
+    client, redis_client, db_sessions
+) -> None:
+    from sqlalchemy import select
+
+    from homesec.models import Camera, Upload
+
+    await fill(redis_client, 2)
+    async with db_sessions.begin() as session:
+        session.add(Camera(id="front_door", name="front door", folder_path="/export/foscam/fd"))
+        await session.flush()
+        for index in range(2):
+            session.add(
+                Upload(
+                    camera_id="front_door",
+                    file_path=f"/export/foscam/front_door/{index}.jpg",
+                    status="failed",
+                    error="ValueError: cannot decode",
+                )
+            )
+    response = await client.post("/api/dlq/detection_queue/requeue")
+    assert response.json()["requeued"] == 1
+    async with db_sessions() as session:
+        rows = dict((await session.execute(select(Upload.file_path, Upload.status))).all())
+    assert rows == {
+        "/export/foscam/front_door/0.jpg": "queued",  # the oldest: requeued
+        "/export/foscam/front_door/1.jpg": "failed",  # still a dead letter
+    }

@@ -7,11 +7,12 @@ import contextlib
 from collections.abc import Iterator
 
 import redis.asyncio as aioredis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from homesec.contract import keys
 from homesec.http.errors import Conflict, NotFound
 from homesec.http.schemas.dlq import ClearResult, DlqItem, DlqPage, DlqStats, RequeueResult
-from homesec.store import dead_letters
+from homesec.store import dead_letters, uploads
 
 
 @contextlib.contextmanager
@@ -41,10 +42,21 @@ async def list_entries(redis: aioredis.Redis, queue: str, start: int, limit: int
     return DlqPage(queue=queue, items=items, start=start, limit=limit, total=page.total)
 
 
-async def requeue(redis: aioredis.Redis, queue: str, *, everything: bool) -> RequeueResult:
+async def requeue(
+    redis: aioredis.Redis,
+    sessions: async_sessionmaker[AsyncSession],
+    queue: str,
+    *,
+    everything: bool,
+) -> RequeueResult:
+    """Move dead letters back to their stream; requeued uploads are ``queued`` again in the
+    ledger, so the ledger never says ``failed`` of a job that is being done."""
     with _as_http_errors():
         moved, remaining = await dead_letters.requeue(redis, queue, everything=everything)
-    return RequeueResult(queue=queue, requeued=moved, remaining=remaining)
+    if queue == keys.DETECTION_QUEUE:
+        paths = [job["file_path"] for job in moved if isinstance(job.get("file_path"), str)]
+        await uploads.mark_requeued(sessions, paths)
+    return RequeueResult(queue=queue, requeued=len(moved), remaining=remaining)
 
 
 async def clear(redis: aioredis.Redis, queue: str) -> ClearResult:

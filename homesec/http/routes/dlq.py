@@ -46,8 +46,11 @@ class DlqController(Controller):
         queue: QueueName,
         requeue_all: Annotated[bool, QueryParameter(name="all")] = False,
     ) -> RequeueResult:
-        """Move the oldest entry (or, with ``all=true``, every entry) back to its stream."""
-        return await dead_letters.requeue(services.redis, queue, everything=requeue_all)
+        """Move the oldest entry (or, with ``all=true``, every entry) back to its stream; a
+        requeued upload is ``queued`` again in the ledger."""
+        return await dead_letters.requeue(
+            services.redis, services.sessions, queue, everything=requeue_all
+        )
 
     @delete("/{queue:str}", status_code=200)
     async def clear(self, services: ServicesDep, queue: QueueName) -> ClearResult:
