@@ -23,6 +23,7 @@ from homesec.contract.errors import HomesecError
 from homesec.contract.reports import ActorSpec
 from homesec.ops import migrate
 from homesec.ops.embedded_common import write_private
+from homesec.ops.instance_lock import single_instance
 from homesec.ops.ray_head import RayHead
 from homesec.ops.services import ServiceEndpoints, describe, local_services
 from homesec.settings import Settings
@@ -171,6 +172,7 @@ def _run_state(settings: Settings, state: RunState) -> Iterator[None]:
 def run_up(settings: Settings) -> int:
     prepare_directories(settings)
     with contextlib.ExitStack() as stack:
+        stack.enter_context(single_instance(settings.data_dir))
         endpoints = stack.enter_context(local_services(settings))
         prepare_database(settings, endpoints)
         # This process's own records (start-up, the API) go to `logs` too; actors do their own.
