@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import msgspec
 
 from homesec.actors import ray_gateway
+from homesec.actors.supervisor_keeper import SupervisorKeeper
 from homesec.contract import actor_names
 from homesec.contract.errors import HomesecError
 from homesec.contract.reports import ActorSpec
@@ -31,6 +32,9 @@ from homesec.store.api_keys import sync_api_keys
 from homesec.store.log_handler import install_db_log_handler
 
 log = logging.getLogger("homesec.up")
+
+# How often `homesec up` makes sure its supervisor is there.
+KEEPER_SECONDS = 5.0
 
 
 class HttpStartError(HomesecError):
@@ -104,24 +108,27 @@ def ray_cluster(settings: Settings) -> Iterator[tuple[str, str | None]]:
 
 
 @contextlib.contextmanager
-def supervised_pipeline(settings: Settings, endpoints: ServiceEndpoints) -> Iterator[object]:
-    """The supervisor, which starts every other actor; on exit it stops them, then itself."""
+def supervised_pipeline(
+    settings: Settings, endpoints: ServiceEndpoints
+) -> Iterator[SupervisorKeeper]:
+    """The supervisor, which starts every other actor, and its keeper (check it now and then);
+    on exit it stops them, then itself."""
     spec = ActorSpec(
         name=actor_names.SUPERVISOR,
         kind="supervisor",
         class_path="homesec.actors.supervisor:Supervisor",
         args=(actor_names.SUPERVISOR, settings, endpoints.database_url, endpoints.redis_url),
     )
-    supervisor = ray_gateway.create_actor(spec)
+    keeper = SupervisorKeeper(spec)
     try:
-        yield supervisor
+        yield keeper
     finally:
         try:
-            stopped = ray_gateway.call_blocking(supervisor, "shutdown", timeout=120)
+            stopped = ray_gateway.call_blocking(keeper.handle, "shutdown", timeout=120)
             log.info("stopped %d actors", len(stopped))
         except Exception as exc:  # stopping must go on: kill what we can
             log.warning("the supervisor did not stop its actors cleanly: %s", exc)
-        ray_gateway.kill(supervisor)
+        ray_gateway.kill(keeper.handle)
 
 
 @contextlib.contextmanager
@@ -179,7 +186,7 @@ def run_up(settings: Settings) -> int:
         log_handler = install_db_log_handler(endpoints.database_url, settings.log_level)
         stack.callback(log_handler.close)
         ray_address, dashboard = stack.enter_context(ray_cluster(settings))
-        stack.enter_context(supervised_pipeline(settings, endpoints))
+        keeper = stack.enter_context(supervised_pipeline(settings, endpoints))
         api_url = stack.enter_context(http_server(settings, endpoints))
         stack.enter_context(
             _run_state(
@@ -202,7 +209,9 @@ def run_up(settings: Settings) -> int:
         print(f"  Ray: {ray_address}" + (f" (Ray dashboard {dashboard})" if dashboard else ""))
         print(f"  Camera uploads: {settings.foscam_base_path}/<camera>/")
         print("Press Ctrl-C to stop.", flush=True)
-        stop.wait()
+        while not stop.wait(KEEPER_SECONDS):
+            with contextlib.suppress(Exception):  # Ray busy: the next check will tell
+                keeper.check()
         print("homesec: stopping ...", flush=True)
     print("homesec: stopped", flush=True)
     return 0

@@ -1,0 +1,108 @@
+"""The supervisor itself dying: killed through Ray (then `homesec up`'s keeper makes it again) or
+its worker SIGKILLed (then Ray restarts it). Either way it comes back and goes on reconciling:
+a ledger row that no queue holds is put back on the queue and done."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+from pathlib import Path
+
+import pytest
+import ray
+from sqlalchemy import select, update
+
+from homesec.actors import ray_gateway
+from homesec.actors.supervisor_keeper import SupervisorKeeper
+from homesec.contract import actor_names
+from homesec.contract.reports import ActorSpec
+from homesec.models import Upload
+from tests.e2e.harness import RED, e2e_settings, jpeg_bytes, unique_camera, wait_for
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+
+async def plant_stranded_upload(sessions, camera: str, folder: Path, name: str) -> str:
+    """An image on disk whose ledger row says queued, long ago, while no queue holds its job.
+    The row comes first: the watcher then leaves the file to the detector, which owns the row."""
+    path = folder / name
+    async with sessions.begin() as session:
+        session.add(Upload(camera_id=camera, file_path=str(path), status="queued"))
+        await session.flush()
+        await session.execute(
+            update(Upload)
+            .where(Upload.file_path == str(path))
+            .values(received_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10))
+        )
+    path.write_bytes(jpeg_bytes(RED, size=(320, 240), seed=len(name)))
+    return str(path)
+
+
+def done(sessions, path: str):
+    async def check() -> bool:
+        return await status_of(sessions, path) == "done"
+
+    return check
+
+
+async def status_of(sessions, path: str) -> str | None:
+    async with sessions() as session:
+        return await session.scalar(select(Upload.status).where(Upload.file_path == path))
+
+
+async def test_a_killed_supervisor_comes_back_and_reconciles_again(
+    ray_cluster, migrated_database_url, redis_url, db_sessions, tmp_path: Path
+):
+    settings = e2e_settings(tmp_path)
+    camera = unique_camera("porch")
+    folder = settings.foscam_base_path / camera
+    folder.mkdir(parents=True)
+    spec = ActorSpec(
+        name=actor_names.SUPERVISOR,
+        kind="supervisor",
+        class_path="homesec.actors.supervisor:Supervisor",
+        # cycle 1 s, default restart policy, reconcile every second rows older than a second
+        args=(
+            *(actor_names.SUPERVISOR, settings, migrated_database_url, redis_url),
+            *(1.0, None, 1.0, 1.0),
+        ),
+    )
+    keeper = SupervisorKeeper(spec)
+    try:
+
+        async def watching() -> bool:
+            report = await ray_gateway.call(keeper.handle, "report", health_group=True)
+            return any(
+                a.name == actor_names.watcher(camera) and a.state == "ALIVE" for a in report.actors
+            )
+
+        await wait_for(watching, timeout=120, what="the camera's watcher alive")
+        # The watcher registered the camera; the image it scanned at start is not there yet.
+
+        # 1. Killed for good through Ray: the keeper notices and makes a new one.
+        ray.kill(keeper.handle, no_restart=True)
+
+        async def recreated() -> bool:
+            return keeper.check()
+
+        await wait_for(recreated, timeout=30, what="the keeper re-creating the supervisor")
+        assert keeper.recreated == 1
+        first = await plant_stranded_upload(db_sessions, camera, folder, "lost-1.jpg")
+
+        await wait_for(done(db_sessions, first), timeout=90, what="the stranded upload done")
+
+        # 2. Its worker SIGKILLed: Ray restarts it in place; nothing for the keeper to do.
+        health = await ray_gateway.health(keeper.handle, 30.0)
+        os.kill(int(health.detail["pid"]), signal.SIGKILL)
+        second = await plant_stranded_upload(db_sessions, camera, folder, "lost-22.jpg")
+        await wait_for(done(db_sessions, second), timeout=90, what="the second one done")
+        assert keeper.check() is False and keeper.recreated == 1
+        restarted = await ray_gateway.health(keeper.handle, 30.0)
+        assert restarted.detail["pid"] != health.detail["pid"]
+        assert restarted.counters["requeued_stranded"] == 1  # the reconciler did it
+    finally:
+        try:
+            await ray_gateway.call(keeper.handle, "shutdown", timeout=60)
+        finally:
+            ray_gateway.kill(keeper.handle)
