@@ -47,9 +47,16 @@ from homesec.actors.base import ServiceActor
 from homesec.contract import keys
 from homesec.contract.analysis import AnalysisContext, RiskAssessment
 from homesec.contract.jobs import AnalysisJob
+from homesec.contract.reports import Problem
 from homesec.engines.llm import LlmBadResponse, LlmEngine, LlmUnavailable, create_llm_engine
 from homesec.engines.llm.rules import assess_by_rules
-from homesec.pipeline.retry import CircuitBreaker, RetryStep, describe_error, next_step
+from homesec.pipeline.retry import (
+    BreakerState,
+    CircuitBreaker,
+    RetryStep,
+    describe_error,
+    next_step,
+)
 from homesec.pipeline.risk import risk_level
 from homesec.settings import Settings, local_zone
 from homesec.store.detections import StoredBatch, load_batch
@@ -316,6 +323,27 @@ class Analyst(ServiceActor):
                 self._llm = None
         finally:
             await super().close()
+
+    def health_problems(self) -> list[Problem]:
+        problems = super().health_problems()
+        breaker, llm = self._breaker, self._llm
+        if breaker is not None and llm is not None:
+            state = breaker.status(time.time())
+            if state is not BreakerState.CLOSED:
+                problems.append(
+                    Problem(
+                        component=self.name,
+                        summary=(
+                            f"the {llm.name} LLM does not answer ({self._last_llm_error}); "
+                            "events are scored by the rules engine meanwhile"
+                        )[:300],
+                        remedy=(
+                            "start the LLM server (or check LLM_URL and LLM_MODEL); new events "
+                            "use it again as soon as it answers"
+                        ),
+                    )
+                )
+        return problems
 
     def health_detail(self) -> dict[str, str]:
         # Read once: health runs on its own thread while the main loop may close the engine.

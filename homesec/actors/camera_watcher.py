@@ -50,6 +50,7 @@ from homesec.actors import metrics
 from homesec.actors.base import ServiceActor
 from homesec.contract import keys
 from homesec.contract.messages import CameraStatusData, CameraStatusMessage
+from homesec.contract.reports import Problem
 from homesec.files.camera_folders import probe_folder
 from homesec.files.uploads import (
     ChangeKind,
@@ -125,6 +126,7 @@ class CameraWatcher(ServiceActor):
         self._status: str | None = None
         self._last_seen: float | None = None
         self._pending_count = 0  # a plain int health() may read from its own thread
+        self._folder_state: FolderState | None = None  # as the last status check found it
 
     # --- main loop -------------------------------------------------------------------------
     async def main(self) -> None:
@@ -175,6 +177,7 @@ class CameraWatcher(ServiceActor):
     # --- the folder and its observer -------------------------------------------------------
     async def _check_status(self) -> None:
         folder, identity = await asyncio.to_thread(self._probe)
+        self._folder_state = folder
         async with self._work_lock:
             await self._sync_observer(folder, identity)
             await self._apply_status(folder)
@@ -432,6 +435,22 @@ class CameraWatcher(ServiceActor):
         await event_channel.publish(self.redis, message)
 
     # --- reporting -------------------------------------------------------------------------
+    def health_problems(self) -> list[Problem]:
+        problems = super().health_problems()
+        folder = self._folder_state
+        if folder is not None and folder is not FolderState.OK:
+            problems.append(
+                Problem(
+                    component=self.name,
+                    summary=f"camera folder {printable_path(self.folder_path)} is {folder.value}",
+                    remedy=(
+                        "create the folder (or mount its disk) and let homesec read it; uploads "
+                        "are taken again as soon as it can be read"
+                    ),
+                )
+            )
+        return problems
+
     def health_detail(self) -> dict[str, str]:
         observer = self._observer
         return {

@@ -59,7 +59,7 @@ class _Tracked:
         self.last_health: Any = None
 
     def status(self) -> ActorStatus:
-        record = self.record
+        record, health = self.record, self.last_health
         return ActorStatus(
             name=self.spec.name,
             kind=self.spec.kind,
@@ -67,6 +67,7 @@ class _Tracked:
             restarts=record.restarts,
             node=record.node,
             last_error=record.last_error,
+            problems=list(health.problems) if health is not None else [],
         )
 
 

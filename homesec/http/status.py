@@ -1,8 +1,10 @@
-"""The system's health: PostgreSQL, Redis and the pipeline's actors, each checked cheaply.
+"""The system's health: PostgreSQL, Redis, the pipeline's actors and its queues, each checked
+cheaply; :mod:`homesec.pipeline.health` turns the facts into a status and its reasons.
 
 ``unhealthy`` when PostgreSQL or Redis does not answer (the API cannot work); ``degraded`` when
-they do but the pipeline does not (no Supervisor report, or an actor that is not alive), so the
-API serves history but no new events arrive; ``healthy`` otherwise.
+they do but a stage cannot do its work (no Supervisor report, an actor not alive or reporting a
+problem, a stuck queue), so the API serves history but new events may not arrive; ``healthy``
+otherwise.
 """
 
 from __future__ import annotations
@@ -10,16 +12,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from homesec.contract.reports import SupervisorReport
+from homesec.contract import keys
+from homesec.contract.reports import Problem, SupervisorReport
 from homesec.http.actors import is_healthy
 from homesec.http.queries.streams import queue_states
 from homesec.http.schemas.system import Readiness, ServiceHealth, SystemHealth, Telemetry
 from homesec.http.services import Services
+from homesec.pipeline.health import actor_problems, overall_status, queue_problem
 from homesec.store.database import ping
+from homesec.store.streams import queue_activity
 from homesec.store.telemetry import latency_percentiles, latency_stages
 
 log = logging.getLogger("homesec.http.status")
@@ -66,33 +72,80 @@ def pipeline_health(report: SupervisorReport | None) -> ServiceHealth:
         return ServiceHealth(status="degraded", message="not alive: " + ", ".join(sorted(down)))
     if not report.actors:
         return ServiceHealth(status="degraded", message="the supervisor reports no actors")
+    troubled = sorted({actor.name for actor in report.actors if actor.problems})
+    if troubled:
+        return ServiceHealth(status="degraded", message="problems: " + ", ".join(troubled))
     return ServiceHealth(status="healthy")
 
 
-async def system_health(services: Services) -> SystemHealth:
+def _service_problems(database: ServiceHealth, redis: ServiceHealth) -> list[Problem]:
+    remedies = {
+        "database": ("PostgreSQL", "start PostgreSQL again, or check DATABASE_URL"),
+        "redis": ("Redis", "start Redis again, or check REDIS_URL"),
+    }
+    return [
+        Problem(component=remedies[name][0], summary=health.message or "", remedy=remedies[name][1])
+        for name, health in (("database", database), ("redis", redis))
+        if health.status != "healthy"
+    ]
+
+
+async def _queue_problems(services: Services) -> list[Problem]:
+    now = time.time()
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            found = [await queue_activity(services.redis, queue, now) for queue in keys.QUEUES]
+    except (RedisError, OSError, TimeoutError):  # Redis itself is reported already
+        return []
+    return [problem for problem in map(queue_problem, found) if problem is not None]
+
+
+async def _problems(
+    services: Services,
+) -> tuple[ServiceHealth, ServiceHealth, SupervisorReport | None, list[Problem]]:
     database, redis, report = await asyncio.gather(
         database_health(services), redis_health(services), supervisor_report(services)
     )
+    problems = _service_problems(database, redis)
     pipeline = pipeline_health(report)
-    if "unhealthy" in (database.status, redis.status):
-        status = "unhealthy"
-    elif pipeline.status != "healthy":
-        status = "degraded"
+    if report is None:
+        problems.append(
+            Problem(
+                component="pipeline",
+                summary=pipeline.message or "the pipeline is not running",
+                remedy="start it with `homesec up`",
+            )
+        )
     else:
-        status = "healthy"
+        problems += actor_problems(report.actors)
+    if redis.status == "healthy":
+        problems += await _queue_problems(services)
+    return database, redis, report, problems
+
+
+async def system_health(services: Services) -> SystemHealth:
+    database, redis, report, problems = await _problems(services)
+    services_up = "unhealthy" not in (database.status, redis.status)
     return SystemHealth(
-        status=status,
-        services={"database": database, "redis": redis, "pipeline": pipeline},
+        status=overall_status(services_up=services_up, problems=problems),
+        services={"database": database, "redis": redis, "pipeline": pipeline_health(report)},
         actors=list(report.actors) if report else [],
         actors_checked_at=report.checked_at if report else None,
         timestamp=dt.datetime.now(dt.UTC),
+        problems=problems,
     )
 
 
 async def readiness(services: Services) -> Readiness:
-    database, redis = await asyncio.gather(database_health(services), redis_health(services))
+    database, redis, _report, problems = await _problems(services)
     database_ok, redis_ok = database.status == "healthy", redis.status == "healthy"
-    return Readiness(ready=database_ok and redis_ok, database=database_ok, redis=redis_ok)
+    return Readiness(
+        ready=database_ok and redis_ok,
+        database=database_ok,
+        redis=redis_ok,
+        status=overall_status(services_up=database_ok and redis_ok, problems=problems),
+        problems=problems,
+    )
 
 
 async def pipeline_telemetry(services: Services) -> Telemetry:

@@ -27,6 +27,8 @@ from homesec.ops.embedded_common import write_private
 from homesec.ops.instance_lock import single_instance
 from homesec.ops.ray_head import RayHead
 from homesec.ops.services import ServiceEndpoints, describe, local_services
+from homesec.pipeline.health import actor_problems
+from homesec.pipeline.problem_notices import ProblemNotices
 from homesec.settings import Settings
 from homesec.store.api_keys import sync_api_keys
 from homesec.store.log_handler import install_db_log_handler
@@ -131,6 +133,17 @@ def supervised_pipeline(
         ray_gateway.kill(keeper.handle)
 
 
+def tell_problems(notices: ProblemNotices, keeper: SupervisorKeeper) -> None:
+    """Print each lasting problem of the pipeline once, with what to do, and when it is over."""
+    report = ray_gateway.call_blocking(keeper.handle, "report", timeout=3, health_group=True)
+    found = notices.update(actor_problems(report.actors), time.time())
+    for problem in found.appeared:
+        remedy = f"\n  what to do: {problem.remedy}" if problem.remedy else ""
+        print(f"homesec: problem: {problem.summary}{remedy}", flush=True)
+    for problem in found.resolved:
+        print(f"homesec: resolved: {problem.summary}", flush=True)
+
+
 @contextlib.contextmanager
 def http_server(settings: Settings, endpoints: ServiceEndpoints) -> Iterator[str]:
     """The API and dashboard, served by uvicorn in a thread; yields the URL."""
@@ -208,10 +221,17 @@ def run_up(settings: Settings) -> int:
         print(f"  Dashboard: {api_url}/   API docs: {api_url}/schema")
         print(f"  Ray: {ray_address}" + (f" (Ray dashboard {dashboard})" if dashboard else ""))
         print(f"  Camera uploads: {settings.foscam_base_path}/<camera>/")
+        print(
+            f"  Camera FTP{'S' * settings.ftp_tls}: {settings.ftp_host}:{settings.ftp_port}"
+            if settings.ftp_enabled
+            else "  Camera FTP: off (FTP_ENABLED=false)"
+        )
         print("Press Ctrl-C to stop.", flush=True)
+        notices = ProblemNotices()
         while not stop.wait(KEEPER_SECONDS):
             with contextlib.suppress(Exception):  # Ray busy: the next check will tell
                 keeper.check()
+                tell_problems(notices, keeper)
         print("homesec: stopping ...", flush=True)
     print("homesec: stopped", flush=True)
     return 0

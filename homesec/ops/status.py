@@ -24,6 +24,7 @@ from homesec.contract import actor_names
 from homesec.contract.errors import HomesecError
 from homesec.contract.reports import ActorStatus
 from homesec.ops.runner import RunState, run_state_path
+from homesec.pipeline.health import actor_problems
 from homesec.settings import Settings, mask_url
 from homesec.store.redis_client import create_redis
 from homesec.store.streams import QueueCounts, queue_counts
@@ -183,6 +184,13 @@ def render_status(status: ServiceStatus) -> list[str]:
         lines.append("Counters:")
         for name, counts in sorted(busy.items()):
             lines.append(f"  {name}: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    problems = actor_problems(status.actors)
+    if problems:
+        lines.append("Problems:")
+        for problem in problems:
+            lines.append(f"  {problem.summary}")
+            if problem.remedy:
+                lines.append(f"    what to do: {problem.remedy}")
     lines.append("Queues:")
     if status.queues is None:
         lines.append(f"  {status.queues_note}")

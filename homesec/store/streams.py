@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from homesec.contract import keys
+from homesec.pipeline.health import QueueActivity
 from homesec.pipeline.retry import RetryBook, RetryStep, dead_letter_entry
 
 
@@ -275,3 +276,30 @@ async def queued_file_paths(redis: aioredis.Redis, stream: str, page: int = 1000
         if len(entries) < page:
             return found
         start = "(" + entries[-1][0]  # exclusive: after the last one read
+
+
+async def queue_activity(redis: aioredis.Redis, queue: str, now: float) -> QueueActivity:
+    """How the queue moves: its length, its pending entries and the longest one of them has
+    waited since delivery, and the age of its oldest entry (a stream id starts with the
+    millisecond it was added)."""
+    length = await redis.xlen(queue)
+    pending = 0
+    idle: float | None = None
+    try:
+        rows = await redis.xpending_range(
+            queue, keys.QUEUE_GROUPS[queue], min="-", max="+", count=1000
+        )
+    except ResponseError:  # NOGROUP: no stream or no group yet
+        rows = []
+    if rows:
+        pending = len(rows)
+        idle = max(int(row["time_since_delivered"]) for row in rows) / 1000
+    oldest = await redis.xrange(queue, min="-", max="+", count=1)
+    age = max(0.0, now - int(oldest[0][0].split("-")[0]) / 1000) if oldest else None
+    return QueueActivity(
+        queue=queue,
+        length=length,
+        pending=pending,
+        oldest_pending_idle_seconds=idle,
+        oldest_entry_age_seconds=age,
+    )

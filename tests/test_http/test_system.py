@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 
 from homesec.contract import keys
 from homesec.contract.errors import HomesecError
-from homesec.contract.reports import ActorStatus, CleanupStats, SupervisorReport
+from homesec.contract.reports import ActorStatus, CleanupStats, Problem, SupervisorReport
 from homesec.http.app import create_app
 from homesec.models import GPUStats
 from homesec.store.telemetry import record_latency
@@ -53,7 +53,16 @@ async def test_liveness_needs_nothing(client) -> None:
 async def test_ready_when_database_and_redis_answer(client) -> None:
     response = await client.get("/health/ready")
     assert response.status_code == 200
-    assert response.json() == {"ready": True, "database": True, "redis": True}
+    body = response.json()
+    assert {key: body[key] for key in ("ready", "database", "redis")} == {
+        "ready": True,
+        "database": True,
+        "redis": True,
+    }
+    # Ready to serve, and honest that no pipeline does the work (this app has none).
+    assert body["status"] == "degraded"
+    [problem] = body["problems"]
+    assert problem["component"] == "pipeline" and "homesec up" in problem["remedy"]
 
 
 async def test_not_ready_and_unhealthy_while_redis_is_down(
@@ -67,7 +76,15 @@ async def test_not_ready_and_unhealthy_while_redis_is_down(
     async with AsyncTestClient(app) as client:
         ready = await client.get("/health/ready")
         assert ready.status_code == 503
-        assert ready.json() == {"ready": False, "database": True, "redis": False}
+        body = ready.json()
+        assert {key: body[key] for key in ("ready", "database", "redis")} == {
+            "ready": False,
+            "database": True,
+            "redis": False,
+        }
+        assert body["status"] == "unhealthy"
+        redis_problem = next(p for p in body["problems"] if p["component"] == "Redis")
+        assert "REDIS_URL" in redis_problem["remedy"]
 
         health = (await client.get("/api/system/health")).json()
         assert health["status"] == "unhealthy"
@@ -107,6 +124,40 @@ async def test_health_is_degraded_when_an_actor_is_not_alive(make_app) -> None:
         health = (await c.get("/api/system/health")).json()
     assert health["status"] == "degraded"
     assert health["services"]["pipeline"]["message"] == "not alive: detector-1"
+
+
+async def test_an_actor_that_cannot_work_makes_the_health_degraded_and_says_why(make_app) -> None:
+    directory = ReportingDirectory("ALIVE")
+    problem = Problem(
+        component="detector-0",
+        summary="no detector engine: ModelNotFound: /models/rtdetr holds no model",
+        remedy="put an RT-DETRv2 model directory where DETECTOR_MODEL points",
+    )
+    directory.report.actors[0] = msgspec.structs.replace(
+        directory.report.actors[0], problems=[problem]
+    )
+    async with AsyncTestClient(make_app(actors=directory)) as client:
+        health = (await client.get("/api/system/health")).json()
+        ready = (await client.get("/health/ready")).json()
+    assert health["status"] == "degraded"
+    assert health["services"]["pipeline"]["message"] == "problems: detector-0"
+    assert [p["summary"] for p in health["problems"]] == [problem.summary]
+    assert health["problems"][0]["remedy"].startswith("put an RT-DETRv2 model")
+    assert ready["ready"] is True and ready["status"] == "degraded"
+    assert ready["problems"] == health["problems"]
+
+
+async def test_a_queue_whose_backlog_nobody_takes_is_stuck(make_app, redis_client) -> None:
+    # An entry added ten minutes ago (its id says when), never delivered to any consumer.
+    old = int((dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)).timestamp() * 1000)
+    await redis_client.xadd(keys.DETECTION_QUEUE, {keys.STREAM_FIELD: "{}"}, id=f"{old}-0")
+    await redis_client.xgroup_create(keys.DETECTION_QUEUE, keys.DETECTOR_GROUP, id="0")
+    async with AsyncTestClient(make_app(actors=ReportingDirectory("ALIVE"))) as client:
+        health = (await client.get("/api/system/health")).json()
+    assert health["status"] == "degraded"
+    [problem] = health["problems"]
+    assert problem["component"] == keys.DETECTION_QUEUE
+    assert "no consumer takes them" in problem["summary"]
 
 
 async def test_a_failing_directory_reads_as_no_report(make_app) -> None:

@@ -122,6 +122,10 @@ def test_status_renders_actors_counters_and_queues():
     assert "  detector:0: batches=1 images=3" in lines
     assert not any(line.startswith("  analyst:0:") for line in lines), "no empty counters"
     assert lines[-2].split() == ["detection_queue", "5", "2", "1"]
+    problems = lines[lines.index("Problems:") + 1 :]
+    assert problems[0].startswith("  detector:0 is DEAD: actor died: xxx")
+    assert "second line" not in problems[0]
+    assert problems[1].startswith("    what to do: ")
 
     unknown = msgspec.structs.replace(status, queues=None, queues_note="Redis unknown")
     assert render_status(unknown)[-1] == "  Redis unknown"

@@ -7,7 +7,7 @@ from typing import Literal
 
 import msgspec
 
-from homesec.contract.reports import ActorStatus
+from homesec.contract.reports import ActorStatus, Problem
 from homesec.store.telemetry import LatencyPercentiles
 
 HealthStatus = Literal["healthy", "degraded", "unhealthy"]
@@ -18,9 +18,14 @@ class Liveness(msgspec.Struct, kw_only=True):
 
 
 class Readiness(msgspec.Struct, kw_only=True):
+    """``ready``: PostgreSQL and Redis answer, so the API can serve. ``status`` and ``problems``
+    say whether the pipeline can do its work too (as in ``/api/system/health``)."""
+
     ready: bool
     database: bool
     redis: bool
+    status: HealthStatus = "healthy"
+    problems: list[Problem] = []
 
 
 class ServiceHealth(msgspec.Struct, kw_only=True):
@@ -29,14 +34,15 @@ class ServiceHealth(msgspec.Struct, kw_only=True):
 
 
 class SystemHealth(msgspec.Struct, kw_only=True):
-    """unhealthy: PostgreSQL or Redis is down. degraded: the API works but the pipeline does
-    not (no Supervisor report, or an actor not alive). healthy: all of it works."""
+    """unhealthy: PostgreSQL or Redis is down. degraded: the API works but a stage cannot do
+    its work (see ``problems``: each says what is wrong and what to do). healthy: all works."""
 
     status: HealthStatus
     services: dict[str, ServiceHealth]  # database, redis, pipeline
     actors: list[ActorStatus]
     actors_checked_at: dt.datetime | None
     timestamp: dt.datetime
+    problems: list[Problem] = []
 
 
 class SystemStats(msgspec.Struct, kw_only=True):
