@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 from homesec.contract.errors import HomesecError
 from homesec.pipeline.backfill_plan import BackfillInputError
+from homesec.pipeline.log_repeats import collapse_repeats
 from homesec.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("homesec.cli")
@@ -93,6 +94,8 @@ _QUIET_LOGGERS = ("alembic", "ray", "asyncio", "httpx", "filelock")
 
 def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        collapse_repeats(handler)  # a repeated warning is a count, not a flood
     if level != "DEBUG":
         for name in _QUIET_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)

@@ -25,6 +25,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from homesec.models import Log
+from homesec.pipeline.log_repeats import collapse_repeats
 from homesec.pipeline.retry import describe_error
 from homesec.store.log_rows import COMPONENT, LogRow, drop_report_row, record_to_row
 
@@ -200,5 +201,10 @@ def install_db_log_handler(database_url: str, level: int | str) -> DatabaseLogHa
     does the same.
     """
     handler = DatabaseLogHandler(database_url, level)
-    logging.getLogger().addHandler(handler)
+    root = logging.getLogger()
+    # Repeats collapse in `logs` and on the console (every handler already there: Ray's, or
+    # the CLI's) alike.
+    for existing in [*root.handlers, handler]:
+        collapse_repeats(existing)
+    root.addHandler(handler)
     return handler
