@@ -106,20 +106,29 @@ class Supervisor(ServiceActor):
             await asyncio.sleep(self.cycle_seconds)
 
     async def cycle(self) -> None:
+        """One round. The actors' health is checked even when PostgreSQL or Redis is away (then
+        the plan cannot be read, and the running set is kept as it is), so the report always
+        says what each actor meets."""
         async with self._cycle_lock:
-            redis_was_flushed = await self._check_redis_sentinel()
-            desired = await self._plan()
-            plan = reconcile(desired, self._tracked)
-            for spec in plan.to_start:
-                self._start(spec)
-            for name in plan.to_stop:
-                await self._stop(name)
+            failure: Exception | None = None
+            try:
+                redis_was_flushed = await self._check_redis_sentinel()
+                plan = reconcile(await self._plan(), self._tracked)
+            except Exception as exc:
+                failure, redis_was_flushed, plan = exc, False, None
+            if plan is not None:
+                for spec in plan.to_start:
+                    self._start(spec)
+                for name in plan.to_stop:
+                    await self._stop(name)
             await asyncio.gather(*(self._check(tracked) for tracked in self._tracked.values()))
+            self._checked_at = dt.datetime.now(dt.UTC)
+            self.counters["cycles"] += 1
+            if failure is not None:
+                raise failure  # reported by the main loop
             if redis_was_flushed:
                 await self._rescan_watchers()
             await self._reconcile_ledger()
-            self._checked_at = dt.datetime.now(dt.UTC)
-            self.counters["cycles"] += 1
 
     async def _reconcile_ledger(self) -> None:
         """Every ``reconcile_seconds``: requeue ledger rows that no queue holds."""
