@@ -300,9 +300,15 @@ class Detector(ServiceActor):
         try:
             found = await self._detect(model, [image.image for _, image in ready])
         except Exception as exc:  # the engine failed the whole batch
-            for item, _ in ready:
-                await self._failed(consumer, item.entry, item.job, exc)
-            return {}
+            if len(ready) == 1:
+                await self._failed(consumer, ready[0][0].entry, ready[0][0].job, exc)
+                return {}
+            # Image by image, so one image the engine cannot take fails alone rather than
+            # spending its batch-mates' attempts with its own.
+            self.log.info("%s: the engine failed a batch (%s); image by image", self.name, exc)
+            ready, found = await self._detect_one_by_one(consumer, model, ready)
+            if not ready:
+                return {}
         # Thumbnails side by side (Pillow resizes and encodes without the GIL), then the
         # detections of every image in one transaction.
         thumbnails = await asyncio.gather(
@@ -330,6 +336,24 @@ class Detector(ServiceActor):
                 )
             )
         return await self._store(consumer, images)
+
+    async def _detect_one_by_one(
+        self,
+        consumer: StreamConsumer,
+        model: DetectorEngine,
+        ready: list[tuple[_Work, DecodedImage]],
+    ) -> tuple[list[tuple[_Work, DecodedImage]], list[list[Detection]]]:
+        kept: list[tuple[_Work, DecodedImage]] = []
+        found: list[list[Detection]] = []
+        for item, image in ready:
+            try:
+                [detections] = await self._detect(model, [image.image])
+            except Exception as exc:
+                await self._failed(consumer, item.entry, item.job, exc)
+                continue
+            kept.append((item, image))
+            found.append(detections)
+        return kept, found
 
     def _decode_one(self, item: _Work) -> DecodedImage | BaseException:
         try:

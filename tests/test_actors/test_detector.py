@@ -546,3 +546,21 @@ async def test_detector_and_batcher_as_ray_actors(
 
 async def _analysis_job_count(redis, count: int) -> bool:
     return len(await analysis_jobs(redis)) >= count
+
+
+async def test_a_poison_image_fails_alone_not_its_batch_mates(pipeline, db_sessions, redis_client):
+    good = [await pipeline.queue(f"good_{i}.jpg", colour=RED) for i in range(2)]
+    poison = await pipeline.queue("poison.jpg", colour=(0, 255, 0))  # the engine raises on it
+    detector = pipeline.detector(detector_batch_size=4, detector_batch_wait_ms=300)
+
+    async def settled() -> bool:
+        uploads = await uploads_by_path(db_sessions)
+        return all(uploads[job.file_path].status in ("done", "failed") for job in [*good, poison])
+
+    await wait_until(settled, timeout=30, what="every upload done or failed")
+    uploads = await uploads_by_path(db_sessions)
+    assert [uploads[job.file_path].status for job in good] == ["done", "done"]
+    assert uploads[poison.file_path].status == "failed"
+    assert "cannot take this image" in uploads[poison.file_path].error
+    # The good images were never failed attempts: only the poison one spent its retries.
+    assert detector.counters["failed_attempts"] == 1 + detector.settings.max_retries

@@ -2,8 +2,9 @@
 
 End-to-end tests need "a person was detected" without real weights. :class:`ScriptedDetector`
 reads the colour of an image's top-left 8x8 block, a JPEG block, so the colour survives JPEG
-compression: pure red means a person, pure blue a car, anything else nothing. Tests make an
-image with ``Image.new("RGB", size, (255, 0, 0))``. Chosen with ``DETECTOR_MODEL=scripted``;
+compression: pure red means a person, pure blue a car, pure green an image the engine cannot
+take (it raises: a poison job), anything else nothing. Tests make an image with
+``Image.new("RGB", size, (255, 0, 0))``. Chosen with ``DETECTOR_MODEL=scripted``;
 never use it to watch a house.
 """
 
@@ -21,9 +22,11 @@ SCRIPTED_CONFIDENCE = 0.95
 MARKER_BLOCK = 8
 # How far a channel may drift from 0 or 255 after JPEG compression and still count.
 _TOLERANCE = 40
+POISON = "poison"
 MARKER_COLOURS: dict[tuple[int, int, int], str] = {
     (255, 0, 0): "person",
     (0, 0, 255): "car",
+    (0, 255, 0): POISON,
 }
 
 
@@ -49,6 +52,8 @@ class ScriptedDetector:
 
     def _detect_one(self, image: Image.Image) -> list[Detection]:
         object_type = marker_object_type(image)
+        if object_type == POISON:
+            raise ValueError("the scripted engine cannot take this image (a green marker)")
         width, height = image.size
         box = clip_box(width / 4, height / 4, width * 3 / 4, height * 3 / 4, width, height)
         if object_type is None or box is None:
