@@ -536,6 +536,9 @@ async def test_an_open_breaker_keeps_calls_away_from_the_llm_until_it_cools_down
         await wait_acked(redis_client, entry_id)
         assert len(server.requests) == 2  # two failures opened it; attempts 3 and 4 were refused
         assert await breaker_state() == "open"
+        [problem] = (await analyst.health()).problems
+        assert "does not answer" in problem.summary and "rules engine" in problem.summary
+        assert "LLM_URL" in problem.remedy
 
         entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, make_job(second))
         await wait_acked(redis_client, entry_id)
@@ -551,6 +554,7 @@ async def test_an_open_breaker_keeps_calls_away_from_the_llm_until_it_cools_down
         entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, make_job(third))
         await wait_acked(redis_client, entry_id)
         assert await breaker_state() == "closed"
+        assert (await analyst.health()).problems == []  # the LLM is back: no problem left
 
     b1, b2, b3 = await stored_events(db_sessions)
     assert b1.reasoning.startswith(f"LLM unavailable after {1 + MAX_RETRIES} attempts")
