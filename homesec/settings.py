@@ -110,6 +110,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     api_key_enabled: bool = False
     api_keys: tuple[str, ...] = ()
 
+    # --- the built-in FTP(S) server cameras upload to -----------------------------------------
+    ftp_enabled: bool = True
+    # Cameras are other machines: the server listens on every interface by default.
+    ftp_host: str = "0.0.0.0"
+    ftp_port: int = 2121
+    ftp_passive_ports: tuple[int, int] = (60000, 60099)  # first and last, inclusive
+    ftp_masquerade_address: str | None = None
+    ftp_tls: bool = False
+    ftp_certfile: Path | None = None  # None with FTP_TLS: a self-signed one under the data dir
+    ftp_keyfile: Path | None = None
+    max_upload_bytes: int = 20 * 1024 * 1024
+    ftp_max_connections_per_account: int = 4
+    ftp_ban_attempts: int = 5
+    ftp_ban_window_seconds: float = 600.0
+    ftp_ban_seconds: float = 900.0
+
     @property
     def thumbnail_dir(self) -> Path:
         return self.data_dir / "thumbnails"
@@ -265,6 +281,23 @@ def _parse_port_outside_ray_workers(raw: str) -> int:
     return port
 
 
+def _parse_port_range(raw: str) -> tuple[int, int]:
+    text = "a port range FIRST-LAST such as 60000-60099, outside 10002-19999 (Ray's workers)"
+    # "-" as people write it; "," as `homesec config` and a TOML list print it.
+    match = re.fullmatch(r"\s*(\d+)\s*[-,]\s*(\d+)\s*", raw)
+    if match is None:
+        raise ValueError(text)
+    first, last = int(match[1]), int(match[2])
+    overlaps_ray = first < RAY_WORKER_PORTS.stop and last >= RAY_WORKER_PORTS.start
+    if not 1 <= first <= last <= 65535 or overlaps_ray:
+        raise ValueError(text)
+    return first, last
+
+
+def _parse_optional_path(raw: str) -> Path | None:
+    return Path(raw.strip()).expanduser() if raw.strip() else None
+
+
 def _parse_path(raw: str) -> Path:
     if not raw.strip():
         raise ValueError("a filesystem path")
@@ -390,6 +423,19 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "LOG_LEVEL": ("log_level", _parse_choice(LOG_LEVELS, upper=True)),
     "API_KEY_ENABLED": ("api_key_enabled", _parse_bool),
     "API_KEYS": ("api_keys", _parse_list),
+    "FTP_ENABLED": ("ftp_enabled", _parse_bool),
+    "FTP_HOST": ("ftp_host", _parse_nonempty),
+    "FTP_PORT": ("ftp_port", _parse_port_outside_ray_workers),
+    "FTP_PASSIVE_PORTS": ("ftp_passive_ports", _parse_port_range),
+    "FTP_MASQUERADE_ADDRESS": ("ftp_masquerade_address", _parse_optional_str),
+    "FTP_TLS": ("ftp_tls", _parse_bool),
+    "FTP_CERTFILE": ("ftp_certfile", _parse_optional_path),
+    "FTP_KEYFILE": ("ftp_keyfile", _parse_optional_path),
+    "MAX_UPLOAD_BYTES": ("max_upload_bytes", _parse_int(1)),
+    "FTP_MAX_CONNECTIONS_PER_ACCOUNT": ("ftp_max_connections_per_account", _parse_int(1, 1000)),
+    "FTP_BAN_ATTEMPTS": ("ftp_ban_attempts", _parse_int(1, 1000)),
+    "FTP_BAN_WINDOW_SECONDS": ("ftp_ban_window_seconds", _parse_float(0, exclusive_min=True)),
+    "FTP_BAN_SECONDS": ("ftp_ban_seconds", _parse_float(0)),
 }
 
 ENV_VARS: tuple[str, ...] = tuple(_PARSERS)
@@ -452,6 +498,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     for field in ("database_url", "redis_url", "ray_address", "llm_url"):
         if values.get(field) == "":
             values[field] = None
+    if values.get("ftp_keyfile") is not None and values.get("ftp_certfile") is None:
+        raise SettingsError(
+            f"FTP_KEYFILE={str(values['ftp_keyfile'])!r} is not valid: expected FTP_CERTFILE "
+            "with it (or FTP_CERTFILE alone for a file holding both), or neither for a "
+            "self-signed certificate"
+        )
     return Settings(**values)
 
 

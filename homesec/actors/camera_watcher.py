@@ -389,6 +389,20 @@ class CameraWatcher(ServiceActor):
             await self._requeue(plan.requeue)
             await self._ingest_all([seen.path for seen in plan.fresh])
 
+    async def upload_finished(self, path: str) -> bool:
+        """The FTP server's word that ``path`` was closed after its last write: ingest it now,
+        without the settle wait. The folder's own events may report it too; the ledger makes
+        the second ingest a no-op. False for a path outside this camera's folder."""
+        if not path.startswith(self.folder_path + os.sep):  # ingest validates the rest
+            return False
+        async with self._work_lock:
+            self.tracker.closed(path, self.clock())
+            ready = self.tracker.ready()
+            self._pending_count = len(self.tracker.pending())
+            if ready:
+                await self._ingest_all(ready)
+        return True
+
     # --- camera status ---------------------------------------------------------------------
     async def _saw_upload(self, seen_at: float) -> None:
         self._last_seen = max(self._last_seen or seen_at, seen_at)

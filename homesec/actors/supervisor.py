@@ -237,10 +237,12 @@ class Supervisor(ServiceActor):
         }
 
     async def shutdown(self) -> list[str]:
-        """Stop every owned actor (watchers first, so no new work comes in) and the loop."""
+        """Stop every owned actor (the FTP server and the watchers first, so no new work comes
+        in) and the loop."""
         self._stopping = True
         async with self._cycle_lock:
-            order = {"watcher": 0, "detector": 1, "batcher": 2, "analyst": 3}
+            # The FTP server first, then the watchers: no new uploads, then no new work.
+            order = {"ftp_server": 0, "watcher": 1, "detector": 2, "batcher": 3, "analyst": 4}
             names = sorted(self._tracked, key=lambda n: order.get(self._tracked[n].spec.kind, 9))
             for name in names:
                 await self._stop(name)

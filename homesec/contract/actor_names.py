@@ -11,6 +11,7 @@ CAMERA_FOLDERS_RESOURCE = "homesec_camera_folders"
 
 SUPERVISOR = "supervisor"
 JANITOR = "janitor"
+FTP_SERVER = "ftp_server"
 
 
 def watcher(camera_id: str) -> str:

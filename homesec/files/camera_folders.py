@@ -4,6 +4,7 @@ normalised name; and whether a watcher can read its folder."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from homesec.pipeline.camera_health import FolderState
@@ -41,3 +42,18 @@ def probe_folder(path: str) -> FolderState:
     except OSError:
         return FolderState.UNREADABLE
     return FolderState.OK
+
+
+REMOVED_FOLDER = ".removed"  # under FOSCAM_BASE_PATH; discovery skips dot names
+
+
+def archive_folder(folder: Path, base_path: Path, stamp: str) -> Path | None:
+    """Move a removed camera's folder, images and all, to ``<base>/.removed/<name>-<stamp>``,
+    where discovery does not register it again; None when there was no folder, or it lies
+    outside ``base_path`` (discovery never finds such a folder, and it is not ours to move)."""
+    if not folder.is_dir() or not folder.resolve().is_relative_to(base_path.resolve()):
+        return None
+    target = base_path / REMOVED_FOLDER / f"{folder.name}-{stamp}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(folder), str(target))
+    return target

@@ -7,6 +7,7 @@ the relationships between modules rely on. ORM objects never leave the data laye
 from homesec.models.api_key import APIKey
 from homesec.models.base import Base
 from homesec.models.camera import Camera
+from homesec.models.camera_account import CameraAccount
 from homesec.models.detection import Detection
 from homesec.models.enums import CameraStatus, LogSource, RiskLevel, UploadStatus
 from homesec.models.event import Event
@@ -18,6 +19,7 @@ __all__ = [
     "APIKey",
     "Base",
     "Camera",
+    "CameraAccount",
     "CameraStatus",
     "Detection",
     "Event",

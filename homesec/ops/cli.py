@@ -52,6 +52,12 @@ def _cmd_backfill(settings: Settings, args: argparse.Namespace) -> int:
     return submit_and_follow(settings, options, say=lambda line: print(line, flush=True))
 
 
+def _cmd_camera(settings: Settings, args: argparse.Namespace) -> int:
+    from homesec.ops import cameras
+
+    return cameras.run(settings, args, say=lambda line: print(line, flush=True))
+
+
 def _cmd_config(settings: Settings, args: argparse.Namespace) -> int:
     values = settings.masked()
     if args.json:
@@ -133,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--local", action="store_true", help="run it in this process instead of as a Ray job"
     )
     backfill.set_defaults(handler=_cmd_backfill)
+
+    camera = commands.add_parser("camera", help="cameras and their FTP accounts")
+    from homesec.ops.cameras import add_arguments as add_camera_arguments
+
+    add_camera_arguments(camera)
+    camera.set_defaults(handler=_cmd_camera)
 
     config = commands.add_parser("config", help="print the effective settings, secrets masked")
     config.add_argument("--json", action="store_true", help="print JSON")

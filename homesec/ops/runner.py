@@ -221,6 +221,11 @@ def run_up(settings: Settings) -> int:
         print(f"  Dashboard: {api_url}/   API docs: {api_url}/schema")
         print(f"  Ray: {ray_address}" + (f" (Ray dashboard {dashboard})" if dashboard else ""))
         print(f"  Camera uploads: {settings.foscam_base_path}/<camera>/")
+        print(
+            f"  Camera FTP{'S' * settings.ftp_tls}: {settings.ftp_host}:{settings.ftp_port}"
+            if settings.ftp_enabled
+            else "  Camera FTP: off (FTP_ENABLED=false)"
+        )
         print("Press Ctrl-C to stop.", flush=True)
         notices = ProblemNotices()
         while not stop.wait(KEEPER_SECONDS):

@@ -117,6 +117,18 @@ def plan_actors(
             resources=watcher_resources,
         )
     )
+    # The FTP server writes into the camera folders and hands uploads to the watchers: it runs
+    # where they do.
+    if settings.ftp_enabled:
+        specs.append(
+            ActorSpec(
+                name=actor_names.FTP_SERVER,
+                kind="ftp_server",
+                class_path="homesec.actors.ftp_server:FtpServerActor",
+                args=(actor_names.FTP_SERVER, *common),
+                resources=watcher_resources,
+            )
+        )
     return specs
 
 

@@ -44,6 +44,8 @@ def e2e_settings(data_dir: Path, **env: str) -> Settings:
         "DETECTOR_BATCH_WAIT_MS": "20",
         "MAX_RETRIES": "5",
         "RETRY_BASE_SECONDS": "0.2",
+        # No FTP server: these tests drop files into the folders (tests/test_ftp test FTP).
+        "FTP_ENABLED": "false",
     }
     return load_settings({**base, **env})
 

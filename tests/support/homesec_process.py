@@ -8,16 +8,25 @@ import time
 
 from homesec.ops.ports import free_port
 
-__all__ = ["free_port", "homesec", "start_up"]
+__all__ = ["free_port", "homesec", "start_up", "with_ftp_ports"]
 
 READY = "Press Ctrl-C"  # the line `homesec up` prints once everything runs
+
+
+def with_ftp_ports(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with the FTP server of `homesec up` on 127.0.0.1 and free ports (unless the test
+    chose its own): tests run side by side, and a user may run homesec on 2121 meanwhile."""
+    ftp = {"FTP_HOST": "127.0.0.1", "FTP_PORT": str(free_port())}
+    passive = free_port()
+    ftp["FTP_PASSIVE_PORTS"] = f"{passive}-{min(passive + 9, 65535)}"  # busy ones are skipped
+    return {**ftp, **env}
 
 
 def homesec(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
     """``homesec ARGS`` in a subprocess with ``env``; its output captured as text."""
     return subprocess.run(
         [sys.executable, "-m", "homesec.ops.cli", *args],
-        env=env,
+        env=with_ftp_ports(env),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -29,7 +38,7 @@ def start_up(env: dict[str, str], timeout: float = 180) -> tuple[subprocess.Pope
     (still running) and what it printed. Fails with that output when it never gets there."""
     process = subprocess.Popen(
         [sys.executable, "-m", "homesec.ops.cli", "up"],
-        env=env,
+        env=with_ftp_ports(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

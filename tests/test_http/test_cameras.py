@@ -72,7 +72,8 @@ async def test_update_changes_name_and_status_only(client) -> None:
 
 
 async def test_delete_cascades_to_detections_and_events(client, db_sessions, settings) -> None:
-    await add_camera(db_sessions, settings, "front_door")
+    folder = await add_camera(db_sessions, settings, "front_door")
+    write_jpeg(folder / "snap.jpg")
     await add_camera(db_sessions, settings, "garage")
     for camera in ("front_door", "garage"):
         detection = await add_detection(db_sessions, camera_id=camera)
@@ -87,8 +88,12 @@ async def test_delete_cascades_to_detections_and_events(client, db_sessions, set
         for model in (Detection, Event):
             cameras = (await session.scalars(select(model.camera_id))).all()
             assert cameras == ["garage"]
-    # The folder and its images are the user's: deleting the camera leaves them.
-    assert (settings.foscam_base_path / "front_door").is_dir()
+    # The images are the user's: deleting the camera keeps them, moved where discovery does
+    # not find them, so the camera stays deleted; the other camera's folder is untouched.
+    assert not (settings.foscam_base_path / "front_door").exists()
+    [archived] = (settings.foscam_base_path / ".removed").iterdir()
+    assert archived.name.startswith("front_door-") and (archived / "snap.jpg").is_file()
+    assert (settings.foscam_base_path / "garage").is_dir()
 
 
 async def test_snapshot_prefers_the_newest_finished_upload(client, db_sessions, settings) -> None:

@@ -121,6 +121,15 @@ ADDED_COLUMNS: dict[str, dict[str, tuple[str, bool, str | None]]] = {
         "received_at": ("timestamptz", False, NOW),
         "processed_at": ("timestamptz", True, None),
     },
+    # A camera's FTP login for the built-in server (only a hash of the password).
+    "camera_accounts": {
+        "id": ("integer", False, AUTO),
+        "camera_id": ("varchar", False, None),
+        "username": ("varchar(100)", False, None),
+        "password_hash": ("varchar(255)", False, None),
+        "created_at": ("timestamptz", False, NOW),
+        "updated_at": ("timestamptz", False, NOW),
+    },
 }
 
 EXPECTED_COLUMNS = CONTRACT_COLUMNS | ADDED_COLUMNS
@@ -151,6 +160,8 @@ ADDED_INDEXES: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "idx_uploads_status_received_at": ("uploads", ("status", "received_at"), False),
     "idx_uploads_sha256": ("uploads", ("sha256",), False),
     "idx_detections_file_path": ("detections", ("file_path",), False),
+    "uq_camera_accounts_camera_id": ("camera_accounts", ("camera_id",), True),
+    "uq_camera_accounts_username": ("camera_accounts", ("username",), True),
 }
 
 PRIMARY_KEY_INDEXES = {f"pk_{table}": (table, ("id",), True) for table in EXPECTED_COLUMNS}
@@ -162,6 +173,7 @@ EXPECTED_FOREIGN_KEYS = {
     ("detections", "camera_id"): ("cameras", "id", "CASCADE"),
     ("events", "camera_id"): ("cameras", "id", "CASCADE"),
     ("uploads", "camera_id"): ("cameras", "id", "CASCADE"),
+    ("camera_accounts", "camera_id"): ("cameras", "id", "CASCADE"),
 }
 
 EXPECTED_CHECKS = {

@@ -28,7 +28,10 @@ from homesec.ops.migrate import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-HOMESEC_TABLES = {"cameras", "detections", "events", "gpu_stats", "logs", "api_keys", "uploads"}
+HOMESEC_TABLES = {
+    "cameras", "detections", "events", "gpu_stats", "logs", "api_keys", "uploads",
+    "camera_accounts",
+}  # fmt: skip
 
 
 def _run_sql(url: str, *statements: str, autocommit: bool = False) -> list[str]:
@@ -73,7 +76,7 @@ def fresh_database_url(postgres_server_url: str, database_url: str) -> Iterator[
 def test_the_package_reaches_the_migrations_through_its_link() -> None:
     assert MIGRATIONS_DIR == REPO_ROOT / "homesec" / "migrations"
     assert MIGRATIONS_DIR.resolve() == REPO_ROOT / "migrations"
-    assert head_revision() == "0002"
+    assert head_revision() == "0003"
 
 
 def test_an_installed_wheel_migrates_a_database(fresh_database_url: str, tmp_path: Path) -> None:

@@ -37,12 +37,14 @@ def test_one_watcher_and_batcher_per_camera_plus_the_shared_stages():
         "analyst:0",
         "janitor",
         "gpu_monitor:local",
+        "ftp_server",
     }
     watcher = specs["watcher:front_door"]
     assert watcher.args[-2:] == ("front_door", "/c/Front Door")
     assert watcher.args[2:4] == (ENDPOINTS.database_url, ENDPOINTS.redis_url)
     # I/O actors ask for no CPU: on a 2-core machine anything else deadlocks.
-    for name in ("watcher:garage", "batcher:garage", "analyst:0", "janitor", "gpu_monitor:local"):
+    for name in ("watcher:garage", "batcher:garage", "analyst:0", "janitor", "gpu_monitor:local",
+                 "ftp_server"):  # fmt: skip
         assert specs[name].num_cpus == 0 and specs[name].num_gpus == 0
     assert specs["detector:0"].num_cpus == 1
 
@@ -84,6 +86,16 @@ def test_reconcile_starts_the_missing_and_stops_the_unwanted():
         "analyst:0",
         "janitor",
         "gpu_monitor:local",
+        "ftp_server",
     }
     assert result.to_stop == ["batcher:gone", "watcher:gone"]
     assert reconcile(specs, [spec.name for spec in specs]).to_start == []
+
+
+def test_the_ftp_server_runs_where_the_camera_folders_are_unless_disabled():
+    marked = ClusterFacts(has_camera_folders_resource=True)
+    ftp = by_name(plan_actors(settings(), ENDPOINTS, [], marked, llm_engine="rules"))["ftp_server"]
+    assert ftp.class_path == "homesec.actors.ftp_server:FtpServerActor"
+    assert CAMERA_FOLDERS_RESOURCE in ftp.resources and ftp.num_cpus == 0
+    off = plan_actors(settings(FTP_ENABLED="false"), ENDPOINTS, [], marked, llm_engine="rules")
+    assert "ftp_server" not in by_name(off)

@@ -93,6 +93,20 @@ GOOD_VALUES = {
     "LOG_LEVEL": ("debug", "log_level", "DEBUG"),
     "API_KEY_ENABLED": ("on", "api_key_enabled", True),
     "API_KEYS": ("key-one, key-two", "api_keys", ("key-one", "key-two")),
+    "FTP_ENABLED": ("false", "ftp_enabled", False),
+    "FTP_HOST": ("192.168.1.20", "ftp_host", "192.168.1.20"),
+    "FTP_PORT": ("2221", "ftp_port", 2221),
+    "FTP_PASSIVE_PORTS": ("50000 - 50010", "ftp_passive_ports", (50000, 50010)),
+    "FTP_MASQUERADE_ADDRESS": ("203.0.113.7", "ftp_masquerade_address", "203.0.113.7"),
+    "FTP_TLS": ("yes", "ftp_tls", True),
+    "FTP_CERTFILE": ("/etc/homesec/ftp.pem", "ftp_certfile", Path("/etc/homesec/ftp.pem")),
+    # With FTP_CERTFILE only (a key without its certificate is refused, see below).
+    "FTP_KEYFILE": ("", "ftp_keyfile", None),
+    "MAX_UPLOAD_BYTES": ("1048576", "max_upload_bytes", 1_048_576),
+    "FTP_MAX_CONNECTIONS_PER_ACCOUNT": ("2", "ftp_max_connections_per_account", 2),
+    "FTP_BAN_ATTEMPTS": ("10", "ftp_ban_attempts", 10),
+    "FTP_BAN_WINDOW_SECONDS": ("60", "ftp_ban_window_seconds", 60.0),
+    "FTP_BAN_SECONDS": ("3600", "ftp_ban_seconds", 3600.0),
 }
 
 
@@ -162,11 +176,28 @@ BAD_VALUES = [
     ("API_KEY_ENABLED", "perhaps"),
     ("HOMESEC_DATA_DIR", " "),
     ("FOSCAM_BASE_PATH", ""),
+    ("FTP_ENABLED", "sure"),
+    ("FTP_HOST", " "),
+    ("FTP_PORT", "12121"),  # in Ray's worker port range
+    ("FTP_PORT", "0"),
+    ("FTP_PASSIVE_PORTS", "60099-60000"),
+    ("FTP_PASSIVE_PORTS", "19990-20010"),  # overlaps Ray's worker ports
+    ("FTP_PASSIVE_PORTS", "60000"),
+    ("FTP_TLS", "maybe"),
+    ("FTP_KEYFILE", "/etc/homesec/ftp.key"),  # without FTP_CERTFILE
+    ("MAX_UPLOAD_BYTES", "0"),
+    ("FTP_MAX_CONNECTIONS_PER_ACCOUNT", "0"),
+    ("FTP_BAN_ATTEMPTS", "0"),
+    ("FTP_BAN_WINDOW_SECONDS", "0"),
+    ("FTP_BAN_SECONDS", "-1"),
 ]
 
 
 def test_every_variable_has_a_bad_case():
-    refusable = set(ENV_VARS) - {"RAY_ADDRESS", "LLM_API_KEY", "API_KEYS"}  # free text
+    # free text
+    refusable = set(ENV_VARS) - {
+        "RAY_ADDRESS", "LLM_API_KEY", "API_KEYS", "FTP_MASQUERADE_ADDRESS", "FTP_CERTFILE",
+    }  # fmt: skip
     assert refusable <= {name for name, _ in BAD_VALUES}
 
 

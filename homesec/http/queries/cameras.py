@@ -10,15 +10,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from homesec.http.errors import Conflict, NotFound
 from homesec.http.schemas import cameras as schemas
 from homesec.models import Camera, Detection, Upload, UploadStatus
+from homesec.store.camera_accounts import usernames_in
 
 
-def _camera(row: Camera) -> schemas.Camera:
-    return msgspec.convert(row, schemas.Camera, from_attributes=True)
+def _camera(row: Camera, ftp_username: str | None = None) -> schemas.Camera:
+    camera = msgspec.convert(row, schemas.Camera, from_attributes=True)
+    return msgspec.structs.replace(
+        camera, has_ftp_account=ftp_username is not None, ftp_username=ftp_username
+    )
+
+
+async def _with_account(session: AsyncSession, row: Camera) -> schemas.Camera:
+    usernames = await usernames_in(session, [row.id])
+    return _camera(row, usernames.get(row.id))
 
 
 async def list_cameras(session: AsyncSession) -> schemas.CameraList:
     rows = (await session.scalars(select(Camera).order_by(Camera.id))).all()
-    return schemas.CameraList(items=[_camera(row) for row in rows], count=len(rows))
+    usernames = await usernames_in(session, [row.id for row in rows])
+    items = [_camera(row, usernames.get(row.id)) for row in rows]
+    return schemas.CameraList(items=items, count=len(rows))
 
 
 async def _get(session: AsyncSession, camera_id: str) -> Camera:
@@ -29,7 +40,7 @@ async def _get(session: AsyncSession, camera_id: str) -> Camera:
 
 
 async def get_camera(session: AsyncSession, camera_id: str) -> schemas.Camera:
-    return _camera(await _get(session, camera_id))
+    return await _with_account(session, await _get(session, camera_id))
 
 
 async def insert_camera(
@@ -57,7 +68,7 @@ async def update_camera(
         if value is not msgspec.UNSET:
             setattr(row, field, value)
     await session.commit()
-    return _camera(row)
+    return await _with_account(session, row)
 
 
 async def delete_camera(session: AsyncSession, camera_id: str) -> None:

@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import mimetypes
 from pathlib import Path
 from typing import Annotated
 
 from litestar import Controller, delete, get, patch, post
 from litestar.params import JSONBody, PathParameter
-from litestar.response import File
+from litestar.response import File, Response
 
-from homesec.http.errors import BadRequest, ServiceUnavailable
+from homesec.files.camera_folders import archive_folder
+from homesec.http.errors import BadRequest, NotFound, ServiceUnavailable
 from homesec.http.media import resolve_media
 from homesec.http.queries import cameras as queries
-from homesec.http.schemas.cameras import Camera, CameraCreate, CameraList, CameraUpdate
+from homesec.http.schemas.cameras import (
+    Camera,
+    CameraCreate,
+    CameraList,
+    CameraUpdate,
+    FtpAccount,
+    FtpAccountRequest,
+)
 from homesec.http.schemas.common import NO_NUL
 from homesec.http.services import DbSession, ServicesDep
+from homesec.pipeline.camera_accounts import generate_password, password_problem
 from homesec.pipeline.cameras import InvalidCameraId, normalize_camera_id
+from homesec.store import camera_accounts
 
 CameraId = Annotated[str, PathParameter(min_length=1, max_length=100, pattern=NO_NUL)]
 
@@ -72,9 +83,53 @@ class CameraController(Controller):
         return await queries.update_camera(db, camera_id, data)
 
     @delete("/{camera_id:str}")
-    async def delete_camera(self, db: DbSession, camera_id: CameraId) -> None:
-        """Remove the camera with its detections and events; its folder and images stay."""
+    async def delete_camera(
+        self, db: DbSession, services: ServicesDep, camera_id: CameraId
+    ) -> None:
+        """Remove the camera with its detections, events and FTP account. Its folder, images
+        and all, moves to ``<FOSCAM_BASE_PATH>/.removed/<folder>-<time>``, so the camera stays
+        removed: the folder is not found and registered again. A folder of the same name made
+        later (a camera still uploading) is a new camera."""
+        camera = await queries.get_camera(db, camera_id)  # 404 before anything moves
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        base = services.settings.foscam_base_path
+        await asyncio.to_thread(archive_folder, Path(camera.folder_path), base, stamp)
         await queries.delete_camera(db, camera_id)
+
+    @post("/{camera_id:str}/ftp-account")
+    async def set_ftp_account(
+        self,
+        services: ServicesDep,
+        camera_id: CameraId,
+        data: JSONBody[FtpAccountRequest | None] = None,
+    ) -> Response[FtpAccount]:
+        """Create the camera's account on homesec's FTP server (201), or give it a new password
+        (200). The password is in this answer only; it is stored hashed."""
+        password = (data.password if data is not None else None) or generate_password()
+        problem = password_problem(password)
+        if problem is not None:
+            raise BadRequest(f"password: {problem}")
+        done = await camera_accounts.reset_account(services.sessions, camera_id, password)
+        if done is None:
+            raise NotFound(f"no camera with id {camera_id!r}")
+        account, created = done
+        settings = services.settings
+        body = FtpAccount(
+            camera_id=camera_id,
+            username=account.username,
+            password=password,
+            created=created,
+            port=settings.ftp_port,
+            tls=settings.ftp_tls,
+        )
+        return Response(body, status_code=201 if created else 200)
+
+    @delete("/{camera_id:str}/ftp-account")
+    async def delete_ftp_account(self, services: ServicesDep, camera_id: CameraId) -> None:
+        """Remove the camera's FTP account (the camera and its images stay); the server refuses
+        it within seconds, its open sessions at their next command."""
+        if not await camera_accounts.remove_account(services.sessions, camera_id):
+            raise NotFound(f"camera {camera_id!r} has no FTP account")
 
     @get("/{camera_id:str}/snapshot", media_type="image/jpeg")
     async def snapshot(self, db: DbSession, services: ServicesDep, camera_id: CameraId) -> File:

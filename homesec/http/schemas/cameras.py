@@ -20,6 +20,9 @@ class Camera(msgspec.Struct, kw_only=True):
     status: CameraStatus
     created_at: dt.datetime
     last_seen_at: dt.datetime | None
+    # Its FTP account on homesec's built-in server (the user name; never the password's hash).
+    has_ftp_account: bool = False
+    ftp_username: str | None = None
 
 
 class CameraList(msgspec.Struct, kw_only=True):
@@ -43,3 +46,23 @@ class CameraUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     name: CameraName | msgspec.UnsetType = msgspec.UNSET
     status: CameraStatus | msgspec.UnsetType = msgspec.UNSET
+
+
+class FtpAccountRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Create the camera's FTP account, or give it a new password; without ``password`` one
+    is generated."""
+
+    password: text(64, min_length=8) | None = None
+
+
+class FtpAccount(msgspec.Struct, kw_only=True):
+    """The camera's FTP account and, this once, its password: what its FTP settings page asks
+    for (the server's address is this machine's)."""
+
+    camera_id: str
+    username: str
+    password: str
+    created: bool  # False: an existing account got a new password
+    port: int
+    tls: bool  # explicit FTPS (AUTH TLS) is required
+    folder: str = "/"  # the account's own folder; subfolders are fine

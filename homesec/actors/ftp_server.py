@@ -1,0 +1,156 @@
+"""FtpServerActor: the built-in FTP(S) server cameras upload to, as a supervised actor.
+
+It runs on the node that holds the camera folders (the plan gives it the watchers' resource).
+The server itself (:mod:`homesec.files.ftp_server`) runs pyftpdlib on its own thread; this
+shell feeds it accounts and hands its uploads to the watchers:
+
+- **Accounts**: every ``refresh_seconds`` the actor reads ``camera_accounts`` and swaps the
+  server's in-memory table, so an account made by ``homesec camera add`` or the API is live
+  within seconds, and a removed one is refused (its open sessions too, at their next command).
+- **Hand-over**: the server calls back on its thread at the end of each ``STOR``; the callback
+  posts the path to this actor's event loop, which calls the camera's watcher
+  (``upload_finished``) through the Ray gateway. The watcher ingests it at once, without the
+  settle wait. A watcher that is not there (yet) loses nothing: its folder watch and its scan
+  find the file.
+- **Listening**: a port that is taken is not fatal: the error shows in ``health()`` and the
+  actor tries again every few seconds, while the rest of homesec runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from homesec.actors import ray_gateway
+from homesec.actors.base import ServiceActor
+from homesec.contract import actor_names
+from homesec.files.ftp_server import AccountTable, FtpServer, FtpServerConfig
+from homesec.files.ftp_tls import certificate_files
+from homesec.pipeline.retry import backoff_delay
+from homesec.settings import Settings
+from homesec.store import camera_accounts
+
+DEFAULT_REFRESH_SECONDS = 2.0
+HAND_OVER_TIMEOUT_SECONDS = 30.0
+
+
+class FtpServerActor(ServiceActor):
+    kind = "ftp_server"
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        database_url: str,
+        redis_url: str,
+        *,
+        refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
+    ) -> None:
+        super().__init__(name, settings, database_url, redis_url)
+        self.refresh_seconds = refresh_seconds
+        self.accounts = AccountTable()
+        self.server: FtpServer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._watchers: dict[str, Any] = {}  # camera id -> watcher handle
+        self._accounts_loaded = False
+        self.counters.update(dict.fromkeys(("handed_over", "hand_over_missed"), 0))
+
+    async def main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        attempt = 0
+        next_listen = 0.0
+        try:
+            while not self.stopping:
+                await self._attempt_refresh()
+                due = time.monotonic() >= next_listen
+                if self.server is None and self._accounts_loaded and due:
+                    attempt += 1
+                    if await self._listen():
+                        attempt = 0
+                    else:
+                        next_listen = time.monotonic() + backoff_delay(attempt, 2.0, 30.0)
+                if self.server is not None:
+                    self.counters.update(self.server.counters())
+                await asyncio.sleep(self.refresh_seconds)
+        finally:
+            server, self.server = self.server, None
+            if server is not None:
+                await asyncio.to_thread(server.stop)
+
+    async def _attempt_refresh(self) -> None:
+        try:
+            self.accounts.replace(await camera_accounts.ftp_accounts(self.sessions))
+            self._accounts_loaded = True
+        except Exception as exc:  # PostgreSQL away: the last table stays in force
+            self.record_error(exc)
+            self.log.warning("%s: cannot read the camera accounts: %s", self.name, exc)
+
+    async def _listen(self) -> bool:
+        settings = self.settings
+        files = None
+        try:
+            if settings.ftp_tls:
+                files = await asyncio.to_thread(certificate_files, settings)
+        except (OSError, ValueError) as exc:  # a missing or unreadable certificate
+            self.record_error(f"FTPS: {exc}")
+            self.log.error("%s: %s", self.name, self.last_error)
+            return False
+        config = FtpServerConfig.from_settings(settings, *(files or (None, None)))
+        server = FtpServer(config, self.accounts, self._upload_done)
+        try:
+            await asyncio.to_thread(server.start)
+        except OSError as exc:
+            self.record_error(
+                f"cannot listen on {settings.ftp_host}:{settings.ftp_port} ({exc}); "
+                "free the port or set FTP_PORT"
+            )
+            self.log.error("%s: %s", self.name, self.last_error)
+            return False
+        self.server = server
+        return True
+
+    # --- the hand-over ------------------------------------------------------------------
+    def _upload_done(self, camera_id: str, path: str) -> None:
+        """On the server's thread: post the hand-over to this actor's loop, never wait."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            asyncio.run_coroutine_threadsafe(self.hand_over(camera_id, path), loop)
+
+    async def hand_over(self, camera_id: str, path: str) -> bool:
+        """Tell the camera's watcher ``path`` is complete; False when no watcher took it."""
+        for fresh in (False, True):
+            handle = None if fresh else self._watchers.get(camera_id)
+            if handle is None:
+                handle = await ray_gateway.lookup_async(actor_names.watcher(camera_id))
+                if handle is None:
+                    break
+                self._watchers[camera_id] = handle
+            try:
+                await ray_gateway.call(
+                    handle, "upload_finished", path, timeout=HAND_OVER_TIMEOUT_SECONDS
+                )
+            except (ray_gateway.ActorGone, ray_gateway.ActorUnavailable) as exc:
+                self._watchers.pop(camera_id, None)  # re-created since: look it up again
+                self.log.info("%s: watcher of %s: %s", self.name, camera_id, exc)
+                continue
+            except Exception as exc:  # timed out, or it failed: its folder watch has the file
+                self.record_error(exc)
+                break
+            self.counters["handed_over"] += 1
+            return True
+        self.counters["hand_over_missed"] += 1
+        return False
+
+    def health_detail(self) -> dict[str, str]:
+        server, settings = self.server, self.settings
+        detail = {
+            "listening": str(server is not None and server.running).lower(),
+            "address": f"{settings.ftp_host}:{settings.ftp_port}",
+            "tls": str(settings.ftp_tls).lower(),
+            "accounts": str(len(self.accounts)),
+        }
+        if server is not None:
+            detail["sessions"] = str(server.state.active_sessions())
+            detail["banned_addresses"] = str(server.state.bans.active(time.time()))
+        return detail

@@ -1,0 +1,337 @@
+"""One camera's FTP session: pyftpdlib's handler, made write-only and confined to one folder.
+
+Every rule comes from :mod:`homesec.pipeline.ftp_policy`; this module applies it where
+pyftpdlib acts:
+
+- before any command of a logged-in session (:meth:`CameraSession.pre_process_command`): the
+  command must be allowed, and its path must resolve inside the folder, both as a virtual path
+  (no climbing above ``/``) and as a real path (a symbolic link planted in the folder must not
+  lead out);
+- when a file is opened for writing (:meth:`CameraFS.open`): the parent's real path again, the
+  last component never followed (``O_NOFOLLOW``), and no overwriting of a file with other hard
+  links, which could live outside the folder;
+- while data arrives (:class:`CappedFile`, :func:`_capped`): past ``MAX_UPLOAD_BYTES`` nothing
+  more is written, the transfer is cut off with a 552 and the partial file deleted;
+- at login: the per-account connection cap and, at connect and on each failure, the ban.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import stat
+
+from pyftpdlib.authorizers import AuthenticationFailed
+from pyftpdlib.filesystems import AbstractedFS
+from pyftpdlib.handlers import DTPHandler, FTPHandler
+
+from homesec.files.ftp_server import IDLE_TIMEOUT_SECONDS, ServerState
+from homesec.files.uploads import is_ignored
+from homesec.pipeline.camera_accounts import FtpAccount
+from homesec.pipeline.ftp_policy import (
+    PATH_COMMANDS,
+    banned_reply,
+    command_refusal,
+    confine,
+    inside,
+    list_target,
+    over_connection_cap,
+    rename_refusal,
+    too_many_connections_reply,
+    upload_too_large_reply,
+)
+
+log = logging.getLogger("homesec.ftp")
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+class CappedFile:
+    """An upload's file that stops writing past ``limit`` bytes and says so."""
+
+    def __init__(self, file, path: str, limit: int) -> None:
+        self._file = file
+        self.name = path
+        self.limit = limit
+        self.written = 0
+        self.over_limit = False
+
+    def write(self, data: bytes) -> int:
+        if not self.over_limit and self.written + len(data) > self.limit:
+            self.over_limit = True
+        if self.over_limit:
+            return len(data)  # dropped: the transfer is cut off right after this read
+        self.written += len(data)
+        return self._file.write(data)
+
+    def __getattr__(self, name: str):
+        return getattr(self._file, name)
+
+
+class CameraFS(AbstractedFS):
+    """The camera's folder as ``/``; no process-wide chdir, no reads, careful writes."""
+
+    def chdir(self, path: str) -> None:
+        if not os.path.isdir(path):
+            raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        self.cwd = self.fs2ftp(path)
+
+    def open(self, filename: str, mode: str):
+        if "w" not in mode:
+            raise OSError(errno.EACCES, "this account is write-only")
+        parent = os.path.realpath(os.path.dirname(filename))
+        if not inside(os.path.realpath(self.root), parent):
+            raise OSError(errno.EACCES, "outside this camera's folder")
+        fd = os.open(filename, _WRITE_FLAGS, 0o644)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
+                raise OSError(errno.EACCES, "refusing to overwrite a file linked elsewhere")
+            os.ftruncate(fd, 0)
+            file = os.fdopen(fd, "wb")
+        except BaseException:
+            os.close(fd)
+            raise
+        limit = self.cmd_channel.state.config.max_upload_bytes
+        return CappedFile(file, filename, limit)
+
+
+class CameraAuthorizer:
+    """pyftpdlib's authorizer interface over the shared account table."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+
+    def validate_authentication(self, username: str, password: str, handler) -> None:
+        account = self.state.accounts.get(username)
+        if account is None or not self.state.check_password(account, password):
+            raise AuthenticationFailed("Authentication failed.")
+        handler.account = account
+
+    def get_home_dir(self, username: str) -> str:
+        account = self.state.accounts.get(username)
+        if account is None:
+            raise AuthenticationFailed("Authentication failed.")
+        os.makedirs(account.folder_path, exist_ok=True)
+        return os.path.realpath(account.folder_path)
+
+    def has_user(self, username: str) -> bool:
+        return self.state.accounts.get(username) is not None
+
+    def has_perm(self, username: str, perm: str, path: str | None = None) -> bool:
+        return perm in self.get_perms(username)  # the policy has refused the rest already
+
+    def get_perms(self, username: str) -> str:
+        return "elmwf"  # list, cwd, mkdir, store, rename (of its own uploads)
+
+    def get_msg_login(self, username: str) -> str:
+        return "Logged in; uploads go to this camera's folder."
+
+    def get_msg_quit(self, username: str) -> str:
+        return "Goodbye."
+
+    def impersonate_user(self, username: str, password: str) -> None:
+        pass
+
+    def terminate_impersonation(self, username: str) -> None:
+        pass
+
+
+class CameraSession:
+    """Mixed in before pyftpdlib's FTPHandler (or TLS_FTPHandler)."""
+
+    state: ServerState
+    account: FtpAccount | None = None
+
+    def handle(self) -> None:
+        self.state.count("connections")
+        if self._refuse_if_banned():
+            return
+        self._uploaded: set[str] = set()
+        self._counted_as: str | None = None
+        super().handle()
+
+    def _refuse_if_banned(self) -> bool:
+        seconds = self.state.bans.banned_for(self.remote_ip, self.state.clock())
+        if seconds <= 0:
+            return False
+        self.state.count("refused_banned")
+        self.respond(banned_reply(self.remote_ip, seconds))
+        self.close_when_done()
+        return True
+
+    def ftp_USER(self, line: str) -> None:
+        if not self._refuse_if_banned():
+            super().ftp_USER(line)
+
+    def handle_auth_failed(self, msg: str, password: str) -> None:
+        self.state.count("failed_logins")
+        seconds = self.state.bans.failed(self.remote_ip, self.state.clock())
+        if seconds > 0:
+            self.state.count("bans")
+            log.warning("FTP: %s banned for %.0f s after failed logins", self.remote_ip, seconds)
+            self.username = ""
+            self.respond(banned_reply(self.remote_ip, seconds))
+            self.close_when_done()
+            return
+        log.info("FTP: failed login as %r from %s", self.username, self.remote_ip)
+        super().handle_auth_failed(msg, password)
+
+    def handle_auth_success(self, home: str, password: str, msg_login: str) -> None:
+        cap = self.state.config.max_connections_per_account
+        sessions = self.state.sessions.setdefault(self.username, set())
+        if over_connection_cap(len(sessions), cap):
+            self.state.count("refused_busy")
+            self.respond(too_many_connections_reply(cap))
+            self.close_when_done()
+            return
+        sessions.add(id(self))
+        self._counted_as = self.username
+        self.state.count("logins")
+        super().handle_auth_success(home, password, msg_login)
+
+    def _release(self) -> None:
+        counted, self._counted_as = getattr(self, "_counted_as", None), None
+        if counted is not None:
+            self.state.sessions.get(counted, set()).discard(id(self))
+
+    def flush_account(self) -> None:
+        self._release()
+        super().flush_account()
+
+    def close(self) -> None:
+        self._release()
+        super().close()
+
+    # --- the policy, before pyftpdlib acts ------------------------------------------------
+    def pre_process_command(self, line: str, cmd: str, arg: str) -> None:
+        if self.authenticated:
+            command = cmd
+            if cmd == "SITE" and arg:
+                command = f"SITE {arg.split(' ')[0].upper()}"
+            refusal = self._refusal(command, arg)
+            if refusal is not None:
+                self.respond(refusal)
+                self.log_cmd(command, arg, int(refusal[:3]), refusal[4:])
+                if refusal.startswith("530"):
+                    self.close_when_done()
+                return
+        super().pre_process_command(line, cmd, arg)
+
+    def _refusal(self, command: str, arg: str) -> str | None:
+        account = self.state.accounts.get(self.username)
+        if account is None or account != self.account:
+            return "530 This account was removed or its password changed; log in again."
+        refusal = command_refusal(command)
+        if refusal is not None:
+            self.state.count("refused_commands")
+            return refusal
+        if command in ("CDUP", "XCUP"):
+            return self._path_refusal(command, "..")
+        if command in PATH_COMMANDS and (arg or command not in ("STAT",)):
+            target = list_target(arg) if command in ("LIST", "NLST") else arg
+            return self._path_refusal(command, target or ".")
+        return None
+
+    def _path_refusal(self, command: str, target: str) -> str | None:
+        virtual = confine(self.fs.cwd, target)
+        if virtual is None:
+            self.state.count("refused_paths")
+            return f"550 {target!r} is outside this camera's folder."
+        real = self.fs.ftp2fs(virtual)
+        if not inside(os.path.realpath(self.fs.root), os.path.realpath(real)):
+            self.state.count("refused_paths")
+            return f"550 {target!r} leads outside this camera's folder."
+        if command == "RNFR":
+            reason = rename_refusal(uploaded_here=real in self._uploaded, target_exists=False)
+        elif command == "RNTO":
+            reason = rename_refusal(uploaded_here=True, target_exists=os.path.lexists(real))
+        else:
+            return None
+        if reason is not None:
+            self.state.count("refused_commands")
+        return reason
+
+    # --- what came in ---------------------------------------------------------------------
+    def on_file_received(self, file: str) -> None:
+        self.state.count("uploads")
+        self._uploaded.add(file)
+        self._hand_over(file)
+
+    def on_incomplete_file_received(self, file: str) -> None:
+        self.state.count("uploads_incomplete")
+        try:
+            if stat.S_ISREG(os.lstat(file).st_mode):
+                os.remove(file)  # half an image is no image; the camera sends it again
+        except OSError as exc:
+            log.warning("FTP: cannot delete the partial upload %s: %s", file, exc)
+
+    def ftp_RNTO(self, path: str):
+        renamed = super().ftp_RNTO(path)
+        if renamed:
+            source, target = renamed
+            self._uploaded.discard(source)
+            self._uploaded.add(target)
+            self._hand_over(target)
+        return renamed
+
+    def _hand_over(self, path: str) -> None:
+        account = self.account
+        if account is None or self.fs is None:
+            return
+        # The session works in the folder's real path; the watcher and the ledger know the
+        # folder by the path the camera was registered with.
+        path = os.path.join(account.folder_path, os.path.relpath(path, self.fs.root))
+        if is_ignored(path, account.folder_path):  # a temporary name: its rename comes next
+            return
+        try:
+            self.state.on_upload(account.camera_id, path)
+        except Exception:  # the folder watcher still finds the file
+            log.exception("FTP: handing %s over failed", path)
+
+
+class _UploadCap:
+    """Mixed in before pyftpdlib's DTP handler: cuts an upload off at its size cap."""
+
+    def handle_read_event(self) -> None:
+        super().handle_read_event()
+        file = self.file_obj
+        if isinstance(file, CappedFile) and file.over_limit and not self._closed:
+            self.cmd_channel.state.count("uploads_too_large")
+            self._resp = (upload_too_large_reply(file.limit), log.warning)
+            self.transfer_finished = False
+            self.close()
+
+
+def handler_class(state: ServerState) -> type:
+    """A handler class of this server's own (pyftpdlib configures handlers by class)."""
+    config = state.config
+    attributes = {
+        "state": state,
+        "authorizer": CameraAuthorizer(state),
+        "abstracted_fs": CameraFS,
+        "banner": "homesec camera upload server ready.",
+        "timeout": IDLE_TIMEOUT_SECONDS,
+        "auth_failed_timeout": config.auth_failed_delay,
+        "masquerade_address": config.masquerade_address,
+        "use_sendfile": False,
+    }
+    if config.passive_ports is not None:
+        first, last = config.passive_ports
+        attributes["passive_ports"] = list(range(first, last + 1))
+    if config.tls:
+        from pyftpdlib.handlers import TLS_DTPHandler, TLS_FTPHandler
+
+        base, dtp = TLS_FTPHandler, TLS_DTPHandler
+        attributes.update(
+            certfile=config.certfile,
+            keyfile=config.keyfile or config.certfile,
+            tls_control_required=True,
+            tls_data_required=True,
+            ssl_context=None,  # made per server class from the files above
+        )
+    else:
+        base, dtp = FTPHandler, DTPHandler
+    attributes["dtp_handler"] = type("CappedDTPHandler", (_UploadCap, dtp), {})
+    return type("CameraFTPHandler", (CameraSession, base), attributes)

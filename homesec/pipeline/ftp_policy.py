@@ -1,0 +1,207 @@
+"""What a camera's FTP account may do: the pure core of the built-in FTP server.
+
+A camera's account is write-only and confined to its camera's folder. The server
+(:mod:`homesec.files.ftp_server`) asks these functions before it acts, and only does the I/O:
+
+- **Paths** (:func:`confine`): the account sees its folder as ``/``. A path is resolved
+  against the working directory; one that climbs above ``/`` (``CWD ..`` at the top,
+  ``STOR ../x.jpg``) is refused, never clamped, so a camera misconfigured to write elsewhere
+  hears why. An absolute path names a place inside the folder (``/snap/x.jpg``), so ``/etc/x``
+  is ``<folder>/etc/x``, whose missing parent refuses it. Symlinks are the shell's to check:
+  the real path of every file it touches must stay inside the folder's real path
+  (:func:`inside`).
+- **Commands** (:func:`command_refusal`): uploading, making folders, moving around and listing
+  are allowed; reading back (``RETR``), deleting, appending, resuming and changing modes are
+  not. A rename is allowed only for a file this session uploaded, onto a name not taken
+  (:func:`rename_refusal`): some cameras upload under a temporary name and rename it into place.
+- **Failed logins** (:class:`LoginBans`): ``attempts`` failures from one address within
+  ``window_seconds`` ban it for ``ban_seconds``.
+- **Connections** per account and the **upload size** cap: plain comparisons, here so the
+  replies are worded in one place.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+import msgspec
+
+from homesec.settings import Settings
+
+# Commands a camera needs: log in, negotiate, move around, list, make folders, upload.
+ALLOWED_COMMANDS = frozenset(
+    {
+        "USER", "PASS", "ACCT", "QUIT", "REIN", "NOOP", "SYST", "FEAT", "OPTS", "HELP", "SITE",
+        "SITE HELP", "TYPE", "MODE", "STRU", "ALLO", "PASV", "EPSV", "PORT", "EPRT", "ABOR",
+        "STAT", "PWD", "XPWD", "CWD", "XCWD", "CDUP", "XCUP", "MKD", "XMKD", "LIST", "NLST",
+        "MLSD", "MLST", "SIZE", "MDTM", "STOR", "RNFR", "RNTO", "AUTH", "PBSZ", "PROT", "CCC",
+    }
+)  # fmt: skip
+WRITE_ONLY = "this account is write-only (upload, make folders, list)"
+REFUSED_COMMANDS = {
+    "RETR": f"reading files back is not allowed: {WRITE_ONLY}",
+    "DELE": f"deleting files is not allowed: {WRITE_ONLY}",
+    "RMD": f"removing folders is not allowed: {WRITE_ONLY}",
+    "XRMD": f"removing folders is not allowed: {WRITE_ONLY}",
+    "APPE": f"appending to files is not allowed: {WRITE_ONLY}",
+    "REST": f"resuming transfers is not allowed: {WRITE_ONLY}; upload the file again",
+    "STOU": "unique names are not offered: STOR the file under its own name",
+    "SITE CHMOD": f"changing modes is not allowed: {WRITE_ONLY}",
+    "MFMT": f"changing file times is not allowed: {WRITE_ONLY}",
+}
+# Commands whose argument is a path inside the account's folder.
+PATH_COMMANDS = frozenset(
+    {"CWD", "XCWD", "MKD", "XMKD", "LIST", "NLST", "MLSD", "MLST", "SIZE", "MDTM", "STOR",
+     "RNFR", "RNTO", "STAT"}
+)  # fmt: skip
+
+
+def command_refusal(command: str) -> str | None:
+    """The reply refusing ``command`` (upper case; ``SITE X`` for site commands), or None."""
+    if command in REFUSED_COMMANDS:
+        return f"550 {REFUSED_COMMANDS[command]}."
+    if command not in ALLOWED_COMMANDS:
+        return f"502 {command} is not offered: {WRITE_ONLY}."
+    return None
+
+
+def rename_refusal(*, uploaded_here: bool, target_exists: bool) -> str | None:
+    """The reply refusing a rename, or None: only this session's uploads, never over a file."""
+    if not uploaded_here:
+        return f"550 Only a file uploaded in this session may be renamed: {WRITE_ONLY}."
+    if target_exists:
+        return "550 The new name is taken: files are never renamed over."
+    return None
+
+
+def list_target(argument: str) -> str:
+    """The path of a LIST/NLST argument without its ``ls`` options (``-la dir`` -> ``dir``)."""
+    words = [word for word in argument.split(" ") if word]
+    while words and words[0].startswith("-"):
+        words.pop(0)
+    return " ".join(words)
+
+
+def confine(cwd: str, argument: str) -> str | None:
+    """The virtual path (``/``-rooted, normalised) that ``argument`` names from ``cwd``; None
+    when it climbs above the account's folder or holds a NUL."""
+    if "\x00" in argument:
+        return None
+    joined = argument if argument.startswith("/") else posixpath.join(cwd or "/", argument)
+    parts: list[str] = []
+    for part in joined.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        else:
+            parts.append(part)
+    return "/" + "/".join(parts)
+
+
+def inside(root_real: str, candidate_real: str) -> bool:
+    """Is the real path ``candidate_real`` the folder ``root_real`` or below it?"""
+    root = root_real.rstrip("/") or "/"
+    return candidate_real == root or candidate_real.startswith(root + "/")
+
+
+def over_connection_cap(active: int, maximum: int) -> bool:
+    return active >= maximum
+
+
+def too_many_connections_reply(maximum: int) -> str:
+    return (
+        f"421 Too many connections for this account (at most {maximum}: "
+        "FTP_MAX_CONNECTIONS_PER_ACCOUNT); try again later."
+    )
+
+
+def upload_too_large_reply(limit: int) -> str:
+    return (
+        f"552 Upload refused: larger than {limit} bytes (MAX_UPLOAD_BYTES); "
+        "the transfer was cut off and the partial file deleted."
+    )
+
+
+# --- failed logins ----------------------------------------------------------------------
+
+
+class BanPolicy(msgspec.Struct, frozen=True):
+    attempts: int = 5
+    window_seconds: float = 600.0
+    ban_seconds: float = 900.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BanPolicy:
+        return cls(
+            settings.ftp_ban_attempts, settings.ftp_ban_window_seconds, settings.ftp_ban_seconds
+        )
+
+
+class AddressRecord(msgspec.Struct, frozen=True):
+    failures: tuple[float, ...] = ()  # times of the failures still inside the window
+    banned_until: float | None = None
+
+
+def record_failure(record: AddressRecord, now: float, policy: BanPolicy) -> AddressRecord:
+    """One more failed login from this address; a ban starts at the ``attempts``-th failure
+    within the window (and the count starts afresh after it)."""
+    recent = (*(at for at in record.failures if now - at < policy.window_seconds), now)
+    if len(recent) >= policy.attempts:
+        return AddressRecord((), now + policy.ban_seconds)
+    banned = record.banned_until if banned_for(record, now) > 0 else None
+    return AddressRecord(recent, banned)
+
+
+def banned_for(record: AddressRecord, now: float) -> float:
+    """Seconds the address stays banned; 0 when it is not."""
+    if record.banned_until is None:
+        return 0.0
+    return max(0.0, record.banned_until - now)
+
+
+def is_stale(record: AddressRecord, now: float, policy: BanPolicy) -> bool:
+    """Nothing left to remember: no ban running, no failure inside the window."""
+    return banned_for(record, now) == 0 and all(
+        now - at >= policy.window_seconds for at in record.failures
+    )
+
+
+class LoginBans:
+    """Failed logins by address. Pure bookkeeping: the caller passes ``now``."""
+
+    def __init__(self, policy: BanPolicy) -> None:
+        self.policy = policy
+        self._records: dict[str, AddressRecord] = {}
+        self.bans = 0  # bans started, for health()
+
+    def failed(self, address: str, now: float) -> float:
+        """Record a failure; the seconds of the ban it started, else 0."""
+        before = self._records.get(address, AddressRecord())
+        after = record_failure(before, now, self.policy)
+        self._records[address] = after
+        started = banned_for(after, now) > 0 and after.banned_until != before.banned_until
+        if started:
+            self.bans += 1
+        self._forget_stale(now)
+        return banned_for(after, now) if started else 0.0
+
+    def banned_for(self, address: str, now: float) -> float:
+        return banned_for(self._records.get(address, AddressRecord()), now)
+
+    def active(self, now: float) -> int:
+        return sum(1 for record in self._records.values() if banned_for(record, now) > 0)
+
+    def _forget_stale(self, now: float) -> None:
+        if len(self._records) > 1000:  # bounded memory under a scan from many addresses
+            for address in [a for a, r in self._records.items() if is_stale(r, now, self.policy)]:
+                del self._records[address]
+
+
+def banned_reply(address: str, seconds: float) -> str:
+    return (
+        f"530 Too many failed logins from {address}: refused for another {seconds:.0f} s "
+        "(FTP_BAN_SECONDS)."
+    )

@@ -1,0 +1,69 @@
+"""A deleted camera stays deleted: the running pipeline does not find its folder again, starts no
+watcher for it and ingests none of its images; the images themselves are kept aside."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from homesec.actors.directory import RayActorDirectory
+from homesec.http.app import create_app
+from tests.e2e.harness import (
+    BLUE,
+    e2e_settings,
+    jpeg_bytes,
+    running_pipeline,
+    unique_camera,
+    uploads_by_status,
+    wait_for,
+    write_slowly,
+)
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+
+async def test_a_deleted_camera_is_not_registered_or_watched_again(
+    ray_cluster, migrated_database_url, redis_url, db_sessions, tmp_path: Path
+):
+    settings = e2e_settings(tmp_path)
+    camera = unique_camera("side")
+    folder = settings.foscam_base_path / camera
+    folder.mkdir(parents=True)
+    app = create_app(
+        settings,
+        database_url=migrated_database_url,
+        redis_url=redis_url,
+        actors=RayActorDirectory(),
+    )
+    async with (
+        AsyncTestClient(app) as client,
+        running_pipeline(settings, migrated_database_url, redis_url),
+    ):
+        await write_slowly(folder / "car.jpg", jpeg_bytes(BLUE, seed=77))
+
+        async def done():
+            return (await uploads_by_status(db_sessions, [camera])).get("done") == 1
+
+        await wait_for(done, what="the camera's upload done")
+
+        def watched(wanted: bool):
+            async def check() -> bool:
+                body = (await client.get("/api/system/health")).json()
+                names = {actor["name"] for actor in body["actors"]}
+                return (f"watcher:{camera}" in names) is wanted
+
+            return check
+
+        await wait_for(watched(True), what="its watcher in the report")
+        assert (await client.delete(f"/api/cameras/{camera}")).status_code == 204
+        await wait_for(watched(False), what="its watcher stopped")
+        await asyncio.sleep(4.0)  # several supervisor cycles (1 s each) later ...
+        assert (await client.get(f"/api/cameras/{camera}")).status_code == 404
+        assert await uploads_by_status(db_sessions, [camera]) == {}  # nothing ingested again
+        assert await (watched(False))()
+    assert not folder.exists()
+    [archived] = (settings.foscam_base_path / ".removed").iterdir()
+    assert (archived / "car.jpg").is_file()

@@ -1,0 +1,370 @@
+"""homesec's FTP server with real clients (Python's ftplib, curl) on 127.0.0.1.
+
+The server here is the one `homesec up` runs (:class:`homesec.files.ftp_server.FtpServer`),
+started in the test's process with a fixed account table, so each rule is checked in
+milliseconds; tests/test_ftp/test_ftp_up.py drives it through a real `homesec up`.
+"""
+
+from __future__ import annotations
+
+import ftplib
+import io
+import os
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from homesec.files.ftp_server import AccountTable, FtpServer, FtpServerConfig
+from homesec.files.ftp_tls import fingerprint, make_self_signed
+from homesec.pipeline.camera_accounts import FtpAccount, hash_password
+from homesec.pipeline.ftp_policy import BanPolicy
+from homesec.settings import load_settings
+
+PASSWORD = "porch-secret-1"
+CAP = 200_000
+JPEG = b"\xff\xd8\xff\xe0" + os.urandom(30_000) + b"\xff\xd9"
+
+
+class Received:
+    """The server's upload callback: (camera id, path) pairs, from the server's thread."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str]] = []
+        self.event = threading.Event()
+
+    def __call__(self, camera_id: str, path: str) -> None:
+        self.items.append((camera_id, path))
+        self.event.set()
+
+
+@pytest.fixture
+def folders(tmp_path: Path) -> dict[str, Path]:
+    found = {name: tmp_path / "cameras" / name for name in ("porch", "drive")}
+    for folder in found.values():
+        folder.mkdir(parents=True)
+    (found["drive"] / "secret.jpg").write_bytes(b"drive's own image")
+    return found
+
+
+def _accounts(folders: dict[str, Path]) -> AccountTable:
+    return AccountTable(
+        [
+            FtpAccount(
+                username=name,
+                camera_id=name,
+                folder_path=str(folder),
+                password_hash=hash_password(PASSWORD if name == "porch" else "drive-secret-1"),
+            )
+            for name, folder in folders.items()
+        ]
+    )
+
+
+def _start(folders, received, **options) -> FtpServer:
+    config = FtpServerConfig(
+        host="127.0.0.1",
+        port=0,
+        max_upload_bytes=CAP,
+        max_connections_per_account=options.pop("max_connections", 2),
+        ban=options.pop("ban", BanPolicy(attempts=3, window_seconds=60, ban_seconds=2)),
+        auth_failed_delay=0.05,
+        **options,
+    )
+    server = FtpServer(config, _accounts(folders), received)
+    server.start()
+    return server
+
+
+@pytest.fixture
+def received() -> Received:
+    return Received()
+
+
+@pytest.fixture
+def server(folders, received) -> Iterator[FtpServer]:
+    running = _start(folders, received)
+    yield running
+    running.stop()
+
+
+def _client(server: FtpServer, user: str = "porch", password: str = PASSWORD) -> ftplib.FTP:
+    client = ftplib.FTP(timeout=10)
+    client.connect(*server.address)
+    client.login(user, password)
+    return client
+
+
+class SlowReader(io.RawIOBase):
+    """A file that hands ftplib its data in small blocks with pauses, as a camera writes."""
+
+    def __init__(self, data: bytes, block: int = 4096, pause: float = 0.01) -> None:
+        self.data, self.block, self.pause, self.position = data, block, pause, 0
+
+    def read(self, size: int = -1) -> bytes:
+        time.sleep(self.pause)
+        chunk = self.data[self.position : self.position + self.block]
+        self.position += len(chunk)
+        return chunk
+
+
+def _refused(call, code: str = "550") -> str:
+    with pytest.raises(ftplib.error_perm) as refused:
+        call()
+    assert str(refused.value).startswith(code), refused.value
+    return str(refused.value)
+
+
+def test_an_upload_in_slow_chunks_lands_in_the_folder_and_is_handed_over(server, folders, received):
+    client = _client(server)
+    client.mkd("snap")
+    client.mkd("snap/2025-12-23")
+    client.cwd("snap/2025-12-23")
+    assert client.pwd() == "/snap/2025-12-23"
+    client.storbinary("STOR front_001.jpg", SlowReader(JPEG), blocksize=4096)
+    assert client.nlst() == ["front_001.jpg"]  # listing is allowed
+    client.quit()
+    path = folders["porch"] / "snap" / "2025-12-23" / "front_001.jpg"
+    assert path.read_bytes() == JPEG
+    assert received.event.wait(5)
+    assert received.items == [("porch", str(path))]
+    assert server.counters()["uploads"] == 1 and server.counters()["logins"] == 1
+
+
+def test_curl_uploads_with_the_printed_credentials(server, folders, received, tmp_path):
+    image = tmp_path / "image.jpg"
+    image.write_bytes(JPEG)
+    host, port = server.address
+    result = subprocess.run(
+        ["curl", "-sS", "--ftp-create-dirs", "-T", str(image),
+         f"ftp://porch:{PASSWORD}@{host}:{port}/snap/curl.jpg"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (folders["porch"] / "snap" / "curl.jpg").read_bytes() == JPEG
+    assert received.event.wait(5)
+    # Reading back is refused to curl too (RETR).
+    back = subprocess.run(
+        ["curl", "-sS", f"ftp://porch:{PASSWORD}@{host}:{port}/snap/curl.jpg"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert back.returncode != 0 and "550" in back.stderr
+
+
+def test_paths_outside_the_folder_are_refused(server, folders, tmp_path):
+    client = _client(server)
+    assert "outside this camera's folder" in _refused(lambda: client.cwd(".."))
+    assert "outside" in _refused(lambda: client.sendcmd("CDUP"))
+    _refused(lambda: client.storbinary("STOR ../x.jpg", io.BytesIO(JPEG)))
+    _refused(lambda: client.storbinary("STOR ../drive/x.jpg", io.BytesIO(JPEG)))
+    _refused(lambda: client.cwd("../drive"))
+    _refused(lambda: client.nlst("../drive"))
+    # An absolute path names a place in the folder: /etc/x is <folder>/etc/x, which has no
+    # parent folder, and never the system's /etc.
+    _refused(lambda: client.storbinary("STOR /etc/x", io.BytesIO(JPEG)))
+    assert not Path("/etc/x").exists()
+    # Symbolic links planted in the folder lead nowhere: to another camera, to /tmp, to a file.
+    (folders["porch"] / "to_drive").symlink_to(folders["drive"])
+    (folders["porch"] / "to_tmp").symlink_to(tmp_path)
+    (folders["porch"] / "overwrite.jpg").symlink_to(folders["drive"] / "secret.jpg")
+    for target in ("to_drive/x.jpg", "to_tmp/x.jpg", "overwrite.jpg"):
+        assert "leads outside" in _refused(
+            lambda target=target: client.storbinary(f"STOR {target}", io.BytesIO(JPEG))
+        )
+    assert "leads outside" in _refused(lambda: client.cwd("to_drive"))
+    _refused(lambda: client.nlst("to_drive"))
+    assert (folders["drive"] / "secret.jpg").read_bytes() == b"drive's own image"
+    assert sorted(os.listdir(folders["drive"])) == ["secret.jpg"]
+    assert not (tmp_path / "x.jpg").exists()
+    # Inside the folder, climbing back up is fine.
+    client.mkd("snap")
+    client.cwd("snap")
+    client.cwd("..")
+    assert client.pwd() == "/"
+    client.quit()
+
+
+def test_a_hard_link_to_a_file_elsewhere_is_not_overwritten(server, folders):
+    os.link(folders["drive"] / "secret.jpg", folders["porch"] / "linked.jpg")
+    client = _client(server)
+    _refused(lambda: client.storbinary("STOR linked.jpg", io.BytesIO(JPEG)))
+    assert (folders["drive"] / "secret.jpg").read_bytes() == b"drive's own image"
+    client.quit()
+
+
+def test_the_account_is_write_only(server, folders, received):
+    client = _client(server)
+    client.storbinary("STOR a.jpg", io.BytesIO(JPEG))
+    assert "reading files back" in _refused(lambda: client.retrbinary("RETR a.jpg", print))
+    assert "deleting" in _refused(lambda: client.delete("a.jpg"))
+    client.mkd("empty")
+    _refused(lambda: client.rmd("empty"))
+    _refused(lambda: client.sendcmd("APPE a.jpg"))
+    _refused(lambda: client.sendcmd("REST 100"))
+    _refused(lambda: client.sendcmd("SITE CHMOD 777 a.jpg"))
+    # Renames: not onto an existing file, and not of a file this session did not upload.
+    client.storbinary("STOR b.jpg", io.BytesIO(JPEG[:-10] + b"0123456789"))
+    client.sendcmd("RNFR b.jpg")
+    assert "never renamed over" in _refused(lambda: client.sendcmd("RNTO a.jpg"))
+    (folders["porch"] / "old.jpg").write_bytes(b"an earlier upload")
+    assert "uploaded in this session" in _refused(lambda: client.sendcmd("RNFR old.jpg"))
+    assert (folders["porch"] / "a.jpg").read_bytes() == JPEG
+    client.quit()
+
+
+def test_an_upload_renamed_into_place_is_handed_over_under_its_new_name(server, folders, received):
+    client = _client(server)
+    client.storbinary("STOR snap.jpg.part", io.BytesIO(JPEG))
+    client.rename("snap.jpg.part", "snap.jpg")
+    client.quit()
+    assert received.event.wait(5)
+    # The temporary name is not handed over (the watcher ignores such names too).
+    assert received.items == [("porch", str(folders["porch"] / "snap.jpg"))]
+    assert (folders["porch"] / "snap.jpg").read_bytes() == JPEG
+
+
+def test_an_upload_over_the_cap_is_cut_off_with_a_reason_and_deleted(server, folders, received):
+    client = _client(server)
+    with pytest.raises((ftplib.error_perm, OSError)) as cut:
+        client.storbinary("STOR big.jpg", io.BytesIO(b"x" * (CAP * 5)))
+    reply = str(cut.value) if isinstance(cut.value, ftplib.error_perm) else None
+    if reply is None:  # the server closed the data connection while ftplib still sent
+        with pytest.raises(ftplib.error_perm) as late:
+            client.getresp()
+        reply = str(late.value)
+    assert reply.startswith("552") and "MAX_UPLOAD_BYTES" in reply and "deleted" in reply
+    deadline = time.monotonic() + 5
+    while (folders["porch"] / "big.jpg").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not (folders["porch"] / "big.jpg").exists()
+    assert received.items == []
+    # The session goes on: the next upload, within the cap, works.
+    client.storbinary("STOR small.jpg", io.BytesIO(JPEG))
+    assert (folders["porch"] / "small.jpg").exists()
+    client.quit()
+    assert server.counters()["uploads_too_large"] == 1
+
+
+def test_wrong_passwords_are_refused_and_repeated_failures_ban_the_address(server):
+    host, port = server.address
+    for user in ("porch", "nobody"):
+        client = ftplib.FTP(timeout=10)
+        client.connect(host, port)
+        assert "Authentication failed" in _refused(
+            lambda c=client, u=user: c.login(u, "wrong"), "530"
+        )
+        client.close()
+    client = ftplib.FTP(timeout=10)
+    client.connect(host, port)
+    banned = _refused(lambda: client.login("porch", "wrong"), "530")
+    assert "Too many failed logins" in banned
+    client.close()
+    # While banned even the right password gets no further than the greeting.
+    client = ftplib.FTP(timeout=10)
+    assert "Too many failed logins" in _refused(lambda: client.connect(host, port), "530")
+    client.close()
+    # Another address is not banned (the whole of 127/8 is this machine).
+    other = ftplib.FTP(timeout=10, source_address=("127.0.0.2", 0))
+    other.connect(host, port)
+    other.login("porch", PASSWORD)
+    other.quit()
+    time.sleep(2.1)  # the test's ban lasts 2 s
+    _client(server).quit()
+    assert server.counters()["bans"] == 1
+
+
+def test_connections_per_account_are_capped(server):
+    first, second = _client(server), _client(server)
+    third = ftplib.FTP(timeout=10)
+    third.connect(*server.address)
+    with pytest.raises(ftplib.error_temp) as busy:
+        third.login("porch", PASSWORD)
+    assert str(busy.value).startswith("421") and "FTP_MAX_CONNECTIONS_PER_ACCOUNT" in str(
+        busy.value
+    )
+    third.close()
+    _client(server, "drive", "drive-secret-1").quit()  # the cap is per account
+    first.quit()
+    time.sleep(0.2)
+    _client(server).quit()  # a slot is free again
+    second.quit()
+
+
+def test_no_anonymous_login_and_no_account_until_one_is_made(folders, received):
+    server = _start(folders, received)
+    try:
+        client = ftplib.FTP(timeout=10)
+        client.connect(*server.address)
+        _refused(lambda: client.login(), "530")  # ftplib logs in as anonymous
+        client.close()
+        server.state.accounts.replace([])
+        client = ftplib.FTP(timeout=10)
+        client.connect(*server.address)
+        _refused(lambda: client.login("porch", PASSWORD), "530")
+        client.close()
+    finally:
+        server.stop()
+
+
+def test_a_removed_account_is_refused_at_its_next_command(server, folders):
+    client = _client(server)
+    server.state.accounts.replace([])
+    reply = _refused(lambda: client.storbinary("STOR a.jpg", io.BytesIO(JPEG)), "530")
+    assert "removed" in reply
+    assert not (folders["porch"] / "a.jpg").exists()
+
+
+def test_ftps_with_the_self_signed_certificate(folders, received, tmp_path):
+    certfile, keyfile = tmp_path / "tls" / "c.crt", tmp_path / "tls" / "c.key"
+    make_self_signed(certfile, keyfile)
+    assert oct(keyfile.stat().st_mode & 0o777) == "0o600"
+    assert len(fingerprint(certfile).split(":")) == 32
+    server = _start(folders, received, certfile=str(certfile), keyfile=str(keyfile))
+    try:
+        context = ssl.create_default_context(cafile=str(certfile))
+        context.check_hostname = False  # the certificate names this host, not "127.0.0.1"...
+        client = ftplib.FTP_TLS(context=context, timeout=10)
+        client.connect(*server.address)
+        client.login("porch", PASSWORD)  # AUTH TLS first, then USER/PASS, encrypted
+        client.prot_p()
+        client.storbinary("STOR tls.jpg", SlowReader(JPEG))
+        client.quit()
+        assert (folders["porch"] / "tls.jpg").read_bytes() == JPEG
+        assert received.event.wait(5)
+        # FTP_TLS=true means TLS or nothing: a plain login is refused, password unsent.
+        plain = ftplib.FTP(timeout=10)
+        plain.connect(*server.address)
+        _refused(lambda: plain.sendcmd("USER porch"), "550")
+        plain.close()
+    finally:
+        server.stop()
+
+
+def test_the_self_signed_certificate_is_made_once_under_the_data_dir(tmp_path):
+    from homesec.files.ftp_tls import certificate_files
+
+    settings = load_settings({"HOMESEC_DATA_DIR": str(tmp_path), "FTP_TLS": "true"})
+    certfile, keyfile = certificate_files(settings)
+    assert certfile.parent == tmp_path / "ftp"
+    before = certfile.read_bytes()
+    assert certificate_files(settings) == (certfile, keyfile)
+    assert certfile.read_bytes() == before  # kept: a camera may have pinned it
+    missing = load_settings(
+        {"HOMESEC_DATA_DIR": str(tmp_path), "FTP_TLS": "true", "FTP_CERTFILE": "/nope.pem"}
+    )
+    with pytest.raises(FileNotFoundError, match="FTP_CERTFILE"):
+        certificate_files(missing)
+
+
+def test_a_taken_port_is_an_os_error_at_start(folders, received):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        config = FtpServerConfig(host="127.0.0.1", port=taken.getsockname()[1])
+        with pytest.raises(OSError):
+            FtpServer(config, _accounts(folders), received).start()
