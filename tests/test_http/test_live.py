@@ -101,6 +101,10 @@ async def test_system_socket_reports_status_periodically(make_app, redis_client)
         "pipeline": "degraded",
     }
     assert first["data"]["queues"]["detection_queue"] == {"depth": 0, "pending": 0, "dlq": 0}
+    # The badge's reason, with what to do.
+    assert first["data"]["problems"] == [
+        "the pipeline is not running or its supervisor is unreachable (start it with `homesec up`)"
+    ]
     assert {"type": "pong"} in replies
 
 

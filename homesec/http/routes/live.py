@@ -48,6 +48,7 @@ class SystemStatus(msgspec.Struct, kw_only=True):
     queues: dict[str, QueueState]
     websocket_clients: int
     timestamp: dt.datetime
+    problems: list[str] = []  # why it is not healthy, each with what to do
 
 
 class SystemStatusMessage(msgspec.Struct, kw_only=True):
@@ -126,6 +127,10 @@ async def system_status(services: ServicesDep) -> SystemStatus:
     except (RedisError, OSError):  # Redis is down: the health part already says so
         queues = {}
     return SystemStatus(
+        problems=[
+            f"{problem.summary} ({problem.remedy})" if problem.remedy else problem.summary
+            for problem in health.problems
+        ],
         status=health.status,
         services={name: service.status for name, service in health.services.items()},
         queues=queues,

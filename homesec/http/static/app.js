@@ -79,9 +79,11 @@ function connect(path, onMessage, onState) {
   };
 }
 
-function badge(id, text, className) {
+function badge(id, text, className, reasons = []) {
   const element = document.getElementById(id);
-  element.textContent = text;
+  // The first reason on the badge, all of them in its tooltip: a phone has no hover.
+  element.textContent = reasons.length ? `${text}: ${reasons[0].split(" (")[0]}` : text;
+  element.title = reasons.join("\n");
   element.className = `badge ${className}`;
 }
 
@@ -90,7 +92,10 @@ connect("/ws/events", (message) => {
 }, (open) => badge("live", open ? "live: on" : "live: off", open ? "on" : ""));
 
 connect("/ws/system", (message) => {
-  if (message.type === "system_status") badge("system", message.data.status, message.data.status);
+  if (message.type === "system_status") {
+    const { status, problems } = message.data;
+    badge("system", status, status, problems || []);
+  }
 }, (open) => { if (!open) badge("system", "disconnected", "unhealthy"); });
 
 document.getElementById("key").onclick = () => {
