@@ -212,24 +212,7 @@ async def fast_path_latency(
                 path = folder / f"person_{index:03d}.jpg"
                 with path.open("wb") as handle:
                     handle.write(data)
-                closed = time.perf_counter()
-                while True:
-                    # None also for a subscription notice it skipped: only the clock says when
-                    # to give up.
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
-                    if message is None:
-                        if time.perf_counter() - closed > 10:
-                            raise TimeoutError("no fast-path event within 10 s")
-                        continue
-                    payload = json.loads(message["data"])
-                    data_part = payload.get("data", {})
-                    if (
-                        payload.get("type") == "event"
-                        and data_part.get("camera_id") == camera
-                        and data_part.get("is_fast_path")
-                    ):
-                        latencies.append(time.perf_counter() - closed)
-                        break
+                latencies.append(await _fast_path_event_after(pubsub, camera, time.perf_counter()))
                 await asyncio.sleep(0.2)
     finally:
         await pubsub.aclose()
@@ -269,22 +252,7 @@ async def ftp_fast_path_latency(
                 await asyncio.to_thread(
                     client.storbinary, f"STOR person_{index:03d}.jpg", io.BytesIO(data)
                 )
-                stored = time.perf_counter()
-                while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
-                    if message is None:
-                        if time.perf_counter() - stored > 10:
-                            raise TimeoutError("no fast-path event within 10 s")
-                        continue
-                    payload = json.loads(message["data"])
-                    data_part = payload.get("data", {})
-                    if (
-                        payload.get("type") == "event"
-                        and data_part.get("camera_id") == camera
-                        and data_part.get("is_fast_path")
-                    ):
-                        latencies.append(time.perf_counter() - stored)
-                        break
+                latencies.append(await _fast_path_event_after(pubsub, camera, time.perf_counter()))
                 await asyncio.sleep(0.2)
             await asyncio.to_thread(client.quit)
     finally:
@@ -339,6 +307,25 @@ def _engine_rate_here(model_dir: str, jpegs: list[bytes], batch_size: int) -> fl
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+async def _fast_path_event_after(pubsub, camera: str, started: float) -> float:
+    """Seconds from ``started`` until the camera's next fast-path event is published."""
+    while True:
+        # None also for a subscription notice it skipped: only the clock says when to give up.
+        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
+        if message is None:
+            if time.perf_counter() - started > 10:
+                raise TimeoutError("no fast-path event within 10 s")
+            continue
+        payload = json.loads(message["data"])
+        data = payload.get("data", {})
+        if (
+            payload.get("type") == "event"
+            and data.get("camera_id") == camera
+            and data.get("is_fast_path")
+        ):
+            return time.perf_counter() - started
 
 
 def main() -> None:
