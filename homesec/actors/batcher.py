@@ -25,6 +25,7 @@ from homesec.pipeline.batching import BatchPolicy, BatchState
 from homesec.settings import Settings
 from homesec.store import batch_state
 from homesec.store.detections import uncovered_detections
+from homesec.store.events import held_by_batch_events
 
 # The tick sleeps until the open batch's deadline, but at most this long: a batch opened by an
 # `add` during the sleep has a deadline the sleeping tick did not know.
@@ -61,6 +62,8 @@ class Batcher(ServiceActor):
         async with self._lock:
             await self._load_once()
             fresh = await batch_state.unassigned(self.redis, self.camera_id, detections)
+            if fresh and not await batch_state.has_assignments(self.redis, self.camera_id):
+                fresh = await self._not_in_events(fresh)
             now = time.time()
             decision = batching.on_detections(
                 self._open_batch,
@@ -79,6 +82,18 @@ class Batcher(ServiceActor):
                 now=now,
             )
             self.counters["detections"] += len(fresh)
+
+    async def _not_in_events(self, fresh: list[StoredDetection]) -> list[StoredDetection]:
+        """Without the set of batched ids (Redis lost its data), PostgreSQL says which of
+        ``fresh`` a batch event holds already (a detector handing over again what it did before
+        the loss): they stay out. Let in, one could open a batch whose id, made from its first
+        detection, an existing event has, and the new detections in it would be taken for a
+        redelivery of that event and never analysed."""
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=keys.BATCH_KEY_TTL_SECONDS)
+        held = await held_by_batch_events(
+            self.sessions, self.camera_id, [d.detection_id for d in fresh], since
+        )
+        return [d for d in fresh if d.detection_id not in held]
 
     async def recover_orphans(self) -> int:
         """After Redis lost its data: batch again this camera's detections of the last hour that

@@ -91,6 +91,7 @@ class Supervisor(ServiceActor):
         self.reconcile_seconds = reconcile_seconds
         self.stranded_after_seconds = stranded_after_seconds
         self._next_reconcile = 0.0
+        self._rebuild_pending: set[str] = set()  # watchers and batchers owing a rebuild
         self._tracked: dict[str, _Tracked] = {}
         self._checked_at = dt.datetime.now(dt.UTC)
         self._cycle_lock = asyncio.Lock()
@@ -127,7 +128,12 @@ class Supervisor(ServiceActor):
             if failure is not None:
                 raise failure  # reported by the main loop
             if redis_was_flushed:
-                await self._rescan_watchers()
+                self.log.warning("Redis lost its data: rebuilding queues from PostgreSQL")
+                self._rebuild_pending = {
+                    name for name, t in self._tracked.items() if t.spec.kind in self._REBUILD_STEPS
+                }
+            if self._rebuild_pending:
+                await self._rebuild()
             await self._reconcile_ledger()
 
     async def _reconcile_ledger(self) -> None:
@@ -203,22 +209,28 @@ class Supervisor(ServiceActor):
         first_cycle = self.counters["cycles"] == 0
         return created and not first_cycle
 
-    async def _rescan_watchers(self) -> None:
-        self.log.warning("Redis lost its data: rebuilding queues from PostgreSQL")
-        # Watchers enqueue the ledger's queued uploads again; batchers rebuild the closed batches
-        # whose jobs were in the lost analysis queue.
-        for kind, method, what in (
-            ("watcher", "scan_now", "rescan"),
-            ("batcher", "recover_orphans", "batch recovery"),
-        ):
-            chosen = [t for t in self._tracked.values() if t.spec.kind == kind]
-            results = await asyncio.gather(
-                *(ray_gateway.call(t.handle, method) for t in chosen), return_exceptions=True
-            )
-            for tracked, result in zip(chosen, results, strict=True):
-                if isinstance(result, BaseException):
-                    error = f"{what} failed: {result}".splitlines()[0][:500]
-                    tracked.record = msgspec.structs.replace(tracked.record, last_error=error)
+    # After Redis lost its data: watchers enqueue the ledger's queued uploads again; batchers
+    # rebuild the closed batches whose jobs were in the lost analysis queue.
+    _REBUILD_STEPS = {"watcher": ("scan_now", "rescan"), "batcher": ("recover_orphans", "recovery")}
+
+    async def _rebuild(self) -> None:
+        """Ask each watcher and batcher still owing a rebuild to do it; one that fails (its
+        Redis connection not back yet, say) is asked again at the next cycle, until it did."""
+        chosen = [
+            self._tracked[name] for name in sorted(self._rebuild_pending) if name in self._tracked
+        ]
+        self._rebuild_pending &= {tracked.spec.name for tracked in chosen}
+        results = await asyncio.gather(
+            *(ray_gateway.call(t.handle, self._REBUILD_STEPS[t.spec.kind][0]) for t in chosen),
+            return_exceptions=True,
+        )
+        for tracked, result in zip(chosen, results, strict=True):
+            if isinstance(result, BaseException):
+                what = self._REBUILD_STEPS[tracked.spec.kind][1]
+                error = f"{what} after Redis lost its data failed: {result}".splitlines()[0][:500]
+                tracked.record = msgspec.structs.replace(tracked.record, last_error=error)
+            else:
+                self._rebuild_pending.discard(tracked.spec.name)
 
     # --- what the front door and `homesec up` call ------------------------------------------
     async def report(self) -> SupervisorReport:

@@ -52,6 +52,12 @@ def _float_or_none(value: str | None) -> float | None:
     return number if number is not None and math.isfinite(number) else None
 
 
+async def has_assignments(redis: aioredis.Redis, camera_id: str) -> bool:
+    """Whether the camera's set of batched ids exists: gone after Redis lost its data (or an
+    hour with nothing batched), when it cannot tell which detections a batch holds."""
+    return bool(await redis.exists(keys.batched_detections(camera_id)))
+
+
 async def unassigned(
     redis: aioredis.Redis, camera_id: str, detections: Sequence[StoredDetection]
 ) -> list[StoredDetection]:

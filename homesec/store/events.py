@@ -184,6 +184,23 @@ async def already_covered(
     return set(rows.all())
 
 
+async def held_by_batch_events(
+    sessions: async_sessionmaker[AsyncSession],
+    camera_id: str,
+    detection_ids: Sequence[int],
+    since: dt.datetime,
+) -> set[int]:
+    """Those of ``detection_ids`` that a batch event of the camera holds."""
+    if not detection_ids:
+        return set()
+    covered = covered_ids(camera_id, since).subquery()
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(covered.c[0]).where(covered.c[0].in_(list(detection_ids)))
+        )
+        return set(rows.all())
+
+
 # --- the backfill --------------------------------------------------------------------------------
 async def original_events(
     sessions: async_sessionmaker[AsyncSession], camera_ids: Sequence[str], window: TimeWindow

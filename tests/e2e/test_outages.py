@@ -22,7 +22,14 @@ from homesec.ops.migrate import upgrade
 from homesec.pipeline.health import actor_problems
 from homesec.store.database import create_engine, session_factory
 from homesec.store.redis_client import create_redis
-from tests.e2e.harness import e2e_settings, running_pipeline, unique_camera, wait_for
+from tests.e2e.harness import (
+    detections_of,
+    e2e_settings,
+    events_of,
+    running_pipeline,
+    unique_camera,
+    wait_for,
+)
 from tests.e2e.test_pipeline_faults import (
     all_processed,
     assert_exactly_once,
@@ -70,6 +77,25 @@ async def _outage_seen(supervisor, dependency: str) -> bool:
     return any(dependency in problem.summary for problem in actor_problems(report.actors))
 
 
+async def _unbatched(sessions, cameras, supervisor) -> str:
+    """What a stuck rebuild left: the detections no batch event holds, and the batchers' view."""
+    import json
+
+    detections = await detections_of(sessions, cameras)
+    events = await events_of(sessions, cameras)
+    held = {i for e in events if not e.is_fast_path for i in json.loads(e.detection_ids)}
+    missing = [
+        (d.id, d.camera_id, d.detected_at.isoformat()) for d in detections if d.id not in held
+    ]
+    health = await supervisor.actor_health.options(concurrency_group="health").remote()
+    batchers = {
+        name: (item.get("counters"), item.get("detail"), item.get("last_error"))
+        for name, item in health.items()
+        if name.startswith("batcher:")
+    }
+    return f"not in a batch event: {missing}\nbatchers: {batchers}"
+
+
 async def flow_through_outage(
     settings, database_url: str, redis_url: str, dependency: str, stop, start
 ) -> dict:
@@ -110,11 +136,15 @@ async def flow_through_outage(
                 lambda: all_processed(sessions, cameras, UPLOADS), timeout=300, what="all done"
             )
             drained = time.monotonic() - back
-            outcome = await wait_for(
-                lambda: every_detection_batched(sessions, cameras),
-                timeout=120,
-                what="every detection in a batch event",
-            )
+            try:
+                outcome = await wait_for(
+                    lambda: every_detection_batched(sessions, cameras),
+                    timeout=120,
+                    what="every detection in a batch event",
+                )
+            except AssertionError as exc:
+                detail = await _unbatched(sessions, cameras, supervisor)
+                raise AssertionError(f"{exc}\n{detail}") from None
 
             async def clean() -> bool:
                 report = await _report(supervisor)
