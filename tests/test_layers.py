@@ -108,3 +108,16 @@ def test_the_gateway_imports_no_floor_above_actors():
 def test_settings_import_nothing_of_homesec():
     modules = imported_modules(PACKAGE / "settings.py")
     assert [module for module in modules if matches(module, "homesec")] == []
+
+
+def test_every_test_folder_is_in_testpaths():
+    """pytest's testpaths orders the suite; a folder missing there would silently not run."""
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    listed = set(options["testpaths"])
+    folders = {
+        f"tests/{path.name}"
+        for path in (ROOT / "tests").iterdir()
+        if path.is_dir() and (path.name.startswith("test_") or path.name == "e2e")
+    }
+    files = {f"tests/{path.name}" for path in (ROOT / "tests").glob("test_*.py")}
+    assert folders | files == listed
