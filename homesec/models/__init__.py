@@ -6,6 +6,7 @@ the relationships between modules rely on. ORM objects never leave the data laye
 
 from homesec.models.api_key import APIKey
 from homesec.models.base import Base
+from homesec.models.baseline import ActivityBaseline, ClassBaseline
 from homesec.models.camera import Camera
 from homesec.models.camera_account import CameraAccount
 from homesec.models.detection import Detection
@@ -17,10 +18,12 @@ from homesec.models.upload import Upload
 
 __all__ = [
     "APIKey",
+    "ActivityBaseline",
     "Base",
     "Camera",
     "CameraAccount",
     "CameraStatus",
+    "ClassBaseline",
     "Detection",
     "Event",
     "GPUStats",
