@@ -143,3 +143,26 @@ def describe_objects(detections: list[DetectionSummary]) -> str:
     if frames == 1:
         return f"{listed}, seen in 1 frame"
     return f"{listed}, seen in {frames} frames over {span_seconds(detections):.0f} s"
+
+
+def kept_by_house(
+    object_type: str, confidence: float, threshold: float, classes: tuple[str, ...]
+) -> bool:
+    """Whether the detector keeps a box: confident enough, of a class the house cares about
+    (``DETECTION_OBJECT_TYPES``; empty: every class)."""
+    if confidence < threshold:
+        return False
+    return not classes or object_type.strip().lower() in classes
+
+
+def objects_in_image(object_types: list[str]) -> str:
+    """One image's boxes as objects: ``"2 people and 1 car"``."""
+    counts: dict[str, int] = {}
+    for label in object_types:
+        name = label.strip().lower()
+        counts[name] = counts.get(name, 0) + 1
+    names = sorted(counts, key=lambda name: (_ORDER.index(kind_of(name)), name))
+    listed = [f"{counts[name]} {class_noun(name, counts[name])}" for name in names]
+    if len(listed) <= 1:
+        return listed[0] if listed else "nothing"
+    return ", ".join(listed[:-1]) + f" and {listed[-1]}"
