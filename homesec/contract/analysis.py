@@ -53,6 +53,9 @@ class CameraBaseline(msgspec.Struct, frozen=True, kw_only=True):
     history_days: float
     hour: int
     habits: list[KindHabit] = []
+    # Calendar days since the camera's first counted visit (0: not known); the reasoning speaks
+    # of "the last N days" in these, up to a month.
+    calendar_days: int = 0
     # Visits (batch events) per week at this weekday and hour, decayed; None: not known.
     weekday_hour_visits: float | None = None
 

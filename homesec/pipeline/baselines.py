@@ -99,6 +99,7 @@ def camera_baseline(
         visits = round(weekly / history_weeks(since, today, half_life_days), 2)
     return CameraBaseline(
         history_days=round(history_days(since, today, half_life_days), 2),
+        calendar_days=max(0, (today - since).days) + 1,
         hour=local_time.hour,
         habits=habits,
         weekday_hour_visits=visits if visits is not None else 0.0,

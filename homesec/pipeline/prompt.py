@@ -128,11 +128,14 @@ def house_history(context: AnalysisContext) -> dict[str, Any] | str:
     baseline = context.baseline
     if baseline is None or baseline.history_days < scoring.MIN_HISTORY_DAYS:
         return "not enough history yet: judge by the camera's role"
+    window = min(baseline.calendar_days or round(baseline.history_days), scoring.HABIT_WINDOW_DAYS)
+    share = 1 / baseline.history_days
     return {
-        "days_of_history": round(baseline.history_days),
+        "days_of_history": window,
         "around": f"{context.local_time:%H:%M}",
+        # Of those days (recent ones weighing most), on how many each kind was seen.
         "days_seen_around_this_hour": {
-            scene.noun(kind, 2): round(baseline.days_seen(kind))
+            scene.noun(kind, 2): round(baseline.days_seen(kind) * share * window)
             for kind in scene.KINDS
             if kind != scene.OTHER
         },

@@ -217,6 +217,7 @@ FAMILIAR_FROM = 0.05  # above it, the presence is lowered ...
 FAMILIAR_SLOPE = 1.5  # ... by this times (share - FAMILIAR_FROM) of it ...
 MAX_FAMILIAR_CUT = 0.6  # ... at most this much of it
 USUAL_FROM = 0.5  # the reasoning calls it usual from this share, common from 0.2
+HABIT_WINDOW_DAYS = 30
 
 EXTRA_PERSON_POINTS = 8  # per person beyond the first, in the dark
 MAX_EXTRA_PERSON_POINTS = 16
@@ -295,17 +296,28 @@ class Habit:
 
     days_seen: float
     history_days: float
+    calendar_days: int = 0
 
     @property
     def share(self) -> float:
         return self.days_seen / self.history_days if self.history_days else 0.0
+
+    def in_words(self) -> tuple[int, int]:
+        """(days seen, of the last N days) in calendar days, N at most a month: the decayed
+        share, recent days weighing most, told the way an owner counts."""
+        window = min(self.calendar_days or round(self.history_days), HABIT_WINDOW_DAYS)
+        return round(self.share * window), window
 
 
 def habit_of(baseline: CameraBaseline | None, kind: str) -> Habit | None:
     """None when the camera has too little history for its habits to say anything."""
     if baseline is None or baseline.history_days < MIN_HISTORY_DAYS:
         return None
-    return Habit(min(baseline.days_seen(kind), baseline.history_days), baseline.history_days)
+    return Habit(
+        min(baseline.days_seen(kind), baseline.history_days),
+        baseline.history_days,
+        baseline.calendar_days,
+    )
 
 
 def habit_adjustment(presence: int, habit: Habit) -> int:
@@ -336,9 +348,10 @@ def _habit_part(
 ) -> Part:
     points = habit_adjustment(presence, habit)
     what = f"{scene.noun(kind, 2)} {_where(role)} around {local_time:%H:%M}"
-    days = f"{habit.days_seen:.0f} of the last {habit.history_days:.0f} days"
+    seen, window = habit.in_words()
     if habit.days_seen < 0.5:
-        return Part(points, f"no {what} in the last {habit.history_days:.0f} days: rare here")
+        return Part(points, f"no {what} in the last {window} days: rare here")
+    days = f"{max(seen, 1)} of the last {window} days"
     return Part(points, f"{what} are {_habit_words(habit.share)}: seen on {days}")
 
 

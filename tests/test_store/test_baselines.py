@@ -4,11 +4,14 @@ rebuilt from the stored events by the backfill."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 
 import pytest
 from sqlalchemy import select
 
+from homesec.contract.analysis import AnalysisContext, DetectionSummary
+from homesec.engines.llm.rules import assess_by_rules
 from homesec.models import ActivityBaseline, Camera, ClassBaseline, Detection, Event
 from homesec.ops.backfill import BackfillOptions
 from homesec.ops.backfill_run import run_backfill
@@ -53,6 +56,22 @@ async def test_people_at_the_driveway_every_evening_are_usual_and_a_day_counts_o
     assert baseline.days_seen("animal") == 0  # at 03:00, not around 17:45
     # Thursdays at 17:00: one or two visits a week.
     assert baseline.weekday_hour_visits is not None and 0.8 < baseline.weekday_hour_visits < 2.5
+    # The rules read it back the way an owner counts days.
+    person_at = AnalysisContext(
+        camera_id=CAMERA,
+        camera_name="Driveway",
+        local_time=local(30, 17, 45),
+        detections=[
+            DetectionSummary(
+                detection_id=1, object_type="person", confidence=0.9, detected_at=local(30, 17, 45)
+            )
+        ],
+        baseline=baseline,
+    )
+    assert re.search(
+        r"people at the driveway around 17:45 are usual here: seen on 2[89] of the last 30 days",
+        assess_by_rules(person_at).reasoning,
+    )
     at_night = await load_baseline(db_sessions, CAMERA, local(30, 3, 10), HALF_LIFE)
     assert at_night.days_seen("person") == 0 and 0 < at_night.days_seen("animal") < 1
 
