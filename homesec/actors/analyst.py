@@ -228,7 +228,7 @@ class Analyst(ServiceActor):
                 return  # a retry is scheduled; the entry stays pending
             assessment, scored_by = scored
             # After any engine: no LLM can argue a person with a knife down to "low".
-            assessment = apply_weapon_floor(context, assessment)
+            assessment = apply_weapon_floor(context, assessment, self.settings.risk_bands)
             level = risk_level(assessment.risk_score, self.settings.risk_bands)
 
             async def count_visit(session) -> None:

@@ -44,6 +44,7 @@ from homesec.pipeline.scene import (
     WEAPON,
     Sighting,
 )
+from homesec.settings import RiskBands
 
 RULES_VERSION = "rules-2"
 
@@ -234,8 +235,8 @@ LOITER_POINTS: dict[CameraRole, tuple[int, int, int, int]] = {
     _R.INDOOR: (0, 0, 10, 10),
 }
 WEAPON_WITH_PERSON_POINTS = 30
-WEAPON_FLOOR_DARK = 85  # critical at night and dawn
-WEAPON_FLOOR_DAY = 60  # at least high by day
+# The weapon floor is the lowest score of a band (RISK_BANDS): critical at night and dawn, at
+# least high by day.
 
 
 # --- parts -------------------------------------------------------------------------------------
@@ -463,23 +464,26 @@ class Floor:
     why: str
 
 
-def weapon_floor(context: AnalysisContext) -> Floor | None:
+def weapon_floor(context: AnalysisContext, bands: RiskBands | None = None) -> Floor | None:
     """The lowest score an event may have: a weapon together with a person is critical in the
-    dark and at least high by day. None when there is no such floor."""
+    dark and at least high by day (the lowest scores of those bands). None: no floor."""
+    bands = bands or RiskBands()
     kinds = {scene.kind_of(d.object_type) for d in context.detections}
     if WEAPON not in kinds or PERSON not in kinds:
         return None
     part = time_of_day(context.local_time)
     what = weapon_names(context)
     if is_dark(part):
-        return Floor(WEAPON_FLOOR_DARK, f"a person with a {what} {_when(part)}: critical at least")
-    return Floor(WEAPON_FLOOR_DAY, f"a person with a {what} {_when(part)}: high at least")
+        return Floor(bands.critical, f"a person with a {what} {_when(part)}: critical at least")
+    return Floor(bands.high, f"a person with a {what} {_when(part)}: high at least")
 
 
-def apply_weapon_floor(context: AnalysisContext, assessment: RiskAssessment) -> RiskAssessment:
+def apply_weapon_floor(
+    context: AnalysisContext, assessment: RiskAssessment, bands: RiskBands | None = None
+) -> RiskAssessment:
     """``assessment`` raised to the weapon floor when it scored below it, saying so; applied by
-    the analyst after any engine, so no engine can argue it away."""
-    floor = weapon_floor(context)
+    the analyst after any engine (with ``RISK_BANDS``), so no engine can argue it away."""
+    floor = weapon_floor(context, bands)
     if floor is None or assessment.risk_score >= floor.score:
         return assessment
     reasoning = (

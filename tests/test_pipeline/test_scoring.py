@@ -133,3 +133,13 @@ def test_scenes_count_objects_and_frames():
     assert scene.kind_of("Baseball Bat") == scene.WEAPON
     assert scene.kind_of("potted plant") == scene.OTHER
     assert scene.class_noun("bus", 2) == "buses" and scene.class_noun("knife", 3) == "knives"
+
+
+def test_the_weapon_floor_follows_the_risk_bands():
+    from homesec.settings import RiskBands
+
+    bands = RiskBands(medium=20, high=50, critical=90)
+    assert weapon_floor(context(at(3), "person", "knife"), bands).score == 90
+    assert weapon_floor(context(at(14), "person", "knife"), bands).score == 50
+    low = RiskAssessment(risk_score=10, summary="s", reasoning="r")
+    assert apply_weapon_floor(context(at(3), "person", "knife"), low, bands).risk_score == 90
