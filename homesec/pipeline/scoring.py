@@ -400,22 +400,22 @@ def score_by_rules(context: AnalysisContext) -> RulesScore:
     sightings = scene.by_kind(context.detections)
     if not sightings:
         return RulesScore(0, [], role, part)
-    presences: dict[str, int] = {}
-    for kind, sighting in sightings.items():
-        if kind == LARGE_ANIMAL:
-            sighting = _large_animal_sighting(context) or sighting
-        presences[kind] = _presence_points(kind, sighting, role.role, part)
+    # A large animal counts as the most concerning one seen (a bear before a horse).
+    large = _large_animal_sighting(context)
+    if large is not None:
+        sightings[LARGE_ANIMAL] = large
+    presences = {
+        kind: _presence_points(kind, sighting, role.role, part)
+        for kind, sighting in sightings.items()
+    }
     top = max(presences, key=lambda kind: (presences[kind], kind == PERSON))
-    shown = (
-        _large_animal_sighting(context).name  # type: ignore[union-attr]
-        if top == LARGE_ANIMAL
-        else scene.noun(top, sightings[top].most_at_once)
-    )
+    seen = sightings[top]
+    shown = seen.name if top == LARGE_ANIMAL else scene.noun(top, seen.most_at_once)
     parts = [
         Part(
             presences[top],
             f"{shown} {_where(role.role)} ({_role_source(role)}) {_when(part)}, best confidence "
-            f"{sightings[top].best_confidence:.2f}",
+            f"{seen.best_confidence:.2f}",
         )
     ]
     others = [kind for kind in presences if kind != top and presences[kind] > 0]
