@@ -85,6 +85,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     detector_gpu_fraction: float = 0.25
     detector_replicas: int = 1
     detection_confidence_threshold: float = 0.5
+    # COCO classes a house cares about: people, vehicles, animals, bags and the weapons. Others
+    # (a dining table, a potted plant) are dropped in the detector; () keeps every class.
+    detection_object_types: tuple[str, ...] = (
+        "person", "bicycle", "car", "motorcycle", "bus", "truck",
+        "bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe",
+        "backpack", "handbag", "suitcase", "knife", "scissors", "baseball bat",
+    )  # fmt: skip
 
     # --- batching ---------------------------------------------------------------------------
     batch_window_seconds: float = 90.0
@@ -103,6 +110,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     llm_gpu_fraction: float = 0.5
     risk_bands: RiskBands = RiskBands()
     timezone: str | None = None
+    # The cameras' habits (baselines): each day's weight halves after this many days.
+    baseline_half_life_days: float = 30.0
 
     # --- operations -------------------------------------------------------------------------
     gpu_poll_interval_seconds: float = 5.0
@@ -255,6 +264,17 @@ def _parse_object_types(raw: str) -> tuple[str, ...]:
     return items
 
 
+def _parse_detection_object_types(raw: str) -> tuple[str, ...]:
+    if raw.strip().lower() == "all":
+        return ()
+    try:
+        return _parse_object_types(raw)
+    except ValueError:
+        raise ValueError(
+            "a comma-separated list of object classes, such as person,car, or all"
+        ) from None
+
+
 def _parse_time(raw: str) -> dt.time:
     match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", raw)
     if not match or int(match[1]) > 23 or int(match[2]) > 59:
@@ -402,6 +422,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DETECTOR_GPU_FRACTION": ("detector_gpu_fraction", _parse_float(0, 1, exclusive_min=True)),
     "DETECTOR_REPLICAS": ("detector_replicas", _parse_int(1, 64)),
     "DETECTION_CONFIDENCE_THRESHOLD": ("detection_confidence_threshold", _parse_float(0, 1)),
+    "DETECTION_OBJECT_TYPES": ("detection_object_types", _parse_detection_object_types),
     "BATCH_WINDOW_SECONDS": ("batch_window_seconds", _parse_float(0, exclusive_min=True)),
     "BATCH_IDLE_TIMEOUT_SECONDS": (
         "batch_idle_timeout_seconds",
@@ -419,6 +440,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "LLM_GPU_FRACTION": ("llm_gpu_fraction", _parse_float(0, 1, exclusive_min=True)),
     "RISK_BANDS": ("risk_bands", _parse_risk_bands),
     "HOMESEC_TIMEZONE": ("timezone", _parse_timezone),
+    "BASELINE_HALF_LIFE_DAYS": ("baseline_half_life_days", _parse_float(1, 3650)),
     "GPU_POLL_INTERVAL_SECONDS": ("gpu_poll_interval_seconds", _parse_float(0, exclusive_min=True)),
     "LOG_LEVEL": ("log_level", _parse_choice(LOG_LEVELS, upper=True)),
     "API_KEY_ENABLED": ("api_key_enabled", _parse_bool),

@@ -45,11 +45,12 @@ from redis.exceptions import RedisError
 from homesec.actors import metrics
 from homesec.actors.base import ServiceActor
 from homesec.contract import keys
-from homesec.contract.analysis import AnalysisContext, RiskAssessment
+from homesec.contract.analysis import AnalysisContext, CameraBaseline, RiskAssessment, ScoredBy
 from homesec.contract.jobs import AnalysisJob
 from homesec.contract.reports import Problem
 from homesec.engines.llm import LlmBadResponse, LlmEngine, LlmUnavailable, create_llm_engine
 from homesec.engines.llm.rules import assess_by_rules
+from homesec.pipeline.prompt import PROMPT_VERSION
 from homesec.pipeline.retry import (
     BreakerState,
     CircuitBreaker,
@@ -58,7 +59,10 @@ from homesec.pipeline.retry import (
     next_step,
 )
 from homesec.pipeline.risk import risk_level
+from homesec.pipeline.scene import kind_of
+from homesec.pipeline.scoring import RULES_VERSION, apply_weapon_floor
 from homesec.settings import Settings, local_zone
+from homesec.store import baselines
 from homesec.store.detections import StoredBatch, load_batch
 from homesec.store.event_channel import publish_event_once
 from homesec.store.events import find_event, insert_event
@@ -77,18 +81,31 @@ CLAIM_IDLE_MARGIN_SECONDS = 60.0
 MAX_ERROR_CHARS_IN_REASONING = 300
 
 
+def local_start(batch: StoredBatch, zone: dt.tzinfo | None) -> dt.datetime:
+    return batch.detections[0].detected_at.astimezone(zone)
+
+
 def analysis_context(
-    job: AnalysisJob, batch: StoredBatch, zone: dt.tzinfo | None
+    job: AnalysisJob,
+    batch: StoredBatch,
+    zone: dt.tzinfo | None,
+    baseline: CameraBaseline | None = None,
 ) -> AnalysisContext:
     """The engine's input. Its local time is the batch's first detection's, not the clock's, so a
-    batch analysed late (a backlog, an LLM outage) is judged by when it happened."""
+    batch analysed late (a backlog, an LLM outage) is judged by when it happened. A baseline
+    without history is left out: the camera's role rules decide alone."""
     return AnalysisContext(
         camera_id=job.camera_id,
         camera_name=batch.camera_name,
-        local_time=batch.detections[0].detected_at.astimezone(zone),
+        local_time=local_start(batch, zone),
         detections=batch.detections,
         is_fast_path=job.is_fast_path,
+        camera_role=batch.camera_role,
+        baseline=baseline if baseline is not None and baseline.history_days > 0 else None,
     )
+
+
+RULES_SCORER = ScoredBy(engine="rules", model=None, prompt_version=RULES_VERSION)
 
 
 def fallback_assessment(
@@ -200,12 +217,34 @@ class Analyst(ServiceActor):
                 )
                 await consumer.ack([entry.entry_id])
                 return
-            context = analysis_context(job, batch, self._zone)
-            assessment = await self._assess(consumer, entry, job, context)
-            if assessment is None:
+            half_life = self.settings.baseline_half_life_days
+            started = local_start(batch, self._zone)
+            baseline = await baselines.load_baseline(
+                self.sessions, job.camera_id, started, half_life
+            )
+            context = analysis_context(job, batch, self._zone, baseline)
+            scored = await self._assess(consumer, entry, job, context)
+            if scored is None:
                 return  # a retry is scheduled; the entry stays pending
+            assessment, scored_by = scored
+            # After any engine: no LLM can argue a person with a knife down to "low".
+            assessment = apply_weapon_floor(context, assessment, self.settings.risk_bands)
             level = risk_level(assessment.risk_score, self.settings.risk_bands)
-            event, inserted = await insert_event(self.sessions, job, batch, assessment, level)
+
+            async def count_visit(session) -> None:
+                if baselines.counts_as_visit(job.batch_id, job.is_fast_path):
+                    kinds = {kind_of(d.object_type) for d in batch.detections}
+                    await baselines.record_visit(session, job.camera_id, started, kinds, half_life)
+
+            event, inserted = await insert_event(
+                self.sessions,
+                job,
+                batch,
+                assessment,
+                level,
+                scored_by=scored_by,
+                also=count_visit,
+            )
             if inserted:
                 self.counters["events"] += 1
                 metrics.event_written(job.camera_id, level)
@@ -226,18 +265,18 @@ class Analyst(ServiceActor):
         entry: StreamEntry,
         job: AnalysisJob,
         context: AnalysisContext,
-    ) -> RiskAssessment | None:
-        """The engine's assessment; None when the job must wait for a retry; the rules
-        engine's, saying why, once the job's attempts are spent."""
+    ) -> tuple[RiskAssessment, ScoredBy] | None:
+        """The engine's assessment and who made it; None when the job must wait for a retry;
+        the rules engine's, saying why, once the job's attempts are spent."""
         assert self._llm is not None
         if self._breaker is None:
-            return await self._timed_assess(context)
+            return await self._timed_assess(context), self._scorer()
         spent = consumer.retries.attempts(entry)
         if spent > consumer.retries.max_retries:
             # Earlier deliveries spent the attempts without a word: the analyst died during
             # each, as it would if the model crashed on this very batch. Do not ask again.
             stopped = LlmUnavailable(f"the analyst stopped during {spent} earlier attempts")
-            return self._fall_back(job, context, spent, stopped)
+            return self._fall_back(job, context, spent, stopped), RULES_SCORER
         allowed, self._breaker = self._breaker.admit(time.time())
         if allowed:
             try:
@@ -249,7 +288,7 @@ class Analyst(ServiceActor):
                 error: BaseException = exc
             else:
                 self._breaker = self._breaker.on_success()
-                return assessment
+                return assessment, self._scorer()
         else:
             self.counters["breaker_refusals"] += 1
             error = LlmUnavailable(
@@ -262,7 +301,18 @@ class Analyst(ServiceActor):
             self.log.warning("batch %s: LLM attempt %d failed (%s)", job.batch_id, spent + 1, error)
             return None
         # The entry keeps its attempt count, so a database failure from here on dead-letters it.
-        return self._fall_back(job, context, spent + 1, error)
+        return self._fall_back(job, context, spent + 1, error), RULES_SCORER
+
+    def _scorer(self) -> ScoredBy:
+        """Who the engine in use is: its name, model and prompt version (an engine may say;
+        the LLM engines' model is LLM_MODEL, their prompt pipeline/prompt.py's)."""
+        llm = self._llm
+        assert llm is not None
+        if llm.name == "rules":
+            return RULES_SCORER
+        model = getattr(llm, "model", None) or self.settings.llm_model
+        version = getattr(llm, "prompt_version", None) or PROMPT_VERSION
+        return ScoredBy(engine=llm.name, model=str(model), prompt_version=str(version))
 
     def _fall_back(
         self, job: AnalysisJob, context: AnalysisContext, attempts: int, error: BaseException

@@ -38,12 +38,13 @@ from homesec.actors.batcher_directory import BatcherDirectory, RayBatcherDirecto
 from homesec.contract import keys
 from homesec.contract.analysis import Detection
 from homesec.contract.jobs import DetectionJob, StoredDetection
-from homesec.contract.messages import DetectionNewData, DetectionNewMessage
 from homesec.contract.reports import Problem
 from homesec.engines.detector import DetectorEngine, DetectorError, create_detector
 from homesec.files.images import DecodedImage, decode_image, write_thumbnails
 from homesec.pipeline.cameras import InvalidCameraId, normalize_camera_id
+from homesec.pipeline.detection_messages import detection_new_message
 from homesec.pipeline.retry import RetryStep, describe_error
+from homesec.pipeline.scene import kept_by_house
 from homesec.settings import Settings
 from homesec.store import detections as store_detections
 from homesec.store import event_channel, uploads
@@ -374,9 +375,14 @@ class Detector(ServiceActor):
         self.last_batch_size = len(images)
         self.counters["batches"] += 1
         self.counters["images"] += len(images)
-        # Engines filter by the threshold already; a test engine or a future one may not.
+        # Engines filter by the threshold already; a test engine or a future one may not. Only
+        # classes a house cares about (DETECTION_OBJECT_TYPES) go on to be stored and batched.
         threshold = self.settings.detection_confidence_threshold
-        return [[d for d in per_image if d.confidence >= threshold] for per_image in found]
+        classes = self.settings.detection_object_types
+        return [
+            [d for d in per_image if kept_by_house(d.object_type, d.confidence, threshold, classes)]
+            for per_image in found
+        ]
 
     def _thumbnails_of(
         self, job: DetectionJob, image: DecodedImage, detections: list[Detection]
@@ -436,21 +442,12 @@ class Detector(ServiceActor):
     async def _publish(
         self, found: list[tuple[DetectionJob, list[StoredDetection]]], detected_at: dt.datetime
     ) -> None:
-        """Tell live clients, in one round trip for the batch; best effort, the rows are the
-        record."""
+        """Tell live clients, one message per image, in one round trip for the batch; best
+        effort, the rows are the record."""
         messages = [
-            DetectionNewMessage(
-                data=DetectionNewData(
-                    detection_id=detection.detection_id,
-                    camera_id=job.camera_id,
-                    object_type=detection.object_type,
-                    confidence=detection.confidence,
-                    detected_at=detected_at.isoformat(),
-                    file_path=job.file_path,
-                )
-            )
+            detection_new_message(job.camera_id, job.file_path, detections, detected_at)
             for job, detections in found
-            for detection in detections
+            if detections
         ]
         try:
             await event_channel.publish_many(self.redis, messages)

@@ -35,6 +35,34 @@ class DetectionSummary(msgspec.Struct, frozen=True, kw_only=True):
     bbox: BoundingBox | None = None
 
 
+class KindHabit(msgspec.Struct, frozen=True, kw_only=True):
+    """How often a kind of object (person, vehicle, animal ...) is seen on this camera around
+    this hour: on ``days_seen`` of the baseline's ``history_days`` (both decayed, recent days
+    weighing most)."""
+
+    kind: str
+    days_seen: float
+
+
+class CameraBaseline(msgspec.Struct, frozen=True, kw_only=True):
+    """What the house's own history says about this camera at this hour (store/baselines.py).
+
+    ``history_days`` 0 means no history yet: the camera's role rules decide alone. A kind not
+    in ``habits`` was never seen around this hour."""
+
+    history_days: float
+    hour: int
+    habits: list[KindHabit] = []
+    # Calendar days since the camera's first counted visit (0: not known); the reasoning speaks
+    # of "the last N days" in these, up to a month.
+    calendar_days: int = 0
+    # Visits (batch events) per week at this weekday and hour, decayed; None: not known.
+    weekday_hour_visits: float | None = None
+
+    def days_seen(self, kind: str) -> float:
+        return next((habit.days_seen for habit in self.habits if habit.kind == kind), 0.0)
+
+
 class AnalysisContext(msgspec.Struct, frozen=True, kw_only=True):
     """Everything an LLM engine needs to assess one batch."""
 
@@ -43,6 +71,10 @@ class AnalysisContext(msgspec.Struct, frozen=True, kw_only=True):
     local_time: dt.datetime  # timezone-aware, in the house's local time
     detections: list[DetectionSummary]
     is_fast_path: bool = False
+    # The camera's role (contract.enums.CameraRole) as set by the owner; None: guessed from its
+    # name by whoever scores (pipeline/scoring.py's camera_role).
+    camera_role: str | None = None
+    baseline: CameraBaseline | None = None
 
 
 class RiskAssessment(msgspec.Struct, frozen=True, kw_only=True):
@@ -51,3 +83,11 @@ class RiskAssessment(msgspec.Struct, frozen=True, kw_only=True):
     risk_score: int
     summary: str
     reasoning: str
+
+
+class ScoredBy(msgspec.Struct, frozen=True, kw_only=True):
+    """Which engine, model and prompt (or rules) version scored an event (``events`` columns)."""
+
+    engine: str
+    model: str | None
+    prompt_version: str

@@ -36,6 +36,17 @@ class RiskLevel(StrEnum):
     CRITICAL = "critical"
 
 
+class CameraRole(StrEnum):
+    """What a camera watches (``cameras.role``); it weighs what the camera sees."""
+
+    STREET = "street"  # the public way in front of the house: passers-by are normal
+    ENTRANCE = "entrance"  # a door, porch or gate: the way in
+    DRIVEWAY = "driveway"
+    YARD = "yard"  # garden, backyard, patio: the household's own outdoor space
+    GARAGE = "garage"
+    INDOOR = "indoor"
+
+
 class LogSource(StrEnum):
     BACKEND = "backend"
     FRONTEND = "frontend"

@@ -1,8 +1,8 @@
 """Every message type of the ``security_events`` channel, and its one encoding.
 
 Three types go out, each a ``{"type": ..., "data": {...}}`` object in JSON text: ``event`` (the
-contract's message, when the Analyst wrote an event), ``detection.new`` (one per stored
-detection) and ``camera_status`` (a camera went online, offline or into error). They are
+contract's message, when the Analyst wrote an event), ``detection.new`` (one per image with
+stored detections) and ``camera_status`` (a camera went online, offline or into error). They are
 published only through :mod:`homesec.store.event_channel`, which encodes them with
 :func:`encode_message`; the front door relays the text as it was published and reads only
 its ``type`` (:func:`message_type`).
@@ -23,6 +23,9 @@ class SecurityEventData(msgspec.Struct, frozen=True, kw_only=True):
     summary: str | None
     started_at: str
     is_fast_path: bool = False
+    # homesec's addition: the visit's preliminary (fast-path) event this final verdict replaces;
+    # a client showing one entry per visit folds that one into this.
+    supersedes_event_id: int | None = None
 
 
 class SecurityEventMessage(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,13 +35,24 @@ class SecurityEventMessage(msgspec.Struct, frozen=True, kw_only=True):
     type: str = "event"
 
 
+class DetectedObject(msgspec.Struct, frozen=True, kw_only=True):
+    detection_id: int
+    object_type: str | None
+    confidence: float | None
+
+
 class DetectionNewData(msgspec.Struct, frozen=True, kw_only=True):
+    """One image's detections. The first fields name its most confident box (as when there was
+    one message per box); ``detections`` lists every box, ``objects`` says it in words."""
+
     detection_id: int
     camera_id: str
     object_type: str | None
     confidence: float | None
     detected_at: str  # ISO-8601
     file_path: str
+    detections: list[DetectedObject] = []
+    objects: str | None = None  # "2 people and 1 car"
 
 
 class DetectionNewMessage(msgspec.Struct, frozen=True, kw_only=True):

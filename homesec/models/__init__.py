@@ -4,10 +4,12 @@ Importing this package registers every table on ``Base.metadata``, which Alembic
 the relationships between modules rely on. ORM objects never leave the data layer.
 """
 
+from homesec.models.activity_baseline import ActivityBaseline
 from homesec.models.api_key import APIKey
 from homesec.models.base import Base
 from homesec.models.camera import Camera
 from homesec.models.camera_account import CameraAccount
+from homesec.models.class_baseline import ClassBaseline
 from homesec.models.detection import Detection
 from homesec.models.enums import CameraStatus, LogSource, RiskLevel, UploadStatus
 from homesec.models.event import Event
@@ -17,10 +19,12 @@ from homesec.models.upload import Upload
 
 __all__ = [
     "APIKey",
+    "ActivityBaseline",
     "Base",
     "Camera",
     "CameraAccount",
     "CameraStatus",
+    "ClassBaseline",
     "Detection",
     "Event",
     "GPUStats",

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, DateTime, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from homesec.models.base import Base, one_of
-from homesec.models.enums import CameraStatus
+from homesec.models.enums import CameraRole, CameraStatus
 
 # The id is the normalised folder name; re-exported here where the contract's readers look.
 from homesec.pipeline.cameras import InvalidCameraId, normalize_camera_id
@@ -24,7 +24,10 @@ __all__ = ["Camera", "InvalidCameraId", "normalize_camera_id"]
 
 class Camera(Base):
     __tablename__ = "cameras"
-    __table_args__ = (CheckConstraint(one_of("status", CameraStatus), name="status_valid"),)
+    __table_args__ = (
+        CheckConstraint(one_of("status", CameraStatus), name="status_valid"),
+        CheckConstraint(one_of("role", CameraRole), name="role_valid"),
+    )
 
     # The contract says "UUID format"; homesec uses the normalised folder name, which a String
     # holds as well, so a restart finds the camera it registered before.
@@ -34,6 +37,9 @@ class Camera(Base):
     status: Mapped[str] = mapped_column(String, server_default=CameraStatus.ONLINE.value)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # homesec's addition: what the camera watches (street, entrance, driveway, yard, garage,
+    # indoor); NULL: guessed from the name when scoring.
+    role: Mapped[str | None] = mapped_column(String(16))
 
     # passive_deletes: the database's ON DELETE CASCADE removes the children, so deleting a
     # camera never loads its (possibly huge) history first. lazy="raise": under asyncio an

@@ -37,6 +37,7 @@ class Event(Base):
         Index("idx_events_batch_id", "batch_id"),
         CheckConstraint("risk_score >= 0 AND risk_score <= 100", name="risk_score_range"),
         CheckConstraint(one_of("risk_level", RiskLevel), name="risk_level_valid"),
+        Index("idx_events_supersedes_event_id", "supersedes_event_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -53,5 +54,15 @@ class Event(Base):
     reviewed: Mapped[bool] = mapped_column(server_default=false())
     notes: Mapped[str | None] = mapped_column(Text)
     is_fast_path: Mapped[bool] = mapped_column(server_default=false())
+    # homesec's additions. A visit's batch event names the fast-path event (the preliminary
+    # verdict) it supersedes; the API shows the pair as one visit.
+    supersedes_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="SET NULL")
+    )
+    # Who scored it: "rules", "openai", "vllm"; the model (None for the rules); the prompt's
+    # (or the rules') version.
+    scored_by_engine: Mapped[str | None] = mapped_column(String(32))
+    scored_by_model: Mapped[str | None] = mapped_column(String(255))
+    prompt_version: Mapped[str | None] = mapped_column(String(32))
 
     camera: Mapped[Camera] = relationship(back_populates="events", lazy="raise")

@@ -2,10 +2,12 @@
 
 Without options it finds the camera images the ledger does not hold yet and ingests them like
 the watcher would; ``--reprocess`` also recomputes the detections of images already processed;
-``--reanalyze`` makes new events from stored detections instead. The selection rules live in
-:mod:`homesec.pipeline.backfill_plan`, the work in :mod:`homesec.ops.backfill_run`. The
-running service does the detecting and analysing: the backfill only queues work for it, a
-little at a time, so live uploads never wait behind a backfill.
+``--reanalyze`` makes new events from stored detections instead; ``--rebuild-baselines`` learns
+the cameras' habits again from every stored visit (it needs no running pipeline). The selection
+rules live in :mod:`homesec.pipeline.backfill_plan`, the work in
+:mod:`homesec.ops.backfill_run`. The running service does the detecting and analysing: the
+backfill only queues work for it, a little at a time, so live uploads never wait behind a
+backfill.
 
 ``homesec backfill`` (the CLI) submits this module as a Ray job to the running service's job
 server (:mod:`homesec.ops.backfill_job`) or, with ``--local``, runs it in the CLI's process.
@@ -41,6 +43,7 @@ class BackfillOptions(msgspec.Struct, frozen=True, kw_only=True):
     until: str | None = None
     reprocess: bool = False
     reanalyze: bool = False
+    rebuild_baselines: bool = False
     run_id: str = DEFAULT_RUN_ID
     dry_run: bool = False
     max_backlog: int = DEFAULT_MAX_BACKLOG
@@ -82,6 +85,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="make new events from the stored detections of existing events (kept as they are)",
     )
+    mode.add_argument(
+        "--rebuild-baselines",
+        action="store_true",
+        help="forget the cameras' habits (baselines) and learn them again from every stored "
+        "visit; --since and --until do not apply",
+    )
     parser.add_argument(
         "--run-id",
         default=DEFAULT_RUN_ID,
@@ -103,6 +112,7 @@ def options_from(args: argparse.Namespace) -> BackfillOptions:
         until=args.until,
         reprocess=args.reprocess,
         reanalyze=args.reanalyze,
+        rebuild_baselines=args.rebuild_baselines,
         run_id=check_run_id(args.run_id),
         dry_run=args.dry_run,
         max_backlog=args.max_backlog,
@@ -119,6 +129,7 @@ def to_argv(options: BackfillOptions) -> list[str]:
             argv += [flag, value]
     argv += ["--reprocess"] if options.reprocess else []
     argv += ["--reanalyze"] if options.reanalyze else []
+    argv += ["--rebuild-baselines"] if options.rebuild_baselines else []
     if options.run_id != DEFAULT_RUN_ID:
         argv += ["--run-id", options.run_id]
     argv += ["--dry-run"] if options.dry_run else []
@@ -173,8 +184,9 @@ def run_here(
             run_backfill(options, settings, database_url, redis_url, say=say)
         ).exit_code
 
-    # A dry run reads PostgreSQL only; the real one needs the service's actors to do the work.
-    if options.dry_run:
+    # A dry run reads PostgreSQL only, a rebuild of the baselines PostgreSQL alone; the real one
+    # needs the service's actors to do the work.
+    if options.dry_run or options.rebuild_baselines:
         return backfill()
     ray_gateway.connect(ray_address(settings))
     try:

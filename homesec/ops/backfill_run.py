@@ -52,10 +52,10 @@ from homesec.pipeline.cameras import CameraFolder
 from homesec.pipeline.retry import utc_iso
 from homesec.pipeline.uploads import FileSeen, ledger_path
 from homesec.settings import Settings, local_zone
+from homesec.store import baselines, streams
 from homesec.store import cameras as store_cameras
 from homesec.store import detections as store_detections
 from homesec.store import events as store_events
-from homesec.store import streams
 from homesec.store import uploads as store_uploads
 from homesec.store.database import create_engine, session_factory
 from homesec.store.redis_client import create_redis
@@ -198,10 +198,30 @@ async def run_backfill(
         if not cameras:
             say("backfill: no cameras registered yet; nothing to do")
             return BackfillResult(dry_run=options.dry_run)
+        if options.rebuild_baselines:
+            return await _rebuild_baselines(options, settings, sessions, cameras, say)
         run = _Run(options, settings, sessions, redis, say, report_seconds, stall_seconds)
         if options.reanalyze:
             return await run.reanalyze(cameras, window)
         return await run.files(cameras, window)
+
+
+async def _rebuild_baselines(
+    options: BackfillOptions,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    cameras: Sequence[CameraFolder],
+    say: Say,
+) -> BackfillResult:
+    ids = [camera.camera_id for camera in cameras]
+    if options.dry_run:
+        say(f"backfill: would rebuild the baselines of {len(ids)} camera(s) from their visits")
+        return BackfillResult(dry_run=True)
+    counted = await baselines.rebuild_baselines(
+        sessions, ids, local_zone(settings), settings.baseline_half_life_days
+    )
+    say(f"backfill: baselines of {', '.join(ids)} rebuilt from {_count(counted, 'visit')}")
+    return BackfillResult(planned=counted, outcomes={"counted": counted})
 
 
 def _describe(options: BackfillOptions, window: TimeWindow) -> str:
@@ -211,6 +231,8 @@ def _describe(options: BackfillOptions, window: TimeWindow) -> str:
     mode = (
         f"reanalyse events (run id {options.run_id})"
         if options.reanalyze
+        else "rebuild the cameras' baselines from every stored visit"
+        if options.rebuild_baselines
         else "ingest new images" + (", recompute processed ones" if options.reprocess else "")
     )
     cameras = ", ".join(options.cameras) or "all cameras"

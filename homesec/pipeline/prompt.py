@@ -17,8 +17,13 @@ from collections import Counter
 from typing import Any
 
 from homesec.contract.analysis import AnalysisContext, DetectionSummary, RiskAssessment
+from homesec.pipeline import scene, scoring
 
+# Recorded on every event an LLM scored (events.prompt_version): raise it when the prompt's
+# wording or data changes, so verdicts of different prompts can be told apart.
+PROMPT_VERSION = "prompt-2"
 MAX_CAMERA_NAME_CHARS = 80
+MAX_OBJECTS_CHARS = 300
 MAX_LABEL_CHARS = 40
 # Detections listed one by one; the per-class counts always cover the whole batch. A batch may
 # hold hundreds (a person standing in view), which would only dilute the prompt.
@@ -43,11 +48,23 @@ You are the risk analyst of a home security system. Cameras around one house tak
 an object detector lists what it saw. You judge how likely it is that the activity needs the \
 owner's attention, as a risk score from 0 (nothing of concern) to 100 (act now).
 
+Bands: below 30 is low (nothing to look at), 30-59 medium (worth a glance), 60-84 high (tell \
+the owner now), 85 and above critical (act now). Most of a house's activity is ordinary: \
+residents coming and going, deliveries, dog walkers, people passing on the street, the family's \
+cars by day. Score those low.
+
 Guidance:
-- People matter most: a person near the house at night, or several people, is more concerning \
-than a person in daylight. Vehicles matter less, animals least.
-- Night-time activity, many detections and high confidence raise the risk; a single \
-low-confidence detection lowers it.
+- The camera's role matters: people passing a street camera are normal; a person at an \
+entrance, a driveway, a garage or in the yard at night is not. An indoor camera sees residents.
+- The house's own history ("house_history") says what is usual on this camera around this \
+hour: on how many of the recent days each kind of object was seen. What is usual here scores \
+lower; what was never seen at this hour scores higher. With no history, judge by the role.
+- People matter most, then large animals (a bear is dangerous), then vehicles; small animals \
+least. Several people at once in the dark, people staying a long time ("seconds" and "frames") \
+and people arriving by vehicle in the dark raise the risk; a single low-confidence detection \
+lowers it.
+- A weapon (knife, scissors, baseball bat) together with a person is at least high by day and \
+critical at night; "minimum_score" gives the least the system will accept.
 - Use only the data given. Do not assume anything that is not in it.
 
 The message from the user contains one block between {DATA_BEGIN} and {DATA_END}. It is \
@@ -106,17 +123,46 @@ def _detection_data(detection: DetectionSummary, local_zone: dt.tzinfo | None) -
     return data
 
 
+def house_history(context: AnalysisContext) -> dict[str, Any] | str:
+    """The camera's habits around this hour as data, or why there are none."""
+    baseline = context.baseline
+    if baseline is None or baseline.history_days < scoring.MIN_HISTORY_DAYS:
+        return "not enough history yet: judge by the camera's role"
+    window = min(baseline.calendar_days or round(baseline.history_days), scoring.HABIT_WINDOW_DAYS)
+    share = 1 / baseline.history_days
+    return {
+        "days_of_history": window,
+        "around": f"{context.local_time:%H:%M}",
+        # Of those days (recent ones weighing most), on how many each kind was seen.
+        "days_seen_around_this_hour": {
+            scene.noun(kind, 2): round(baseline.days_seen(kind) * share * window)
+            for kind in scene.KINDS
+            if kind != scene.OTHER
+        },
+        "visits_per_week_at_this_weekday_and_hour": baseline.weekday_hour_visits,
+    }
+
+
 def prompt_data(context: AnalysisContext) -> dict[str, Any]:
     """The facts the model sees, as plain data (also what tests inspect)."""
     counts = Counter(sanitize_text(d.object_type, MAX_LABEL_CHARS) for d in context.detections)
     listed = sorted(context.detections, key=lambda d: d.confidence, reverse=True)
     listed = sorted(listed[:MAX_LISTED_DETECTIONS], key=lambda d: d.detected_at)
+    role = scoring.camera_role(context.camera_name, context.camera_role)
+    floor = scoring.weapon_floor(context)
     return {
         "camera_name": sanitize_text(context.camera_name, MAX_CAMERA_NAME_CHARS),
+        "camera_role": role.role.value,
+        "camera_role_source": role.source,
         "local_time": context.local_time.isoformat(timespec="seconds"),
         "weekday": context.local_time.strftime("%A"),
         "part_of_day": part_of_day(context.local_time),
         "immediate_alert": context.is_fast_path,
+        "objects": sanitize_text(scene.describe_objects(context.detections), MAX_OBJECTS_CHARS),
+        "frames": scene.frame_count(context.detections),
+        "seconds": round(scene.span_seconds(context.detections)),
+        "house_history": house_history(context),
+        "minimum_score": floor.score if floor is not None else 0,
         "detection_count": len(context.detections),
         "counts_by_object_type": dict(counts.most_common()),
         "detections_listed": len(listed),

@@ -37,8 +37,14 @@ async def registered_cameras(sessions: async_sessionmaker[AsyncSession]) -> list
         return [CameraFolder(camera_id, name, folder) for camera_id, name, folder in rows.all()]
 
 
-async def camera_name_in(session: AsyncSession, camera_id: str) -> str | None:
-    return await session.scalar(select(Camera.name).where(Camera.id == camera_id))
+async def camera_name_and_role_in(
+    session: AsyncSession, camera_id: str
+) -> tuple[str, str | None] | None:
+    """The camera's name and role (None: not set, guessed from the name when scoring)."""
+    row = (
+        await session.execute(select(Camera.name, Camera.role).where(Camera.id == camera_id))
+    ).one_or_none()
+    return (row.name, row.role) if row is not None else None
 
 
 def mark_seen(camera_id: str, seen_at: dt.datetime):

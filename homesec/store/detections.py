@@ -178,6 +178,7 @@ class StoredBatch(msgspec.Struct, frozen=True, kw_only=True):
 
     camera_name: str
     detections: list[DetectionSummary]  # oldest first; never empty
+    camera_role: str | None = None  # as set for the camera; None: guessed when scoring
 
 
 async def load_batch(
@@ -189,9 +190,10 @@ async def load_batch(
     if not job.detection_ids:
         return None
     async with sessions() as session:
-        camera_name = await cameras.camera_name_in(session, job.camera_id)
-        if camera_name is None:
+        camera = await cameras.camera_name_and_role_in(session, job.camera_id)
+        if camera is None:
             return None
+        camera_name, camera_role = camera
         detections = await summaries_in(session, job.camera_id, job.detection_ids)
         if detections and not job.is_fast_path and not is_reanalysis_batch(job.batch_id):
             # A batch rebuilt after Redis lost its state may repeat detections that an event
@@ -207,7 +209,7 @@ async def load_batch(
             detections = [d for d in detections if d.detection_id not in covered]
     if not detections:
         return None
-    return StoredBatch(camera_name=camera_name, detections=detections)
+    return StoredBatch(camera_name=camera_name, detections=detections, camera_role=camera_role)
 
 
 def summary(row: DetectionRow) -> DetectionSummary:

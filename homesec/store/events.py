@@ -14,20 +14,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 import msgspec
-from sqlalchemy import JSON, ColumnElement, Integer, cast, func, select, true
+from sqlalchemy import JSON, ColumnElement, Integer, cast, func, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Select
 
-from homesec.contract.analysis import RiskAssessment
+from homesec.contract.analysis import RiskAssessment, ScoredBy
 from homesec.contract.jobs import AnalysisJob
 from homesec.models import Event
 from homesec.models.base import MAX_INTEGER
 from homesec.pipeline.backfill_plan import REANALYSIS_PREFIX, EventFacts, TimeWindow
+from homesec.pipeline.batching import fast_path_batch_id
 from homesec.store.uploads import chunks
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
     summary: str | None
     started_at: dt.datetime
     is_fast_path: bool
+    supersedes_event_id: int | None = None
 
 
 def _stored(row: Event) -> StoredEvent:
@@ -83,6 +85,7 @@ def _stored(row: Event) -> StoredEvent:
         summary=row.summary,
         started_at=row.started_at,
         is_fast_path=row.is_fast_path,
+        supersedes_event_id=row.supersedes_event_id,
     )
 
 
@@ -94,15 +97,24 @@ async def find_event(
         return _stored(row) if row is not None else None
 
 
+# Joins the insert's transaction once the event is written (the analyst counts the visit in
+# the camera's baselines with it, so both happen or neither).
+AlsoOnInsert = Callable[[AsyncSession], Awaitable[None]]
+
+
 async def insert_event(
     sessions: async_sessionmaker[AsyncSession],
     job: AnalysisJob,
     batch: StoredBatch,
     assessment: RiskAssessment,
     risk_level: str,
+    *,
+    scored_by: ScoredBy | None = None,
+    also: AlsoOnInsert | None = None,
 ) -> tuple[StoredEvent, bool]:
-    """Write the batch's event unless it exists; returns the event and whether this call
-    wrote it (False: another analyst holding a redelivery of the batch was first)."""
+    """Write the batch's event unless it exists, linked to the visit's other verdicts (see
+    :func:`link_visit`); returns the event and whether this call wrote it (False: another
+    analyst holding a redelivery of the batch was first)."""
     first, last = batch.detections[0], batch.detections[-1]
     values = {
         "batch_id": job.batch_id,
@@ -116,6 +128,12 @@ async def insert_event(
         "detection_ids": encode_detection_ids([d.detection_id for d in batch.detections]),
         "is_fast_path": job.is_fast_path,
     }
+    if scored_by is not None:
+        values |= {
+            "scored_by_engine": scored_by.engine,
+            "scored_by_model": scored_by.model,
+            "prompt_version": scored_by.prompt_version,
+        }
     statement = (
         insert(Event)
         .values(**values)
@@ -128,6 +146,9 @@ async def insert_event(
             # Read committed: this statement sees the row whose insert made ours a no-op.
             existing = await session.scalar(select(Event).where(Event.batch_id == job.batch_id))
             return _stored(existing), False
+        supersedes = await link_visit(session, job, event_id, batch, first.detected_at)
+        if also is not None:
+            await also(session)
     return (
         StoredEvent(
             id=event_id,
@@ -138,9 +159,70 @@ async def insert_event(
             summary=assessment.summary,
             started_at=first.detected_at,
             is_fast_path=job.is_fast_path,
+            supersedes_event_id=supersedes,
         ),
         True,
     )
+
+
+# --- one visit, one verdict ----------------------------------------------------------------------
+async def link_visit(
+    session: AsyncSession,
+    job: AnalysisJob,
+    event_id: int,
+    batch: StoredBatch,
+    started_at: dt.datetime,
+) -> int | None:
+    """Link a new event to the verdicts of the same visit; returns what it supersedes.
+
+    A fast-path event is the preliminary verdict on one detection; the batch event holding that
+    detection is the final one and supersedes it. A batch may hold two fast-path detections
+    (the cooldown is shorter than the batch window): they chain, each superseding the one
+    before, and the batch event the last. Either may be written first (an LLM retry can delay
+    the fast path), so both sides look for the other. Reanalysis events stand apart.
+    """
+    if job.batch_id.startswith(REANALYSIS_PREFIX):
+        return None
+    if job.is_fast_path:
+        # The batch event was written first: it supersedes this one, unless it names another.
+        candidates = await session.execute(
+            select(Event.id, Event.detection_ids).where(
+                Event.camera_id == job.camera_id,
+                Event.is_fast_path.is_(False),
+                Event.supersedes_event_id.is_(None),
+                Event.batch_id.not_like(f"{REANALYSIS_PREFIX}%"),
+                Event.started_at.between(started_at - LOOKBACK, started_at + LOOKBACK),
+            )
+        )
+        for batch_event, held in candidates.all():
+            if set(decode_detection_ids(held)) & set(job.detection_ids):
+                await session.execute(
+                    update(Event)
+                    .where(Event.id == batch_event)
+                    .values(supersedes_event_id=event_id)
+                )
+                break
+        return None
+    fast_ids = [fast_path_batch_id(d.detection_id) for d in batch.detections]
+    fast_events = (
+        await session.execute(
+            select(Event.id, Event.supersedes_event_id)
+            .where(Event.camera_id == job.camera_id, Event.batch_id.in_(fast_ids))
+            .order_by(Event.started_at, Event.id)
+        )
+    ).all()
+    previous: int | None = None
+    for fast_id, already in fast_events:
+        if previous is not None and already is None:
+            await session.execute(
+                update(Event).where(Event.id == fast_id).values(supersedes_event_id=previous)
+            )
+        previous = fast_id
+    if previous is not None:
+        await session.execute(
+            update(Event).where(Event.id == event_id).values(supersedes_event_id=previous)
+        )
+    return previous
 
 
 # --- coverage: each detection in at most one batch event -----------------------------------------

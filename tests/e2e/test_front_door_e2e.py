@@ -63,11 +63,15 @@ async def test_health_cleanup_and_events_through_the_running_pipeline(
         )
 
         async def events():
-            page = (await client.get("/api/events", params={"camera_id": camera})).json()
+            params = {"camera_id": camera, "include_superseded": "true"}
+            page = (await client.get("/api/events", params=params)).json()
             return page["items"] if len(page["items"]) >= 2 else None
 
         items = await wait_for(events, what="the fast-path and batch events via the API")
         assert sorted(item["is_fast_path"] for item in items) == [False, True]
+        # By default one entry per visit: the final verdict, the preliminary one inside it.
+        [visit] = (await client.get("/api/events", params={"camera_id": camera})).json()["items"]
+        assert visit["is_fast_path"] is False and visit["preliminary"]["is_fast_path"] is True
         event_id = items[0]["id"]
         detections = (await client.get(f"/api/events/{event_id}/detections")).json()["items"]
         assert [d["object_type"] for d in detections] == ["person"]

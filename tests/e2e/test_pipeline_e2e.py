@@ -83,6 +83,9 @@ async def test_uploads_in_two_folders_become_events_with_one_fast_path(
     assert len(fast) == 1 and fast[0].camera_id == porch, "fast path fires once in its cooldown"
     assert {event.camera_id for event in batched} == {porch, drive}
     porch_batch = next(event for event in batched if event.camera_id == porch)
+    # One visit, one verdict: the porch's batch event supersedes its fast-path event.
+    assert porch_batch.supersedes_event_id == fast[0].id
+    assert porch_batch.scored_by_engine == "rules" and porch_batch.prompt_version
     porch_ids = sorted(d.id for d in detections if d.camera_id == porch)
     assert sorted(json.loads(porch_batch.detection_ids)) == porch_ids
     for event in events:

@@ -179,8 +179,16 @@ async def test_a_batch_of_uploads_takes_one_forward_pass_and_reaches_the_batcher
 
     assert pipeline.engine.batch_sizes == [4]  # one forward pass for the whole batch
     rows = await detection_rows(db_sessions)
-    expected = [d for found in pipeline.engine.results for d in found if d.confidence >= 0.6]
+    # Confident enough and of a class a house cares about (DETECTION_OBJECT_TYPES' default).
+    house = make_settings_default_classes()
+    expected = [
+        d
+        for found in pipeline.engine.results
+        for d in found
+        if d.confidence >= 0.6 and d.object_type in house
+    ]
     assert rows and len(rows) == len(expected)
+    assert {row.object_type for row in rows} <= set(house)
     assert all(row.confidence >= 0.6 for row in rows)
     assert {row.file_path for row in rows} <= {job.file_path for job in jobs}
     for row in rows:
@@ -480,8 +488,13 @@ async def _published_detection_ids(messages, file_paths: set[str], count: int) -
                 continue
             decoded = msgspec.json.decode(message["data"], type=DetectionNewMessage)
             if decoded.data.file_path in file_paths:
+                # One message per image: every box in it, the most confident one up front.
                 assert decoded.data.camera_id == CAMERA
-                ids.append(decoded.data.detection_id)
+                boxes = decoded.data.detections
+                assert decoded.data.detection_id in {box.detection_id for box in boxes}
+                assert decoded.data.confidence == max(box.confidence for box in boxes)
+                assert decoded.data.objects
+                ids.extend(box.detection_id for box in boxes)
     await messages.aclose()
     return ids
 
@@ -564,3 +577,9 @@ async def test_a_poison_image_fails_alone_not_its_batch_mates(pipeline, db_sessi
     assert "cannot take this image" in uploads[poison.file_path].error
     # The good images were never failed attempts: only the poison one spent its retries.
     assert detector.counters["failed_attempts"] == 1 + detector.settings.max_retries
+
+
+def make_settings_default_classes() -> tuple[str, ...]:
+    return Settings(
+        data_dir=Path("/unused"), foscam_base_path=Path("/unused")
+    ).detection_object_types

@@ -71,6 +71,24 @@ async def test_update_changes_name_and_status_only(client) -> None:
     assert missing.status_code == 404
 
 
+async def test_a_camera_role_is_set_cleared_and_checked(client) -> None:
+    await client.post("/api/cameras", json={"name": "Front Door"})
+    guessed = (await client.get("/api/cameras/front_door")).json()
+    assert (guessed["role"], guessed["scoring_role"], guessed["role_source"]) == (
+        None,
+        "entrance",
+        "guessed from the name",
+    )
+    response = await client.patch("/api/cameras/front_door", json={"role": "street"})
+    assert response.status_code == 200
+    assert (response.json()["role"], response.json()["scoring_role"]) == ("street", "street")
+    assert response.json()["role_source"] == "set"
+    wrong = await client.patch("/api/cameras/front_door", json={"role": "moat"})
+    assert wrong.status_code == 400 and "role" in wrong.text
+    cleared = await client.patch("/api/cameras/front_door", json={"role": None})
+    assert (cleared.json()["role"], cleared.json()["scoring_role"]) == (None, "entrance")
+
+
 async def test_delete_cascades_to_detections_and_events(client, db_sessions, settings) -> None:
     folder = await add_camera(db_sessions, settings, "front_door")
     write_jpeg(folder / "snap.jpg")

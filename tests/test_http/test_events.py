@@ -263,3 +263,62 @@ async def test_event_detections_and_missing_ones(client, db_sessions, settings) 
     assert (await client.get("/api/events/424242/detections")).status_code == 404
     assert (await client.get("/api/events/0")).status_code == 400
     assert (await client.get("/api/events/99999999999")).status_code == 400
+
+
+async def test_one_visit_is_one_entry_and_is_reviewed_as_one(client, db_sessions, settings):
+    await add_camera(db_sessions, settings, "front_door")
+    person = await add_detection(db_sessions, camera_id="front_door", object_type="person")
+    fast = await add_event(
+        db_sessions,
+        batch_id=f"fast-{person}",
+        camera_id="front_door",
+        started_at=T0,
+        risk_score=70,
+        risk_level="high",
+        detection_ids=f"[{person}]",
+        is_fast_path=True,
+        scored_by_engine="rules",
+        prompt_version="rules-2",
+    )
+    final = await add_event(
+        db_sessions,
+        batch_id="visit",
+        camera_id="front_door",
+        started_at=T0,
+        risk_score=20,
+        risk_level="low",
+        detection_ids=f"[{person}]",
+        supersedes_event_id=fast,
+        scored_by_engine="openai",
+        scored_by_model="smollm2",
+        prompt_version="prompt-2",
+    )
+    other = await add_event(db_sessions, batch_id="alone", camera_id="front_door", started_at=T0)
+
+    listed = (await client.get("/api/events", params={"include_count": "true"})).json()
+    assert [item["id"] for item in listed["items"]] == [other, final]
+    assert listed["count"] == 2
+    visit = listed["items"][1]
+    assert visit["supersedes_event_id"] == fast
+    assert (
+        visit["preliminary"]["id"] == fast
+        and visit["preliminary"]["superseded_by_event_id"] == final
+    )
+    assert (visit["scored_by_engine"], visit["scored_by_model"], visit["prompt_version"]) == (
+        "openai",
+        "smollm2",
+        "prompt-2",
+    )
+    everything = (await client.get("/api/events", params={"include_superseded": "true"})).json()
+    assert {item["id"] for item in everything["items"]} == {fast, final, other}
+    stats = (await client.get("/api/events/stats")).json()
+    assert stats["total_events"] == 2  # visits
+
+    reviewed = await client.patch(f"/api/events/{fast}", json={"reviewed": True, "notes": "ok"})
+    assert reviewed.status_code == 200 and reviewed.json()["superseded_by_event_id"] == final
+    async with db_sessions() as session:
+        assert (await session.get(Event, final)).reviewed is True
+        assert (await session.get(Event, other)).reviewed is False
+        assert (await session.get(Event, final)).notes is None
+    unreviewed = await client.patch(f"/api/events/{final}", json={"reviewed": False})
+    assert unreviewed.json()["preliminary"]["reviewed"] is False

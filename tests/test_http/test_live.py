@@ -61,6 +61,8 @@ async def test_a_published_event_reaches_the_client_as_published(
             "summary": "Person detected at front door",
             "started_at": "2025-12-23T12:00:00",
             "is_fast_path": False,
+            # homesec's addition: the preliminary (fast-path) event this verdict supersedes.
+            "supersedes_event_id": None,
         },
     }
 

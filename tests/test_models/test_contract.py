@@ -132,7 +132,40 @@ ADDED_COLUMNS: dict[str, dict[str, tuple[str, bool, str | None]]] = {
     },
 }
 
-EXPECTED_COLUMNS = CONTRACT_COLUMNS | ADDED_COLUMNS
+# Issue 13 (migration 0005): the cameras' habits, and columns added to contract tables.
+ADDED_COLUMNS |= {
+    "class_baselines": {
+        "camera_id": ("varchar", False, None),
+        "object_class": ("varchar(32)", False, None),
+        "hour": ("smallint", False, None),
+        "days_seen": ("float", False, None),
+        "first_seen_on": ("date", False, None),
+        "last_seen_on": ("date", False, None),
+        "updated_at": ("timestamptz", False, NOW),
+    },
+    "activity_baselines": {
+        "camera_id": ("varchar", False, None),
+        "day_of_week": ("smallint", False, None),
+        "hour": ("smallint", False, None),
+        "visits": ("float", False, None),
+        "last_visit_on": ("date", False, None),
+        "updated_at": ("timestamptz", False, NOW),
+    },
+}
+COLUMNS_ADDED_TO_CONTRACT_TABLES: dict[str, dict[str, tuple[str, bool, str | None]]] = {
+    "events": {
+        "supersedes_event_id": ("integer", True, None),
+        "scored_by_engine": ("varchar(32)", True, None),
+        "scored_by_model": ("varchar(255)", True, None),
+        "prompt_version": ("varchar(32)", True, None),
+    },
+    "cameras": {"role": ("varchar(16)", True, None)},
+}
+
+EXPECTED_COLUMNS = {
+    table: columns | COLUMNS_ADDED_TO_CONTRACT_TABLES.get(table, {})
+    for table, columns in (CONTRACT_COLUMNS | ADDED_COLUMNS).items()
+}
 
 # index name -> (table, columns in order, unique): the contract's "Index Summary".
 CONTRACT_INDEXES: dict[str, tuple[str, tuple[str, ...], bool]] = {
@@ -162,9 +195,17 @@ ADDED_INDEXES: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "idx_detections_file_path": ("detections", ("file_path",), False),
     "uq_camera_accounts_camera_id": ("camera_accounts", ("camera_id",), True),
     "uq_camera_accounts_username": ("camera_accounts", ("username",), True),
+    "idx_events_supersedes_event_id": ("events", ("supersedes_event_id",), False),
 }
 
-PRIMARY_KEY_INDEXES = {f"pk_{table}": (table, ("id",), True) for table in EXPECTED_COLUMNS}
+COMPOSITE_PRIMARY_KEYS = {
+    "class_baselines": ("camera_id", "object_class", "hour"),
+    "activity_baselines": ("camera_id", "day_of_week", "hour"),
+}
+PRIMARY_KEY_INDEXES = {
+    f"pk_{table}": (table, COMPOSITE_PRIMARY_KEYS.get(table, ("id",)), True)
+    for table in EXPECTED_COLUMNS
+}
 
 EXPECTED_INDEXES = CONTRACT_INDEXES | ADDED_INDEXES | PRIMARY_KEY_INDEXES
 
@@ -174,6 +215,9 @@ EXPECTED_FOREIGN_KEYS = {
     ("events", "camera_id"): ("cameras", "id", "CASCADE"),
     ("uploads", "camera_id"): ("cameras", "id", "CASCADE"),
     ("camera_accounts", "camera_id"): ("cameras", "id", "CASCADE"),
+    ("events", "supersedes_event_id"): ("events", "id", "SET NULL"),
+    ("class_baselines", "camera_id"): ("cameras", "id", "CASCADE"),
+    ("activity_baselines", "camera_id"): ("cameras", "id", "CASCADE"),
 }
 
 EXPECTED_CHECKS = {
@@ -183,6 +227,10 @@ EXPECTED_CHECKS = {
     "ck_events_risk_level_valid",
     "ck_logs_source_valid",
     "ck_uploads_status_valid",
+    "ck_cameras_role_valid",
+    "ck_class_baselines_hour_range",
+    "ck_activity_baselines_hour_range",
+    "ck_activity_baselines_day_of_week_range",
 }
 
 _TYPE_NAMES = {

@@ -57,6 +57,10 @@ def test_options_travel_to_the_job_unchanged():
     assert to_argv(BackfillOptions()) == []
     with pytest.raises(SystemExit):  # one mode at a time
         parser.parse_args(["--reprocess", "--reanalyze"])
+    rebuild = BackfillOptions(cameras=("porch",), rebuild_baselines=True)
+    assert options_from(parser.parse_args(to_argv(rebuild))) == rebuild
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--rebuild-baselines", "--reanalyze"])
 
 
 def _write_images(folder: Path, colours: dict[str, tuple[int, int, int]]) -> dict[str, str]:

@@ -230,3 +230,35 @@ def test_parse_error_quotes_an_excerpt_of_the_answer():
         parse_assessment("I cannot help with that." + " blah" * 200)
     assert "I cannot help with that." in str(caught.value)
     assert len(str(caught.value)) < 400
+
+
+def test_the_prompt_gives_the_role_the_history_and_the_weapon_floor_as_data():
+    from homesec.contract.analysis import CameraBaseline, KindHabit
+
+    usual = CameraBaseline(
+        history_days=30, hour=3, habits=[KindHabit(kind="person", days_seen=21.4)]
+    )
+    armed = AnalysisContext(
+        camera_id="drive",
+        camera_name="Driveway",
+        local_time=TUESDAY_3AM,
+        detections=[detection(), detection("knife", 0.7, seconds=10, detection_id=2)],
+        camera_role="garage",
+        baseline=usual,
+    )
+    data = data_block(build_messages(armed))
+    assert (data["camera_role"], data["camera_role_source"]) == ("garage", "set")
+    assert data["objects"] == "1 person and 1 knife, seen in 2 frames over 10 s"
+    assert (data["frames"], data["seconds"]) == (2, 10)
+    assert data["house_history"]["days_of_history"] == 30
+    assert data["house_history"]["days_seen_around_this_hour"]["people"] == 21
+    assert data["house_history"]["days_seen_around_this_hour"]["vehicles"] == 0
+    assert data["minimum_score"] == 85
+    plain = prompt_data(context())
+    assert (
+        plain["camera_role"] == "entrance"
+        and plain["camera_role_source"] == "guessed from the name"
+    )
+    assert plain["house_history"].startswith("not enough history")
+    assert plain["minimum_score"] == 0
+    assert "house_history" in SYSTEM_PROMPT and "minimum_score" in SYSTEM_PROMPT

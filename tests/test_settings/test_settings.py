@@ -75,6 +75,7 @@ GOOD_VALUES = {
     "DETECTOR_GPU_FRACTION": ("0.5", "detector_gpu_fraction", 0.5),
     "DETECTOR_REPLICAS": ("2", "detector_replicas", 2),
     "DETECTION_CONFIDENCE_THRESHOLD": ("0.3", "detection_confidence_threshold", 0.3),
+    "DETECTION_OBJECT_TYPES": ("Person, dog", "detection_object_types", ("person", "dog")),
     "BATCH_WINDOW_SECONDS": ("60", "batch_window_seconds", 60.0),
     "BATCH_IDLE_TIMEOUT_SECONDS": ("10", "batch_idle_timeout_seconds", 10.0),
     "BATCH_MAX_DETECTIONS": ("100", "batch_max_detections", 100),
@@ -89,6 +90,7 @@ GOOD_VALUES = {
     "LLM_GPU_FRACTION": ("0.6", "llm_gpu_fraction", 0.6),
     "RISK_BANDS": ("20,50,90", "risk_bands", RiskBands(20, 50, 90)),
     "HOMESEC_TIMEZONE": ("Europe/Berlin", "timezone", "Europe/Berlin"),
+    "BASELINE_HALF_LIFE_DAYS": ("14", "baseline_half_life_days", 14.0),
     "GPU_POLL_INTERVAL_SECONDS": ("2.5", "gpu_poll_interval_seconds", 2.5),
     "LOG_LEVEL": ("debug", "log_level", "DEBUG"),
     "API_KEY_ENABLED": ("on", "api_key_enabled", True),
@@ -157,6 +159,7 @@ BAD_VALUES = [
     ("DETECTOR_REPLICAS", "0"),
     ("DETECTION_CONFIDENCE_THRESHOLD", "1.1"),
     ("DETECTION_CONFIDENCE_THRESHOLD", "nan"),
+    ("DETECTION_OBJECT_TYPES", " , "),
     ("BATCH_WINDOW_SECONDS", "0"),
     ("BATCH_IDLE_TIMEOUT_SECONDS", "-3"),
     ("BATCH_MAX_DETECTIONS", "0"),
@@ -171,6 +174,8 @@ BAD_VALUES = [
     ("RISK_BANDS", "60,30,85"),
     ("RISK_BANDS", "30,60"),
     ("HOMESEC_TIMEZONE", "Mars/Olympus"),
+    ("BASELINE_HALF_LIFE_DAYS", "0"),
+    ("BASELINE_HALF_LIFE_DAYS", "inf"),
     ("GPU_POLL_INTERVAL_SECONDS", "0"),
     ("LOG_LEVEL", "LOUD"),
     ("API_KEY_ENABLED", "perhaps"),
@@ -284,3 +289,11 @@ def test_a_ray_port_among_the_workers_ports_says_which_are_free():
     with pytest.raises(SettingsError, match=r"^HOMESEC_RAY_PORT='16390' .* outside 10002-19999"):
         load(HOMESEC_RAY_PORT="16390")
     assert load(HOMESEC_RAY_PORT="20000").ray_port == 20000
+
+
+def test_detection_object_types_default_to_a_house_and_all_keeps_every_class(tmp_path):
+    base = {"HOMESEC_DATA_DIR": str(tmp_path)}
+    default = load_settings(base).detection_object_types
+    assert {"person", "car", "dog", "bear", "knife", "baseball bat", "handbag"} <= set(default)
+    assert "potted plant" not in default and "dining table" not in default
+    assert load_settings(base | {"DETECTION_OBJECT_TYPES": "all"}).detection_object_types == ()

@@ -10,13 +10,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from homesec.http.errors import Conflict, NotFound
 from homesec.http.schemas import cameras as schemas
 from homesec.models import Camera, Detection, Upload, UploadStatus
+from homesec.pipeline.scoring import camera_role
 from homesec.store.camera_accounts import usernames_in
 
 
 def _camera(row: Camera, ftp_username: str | None = None) -> schemas.Camera:
     camera = msgspec.convert(row, schemas.Camera, from_attributes=True)
+    scoring = camera_role(row.name, row.role)
     return msgspec.structs.replace(
-        camera, has_ftp_account=ftp_username is not None, ftp_username=ftp_username
+        camera,
+        has_ftp_account=ftp_username is not None,
+        ftp_username=ftp_username,
+        scoring_role=scoring.role,
+        role_source=scoring.source,
     )
 
 

@@ -5,8 +5,22 @@ from __future__ import annotations
 import datetime as dt
 
 import msgspec
-from sqlalchemy import JSON, Exists, Integer, Select, case, cast, exists, func, literal, select
+from sqlalchemy import (
+    JSON,
+    Exists,
+    Integer,
+    Select,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from homesec.http.errors import NotFound
 from homesec.http.pagination import Cursor, after, split_page
@@ -27,6 +41,9 @@ class EventFilters(msgspec.Struct, kw_only=True):
     reviewed: bool | None = None
     object_type: str | None = None
     is_fast_path: bool | None = None
+    # False: one entry per visit, the final verdict (a preliminary one it supersedes is
+    # inside it); True: every event. Statistics count visits alike.
+    include_superseded: bool = False
 
 
 def _has_detection_of(object_type: str) -> Exists:
@@ -67,10 +84,23 @@ def _filtered(statement: Select, filters: EventFilters) -> Select:
         conditions.append(Event.is_fast_path.is_(filters.is_fast_path))
     if filters.object_type is not None:
         conditions.append(_has_detection_of(filters.object_type))
+    if not filters.include_superseded:
+        conditions.append(~_superseded())
     return statement.where(*conditions) if conditions else statement
 
 
-def to_event(row: Event) -> schemas.Event:
+def _superseded() -> Exists:
+    """A later verdict of the same visit supersedes this event."""
+    later = aliased(Event)
+    return exists(select(literal(1)).where(later.supersedes_event_id == Event.id))
+
+
+def to_event(
+    row: Event,
+    *,
+    preliminary: schemas.Event | None = None,
+    superseded_by: int | None = None,
+) -> schemas.Event:
     ids = decode_detection_ids(row.detection_ids)
     return schemas.Event(
         id=row.id,
@@ -87,7 +117,75 @@ def to_event(row: Event) -> schemas.Event:
         reviewed=row.reviewed,
         notes=row.notes,
         is_fast_path=row.is_fast_path,
+        supersedes_event_id=row.supersedes_event_id,
+        superseded_by_event_id=superseded_by,
+        preliminary=preliminary,
+        scored_by_engine=row.scored_by_engine,
+        scored_by_model=row.scored_by_model,
+        prompt_version=row.prompt_version,
     )
+
+
+# A visit holds a few verdicts at most (a fast-path event or two, then the batch's).
+MAX_VISIT_DEPTH = 4
+
+
+async def to_events(session: AsyncSession, rows: list[Event]) -> list[schemas.Event]:
+    """``rows`` as the API shows them: each with the preliminary verdicts it supersedes inside
+    it, and the id of the verdict that supersedes it, if any."""
+    known = {row.id: row for row in rows}
+    wanted = {row.supersedes_event_id for row in rows if row.supersedes_event_id is not None}
+    for _ in range(MAX_VISIT_DEPTH):
+        wanted -= known.keys()
+        if not wanted:
+            break
+        found = (await session.scalars(select(Event).where(Event.id.in_(wanted)))).all()
+        known |= {row.id: row for row in found}
+        wanted = {row.supersedes_event_id for row in found if row.supersedes_event_id is not None}
+    by_superseded = dict(
+        (
+            await session.execute(
+                select(Event.supersedes_event_id, Event.id).where(
+                    Event.supersedes_event_id.in_([row.id for row in rows])
+                )
+            )
+        ).all()
+    )
+
+    def shown(row: Event, depth: int, superseded_by: int | None) -> schemas.Event:
+        inner = known.get(row.supersedes_event_id) if row.supersedes_event_id else None
+        return to_event(
+            row,
+            preliminary=(
+                shown(inner, depth + 1, row.id) if inner and depth < MAX_VISIT_DEPTH else None
+            ),
+            superseded_by=superseded_by,
+        )
+
+    return [shown(row, 0, by_superseded.get(row.id)) for row in rows]
+
+
+async def visit_ids(session: AsyncSession, event_id: int) -> set[int]:
+    """The ids of every verdict of the event's visit: those it supersedes and those that
+    supersede it."""
+    ids = {event_id}
+    frontier = {event_id}
+    for _ in range(2 * MAX_VISIT_DEPTH):
+        rows = (
+            await session.execute(
+                select(Event.id, Event.supersedes_event_id).where(
+                    or_(Event.id.in_(frontier), Event.supersedes_event_id.in_(frontier))
+                )
+            )
+        ).all()
+        linked = {row.id for row in rows} | {
+            row.supersedes_event_id for row in rows if row.supersedes_event_id is not None
+        }
+        frontier = linked - ids
+        if not frontier:
+            break
+        ids |= frontier
+    return ids
 
 
 def page_statement(filters: EventFilters, cursor: Cursor | None, limit: int) -> Select:
@@ -112,7 +210,7 @@ async def list_events(
     if include_count:
         count = await session.scalar(_filtered(select(func.count(Event.id)), filters))
     return schemas.EventPage(
-        items=[to_event(row) for row in page], next_cursor=next_cursor, count=count
+        items=await to_events(session, list(page)), next_cursor=next_cursor, count=count
     )
 
 
@@ -124,19 +222,28 @@ async def _get(session: AsyncSession, event_id: int) -> Event:
 
 
 async def get_event(session: AsyncSession, event_id: int) -> schemas.Event:
-    return to_event(await _get(session, event_id))
+    [event] = await to_events(session, [await _get(session, event_id)])
+    return event
 
 
 async def review_event(
     session: AsyncSession, event_id: int, changes: schemas.EventUpdate
 ) -> schemas.Event:
+    """Review the event; a visit is reviewed as one (its preliminary and final verdicts
+    together). Notes stay with the event they were written on."""
     row = await _get(session, event_id)
     if changes.reviewed is not msgspec.UNSET:
-        row.reviewed = changes.reviewed
+        await session.execute(
+            update(Event)
+            .where(Event.id.in_(await visit_ids(session, event_id)))
+            .values(reviewed=changes.reviewed)
+        )
     if changes.notes is not msgspec.UNSET:
         row.notes = changes.notes
     await session.commit()
-    return to_event(row)
+    await session.refresh(row)
+    [event] = await to_events(session, [row])
+    return event
 
 
 async def event_detections(session: AsyncSession, event_id: int) -> DetectionList:

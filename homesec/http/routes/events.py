@@ -45,11 +45,16 @@ class EventController(Controller):
         reviewed: FromQuery[bool | None] = None,
         object_type: FilterText = None,
         is_fast_path: FromQuery[bool | None] = None,
+        include_superseded: FromQuery[bool] = False,
         cursor: PageCursor = None,
         limit: Limit = DEFAULT_LIMIT,
         include_count: FromQuery[bool] = False,
     ) -> EventPage:
-        """Events matching every filter given, newest first, one keyset page at a time."""
+        """Events matching every filter given, newest first, one keyset page at a time.
+
+        One entry per visit: a preliminary (fast-path) event that a visit's final verdict
+        supersedes is inside that verdict (``preliminary``), not listed on its own, unless
+        ``include_superseded=true``."""
         if (
             min_risk_score is not None
             and max_risk_score is not None
@@ -67,6 +72,7 @@ class EventController(Controller):
             reviewed=reviewed,
             object_type=object_type,
             is_fast_path=is_fast_path,
+            include_superseded=include_superseded,
         )
         position = decode_cursor(cursor) if cursor else None
         return await queries.list_events(db, filters, position, limit, include_count=include_count)
@@ -86,7 +92,8 @@ class EventController(Controller):
     async def review_event(
         self, db: DbSession, event_id: RowId, data: JSONBody[EventUpdate]
     ) -> Event:
-        """Mark reviewed and keep notes; the risk analysis itself cannot be changed."""
+        """Mark reviewed and keep notes; the risk analysis itself cannot be changed. Reviewing
+        one verdict of a visit reviews the visit's other verdicts too."""
         return await queries.review_event(db, event_id, data)
 
     @get("/{event_id:int}/detections")

@@ -7,7 +7,7 @@ import datetime as dt
 import msgspec
 
 from homesec.http.schemas.common import text
-from homesec.models.enums import CameraStatus
+from homesec.models.enums import CameraRole, CameraStatus
 
 CameraName = text(255, min_length=1)
 CameraIdText = text(100, min_length=1, description="letters, digits, _ and - in lower case")
@@ -23,6 +23,11 @@ class Camera(msgspec.Struct, kw_only=True):
     # Its FTP account on homesec's built-in server (the user name; never the password's hash).
     has_ftp_account: bool = False
     ftp_username: str | None = None
+    # What the camera watches, as set (None: not set); scoring uses ``scoring_role``, which is
+    # the set role, else the one its name suggests (``role_source`` says which).
+    role: CameraRole | None = None
+    scoring_role: CameraRole | None = None
+    role_source: str | None = None
 
 
 class CameraList(msgspec.Struct, kw_only=True):
@@ -46,6 +51,8 @@ class CameraUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     name: CameraName | msgspec.UnsetType = msgspec.UNSET
     status: CameraStatus | msgspec.UnsetType = msgspec.UNSET
+    # street, entrance, driveway, yard, garage or indoor; null: guess it from the name again.
+    role: CameraRole | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class FtpAccountRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

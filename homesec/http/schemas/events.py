@@ -12,7 +12,7 @@ from homesec.models.enums import RiskLevel
 Notes = text(10_000)
 
 
-class Event(msgspec.Struct, kw_only=True):
+class Event(msgspec.Struct, kw_only=True, omit_defaults=True):
     id: int
     batch_id: str
     camera_id: str
@@ -27,6 +27,19 @@ class Event(msgspec.Struct, kw_only=True):
     reviewed: bool
     notes: str | None
     is_fast_path: bool
+    # homesec's additions, left out of the JSON while unset (so the contract's shape stays as
+    # it was for events without them). One visit, one verdict: the final (batch) event names the
+    # preliminary (fast-path) event it supersedes and carries it in ``preliminary``;
+    # ``superseded_by_event_id`` is set on a preliminary event (listed only with
+    # ``include_superseded=true``).
+    supersedes_event_id: int | None = None
+    superseded_by_event_id: int | None = None
+    preliminary: Event | None = None
+    # Who scored it: the engine (rules, openai, vllm), its model, the prompt or rules version;
+    # None for events written before homesec recorded it.
+    scored_by_engine: str | None = None
+    scored_by_model: str | None = None
+    prompt_version: str | None = None
 
 
 class EventPage(msgspec.Struct, kw_only=True, omit_defaults=True):
