@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, DateTime, String, func
+from sqlalchemy import CheckConstraint, DateTime, String, func, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from homesec.models.base import Base, one_of
@@ -34,6 +34,9 @@ class Camera(Base):
     status: Mapped[str] = mapped_column(String, server_default=CameraStatus.ONLINE.value)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Off: the camera's uploads are still received and kept, but not analysed (the dashboard's
+    # switch, for a camera pointed at a busy street during a party, say).
+    enabled: Mapped[bool] = mapped_column(server_default=true())
 
     # passive_deletes: the database's ON DELETE CASCADE removes the children, so deleting a
     # camera never loads its (possibly huge) history first. lazy="raise": under asyncio an

@@ -1,5 +1,11 @@
 """The stored vocabularies; defined in ``homesec.pipeline.enums`` so pure code shares them."""
 
-from homesec.contract.enums import CameraStatus, LogSource, RiskLevel, UploadStatus
+from homesec.contract.enums import (
+    CameraStatus,
+    FeedbackKind,
+    LogSource,
+    RiskLevel,
+    UploadStatus,
+)
 
-__all__ = ["CameraStatus", "LogSource", "RiskLevel", "UploadStatus"]
+__all__ = ["CameraStatus", "FeedbackKind", "LogSource", "RiskLevel", "UploadStatus"]

@@ -130,9 +130,25 @@ ADDED_COLUMNS: dict[str, dict[str, tuple[str, bool, str | None]]] = {
         "created_at": ("timestamptz", False, NOW),
         "updated_at": ("timestamptz", False, NOW),
     },
+    # The dashboard's feedback on an event's scoring (migration 0004).
+    "event_feedback": {
+        "id": ("integer", False, AUTO),
+        "event_id": ("integer", False, None),
+        "feedback": ("varchar", False, None),
+        "should_be": ("varchar", True, None),
+        "created_at": ("timestamptz", False, NOW),
+    },
+}
+
+# Columns homesec adds to the contract's tables.
+ADDED_TO_CONTRACT_TABLES: dict[str, dict[str, tuple[str, bool, str | None]]] = {
+    # Off: uploads are kept, not analysed (migration 0004).
+    "cameras": {"enabled": ("boolean", False, "true")},
 }
 
 EXPECTED_COLUMNS = CONTRACT_COLUMNS | ADDED_COLUMNS
+for _table, _columns in ADDED_TO_CONTRACT_TABLES.items():
+    EXPECTED_COLUMNS[_table] = EXPECTED_COLUMNS[_table] | _columns
 
 # index name -> (table, columns in order, unique): the contract's "Index Summary".
 CONTRACT_INDEXES: dict[str, tuple[str, tuple[str, ...], bool]] = {
@@ -162,6 +178,7 @@ ADDED_INDEXES: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "idx_detections_file_path": ("detections", ("file_path",), False),
     "uq_camera_accounts_camera_id": ("camera_accounts", ("camera_id",), True),
     "uq_camera_accounts_username": ("camera_accounts", ("username",), True),
+    "idx_event_feedback_event_id": ("event_feedback", ("event_id",), False),
 }
 
 PRIMARY_KEY_INDEXES = {f"pk_{table}": (table, ("id",), True) for table in EXPECTED_COLUMNS}
@@ -174,6 +191,7 @@ EXPECTED_FOREIGN_KEYS = {
     ("events", "camera_id"): ("cameras", "id", "CASCADE"),
     ("uploads", "camera_id"): ("cameras", "id", "CASCADE"),
     ("camera_accounts", "camera_id"): ("cameras", "id", "CASCADE"),
+    ("event_feedback", "event_id"): ("events", "id", "CASCADE"),
 }
 
 EXPECTED_CHECKS = {
@@ -183,6 +201,9 @@ EXPECTED_CHECKS = {
     "ck_events_risk_level_valid",
     "ck_logs_source_valid",
     "ck_uploads_status_valid",
+    "ck_event_feedback_feedback_valid",
+    "ck_event_feedback_should_be_valid",
+    "ck_event_feedback_should_be_with_wrong_severity",
 }
 
 _TYPE_NAMES = {
