@@ -14,12 +14,18 @@ from homesec.http.services import DbSession
 @get("/cameras", include_in_schema=False)
 async def cameras_page(db: DbSession) -> Template:
     cameras = (await camera_queries.list_cameras(db)).items
+    # Only a camera that uploaded has a snapshot to show (no request bound to fail).
+    has_image = {
+        camera.id: await camera_queries.latest_image_path(db, camera.id) is not None
+        for camera in cameras
+    }
     return Template(
         template_name="cameras.html",
         context={
             "page": "cameras",
             "active": "/cameras",
             "cameras": cameras,
+            "has_image": has_image,
             "now": dt.datetime.now(dt.UTC),
         },
     )

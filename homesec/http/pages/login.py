@@ -63,7 +63,7 @@ async def login(
 ) -> Template | Redirect:
     target = safe_next(data.next)
     if not services.settings.api_key_enabled:
-        return Redirect(target)
+        return Redirect(target, status_code=303)
     key = data.key.strip()
     if not key or len(key) > MAX_KEY_CHARS or not await services.api_keys.accepts(key):
         client = request.client.host if request.client else "unknown"
@@ -75,7 +75,7 @@ async def login(
             )
         return _login_page(target, "That key is not valid (or it was revoked).", 401)
     token = await services.web_sessions.open(hash_api_key(key))
-    response = Redirect(target)
+    response = Redirect(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -91,6 +91,6 @@ async def login(
 @post("/logout", include_in_schema=False, status_code=303)
 async def logout(request: Request, services: ServicesDep) -> Redirect:
     await services.web_sessions.close(session_token(request.scope))
-    response = Redirect("/login" if services.settings.api_key_enabled else "/")
+    response = Redirect("/login" if services.settings.api_key_enabled else "/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -18,7 +18,8 @@ NAV = (("/", "Events"), ("/cameras", "Cameras"), ("/system", "System"))
 
 
 def local_time(moment: dt.datetime | None, zone: dt.tzinfo | None, style: str = "long") -> str:
-    """``moment`` in the house's zone: ``Tue 23 Dec 13:00:05`` (long) or ``13:00`` (short)."""
+    """``moment`` in the house's zone: ``Tue 23 Dec 2025 13:00:05`` (long), ``Tue 23 Dec 13:00``
+    (list), ``13:00`` (short) or ``2025-12-23`` (date)."""
     if moment is None:
         return "-"
     if moment.tzinfo is None:
@@ -28,6 +29,9 @@ def local_time(moment: dt.datetime | None, zone: dt.tzinfo | None, style: str = 
         return local.strftime("%H:%M")
     if style == "date":
         return local.strftime("%Y-%m-%d")
+    if style == "list":  # the year only when it is not this one
+        this_year = dt.datetime.now(zone).year
+        return local.strftime("%a %d %b %H:%M" if local.year == this_year else "%d %b %Y %H:%M")
     return local.strftime("%a %d %b %Y %H:%M:%S")
 
 

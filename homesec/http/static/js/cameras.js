@@ -18,12 +18,4 @@ for (const card of document.querySelectorAll("li.camera-card")) {
   });
   card.querySelector("input.enabled").addEventListener("change", (change) =>
     update({ enabled: change.target.checked }, change.target.checked ? "analysis on" : "analysis off"));
-  // A camera that never uploaded has no snapshot: say so instead of a broken image.
-  const snapshot = card.querySelector("img.snapshot");
-  snapshot.addEventListener("error", () => {
-    const none = document.createElement("div");
-    none.className = "snapshot none";
-    none.textContent = "no image yet";
-    snapshot.replaceWith(none);
-  });
 }

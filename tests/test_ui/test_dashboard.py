@@ -1,0 +1,264 @@
+"""The dashboard in a real browser: live events, filters, keys, the event page, review and
+notes, feedback, cameras, system, login and logout, phone width, nothing from another host."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import msgspec
+from sqlalchemy import select
+
+from homesec.contract.messages import SecurityEventData, SecurityEventMessage, encode_message
+from homesec.models import APIKey, Camera, Event, EventFeedback
+from homesec.store.api_keys import hash_api_key
+from tests.test_http.conftest import add_camera, add_detection, add_event, write_jpeg
+from tests.test_ui.conftest import DESKTOP, PHONE, no_horizontal_scroll, shoot
+
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+KEY = "a long and secret dashboard key"
+
+
+async def seed(db_sessions, settings) -> dict[str, int]:
+    """Two cameras; events in three bands, one with two boxes on one frame."""
+    ids: dict[str, int] = {}
+    folders = {}
+    for camera in ("front_door", "garage"):
+        folders[camera] = await add_camera(db_sessions, settings, camera)
+    frame = str(write_jpeg(folders["front_door"] / "f1.jpg", (640, 480), (70, 90, 110)))
+    person = await add_detection(
+        db_sessions, camera_id="front_door", file_path=frame, object_type="person",
+        confidence=0.93, bbox_x=60, bbox_y=80, bbox_width=160, bbox_height=320, detected_at=NOW,
+    )  # fmt: skip
+    dog = await add_detection(
+        db_sessions, camera_id="front_door", file_path=frame, object_type="dog",
+        confidence=0.71, bbox_x=380, bbox_y=300, bbox_width=150, bbox_height=120, detected_at=NOW,
+    )  # fmt: skip
+    car_frame = str(write_jpeg(folders["garage"] / "g1.jpg", (640, 480), (120, 110, 90)))
+    car = await add_detection(
+        db_sessions, camera_id="garage", file_path=car_frame, object_type="car",
+        confidence=0.88, bbox_x=100, bbox_y=200, bbox_width=400, bbox_height=200, detected_at=NOW,
+    )  # fmt: skip
+    ids["high"] = await add_event(
+        db_sessions, batch_id="high", camera_id="front_door",
+        started_at=NOW - dt.timedelta(minutes=5),
+        risk_score=72, risk_level="high", summary="A person and a dog walk up to the front door.",
+        reasoning="Someone not seen before, at night, close to the door.",
+        detection_ids=f"[{person}, {dog}]",
+    )  # fmt: skip
+    ids["low"] = await add_event(
+        db_sessions, batch_id="low", camera_id="garage", started_at=NOW - dt.timedelta(minutes=20),
+        risk_score=12, risk_level="low", summary="A car parks in the drive.",
+        detection_ids=f"[{car}]",
+    )  # fmt: skip
+    ids["critical"] = await add_event(
+        db_sessions, batch_id="critical", camera_id="front_door",
+        started_at=NOW - dt.timedelta(minutes=40), risk_score=91, risk_level="critical",
+        summary="A person tries the door handle twice.", detection_ids=f"[{person}]",
+        is_fast_path=True,
+    )  # fmt: skip
+    ids["frame_detection"] = person
+    return ids
+
+
+async def images_loaded(page, selector: str) -> list[int]:
+    await page.wait_for_load_state("networkidle")
+    return await page.eval_on_selector_all(
+        selector, "(images) => images.map((image) => image.complete ? image.naturalWidth : 0)"
+    )
+
+
+async def test_events_page_live_filters_and_keys(
+    make_app, serve, watched, db_sessions, settings, redis_client, events_channel, screenshots
+) -> None:
+    ids = await seed(db_sessions, settings)
+    base = serve(make_app())
+    browser = await watched(base)
+    page = await browser.page(DESKTOP)
+    await page.goto(base + "/")
+    rows = page.locator("ol#events > li.event")
+    assert await rows.count() == 3
+    assert all(width > 0 for width in await images_loaded(page, "img.thumb"))
+    await page.wait_for_selector("#live.badge.on")
+    await shoot(page, screenshots, "events")
+
+    # A new event appears at the top, live.
+    new_id = await add_event(
+        db_sessions, batch_id="live", camera_id="garage", started_at=NOW,
+        risk_score=65, risk_level="high", summary="Someone walks along the garage at night.",
+    )  # fmt: skip
+    message = SecurityEventMessage(
+        data=SecurityEventData(
+            id=new_id, event_id=new_id, batch_id="live", camera_id="garage", risk_score=65,
+            risk_level="high", summary="Someone walks along the garage at night.",
+            started_at=NOW.isoformat(),
+        )
+    )  # fmt: skip
+    await redis_client.publish(events_channel, encode_message(message))
+    await page.wait_for_selector(f'ol#events > li.event[data-id="{new_id}"]:first-child')
+    assert await rows.count() == 4
+
+    # Keys: j moves to the first line, r marks it reviewed (saved through the API).
+    await page.keyboard.press("j")
+    await page.keyboard.press("r")
+    await page.wait_for_selector(f'li.event.reviewed[data-id="{new_id}"]')
+    async with db_sessions() as session:
+        assert (await session.get(Event, new_id)).reviewed is True
+
+    # A filter changes the list and the address.
+    await page.select_option("select[name=band]", "critical")
+    await page.wait_for_url(re.compile(r"/\?band=critical$"))
+    assert await page.locator("ol#events > li.event").count() == 1
+    assert await page.get_attribute("ol#events > li.event", "data-id") == str(ids["critical"])
+    await page.select_option("select[name=camera]", "front_door")
+    await page.wait_for_url(re.compile(r"camera=front_door"))
+    assert "band=critical" in page.url
+
+    # Mark all shown reviewed.
+    await page.click("#mark-all")
+    await page.wait_for_selector("li.event.reviewed")
+    async with db_sessions() as session:
+        assert (await session.get(Event, ids["critical"])).reviewed is True
+        assert (await session.get(Event, ids["high"])).reviewed is False
+
+    phone = await browser.page(PHONE)
+    await phone.goto(base + "/?reviewed=all")
+    await phone.wait_for_selector("#live.badge.on")
+    await no_horizontal_scroll(phone)
+    await shoot(phone, screenshots, "events")
+
+
+async def test_event_page_frames_review_notes_and_feedback(
+    make_app, serve, watched, db_sessions, settings, screenshots
+) -> None:
+    ids = await seed(db_sessions, settings)
+    base = serve(make_app())
+    browser = await watched(base)
+    page = await browser.page(DESKTOP)
+    await page.goto(base + "/")
+    await page.click(f'li.event[data-id="{ids["high"]}"] a')
+    await page.wait_for_url(re.compile(rf"/events/{ids['high']}"))
+    assert all(width == 640 for width in await images_loaded(page, ".frame img"))
+    assert await page.locator(".frame svg rect").count() == 2
+    labels = await page.locator(".frame svg text").all_text_contents()
+    assert sorted(labels) == ["dog 71%", "person 93%"]
+    assert all(width > 0 for width in await images_loaded(page, ".crops img"))
+    assert "Someone not seen before" in await page.inner_text(".reasoning")
+    await shoot(page, screenshots, "event")
+
+    await page.check("#reviewed")
+    await page.wait_for_selector("#saved:has-text('review saved')")
+    await page.fill("#notes", "The neighbour's dog walker.")
+    await page.click("#save-notes")
+    await page.wait_for_selector("#saved:has-text('note saved')")
+    await page.select_option("#should-be", "low")
+    await page.click("#wrong-severity")
+    await page.wait_for_selector("#feedback-saved:has-text('should be low')")
+    await page.click("#false-alarm")
+    await page.wait_for_selector("#feedback-saved:has-text('false alarm')")
+
+    await page.reload()
+    assert await page.is_checked("#reviewed")
+    assert await page.input_value("#notes") == "The neighbour's dog walker."
+    async with db_sessions() as session:
+        feedback = (await session.scalars(select(EventFeedback).order_by(EventFeedback.id))).all()
+    assert [(row.event_id, row.feedback, row.should_be) for row in feedback] == [
+        (ids["high"], "wrong_severity", "low"),
+        (ids["high"], "false_alarm", None),
+    ]
+    # Older goes to the next event of the list (the list's filters kept).
+    await page.click("#older")
+    await page.wait_for_url(re.compile(rf"/events/{ids['low']}"))
+
+    phone = await browser.page(PHONE)
+    await phone.goto(f"{base}/events/{ids['high']}")
+    assert all(width == 640 for width in await images_loaded(phone, ".frame img"))
+    await no_horizontal_scroll(phone)
+    await shoot(phone, screenshots, "event")
+
+
+async def test_cameras_and_system_pages(
+    make_app, serve, watched, db_sessions, settings, screenshots
+) -> None:
+    await seed(db_sessions, settings)
+    await add_camera(db_sessions, settings, "back_yard")  # never uploaded: no snapshot
+    base = serve(make_app())
+    browser = await watched(base)
+    page = await browser.page(DESKTOP)
+    await page.goto(base + "/cameras")
+    await page.wait_for_selector('li[data-id="back_yard"] .snapshot.none')
+    assert await page.locator("li.camera-card").count() == 3
+    assert all(width == 640 for width in await images_loaded(page, "img.snapshot"))
+    assert await page.locator("img.snapshot").count() == 2
+    card = page.locator('li.camera-card[data-id="garage"]')
+    await card.locator("input[name=name]").fill("Garage and drive")
+    await card.locator("form.rename button").click()
+    await card.locator(".saved:has-text('name saved')").wait_for()
+    await card.locator("input.enabled").uncheck()
+    await card.locator(".saved:has-text('analysis off')").wait_for()
+    async with db_sessions() as session:
+        garage = await session.get(Camera, "garage")
+        assert (garage.name, garage.enabled) == ("Garage and drive", False)
+    await page.reload()
+    assert await page.locator('li.camera-card.disabled[data-id="garage"]').count() == 1
+    await shoot(page, screenshots, "cameras")
+    phone = await browser.page(PHONE)
+    await phone.goto(base + "/cameras")
+    await no_horizontal_scroll(phone)
+    await shoot(phone, screenshots, "cameras")
+
+    for viewport in (DESKTOP, PHONE):
+        system = await browser.page(viewport)
+        await system.goto(base + "/system")
+        assert await system.locator("section.card h2").first.inner_text() == "Actors"
+        await no_horizontal_scroll(system)
+        await shoot(system, screenshots, "system")
+        docs = await browser.page(viewport)
+        await docs.goto(base + "/schema")
+        await docs.wait_for_selector(".swagger-ui .info .title")
+        await shoot(docs, screenshots, "api-docs")
+    browser.check()
+
+
+async def test_login_images_websocket_and_logout(
+    make_app, serve, watched, db_sessions, settings, screenshots
+) -> None:
+    ids = await seed(db_sessions, settings)
+    async with db_sessions.begin() as session:
+        session.add(APIKey(key_hash=hash_api_key(KEY), name="browser"))
+    secured = msgspec.structs.replace(settings, api_key_enabled=True)
+    base = serve(make_app(settings=secured))
+    browser = await watched(base)
+    page = await browser.page(PHONE)
+    await page.goto(f"{base}/events/{ids['high']}")
+    await page.wait_for_url(re.compile(r"/login\?next="))
+    await no_horizontal_scroll(page)
+    await shoot(page, screenshots, "login")
+    # Unauthorised: the image routes refuse without the session.
+    refused = await page.request.get(f"{base}/api/detections/{ids['frame_detection']}/crop")
+    assert refused.status == 401
+
+    await page.fill("#key", "not the key")
+    await page.click("form.login button")
+    await page.wait_for_selector(".login .error")
+    # The failed login's 401 is the page itself; Chromium logs it as a console error.
+    browser.errors = [e for e in browser.errors if "401" not in e]
+    await page.fill("#key", KEY)
+    await page.click("form.login button")
+    await page.wait_for_url(f"{base}/events/{ids['high']}")
+    assert all(width == 640 for width in await images_loaded(page, ".frame img"))
+    cookies = await browser.context.cookies()
+    assert [(c["name"], c["httpOnly"], c["sameSite"]) for c in cookies] == [
+        ("homesec_session", True, "Strict")
+    ]
+    assert KEY not in str(cookies)
+    assert await page.evaluate("() => document.cookie") == ""  # not readable by scripts
+    assert await page.evaluate("() => JSON.stringify(localStorage)") == "{}"
+    await page.goto(base + "/")
+    await page.wait_for_selector("#live.badge.on")  # the WebSocket opened with the cookie
+    await shoot(page, screenshots, "events-logged-in")
+
+    await page.click("form.logout button")
+    await page.wait_for_url(re.compile(r"/login$"))
+    await page.goto(base + "/cameras")
+    await page.wait_for_url(re.compile(r"/login\?next=%2Fcameras"))
