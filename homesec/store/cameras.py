@@ -37,6 +37,19 @@ async def registered_cameras(sessions: async_sessionmaker[AsyncSession]) -> list
         return [CameraFolder(camera_id, name, folder) for camera_id, name, folder in rows.all()]
 
 
+async def disabled_among(
+    sessions: async_sessionmaker[AsyncSession], camera_ids: set[str]
+) -> set[str]:
+    """Which of these cameras are disabled (their uploads are kept, not analysed)."""
+    if not camera_ids:
+        return set()
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(Camera.id).where(Camera.id.in_(sorted(camera_ids)), Camera.enabled.is_(False))
+        )
+        return set(rows.all())
+
+
 async def camera_name_in(session: AsyncSession, camera_id: str) -> str | None:
     return await session.scalar(select(Camera.name).where(Camera.id == camera_id))
 

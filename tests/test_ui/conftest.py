@@ -154,7 +154,16 @@ async def watched(browser) -> AsyncIterator[Callable[[str], Watched]]:
 
 async def no_horizontal_scroll(page) -> None:
     widths = await page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert widths[0] <= widths[1], f"{page.url}: {widths[0]} px wide in a {widths[1]} px window"
+    if widths[0] > widths[1]:
+        wide = await page.evaluate(
+            """(limit) => [...document.querySelectorAll("body *")]
+              .filter((e) => e.getBoundingClientRect().right > limit)
+              .slice(0, 5).map((e) => `${e.tagName}.${e.className}`)""",
+            widths[1],
+        )
+        raise AssertionError(
+            f"{page.url}: {widths[0]} px wide in a {widths[1]} px window; too wide: {wide}"
+        )
 
 
 async def shoot(page, folder: Path, name: str) -> None:

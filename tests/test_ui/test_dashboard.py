@@ -3,14 +3,16 @@ notes, feedback, cameras, system, login and logout, phone width, nothing from an
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 
 import msgspec
 from sqlalchemy import select
 
+from homesec.contract import keys
 from homesec.contract.messages import SecurityEventData, SecurityEventMessage, encode_message
-from homesec.models import APIKey, Camera, Event, EventFeedback
+from homesec.models import APIKey, Camera, Event, EventFeedback, GPUStats, Log
 from homesec.store.api_keys import hash_api_key
 from tests.test_http.conftest import add_camera, add_detection, add_event, write_jpeg
 from tests.test_ui.conftest import DESKTOP, PHONE, no_horizontal_scroll, shoot
@@ -178,7 +180,7 @@ async def test_event_page_frames_review_notes_and_feedback(
 
 
 async def test_cameras_and_system_pages(
-    make_app, serve, watched, db_sessions, settings, screenshots
+    make_app, serve, watched, db_sessions, settings, redis_client, screenshots
 ) -> None:
     await seed(db_sessions, settings)
     await add_camera(db_sessions, settings, "back_yard")  # never uploaded: no snapshot
@@ -207,12 +209,57 @@ async def test_cameras_and_system_pages(
     await no_horizontal_scroll(phone)
     await shoot(phone, screenshots, "cameras")
 
+    async with db_sessions.begin() as session:
+        for level, message in (
+            ("INFO", "all is well"),
+            ("WARNING", "camera garage uploads a 0-byte file"),
+            ("ERROR", "the LLM at http://127.0.0.1:8080/v1 did not answer within 60 s"),
+        ):
+            session.add(Log(level=level, component="analyst", message=message))
+        for minutes, load in ((50, 20.0), (30, 85.0), (10, 40.0)):
+            session.add(
+                GPUStats(
+                    recorded_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes),
+                    gpu_name="NVIDIA H200", gpu_utilization=load,
+                    memory_used=30_000 + 500 * minutes,
+                    memory_total=141_000,
+                )
+            )  # fmt: skip
+    dead = keys.dlq(keys.DETECTION_QUEUE)
+    await redis_client.rpush(dead, '{"not": "a job"}', '{"still": "not a job"}')
+    system = await browser.page(DESKTOP)
+    await system.goto(base + "/system")
+    logged = await system.locator("ol.logs li").all_inner_texts()
+    assert len(logged) == 2 and "did not answer" in logged[0] and "0-byte" in logged[1]
+    row = system.locator('div.dlq[data-queue="detection_queue"]')
+    count = system.locator('td.dlq-count[data-queue="detection_queue"]')
+    assert await count.inner_text() == "2"
+    points = await system.get_attribute("svg.chart polyline.utilisation", "points")
+    assert len(points.split()) == 3
+    await shoot(system, screenshots, "system")
+    phone_system = await browser.page(PHONE)
+    await phone_system.goto(base + "/system")
+    await no_horizontal_scroll(phone_system)
+    await shoot(phone_system, screenshots, "system")
+    # Each destructive button asks first: dismissed, nothing happens; accepted, it is done.
+    system.once("dialog", lambda dialog: dialog.dismiss())
+    await row.locator("button.clear").click()
+    await asyncio.sleep(0.5)
+    assert await redis_client.llen(dead) == 2
+    system.once("dialog", lambda dialog: dialog.accept())
+    await row.locator("button.clear").click()
+    await row.wait_for(state="hidden")
+    assert await count.inner_text() == "0"
+    assert await redis_client.llen(dead) == 0
+    await system.goto(base + "/system?level=all&search=well")
+    assert await system.locator("ol.logs li").count() == 1
+    assert "all is well" in await system.locator("ol.logs li").first.inner_text()
+
     for viewport in (DESKTOP, PHONE):
         system = await browser.page(viewport)
         await system.goto(base + "/system")
         assert await system.locator("section.card h2").first.inner_text() == "Actors"
         await no_horizontal_scroll(system)
-        await shoot(system, screenshots, "system")
         docs = await browser.page(viewport)
         await docs.goto(base + "/schema")
         await docs.wait_for_selector(".swagger-ui .info .title")

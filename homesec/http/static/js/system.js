@@ -2,18 +2,18 @@
 // through the REST API and each destructive one after a confirmation.
 import { api, attempt } from "./common.js";
 
-for (const row of document.querySelectorAll("tr[data-queue]")) {
+for (const row of document.querySelectorAll("div.dlq[data-queue]")) {
   const queue = row.dataset.queue;
-  const count = row.querySelector(".dlq-count");
+  const count = document.querySelector(`td.dlq-count[data-queue="${queue}"]`);
   row.querySelector("button.requeue")?.addEventListener("click", async () => {
     if (!confirm(`Move every dead letter of ${queue} back to its queue?`)) return;
     const done = await attempt("requeue", () => api("POST", `/api/dlq/${queue}/requeue?all=true`));
-    if (done) count.textContent = done.remaining;
+    if (done) { count.textContent = done.remaining; if (!done.remaining) row.hidden = true; }
   });
   row.querySelector("button.clear")?.addEventListener("click", async () => {
     if (!confirm(`Delete every dead letter of ${queue}? They cannot be retried afterwards.`)) return;
     const done = await attempt("clear", () => api("DELETE", `/api/dlq/${queue}`));
-    if (done) count.textContent = "0";
+    if (done) { count.textContent = "0"; row.hidden = true; }
   });
 }
 
