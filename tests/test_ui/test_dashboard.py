@@ -128,6 +128,11 @@ async def test_events_page_live_filters_and_keys(
     await phone.wait_for_selector("#live.badge.on")
     await no_horizontal_scroll(phone)
     await shoot(phone, screenshots, "events")
+    # Dark follows the system setting.
+    await phone.emulate_media(color_scheme="dark")
+    background = await phone.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(18, 21, 27)"
+    await shoot(phone, screenshots, "events-dark")
 
 
 async def test_event_page_frames_review_notes_and_feedback(
@@ -284,6 +289,11 @@ async def test_login_images_websocket_and_logout(
     # Unauthorised: the image routes refuse without the session.
     refused = await page.request.get(f"{base}/api/detections/{ids['frame_detection']}/crop")
     assert refused.status == 401
+
+    desktop = await browser.page(DESKTOP)
+    await desktop.goto(base + "/")
+    await desktop.wait_for_url(re.compile(r"/login\?next=%2F$"))
+    await shoot(desktop, screenshots, "login")
 
     await page.fill("#key", "not the key")
     await page.click("form.login button")
