@@ -44,6 +44,15 @@ async def test_login_sets_a_strict_httponly_expiring_cookie_without_the_key(secu
         assert (await secured_client.get(path)).status_code == 200, path
 
 
+async def test_the_cookie_is_secure_behind_an_https_proxy(secured_client):
+    for header in ({"X-Forwarded-Proto": "https"}, {"Forwarded": "for=10.0.0.2;proto=https"}):
+        response = await secured_client.post(
+            "/login", data={"key": KEY}, headers=header, follow_redirects=False
+        )
+        assert response.status_code == 303
+        assert "Secure" in response.headers["set-cookie"], header
+
+
 async def test_a_wrong_key_shows_the_form_again(secured_client):
     response = await _login(secured_client, key="wrong")
     assert response.status_code == 401

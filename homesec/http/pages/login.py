@@ -37,6 +37,16 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def served_over_https(request: Request) -> bool:
+    """HTTPS here, or at the reverse proxy in front (``X-Forwarded-Proto``/``Forwarded``). A
+    client that claims it falsely only gets a ``Secure`` cookie its plain-HTTP page drops."""
+    if request.url.scheme == "https":
+        return True
+    forwarded_proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip()
+    forwarded = request.headers.get("forwarded", "").lower().replace(" ", "")
+    return forwarded_proto.lower() == "https" or "proto=https" in forwarded
+
+
 def _login_page(next_path: str, error: str | None = None, status_code: int = 200) -> Template:
     return Template(
         template_name="login.html",
@@ -83,7 +93,7 @@ async def login(
         path="/",
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=served_over_https(request),
     )
     return response
 
