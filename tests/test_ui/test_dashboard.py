@@ -230,6 +230,11 @@ async def test_cameras_and_system_pages(
                     memory_total=141_000,
                 )
             )  # fmt: skip
+    # A job waiting since ten minutes ago (a stream id starts with its millisecond).
+    ten_minutes_ago = int((dt.datetime.now(dt.UTC).timestamp() - 600) * 1000)
+    await redis_client.xadd(
+        keys.ANALYSIS_QUEUE, {keys.STREAM_FIELD: "{}"}, id=f"{ten_minutes_ago}-0"
+    )
     dead = keys.dlq(keys.DETECTION_QUEUE)
     await redis_client.rpush(dead, '{"not": "a job"}', '{"still": "not a job"}')
     system = await browser.page(DESKTOP)
@@ -239,6 +244,8 @@ async def test_cameras_and_system_pages(
     row = system.locator('div.dlq[data-queue="detection_queue"]')
     count = system.locator('td.dlq-count[data-queue="detection_queue"]')
     assert await count.inner_text() == "2"
+    waiting = system.locator("table tr", has_text="analysis_queue").locator("td.oldest")
+    assert await waiting.inner_text() == "10 min"
     points = await system.get_attribute("svg.chart polyline.utilisation", "points")
     assert len(points.split()) == 3
     await shoot(system, screenshots, "system")

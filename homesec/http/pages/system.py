@@ -7,6 +7,7 @@ call those routes (requeue, clear, cleanup), each after a confirmation.
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from litestar import Request, get
 from litestar.response import Template
@@ -16,6 +17,7 @@ from homesec.http import status
 from homesec.http.queries import logs as log_queries
 from homesec.http.queries import system as system_queries
 from homesec.http.services import DbSession, ServicesDep
+from homesec.store.streams import queue_activity
 
 LOG_LINES = 40
 GPU_WINDOW = dt.timedelta(hours=1)
@@ -67,8 +69,16 @@ async def system_page(request: Request, db: DbSession, services: ServicesDep) ->
     try:
         telemetry = await status.pipeline_telemetry(services)
         queues = telemetry.queues
+        # The oldest entry's age: how long the queue's head has waited (acknowledged entries
+        # are deleted, so what is left is the backlog).
+        oldest = {
+            queue: (
+                await queue_activity(services.redis, queue, time.time())
+            ).oldest_entry_age_seconds
+            for queue in queues
+        }
     except (RedisError, OSError):  # Redis is down: the health part says so
-        queues = {}
+        queues, oldest = {}, {}
     now = dt.datetime.now(dt.UTC)
     since = now - GPU_WINDOW
     gpu = await system_queries.gpu_history(db, since, None, 720)
@@ -79,6 +89,7 @@ async def system_page(request: Request, db: DbSession, services: ServicesDep) ->
             "active": "/system",
             "health": health,
             "queues": queues,
+            "oldest": oldest,
             "gpu": gpu.samples,
             "gpu_lines": gpu_lines(gpu.samples, now),
             "chart": (CHART_WIDTH, CHART_HEIGHT),

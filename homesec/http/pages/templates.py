@@ -48,6 +48,17 @@ def age(moment: dt.datetime | None, now: dt.datetime | None = None) -> str:
     return f"{seconds} s ago"
 
 
+def duration(seconds: float | None) -> str:
+    """``45 s``, ``12 min``, ``3 h``; a dash for none."""
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
 def template_config(settings: Settings) -> TemplateConfig:
     zone = local_zone(settings)
     environment = Environment(
@@ -59,6 +70,7 @@ def template_config(settings: Settings) -> TemplateConfig:
     )
     environment.filters["localtime"] = lambda moment, style="long": local_time(moment, zone, style)
     environment.filters["age"] = age
+    environment.filters["duration"] = duration
     environment.globals["nav"] = NAV
     environment.globals["zone_name"] = settings.timezone or "this machine's time zone"
     environment.globals["keys_enabled"] = settings.api_key_enabled
