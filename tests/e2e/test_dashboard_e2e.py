@@ -54,6 +54,7 @@ async def test_an_upload_appears_live_and_the_system_page_shows_the_pipeline(
         else:
             raise AssertionError(f"no watcher for {camera} on the System page: {actors}")
 
+        await system.locator("#health", has_text=re.compile("healthy|degraded")).wait_for()
         page = await browser.page(DESKTOP)
         await page.goto(f"{base}/?camera={camera}&reviewed=all")
         await page.wait_for_selector("#live.badge.on")

@@ -194,6 +194,9 @@ async def test_cameras_and_system_pages(
     page = await browser.page(DESKTOP)
     await page.goto(base + "/cameras")
     await page.wait_for_selector('li[data-id="back_yard"] .snapshot.none')
+    # The header's health badge, from /ws/system: no pipeline runs in this test.
+    await page.locator("#health.status-degraded", has_text="degraded").wait_for()
+    assert "homesec up" in await page.get_attribute("#health", "title")
     assert await page.locator("li.camera-card").count() == 3
     assert all(width == 640 for width in await images_loaded(page, "img.snapshot"))
     assert await page.locator("img.snapshot").count() == 2

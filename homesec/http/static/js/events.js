@@ -2,6 +2,7 @@
 // j/k/Enter/r keys, review buttons and "mark all shown reviewed". The list itself is rendered
 // by the server; a live event's line is fetched from it too, under this page's filters.
 import { api, attempt } from "./common.js";
+import { connectWithBackoff } from "./live.js";
 
 const list = document.getElementById("events");
 const badge = document.getElementById("live");
@@ -90,22 +91,7 @@ function setBadge(state) {
   badge.className = `badge ${state}`;
 }
 
-// Reconnect after 1, 2, 4 ... seconds, at most 30, with some jitter; back to 1 once open.
-let delay = 1000;
-function connect() {
-  const url = new URL("/ws/events?types=event", location.href);
-  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-  const socket = new WebSocket(url);
-  socket.onopen = () => { delay = 1000; setBadge("on"); };
-  socket.onmessage = (message) => {
-    const data = JSON.parse(message.data);
-    if (data.type === "event") addLive(data.data.event_id ?? data.data.id);
-  };
-  socket.onclose = (closing) => {
-    setBadge("off");
-    if (closing.code === 1008) { location.reload(); return; } // the session ended
-    setTimeout(connect, delay * (0.8 + Math.random() * 0.4));
-    delay = Math.min(delay * 2, 30000);
-  };
-}
-connect();
+connectWithBackoff("/ws/events?types=event", {
+  onMessage: (data) => { if (data.type === "event") addLive(data.data.event_id ?? data.data.id); },
+  onState: (open) => setBadge(open ? "on" : "off"),
+});
