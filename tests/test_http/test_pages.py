@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+import msgspec
+from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from homesec.models import Camera, EventFeedback
@@ -160,3 +162,19 @@ async def test_system_page_and_docs_need_no_other_host(client) -> None:
     )
     bundle = await client.get("/static/vendor/swagger-ui-dist/swagger-ui-bundle.js")
     assert bundle.status_code == 200 and len(bundle.content) > 100_000
+
+
+async def test_times_and_date_filters_are_in_the_house_time_zone(
+    make_app, settings, db_sessions
+) -> None:
+    await add_camera(db_sessions, settings, "gate")
+    # 02:30 UTC on 24 Dec is still 23 Dec, 21:30, in New York.
+    late = T0.replace(day=24, hour=2, minute=30)
+    event = await add_event(db_sessions, batch_id="late", camera_id="gate", started_at=late)
+    house = msgspec.structs.replace(settings, timezone="America/New_York")
+    async with AsyncTestClient(make_app(settings=house)) as client:
+        html = (await client.get("/")).text
+        assert "Tue 23 Dec 21:30" in html or "23 Dec 2025 21:30" in html
+        assert "America/New_York" in html
+        assert listed_ids((await client.get("/?since=2025-12-23&until=2025-12-23")).text) == [event]
+        assert listed_ids((await client.get("/?since=2025-12-24")).text) == []
