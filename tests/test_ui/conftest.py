@@ -56,13 +56,15 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def serve() -> Callable[..., str]:
-    """``serve(app)``: run it on uvicorn in a thread of its own; its base URL."""
-    servers = []
+class Servers:
+    """``servers(app)``: run ``app`` on uvicorn in a thread of its own and return its base URL;
+    ``servers.stop(url)`` stops it (a test of reconnection starts one again on its port)."""
 
-    def start(app) -> str:
-        port = _free_port()
+    def __init__(self) -> None:
+        self.running: dict[str, tuple] = {}
+
+    def __call__(self, app, port: int | None = None) -> str:
+        port = port or _free_port()
         server = build_server(app, "127.0.0.1", port, log_level="warning")
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
@@ -70,17 +72,26 @@ def serve() -> Callable[..., str]:
             if server.started:
                 break
             if not thread.is_alive():
-                raise RuntimeError("uvicorn stopped while starting")
+                raise RuntimeError(f"uvicorn stopped while starting on port {port}")
             threading.Event().wait(0.05)
         else:
             raise RuntimeError("uvicorn did not start within 15 s")
-        servers.append((server, thread))
-        return f"http://127.0.0.1:{port}"
+        base = f"http://127.0.0.1:{port}"
+        self.running[base] = (server, thread)
+        return base
 
-    yield start
-    for server, thread in servers:
+    def stop(self, base: str) -> None:
+        server, thread = self.running.pop(base)
         server.should_exit = True
         thread.join(timeout=15)
+
+
+@pytest.fixture
+def serve() -> Servers:
+    servers = Servers()
+    yield servers
+    for base in list(servers.running):
+        servers.stop(base)
 
 
 @pytest.fixture(scope="session")

@@ -123,6 +123,15 @@ async def test_events_page_live_filters_and_keys(
         assert (await session.get(Event, ids["critical"])).reviewed is True
         assert (await session.get(Event, ids["high"])).reviewed is False
 
+    # The server goes away: the badge says so; it comes back: the page reconnects by itself.
+    serve.stop(base)
+    await page.locator("#live", has_text="disconnected").wait_for()
+    serve(make_app(), port=int(base.rsplit(":", 1)[1]))
+    await page.locator("#live.on", has_text="live").wait_for(timeout=40_000)
+    # The browser logged the refused reconnection attempts meanwhile; nothing else.
+    refused = [e for e in browser.errors if "WebSocket connection to" in e]
+    browser.errors = [e for e in browser.errors if e not in refused]
+
     phone = await browser.page(PHONE)
     await phone.goto(base + "/?reviewed=all")
     await phone.wait_for_selector("#live.badge.on")
