@@ -15,6 +15,8 @@ from homesec.http.queries.events import EventFilters, _filtered
 from homesec.http.schemas.events import Event as EventOut
 from homesec.models import Detection, Event, RiskLevel
 
+# ``_filtered`` is the events list's own WHERE clause: the counts, neighbours and live rows
+# here match /api/events exactly.
 UNSCORED = "unscored"
 BANDS = (*(level.value for level in RiskLevel), UNSCORED)
 
