@@ -119,6 +119,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     api_key_enabled: bool = False
     api_keys: tuple[str, ...] = ()
 
+    # --- the dashboard and sessions -----------------------------------------------------------
+    # How long a dashboard login (its session cookie) lasts before the key is asked again.
+    session_hours: int = 168
+
     # --- the built-in FTP(S) server cameras upload to -----------------------------------------
     ftp_enabled: bool = True
     # Cameras are other machines: the server listens on every interface by default.
@@ -445,6 +449,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "LOG_LEVEL": ("log_level", _parse_choice(LOG_LEVELS, upper=True)),
     "API_KEY_ENABLED": ("api_key_enabled", _parse_bool),
     "API_KEYS": ("api_keys", _parse_list),
+    "SESSION_HOURS": ("session_hours", _parse_int(1, 8760)),
     "FTP_ENABLED": ("ftp_enabled", _parse_bool),
     "FTP_HOST": ("ftp_host", _parse_nonempty),
     "FTP_PORT": ("ftp_port", _parse_port_outside_ray_workers),

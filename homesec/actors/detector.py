@@ -46,6 +46,7 @@ from homesec.pipeline.detection_messages import detection_new_message
 from homesec.pipeline.retry import RetryStep, describe_error
 from homesec.pipeline.scene import kept_by_house
 from homesec.settings import Settings
+from homesec.store import cameras as store_cameras
 from homesec.store import detections as store_detections
 from homesec.store import event_channel, uploads
 from homesec.store.detections import ImageDetections, StoredImage
@@ -245,10 +246,11 @@ class Detector(ServiceActor):
                 await self._failed(consumer, entry, None, exc)
         try:
             # Redelivered jobs whose detections are stored skip the model: only their
-            # hand-over is left to do.
+            # hand-over is left to do. So do the uploads of a disabled camera, with none.
             stored = await store_detections.already_stored(
                 self.sessions, [item.job.file_path for item in work]
             )
+            stored |= {path: [] for path in await self._skip_disabled(work, stored)}
         except Exception as exc:
             for item in work:
                 await self._failed(consumer, item.entry, item.job, exc)
@@ -266,6 +268,21 @@ class Detector(ServiceActor):
         for entry_id in done:
             self._held.pop(entry_id, None)
         await self._record_latency([item.job for item in work if item.entry.entry_id in done])
+
+    async def _skip_disabled(
+        self, work: list[_Work], stored: dict[str, list[StoredDetection]]
+    ) -> list[str]:
+        """The uploads of disabled cameras (the dashboard's switch): kept, their ledger rows
+        ``done``, not analysed. One small query per batch."""
+        pending = [item for item in work if item.job.file_path not in stored]
+        cameras = {item.job.camera_id for item in pending}
+        disabled = await store_cameras.disabled_among(self.sessions, cameras)
+        paths = [item.job.file_path for item in pending if item.job.camera_id in disabled]
+        if paths:
+            async with self.sessions.begin() as session:
+                await uploads.mark_done_in(session, paths, dt.datetime.now(dt.UTC))
+            self.counters["skipped_disabled"] += len(paths)
+        return paths
 
     async def _record_latency(self, jobs: list[DetectionJob]) -> None:
         """Upload accepted -> detections stored and handed over, per image, for telemetry."""

@@ -50,3 +50,10 @@ class CameraRole(StrEnum):
 class LogSource(StrEnum):
     BACKEND = "backend"
     FRONTEND = "frontend"
+
+
+class FeedbackKind(StrEnum):
+    """What a person said about an event's scoring (``event_feedback.feedback``)."""
+
+    FALSE_ALARM = "false_alarm"  # nothing worth a look happened
+    WRONG_SEVERITY = "wrong_severity"  # the band should have been another (``should_be``)

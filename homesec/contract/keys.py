@@ -107,3 +107,12 @@ def event_published(event_id: int, started_at: float) -> str:
     whose event already exists publishes it only if nobody did. The start time (epoch seconds)
     is part of the key because ids alone repeat when the database is new and Redis is not."""
     return f"published:{event_id}:{started_at:.6f}"
+
+
+# --- dashboard sessions ---------------------------------------------------------------------
+
+
+def web_session(token_hash: str) -> str:
+    """``session:{sha256 of the cookie's token}`` -> the hash of the API key that logged in,
+    with the session's lifetime (``SESSION_HOURS``) as its TTL."""
+    return f"session:{token_hash}"

@@ -8,7 +8,9 @@ refuses an unprotected public bind.
 - ``routes/``: thin handlers; ``queries/``: the data layer (PostgreSQL and Redis), returning
   the msgspec structs of ``schemas/``
 - ``errors``: the area's error root, mapped to RFC 9457 problem details in one place
-- ``auth``: API keys; ``rate_limit``: per-client limits; ``media``: safe image paths
+- ``pages/`` with ``templates/`` and ``static/``: the dashboard (docs/dashboard.md)
+- ``auth``: API keys, dashboard sessions (``sessions``), the cross-site request check;
+  ``rate_limit``: per-client limits; ``media``: safe image paths, boxes and crops
 - ``relay``: ``security_events`` fanned out to WebSocket clients; ``status``: health checks
 - ``metrics``: Prometheus; ``actors``: how the API asks the pipeline about its actors
 """

@@ -10,13 +10,18 @@ from importlib.metadata import PackageNotFoundError, version
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from homesec.contract import keys
 from homesec.http.actors import ActorDirectory, NoActors
-from homesec.http.auth import ApiKeyMiddleware, ApiKeyStore
+from homesec.http.auth import AccessMiddleware, ApiKeyStore
 from homesec.http.errors import EXCEPTION_HANDLERS
 from homesec.http.metrics import ApiMetrics, MetricsMiddleware
+from homesec.http.pages import cameras as camera_pages
+from homesec.http.pages import events as event_pages
+from homesec.http.pages import login
+from homesec.http.pages import system as system_pages
+from homesec.http.pages.templates import template_config
 from homesec.http.rate_limit import SlidingWindowLimiter
 from homesec.http.relay import DEFAULT_QUEUE_SIZE, EventRelay
 from homesec.http.routes import health, live, pages
@@ -24,15 +29,19 @@ from homesec.http.routes.cameras import CameraController
 from homesec.http.routes.detections import DetectionController
 from homesec.http.routes.dlq import DlqController
 from homesec.http.routes.events import EventController
+from homesec.http.routes.feedback import FeedbackController
 from homesec.http.routes.logs import LogController
 from homesec.http.routes.system import SystemController
 from homesec.http.services import Cleanup, Services, provide_services, provide_session
+from homesec.http.sessions import SessionStore
 from homesec.settings import Settings
 from homesec.store.api_keys import active_key_hashes
 from homesec.store.database import create_engine, session_factory
 from homesec.store.redis_client import create_redis
 
 FRONTEND_LOGS_PER_MINUTE = 60
+FAILED_LOGINS_PER_MINUTE = 10
+SWAGGER = "/static/vendor/swagger-ui-dist"
 SYSTEM_STATUS_INTERVAL_SECONDS = 5.0
 
 
@@ -63,6 +72,7 @@ def create_app(
     not per database, so runs sharing a server would otherwise hear each other.
     """
     frontend_logs = SlidingWindowLimiter(FRONTEND_LOGS_PER_MINUTE, 60.0)
+    failed_logins = SlidingWindowLimiter(FAILED_LOGINS_PER_MINUTE, 60.0)
     metrics = ApiMetrics()
 
     @contextlib.asynccontextmanager
@@ -84,6 +94,8 @@ def create_app(
             frontend_logs=frontend_logs,
             metrics=metrics,
             system_status_interval=system_status_interval,
+            web_sessions=SessionStore(redis, settings.session_hours * 3600),
+            failed_logins=failed_logins,
         )
         relay.start()
         try:
@@ -100,12 +112,20 @@ def create_app(
             SystemController,
             CameraController,
             EventController,
+            FeedbackController,
             DetectionController,
             LogController,
             DlqController,
             live.events_socket,
             live.system_socket,
-            pages.dashboard,
+            event_pages.events_page,
+            event_pages.event_page,
+            event_pages.event_row,
+            camera_pages.cameras_page,
+            system_pages.system_page,
+            login.login_page,
+            login.login,
+            login.logout,
             pages.static_files,
             pages.prometheus_metrics,
         ],
@@ -114,13 +134,23 @@ def create_app(
             "db": Provide(provide_session),
         },
         lifespan=[lifespan],
-        middleware=[MetricsMiddleware(), ApiKeyMiddleware()],
+        middleware=[MetricsMiddleware(), AccessMiddleware()],
+        template_config=template_config(settings),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="homesec",
             version=_package_version(),
             description="Local AI home security: cameras, detections, risk-scored events.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin()],
+            # Swagger UI from the package: the docs work offline and ask no other host.
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    path=["/swagger", "/"],
+                    js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+                    css_url=f"{SWAGGER}/swagger-ui.css",
+                    standalone_preset_js_url=f"{SWAGGER}/swagger-ui-standalone-preset.js",
+                    favicon="<link rel='icon' href='data:,'>",
+                )
+            ],
         ),
     )

@@ -22,6 +22,7 @@ from homesec.http.auth import ApiKeyStore
 from homesec.http.metrics import ApiMetrics
 from homesec.http.rate_limit import SlidingWindowLimiter
 from homesec.http.relay import EventRelay
+from homesec.http.sessions import SessionStore
 from homesec.settings import Settings
 
 Cleanup = Callable[[bool], Awaitable[CleanupStats]]
@@ -40,6 +41,8 @@ class Services:
     frontend_logs: SlidingWindowLimiter
     metrics: ApiMetrics
     system_status_interval: float
+    web_sessions: SessionStore
+    failed_logins: SlidingWindowLimiter
     started_at: float = field(default_factory=time.monotonic)
 
     @property

@@ -11,8 +11,9 @@ from homesec.models.camera import Camera
 from homesec.models.camera_account import CameraAccount
 from homesec.models.class_baseline import ClassBaseline
 from homesec.models.detection import Detection
-from homesec.models.enums import CameraStatus, LogSource, RiskLevel, UploadStatus
+from homesec.models.enums import CameraStatus, FeedbackKind, LogSource, RiskLevel, UploadStatus
 from homesec.models.event import Event
+from homesec.models.event_feedback import EventFeedback
 from homesec.models.gpu_stats import GPUStats
 from homesec.models.log import Log
 from homesec.models.upload import Upload
@@ -27,6 +28,8 @@ __all__ = [
     "ClassBaseline",
     "Detection",
     "Event",
+    "EventFeedback",
+    "FeedbackKind",
     "GPUStats",
     "Log",
     "LogSource",

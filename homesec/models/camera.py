@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, DateTime, String, func
+from sqlalchemy import CheckConstraint, DateTime, String, func, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from homesec.models.base import Base, one_of
@@ -40,6 +40,9 @@ class Camera(Base):
     # homesec's addition: what the camera watches (street, entrance, driveway, yard, garage,
     # indoor); NULL: guessed from the name when scoring.
     role: Mapped[str | None] = mapped_column(String(16))
+    # Off: the camera's uploads are still received and kept, but not analysed (the dashboard's
+    # switch, for a camera pointed at a busy street during a party, say).
+    enabled: Mapped[bool] = mapped_column(server_default=true())
 
     # passive_deletes: the database's ON DELETE CASCADE removes the children, so deleting a
     # camera never loads its (possibly huge) history first. lazy="raise": under asyncio an

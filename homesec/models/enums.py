@@ -1,5 +1,12 @@
 """The stored vocabularies; defined in ``homesec.pipeline.enums`` so pure code shares them."""
 
-from homesec.contract.enums import CameraRole, CameraStatus, LogSource, RiskLevel, UploadStatus
+from homesec.contract.enums import (
+    CameraRole,
+    CameraStatus,
+    FeedbackKind,
+    LogSource,
+    RiskLevel,
+    UploadStatus,
+)
 
-__all__ = ["CameraRole", "CameraStatus", "LogSource", "RiskLevel", "UploadStatus"]
+__all__ = ["CameraRole", "CameraStatus", "FeedbackKind", "LogSource", "RiskLevel", "UploadStatus"]

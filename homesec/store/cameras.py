@@ -47,6 +47,19 @@ async def camera_name_and_role_in(
     return (row.name, row.role) if row is not None else None
 
 
+async def disabled_among(
+    sessions: async_sessionmaker[AsyncSession], camera_ids: set[str]
+) -> set[str]:
+    """Which of these cameras are disabled (their uploads are kept, not analysed)."""
+    if not camera_ids:
+        return set()
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(Camera.id).where(Camera.id.in_(sorted(camera_ids)), Camera.enabled.is_(False))
+        )
+        return set(rows.all())
+
+
 def mark_seen(camera_id: str, seen_at: dt.datetime):
     """The UPDATE that moves ``last_seen_at`` to ``seen_at``; GREATEST: files found late (after
     a restart) never move it backwards."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import msgspec
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from homesec.actors import ray_gateway
 from homesec.actors.batcher import Batcher
@@ -28,8 +28,8 @@ from homesec.contract.jobs import StoredDetection
 from homesec.contract.messages import DetectionNewMessage
 from homesec.contract.reports import ActorSpec
 from homesec.engines.detector import DetectorEngine, create_detector
+from homesec.models import Camera, Upload, UploadStatus
 from homesec.models import Detection as DetectionRow
-from homesec.models import Upload, UploadStatus
 from homesec.settings import Settings
 from homesec.store import batch_state, streams
 from homesec.store.detections import ImageDetections, store_image, store_images
@@ -266,6 +266,32 @@ async def test_two_entries_of_one_file_in_a_batch_store_it_once(
     upload = (await uploads_by_path(db_sessions))[job.file_path]
     assert upload.status == UploadStatus.DONE
     assert await redis_client.llen(keys.dlq(keys.DETECTION_QUEUE)) == 0
+
+
+async def test_a_disabled_cameras_uploads_are_kept_but_not_analysed(
+    pipeline, tmp_path, db_sessions, redis_client
+):
+    async with db_sessions.begin() as session:
+        await session.execute(update(Camera).where(Camera.id == CAMERA).values(enabled=False))
+    job = await pipeline.queue("person.jpg", RED)
+    detector = pipeline.detector()
+    await wait_until(lambda: all_acknowledged(redis_client), what="the entry acknowledged")
+
+    assert await detection_rows(db_sessions) == []
+    assert pipeline.engine.batch_sizes == []  # the model never ran
+    assert await asyncio.to_thread(Path(job.file_path).exists)  # kept
+    upload = (await uploads_by_path(db_sessions))[job.file_path]
+    assert upload.status == UploadStatus.DONE and upload.error is None
+    assert pipeline.directory.calls == 0  # nothing for the Batcher
+    assert (await detector.health()).counters["skipped_disabled"] == 1
+
+    # Enabled again: the next upload is analysed.
+    async with db_sessions.begin() as session:
+        await session.execute(update(Camera).where(Camera.id == CAMERA).values(enabled=True))
+    await pipeline.queue("person2.jpg", RED)
+    await wait_until(lambda: all_acknowledged(redis_client), what="the second entry acknowledged")
+    [row] = await detection_rows(db_sessions)
+    assert row.object_type == "person" and row.file_path.endswith("person2.jpg")
 
 
 async def test_a_batcher_that_stays_away_sends_the_job_to_the_dead_letter_queue(

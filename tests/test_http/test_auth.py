@@ -48,12 +48,21 @@ async def test_routes_need_a_valid_key(secured_client) -> None:
     assert allowed.status_code == 200
 
 
-async def test_liveness_docs_and_dashboard_stay_public(secured_client) -> None:
-    for path in ("/health", "/schema", "/schema/openapi.json", "/", "/static/app.js"):
+async def test_liveness_docs_login_and_static_files_stay_public(secured_client) -> None:
+    for path in ("/health", "/schema", "/schema/openapi.json", "/login", "/static/dashboard.css"):
         assert (await secured_client.get(path)).status_code == 200, path
-    # The dashboard holds no data itself: it asks the API, with the key the user gives it.
-    assert "/api/events" in (await secured_client.get("/static/app.js")).text
-    assert "X-API-Key" in (await secured_client.get("/static/app.js")).text
+    # The pages hold data: a browser without a session is sent to the login page.
+    page = await secured_client.get("/cameras?x=1", follow_redirects=False)
+    assert page.status_code == 303
+    assert page.headers["location"] == "/login?next=%2Fcameras%3Fx%3D1"
+
+
+async def test_bearer_token_is_a_key(secured_client) -> None:
+    allowed = await secured_client.get("/api/events", headers={"Authorization": f"Bearer {KEY}"})
+    assert allowed.status_code == 200
+    for value in ("Bearer wrong", f"Basic {KEY}", "Bearer "):
+        refused = await secured_client.get("/api/events", headers={"Authorization": value})
+        assert refused.status_code == 401, value
 
 
 async def test_websockets_close_1008_without_a_key(secured_client) -> None:

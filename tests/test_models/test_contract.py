@@ -130,9 +130,17 @@ ADDED_COLUMNS: dict[str, dict[str, tuple[str, bool, str | None]]] = {
         "created_at": ("timestamptz", False, NOW),
         "updated_at": ("timestamptz", False, NOW),
     },
+    # The dashboard's feedback on an event's scoring (migration 0004).
+    "event_feedback": {
+        "id": ("integer", False, AUTO),
+        "event_id": ("integer", False, None),
+        "feedback": ("varchar", False, None),
+        "should_be": ("varchar", True, None),
+        "created_at": ("timestamptz", False, NOW),
+    },
 }
 
-# Issue 13 (migration 0005): the cameras' habits, and columns added to contract tables.
+# Issue 13 (migration 0005): the cameras' habits; then the columns added to contract tables.
 ADDED_COLUMNS |= {
     "class_baselines": {
         "camera_id": ("varchar", False, None),
@@ -159,7 +167,8 @@ COLUMNS_ADDED_TO_CONTRACT_TABLES: dict[str, dict[str, tuple[str, bool, str | Non
         "scored_by_model": ("varchar(255)", True, None),
         "prompt_version": ("varchar(32)", True, None),
     },
-    "cameras": {"role": ("varchar(16)", True, None)},
+    # enabled (migration 0004): off, uploads are kept, not analysed; role (migration 0005).
+    "cameras": {"enabled": ("boolean", False, "true"), "role": ("varchar(16)", True, None)},
 }
 
 EXPECTED_COLUMNS = {
@@ -196,6 +205,7 @@ ADDED_INDEXES: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "uq_camera_accounts_camera_id": ("camera_accounts", ("camera_id",), True),
     "uq_camera_accounts_username": ("camera_accounts", ("username",), True),
     "idx_events_supersedes_event_id": ("events", ("supersedes_event_id",), False),
+    "idx_event_feedback_event_id": ("event_feedback", ("event_id",), False),
 }
 
 COMPOSITE_PRIMARY_KEYS = {
@@ -218,6 +228,7 @@ EXPECTED_FOREIGN_KEYS = {
     ("events", "supersedes_event_id"): ("events", "id", "SET NULL"),
     ("class_baselines", "camera_id"): ("cameras", "id", "CASCADE"),
     ("activity_baselines", "camera_id"): ("cameras", "id", "CASCADE"),
+    ("event_feedback", "event_id"): ("events", "id", "CASCADE"),
 }
 
 EXPECTED_CHECKS = {
@@ -231,6 +242,9 @@ EXPECTED_CHECKS = {
     "ck_class_baselines_hour_range",
     "ck_activity_baselines_hour_range",
     "ck_activity_baselines_day_of_week_range",
+    "ck_event_feedback_feedback_valid",
+    "ck_event_feedback_should_be_valid",
+    "ck_event_feedback_should_be_with_wrong_severity",
 }
 
 _TYPE_NAMES = {

@@ -31,6 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 HOMESEC_TABLES = {
     "cameras", "detections", "events", "gpu_stats", "logs", "api_keys", "uploads",
     "camera_accounts", "class_baselines", "activity_baselines",
+    "event_feedback",
 }  # fmt: skip
 
 

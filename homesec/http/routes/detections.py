@@ -6,10 +6,10 @@ import asyncio
 from typing import Annotated
 
 from litestar import Controller, Response, get
-from litestar.params import QueryParameter
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import File
 
-from homesec.http.media import draw_box, resolve_media
+from homesec.http.media import crop_box, draw_box, resolve_media
 from homesec.http.pagination import decode_cursor
 from homesec.http.params import (
     DEFAULT_LIMIT,
@@ -75,9 +75,36 @@ class DetectionController(Controller):
 
     @get("/{detection_id:int}/image", media_type=JPEG)
     async def image(
+        self,
+        db: DbSession,
+        services: ServicesDep,
+        detection_id: RowId,
+        boxed: FromQuery[bool] = True,
+    ) -> Response[bytes]:
+        """The source image as JPEG with the detection's box drawn on it (``boxed=false``:
+        without, for a client that draws every box of the frame itself)."""
+        detection = await queries.get_detection(db, detection_id)
+        path = resolve_media(
+            detection.file_path,
+            [services.settings.foscam_base_path],
+            f"detection {detection_id}'s image",
+        )
+        box = None
+        if boxed and None not in (
+            detection.bbox_x,
+            detection.bbox_y,
+            detection.bbox_width,
+            detection.bbox_height,
+        ):
+            box = (detection.bbox_x, detection.bbox_y, detection.bbox_width, detection.bbox_height)
+        jpeg = await asyncio.to_thread(draw_box, path, box, services.settings.max_image_pixels)
+        return Response(jpeg, media_type=JPEG)
+
+    @get("/{detection_id:int}/crop", media_type=JPEG)
+    async def crop(
         self, db: DbSession, services: ServicesDep, detection_id: RowId
     ) -> Response[bytes]:
-        """The source image as JPEG with the detection's box drawn on it."""
+        """The detection's box cut from its source image (with a margin), at most 320 px."""
         detection = await queries.get_detection(db, detection_id)
         path = resolve_media(
             detection.file_path,
@@ -92,5 +119,5 @@ class DetectionController(Controller):
             detection.bbox_height,
         ):
             box = (detection.bbox_x, detection.bbox_y, detection.bbox_width, detection.bbox_height)
-        jpeg = await asyncio.to_thread(draw_box, path, box, services.settings.max_image_pixels)
+        jpeg = await asyncio.to_thread(crop_box, path, box, services.settings.max_image_pixels)
         return Response(jpeg, media_type=JPEG)

@@ -1,11 +1,11 @@
-"""The dashboard page and the Prometheus scrape endpoint."""
+"""The static files (the dashboard's scripts and styles, vendored libraries) and the
+Prometheus scrape endpoint. The dashboard's pages are in :mod:`homesec.http.pages`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from litestar import MediaType, Response, get
-from litestar.response import File
+from litestar import Response, get
 from litestar.static_files import create_static_files_router
 from prometheus_client import CONTENT_TYPE_LATEST
 
@@ -20,13 +20,6 @@ STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 static_files = create_static_files_router(
     path="/static", directories=[STATIC_DIR], include_in_schema=False
 )
-
-
-@get("/", include_in_schema=False, media_type=MediaType.HTML)
-async def dashboard() -> File:
-    return File(
-        STATIC_DIR / "index.html", media_type=MediaType.HTML, content_disposition_type="inline"
-    )
 
 
 @get("/metrics", include_in_schema=False)

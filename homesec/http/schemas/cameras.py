@@ -20,6 +20,7 @@ class Camera(msgspec.Struct, kw_only=True):
     status: CameraStatus
     created_at: dt.datetime
     last_seen_at: dt.datetime | None
+    enabled: bool = True  # False: uploads are kept, not analysed
     # Its FTP account on homesec's built-in server (the user name; never the password's hash).
     has_ftp_account: bool = False
     ftp_username: str | None = None
@@ -53,6 +54,7 @@ class CameraUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     status: CameraStatus | msgspec.UnsetType = msgspec.UNSET
     # street, entrance, driveway, yard, garage or indoor; null: guess it from the name again.
     role: CameraRole | msgspec.UnsetType | None = msgspec.UNSET
+    enabled: bool | msgspec.UnsetType = msgspec.UNSET  # off: uploads kept, not analysed
 
 
 class FtpAccountRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -1,0 +1,258 @@
+"""The Events page (home), an event's detail page, and the live row fragment.
+
+The filters live in the URL (``camera``, ``band``, ``object``, ``since``, ``until`` as local
+dates, ``reviewed`` = no | yes | all, ``cursor``), so a filtered list can be bookmarked, reloaded
+and paged without losing them; the detail page keeps them for its previous/next links.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.response import Template
+from PIL import Image, UnidentifiedImageError
+
+from homesec.http.errors import ApiError
+from homesec.http.media import resolve_media
+from homesec.http.pagination import decode_cursor
+from homesec.http.params import RowId
+from homesec.http.queries import cameras as camera_queries
+from homesec.http.queries import dashboard
+from homesec.http.queries import events as event_queries
+from homesec.http.schemas.detections import Detection
+from homesec.http.services import DbSession, ServicesDep
+from homesec.models import RiskLevel
+from homesec.settings import Settings, local_zone
+
+PAGE_SIZE = 30
+REVIEWED_CHOICES = ("no", "yes", "all")
+# Offered in the object filter; any other class can be typed.
+COMMON_OBJECTS = ("person", "car", "truck", "bicycle", "motorcycle", "dog", "cat", "bird")
+
+
+class EventView(msgspec.Struct, kw_only=True):
+    """The list's filters as the URL gives them, cleaned: what cannot be used is dropped and
+    named in ``problems`` (a page never fails on a hand-edited URL)."""
+
+    camera: str = ""
+    band: str = ""
+    object: str = ""
+    since: str = ""
+    until: str = ""
+    reviewed: str = "no"
+    cursor: str = ""
+    problems: list[str] = []
+
+    @classmethod
+    def from_query(cls, query) -> EventView:
+        def text(name: str, limit: int = 100) -> str:
+            return (query.get(name) or "").strip()[:limit]
+
+        problems = []
+        band = text("band")
+        if band and band not in {level.value for level in RiskLevel}:
+            problems.append(f"unknown band {band!r}")
+            band = ""
+        reviewed = text("reviewed") or "no"
+        if reviewed not in REVIEWED_CHOICES:
+            problems.append(f"reviewed must be one of {', '.join(REVIEWED_CHOICES)}")
+            reviewed = "no"
+        dates = {}
+        for name in ("since", "until"):
+            value = text(name, 10)
+            if value:
+                try:
+                    dt.date.fromisoformat(value)
+                except ValueError:
+                    problems.append(f"{name} is not a date (YYYY-MM-DD)")
+                    value = ""
+            dates[name] = value
+        return cls(
+            camera=text("camera").replace("\x00", ""),
+            band=band,
+            object=text("object").lower().replace("\x00", ""),
+            reviewed=reviewed,
+            cursor=text("cursor", 200),
+            problems=problems,
+            **dates,
+        )
+
+    def params(self, **changes: str) -> dict[str, str]:
+        """The filters (without the cursor unless given) as URL parameters, empty ones left out."""
+        values = {
+            "camera": self.camera,
+            "band": self.band,
+            "object": self.object,
+            "since": self.since,
+            "until": self.until,
+            "reviewed": "" if self.reviewed == "no" else self.reviewed,
+        }
+        values.update(changes)
+        return {name: value for name, value in values.items() if value}
+
+    def query(self, **changes: str) -> str:
+        return urlencode(self.params(**changes))
+
+    def filters(self, settings: Settings) -> event_queries.EventFilters:
+        zone = local_zone(settings)
+
+        def day_start(text: str) -> dt.datetime | None:
+            if not text:
+                return None
+            day = dt.datetime.combine(dt.date.fromisoformat(text), dt.time())
+            return day.replace(tzinfo=zone) if zone is not None else day.astimezone()
+
+        until = day_start(self.until)
+        return event_queries.EventFilters(
+            camera_id=self.camera or None,
+            risk_level=RiskLevel(self.band) if self.band else None,
+            object_type=self.object or None,
+            start_date=day_start(self.since),
+            end_date=until + dt.timedelta(days=1) - dt.timedelta(microseconds=1) if until else None,
+            reviewed={"no": False, "yes": True, "all": None}[self.reviewed],
+        )
+
+
+def _band(event) -> str:
+    return event.risk_level.value if event.risk_level else dashboard.UNSCORED
+
+
+@get("/", include_in_schema=False)
+async def events_page(request: Request, db: DbSession, services: ServicesDep) -> Template:
+    view = EventView.from_query(request.query_params)
+    filters = view.filters(services.settings)
+    position = None
+    if view.cursor:
+        try:
+            position = decode_cursor(view.cursor)
+        except ApiError:
+            view.problems.append("the page position in the URL is not valid: showing the newest")
+    page = await event_queries.list_events(db, filters, position, PAGE_SIZE)
+    cameras = (await camera_queries.list_cameras(db)).items
+    return Template(
+        template_name="events.html",
+        context={
+            "page": "events",
+            "active": "/",
+            "view": view,
+            "events": page.items,
+            "cards": await dashboard.event_cards(db, page.items),
+            "camera_names": {camera.id: camera.name for camera in cameras},
+            "cameras": cameras,
+            "counts": await dashboard.band_counts(db, filters),
+            "next_cursor": page.next_cursor,
+            "objects": COMMON_OBJECTS,
+            "band_of": _band,
+        },
+    )
+
+
+@get("/events/{event_id:int}/row", include_in_schema=False)
+async def event_row(
+    request: Request, db: DbSession, services: ServicesDep, event_id: RowId
+) -> Template | Response[None]:
+    """One line of the list, for the page to add a live event: 204 when the event does not
+    pass the page's filters (given as the page's own query string)."""
+    view = EventView.from_query(request.query_params)
+    if not await dashboard.event_matches(db, event_id, view.filters(services.settings)):
+        return Response(None, status_code=204)
+    event = await event_queries.get_event(db, event_id)
+    cameras = (await camera_queries.list_cameras(db)).items
+    return Template(
+        template_name="event_row.html",
+        context={
+            "view": view,
+            "event": event,
+            "card": (await dashboard.event_cards(db, [event]))[event.id],
+            "camera_names": {camera.id: camera.name for camera in cameras},
+            "band_of": _band,
+        },
+    )
+
+
+class Box(msgspec.Struct, kw_only=True):
+    x: int
+    y: int
+    width: int
+    height: int
+    label: str
+
+
+class Frame(msgspec.Struct, kw_only=True):
+    """One image of the event with every box found on it."""
+
+    image_url: str
+    detected_at: dt.datetime
+    width: int | None  # None: the image is gone or unreadable
+    height: int | None
+    boxes: list[Box]
+
+
+def _image_size(path: str, roots) -> tuple[int, int] | None:
+    try:
+        real = resolve_media(path, roots, "the frame")
+        with Image.open(real) as image:  # reads the header only
+            return image.size
+    except (ApiError, OSError, UnidentifiedImageError):
+        return None
+
+
+async def _frames(detections: list[Detection], settings: Settings) -> list[Frame]:
+    by_file: dict[str, list[Detection]] = {}
+    for detection in detections:
+        by_file.setdefault(detection.file_path, []).append(detection)
+    frames = []
+    for file_path, found in by_file.items():
+        size = await asyncio.to_thread(_image_size, file_path, [settings.foscam_base_path])
+        boxes = [
+            Box(
+                x=d.bbox_x,
+                y=d.bbox_y,
+                width=d.bbox_width,
+                height=d.bbox_height,
+                label=f"{d.object_type or 'object'} {round((d.confidence or 0) * 100)}%",
+            )
+            for d in found
+            if None not in (d.bbox_x, d.bbox_y, d.bbox_width, d.bbox_height)
+        ]
+        frames.append(
+            Frame(
+                image_url=f"/api/detections/{found[0].id}/image?boxed=false",
+                detected_at=found[0].detected_at,
+                width=size[0] if size else None,
+                height=size[1] if size else None,
+                boxes=boxes,
+            )
+        )
+    return frames
+
+
+@get("/events/{event_id:int}", include_in_schema=False)
+async def event_page(
+    request: Request, db: DbSession, services: ServicesDep, event_id: RowId
+) -> Template:
+    view = EventView.from_query(request.query_params)
+    event = await event_queries.get_event(db, event_id)
+    detections = (await event_queries.event_detections(db, event_id)).items
+    newer, older = await dashboard.neighbours(db, event, view.filters(services.settings))
+    camera = await camera_queries.get_camera(db, event.camera_id)
+    return Template(
+        template_name="event.html",
+        context={
+            "page": "event",
+            "active": "/",
+            "view": view,
+            "event": event,
+            "band": _band(event),
+            "camera": camera,
+            "frames": await _frames(detections, services.settings),
+            "detections": detections,
+            "newer": newer,
+            "older": older,
+            "feedback_levels": [level.value for level in RiskLevel],
+        },
+    )

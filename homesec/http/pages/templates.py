@@ -1,0 +1,77 @@
+"""The Jinja environment of the pages: autoescaped, with the filters the templates share."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from homesec.settings import Settings, local_zone
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
+
+# (path, label) of each page in the nav, in order. A new page adds its line here.
+NAV = (("/", "Events"), ("/cameras", "Cameras"), ("/system", "System"))
+
+
+def local_time(moment: dt.datetime | None, zone: dt.tzinfo | None, style: str = "long") -> str:
+    """``moment`` in the house's zone: ``Tue 23 Dec 2025 13:00:05`` (long), ``Tue 23 Dec 13:00``
+    (list), ``13:00`` (short) or ``2025-12-23`` (date)."""
+    if moment is None:
+        return "-"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    local = moment.astimezone(zone)
+    if style == "short":
+        return local.strftime("%H:%M")
+    if style == "date":
+        return local.strftime("%Y-%m-%d")
+    if style == "list":  # the year only when it is not this one
+        this_year = dt.datetime.now(zone).year
+        return local.strftime("%a %d %b %H:%M" if local.year == this_year else "%d %b %Y %H:%M")
+    return local.strftime("%a %d %b %Y %H:%M:%S")
+
+
+def age(moment: dt.datetime | None, now: dt.datetime | None = None) -> str:
+    """How long ago, in the largest whole unit: ``40 s``, ``5 min``, ``3 h``, ``2 d``."""
+    if moment is None:
+        return "never"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    seconds = max(0, int(((now or dt.datetime.now(dt.UTC)) - moment).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return f"{seconds} s ago"
+
+
+def duration(seconds: float | None) -> str:
+    """``45 s``, ``12 min``, ``3 h``; a dash for none."""
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
+def template_config(settings: Settings) -> TemplateConfig:
+    zone = local_zone(settings)
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["localtime"] = lambda moment, style="long": local_time(moment, zone, style)
+    environment.filters["age"] = age
+    environment.filters["duration"] = duration
+    environment.globals["nav"] = NAV
+    environment.globals["zone_name"] = settings.timezone or "this machine's time zone"
+    environment.globals["keys_enabled"] = settings.api_key_enabled
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))

@@ -1,0 +1,44 @@
+// An event's page: reviewed, notes and feedback, saved through the REST API; j/k and the
+// arrow keys go to the newer and older event, r toggles reviewed.
+import { api, attempt } from "./common.js";
+
+const article = document.querySelector("article.event-detail");
+const id = article.dataset.id;
+const reviewed = document.getElementById("reviewed");
+const notes = document.getElementById("notes");
+const saved = document.getElementById("saved");
+
+async function save(changes, what) {
+  const done = await attempt(`save the ${what}`, () => api("PATCH", `/api/events/${id}`, changes));
+  if (done) {
+    saved.textContent = `${what} saved`;
+    reviewed.checked = done.reviewed;
+  }
+}
+
+reviewed.addEventListener("change", () => save({ reviewed: reviewed.checked }, "review"));
+document.getElementById("save-notes").addEventListener("click", () =>
+  save({ notes: notes.value.trim() || null }, "note"));
+
+const feedbackSaved = document.getElementById("feedback-saved");
+async function feedback(body, text) {
+  const done = await attempt("save the feedback", () =>
+    api("POST", `/api/events/${id}/feedback`, body));
+  if (done) feedbackSaved.textContent = `Thanks: recorded as ${text}.`;
+}
+document.getElementById("false-alarm").addEventListener("click", () =>
+  feedback({ feedback: "false_alarm" }, "a false alarm"));
+document.getElementById("wrong-severity").addEventListener("click", () => {
+  const shouldBe = document.getElementById("should-be").value;
+  feedback({ feedback: "wrong_severity", should_be: shouldBe }, `should be ${shouldBe}`);
+});
+
+document.addEventListener("keydown", (key) => {
+  if (key.target.closest("input, select, textarea") || key.ctrlKey || key.metaKey || key.altKey) {
+    return;
+  }
+  const go = (linkId) => { const link = document.getElementById(linkId); if (link) location.assign(link.href); };
+  if (key.key === "k" || key.key === "ArrowLeft") go("newer");
+  else if (key.key === "j" || key.key === "ArrowRight") go("older");
+  else if (key.key === "r") { reviewed.checked = !reviewed.checked; save({ reviewed: reviewed.checked }, "review"); }
+});

@@ -1,0 +1,340 @@
+"""The dashboard in a real browser: live events, filters, keys, the event page, review and
+notes, feedback, cameras, system, login and logout, phone width, nothing from another host."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+
+import msgspec
+from sqlalchemy import select
+
+from homesec.contract import keys
+from homesec.contract.messages import SecurityEventData, SecurityEventMessage, encode_message
+from homesec.models import APIKey, Camera, Event, EventFeedback, GPUStats, Log
+from homesec.store.api_keys import hash_api_key
+from tests.test_http.conftest import add_camera, add_detection, add_event, write_jpeg
+from tests.test_ui.conftest import DESKTOP, PHONE, no_horizontal_scroll, shoot
+
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+KEY = "a long and secret dashboard key"
+
+
+async def seed(db_sessions, settings) -> dict[str, int]:
+    """Two cameras; events in three bands, one with two boxes on one frame."""
+    ids: dict[str, int] = {}
+    folders = {}
+    for camera in ("front_door", "garage"):
+        folders[camera] = await add_camera(db_sessions, settings, camera)
+    frame = str(write_jpeg(folders["front_door"] / "f1.jpg", (640, 480), (70, 90, 110)))
+    person = await add_detection(
+        db_sessions, camera_id="front_door", file_path=frame, object_type="person",
+        confidence=0.93, bbox_x=60, bbox_y=80, bbox_width=160, bbox_height=320, detected_at=NOW,
+    )  # fmt: skip
+    dog = await add_detection(
+        db_sessions, camera_id="front_door", file_path=frame, object_type="dog",
+        confidence=0.71, bbox_x=380, bbox_y=300, bbox_width=150, bbox_height=120, detected_at=NOW,
+    )  # fmt: skip
+    car_frame = str(write_jpeg(folders["garage"] / "g1.jpg", (640, 480), (120, 110, 90)))
+    car = await add_detection(
+        db_sessions, camera_id="garage", file_path=car_frame, object_type="car",
+        confidence=0.88, bbox_x=100, bbox_y=200, bbox_width=400, bbox_height=200, detected_at=NOW,
+    )  # fmt: skip
+    ids["high"] = await add_event(
+        db_sessions, batch_id="high", camera_id="front_door",
+        started_at=NOW - dt.timedelta(minutes=5),
+        risk_score=72, risk_level="high", summary="A person and a dog walk up to the front door.",
+        reasoning="Someone not seen before, at night, close to the door.",
+        detection_ids=f"[{person}, {dog}]",
+    )  # fmt: skip
+    ids["low"] = await add_event(
+        db_sessions, batch_id="low", camera_id="garage", started_at=NOW - dt.timedelta(minutes=20),
+        risk_score=12, risk_level="low", summary="A car parks in the drive.",
+        detection_ids=f"[{car}]",
+    )  # fmt: skip
+    ids["critical"] = await add_event(
+        db_sessions, batch_id="critical", camera_id="front_door",
+        started_at=NOW - dt.timedelta(minutes=40), risk_score=91, risk_level="critical",
+        summary="A person tries the door handle twice.", detection_ids=f"[{person}]",
+        is_fast_path=True,
+    )  # fmt: skip
+    ids["frame_detection"] = person
+    return ids
+
+
+async def images_loaded(page, selector: str) -> list[int]:
+    await page.wait_for_load_state("networkidle")
+    return await page.eval_on_selector_all(
+        selector, "(images) => images.map((image) => image.complete ? image.naturalWidth : 0)"
+    )
+
+
+async def test_events_page_live_filters_and_keys(
+    make_app, serve, watched, db_sessions, settings, redis_client, events_channel, screenshots
+) -> None:
+    ids = await seed(db_sessions, settings)
+    base = serve(make_app())
+    browser = await watched(base)
+    page = await browser.page(DESKTOP)
+    await page.goto(base + "/")
+    rows = page.locator("ol#events > li.event")
+    assert await rows.count() == 3
+    assert all(width > 0 for width in await images_loaded(page, "img.thumb"))
+    await page.wait_for_selector("#live.badge.on")
+    await shoot(page, screenshots, "events")
+
+    # A new event appears at the top, live.
+    new_id = await add_event(
+        db_sessions, batch_id="live", camera_id="garage", started_at=NOW,
+        risk_score=65, risk_level="high", summary="Someone walks along the garage at night.",
+    )  # fmt: skip
+    message = SecurityEventMessage(
+        data=SecurityEventData(
+            id=new_id, event_id=new_id, batch_id="live", camera_id="garage", risk_score=65,
+            risk_level="high", summary="Someone walks along the garage at night.",
+            started_at=NOW.isoformat(),
+        )
+    )  # fmt: skip
+    await redis_client.publish(events_channel, encode_message(message))
+    await page.wait_for_selector(f'ol#events > li.event[data-id="{new_id}"]:first-child')
+    assert await rows.count() == 4
+
+    # Keys: j moves to the first line, r marks it reviewed (saved through the API).
+    await page.keyboard.press("j")
+    await page.keyboard.press("r")
+    await page.wait_for_selector(f'li.event.reviewed[data-id="{new_id}"]')
+    async with db_sessions() as session:
+        assert (await session.get(Event, new_id)).reviewed is True
+
+    # A filter changes the list and the address.
+    await page.select_option("select[name=band]", "critical")
+    await page.wait_for_url(re.compile(r"/\?band=critical$"))
+    assert await page.locator("ol#events > li.event").count() == 1
+    assert await page.get_attribute("ol#events > li.event", "data-id") == str(ids["critical"])
+    await page.select_option("select[name=camera]", "front_door")
+    await page.wait_for_url(re.compile(r"camera=front_door"))
+    assert "band=critical" in page.url
+
+    # Mark all shown reviewed.
+    await page.click("#mark-all")
+    await page.wait_for_selector("li.event.reviewed")
+    async with db_sessions() as session:
+        assert (await session.get(Event, ids["critical"])).reviewed is True
+        assert (await session.get(Event, ids["high"])).reviewed is False
+
+    # The server goes away: the badge says so; it comes back: the page reconnects by itself.
+    serve.stop(base)
+    await page.locator("#live", has_text="disconnected").wait_for()
+    serve(make_app(), port=int(base.rsplit(":", 1)[1]))
+    await page.locator("#live.on", has_text="live").wait_for(timeout=40_000)
+    # The browser logged the refused reconnection attempts meanwhile; nothing else.
+    refused = [e for e in browser.errors if "WebSocket connection to" in e]
+    browser.errors = [e for e in browser.errors if e not in refused]
+
+    phone = await browser.page(PHONE)
+    await phone.goto(base + "/?reviewed=all")
+    await phone.wait_for_selector("#live.badge.on")
+    await no_horizontal_scroll(phone)
+    await shoot(phone, screenshots, "events")
+    # Dark follows the system setting.
+    await phone.emulate_media(color_scheme="dark")
+    background = await phone.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(18, 21, 27)"
+    await shoot(phone, screenshots, "events-dark")
+
+
+async def test_event_page_frames_review_notes_and_feedback(
+    make_app, serve, watched, db_sessions, settings, screenshots
+) -> None:
+    ids = await seed(db_sessions, settings)
+    base = serve(make_app())
+    browser = await watched(base)
+    page = await browser.page(DESKTOP)
+    await page.goto(base + "/")
+    await page.click(f'li.event[data-id="{ids["high"]}"] a')
+    await page.wait_for_url(re.compile(rf"/events/{ids['high']}"))
+    assert all(width == 640 for width in await images_loaded(page, ".frame img"))
+    assert await page.locator(".frame svg rect").count() == 2
+    labels = await page.locator(".frame svg text").all_text_contents()
+    assert sorted(labels) == ["dog 71%", "person 93%"]
+    assert all(width > 0 for width in await images_loaded(page, ".crops img"))
+    assert "Someone not seen before" in await page.inner_text(".reasoning")
+    await shoot(page, screenshots, "event")
+
+    await page.check("#reviewed")
+    await page.wait_for_selector("#saved:has-text('review saved')")
+    await page.fill("#notes", "The neighbour's dog walker.")
+    await page.click("#save-notes")
+    await page.wait_for_selector("#saved:has-text('note saved')")
+    await page.select_option("#should-be", "low")
+    await page.click("#wrong-severity")
+    await page.wait_for_selector("#feedback-saved:has-text('should be low')")
+    await page.click("#false-alarm")
+    await page.wait_for_selector("#feedback-saved:has-text('false alarm')")
+
+    await page.reload()
+    assert await page.is_checked("#reviewed")
+    assert await page.input_value("#notes") == "The neighbour's dog walker."
+    async with db_sessions() as session:
+        feedback = (await session.scalars(select(EventFeedback).order_by(EventFeedback.id))).all()
+    assert [(row.event_id, row.feedback, row.should_be) for row in feedback] == [
+        (ids["high"], "wrong_severity", "low"),
+        (ids["high"], "false_alarm", None),
+    ]
+    # Older goes to the next event of the list (the list's filters kept).
+    await page.click("#older")
+    await page.wait_for_url(re.compile(rf"/events/{ids['low']}"))
+
+    phone = await browser.page(PHONE)
+    await phone.goto(f"{base}/events/{ids['high']}")
+    assert all(width == 640 for width in await images_loaded(phone, ".frame img"))
+    await no_horizontal_scroll(phone)
+    await shoot(phone, screenshots, "event")
+
+
+async def test_cameras_and_system_pages(
+    make_app, serve, watched, db_sessions, settings, redis_client, screenshots
+) -> None:
+    await seed(db_sessions, settings)
+    await add_camera(db_sessions, settings, "back_yard")  # never uploaded: no snapshot
+    base = serve(make_app())
+    browser = await watched(base)
+    page = await browser.page(DESKTOP)
+    await page.goto(base + "/cameras")
+    await page.wait_for_selector('li[data-id="back_yard"] .snapshot.none')
+    # The header's health badge, from /ws/system: no pipeline runs in this test.
+    await page.locator("#health.status-degraded", has_text="degraded").wait_for()
+    assert "homesec up" in await page.get_attribute("#health", "title")
+    assert await page.locator("li.camera-card").count() == 3
+    assert all(width == 640 for width in await images_loaded(page, "img.snapshot"))
+    assert await page.locator("img.snapshot").count() == 2
+    card = page.locator('li.camera-card[data-id="garage"]')
+    await card.locator("input[name=name]").fill("Garage and drive")
+    await card.locator("form.rename button").click()
+    await card.locator(".saved:has-text('name saved')").wait_for()
+    await card.locator("input.enabled").uncheck()
+    await card.locator(".saved:has-text('analysis off')").wait_for()
+    async with db_sessions() as session:
+        garage = await session.get(Camera, "garage")
+        assert (garage.name, garage.enabled) == ("Garage and drive", False)
+    await page.reload()
+    assert await page.locator('li.camera-card.disabled[data-id="garage"]').count() == 1
+    await shoot(page, screenshots, "cameras")
+    phone = await browser.page(PHONE)
+    await phone.goto(base + "/cameras")
+    await no_horizontal_scroll(phone)
+    await shoot(phone, screenshots, "cameras")
+
+    async with db_sessions.begin() as session:
+        for level, message in (
+            ("INFO", "all is well"),
+            ("WARNING", "camera garage uploads a 0-byte file"),
+            ("ERROR", "the LLM at http://127.0.0.1:8080/v1 did not answer within 60 s"),
+        ):
+            session.add(Log(level=level, component="analyst", message=message))
+        for minutes, load in ((50, 20.0), (30, 85.0), (10, 40.0)):
+            session.add(
+                GPUStats(
+                    recorded_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes),
+                    gpu_name="NVIDIA H200", gpu_utilization=load,
+                    memory_used=30_000 + 500 * minutes,
+                    memory_total=141_000,
+                )
+            )  # fmt: skip
+    # A job waiting since ten minutes ago (a stream id starts with its millisecond).
+    ten_minutes_ago = int((dt.datetime.now(dt.UTC).timestamp() - 600) * 1000)
+    await redis_client.xadd(
+        keys.ANALYSIS_QUEUE, {keys.STREAM_FIELD: "{}"}, id=f"{ten_minutes_ago}-0"
+    )
+    dead = keys.dlq(keys.DETECTION_QUEUE)
+    await redis_client.rpush(dead, '{"not": "a job"}', '{"still": "not a job"}')
+    system = await browser.page(DESKTOP)
+    await system.goto(base + "/system")
+    logged = await system.locator("ol.logs li").all_inner_texts()
+    assert len(logged) == 2 and "did not answer" in logged[0] and "0-byte" in logged[1]
+    row = system.locator('div.dlq[data-queue="detection_queue"]')
+    count = system.locator('td.dlq-count[data-queue="detection_queue"]')
+    assert await count.inner_text() == "2"
+    waiting = system.locator("table tr", has_text="analysis_queue").locator("td.oldest")
+    assert await waiting.inner_text() == "10 min"
+    points = await system.get_attribute("svg.chart polyline.utilisation", "points")
+    assert len(points.split()) == 3
+    await shoot(system, screenshots, "system")
+    phone_system = await browser.page(PHONE)
+    await phone_system.goto(base + "/system")
+    await no_horizontal_scroll(phone_system)
+    await shoot(phone_system, screenshots, "system")
+    # Each destructive button asks first: dismissed, nothing happens; accepted, it is done.
+    system.once("dialog", lambda dialog: dialog.dismiss())
+    await row.locator("button.clear").click()
+    await asyncio.sleep(0.5)
+    assert await redis_client.llen(dead) == 2
+    system.once("dialog", lambda dialog: dialog.accept())
+    await row.locator("button.clear").click()
+    await row.wait_for(state="hidden")
+    assert await count.inner_text() == "0"
+    assert await redis_client.llen(dead) == 0
+    await system.goto(base + "/system?level=all&search=well")
+    assert await system.locator("ol.logs li").count() == 1
+    assert "all is well" in await system.locator("ol.logs li").first.inner_text()
+
+    for viewport in (DESKTOP, PHONE):
+        system = await browser.page(viewport)
+        await system.goto(base + "/system")
+        assert await system.locator("section.card h2").first.inner_text() == "Actors"
+        await no_horizontal_scroll(system)
+        docs = await browser.page(viewport)
+        await docs.goto(base + "/schema")
+        await docs.wait_for_selector(".swagger-ui .info .title")
+        await shoot(docs, screenshots, "api-docs")
+    browser.check()
+
+
+async def test_login_images_websocket_and_logout(
+    make_app, serve, watched, db_sessions, settings, screenshots
+) -> None:
+    ids = await seed(db_sessions, settings)
+    async with db_sessions.begin() as session:
+        session.add(APIKey(key_hash=hash_api_key(KEY), name="browser"))
+    secured = msgspec.structs.replace(settings, api_key_enabled=True)
+    base = serve(make_app(settings=secured))
+    browser = await watched(base)
+    page = await browser.page(PHONE)
+    await page.goto(f"{base}/events/{ids['high']}")
+    await page.wait_for_url(re.compile(r"/login\?next="))
+    await no_horizontal_scroll(page)
+    await shoot(page, screenshots, "login")
+    # Unauthorised: the image routes refuse without the session.
+    refused = await page.request.get(f"{base}/api/detections/{ids['frame_detection']}/crop")
+    assert refused.status == 401
+
+    desktop = await browser.page(DESKTOP)
+    await desktop.goto(base + "/")
+    await desktop.wait_for_url(re.compile(r"/login\?next=%2F$"))
+    await shoot(desktop, screenshots, "login")
+
+    await page.fill("#key", "not the key")
+    await page.click("form.login button")
+    await page.wait_for_selector(".login .error")
+    # The failed login's 401 is the page itself; Chromium logs it as a console error.
+    browser.errors = [e for e in browser.errors if "401" not in e]
+    await page.fill("#key", KEY)
+    await page.click("form.login button")
+    await page.wait_for_url(f"{base}/events/{ids['high']}")
+    assert all(width == 640 for width in await images_loaded(page, ".frame img"))
+    cookies = await browser.context.cookies()
+    assert [(c["name"], c["httpOnly"], c["sameSite"]) for c in cookies] == [
+        ("homesec_session", True, "Strict")
+    ]
+    assert KEY not in str(cookies)
+    assert await page.evaluate("() => document.cookie") == ""  # not readable by scripts
+    assert await page.evaluate("() => JSON.stringify(localStorage)") == "{}"
+    await page.goto(base + "/")
+    await page.wait_for_selector("#live.badge.on")  # the WebSocket opened with the cookie
+    await shoot(page, screenshots, "events-logged-in")
+
+    await page.click("form.logout button")
+    await page.wait_for_url(re.compile(r"/login$"))
+    await page.goto(base + "/cameras")
+    await page.wait_for_url(re.compile(r"/login\?next=%2Fcameras"))
