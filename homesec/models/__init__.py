@@ -4,6 +4,9 @@ Importing this package registers every table on ``Base.metadata``, which Alembic
 the relationships between modules rely on. ORM objects never leave the data layer.
 """
 
+from homesec.models.alert import AlertRow
+from homesec.models.alert_cursor import AlertCursor
+from homesec.models.alert_rule import AlertRuleRow
 from homesec.models.api_key import APIKey
 from homesec.models.base import Base
 from homesec.models.camera import Camera
@@ -17,6 +20,9 @@ from homesec.models.upload import Upload
 
 __all__ = [
     "APIKey",
+    "AlertCursor",
+    "AlertRow",
+    "AlertRuleRow",
     "Base",
     "Camera",
     "CameraAccount",

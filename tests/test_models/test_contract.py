@@ -130,6 +130,47 @@ ADDED_COLUMNS: dict[str, dict[str, tuple[str, bool, str | None]]] = {
         "created_at": ("timestamptz", False, NOW),
         "updated_at": ("timestamptz", False, NOW),
     },
+    # Alerts (migration 0006): the owner's rules, the outbox of alerts, the Notifier's cursor.
+    "alert_rules": {
+        "id": ("integer", False, AUTO),
+        "name": ("varchar(100)", False, None),
+        "enabled": ("boolean", False, "true"),
+        "min_risk_level": ("varchar", True, None),
+        "min_risk_score": ("integer", True, None),
+        "camera_ids": ("jsonb", False, "'[]'"),
+        "object_types": ("jsonb", False, "'[]'"),
+        "min_confidence": ("float", True, None),
+        "days": ("jsonb", False, "'[]'"),
+        "time_ranges": ("jsonb", False, "'[]'"),
+        "fast_path": ("boolean", True, None),
+        "cooldown_seconds": ("integer", False, "300"),
+        "channels": ("jsonb", False, "'[]'"),
+        "created_at": ("timestamptz", False, NOW),
+        "updated_at": ("timestamptz", False, NOW),
+    },
+    "alerts": {
+        "id": ("integer", False, AUTO),
+        "event_id": ("integer", True, None),
+        "rule_id": ("integer", True, None),
+        "camera_id": ("varchar", True, None),
+        "channel": ("varchar", False, None),
+        "kind": ("varchar", False, "'alert'"),
+        "updates_alert_id": ("integer", True, None),
+        "status": ("varchar", False, None),
+        "attempts": ("integer", False, "0"),
+        "last_error": ("text", True, None),
+        "idempotency_key": ("varchar", False, None),
+        "created_at": ("timestamptz", False, NOW),
+        "next_attempt_at": ("timestamptz", False, NOW),
+        "sent_at": ("timestamptz", True, None),
+        "acknowledged": ("boolean", False, "false"),
+        "acknowledged_at": ("timestamptz", True, None),
+    },
+    "alert_cursor": {
+        "id": ("integer", False, AUTO),
+        "last_event_id": ("integer", False, "0"),
+        "updated_at": ("timestamptz", False, NOW),
+    },
 }
 
 EXPECTED_COLUMNS = CONTRACT_COLUMNS | ADDED_COLUMNS
@@ -162,6 +203,11 @@ ADDED_INDEXES: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "idx_detections_file_path": ("detections", ("file_path",), False),
     "uq_camera_accounts_camera_id": ("camera_accounts", ("camera_id",), True),
     "uq_camera_accounts_username": ("camera_accounts", ("username",), True),
+    "uq_alerts_idempotency_key": ("alerts", ("idempotency_key",), True),
+    "idx_alerts_created_at": ("alerts", ("created_at",), False),
+    "idx_alerts_event_id": ("alerts", ("event_id",), False),
+    "idx_alerts_pending": ("alerts", ("next_attempt_at",), False),
+    "idx_alerts_rule_camera": ("alerts", ("rule_id", "camera_id", "created_at"), False),
 }
 
 PRIMARY_KEY_INDEXES = {f"pk_{table}": (table, ("id",), True) for table in EXPECTED_COLUMNS}
@@ -174,6 +220,9 @@ EXPECTED_FOREIGN_KEYS = {
     ("events", "camera_id"): ("cameras", "id", "CASCADE"),
     ("uploads", "camera_id"): ("cameras", "id", "CASCADE"),
     ("camera_accounts", "camera_id"): ("cameras", "id", "CASCADE"),
+    ("alerts", "event_id"): ("events", "id", "CASCADE"),
+    ("alerts", "rule_id"): ("alert_rules", "id", "SET NULL"),
+    ("alerts", "updates_alert_id"): ("alerts", "id", "CASCADE"),
 }
 
 EXPECTED_CHECKS = {
@@ -183,6 +232,12 @@ EXPECTED_CHECKS = {
     "ck_events_risk_level_valid",
     "ck_logs_source_valid",
     "ck_uploads_status_valid",
+    "ck_alert_rules_min_risk_level_valid",
+    "ck_alert_rules_min_score_range",
+    "ck_alert_rules_confidence_range",
+    "ck_alert_rules_cooldown_not_negative",
+    "ck_alerts_status_valid",
+    "ck_alerts_kind_valid",
 }
 
 _TYPE_NAMES = {

@@ -30,7 +30,7 @@ from homesec.ops.migrate import (
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HOMESEC_TABLES = {
     "cameras", "detections", "events", "gpu_stats", "logs", "api_keys", "uploads",
-    "camera_accounts",
+    "camera_accounts", "alert_rules", "alerts", "alert_cursor",
 }  # fmt: skip
 
 
