@@ -109,9 +109,9 @@ class MessageFacts(msgspec.Struct, frozen=True, kw_only=True):
 async def message_facts(session: AsyncSession, event_id: int) -> MessageFacts | None:
     row = (
         await session.execute(
-            select(Event, Camera.name).join(Camera, Camera.id == Event.camera_id).where(
-                Event.id == event_id
-            )
+            select(Event, Camera.name)
+            .join(Camera, Camera.id == Event.camera_id)
+            .where(Event.id == event_id)
         )
     ).first()
     if row is None:

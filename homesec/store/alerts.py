@@ -150,9 +150,7 @@ async def due(
 async def next_due_at(sessions: async_sessionmaker[AsyncSession]) -> dt.datetime | None:
     async with sessions() as session:
         return await session.scalar(
-            select(func.min(AlertRow.next_attempt_at)).where(
-                AlertRow.status == AlertStatus.PENDING
-            )
+            select(func.min(AlertRow.next_attempt_at)).where(AlertRow.status == AlertStatus.PENDING)
         )
 
 

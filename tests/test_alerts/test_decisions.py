@@ -104,7 +104,7 @@ def test_the_schedule_is_judged_in_the_houses_zone():
 
 @pytest.mark.parametrize("text", ["22-06", "25:00-06:00", "10:00-10:00", "", "22:00 to 06:00"])
 def test_bad_time_ranges_are_refused_with_what_is_accepted(text):
-    with pytest.raises(ValueError, match="HH:MM-HH:MM|starts where it ends"):
+    with pytest.raises(ValueError, match=r"HH:MM-HH:MM|starts where it ends"):
         parse_time_range(text)
 
 
@@ -163,7 +163,7 @@ def test_channels_by_kind_and_url_hash():
         "WEBHOOK_URLS": "https://hook.example/secret",
     })  # fmt: skip
     channels = configured_channels(settings)
-    assert list(channels)[0] == "mqtt" and len(channels) == 4
+    assert next(iter(channels)) == "mqtt" and len(channels) == 4
     hook = url_channel("webhook", "https://hook.example/secret")
     assert channels[hook] == "https://hook.example/secret" and "secret" not in hook
     assert rule_channels(DEFAULT, channels) == list(channels)
