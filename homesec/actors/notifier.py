@@ -134,13 +134,17 @@ class Notifier(ServiceActor):
 
     # --- listening --------------------------------------------------------------------------
     async def _listen(self) -> None:
-        """Each ``event`` message wakes the loop (and goes to MQTT as state)."""
+        """Each ``event`` message wakes the loop (and goes to MQTT as state); so does anything
+        on ``notifier:wake``."""
         while not self.stopping:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(self.events_channel)
+                await pubsub.subscribe(self.events_channel, keys.NOTIFIER_WAKE)
                 async for raw in pubsub.listen():
-                    text = raw["data"].decode() if isinstance(raw["data"], bytes) else raw["data"]
+                    if _text(raw["channel"]) == keys.NOTIFIER_WAKE:
+                        self.wake()
+                        continue
+                    text = _text(raw["data"])
                     if message_type(text) != "event":
                         continue
                     self.wake()
@@ -221,7 +225,8 @@ class Notifier(ServiceActor):
                 return True
             await channel.send(message)
         except Exception as exc:
-            if as_outage(exc) is not None:
+            # The channel's own failure is never an outage of ours (its text may look like one).
+            if not isinstance(exc, ChannelError) and as_outage(exc) is not None:
                 raise
             error = describe_error(exc)
             max_attempts = 1 if row.kind == AlertKind.TEST else self.settings.notify_max_attempts
@@ -285,6 +290,10 @@ class Notifier(ServiceActor):
         if mqtt is not None:
             detail["mqtt"] = "connected" if mqtt.connected.is_set() else "reconnecting"
         return detail
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
 
 
 async def _read(path: str | None) -> bytes | None:

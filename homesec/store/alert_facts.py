@@ -148,3 +148,14 @@ async def camera_names(session: AsyncSession) -> dict[str, str]:
     """Every camera's id and name (for Home Assistant's devices)."""
     rows = await session.execute(select(Camera.id, Camera.name).order_by(Camera.id))
     return {row.id: row.name for row in rows}
+
+
+async def recent_events(session: AsyncSession, limit: int) -> list[EventFacts]:
+    """The newest ``limit`` events, oldest first (what a rule's test replays)."""
+    newest = (
+        await session.scalars(select(Event.id).order_by(Event.id.desc()).limit(limit))
+    ).all()
+    if not newest:
+        return []
+    decidable = await events_after(session, min(newest) - 1, limit)
+    return [event.facts for event in decidable]
