@@ -42,23 +42,44 @@ def wait_for(condition, timeout: float, what: str, every: float = 0.05):
 
 
 # --- mosquitto ----------------------------------------------------------------------------------
+class Broker:
+    """A mosquitto of the test's own on a free port, which the test may stop and start again."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = port_outside_ray()
+        self.conf = directory / "mosquitto.conf"
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            f"log_dest file {directory / 'mosquitto.log'}\n"
+        )
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        command = [MOSQUITTO, "-c", str(self.conf)]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_for(lambda: port_open("127.0.0.1", self.port), 15, "mosquitto to listen")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
 @pytest.fixture
-def mqtt_broker(tmp_path: Path) -> Iterator[int]:
-    """A mosquitto of this test's own on a free port; its port."""
-    port = port_outside_ray()
-    conf = tmp_path / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        f"log_dest file {tmp_path / 'mosquitto.log'}\n"
-    )
-    process = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)  # fmt: skip
-    try:
-        wait_for(lambda: port_open("127.0.0.1", port), 15, "mosquitto to listen")
-        yield port
-    finally:
-        process.terminate()
-        process.wait(10)
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    server = Broker(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mqtt_broker(broker: Broker) -> int:
+    """The port of this test's mosquitto."""
+    return broker.port
 
 
 class Subscriber:

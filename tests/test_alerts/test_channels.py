@@ -17,6 +17,7 @@ import pytest
 from homesec.actors.notifier import Notifier
 from homesec.contract.alerts import AlertRule, AlertStatus
 from homesec.engines.notify import build_channels
+from homesec.pipeline.alert_rules import retry_delay
 from homesec.store import alert_rules, alerts
 from homesec.store.event_channel import encode_message, event_message
 from homesec.store.events import StoredEvent
@@ -158,3 +159,27 @@ async def test_a_receiver_down_for_a_while_gets_every_alert_once(notifier, rows,
     assert len(receiver.json_bodies("/apprise")) == 3
     attempts = [a.attempts for a in await alerts.recent(db_sessions, 20)]
     assert max(attempts) > 2  # retried, not lucky
+
+
+async def test_the_mqtt_channel_reconnects_on_its_own(notifier, broker, rows, db_sessions):
+    mqtt = notifier.mqtt
+    await alert_rules.create_rule(db_sessions, AlertRule(name="m", min_risk_level="high",
+                                                         channels=("mqtt",)))  # fmt: skip
+    await rows.camera("porch", "Porch")
+    broker.stop()
+    await asyncio.to_thread(wait_for, lambda: not mqtt.connected.is_set(), 15, "the drop")
+    await rows.event("porch", [await rows.detection("porch")], score=70, level="high",
+                     fast_path=True)  # fmt: skip
+    await notifier.cycle()  # the broker is away: the alert waits, with the reason
+    (waiting,) = await alerts.recent(db_sessions, 5)
+    assert waiting.status == AlertStatus.PENDING and "not connected" in waiting.last_error
+
+    broker.start()  # same port, a new broker: it knows nothing retained
+    await asyncio.to_thread(wait_for, mqtt.connected.is_set, 60, "the reconnection")
+    assert mqtt.connections == 2
+    assert retained(broker.port, "hs/available") == b"online"
+    assert retained(broker.port, "homeassistant/sensor/homesec_porch/risk/config")
+    await asyncio.sleep(retry_delay(1, base=0.2))
+    await notifier.cycle()
+    (sent,) = await alerts.recent(db_sessions, 5)
+    assert sent.status == AlertStatus.SENT
