@@ -15,12 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from homesec.contract.alerts import EventFacts
 from homesec.models import Camera, Detection, Event
+from homesec.pipeline.backfill_plan import REANALYSIS_PREFIX
 from homesec.store.events import LOOKBACK, decode_detection_ids
 
 
 class DecidableEvent(msgspec.Struct, frozen=True, kw_only=True):
     facts: EventFacts
     detection_ids: list[int]
+    # A backfill's reanalysis of past uploads: decided (the cursor passes it), never alerted.
+    is_reanalysis: bool = False
 
 
 async def _confidences(session: AsyncSession, ids: Sequence[int]) -> dict[int, tuple[str, float]]:
@@ -62,6 +65,7 @@ async def events_after(session: AsyncSession, after_id: int, limit: int) -> list
                     confidences=best,
                 ),
                 detection_ids=ids[row.id],
+                is_reanalysis=row.batch_id.startswith(REANALYSIS_PREFIX),
             )
         )
     return events

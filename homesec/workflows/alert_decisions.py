@@ -10,6 +10,11 @@ nothing twice.
 Two stages, one conversation: a batch event whose visit a fast-path alert already announced
 (:func:`homesec.store.alert_facts.fast_path_events_of_same_visit`) gets no new alert; each
 channel's alert gets an ``update`` row instead, carrying the batch's verdict.
+
+The cursor is an event id, which assumes events commit in id order. The Analyst writes one
+event per transaction, one batch after another, so they do; a second writer committing a lower
+id after a higher one was decided would see that event skipped. Events of a backfill's
+reanalysis are passed over on purpose: they are the past, scored again.
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ async def decide_new_events(
             return 0
         rules = await alert_rules.enabled_rules(session)
         for event in events:
+            if event.is_reanalysis:  # the past, scored again: no alarm now
+                continue
             rows = await _updates_of_visit(session, event)
             if not rows:
                 rows = await _alerts_by_rules(session, event.facts, rules, channels, now,

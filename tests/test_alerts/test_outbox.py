@@ -129,3 +129,18 @@ async def test_the_batch_event_of_the_same_visit_updates_the_fast_path_alert(db_
         assert update.updates_alert_id == firsts[update.channel].id
         assert update.status == AlertStatus.PENDING
     assert other not in {a.event_id for a in written}
+
+
+async def test_a_backfills_reanalysis_of_the_past_alerts_nobody(db_sessions, rows):
+    await alert_rules.create_rule(db_sessions, DEFAULT)
+    await rows.camera("porch", "Porch")
+    async with db_sessions.begin() as session:
+        await session.execute(
+            text(
+                "INSERT INTO events (batch_id, camera_id, started_at, risk_score, risk_level, "
+                "detection_ids, is_fast_path) VALUES ('reanalysis-1', 'porch', now(), 90, "
+                "'critical', '[]', false)"
+            )
+        )
+    assert await decide(db_sessions) == 1  # decided: the cursor passed it
+    assert await all_alerts(db_sessions) == []
