@@ -50,6 +50,7 @@ from homesec.workflows.alert_decisions import decide_new_events
 SWEEP_SECONDS = 5.0
 CAMERAS_EVERY_SECONDS = 30.0
 DELIVERY_BATCH = 50
+MIN_SLEEP_SECONDS = 0.05
 
 
 def _now() -> dt.datetime:
@@ -121,10 +122,14 @@ class Notifier(ServiceActor):
         await self.deliver_due()
 
     async def _sleep(self) -> None:
+        """Until woken, the next row is due, or the sweep; PostgreSQL away: the sweep."""
         delay = self.sweep_seconds
-        next_due = await alerts.next_due_at(self.sessions)
+        try:
+            next_due = await alerts.next_due_at(self.sessions)
+        except Exception:  # the next cycle meets the outage and waits it out
+            next_due = None
         if next_due is not None:
-            delay = max(0.05, min(delay, (next_due - _now()).total_seconds()))
+            delay = max(MIN_SLEEP_SECONDS, min(delay, (next_due - _now()).total_seconds()))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), delay)
         self._wake.clear()

@@ -122,25 +122,29 @@ async def announced_for_events(
 
 
 # --- delivery ------------------------------------------------------------------------------------
-async def due(
-    sessions: async_sessionmaker[AsyncSession], now: dt.datetime, limit: int
-) -> list[StoredAlert]:
-    """Pending rows whose next attempt is due, oldest first. An update waits while the alert it
-    updates is still pending, so a receiver never sees the update before the alert."""
+def _deliverable(now: dt.datetime | None = None):
+    """Pending rows (due by ``now`` when given). An update waits while the alert it updates is
+    still pending, so a receiver never sees the update before the alert."""
     original = aliased(AlertRow)
     waiting_for_original = exists(
         select(original.id).where(
             and_(original.id == AlertRow.updates_alert_id, original.status == AlertStatus.PENDING)
         )
     )
+    conditions = [AlertRow.status == AlertStatus.PENDING, ~waiting_for_original]
+    if now is not None:
+        conditions.append(AlertRow.next_attempt_at <= now)
+    return and_(*conditions)
+
+
+async def due(
+    sessions: async_sessionmaker[AsyncSession], now: dt.datetime, limit: int
+) -> list[StoredAlert]:
+    """Deliverable rows whose next attempt is due, oldest first."""
     async with sessions() as session:
         rows = await session.scalars(
             select(AlertRow)
-            .where(
-                AlertRow.status == AlertStatus.PENDING,
-                AlertRow.next_attempt_at <= now,
-                ~waiting_for_original,
-            )
+            .where(_deliverable(now))
             .order_by(AlertRow.next_attempt_at, AlertRow.id)
             .limit(limit)
         )
@@ -148,9 +152,10 @@ async def due(
 
 
 async def next_due_at(sessions: async_sessionmaker[AsyncSession]) -> dt.datetime | None:
+    """When the next deliverable row is due (an update waiting for its alert is not)."""
     async with sessions() as session:
         return await session.scalar(
-            select(func.min(AlertRow.next_attempt_at)).where(AlertRow.status == AlertStatus.PENDING)
+            select(func.min(AlertRow.next_attempt_at)).where(_deliverable())
         )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 
 from homesec.contract.alerts import AlertKind, AlertRule, AlertStatus
 from homesec.models import AlertCursor, AlertRow
-from homesec.store import alert_rules
+from homesec.store import alert_rules, alerts
 from homesec.workflows.alert_decisions import decide_new_events
 
 CHANNELS = ["mqtt", "webhook:0000aaaa"]
@@ -144,3 +144,23 @@ async def test_a_backfills_reanalysis_of_the_past_alerts_nobody(db_sessions, row
         )
     assert await decide(db_sessions) == 1  # decided: the cursor passed it
     assert await all_alerts(db_sessions) == []
+
+
+async def test_an_update_waits_for_its_alert(db_sessions, rows):
+    await alert_rules.create_rule(db_sessions, DEFAULT)
+    await rows.camera("porch", "Porch")
+    seen = await rows.detection("porch")
+    await rows.event("porch", [seen], score=65, level="high", fast_path=True)
+    await decide(db_sessions)
+    await rows.event("porch", [seen], score=70, level="high", fast_path=False)
+    await decide(db_sessions)
+    now = dt.datetime.now(dt.UTC)
+    later = now + dt.timedelta(seconds=60)
+    for first in [a for a in await all_alerts(db_sessions) if a.kind == AlertKind.ALERT]:
+        # Its alert failed once and waits a minute: the update must not overtake it.
+        await alerts.mark_failed(db_sessions, first.id, "HTTP 503", AlertStatus.PENDING, later)
+    assert await alerts.due(db_sessions, now, 10) == []
+    assert await alerts.next_due_at(db_sessions) == later
+    for first in [a for a in await all_alerts(db_sessions) if a.kind == AlertKind.ALERT]:
+        await alerts.mark_sent(db_sessions, first.id, now)
+    assert {a.kind for a in await alerts.due(db_sessions, now, 10)} == {AlertKind.UPDATE}
