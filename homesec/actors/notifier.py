@@ -51,6 +51,8 @@ SWEEP_SECONDS = 5.0
 CAMERAS_EVERY_SECONDS = 30.0
 DELIVERY_BATCH = 50
 MIN_SLEEP_SECONDS = 0.05
+# Larger camera frames go to MQTT as their detection's thumbnail instead.
+MAX_SNAPSHOT_BYTES = 4 * 1024 * 1024
 
 
 def _now() -> dt.datetime:
@@ -174,7 +176,8 @@ class Notifier(ServiceActor):
             if facts is None:
                 return
             mqtt.know_cameras({facts.camera_id: facts.camera_name})
-            snapshot = await _read(facts.thumbnail_path)
+            # The whole frame the camera uploaded; its thumbnail when the image is gone.
+            snapshot = await _read(facts.image_path) or await _read(facts.thumbnail_path)
             document = {
                 **msgspec.to_builtins(event),
                 "camera_name": facts.camera_name,
@@ -302,10 +305,12 @@ def _text(value: bytes | str) -> str:
 
 
 async def _read(path: str | None) -> bytes | None:
-    """The file's bytes; None without one (a thumbnail deleted by retention meanwhile)."""
+    """The file's bytes; None without one (deleted by retention meanwhile) or when it is too
+    large for a sensor's snapshot."""
     if not path:
         return None
     try:
-        return await asyncio.to_thread(Path(path).read_bytes)
+        data = await asyncio.to_thread(Path(path).read_bytes)
     except OSError:
         return None
+    return data if len(data) <= MAX_SNAPSHOT_BYTES else None

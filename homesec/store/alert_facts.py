@@ -108,6 +108,7 @@ class MessageFacts(msgspec.Struct, frozen=True, kw_only=True):
     summary: str | None
     object_types: tuple[str, ...]
     thumbnail_path: str | None  # the most confident detection's that has one
+    image_path: str | None = None  # the uploaded image of the most confident detection
 
 
 async def message_facts(session: AsyncSession, event_id: int) -> MessageFacts | None:
@@ -125,7 +126,12 @@ async def message_facts(session: AsyncSession, event_id: int) -> MessageFacts | 
     detections = (
         (
             await session.execute(
-                select(Detection.object_type, Detection.confidence, Detection.thumbnail_path)
+                select(
+                    Detection.object_type,
+                    Detection.confidence,
+                    Detection.thumbnail_path,
+                    Detection.file_path,
+                )
                 .where(Detection.id.in_(ids))
                 .order_by(Detection.confidence.desc().nulls_last(), Detection.id)
             )
@@ -145,6 +151,7 @@ async def message_facts(session: AsyncSession, event_id: int) -> MessageFacts | 
         summary=event.summary,
         object_types=kinds,
         thumbnail_path=thumbnail,
+        image_path=detections[0].file_path if detections else None,
     )
 
 

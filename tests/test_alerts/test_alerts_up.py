@@ -74,7 +74,8 @@ def test_a_person_at_night_becomes_one_push_and_home_assistant_sensors(
         # The Notifier is up: Home Assistant sees homesec available.
         wait_for(lambda: b"online" in subscriber.on(f"{prefix}/available"), 90, "availability",
                  every=0.5)  # fmt: skip
-        (folder / "snap_0001.jpg").write_bytes(jpeg_bytes(RED, seed=41))
+        image = jpeg_bytes(RED, seed=41)
+        (folder / "snap_0001.jpg").write_bytes(image)
         uploaded = time.monotonic()
 
         pushes = wait_for(lambda: receiver.json_bodies("/push"), 90, "the push", every=0.1)
@@ -92,7 +93,8 @@ def test_a_person_at_night_becomes_one_push_and_home_assistant_sensors(
         wait_for(lambda: b"ON" in subscriber.on(f"{prefix}/{camera}/person"), 30, "person ON")
         risk = wait_for(lambda: subscriber.on(f"{prefix}/{camera}/risk"), 30, "the risk sensor")
         assert int(risk[0]) >= 60
-        assert wait_for(lambda: subscriber.on(f"{prefix}/{camera}/snapshot"), 30, "snapshot")
+        snapshot = wait_for(lambda: subscriber.on(f"{prefix}/{camera}/snapshot"), 30, "snapshot")
+        assert snapshot[-1] == image  # the frame as the camera uploaded it
         (mqtt_alert,) = wait_for(lambda: subscriber.json_on(f"{prefix}/alerts")[:1], 30, "alert")
         assert mqtt_alert["camera_id"] == camera and mqtt_alert["update"] is False
 
