@@ -139,6 +139,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ftp_ban_window_seconds: float = 600.0
     ftp_ban_seconds: float = 900.0
 
+    # --- alerts ---------------------------------------------------------------------------
+    # The channels that reach the owner, and quiet hours (docs/alerts.md).
+    notify_urls: tuple[str, ...] = ()  # Apprise URLs
+    mqtt_url: str | None = None
+    mqtt_topic_prefix: str = "homesec"
+    # None: on when MQTT_URL is set (see `homeassistant_discovery_on`).
+    homeassistant_discovery: bool | None = None
+    webhook_urls: tuple[str, ...] = ()
+    webhook_secret: str | None = None
+    notify_quiet_hours: tuple[dt.time, dt.time] | None = None  # start, end (local)
+    public_url: str | None = None  # the dashboard's address in alert links
+    notify_timeout_seconds: float = 15.0
+    notify_max_attempts: int = 10
+
+    @property
+    def homeassistant_discovery_on(self) -> bool:
+        if self.homeassistant_discovery is None:
+            return self.mqtt_url is not None
+        return self.homeassistant_discovery and self.mqtt_url is not None
+
     @property
     def thumbnail_dir(self) -> Path:
         return self.data_dir / "thumbnails"
@@ -156,8 +176,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return out
 
 
-_SECRET_FIELDS = {"api_keys", "llm_api_key"}
-_URL_FIELDS = {"database_url", "redis_url", "llm_url", "ray_address"}
+# Apprise and webhook URLs carry tokens in their paths, not only as passwords: masked whole.
+_SECRET_FIELDS = {"api_keys", "llm_api_key", "notify_urls", "webhook_urls", "webhook_secret"}
+_URL_FIELDS = {"database_url", "redis_url", "llm_url", "ray_address", "mqtt_url"}
 
 
 def _mask_secret(value: Any) -> Any:
@@ -392,6 +413,77 @@ def _parse_risk_bands(raw: str) -> RiskBands:
     return RiskBands(medium, high, critical)
 
 
+def _parse_apprise_urls(raw: str) -> tuple[str, ...]:
+    urls = _parse_list(raw)
+    for url in urls:
+        scheme, sep, rest = url.partition("://")
+        if not sep or not scheme or not rest:
+            raise ValueError(
+                "comma-separated Apprise URLs such as ntfy://ntfy.sh/my-topic,json://host:8080"
+            )
+    return urls
+
+
+def _parse_mqtt_url(raw: str) -> str | None:
+    url = raw.strip()
+    if not url:
+        return None
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname or port == -1:
+        raise ValueError("an MQTT URL: mqtt://user:password@host:1883 (mqtts:// for TLS)")
+    return url
+
+
+def _parse_topic_prefix(raw: str) -> str:
+    prefix = raw.strip().strip("/")
+    if not prefix or any(char in prefix for char in "+#\0") or " " in prefix:
+        raise ValueError("an MQTT topic prefix without spaces, + or #, such as homesec")
+    return prefix
+
+
+def _parse_optional_bool(raw: str) -> bool | None:
+    return _parse_bool(raw) if raw.strip() else None
+
+
+def _parse_webhook_urls(raw: str) -> tuple[str, ...]:
+    urls = _parse_list(raw)
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("comma-separated http(s) URLs, such as https://example.org/hook")
+    return urls
+
+
+def _parse_quiet_hours(raw: str) -> tuple[dt.time, dt.time] | None:
+    if not raw.strip():
+        return None
+    text = "a local time range HH:MM-HH:MM such as 23:00-07:00, or empty for none"
+    first, sep, last = raw.partition("-")
+    if not sep:
+        raise ValueError(text)
+    try:
+        start, end = _parse_time(first), _parse_time(last)
+    except ValueError:
+        raise ValueError(text) from None
+    if start == end:
+        raise ValueError(text + " (start and end differ)")
+    return start, end
+
+
+def _parse_public_url(raw: str) -> str | None:
+    url = raw.strip()
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("the dashboard's http(s) address, such as https://homesec.example.org")
+    return url.rstrip("/")
+
+
 # Every setting: environment variable -> (field, parser). The variable is the field's name in
 # upper case unless noted; the table is the single source for `homesec config` and the README.
 _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
@@ -463,6 +555,16 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "FTP_BAN_ATTEMPTS": ("ftp_ban_attempts", _parse_int(1, 1000)),
     "FTP_BAN_WINDOW_SECONDS": ("ftp_ban_window_seconds", _parse_float(0, exclusive_min=True)),
     "FTP_BAN_SECONDS": ("ftp_ban_seconds", _parse_float(0)),
+    "NOTIFY_URLS": ("notify_urls", _parse_apprise_urls),
+    "MQTT_URL": ("mqtt_url", _parse_mqtt_url),
+    "MQTT_TOPIC_PREFIX": ("mqtt_topic_prefix", _parse_topic_prefix),
+    "HOMEASSISTANT_DISCOVERY": ("homeassistant_discovery", _parse_optional_bool),
+    "WEBHOOK_URLS": ("webhook_urls", _parse_webhook_urls),
+    "WEBHOOK_SECRET": ("webhook_secret", _parse_optional_str),
+    "NOTIFY_QUIET_HOURS": ("notify_quiet_hours", _parse_quiet_hours),
+    "HOMESEC_PUBLIC_URL": ("public_url", _parse_public_url),
+    "NOTIFY_TIMEOUT_SECONDS": ("notify_timeout_seconds", _parse_float(0, 300, exclusive_min=True)),
+    "NOTIFY_MAX_ATTEMPTS": ("notify_max_attempts", _parse_int(1, 1000)),
 }
 
 ENV_VARS: tuple[str, ...] = tuple(_PARSERS)
@@ -522,7 +624,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     values.setdefault("data_dir", data_dir)
     values.setdefault("foscam_base_path", values["data_dir"] / "cameras")
     # Empty URL variables mean "not configured" (embedded servers), as if unset.
-    for field in ("database_url", "redis_url", "ray_address", "llm_url"):
+    for field in ("database_url", "redis_url", "ray_address", "llm_url", "mqtt_url"):
         if values.get(field) == "":
             values[field] = None
     if values.get("ftp_keyfile") is not None and values.get("ftp_certfile") is None:

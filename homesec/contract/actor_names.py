@@ -12,6 +12,7 @@ CAMERA_FOLDERS_RESOURCE = "homesec_camera_folders"
 SUPERVISOR = "supervisor"
 JANITOR = "janitor"
 FTP_SERVER = "ftp_server"
+NOTIFIER = "notifier"
 
 
 def watcher(camera_id: str) -> str:

@@ -77,6 +77,8 @@ SUPERVISOR_SENTINEL = "supervisor:sentinel"
 
 # --- pub/sub --------------------------------------------------------------------------------
 SECURITY_EVENTS = "security_events"
+# Wakes the Notifier at once (POST /api/alerts/test queued messages); the text is ignored.
+NOTIFIER_WAKE = "notifier:wake"
 
 # --- per-stage latency samples (lists of float seconds, newest first) -----------------------
 LATENCY_SAMPLES = 1000  # each list is trimmed to this many samples

@@ -36,6 +36,7 @@ class ActorSpec(msgspec.Struct, frozen=True, kw_only=True):
 
     name: str
     kind: str  # watcher | detector | batcher | analyst | gpu_monitor | janitor | ftp_server
+    # | notifier
     class_path: str  # "homesec.actors.batcher:Batcher"
     args: tuple = ()
     num_cpus: float = 0

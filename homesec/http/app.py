@@ -25,6 +25,7 @@ from homesec.http.pages.templates import template_config
 from homesec.http.rate_limit import SlidingWindowLimiter
 from homesec.http.relay import DEFAULT_QUEUE_SIZE, EventRelay
 from homesec.http.routes import health, live, pages
+from homesec.http.routes.alerts import AlertController, AlertRuleController
 from homesec.http.routes.cameras import CameraController
 from homesec.http.routes.detections import DetectionController
 from homesec.http.routes.dlq import DlqController
@@ -116,6 +117,8 @@ def create_app(
             DetectionController,
             LogController,
             DlqController,
+            AlertRuleController,
+            AlertController,
             live.events_socket,
             live.system_socket,
             event_pages.events_page,

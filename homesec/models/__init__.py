@@ -5,6 +5,9 @@ the relationships between modules rely on. ORM objects never leave the data laye
 """
 
 from homesec.models.activity_baseline import ActivityBaseline
+from homesec.models.alert import AlertRow
+from homesec.models.alert_cursor import AlertCursor
+from homesec.models.alert_rule import AlertRuleRow
 from homesec.models.api_key import APIKey
 from homesec.models.base import Base
 from homesec.models.camera import Camera
@@ -21,6 +24,9 @@ from homesec.models.upload import Upload
 __all__ = [
     "APIKey",
     "ActivityBaseline",
+    "AlertCursor",
+    "AlertRow",
+    "AlertRuleRow",
     "Base",
     "Camera",
     "CameraAccount",

@@ -117,6 +117,15 @@ def plan_actors(
             resources=watcher_resources,
         )
     )
+    # The Notifier decides and delivers alerts; it only waits on I/O (num_cpus 0, the default).
+    specs.append(
+        ActorSpec(
+            name=actor_names.NOTIFIER,
+            kind="notifier",
+            class_path="homesec.actors.notifier:Notifier",
+            args=(actor_names.NOTIFIER, *common),
+        )
+    )
     # The FTP server writes into the camera folders and hands uploads to the watchers: it runs
     # where they do.
     if settings.ftp_enabled:

@@ -138,6 +138,47 @@ ADDED_COLUMNS: dict[str, dict[str, tuple[str, bool, str | None]]] = {
         "should_be": ("varchar", True, None),
         "created_at": ("timestamptz", False, NOW),
     },
+    # Alerts (migration 0006): the owner's rules, the outbox of alerts, the Notifier's cursor.
+    "alert_rules": {
+        "id": ("integer", False, AUTO),
+        "name": ("varchar(100)", False, None),
+        "enabled": ("boolean", False, "true"),
+        "min_risk_level": ("varchar", True, None),
+        "min_risk_score": ("integer", True, None),
+        "camera_ids": ("jsonb", False, "'[]'"),
+        "object_types": ("jsonb", False, "'[]'"),
+        "min_confidence": ("float", True, None),
+        "days": ("jsonb", False, "'[]'"),
+        "time_ranges": ("jsonb", False, "'[]'"),
+        "fast_path": ("boolean", True, None),
+        "cooldown_seconds": ("integer", False, "300"),
+        "channels": ("jsonb", False, "'[]'"),
+        "created_at": ("timestamptz", False, NOW),
+        "updated_at": ("timestamptz", False, NOW),
+    },
+    "alerts": {
+        "id": ("integer", False, AUTO),
+        "event_id": ("integer", True, None),
+        "rule_id": ("integer", True, None),
+        "camera_id": ("varchar", True, None),
+        "channel": ("varchar", False, None),
+        "kind": ("varchar", False, "'alert'"),
+        "updates_alert_id": ("integer", True, None),
+        "status": ("varchar", False, None),
+        "attempts": ("integer", False, "0"),
+        "last_error": ("text", True, None),
+        "idempotency_key": ("varchar", False, None),
+        "created_at": ("timestamptz", False, NOW),
+        "next_attempt_at": ("timestamptz", False, NOW),
+        "sent_at": ("timestamptz", True, None),
+        "acknowledged": ("boolean", False, "false"),
+        "acknowledged_at": ("timestamptz", True, None),
+    },
+    "alert_cursor": {
+        "id": ("integer", False, AUTO),
+        "last_event_id": ("integer", False, "0"),
+        "updated_at": ("timestamptz", False, NOW),
+    },
 }
 
 # Issue 13 (migration 0005): the cameras' habits; then the columns added to contract tables.
@@ -206,6 +247,11 @@ ADDED_INDEXES: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "uq_camera_accounts_username": ("camera_accounts", ("username",), True),
     "idx_events_supersedes_event_id": ("events", ("supersedes_event_id",), False),
     "idx_event_feedback_event_id": ("event_feedback", ("event_id",), False),
+    "uq_alerts_idempotency_key": ("alerts", ("idempotency_key",), True),
+    "idx_alerts_created_at": ("alerts", ("created_at",), False),
+    "idx_alerts_event_id": ("alerts", ("event_id",), False),
+    "idx_alerts_pending": ("alerts", ("next_attempt_at",), False),
+    "idx_alerts_rule_camera": ("alerts", ("rule_id", "camera_id", "created_at"), False),
 }
 
 COMPOSITE_PRIMARY_KEYS = {
@@ -229,6 +275,9 @@ EXPECTED_FOREIGN_KEYS = {
     ("class_baselines", "camera_id"): ("cameras", "id", "CASCADE"),
     ("activity_baselines", "camera_id"): ("cameras", "id", "CASCADE"),
     ("event_feedback", "event_id"): ("events", "id", "CASCADE"),
+    ("alerts", "event_id"): ("events", "id", "CASCADE"),
+    ("alerts", "rule_id"): ("alert_rules", "id", "SET NULL"),
+    ("alerts", "updates_alert_id"): ("alerts", "id", "CASCADE"),
 }
 
 EXPECTED_CHECKS = {
@@ -245,6 +294,12 @@ EXPECTED_CHECKS = {
     "ck_event_feedback_feedback_valid",
     "ck_event_feedback_should_be_valid",
     "ck_event_feedback_should_be_with_wrong_severity",
+    "ck_alert_rules_min_risk_level_valid",
+    "ck_alert_rules_min_score_range",
+    "ck_alert_rules_confidence_range",
+    "ck_alert_rules_cooldown_not_negative",
+    "ck_alerts_status_valid",
+    "ck_alerts_kind_valid",
 }
 
 _TYPE_NAMES = {

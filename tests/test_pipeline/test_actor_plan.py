@@ -38,13 +38,14 @@ def test_one_watcher_and_batcher_per_camera_plus_the_shared_stages():
         "janitor",
         "gpu_monitor:local",
         "ftp_server",
+        "notifier",
     }
     watcher = specs["watcher:front_door"]
     assert watcher.args[-2:] == ("front_door", "/c/Front Door")
     assert watcher.args[2:4] == (ENDPOINTS.database_url, ENDPOINTS.redis_url)
     # I/O actors ask for no CPU: on a 2-core machine anything else deadlocks.
     for name in ("watcher:garage", "batcher:garage", "analyst:0", "janitor", "gpu_monitor:local",
-                 "ftp_server"):  # fmt: skip
+                 "ftp_server", "notifier"):  # fmt: skip
         assert specs[name].num_cpus == 0 and specs[name].num_gpus == 0
     assert specs["detector:0"].num_cpus == 1
 
@@ -87,6 +88,7 @@ def test_reconcile_starts_the_missing_and_stops_the_unwanted():
         "janitor",
         "gpu_monitor:local",
         "ftp_server",
+        "notifier",
     }
     assert result.to_stop == ["batcher:gone", "watcher:gone"]
     assert reconcile(specs, [spec.name for spec in specs]).to_start == []

@@ -110,6 +110,20 @@ GOOD_VALUES = {
     "FTP_BAN_ATTEMPTS": ("10", "ftp_ban_attempts", 10),
     "FTP_BAN_WINDOW_SECONDS": ("60", "ftp_ban_window_seconds", 60.0),
     "FTP_BAN_SECONDS": ("3600", "ftp_ban_seconds", 3600.0),
+    "NOTIFY_URLS": (
+        "ntfy://ntfy.sh/home, json://127.0.0.1:8080",
+        "notify_urls",
+        ("ntfy://ntfy.sh/home", "json://127.0.0.1:8080"),
+    ),
+    "MQTT_URL": ("mqtt://ha:pw@broker:1883", "mqtt_url", "mqtt://ha:pw@broker:1883"),
+    "MQTT_TOPIC_PREFIX": ("/house/sec/", "mqtt_topic_prefix", "house/sec"),
+    "HOMEASSISTANT_DISCOVERY": ("false", "homeassistant_discovery", False),
+    "WEBHOOK_URLS": ("https://a.example/hook", "webhook_urls", ("https://a.example/hook",)),
+    "WEBHOOK_SECRET": ("s3", "webhook_secret", "s3"),
+    "NOTIFY_QUIET_HOURS": ("23:00-07:00", "notify_quiet_hours", (dt.time(23, 0), dt.time(7, 0))),
+    "HOMESEC_PUBLIC_URL": ("https://cam.example/", "public_url", "https://cam.example"),
+    "NOTIFY_TIMEOUT_SECONDS": ("5", "notify_timeout_seconds", 5.0),
+    "NOTIFY_MAX_ATTEMPTS": ("3", "notify_max_attempts", 3),
 }
 
 
@@ -198,6 +212,17 @@ BAD_VALUES = [
     ("FTP_BAN_ATTEMPTS", "0"),
     ("FTP_BAN_WINDOW_SECONDS", "0"),
     ("FTP_BAN_SECONDS", "-1"),
+    ("NOTIFY_URLS", "ntfy.sh/home"),
+    ("MQTT_URL", "http://broker:1883"),
+    ("MQTT_URL", "mqtt://broker:port"),
+    ("MQTT_TOPIC_PREFIX", "home/#"),
+    ("HOMEASSISTANT_DISCOVERY", "sometimes"),
+    ("WEBHOOK_URLS", "ftp://hook"),
+    ("NOTIFY_QUIET_HOURS", "23:00"),
+    ("NOTIFY_QUIET_HOURS", "07:00-07:00"),
+    ("HOMESEC_PUBLIC_URL", "cam.example"),
+    ("NOTIFY_TIMEOUT_SECONDS", "0"),
+    ("NOTIFY_MAX_ATTEMPTS", "0"),
 ]
 
 
@@ -205,6 +230,7 @@ def test_every_variable_has_a_bad_case():
     # free text
     refusable = set(ENV_VARS) - {
         "RAY_ADDRESS", "LLM_API_KEY", "API_KEYS", "FTP_MASQUERADE_ADDRESS", "FTP_CERTFILE",
+        "WEBHOOK_SECRET",
     }  # fmt: skip
     assert refusable <= {name for name, _ in BAD_VALUES}
 
@@ -270,10 +296,15 @@ def test_masked_hides_every_secret():
         REDIS_URL="redis://:s3cret@cache:6379/0",
         API_KEYS="abc,def",
         LLM_API_KEY="sk-live",
+        NOTIFY_URLS="tgram://bottoken/chatid",
+        WEBHOOK_URLS="https://hooks.example/T0KEN",
+        WEBHOOK_SECRET="hmac-key",
+        MQTT_URL="mqtt://ha:mqttpw@broker:1883",
     )
     masked = settings.masked()
     shown = repr(masked)
-    for secret in ("hunter2", "s3cret", "abc", "def", "sk-live"):
+    for secret in ("hunter2", "s3cret", "abc", "def", "sk-live", "bottoken", "T0KEN", "hmac-key",
+                   "mqttpw"):  # fmt: skip
         assert secret not in shown
     assert masked["DATABASE_URL"] == "postgresql+asyncpg://homesec:****@db/h"
     assert list(masked["API_KEYS"]) == ["****", "****"]

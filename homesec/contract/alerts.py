@@ -1,0 +1,110 @@
+"""Alerts as data: the vocabularies of the ``alerts`` table, a rule as pure code reads it, the
+facts of an event a rule is judged on, and the message every channel sends.
+
+A rule names channel *kinds* (``apprise``, ``mqtt``, ``webhook``); each configured URL of a kind
+is one concrete channel (``apprise:1a2b3c4d``), so an alert row, its idempotency key and its
+retries belong to exactly one destination, and one failing URL never makes another send twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+import msgspec
+
+
+class AlertStatus(StrEnum):
+    """Where an alert row stands (``alerts.status``)."""
+
+    PENDING = "pending"  # in the outbox: the Notifier sends it (again, after a failed attempt)
+    SENT = "sent"
+    FAILED = "failed"  # gave up after NOTIFY_MAX_ATTEMPTS; last_error says why
+    SUPPRESSED_COOLDOWN = "suppressed_cooldown"
+    SUPPRESSED_QUIET_HOURS = "suppressed_quiet_hours"
+
+
+class AlertKind(StrEnum):
+    ALERT = "alert"  # the first message of a visit
+    UPDATE = "update"  # the batch's verdict on a visit a fast-path alert announced
+    TEST = "test"  # POST /api/alerts/test
+
+
+class ChannelKind(StrEnum):
+    APPRISE = "apprise"
+    MQTT = "mqtt"
+    WEBHOOK = "webhook"
+
+
+CHANNEL_KINDS: tuple[str, ...] = tuple(kind.value for kind in ChannelKind)
+
+
+def channel_kind(channel: str) -> str:
+    """``apprise:1a2b3c4d`` -> ``apprise``."""
+    return channel.split(":", 1)[0]
+
+
+class AlertRule(msgspec.Struct, frozen=True, kw_only=True):
+    """One alert rule; its conditions are ANDed, and an empty or None condition holds always.
+
+    ``days``: ISO weekdays 1 (Monday) .. 7; ``time_ranges``: local ``HH:MM-HH:MM`` ranges (one
+    that ends before it starts runs over midnight, and its after-midnight part belongs to the
+    day it started). ``fast_path``: True only fast-path events, False only batch events, None
+    both. ``channels``: channel kinds; empty means every configured channel.
+    """
+
+    id: int = 0
+    name: str
+    enabled: bool = True
+    min_risk_level: str | None = None
+    min_risk_score: int | None = None
+    camera_ids: tuple[str, ...] = ()
+    object_types: tuple[str, ...] = ()
+    min_confidence: float | None = None
+    days: tuple[int, ...] = ()
+    time_ranges: tuple[str, ...] = ()
+    fast_path: bool | None = None
+    cooldown_seconds: int = 300
+    channels: tuple[str, ...] = ()
+
+
+class EventFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What a rule is judged on: the event and the best confidence of each class in it."""
+
+    event_id: int
+    camera_id: str
+    risk_score: int | None
+    risk_level: str | None
+    is_fast_path: bool
+    started_at: dt.datetime
+    confidences: dict[str, float] = {}  # object class -> its best confidence in the event
+
+
+class AlertMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """What one channel sends for one alert row. ``alert_id`` is the conversation's: an update
+    carries the id of the alert it updates, so a receiver can replace what it showed."""
+
+    alert_id: int
+    kind: str  # AlertKind
+    title: str
+    body: str
+    camera_id: str
+    camera_name: str
+    local_time: str  # ISO-8601 in the house's zone
+    risk_level: str | None
+    risk_score: int | None
+    summary: str | None
+    event_id: int | None
+    link: str | None
+    idempotency_key: str
+    thumbnail_path: str | None = None  # the best detection's thumbnail, for channels that attach
+    update: bool = False
+    object_types: tuple[str, ...] = ()
+
+
+class DeliveryResult(msgspec.Struct, frozen=True, kw_only=True):
+    """How one send went: ``ok``, or the error to store and show."""
+
+    channel: str
+    ok: bool
+    error: str | None = None

@@ -1,0 +1,134 @@
+"""Deciding alerts for new events, in one transaction with the outbox rows it writes.
+
+The Notifier calls :func:`decide_new_events` when an event is published and on a periodic sweep.
+Under the cursor's row lock it reads the events after the cursor, judges each against the
+enabled rules (:func:`homesec.pipeline.alert_rules.decide`), writes the alert rows and moves the
+cursor, and commits all of it together. A crash before the commit leaves the cursor where it
+was, and the same events are decided again; the idempotency keys make a second decision write
+nothing twice.
+
+Two stages, one conversation: a batch event whose visit a fast-path alert already announced
+(:func:`homesec.store.alert_facts.fast_path_events_of_same_visit`) gets no new alert; each
+channel's alert gets an ``update`` row instead, carrying the batch's verdict.
+
+The cursor is an event id, which assumes events commit in id order. The Analyst writes one
+event per transaction, one batch after another, so they do; a second writer committing a lower
+id after a higher one was decided would see that event skipped. Events of a backfill's
+reanalysis are passed over on purpose: they are the past, scored again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from homesec.contract.alerts import AlertKind, AlertRule, AlertStatus, EventFacts
+from homesec.pipeline.alert_rules import decide, rule_channels
+from homesec.store import alert_cursor, alert_facts, alert_rules, alerts
+from homesec.store.alerts import NewAlert
+
+DECISION_BATCH = 200
+
+
+def alert_key(event_id: int, channel: str) -> str:
+    """One alert per event and channel, whichever rules match."""
+    return f"event:{event_id}:{channel}"
+
+
+def update_key(alert_id: int, event_id: int) -> str:
+    return f"update:{alert_id}:{event_id}"
+
+
+async def decide_new_events(
+    sessions: async_sessionmaker[AsyncSession],
+    channels: Sequence[str],
+    now: dt.datetime,
+    *,
+    quiet_hours: tuple[dt.time, dt.time] | None,
+    zone: dt.tzinfo | None,
+    limit: int = DECISION_BATCH,
+) -> int:
+    """Decide the events after the cursor (at most ``limit``); the number decided."""
+    async with sessions.begin() as session:
+        after = await alert_cursor.lock(session)
+        events = await alert_facts.events_after(session, after, limit)
+        if not events:
+            return 0
+        rules = await alert_rules.enabled_rules(session)
+        for event in events:
+            if event.is_reanalysis:  # the past, scored again: no alarm now
+                continue
+            rows = await _updates_of_visit(session, event)
+            if not rows:
+                rows = await _alerts_by_rules(session, event.facts, rules, channels, now,
+                                              quiet_hours=quiet_hours, zone=zone)  # fmt: skip
+            await alerts.add(session, rows, now)
+        await alert_cursor.advance(session, events[-1].facts.event_id)
+        return len(events)
+
+
+async def _updates_of_visit(
+    session: AsyncSession, event: alert_facts.DecidableEvent
+) -> list[NewAlert]:
+    facts = event.facts
+    if facts.is_fast_path:
+        return []
+    fast_ids = await alert_facts.fast_path_events_of_same_visit(
+        session, facts.camera_id, event.detection_ids, facts.started_at
+    )
+    announced = await alerts.announced_for_events(session, fast_ids)
+    return [
+        NewAlert(
+            channel=first.channel,
+            status=AlertStatus.PENDING,
+            idempotency_key=update_key(first.id, facts.event_id),
+            kind=AlertKind.UPDATE,
+            event_id=facts.event_id,
+            rule_id=first.rule_id,
+            camera_id=facts.camera_id,
+            updates_alert_id=first.id,
+        )
+        for first in announced
+    ]
+
+
+async def _alerts_by_rules(
+    session: AsyncSession,
+    facts: EventFacts,
+    rules: Sequence[AlertRule],
+    channels: Sequence[str],
+    now: dt.datetime,
+    *,
+    quiet_hours: tuple[dt.time, dt.time] | None,
+    zone: dt.tzinfo | None,
+) -> list[NewAlert]:
+    """One row per channel that some rule sends this event to; a rule that sends it wins over
+    one that holds it back (cooldown, quiet hours)."""
+    chosen: dict[str, tuple[AlertStatus, int]] = {}
+    for rule in rules:
+        targets = rule_channels(rule, channels)
+        if not targets:
+            continue
+        last = await alerts.last_alerted_at(session, rule.id, facts.camera_id)
+        verdict = decide(rule, facts, last, now, quiet_hours=quiet_hours, zone=zone)
+        if verdict.status is None:
+            continue
+        for channel in targets:
+            held = chosen.get(channel)
+            if held is None or (
+                held[0] is not AlertStatus.PENDING and verdict.status is AlertStatus.PENDING
+            ):
+                chosen[channel] = (verdict.status, rule.id)
+    return [
+        NewAlert(
+            channel=channel,
+            status=status,
+            idempotency_key=alert_key(facts.event_id, channel),
+            event_id=facts.event_id,
+            rule_id=rule_id,
+            camera_id=facts.camera_id,
+        )
+        for channel, (status, rule_id) in chosen.items()
+    ]

@@ -1,0 +1,122 @@
+"""End to end: a real `homesec up` with MQTT_URL and NOTIFY_URLS set turns a person at night into
+one push and a Home Assistant device whose sensors change.
+
+The edges of the world are doubles as in the other e2e tests: the scripted detector (a red
+marker is a person at 0.95, the fast path) and the rules engine. "Night" is made with the house's
+zone: HOMESEC_TIMEZONE is chosen so that it is about 01:00 there now, where the rules engine adds
+its night points (a person at a porch at night scores high; by day the same image is medium and
+alerts nobody). The push goes through Apprise's real code to ``json://`` on a receiver the test
+runs; Home Assistant is a real MQTT client on a mosquitto the test starts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import RED, jpeg_bytes
+from tests.support.homesec_process import free_port, start_up
+from tests.test_alerts.conftest import retained, wait_for
+
+pytestmark = [pytest.mark.slow]
+
+
+def zone_where_it_is_night() -> str:
+    """An Etc/GMT zone where the local hour is 1 now (Etc/GMT-3 is UTC+3)."""
+    offset = ((1 - dt.datetime.now(dt.UTC).hour + 12) % 24) - 12
+    if offset == 0:
+        return "Etc/GMT"
+    return f"Etc/GMT-{offset}" if offset > 0 else f"Etc/GMT+{-offset}"
+
+
+def test_a_person_at_night_becomes_one_push_and_home_assistant_sensors(
+    service_data_dir: Path, fresh_database_url, redis_url, mqtt_broker, subscriber, receiver
+):
+    camera = f"front_porch_{secrets.token_hex(2)}"
+    prefix = f"hs{secrets.token_hex(2)}"
+    data = service_data_dir / "data"
+    folder = data / "cameras" / camera
+    folder.mkdir(parents=True)
+    env = {
+        key: value for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL", "RAY_ADDRESS", "HOMESEC_CONFIG")
+    }  # fmt: skip
+    env.update({
+        "HOMESEC_DATA_DIR": str(data),
+        "DATABASE_URL": fresh_database_url,
+        "REDIS_URL": redis_url,
+        "HOMESEC_RAY_PORT": str(free_port()),
+        "HOMESEC_RAY_DASHBOARD_PORT": str(free_port()),
+        "HOMESEC_PORT": str(free_port()),
+        "DETECTOR_MODEL": "scripted",
+        "LLM_ENGINE": "rules",
+        "MIN_IMAGE_BYTES": "100",
+        "UPLOAD_SETTLE_SECONDS": "0.5",
+        "BATCH_IDLE_TIMEOUT_SECONDS": "1",
+        "BATCH_WINDOW_SECONDS": "3",
+        "FTP_ENABLED": "false",
+        "HOMESEC_TIMEZONE": zone_where_it_is_night(),
+        "MQTT_URL": f"mqtt://127.0.0.1:{mqtt_broker}",
+        "MQTT_TOPIC_PREFIX": prefix,
+        "NOTIFY_URLS": f"json://127.0.0.1:{receiver.port}/push",
+        "HOMESEC_PUBLIC_URL": "https://homesec.example",
+    })  # fmt: skip
+    process, output = start_up(env)
+    try:
+        # The Notifier is up: Home Assistant sees homesec available.
+        wait_for(lambda: b"online" in subscriber.on(f"{prefix}/available"), 90, "availability",
+                 every=0.5)  # fmt: skip
+        image = jpeg_bytes(RED, seed=41)
+        (folder / "snap_0001.jpg").write_bytes(image)
+        uploaded = time.monotonic()
+
+        pushes = wait_for(lambda: receiver.json_bodies("/push"), 90, "the push", every=0.1)
+        first_push = time.monotonic() - uploaded
+        alert = pushes[0]
+        assert alert["title"].startswith("Person at ") and "(high" in alert["title"], alert
+        assert "https://homesec.example/?event=" in alert["message"]
+        assert alert["attachments"], "the best thumbnail rides along"
+
+        # Home Assistant: the camera's device, its person sensor ON, its risk, its snapshot.
+        config = wait_for(lambda: retained(mqtt_broker,
+                          f"homeassistant/binary_sensor/homesec_{camera}/person/config"),
+                          30, "the discovery config")  # fmt: skip
+        assert json.loads(config)["state_topic"] == f"{prefix}/{camera}/person"
+        wait_for(lambda: b"ON" in subscriber.on(f"{prefix}/{camera}/person"), 30, "person ON")
+        risk = wait_for(lambda: subscriber.on(f"{prefix}/{camera}/risk"), 30, "the risk sensor")
+        assert int(risk[0]) >= 60
+        snapshot = wait_for(lambda: subscriber.on(f"{prefix}/{camera}/snapshot"), 30, "snapshot")
+        assert snapshot[-1] == image  # the frame as the camera uploaded it
+        (mqtt_alert,) = wait_for(lambda: subscriber.json_on(f"{prefix}/alerts")[:1], 30, "alert")
+        assert mqtt_alert["camera_id"] == camera and mqtt_alert["update"] is False
+
+        # The batch of the same visit is scored: at most a follow-up titled as an update, never a
+        # second alarm.
+        time.sleep(8)
+        titles = [push["title"] for push in receiver.json_bodies("/push")]
+        assert titles[0] == alert["title"]
+        assert all(title.startswith("Update: ") for title in titles[1:]), titles
+        assert len(titles) <= 2
+        print(f"upload to first push: {first_push:.2f} s")
+
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=90)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.communicate(timeout=90)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(30)
+    assert process.returncode == 0, output + rest
+    # A clean stop says goodbye; Home Assistant shows the entities unavailable.
+    assert retained(mqtt_broker, f"{prefix}/available") == b"offline"
