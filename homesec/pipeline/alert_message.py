@@ -14,7 +14,7 @@ from homesec.contract.alerts import AlertKind, AlertMessage
 def dashboard_link(base_url: str, event_id: int | None) -> str:
     """Where the dashboard shows the event (``HOMESEC_PUBLIC_URL``, else the API's address)."""
     base = base_url.rstrip("/")
-    return f"{base}/?event={event_id}" if event_id is not None else f"{base}/"
+    return f"{base}/events/{event_id}" if event_id is not None else f"{base}/"
 
 
 def base_url(public_url: str | None, host: str, port: int) -> str:

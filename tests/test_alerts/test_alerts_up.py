@@ -82,7 +82,7 @@ def test_a_person_at_night_becomes_one_push_and_home_assistant_sensors(
         first_push = time.monotonic() - uploaded
         alert = pushes[0]
         assert alert["title"].startswith("Person at ") and "(high" in alert["title"], alert
-        assert "https://homesec.example/?event=" in alert["message"]
+        assert "https://homesec.example/events/" in alert["message"]
         assert alert["attachments"], "the best thumbnail rides along"
 
         # Home Assistant: the camera's device, its person sensor ON, its risk, its snapshot.

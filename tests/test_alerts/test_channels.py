@@ -60,7 +60,7 @@ async def test_an_alert_and_its_update_on_every_channel(notifier, rows, db_sessi
     # Apprise's own JSON, with the title, body and the thumbnail attached.
     (push,) = receiver.json_bodies("/apprise")
     assert push["title"] == "Person at Porch (high 70)"
-    assert "A person at the door" in push["message"] and f"?event={fast}" in push["message"]
+    assert "A person at the door" in push["message"] and f"/events/{fast}" in push["message"]
     (attachment,) = push["attachments"]
     assert base64.b64decode(attachment["base64"]).startswith(b"\xff\xd8")
 
@@ -70,7 +70,7 @@ async def test_an_alert_and_its_update_on_every_channel(notifier, rows, db_sessi
     assert hook["headers"]["X-Homesec-Signature"] == expected
     first = json.loads(hook["body"])
     assert first["update"] is False and first["event"]["risk_score"] == 70
-    assert first["link"] == f"https://cam.example/?event={fast}"
+    assert first["link"] == f"https://cam.example/events/{fast}"
 
     # MQTT: Home Assistant discovery (retained), availability, the alert.
     config_topic = "homeassistant/binary_sensor/homesec_porch/person/config"
