@@ -19,7 +19,7 @@ from homesec.contract.alerts import AlertRule, AlertStatus
 from homesec.engines.notify import build_channels
 from homesec.models import AlertRow, AlertRuleRow
 from homesec.store import alert_rules
-from tests.test_alerts.conftest import Receiver
+from tests.test_alerts.conftest import Receiver, port_outside_ray
 from tests.test_http.test_alert_pages import add_alert
 from tests.test_ui.conftest import DESKTOP, PHONE, no_horizontal_scroll, shoot
 from tests.test_ui.test_dashboard import NOW, seed
@@ -61,7 +61,10 @@ async def test_alerts_page(
 ) -> None:  # fmt: skip
     ids = await seed(db_sessions, settings)
     default = await alert_rules.create_rule(
-        db_sessions, AlertRule(name="High or above", min_risk_level="high")
+        db_sessions,
+        AlertRule(
+            name="High or above", min_risk_level="high", camera_ids=("front_door", "old_shed")
+        ),
     )
     sent = await add_alert(db_sessions, event_id=ids["high"], rule_id=default.id,
                            channel="apprise:1a2b3c4d", camera_id="front_door", at=NOW)  # fmt: skip
@@ -73,6 +76,7 @@ async def test_alerts_page(
     house = msgspec.structs.replace(
         settings, timezone=HOUSE, notify_timeout_seconds=5.0,
         notify_urls=(f"json://127.0.0.1:{receiver.port}/apprise",),
+        webhook_urls=(f"http://127.0.0.1:{port_outside_ray()}/nobody-listens",),
     )  # fmt: skip
     base = serve(make_app(settings=house))
     browser = await watched(base)
@@ -139,6 +143,18 @@ async def test_alerts_page(
     async with page.expect_navigation():
         await page.click("#save-rule")
 
+    # A camera the rule names that is gone (old_shed) survives an edit of the rule.
+    kept = page.locator(f"li#rule-{default.id}")
+    assert "cameras Front Door, old_shed" in await kept.locator(".conditions").inner_text()
+    await kept.locator("button.edit").click()
+    assert await form.locator("input[name=camera_ids][value=old_shed]").is_checked()
+    assert "unknown camera" in await form.locator("fieldset.cameras").inner_text()
+    async with page.expect_navigation():
+        await page.click("#save-rule")
+    async with db_sessions() as session:
+        stored = await session.get(AlertRuleRow, default.id)
+        assert list(stored.camera_ids) == ["front_door", "old_shed"]
+
     # Test it against recent events: only the critical one is a fast-path event.
     await rule.locator("form.trial button").click()
     result = rule.locator(".trial-result")
@@ -175,10 +191,13 @@ async def test_alerts_page(
     with RunningNotifier(house, migrated_database_url, redis_url):
         await asyncio.sleep(1.0)  # subscribed to its wake-up channel
         await page.click("#send-test")
-        await page.locator("#test-summary", has_text="Every channel took").wait_for(timeout=40_000)
-    results = page.locator("#test-results li")
-    assert await results.count() == 1
-    assert "sent" in await results.first.inner_text()
+        summary = page.locator("#test-summary", has_text="1 of 2 channels did not take it")
+        await summary.wait_for(timeout=40_000)
+    apprise = page.locator("#test-results li[data-channel^='apprise:']")
+    assert await apprise.locator(".badge").inner_text() == "sent"
+    webhook = page.locator("#test-results li[data-channel^='webhook:']")
+    assert await webhook.locator(".badge").inner_text() == "failed"
+    assert "ConnectError" in await webhook.locator(".error").inner_text()
     titles = [body.get("title") for body in receiver.json_bodies("/apprise")]
     assert "homesec test message" in titles
     await shoot(page, screenshots, "alerts")

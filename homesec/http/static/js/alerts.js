@@ -42,6 +42,15 @@ function openEditor(rule) {
   fields.time_ranges.value = rule ? rule.time_ranges.join(", ") : "";
   fields.fast_path.value = rule?.fast_path == null ? "" : String(rule.fast_path);
   fields.cooldown_seconds.value = rule ? rule.cooldown_seconds : 300;
+  // A camera the rule names but homesec no longer knows keeps a box of its own, so saving the
+  // rule does not drop it unseen.
+  const cameraBoxes = form.querySelector("fieldset.cameras");
+  for (const camera of rule ? rule.camera_ids : []) {
+    if (cameraBoxes.querySelector(`input[value="${CSS.escape(camera)}"]`)) continue;
+    cameraBoxes.append(element("label", { class: "check" },
+      element("input", { type: "checkbox", name: "camera_ids", value: camera }),
+      ` ${camera} (unknown camera)`));
+  }
   for (const name of ["camera_ids", "days", "channels"]) {
     const chosen = new Set((rule ? rule[name] : []).map(String));
     for (const box of form.querySelectorAll(`input[name="${name}"]`)) box.checked = chosen.has(box.value);
