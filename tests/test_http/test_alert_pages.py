@@ -13,8 +13,10 @@ from litestar.testing import AsyncTestClient
 from homesec.contract.alerts import AlertStatus
 from homesec.http.pages.alerts import conditions_in_words
 from homesec.http.schemas.alerts import AlertRule
+from homesec.models import APIKey
 from homesec.store import alerts as alert_store
 from homesec.store.alerts import NewAlert
+from homesec.store.api_keys import hash_api_key
 from tests.test_http.conftest import T0, add_camera, add_event
 
 
@@ -127,3 +129,24 @@ async def test_alert_times_are_in_the_house_time_zone(make_app, settings, db_ses
     # T0 is 12:00 UTC: 07:00 in New York; the script formats in the same zone.
     assert "23 Dec 2025 07:00" in html and "sent 07:00" in html
     assert 'data-zone="America/New_York"' in html
+
+
+async def test_the_page_and_its_changes_follow_the_access_rules(make_app, settings, db_sessions):
+    async with db_sessions.begin() as session:
+        session.add(APIKey(key_hash=hash_api_key("an alerts page key"), name="test"))
+    secured = msgspec.structs.replace(settings, api_key_enabled=True)
+    async with AsyncTestClient(make_app(settings=secured)) as client:
+        page = await client.get("/alerts", follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"] == "/login?next=%2Falerts"
+        await client.post("/login", data={"key": "an alerts page key"}, follow_redirects=False)
+        assert (await client.get("/alerts")).status_code == 200
+        # The page's changes are refused from another site, with the session or without.
+        evil = {"Origin": "https://evil.example"}
+        for method, path in (("POST", "/api/alerts/rules"), ("POST", "/api/alerts/test"),
+                             ("DELETE", "/api/alerts/rules/1"),
+                             ("POST", "/api/alerts/1/acknowledge")):  # fmt: skip
+            refused = await client.request(method, path, headers=evil, json={"name": "x"})
+            assert refused.status_code == 403, (method, path)
+        same = {"Origin": str(client.base_url).rstrip("/")}
+        created = await client.post("/api/alerts/rules", headers=same, json={"name": "x"})
+        assert created.status_code == 201
