@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
+import secrets
 import threading
 import zoneinfo
 
@@ -35,13 +36,24 @@ def receiver():
 
 
 class RunningNotifier:
-    """The Notifier on an event loop of its own thread (the page's request waits for it)."""
+    """The Notifier on an event loop of its own thread (the page's request waits for it), on
+    an events channel of this test's own, so :meth:`listening` can tell when it has subscribed
+    (to that channel and the wake-up channel at once). A short sweep sends the test message even
+    if a wake-up were missed."""
 
     def __init__(self, settings, database_url: str, redis_url: str) -> None:
-        self.notifier = Notifier("notifier", settings, database_url, redis_url, sweep_seconds=30)
+        self.channel = f"security_events:test:alerts-page:{secrets.token_hex(4)}"
+        self.notifier = Notifier("notifier", settings, database_url, redis_url,
+                                 sweep_seconds=2, events_channel=self.channel)  # fmt: skip
         self.notifier.channels = build_channels(settings, client_id="unused")
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    async def listening(self, redis_client, timeout: float = 30.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (await redis_client.pubsub_numsub(self.channel))[0][1] < 1:
+            assert asyncio.get_running_loop().time() < deadline, "the Notifier never subscribed"
+            await asyncio.sleep(0.1)
 
     def __enter__(self) -> RunningNotifier:
         self.thread.start()
@@ -57,7 +69,7 @@ class RunningNotifier:
 
 async def test_alerts_page(
     make_app, serve, watched, db_sessions, settings, migrated_database_url, redis_url,
-    receiver, screenshots,
+    receiver, redis_client, screenshots,
 ) -> None:  # fmt: skip
     ids = await seed(db_sessions, settings)
     default = await alert_rules.create_rule(
@@ -188,8 +200,8 @@ async def test_alerts_page(
     assert flags == [True, True]
 
     # A test message through the Notifier to a real receiver (Apprise's json://).
-    with RunningNotifier(house, migrated_database_url, redis_url):
-        await asyncio.sleep(1.0)  # subscribed to its wake-up channel
+    with RunningNotifier(house, migrated_database_url, redis_url) as running:
+        await running.listening(redis_client)
         await page.click("#send-test")
         summary = page.locator("#test-summary", has_text="1 of 2 channels did not take it")
         await summary.wait_for(timeout=40_000)
