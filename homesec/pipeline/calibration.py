@@ -137,25 +137,21 @@ def calibrated_score(score: int, offset: int, floor: int | None) -> int:
 
 
 def in_words(calibration: KindCalibration) -> str:
-    """``"of the last 5 person events on this camera with the owner's feedback (60 days), 4 were
-    marked false alarms, 1 should have been higher"``."""
+    """``"the last 5 person events on this camera with feedback in 60 days: 4 marked false
+    alarms, 1 should have been higher"``."""
     noun = scene.noun(calibration.kind, 1)
     said = []
     if calibration.false_alarms == 1:
-        said.append("1 was marked a false alarm")
+        said.append("1 marked a false alarm")
     elif calibration.false_alarms:
-        said.append(f"{calibration.false_alarms} were marked false alarms")
+        said.append(f"{calibration.false_alarms} marked false alarms")
     if calibration.lower:
         said.append(f"{calibration.lower} should have been lower")
     if calibration.higher:
         said.append(f"{calibration.higher} should have been higher")
     told = ", ".join(said) if said else "none asked for another score"
-    which = (
-        f"the last {calibration.events} {noun} events"
-        if calibration.events > 1
-        else (f"the last {noun} event")
-    )
-    return (
-        f"of {which} on this camera with the owner's feedback ({calibration.window_days} days), "
-        f"{told}"
-    )
+    if calibration.events == 1:
+        which = f"the last {noun} event"
+    else:
+        which = f"the last {calibration.events} {noun} events"
+    return f"{which} on this camera with feedback in {calibration.window_days} days: {told}"

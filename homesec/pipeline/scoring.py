@@ -23,8 +23,8 @@ How a score is made (0-100; bands low <30, medium 30-59, high 60-84, critical 85
    (:mod:`homesec.pipeline.calibration`: false alarms and "should be lower" pull down, "should
    be higher" up, at most 15 points either way, only after a few verdicts) moves the bounded
    score last, never below the weapon floor, and the reasoning says why ("adjusted by the
-   owner's feedback: of the last 5 person events on this camera ..., 4 were marked false
-   alarms: -9").
+   owner's feedback (the last 5 person events on this camera with feedback in 60 days: 4 marked
+   false alarms, 1 should have been higher): -9").
 """
 
 from __future__ import annotations
@@ -456,15 +456,15 @@ def _feedback_part(context: AnalysisContext, kind: str, score: int) -> Part | No
         return None
     words = in_words(calibration)
     if calibration.false_alarms + calibration.lower + calibration.higher < MIN_FEEDBACK:
-        return Part(0, f"owner's feedback {words}: too few to adjust the score yet")
+        return Part(0, f"owner's feedback ({words}): too few verdicts to adjust the score yet")
     if calibration.offset == 0:
-        return Part(0, f"owner's feedback {words}: no adjustment")
+        return Part(0, f"owner's feedback ({words}): no adjustment")
     floor = weapon_floor(context)
     after = calibrated_score(score, calibration.offset, floor.score if floor else None)
-    why = f"adjusted by the owner's feedback {words}"
+    why = f"adjusted by the owner's feedback ({words})"
     if after - score != calibration.offset:
         limit = "the weapon floor" if floor is not None and after == floor.score else "0-100"
-        why += f" ({calibration.offset:+d}, limited by {limit})"
+        why += f", {calibration.offset:+d} limited by {limit}"
     return Part(after - score, why)
 
 

@@ -823,8 +823,8 @@ async def test_feedback_on_a_cameras_events_scores_its_next_event_lower_and_says
     assert assess_by_rules(expected_context(ids)).risk_score == 88  # without the feedback
     assert event.risk_score == 88 - 9
     assert event.reasoning.endswith(
-        "adjusted by the owner's feedback of the last 5 person events on this camera with the "
-        "owner's feedback (60 days), 4 were marked false alarms, 1 should have been higher: -9."
+        "adjusted by the owner's feedback (the last 5 person events on this camera with "
+        "feedback in 60 days: 4 marked false alarms, 1 should have been higher): -9."
     )
     # Another camera's people are judged as before.
     other = by_batch["back-door"]

@@ -153,8 +153,12 @@ def test_the_counts_say_what_the_owner_said():
     person = calibrate([said(), said(), lower(), higher(), higher()], NOW).of("person")
     assert (person.events, person.false_alarms, person.lower, person.higher) == (5, 2, 1, 2)
     assert cal.in_words(person) == (
-        "of the last 5 person events on this camera with the owner's feedback (60 days), "
-        "2 were marked false alarms, 1 should have been lower, 2 should have been higher"
+        "the last 5 person events on this camera with feedback in 60 days: 2 marked false "
+        "alarms, 1 should have been lower, 2 should have been higher"
+    )
+    one = calibrate([said(kinds=("vehicle",))], NOW).of("vehicle")
+    assert cal.in_words(one) == (
+        "the last vehicle event on this camera with feedback in 60 days: 1 marked a false alarm"
     )
 
 
@@ -197,9 +201,8 @@ def test_the_rules_apply_the_offset_and_say_why():
     assert plain.risk_score == 70
     assert calibrated.risk_score == 61
     assert calibrated.reasoning.endswith(
-        "(subtotal 70); adjusted by the owner's feedback of the last 5 person events on this "
-        "camera with the owner's feedback (60 days), 4 were marked false alarms, 1 should have "
-        "been higher: -9."
+        "(subtotal 70); adjusted by the owner's feedback (the last 5 person events on this "
+        "camera with feedback in 60 days: 4 marked false alarms, 1 should have been higher): -9."
     )
     assert "owner's feedback" not in plain.reasoning
     # Another kind on the same camera has no feedback: untouched.
@@ -213,7 +216,10 @@ def test_too_little_feedback_is_shown_but_moves_nothing():
     result = score_by_rules(context("person", calibration=few))
     assert result.score == 70 and result.adjustment is not None
     assert result.adjustment.points == 0
-    assert "too few to adjust" in assess_by_rules(context("person", calibration=few)).reasoning
+    assert (
+        "too few verdicts to adjust"
+        in assess_by_rules(context("person", calibration=few)).reasoning
+    )
 
 
 def test_feedback_never_takes_a_person_with_a_knife_below_the_weapon_floor():
@@ -229,7 +235,7 @@ def test_feedback_never_takes_a_person_with_a_knife_below_the_weapon_floor():
     )
     result = score_by_rules(evening)
     assert (result.subtotal, result.score) == (65, 60)
-    assert assess_by_rules(evening).reasoning.endswith("(-9, limited by the weapon floor): -5.")
+    assert assess_by_rules(evening).reasoning.endswith(", -9 limited by the weapon floor: -5.")
 
 
 def test_the_prompt_carries_the_feedback_as_data():
