@@ -45,7 +45,13 @@ from redis.exceptions import RedisError
 from homesec.actors import metrics
 from homesec.actors.base import ServiceActor
 from homesec.contract import keys
-from homesec.contract.analysis import AnalysisContext, CameraBaseline, RiskAssessment, ScoredBy
+from homesec.contract.analysis import (
+    AnalysisContext,
+    CameraBaseline,
+    CameraCalibration,
+    RiskAssessment,
+    ScoredBy,
+)
 from homesec.contract.jobs import AnalysisJob
 from homesec.contract.reports import Problem
 from homesec.engines.llm import LlmBadResponse, LlmEngine, LlmUnavailable, create_llm_engine
@@ -62,7 +68,7 @@ from homesec.pipeline.risk import risk_level
 from homesec.pipeline.scene import kind_of
 from homesec.pipeline.scoring import RULES_VERSION, apply_weapon_floor
 from homesec.settings import Settings, local_zone
-from homesec.store import baselines
+from homesec.store import baselines, event_feedback
 from homesec.store.detections import StoredBatch, load_batch
 from homesec.store.event_channel import publish_event_once
 from homesec.store.events import find_event, insert_event
@@ -90,10 +96,12 @@ def analysis_context(
     batch: StoredBatch,
     zone: dt.tzinfo | None,
     baseline: CameraBaseline | None = None,
+    calibration: CameraCalibration | None = None,
 ) -> AnalysisContext:
     """The engine's input. Its local time is the batch's first detection's, not the clock's, so a
     batch analysed late (a backlog, an LLM outage) is judged by when it happened. A baseline
-    without history is left out: the camera's role rules decide alone."""
+    without history is left out: the camera's role rules decide alone. ``calibration``: the
+    owner's recent feedback on the camera's events."""
     return AnalysisContext(
         camera_id=job.camera_id,
         camera_name=batch.camera_name,
@@ -102,6 +110,7 @@ def analysis_context(
         is_fast_path=job.is_fast_path,
         camera_role=batch.camera_role,
         baseline=baseline if baseline is not None and baseline.history_days > 0 else None,
+        calibration=calibration,
     )
 
 
@@ -222,7 +231,11 @@ class Analyst(ServiceActor):
             baseline = await baselines.load_baseline(
                 self.sessions, job.camera_id, started, half_life
             )
-            context = analysis_context(job, batch, self._zone, baseline)
+            # The owner's feedback as of the batch's time, like the baseline.
+            calibration = await event_feedback.load_calibration(
+                self.sessions, job.camera_id, started
+            )
+            context = analysis_context(job, batch, self._zone, baseline, calibration)
             scored = await self._assess(consumer, entry, job, context)
             if scored is None:
                 return  # a retry is scheduled; the entry stays pending
