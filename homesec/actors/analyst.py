@@ -326,7 +326,7 @@ class Analyst(ServiceActor):
         unfit, self._llm, self._breaker = self._llm, RulesEngine(), None
         self._llm_unfit = Problem(
             component=self.name,
-            summary=f"{error}; events are scored by the rules engine"[:300],
+            summary=f"events are scored by the rules engine: {error}"[:300],
             remedy=(
                 "serve the model with structured output (llama.cpp's llama-server, "
                 "llama-cpp-python's server, vLLM, Ollama), or set LLM_ENGINE=rules; then "

@@ -142,10 +142,11 @@ class OpenAICompatibleEngine:
             return verdict.dialect.value
         if verdict.kind is VerdictKind.SCHEMA_IGNORED:
             self._ignored = LlmIgnoresSchema(
-                f"the LLM server at {self._url} ignores the answer's JSON schema, so its free "
-                f"text cannot be trusted with a score ({verdict.detail})"
+                f"the LLM server at {self._url} ignores the answer's JSON schema (its answers "
+                "to a probe in each dialect did not validate), so its free text is not trusted "
+                "with a score"
             )
-            log.error("%s", self._ignored)
+            log.error("%s; the probe: %s", self._ignored, verdict.detail)
             raise self._ignored
         if verdict.kind is VerdictKind.REFUSED:
             raise LlmBadResponse(
