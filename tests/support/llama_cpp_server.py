@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -31,6 +32,8 @@ STARTUP_SECONDS = 180.0
 # The prompt is 1-2k tokens and an answer up to 2k (the engine's MAX_ANSWER_TOKENS).
 CONTEXT_TOKENS = 8192
 _LOG_TAIL_CHARS = 3000
+# uvicorn's access line: ... "POST /v1/chat/completions HTTP/1.1" 200 OK
+_CHAT_POST = re.compile(r'"POST /v1/chat/completions HTTP/[\d.]+" (\d{3})')
 
 
 class LlamaServerError(RuntimeError):
@@ -47,6 +50,12 @@ class LlamaServer:
 
     def log_tail(self) -> str:
         return _tail(self.log_path)
+
+    def chat_statuses(self) -> list[int]:
+        """The HTTP status of each ``POST /v1/chat/completions`` so far, from the server's own
+        access log: what reached the server, counted there."""
+        text = self.log_path.read_text(errors="replace")
+        return [int(status) for status in _CHAT_POST.findall(text)]
 
 
 def smollm2_gguf() -> Path:
@@ -155,8 +164,10 @@ def serve_llama_cpp(
         str(threads),
     ]
     with log_path.open("wb") as log:
+        # Unbuffered: uvicorn's access lines (one per request) reach the log as they happen.
+        env = os.environ | {"PYTHONUNBUFFERED": "1"}
         process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
     try:
         _wait_ready(url, process, log_path, startup_seconds)
