@@ -12,7 +12,7 @@ extra), as the tests do, and measures what the analyst waits for:
      ``usage`` counts), and the prompt's size;
   4. the machine's load (1-minute load average) before and after, since it shares the cores.
 
-    .venv/bin/python bench/llm_server.py [--contexts 24] [--threads 2]
+    .venv/bin/python bench/llm_server.py [--contexts 24] [--threads 1]
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from homesec.engines.llm.openai_compatible import OpenAICompatibleEngine, chat_r
 from homesec.pipeline.prompt import parse_assessment
 from homesec.pipeline.structured_output import Dialect
 from tests.support.analysis_contexts import varied_contexts
-from tests.support.llama_cpp_server import serve_llama_cpp
+from tests.support.llama_cpp_server import DEFAULT_THREADS, serve_llama_cpp
 
 ANSWER_SECONDS = 300.0
 
@@ -101,7 +101,9 @@ async def measure(url: str, model: str, count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contexts", type=int, default=24, help="assessments to time")
-    parser.add_argument("--threads", type=int, default=2, help="the server's CPU threads")
+    parser.add_argument(
+        "--threads", type=int, default=DEFAULT_THREADS, help="the server's CPU threads"
+    )
     args = parser.parse_args()
     print(f"before: {load()}")
     started = time.perf_counter()
