@@ -8,8 +8,9 @@ extra), as the tests do, and measures what the analyst waits for:
      finding it took;
   2. one assessment through the OpenAI-compatible engine (request, answer, parsing), p50 and p95
      over N contexts (the dozen varied contexts of the tests, cycled);
-  3. the server's generation rate: completion tokens per second over the same requests (its own
-     ``usage`` counts), and the prompt's size;
+  3. the server's rates over the same requests, raw: completion tokens per second of whole
+     requests (its ``usage`` counts over wall time), and its own timings of reading the prompt
+     and of generating (llama.cpp's ``llama_perf`` lines in its log), and the prompt's size;
   4. the machine's load (1-minute load average) before and after, since it shares the cores.
 
     .venv/bin/python bench/llm_server.py [--contexts 24] [--threads 1]
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -33,7 +35,7 @@ from homesec.engines.llm.openai_compatible import OpenAICompatibleEngine, chat_r
 from homesec.pipeline.prompt import parse_assessment
 from homesec.pipeline.structured_output import Dialect
 from tests.support.analysis_contexts import varied_contexts
-from tests.support.llama_cpp_server import DEFAULT_THREADS, serve_llama_cpp
+from tests.support.llama_cpp_server import DEFAULT_THREADS, LlamaServer, serve_llama_cpp
 
 ANSWER_SECONDS = 300.0
 
@@ -49,7 +51,32 @@ def load() -> str:
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPUs"
 
 
-async def measure(url: str, model: str, count: int) -> None:
+_PERF = re.compile(
+    r"llama_perf_context_print:\s+(prompt eval|eval) time =\s+([\d.]+) ms /\s+(\d+) (?:tokens|runs)"
+)
+
+
+def server_rates(log_text: str) -> str:
+    """Prompt and generation tokens/s from the server's own timings in ``log_text``."""
+    totals = {"prompt eval": [0.0, 0], "eval": [0.0, 0]}
+    for kind, milliseconds, tokens in _PERF.findall(log_text):
+        totals[kind][0] += float(milliseconds)
+        totals[kind][1] += int(tokens)
+
+    def rate(kind: str) -> str:
+        milliseconds, tokens = totals[kind]
+        return f"{tokens / (milliseconds / 1000):.1f}" if milliseconds else "n/a"
+
+    # A prompt that shares its start with the one before is partly cached, not read again.
+    return (
+        f"server's own timings: generation {rate('eval')} tokens/s "
+        f"({totals['eval'][1]} tokens), prompt reading {rate('prompt eval')} tokens/s "
+        f"({totals['prompt eval'][1]} tokens not cached)"
+    )
+
+
+async def measure(server: LlamaServer, count: int) -> None:
+    url, model = server.url, server.model
     contexts = varied_contexts()
     engine = OpenAICompatibleEngine(url, model, timeout_seconds=ANSWER_SECONDS)
     try:
@@ -71,6 +98,7 @@ async def measure(url: str, model: str, count: int) -> None:
         await engine.aclose()
 
     # The same requests, raw, for the server's token counts.
+    log_offset = len(server.log_path.read_text(errors="replace"))
     completion_tokens = prompt_tokens = 0
     seconds = 0.0
     valid = 0
@@ -95,6 +123,7 @@ async def measure(url: str, model: str, count: int) -> None:
         f"{completion_tokens / count:.0f} tokens per answer, "
         f"{prompt_tokens / count:.0f} prompt tokens per request"
     )
+    print(server_rates(server.log_path.read_text(errors="replace")[log_offset:]))
     print(f"answers that are valid assessments: {valid}/{count}")
 
 
@@ -112,7 +141,7 @@ def main() -> None:
             f"llama-cpp-python server up in {time.perf_counter() - started:.1f} s "
             f"({server.gguf.name}, {args.threads} threads)"
         )
-        asyncio.run(measure(server.url, server.model, args.contexts))
+        asyncio.run(measure(server, args.contexts))
     print(f"after: {load()}")
 
 
