@@ -548,7 +548,9 @@ async def test_an_open_breaker_keeps_calls_away_from_the_llm_until_it_cools_down
     async with running(analyst):
         entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, make_job(first))
         await wait_acked(redis_client, entry_id)
-        assert len(server.requests) == 2  # two failures opened it; attempts 3 and 4 were refused
+        # The start-up probe failed, then two calls failed (the engine probing again): that
+        # opened it; attempts 3 and 4 were refused. No assessment was asked for.
+        assert (len(server.probes), len(server.requests)) == (1 + 2, 0)
         assert await breaker_state() == "open"
         [problem] = (await analyst.health()).problems
         assert "does not answer" in problem.summary and "rules engine" in problem.summary
@@ -556,7 +558,7 @@ async def test_an_open_breaker_keeps_calls_away_from_the_llm_until_it_cools_down
 
         entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, make_job(second))
         await wait_acked(redis_client, entry_id)
-        assert len(server.requests) == 2  # not one call while open
+        assert (len(server.probes), len(server.requests)) == (1 + 2, 0)  # none while open
         assert analyst.counters["breaker_refusals"] == 2 + 1 + MAX_RETRIES
 
         server.reset()  # the LLM is back
