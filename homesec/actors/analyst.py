@@ -312,7 +312,7 @@ class Analyst(ServiceActor):
                 assessment = await self._timed_assess(context)
             except LlmIgnoresSchema as exc:  # a probe made again before this batch found it
                 await self._drop_unfit_llm(exc)
-                return await self._timed_assess(context)
+                return await self._timed_assess(context), self._scorer()
             except Exception as exc:  # whatever the engine raises, the LLM gave no answer
                 self._breaker = self._breaker.on_failure(time.time())
                 self._last_llm_error = describe_error(exc)
