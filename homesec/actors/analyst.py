@@ -17,6 +17,12 @@ sent twice (the marker and the message are set in one Lua script, see
 Acknowledging before publishing would lose the live message to a crash between the two, with
 nothing left to deliver the entry again.
 
+Before the first batch the analyst probes an engine that needs it (the OpenAI-compatible one)
+once: which dialect of structured output its server speaks. A server that ignores the answer's
+schema leaves every event to the rules engine, said in the log and in health; one that does not
+answer yet does not hold up start-up: the engine probes again before the next batch, behind the
+breaker like any call.
+
 LLM failures never yield a made-up score. A failed call (server down, timeout, garbage answer,
 anything the engine raises) or an attempt refused by the open breaker counts as a failed attempt
 of the job, which is retried with exponential backoff, sharing ``MAX_RETRIES`` with any other
@@ -45,11 +51,25 @@ from redis.exceptions import RedisError
 from homesec.actors import metrics
 from homesec.actors.base import ServiceActor
 from homesec.contract import keys
-from homesec.contract.analysis import AnalysisContext, CameraBaseline, RiskAssessment, ScoredBy
+from homesec.contract.analysis import (
+    AnalysisContext,
+    CameraBaseline,
+    CameraCalibration,
+    RiskAssessment,
+    ScoredBy,
+)
 from homesec.contract.jobs import AnalysisJob
 from homesec.contract.reports import Problem
-from homesec.engines.llm import LlmBadResponse, LlmEngine, LlmUnavailable, create_llm_engine
-from homesec.engines.llm.rules import assess_by_rules
+from homesec.engines.llm import (
+    LlmBadResponse,
+    LlmEngine,
+    LlmError,
+    LlmIgnoresSchema,
+    LlmUnavailable,
+    ProbedLlmEngine,
+    create_llm_engine,
+)
+from homesec.engines.llm.rules import RulesEngine, assess_by_rules
 from homesec.pipeline.prompt import PROMPT_VERSION
 from homesec.pipeline.retry import (
     BreakerState,
@@ -62,7 +82,7 @@ from homesec.pipeline.risk import risk_level
 from homesec.pipeline.scene import kind_of
 from homesec.pipeline.scoring import RULES_VERSION, apply_weapon_floor
 from homesec.settings import Settings, local_zone
-from homesec.store import baselines
+from homesec.store import baselines, event_feedback
 from homesec.store.detections import StoredBatch, load_batch
 from homesec.store.event_channel import publish_event_once
 from homesec.store.events import find_event, insert_event
@@ -90,10 +110,12 @@ def analysis_context(
     batch: StoredBatch,
     zone: dt.tzinfo | None,
     baseline: CameraBaseline | None = None,
+    calibration: CameraCalibration | None = None,
 ) -> AnalysisContext:
     """The engine's input. Its local time is the batch's first detection's, not the clock's, so a
     batch analysed late (a backlog, an LLM outage) is judged by when it happened. A baseline
-    without history is left out: the camera's role rules decide alone."""
+    without history is left out: the camera's role rules decide alone. ``calibration``: the
+    owner's recent feedback on the camera's events."""
     return AnalysisContext(
         camera_id=job.camera_id,
         camera_name=batch.camera_name,
@@ -102,6 +124,7 @@ def analysis_context(
         is_fast_path=job.is_fast_path,
         camera_role=batch.camera_role,
         baseline=baseline if baseline is not None and baseline.history_days > 0 else None,
+        calibration=calibration,
     )
 
 
@@ -147,6 +170,7 @@ class Analyst(ServiceActor):
         # cannot be down.
         self._breaker: CircuitBreaker | None = None
         self._last_llm_error: str | None = None
+        self._llm_unfit: Problem | None = None  # the probe found the LLM unfit to score
         self._retry_base_delay = retry_base_delay
         self._zone = local_zone(settings)
         self._consumer: StreamConsumer | None = None
@@ -156,6 +180,7 @@ class Analyst(ServiceActor):
             # Built in the actor's own process: vLLM loads onto the GPU share Ray gave it.
             self._llm = create_llm_engine(self.settings)
         self._breaker = None if self._llm.name == "rules" else self._breaker_template
+        await self._probe_llm()
         consumer = self._consumer = StreamConsumer(
             self.redis,
             keys.ANALYSIS_QUEUE,
@@ -222,7 +247,11 @@ class Analyst(ServiceActor):
             baseline = await baselines.load_baseline(
                 self.sessions, job.camera_id, started, half_life
             )
-            context = analysis_context(job, batch, self._zone, baseline)
+            # The owner's feedback as of the batch's time, like the baseline.
+            calibration = await event_feedback.load_calibration(
+                self.sessions, job.camera_id, started
+            )
+            context = analysis_context(job, batch, self._zone, baseline, calibration)
             scored = await self._assess(consumer, entry, job, context)
             if scored is None:
                 return  # a retry is scheduled; the entry stays pending
@@ -281,6 +310,9 @@ class Analyst(ServiceActor):
         if allowed:
             try:
                 assessment = await self._timed_assess(context)
+            except LlmIgnoresSchema as exc:  # a probe made again before this batch found it
+                await self._drop_unfit_llm(exc)
+                return await self._timed_assess(context), self._scorer()
             except Exception as exc:  # whatever the engine raises, the LLM gave no answer
                 self._breaker = self._breaker.on_failure(time.time())
                 self._last_llm_error = describe_error(exc)
@@ -325,6 +357,48 @@ class Analyst(ServiceActor):
             error,
         )
         return fallback_assessment(context, attempts, error)
+
+    async def _probe_llm(self) -> None:
+        """Ask the LLM once how it takes the answer's schema; never waits for a server that is
+        away (its engine probes again before the next batch)."""
+        llm = self._llm
+        if not isinstance(llm, ProbedLlmEngine):
+            return
+        try:
+            found = await llm.probe()
+        except LlmIgnoresSchema as exc:
+            await self._drop_unfit_llm(exc)
+        except LlmError as exc:
+            self._last_llm_error = describe_error(exc)
+            self.log.warning(
+                "%s: the %s LLM did not answer the start-up probe (%s); it is probed again "
+                "before the next batch",
+                self.name,
+                llm.name,
+                exc,
+            )
+        else:
+            self.log.info(
+                "%s: the %s LLM takes the answer's schema as %s", self.name, llm.name, found
+            )
+
+    async def _drop_unfit_llm(self, error: LlmIgnoresSchema) -> None:
+        """Score with the rules engine from now on: an LLM whose answer no schema constrains is
+        not trusted with a score."""
+        assert self._llm is not None
+        unfit, self._llm, self._breaker = self._llm, RulesEngine(), None
+        self._llm_unfit = Problem(
+            component=self.name,
+            summary=f"events are scored by the rules engine: {error}"[:300],
+            remedy=(
+                "serve the model with structured output (llama.cpp's llama-server, "
+                "llama-cpp-python's server, vLLM, Ollama), or set LLM_ENGINE=rules; then "
+                "restart homesec"
+            ),
+            since=time.time(),
+        )
+        self.log.error("%s: %s; events are scored by the rules engine", self.name, error)
+        await unfit.aclose()
 
     async def _timed_assess(self, context: AnalysisContext) -> RiskAssessment:
         assert self._llm is not None
@@ -377,6 +451,8 @@ class Analyst(ServiceActor):
     def health_problems(self) -> list[Problem]:
         problems = super().health_problems()
         breaker, llm = self._breaker, self._llm
+        if self._llm_unfit is not None:
+            problems.append(self._llm_unfit)
         if breaker is not None and llm is not None:
             state = breaker.status(time.time())
             if state is not BreakerState.CLOSED:
@@ -402,6 +478,10 @@ class Analyst(ServiceActor):
             return {"engine": "not built"}
         detail = {"engine": llm.name}
         detail["breaker"] = breaker.status(time.time()).value if breaker else "none (rules engine)"
+        if isinstance(llm, ProbedLlmEngine):
+            detail["structured_output"] = llm.structured_output or "not probed yet"
+        if self._llm_unfit is not None:
+            detail["llm_unfit"] = self._llm_unfit.summary
         if self._consumer is not None:
             detail["retrying"] = str(len(self._consumer.retries))
         if self._last_llm_error:

@@ -63,6 +63,31 @@ class CameraBaseline(msgspec.Struct, frozen=True, kw_only=True):
         return next((habit.days_seen for habit in self.habits if habit.kind == kind), 0.0)
 
 
+class KindCalibration(msgspec.Struct, frozen=True, kw_only=True):
+    """What the owner's feedback says about one kind of object on this camera
+    (pipeline/calibration.py): of the ``events`` with feedback in the last ``window_days`` that
+    showed this kind, how many were marked false alarms, should have been higher or lower; and
+    the bounded ``offset`` the rules add to such an event's score (0 until enough feedback)."""
+
+    kind: str
+    events: int
+    false_alarms: int = 0
+    higher: int = 0
+    lower: int = 0
+    offset: int = 0
+    window_days: int = 0
+
+
+class CameraCalibration(msgspec.Struct, frozen=True, kw_only=True):
+    """The owner's recent feedback on one camera's events, per kind of object. A kind not listed
+    had no feedback."""
+
+    kinds: list[KindCalibration] = []
+
+    def of(self, kind: str) -> KindCalibration | None:
+        return next((k for k in self.kinds if k.kind == kind), None)
+
+
 class AnalysisContext(msgspec.Struct, frozen=True, kw_only=True):
     """Everything an LLM engine needs to assess one batch."""
 
@@ -75,6 +100,8 @@ class AnalysisContext(msgspec.Struct, frozen=True, kw_only=True):
     # name by whoever scores (pipeline/scoring.py's camera_role).
     camera_role: str | None = None
     baseline: CameraBaseline | None = None
+    # The owner's recent feedback on this camera's events; None: none given.
+    calibration: CameraCalibration | None = None
 
 
 class RiskAssessment(msgspec.Struct, frozen=True, kw_only=True):

@@ -17,6 +17,7 @@ from homesec.http.actors import ActorDirectory, NoActors
 from homesec.http.auth import AccessMiddleware, ApiKeyStore
 from homesec.http.errors import EXCEPTION_HANDLERS
 from homesec.http.metrics import ApiMetrics, MetricsMiddleware
+from homesec.http.pages import alerts as alert_pages
 from homesec.http.pages import cameras as camera_pages
 from homesec.http.pages import events as event_pages
 from homesec.http.pages import login
@@ -125,6 +126,7 @@ def create_app(
             event_pages.event_page,
             event_pages.event_row,
             camera_pages.cameras_page,
+            alert_pages.alerts_page,
             system_pages.system_page,
             login.login_page,
             login.login,

@@ -21,7 +21,7 @@ from homesec.pipeline import scene, scoring
 
 # Recorded on every event an LLM scored (events.prompt_version): raise it when the prompt's
 # wording or data changes, so verdicts of different prompts can be told apart.
-PROMPT_VERSION = "prompt-2"
+PROMPT_VERSION = "prompt-3"
 MAX_CAMERA_NAME_CHARS = 80
 MAX_OBJECTS_CHARS = 300
 MAX_LABEL_CHARS = 40
@@ -59,6 +59,10 @@ entrance, a driveway, a garage or in the yard at night is not. An indoor camera 
 - The house's own history ("house_history") says what is usual on this camera around this \
 hour: on how many of the recent days each kind of object was seen. What is usual here scores \
 lower; what was never seen at this hour scores higher. With no history, judge by the role.
+- The owner's feedback on this camera's recent events ("owner_feedback"), per kind of object: \
+events marked false alarms or "should have been lower" mean such events here deserve a lower \
+score, "should have been higher" a higher one; "rules_adjustment" is how far the rules engine \
+moves such a score for it (at most 15 points either way).
 - People matter most, then large animals (a bear is dangerous), then vehicles; small animals \
 least. Several people at once in the dark, people staying a long time ("seconds" and "frames") \
 and people arriving by vehicle in the dark raise the risk; a single low-confidence detection \
@@ -143,6 +147,25 @@ def house_history(context: AnalysisContext) -> dict[str, Any] | str:
     }
 
 
+def owner_feedback(context: AnalysisContext) -> dict[str, Any] | str:
+    """The owner's recent feedback on this camera's events as data, per kind, or that there is
+    none."""
+    calibration = context.calibration
+    if calibration is None or not calibration.kinds:
+        return "no feedback from the owner on this camera's recent events"
+    return {
+        scene.noun(kind.kind, 2): {
+            "events_with_feedback": kind.events,
+            "marked_false_alarm": kind.false_alarms,
+            "should_have_been_lower": kind.lower,
+            "should_have_been_higher": kind.higher,
+            "rules_adjustment": kind.offset,
+            "over_last_days": kind.window_days,
+        }
+        for kind in calibration.kinds
+    }
+
+
 def prompt_data(context: AnalysisContext) -> dict[str, Any]:
     """The facts the model sees, as plain data (also what tests inspect)."""
     counts = Counter(sanitize_text(d.object_type, MAX_LABEL_CHARS) for d in context.detections)
@@ -162,6 +185,7 @@ def prompt_data(context: AnalysisContext) -> dict[str, Any]:
         "frames": scene.frame_count(context.detections),
         "seconds": round(scene.span_seconds(context.detections)),
         "house_history": house_history(context),
+        "owner_feedback": owner_feedback(context),
         "minimum_score": floor.score if floor is not None else 0,
         "detection_count": len(context.detections),
         "counts_by_object_type": dict(counts.most_common()),

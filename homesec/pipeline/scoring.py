@@ -19,9 +19,12 @@ How a score is made (0-100; bands low <30, medium 30-59, high 60-84, critical 85
 4. **The weapon floor**: a weapon (knife, scissors, baseball bat) together with a person is
    critical in the dark and at least high by day, whatever any engine said.
 
-Feedback from the dashboard ("false alarm", "wrong severity") is meant to become one more part
-here, a bounded per-camera, per-kind offset read with the baseline: :func:`score_by_rules`
-takes the context, and the context is where such an offset would arrive. Not built yet.
+5. **The owner's feedback**: the camera's calibration for the most concerning kind
+   (:mod:`homesec.pipeline.calibration`: false alarms and "should be lower" pull down, "should
+   be higher" up, at most 15 points either way, only after a few verdicts) moves the bounded
+   score last, never below the weapon floor, and the reasoning says why ("adjusted by the
+   owner's feedback (the last 5 person events on this camera with feedback in 60 days: 4 marked
+   false alarms, 1 should have been higher): -9").
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import msgspec
 from homesec.contract.analysis import AnalysisContext, CameraBaseline, RiskAssessment
 from homesec.contract.enums import CameraRole
 from homesec.pipeline import scene
+from homesec.pipeline.calibration import MIN_FEEDBACK, calibrated_score, in_words
 from homesec.pipeline.scene import (
     ANIMAL,
     BAG,
@@ -46,7 +50,7 @@ from homesec.pipeline.scene import (
 )
 from homesec.settings import RiskBands
 
-RULES_VERSION = "rules-2"
+RULES_VERSION = "rules-3"
 
 # --- camera roles ------------------------------------------------------------------------------
 # Words of a camera's name that say what it watches; the first role in this order whose word
@@ -252,6 +256,10 @@ class RulesScore:
     parts: list[Part]
     role: RoleChoice
     part_of_day: str
+    # The owner's feedback, applied last to the bounded score ``subtotal``; None: no feedback
+    # on this camera for the kind that counted.
+    adjustment: Part | None = None
+    subtotal: int | None = None
 
 
 def confidence_factor(confidence: float) -> float:
@@ -433,7 +441,31 @@ def score_by_rules(context: AnalysisContext) -> RulesScore:
         parts.append(
             Part(0, "also seen, less concerning: " + ", ".join(scene.noun(k, 2) for k in others))
         )
-    return RulesScore(score, parts, role, part)
+    adjustment = _feedback_part(context, top, score)
+    if adjustment is None:
+        return RulesScore(score, parts, role, part)
+    return RulesScore(
+        score + adjustment.points, parts, role, part, adjustment=adjustment, subtotal=score
+    )
+
+
+def _feedback_part(context: AnalysisContext, kind: str, score: int) -> Part | None:
+    """The owner's feedback on this kind at this camera as the score's last part."""
+    calibration = context.calibration.of(kind) if context.calibration is not None else None
+    if calibration is None:
+        return None
+    words = in_words(calibration)
+    if calibration.false_alarms + calibration.lower + calibration.higher < MIN_FEEDBACK:
+        return Part(0, f"owner's feedback ({words}): too few verdicts to adjust the score yet")
+    if calibration.offset == 0:
+        return Part(0, f"owner's feedback ({words}): no adjustment")
+    floor = weapon_floor(context)
+    after = calibrated_score(score, calibration.offset, floor.score if floor else None)
+    why = f"adjusted by the owner's feedback ({words})"
+    if after - score != calibration.offset:
+        limit = "the weapon floor" if floor is not None and after == floor.score else "0-100"
+        why += f", {calibration.offset:+d} limited by {limit}"
+    return Part(after - score, why)
 
 
 def _when(part: str) -> str:
@@ -453,8 +485,14 @@ def explain(result: RulesScore) -> str:
         f"{part.why}: {part.points:+d}" if part.points else part.why for part in result.parts
     )
     total = sum(part.points for part in result.parts)
-    bounded = f" (bounded to {result.score})" if total != result.score else ""
-    return f"Rules engine score {result.score}{bounded} = {lines}."
+    adjustment = result.adjustment
+    if adjustment is None:
+        bounded = f" (bounded to {result.score})" if total != result.score else ""
+        return f"Rules engine score {result.score}{bounded} = {lines}."
+    bounded = " bounded" if total != result.subtotal else ""
+    said = f"{adjustment.why}: {adjustment.points:+d}" if adjustment.points else adjustment.why
+    subtotal = f"subtotal{bounded} {result.subtotal}"
+    return f"Rules engine score {result.score} = {lines} ({subtotal}); {said}."
 
 
 # --- the weapon floor --------------------------------------------------------------------------

@@ -1,9 +1,19 @@
 """A fake OpenAI-compatible LLM server on 127.0.0.1 (a free port): the edge of the world.
 
-It answers ``POST /v1/chat/completions`` as the test scripted, refuses (400) a request that
-does not ask for the risk assessment's JSON schema, and records every request so a test can
-count what reached it. Scripts queued in ``queued`` are answered first, one per request; then
-``script`` answers every request.
+It speaks one dialect of structured output, as real servers do (``dialect``):
+
+- ``json_schema`` (OpenAI, vLLM): takes ``{"type": "json_schema", ...}``, refuses (400) any other
+  ``response_format``;
+- ``json_object+schema`` (llama-cpp-python's server): takes ``{"type": "json_object", "schema":
+  ...}`` and answers ``json_schema`` with 500, as that server does;
+- ``ignores``: accepts anything and answers the scripted text, whatever schema was asked for.
+
+Requests for the risk assessment's schema are answered as the test scripted and recorded in
+``requests`` so a test can count what reached it: scripts queued in ``queued`` first, one per
+request; then ``script`` answers every request. Requests for any other schema (the engine's
+start-up probe) are recorded in ``probes`` and answered as the dialect's server would: with the
+one object the schema allows (a constrained generation, built from the schema's ``enum``s), or,
+while ``script`` is an error, with that error (a failing server fails every request).
 """
 
 from __future__ import annotations
@@ -21,12 +31,16 @@ from typing import Any
 
 from homesec.pipeline.prompt import RISK_ASSESSMENT_SCHEMA
 
-# What every request must ask for, spelled out here rather than imported from the engine, so
-# the fake checks the engine instead of agreeing with it.
+# What an assessment must ask for in each dialect, spelled out here rather than imported from
+# the engine, so the fake checks the engine instead of agreeing with it.
 WANTED_RESPONSE_FORMAT = {
     "type": "json_schema",
     "json_schema": {"name": "risk_assessment", "schema": RISK_ASSESSMENT_SCHEMA, "strict": True},
 }
+WANTED_JSON_OBJECT_FORMAT = {"type": "json_object", "schema": RISK_ASSESSMENT_SCHEMA}
+JSON_SCHEMA = "json_schema"
+JSON_OBJECT_SCHEMA = "json_object+schema"
+IGNORES = "ignores"
 GOOD_ANSWER = {"risk_score": 64, "summary": "A person at the door at night.", "reasoning": "Night."}
 
 
@@ -41,22 +55,79 @@ class Script:
 @dataclass
 class FakeLlmServer:
     url: str = ""
+    dialect: str = JSON_SCHEMA
     script: Script = field(default_factory=Script)
     queued: list[Script] = field(default_factory=list)
     requests: list[tuple[dict[str, str], dict[str, Any]]] = field(default_factory=list)
+    probes: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def reset(self, script: Script | None = None, queued: list[Script] | None = None) -> None:
+    def reset(
+        self,
+        script: Script | None = None,
+        queued: list[Script] | None = None,
+        dialect: str = JSON_SCHEMA,
+    ) -> None:
         with self._lock:
+            self.dialect = dialect
             self.script = script or Script()
             self.queued = list(queued or [])
             self.requests.clear()
+            self.probes.clear()
+
+    def answer_probe(self, body: dict[str, Any]) -> tuple[int, str]:
+        """A request for another schema than the assessment's, answered as the dialect's server
+        would answer it."""
+        with self._lock:
+            self.probes.append(body)
+            dialect, script = self.dialect, self.script
+        time.sleep(script.delay)
+        if script.status >= 400:
+            return script.status, script.raw_body or "{}"
+        if dialect == IGNORES:
+            return 200, _completion(script.content)
+        wanted_type = "json_schema" if dialect == JSON_SCHEMA else "json_object"
+        response_format = body.get("response_format") or {}
+        if response_format.get("type") != wanted_type:
+            status = 500 if dialect == JSON_OBJECT_SCHEMA else 400
+            return status, json.dumps({"error": f"unsupported response_format {response_format}"})
+        if dialect == JSON_SCHEMA:
+            schema = response_format["json_schema"]["schema"]
+        else:
+            schema = response_format["schema"]
+        return 200, _completion(json.dumps(_constrained(schema)))
+
+    def asks_for_assessment(self, body: dict[str, Any]) -> bool:
+        """Whether ``body`` asks for the risk assessment's schema in some dialect."""
+        response_format = body.get("response_format")
+        return response_format in (WANTED_RESPONSE_FORMAT, WANTED_JSON_OBJECT_FORMAT)
+
+    def takes(self, body: dict[str, Any]) -> bool:
+        """Whether an assessment request is in the dialect this server speaks."""
+        if self.dialect == IGNORES:
+            return True
+        wanted = (
+            WANTED_RESPONSE_FORMAT if self.dialect == JSON_SCHEMA else WANTED_JSON_OBJECT_FORMAT
+        )
+        return body.get("response_format") == wanted
 
     def record(self, headers: dict[str, str], body: dict[str, Any]) -> Script:
         """Keep one request; the script that answers it."""
         with self._lock:
             self.requests.append((headers, body))
             return self.queued.pop(0) if self.queued else self.script
+
+
+def _constrained(schema: dict[str, Any]) -> dict[str, Any]:
+    """The object a schema-constrained generation must produce for a schema whose required
+    properties each allow one value (an ``enum`` of one), as the probe's does."""
+    properties = schema["properties"]
+    return {name: properties[name]["enum"][0] for name in schema["required"]}
+
+
+def _completion(content: str | None) -> str:
+    message = {"role": "assistant", "content": content}
+    return json.dumps({"object": "chat.completion", "choices": [{"index": 0, "message": message}]})
 
 
 def _handler(server: FakeLlmServer) -> type[BaseHTTPRequestHandler]:
@@ -66,17 +137,21 @@ def _handler(server: FakeLlmServer) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if self.path != "/v1/chat/completions":
+                self._send(404, json.dumps({"error": f"no {self.path} here"}))
+                return
+            if not server.asks_for_assessment(body):
+                self._send(*server.answer_probe(body))
+                return
             script = server.record(dict(self.headers), body)
             time.sleep(script.delay)
-            asks_for_schema = body.get("response_format") == WANTED_RESPONSE_FORMAT
-            if self.path != "/v1/chat/completions" or not asks_for_schema:
-                self._send(400, json.dumps({"error": "expected the risk_assessment schema"}))
+            if not server.takes(body):
+                status = 500 if server.dialect == JSON_OBJECT_SCHEMA else 400
+                self._send(status, json.dumps({"error": "expected the risk_assessment schema"}))
             elif script.raw_body is not None:
                 self._send(script.status, script.raw_body)
             else:
-                message = {"role": "assistant", "content": script.content}
-                reply = {"object": "chat.completion", "choices": [{"index": 0, "message": message}]}
-                self._send(script.status, json.dumps(reply))
+                self._send(script.status, _completion(script.content))
 
         def _send(self, status: int, text: str) -> None:
             data = text.encode()

@@ -27,7 +27,7 @@ from homesec.contract.jobs import AnalysisJob
 from homesec.engines.llm import LlmBadResponse, LlmUnavailable
 from homesec.engines.llm.openai_compatible import OpenAICompatibleEngine
 from homesec.engines.llm.rules import assess_by_rules
-from homesec.models import Camera, ClassBaseline, Detection, Event
+from homesec.models import Camera, ClassBaseline, Detection, Event, EventFeedback
 from homesec.pipeline.prompt import PROMPT_VERSION
 from homesec.pipeline.retry import CircuitBreaker
 from homesec.pipeline.risk import risk_level
@@ -548,7 +548,9 @@ async def test_an_open_breaker_keeps_calls_away_from_the_llm_until_it_cools_down
     async with running(analyst):
         entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, make_job(first))
         await wait_acked(redis_client, entry_id)
-        assert len(server.requests) == 2  # two failures opened it; attempts 3 and 4 were refused
+        # The start-up probe failed, then two calls failed (the engine probing again): that
+        # opened it; attempts 3 and 4 were refused. No assessment was asked for.
+        assert (len(server.probes), len(server.requests)) == (1 + 2, 0)
         assert await breaker_state() == "open"
         [problem] = (await analyst.health()).problems
         assert "does not answer" in problem.summary and "rules engine" in problem.summary
@@ -556,7 +558,7 @@ async def test_an_open_breaker_keeps_calls_away_from_the_llm_until_it_cools_down
 
         entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, make_job(second))
         await wait_acked(redis_client, entry_id)
-        assert len(server.requests) == 2  # not one call while open
+        assert (len(server.probes), len(server.requests)) == (1 + 2, 0)  # none while open
         assert analyst.counters["breaker_refusals"] == 2 + 1 + MAX_RETRIES
 
         server.reset()  # the LLM is back
@@ -789,3 +791,58 @@ async def test_a_role_set_for_the_camera_reaches_the_engine(build, db_sessions, 
         **{**msgspec.structs.asdict(expected_context(ids)), "camera_role": "street"}
     )
     assert event.risk_score == assess_by_rules(street).risk_score < 88
+
+
+# --- the owner's feedback -------------------------------------------------------------------
+PERSON_EARLIER = [("person", 0.9, NIGHT - dt.timedelta(days=1), (10, 20, 30, 60))]
+
+
+async def test_feedback_on_a_cameras_events_scores_its_next_event_lower_and_says_why(
+    build, db_sessions, redis_client, server
+):
+    # Five earlier visits of a person at the front door, scored by the analyst; the owner marks
+    # four false alarms and says the fifth should have been critical.
+    earlier = [make_job(await seed(db_sessions, PERSON_EARLIER)) for _ in range(5)]
+    await _analyse(build(), redis_client, *earlier)
+    async with db_sessions.begin() as session:
+        events = list(await session.scalars(select(Event).order_by(Event.id)))
+        assert len(events) == 5
+        for event in events[:4]:
+            session.add(EventFeedback(event_id=event.id, feedback="false_alarm"))
+        session.add(
+            EventFeedback(event_id=events[4].id, feedback="wrong_severity", should_be="critical")
+        )
+    ids = await seed(db_sessions)
+    elsewhere = AnalysisJob(
+        batch_id="back-door",
+        camera_id="back_door",
+        detection_ids=await seed(db_sessions, camera_id="back_door"),
+    )
+    job = make_job(ids)
+    await _analyse(build(), redis_client, job, elsewhere)
+    by_batch = {event.batch_id: event for event in await stored_events(db_sessions)}
+    event = by_batch[job.batch_id]
+    assert assess_by_rules(expected_context(ids)).risk_score == 88  # without the feedback
+    assert event.risk_score == 88 - 9
+    assert event.reasoning.endswith(
+        "adjusted by the owner's feedback (the last 5 person events on this camera with "
+        "feedback in 60 days: 4 marked false alarms, 1 should have been higher): -9."
+    )
+    # Another camera's people are judged as before.
+    other = by_batch["back-door"]
+    assert other.risk_score == 88 and "feedback" not in (other.reasoning or "")
+
+    # An LLM engine gets the same facts as data in its prompt.
+    server.reset()
+    again = make_job(await seed(db_sessions))
+    await _analyse(build(openai_engine(server.url)), redis_client, again)
+    prompt = server.requests[0][1]["messages"][1]["content"]
+    data = json.loads(prompt.split("<detection_data>")[1].split("</detection_data>")[0])
+    assert data["owner_feedback"]["people"] == {
+        "events_with_feedback": 5,
+        "marked_false_alarm": 4,
+        "should_have_been_lower": 0,
+        "should_have_been_higher": 1,
+        "rules_adjustment": -9,
+        "over_last_days": 60,
+    }

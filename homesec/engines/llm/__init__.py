@@ -9,7 +9,9 @@ from homesec.engines.llm.base import (
     LlmConfigError,
     LlmEngine,
     LlmError,
+    LlmIgnoresSchema,
     LlmUnavailable,
+    ProbedLlmEngine,
 )
 from homesec.engines.llm.factory import choose_llm_engine, create_llm_engine
 
@@ -18,7 +20,9 @@ __all__ = [
     "LlmConfigError",
     "LlmEngine",
     "LlmError",
+    "LlmIgnoresSchema",
     "LlmUnavailable",
+    "ProbedLlmEngine",
     "choose_llm_engine",
     "create_llm_engine",
 ]

@@ -1,24 +1,47 @@
-"""Any OpenAI-compatible chat server (llama.cpp, vLLM, Ollama, LM Studio ...) at ``LLM_URL``.
+"""Any OpenAI-compatible chat server (llama.cpp, llama-cpp-python, vLLM, Ollama, LM Studio ...)
+at ``LLM_URL``.
 
-The request carries the answer's JSON schema as ``response_format`` (strict), so servers that
-support structured output constrain the model to it; the answer is parsed and validated
-anyway, because not every server honours the schema.
+Servers take the answer's JSON schema in different dialects of ``response_format``
+(:mod:`homesec.pipeline.structured_output`). Before its first assessment the engine probes the
+server once: it asks in each dialect for a schema only a random token satisfies, and remembers
+the first dialect whose answer validates. A server that answers but honours no dialect raises
+:class:`LlmIgnoresSchema` (its free text is not trusted with a score); one that does not answer
+is probed again at the next assessment. Every answer is parsed and validated anyway.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 
 import httpx
 
 from homesec.contract.analysis import AnalysisContext, RiskAssessment
-from homesec.engines.llm.base import LlmBadResponse, LlmConfigError, LlmUnavailable
+from homesec.engines.llm.base import (
+    LlmBadResponse,
+    LlmConfigError,
+    LlmIgnoresSchema,
+    LlmUnavailable,
+)
 from homesec.pipeline.prompt import (
     RISK_ASSESSMENT_SCHEMA,
     AssessmentParseError,
     build_messages,
     parse_assessment,
+)
+from homesec.pipeline.structured_output import (
+    RETRYABLE_STATUS,
+    Dialect,
+    ProbeResult,
+    VerdictKind,
+    completion_content,
+    next_probe,
+    probe_request,
+    probe_result,
+    probe_verdict,
+    response_format,
+    unreachable,
 )
 from homesec.settings import Settings
 
@@ -28,22 +51,16 @@ log = logging.getLogger(__name__)
 MAX_ANSWER_TOKENS = 2048
 # Connecting is quick or not at all; a slow model only slows the answer.
 MAX_CONNECT_SECONDS = 5.0
-# Status codes that say "try again later" rather than "this request is wrong".
-_RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
+SCHEMA_NAME = "risk_assessment"
 _EXCERPT_CHARS = 200
 
-RESPONSE_FORMAT: dict[str, Any] = {
-    "type": "json_schema",
-    "json_schema": {"name": "risk_assessment", "schema": RISK_ASSESSMENT_SCHEMA, "strict": True},
-}
 
-
-def chat_request(model: str, context: AnalysisContext) -> dict[str, Any]:
-    """The body of the ``/chat/completions`` request for ``context``."""
+def chat_request(model: str, context: AnalysisContext, dialect: Dialect) -> dict[str, Any]:
+    """The body of the ``/chat/completions`` request for ``context``, in ``dialect``."""
     return {
         "model": model,
         "messages": build_messages(context),
-        "response_format": RESPONSE_FORMAT,
+        "response_format": response_format(dialect, SCHEMA_NAME, RISK_ASSESSMENT_SCHEMA),
         "temperature": 0,
         "max_tokens": MAX_ANSWER_TOKENS,
     }
@@ -51,13 +68,14 @@ def chat_request(model: str, context: AnalysisContext) -> dict[str, Any]:
 
 def _answer_text(response: httpx.Response) -> str:
     try:
-        body = response.json()
-        content = body["choices"][0]["message"]["content"]
-    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        content = completion_content(response.json())
+    except ValueError:
+        content = None
+    if content is None:
         raise LlmBadResponse(
             f"the LLM server's reply is not a chat completion: {response.text[:_EXCERPT_CHARS]!r}"
-        ) from exc
-    if not isinstance(content, str) or not content.strip():
+        )
+    if not content.strip():
         raise LlmBadResponse("the LLM server's reply has no message content")
     return content
 
@@ -80,6 +98,9 @@ class OpenAICompatibleEngine:
         self._model = model
         timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, MAX_CONNECT_SECONDS))
         self._client = httpx.AsyncClient(headers=headers, timeout=timeout)
+        self._dialect: Dialect | None = None
+        # Once a probe found the schema ignored, every assessment raises this without asking.
+        self._ignored: LlmIgnoresSchema | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpenAICompatibleEngine:
@@ -95,15 +116,69 @@ class OpenAICompatibleEngine:
             timeout_seconds=settings.llm_timeout_seconds,
         )
 
-    async def assess(self, context: AnalysisContext) -> RiskAssessment:
+    @property
+    def structured_output(self) -> str | None:
+        return None if self._dialect is None else self._dialect.value
+
+    async def probe(self) -> str:
+        if self._dialect is not None:
+            return self._dialect.value
+        if self._ignored is not None:
+            raise self._ignored
+        token = secrets.token_hex(8)
+        results: list[ProbeResult] = []
+        while (dialect := next_probe(results)) is not None:
+            results.append(await self._probe_one(dialect, token))
+        verdict = probe_verdict(results)
+        if verdict.kind is VerdictKind.FOUND:
+            assert verdict.dialect is not None
+            self._dialect = verdict.dialect
+            log.info(
+                "the LLM server at %s takes the answer's schema as %s (probe: %s)",
+                self._url,
+                verdict.dialect,
+                verdict.detail,
+            )
+            return verdict.dialect.value
+        if verdict.kind is VerdictKind.SCHEMA_IGNORED:
+            self._ignored = LlmIgnoresSchema(
+                f"the LLM server at {self._url} ignores the answer's JSON schema (its answers "
+                "to a probe in each dialect did not validate), so its free text is not trusted "
+                "with a score"
+            )
+            log.error("%s; the probe: %s", self._ignored, verdict.detail)
+            raise self._ignored
+        if verdict.kind is VerdictKind.REFUSED:
+            raise LlmBadResponse(
+                f"the LLM server at {self._url} refused every way of asking for the answer's "
+                f"schema ({verdict.detail})"
+            )
+        raise LlmUnavailable(
+            f"the LLM server at {self._url} could not be probed ({verdict.detail})"
+        )
+
+    async def _probe_one(self, dialect: Dialect, token: str) -> ProbeResult:
+        body = probe_request(self._model, dialect, token)
         try:
-            response = await self._client.post(self._url, json=chat_request(self._model, context))
+            response = await self._client.post(self._url, json=body)
+        except httpx.TimeoutException as exc:
+            return unreachable(dialect, f"timed out ({exc!r})")
+        except httpx.TransportError as exc:
+            return unreachable(dialect, f"cannot reach the LLM server: {exc!r}")
+        return probe_result(dialect, response.status_code, response.text, token)
+
+    async def assess(self, context: AnalysisContext) -> RiskAssessment:
+        dialect = self._dialect or Dialect(await self.probe())
+        try:
+            response = await self._client.post(
+                self._url, json=chat_request(self._model, context, dialect)
+            )
         except httpx.TimeoutException as exc:
             raise LlmUnavailable(f"the LLM server at {self._url} timed out ({exc!r})") from exc
         except httpx.TransportError as exc:
             raise LlmUnavailable(f"cannot reach the LLM server at {self._url}: {exc!r}") from exc
         status = response.status_code
-        if status >= 500 or status in _RETRYABLE_STATUS:
+        if status >= 500 or status in RETRYABLE_STATUS:
             raise LlmUnavailable(f"the LLM server at {self._url} answered {status}")
         if status >= 400:
             raise LlmBadResponse(

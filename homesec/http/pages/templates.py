@@ -14,7 +14,12 @@ from homesec.settings import Settings, local_zone
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
 
 # (path, label) of each page in the nav, in order. A new page adds its line here.
-NAV = (("/", "Events"), ("/cameras", "Cameras"), ("/system", "System"))
+NAV = (
+    ("/", "Events"),
+    ("/cameras", "Cameras"),
+    ("/alerts", "Alerts"),
+    ("/system", "System"),
+)
 
 
 def local_time(moment: dt.datetime | None, zone: dt.tzinfo | None, style: str = "long") -> str:

@@ -1,5 +1,5 @@
 """``/api/alerts``: alert rules, the recent alerts and their acknowledgement, a test message to
-every channel (docs/alerts.md). The dashboard's page for them comes with the new UI."""
+every channel (docs/alerts.md). The dashboard's Alerts page (pages/alerts.py) uses these."""
 
 from __future__ import annotations
 

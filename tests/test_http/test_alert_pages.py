@@ -1,0 +1,152 @@
+"""The Alerts page (server-rendered): rules in words, recent alerts with their facts and filters,
+the channels or what to set when there are none. What its scripts do is tested in tests/test_ui.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import msgspec
+from litestar.testing import AsyncTestClient
+
+from homesec.contract.alerts import AlertStatus
+from homesec.http.pages.alerts import conditions_in_words
+from homesec.http.schemas.alerts import AlertRule
+from homesec.models import APIKey
+from homesec.store import alerts as alert_store
+from homesec.store.alerts import NewAlert
+from homesec.store.api_keys import hash_api_key
+from tests.test_http.conftest import T0, add_camera, add_event
+
+
+def listed_alerts(html: str) -> list[int]:
+    return [int(found) for found in re.findall(r'<li class="alert[^"]*" data-id="(\d+)"', html)]
+
+
+async def add_alert(db_sessions, *, event_id, rule_id, channel, camera_id="porch",
+                    status=AlertStatus.SENT, error=None, at=T0) -> int:  # fmt: skip
+    async with db_sessions.begin() as session:
+        (alert_id,) = await alert_store.add(session, [NewAlert(
+            channel=channel, status=AlertStatus.PENDING, event_id=event_id, rule_id=rule_id,
+            camera_id=camera_id, idempotency_key=f"event:{event_id}:{channel}",
+        )], at)  # fmt: skip
+    await alert_store.claim(db_sessions, alert_id)
+    if status == AlertStatus.SENT:
+        await alert_store.mark_sent(db_sessions, alert_id, at + dt.timedelta(seconds=2))
+    else:
+        await alert_store.mark_failed(db_sessions, alert_id, error or "", status, at)
+    return alert_id
+
+
+def test_conditions_read_as_words() -> None:
+    rule = AlertRule(
+        id=1, name="Garden at night", enabled=True, min_risk_level="medium", min_risk_score=40,
+        camera_ids=["garden", "gone"], object_types=["person", "dog"], min_confidence=0.6,
+        days=[1, 2, 3, 4, 5, 7], time_ranges=["22:00-06:00"], fast_path=True,
+        cooldown_seconds=600, channels=["apprise"],
+    )  # fmt: skip
+    assert conditions_in_words(rule, {"garden": "Garden"}) == [
+        "band medium or above", "score 40 or more", "cameras Garden, gone", "person or dog",
+        "confidence 60% or more", "Mon\u2013Fri, Sun", "22:00\u201306:00", "fast-path events only",
+    ]  # fmt: skip
+    every = msgspec.structs.replace(rule, min_risk_level="critical", min_risk_score=None,
+                                    camera_ids=[], object_types=[], min_confidence=None,
+                                    days=[1, 3], time_ranges=[], fast_path=False)  # fmt: skip
+    assert conditions_in_words(every, {}) == ["band critical", "Mon, Wed", "scored batches only"]
+    none = msgspec.structs.replace(every, min_risk_level=None, days=list(range(1, 8)),
+                                   fast_path=None)  # fmt: skip
+    assert conditions_in_words(none, {}) == ["every event"]
+
+
+async def test_alerts_page_lists_rules_and_alerts(client, db_sessions, settings) -> None:
+    await add_camera(db_sessions, settings, "porch")
+    event = await add_event(db_sessions, batch_id="e", camera_id="porch", started_at=T0,
+                            risk_score=80, risk_level="high")  # fmt: skip
+    created = await client.post("/api/alerts/rules", json={
+        "name": "Porch <at night>", "min_risk_level": "high", "camera_ids": ["porch"],
+        "days": [6, 7], "time_ranges": ["22:00-06:00"], "cooldown_seconds": 600,
+        "channels": ["apprise"], "enabled": False,
+    })  # fmt: skip
+    rule = created.json()
+    sent = await add_alert(db_sessions, event_id=event, rule_id=rule["id"], channel="mqtt")
+    failed = await add_alert(db_sessions, event_id=event, rule_id=rule["id"],
+                             channel="webhook:5e6f7a8b", status=AlertStatus.FAILED,
+                             error="ConnectError: connection refused")  # fmt: skip
+
+    response = await client.get("/alerts")
+    assert response.status_code == 200
+    html = response.text
+    assert '<a href="/alerts" aria-current="page">Alerts</a>' in html
+    assert not re.search(r"(src|href)=[\"']?(https?:)?//", html)
+    # The rule, in words, escaped, off.
+    assert "Porch &lt;at night&gt;" in html and "<at night>" not in html
+    assert f'class="rule disabled" id="rule-{rule["id"]}"' in html
+    for phrase in ("band high or above", "camera Porch", "Sat, Sun", "22:00\u201306:00"):
+        assert f'<span class="chip">{phrase}</span>' in html, phrase
+    assert "Cooldown 10 min per camera · to apprise" in html
+    # Its JSON for the editor, in an attribute.
+    assert "&#34;time_ranges&#34;:[&#34;22:00-06:00&#34;]" in html
+    # The alerts: newest first, with the event's link, camera, rule, channel, error, attempts.
+    assert listed_alerts(html) == [failed, sent]
+    assert html.count(f'<a href="/events/{event}">Event {event}</a>') == 2
+    assert "ConnectError: connection refused" in html and "1 attempt<" in html
+    assert "rule Porch &lt;at night&gt;" in html and "to webhook:5e6f7a8b" in html
+    assert 'class="badge status-failed">failed<' in html
+    # No channel configured: what to set instead of a button.
+    assert 'id="send-test"' not in html
+    for setting in ("NOTIFY_URLS", "MQTT_URL", "WEBHOOK_URLS", "docs/alerts.md"):
+        assert setting in html
+
+    # Filters and acknowledgement.
+    assert listed_alerts((await client.get("/alerts?status=failed")).text) == [failed]
+    await client.post(f"/api/alerts/{sent}/acknowledge")
+    assert listed_alerts((await client.get("/alerts?status=open")).text) == []
+    odd = await client.get("/alerts?status=purple&before_id=x")
+    assert odd.status_code == 200 and listed_alerts(odd.text) == [failed, sent]
+    assert listed_alerts((await client.get(f"/alerts?before_id={failed}")).text) == [sent]
+    # The rule gone: its alerts say so.
+    await client.delete(f"/api/alerts/rules/{rule['id']}")
+    html = (await client.get("/alerts")).text
+    assert "rule deleted" in html and "No rule: nothing alerts" in html
+
+
+async def test_alerts_page_offers_the_test_message_with_channels(make_app, settings) -> None:
+    configured = msgspec.structs.replace(settings, webhook_urls=("http://127.0.0.1:9/hook",))
+    async with AsyncTestClient(make_app(settings=configured)) as client:
+        html = (await client.get("/alerts")).text
+    assert 'id="send-test"' in html and 'id="no-channels"' not in html
+    assert re.search(r'<span class="chip">webhook:[0-9a-f]+</span>', html)
+
+
+async def test_alert_times_are_in_the_house_time_zone(make_app, settings, db_sessions) -> None:
+    await add_camera(db_sessions, settings, "porch")
+    event = await add_event(db_sessions, batch_id="e", camera_id="porch", started_at=T0)
+    await add_alert(db_sessions, event_id=event, rule_id=None, channel="mqtt")
+    house = msgspec.structs.replace(settings, timezone="America/New_York")
+    async with AsyncTestClient(make_app(settings=house)) as client:
+        html = (await client.get("/alerts")).text
+    # T0 is 12:00 UTC: 07:00 in New York; the script formats in the same zone.
+    assert "23 Dec 2025 07:00" in html and "sent 07:00" in html
+    assert 'data-zone="America/New_York"' in html
+
+
+async def test_the_page_and_its_changes_follow_the_access_rules(make_app, settings, db_sessions):
+    async with db_sessions.begin() as session:
+        session.add(APIKey(key_hash=hash_api_key("an alerts page key"), name="test"))
+    secured = msgspec.structs.replace(settings, api_key_enabled=True)
+    async with AsyncTestClient(make_app(settings=secured)) as client:
+        page = await client.get("/alerts", follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"] == "/login?next=%2Falerts"
+        await client.post("/login", data={"key": "an alerts page key"}, follow_redirects=False)
+        assert (await client.get("/alerts")).status_code == 200
+        # The page's changes are refused from another site, with the session or without.
+        evil = {"Origin": "https://evil.example"}
+        for method, path in (("POST", "/api/alerts/rules"), ("POST", "/api/alerts/test"),
+                             ("DELETE", "/api/alerts/rules/1"),
+                             ("POST", "/api/alerts/1/acknowledge")):  # fmt: skip
+            refused = await client.request(method, path, headers=evil, json={"name": "x"})
+            assert refused.status_code == 403, (method, path)
+        same = {"Origin": str(client.base_url).rstrip("/")}
+        created = await client.post("/api/alerts/rules", headers=same, json={"name": "x"})
+        assert created.status_code == 201
