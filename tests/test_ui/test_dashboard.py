@@ -213,13 +213,23 @@ async def test_cameras_and_system_pages(
     await card.locator("input[name=name]").fill("Garage and drive")
     await card.locator("form.rename button").click()
     await card.locator(".saved:has-text('name saved')").wait_for()
+    # Its role for the scoring: guessed from the name until set.
+    assert "(garage)" in await card.locator("select.role option[value='']").inner_text()
+    await card.locator("select.role").select_option("driveway")
+    await card.locator(".saved:has-text('role driveway saved')").wait_for()
     await card.locator("input.enabled").uncheck()
     await card.locator(".saved:has-text('analysis off')").wait_for()
     async with db_sessions() as session:
         garage = await session.get(Camera, "garage")
-        assert (garage.name, garage.enabled) == ("Garage and drive", False)
+        assert (garage.name, garage.enabled, garage.role) == ("Garage and drive", False, "driveway")
     await page.reload()
     assert await page.locator('li.camera-card.disabled[data-id="garage"]').count() == 1
+    assert await card.locator("select.role").input_value() == "driveway"
+    # Back to the guess: the role is cleared.
+    await card.locator("select.role").select_option("")
+    await card.locator(".saved:has-text('guessed from the name')").wait_for()
+    async with db_sessions() as session:
+        assert (await session.get(Camera, "garage", populate_existing=True)).role is None
     await shoot(page, screenshots, "cameras")
     phone = await browser.page(PHONE)
     await phone.goto(base + "/cameras")

@@ -1,5 +1,5 @@
 """The Cameras page: a card per camera with its latest snapshot and its age, status, last seen,
-rename and the analysis switch (through ``PATCH /api/cameras/{id}``)."""
+rename, its role for the scoring and the analysis switch (through ``PATCH /api/cameras/{id}``)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from litestar.response import Template
 
 from homesec.http.queries import cameras as camera_queries
 from homesec.http.services import DbSession
+from homesec.models.enums import CameraRole
 
 
 def _taken_at(path: str | None) -> dt.datetime | None:
@@ -39,6 +40,7 @@ async def cameras_page(db: DbSession) -> Template:
             "active": "/cameras",
             "cameras": cameras,
             "snapshots": snapshots,
+            "roles": [role.value for role in CameraRole],
             "now": dt.datetime.now(dt.UTC),
         },
     )

@@ -1,4 +1,5 @@
-// The Cameras page: rename, and analyse or not, through PATCH /api/cameras/{id}.
+// The Cameras page: rename, the role the scoring uses, and analyse or not, through
+// PATCH /api/cameras/{id}.
 import { api, attempt } from "./common.js";
 
 for (const card of document.querySelectorAll("li.camera-card")) {
@@ -15,6 +16,10 @@ for (const card of document.querySelectorAll("li.camera-card")) {
   card.querySelector("form.rename").addEventListener("submit", (submit) => {
     submit.preventDefault();
     update({ name: submit.target.elements.name.value.trim() }, "name");
+  });
+  card.querySelector("select.role").addEventListener("change", (change) => {
+    const role = change.target.value || null; // none: guessed from the name again
+    update({ role }, role ? `role ${role}` : "role (guessed from the name)");
   });
   card.querySelector("input.enabled").addEventListener("change", (change) =>
     update({ enabled: change.target.checked }, change.target.checked ? "analysis on" : "analysis off"));
