@@ -1,13 +1,14 @@
 """Detector: consumes ``detection_queue``, one batched forward pass per batch of uploads.
 
-Per batch: read up to ``DETECTOR_BATCH_SIZE`` entries, waiting at most ``DETECTOR_BATCH_WAIT_MS``
-for the batch to fill after the first (dynamic batching); decode the images and run the engine once,
-both in worker threads so ``health()`` and the event loop stay responsive. Per image: write the
-thumbnails; then store the batch's detections and mark its uploads done in one transaction
-(:mod:`homesec.store.detections`, exactly once; image by image if the batch fails), publish them,
-hand them to each camera's Batcher, and only then acknowledge the entries. So an entry is
-acknowledged only when its detections are both stored and batched; a crash anywhere before leaves it
-pending, and its redelivery finds the stored detections and repeats just the hand-over, which the
+Per batch: read up to ``DETECTOR_BATCH_SIZE`` entries; when several were waiting together, wait at
+most ``DETECTOR_BATCH_WAIT_MS`` for the batch to fill (dynamic batching), while an upload found
+alone goes at once (no batch is forming, and an alarm should not wait for one); decode the images
+and run the engine once, both in worker threads so ``health()`` and the event loop stay responsive.
+Per image: write the thumbnails; then store the batch's detections and mark its uploads done in one
+transaction (:mod:`homesec.store.detections`, exactly once; image by image if the batch fails),
+publish them, hand them to each camera's Batcher, and only then acknowledge the entries. So an entry
+is acknowledged only when its detections are both stored and batched; a crash anywhere before leaves
+it pending, and its redelivery finds the stored detections and repeats just the hand-over, which the
 Batcher ignores for ids it has.
 
 Failures are per job, retried with backoff by the :class:`StreamConsumer` and dead-lettered past
@@ -215,12 +216,16 @@ class Detector(ServiceActor):
         await super().close()
 
     async def _read_batch(self, consumer: StreamConsumer) -> list[StreamEntry]:
-        """Block for a first entry (Redis answers the moment one is added), then top the batch
-        up with new entries for at most the batch wait."""
+        """Block for a first entry (Redis answers the moment one is added); when that read found
+        several, top the batch up with new entries for at most the batch wait.
+
+        A lone entry goes at once. Waiting for company costs every quiet-time upload (the fast
+        path's alarm) the whole wait, and buys throughput only under load, when the read finds
+        a backlog anyway: entries that come in during a forward pass make the next batch."""
         size = self.settings.detector_batch_size
         batch = {entry.entry_id: entry for entry in await consumer.read(size, IDLE_BLOCK_MS)}
-        if not batch:
-            return []
+        if len(batch) <= 1:
+            return list(batch.values())
         deadline = time.monotonic() + self.settings.detector_batch_wait_ms / 1000
         while len(batch) < size:
             remaining = deadline - time.monotonic()
