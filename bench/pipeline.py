@@ -29,6 +29,7 @@ import contextlib
 import io
 import json
 import os
+import random
 import secrets
 import shutil
 import statistics
@@ -46,6 +47,7 @@ import ray
 from sqlalchemy import func, select
 
 from homesec.actors import ray_gateway
+from homesec.actors.camera_watcher import DEFAULT_TICK_SECONDS as WATCHER_TICK_SECONDS
 from homesec.actors.ray_gateway import create_actor
 from homesec.contract import actor_names, keys
 from homesec.contract.reports import ActorSpec
@@ -287,7 +289,10 @@ async def fast_path_samples(
                     latencies.append(
                         await _fast_path_event_after(pubsub, camera, time.perf_counter())
                     )
-                    await asyncio.sleep(0.2)
+                    # A pause of random length: a fixed one locked the folder path's samples to
+                    # one phase of the watcher's 0.25 s tick (all ~300 ms, or most ~70 ms, as the
+                    # pipeline's own latency shifted the phase), where they should see them all.
+                    await asyncio.sleep(random.uniform(0.2, 0.2 + WATCHER_TICK_SECONDS))
     finally:
         await pubsub.aclose()
         await redis.aclose()
