@@ -29,12 +29,13 @@ import contextlib
 import io
 import json
 import os
+import random
 import secrets
 import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from PIL import Image
@@ -46,6 +47,7 @@ import ray
 from sqlalchemy import func, select
 
 from homesec.actors import ray_gateway
+from homesec.actors.camera_watcher import DEFAULT_TICK_SECONDS as WATCHER_TICK_SECONDS
 from homesec.actors.ray_gateway import create_actor
 from homesec.contract import actor_names, keys
 from homesec.contract.reports import ActorSpec
@@ -165,13 +167,19 @@ async def detection_count(database_url: str) -> int:
         await engine.dispose()
 
 
+def new_camera_folder(settings: Settings, prefix: str) -> tuple[str, Path]:
+    """A camera of this run: its id and its (new) folder."""
+    camera = f"{prefix}_{secrets.token_hex(3)}"
+    folder = settings.foscam_base_path / camera
+    folder.mkdir(parents=True)
+    return camera, folder
+
+
 async def pipeline_rate(
     settings: Settings, database_url: str, redis_url: str, jpegs: list[bytes]
 ) -> float:
     """Images/s through the running pipeline: from the first file landing to the last done."""
-    camera = f"bench_{secrets.token_hex(3)}"
-    folder = settings.foscam_base_path / camera
-    folder.mkdir(parents=True)
+    camera, folder = new_camera_folder(settings, "bench")
     staging = settings.data_dir / "staging" / camera
     staging.mkdir(parents=True)
     for index, data in enumerate(jpegs):
@@ -193,31 +201,26 @@ async def pipeline_rate(
         await engine.dispose()
 
 
+# Puts the sample with this index into the camera's folder, and returns once it is complete.
+PutSample = Callable[[int, bytes], Awaitable[None]]
+
+
 async def fast_path_latency(
     settings: Settings, database_url: str, redis_url: str, samples: int
 ) -> list[float]:
     """Seconds from a file's close to its fast-path event message, one upload at a time."""
-    camera = f"fast_{secrets.token_hex(3)}"
-    folder = settings.foscam_base_path / camera
-    folder.mkdir(parents=True)
+    camera, folder = new_camera_folder(settings, "fast")
+
+    @contextlib.asynccontextmanager
+    async def by_folder() -> AsyncIterator[PutSample]:
+        async def write(index: int, data: bytes) -> None:
+            with (folder / f"person_{index:03d}.jpg").open("wb") as handle:
+                handle.write(data)
+
+        yield write
+
     jpegs = make_jpegs(samples, red_marker=True, first=1_000_000)
-    redis = create_redis(redis_url)
-    pubsub = redis.pubsub()
-    await pubsub.subscribe(keys.SECURITY_EVENTS)
-    latencies = []
-    try:
-        async with pipeline(settings, database_url, redis_url):
-            await asyncio.sleep(2)
-            for index, data in enumerate(jpegs):
-                path = folder / f"person_{index:03d}.jpg"
-                with path.open("wb") as handle:
-                    handle.write(data)
-                latencies.append(await _fast_path_event_after(pubsub, camera, time.perf_counter()))
-                await asyncio.sleep(0.2)
-    finally:
-        await pubsub.aclose()
-        await redis.aclose()
-    return latencies
+    return await fast_path_samples(settings, database_url, redis_url, camera, jpegs, by_folder)
 
 
 async def ftp_fast_path_latency(
@@ -229,32 +232,67 @@ async def ftp_fast_path_latency(
     from homesec.pipeline.cameras import CameraFolder
     from homesec.store import camera_accounts
 
-    camera = f"ftp_{secrets.token_hex(3)}"
-    folder = settings.foscam_base_path / camera
-    folder.mkdir(parents=True)
+    camera, folder = new_camera_folder(settings, "ftp")
     engine = create_engine(database_url)
     await camera_accounts.create_account(
         session_factory(engine), CameraFolder(camera, camera, str(folder)), "bench-password"
     )
     await engine.dispose()
+
+    @contextlib.asynccontextmanager
+    async def by_ftp() -> AsyncIterator[PutSample]:
+        client = ftplib.FTP(timeout=30)
+        await asyncio.to_thread(client.connect, settings.ftp_host, settings.ftp_port)
+        await asyncio.to_thread(client.login, camera, "bench-password")
+
+        async def store(index: int, data: bytes) -> None:
+            # Returns with the server's 226: the end of the STOR as the camera sees it.
+            await asyncio.to_thread(
+                client.storbinary, f"STOR person_{index:03d}.jpg", io.BytesIO(data)
+            )
+
+        try:
+            yield store
+        finally:
+            await asyncio.to_thread(client.quit)
+
     jpegs = make_jpegs(samples, red_marker=True, first=2_000_000)
+    return await fast_path_samples(
+        settings, database_url, redis_url, camera, jpegs, by_ftp, settle_seconds=3
+    )
+
+
+async def fast_path_samples(
+    settings: Settings,
+    database_url: str,
+    redis_url: str,
+    camera: str,
+    jpegs: list[bytes],
+    uploader: Callable[[], contextlib.AbstractAsyncContextManager[PutSample]],
+    *,
+    settle_seconds: float = 2,
+) -> list[float]:
+    """What both fast-path measurements share: subscribed to ``security_events`` before the
+    pipeline starts, each image uploaded alone (``uploader``'s way) and timed from the moment the
+    upload is complete to its camera's fast-path event; the subscription and the pipeline are
+    torn down whatever happens."""
     redis = create_redis(redis_url)
     pubsub = redis.pubsub()
     await pubsub.subscribe(keys.SECURITY_EVENTS)
     latencies = []
     try:
         async with pipeline(settings, database_url, redis_url):
-            await asyncio.sleep(3)  # the camera's watcher, and the server's account table
-            client = ftplib.FTP(timeout=30)
-            await asyncio.to_thread(client.connect, settings.ftp_host, settings.ftp_port)
-            await asyncio.to_thread(client.login, camera, "bench-password")
-            for index, data in enumerate(jpegs):
-                await asyncio.to_thread(
-                    client.storbinary, f"STOR person_{index:03d}.jpg", io.BytesIO(data)
-                )
-                latencies.append(await _fast_path_event_after(pubsub, camera, time.perf_counter()))
-                await asyncio.sleep(0.2)
-            await asyncio.to_thread(client.quit)
+            await asyncio.sleep(settle_seconds)  # the camera's watcher (and the FTP accounts)
+            async with uploader() as upload:
+                for index, data in enumerate(jpegs):
+                    await upload(index, data)
+                    latencies.append(
+                        await _fast_path_event_after(pubsub, camera, time.perf_counter())
+                    )
+                    # A pause of random length: a fixed one locked the folder path's samples to
+                    # one phase of the watcher's 0.25 s tick (all ~300 ms, or most ~70 ms, as the
+                    # pipeline's own latency shifted the phase), where they should see them all.
+                    await asyncio.sleep(random.uniform(0.2, 0.2 + WATCHER_TICK_SECONDS))
     finally:
         await pubsub.aclose()
         await redis.aclose()

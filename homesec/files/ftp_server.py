@@ -1,8 +1,10 @@
 """homesec's FTP(S) server for cameras: pyftpdlib on its own thread, one account per camera.
 
 The rules (what an account may do, bans, caps) are :mod:`homesec.pipeline.ftp_policy`'s; the
-session's enforcement is :mod:`homesec.files.ftp_session`. This module holds what the sessions
-share (:class:`ServerState`: the account table, the bans, the counters) and runs the server.
+session's enforcement is :mod:`homesec.files.ftp_session`, with its logins in
+:mod:`homesec.files.ftp_authorizer` and its folder in :mod:`homesec.files.ftp_filesystem`.
+This module holds what the sessions share (:class:`ServerState`: the account table, the bans,
+the counters) and runs the server.
 
 **Accounts** come from an in-memory :class:`AccountTable` that the owner refreshes (the FTP
 actor reads PostgreSQL every few seconds). Why not query PostgreSQL at login: pyftpdlib runs

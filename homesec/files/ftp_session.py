@@ -7,25 +7,25 @@ pyftpdlib acts:
   command must be allowed, and its path must resolve inside the folder, both as a virtual path
   (no climbing above ``/``) and as a real path (a symbolic link planted in the folder must not
   lead out);
-- when a file is opened for writing (:meth:`CameraFS.open`): the parent's real path again, the
-  last component never followed (``O_NOFOLLOW``), and no overwriting of a file with other hard
-  links, which could live outside the folder;
-- while data arrives (:class:`CappedFile`, :func:`_capped`): past ``MAX_UPLOAD_BYTES`` nothing
-  more is written, the transfer is cut off with a 552 and the partial file deleted;
-- at login: the per-account connection cap and, at connect and on each failure, the ban.
+- when a file is opened for writing: the filesystem's own checks
+  (:class:`homesec.files.ftp_filesystem.CameraFS`);
+- while data arrives (:class:`_UploadCap`): past ``MAX_UPLOAD_BYTES`` the
+  :class:`~homesec.files.ftp_filesystem.CappedFile` writes nothing more, the transfer is cut off
+  with a 552 and the partial file deleted;
+- at login: the accounts (:class:`homesec.files.ftp_authorizer.CameraAuthorizer`), the
+  per-account connection cap and, at connect and on each failure, the ban.
 """
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import stat
 
-from pyftpdlib.authorizers import AuthenticationFailed
-from pyftpdlib.filesystems import AbstractedFS
 from pyftpdlib.handlers import DTPHandler, FTPHandler
 
+from homesec.files.ftp_authorizer import CameraAuthorizer
+from homesec.files.ftp_filesystem import CameraFS, CappedFile
 from homesec.files.ftp_server import IDLE_TIMEOUT_SECONDS, ServerState
 from homesec.files.uploads import is_ignored
 from homesec.pipeline.camera_accounts import FtpAccount
@@ -43,99 +43,6 @@ from homesec.pipeline.ftp_policy import (
 )
 
 log = logging.getLogger("homesec.ftp")
-
-_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-
-
-class CappedFile:
-    """An upload's file that stops writing past ``limit`` bytes and says so."""
-
-    def __init__(self, file, path: str, limit: int) -> None:
-        self._file = file
-        self.name = path
-        self.limit = limit
-        self.written = 0
-        self.over_limit = False
-
-    def write(self, data: bytes) -> int:
-        if not self.over_limit and self.written + len(data) > self.limit:
-            self.over_limit = True
-        if self.over_limit:
-            return len(data)  # dropped: the transfer is cut off right after this read
-        self.written += len(data)
-        return self._file.write(data)
-
-    def __getattr__(self, name: str):
-        return getattr(self._file, name)
-
-
-class CameraFS(AbstractedFS):
-    """The camera's folder as ``/``; no process-wide chdir, no reads, careful writes."""
-
-    def chdir(self, path: str) -> None:
-        if not os.path.isdir(path):
-            raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
-        self.cwd = self.fs2ftp(path)
-
-    def open(self, filename: str, mode: str):
-        if "w" not in mode:
-            raise OSError(errno.EACCES, "this account is write-only")
-        parent = os.path.realpath(os.path.dirname(filename))
-        if not inside(os.path.realpath(self.root), parent):
-            raise OSError(errno.EACCES, "outside this camera's folder")
-        fd = os.open(filename, _WRITE_FLAGS, 0o644)
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
-                raise OSError(errno.EACCES, "refusing to overwrite a file linked elsewhere")
-            os.ftruncate(fd, 0)
-            file = os.fdopen(fd, "wb")
-        except BaseException:
-            os.close(fd)
-            raise
-        limit = self.cmd_channel.state.config.max_upload_bytes
-        return CappedFile(file, filename, limit)
-
-
-class CameraAuthorizer:
-    """pyftpdlib's authorizer interface over the shared account table."""
-
-    def __init__(self, state: ServerState) -> None:
-        self.state = state
-
-    def validate_authentication(self, username: str, password: str, handler) -> None:
-        account = self.state.accounts.get(username)
-        if account is None or not self.state.check_password(account, password):
-            raise AuthenticationFailed("Authentication failed.")
-        handler.account = account
-
-    def get_home_dir(self, username: str) -> str:
-        account = self.state.accounts.get(username)
-        if account is None:
-            raise AuthenticationFailed("Authentication failed.")
-        os.makedirs(account.folder_path, exist_ok=True)
-        return os.path.realpath(account.folder_path)
-
-    def has_user(self, username: str) -> bool:
-        return self.state.accounts.get(username) is not None
-
-    def has_perm(self, username: str, perm: str, path: str | None = None) -> bool:
-        return perm in self.get_perms(username)  # the policy has refused the rest already
-
-    def get_perms(self, username: str) -> str:
-        return "elmwf"  # list, cwd, mkdir, store, rename (of its own uploads)
-
-    def get_msg_login(self, username: str) -> str:
-        return "Logged in; uploads go to this camera's folder."
-
-    def get_msg_quit(self, username: str) -> str:
-        return "Goodbye."
-
-    def impersonate_user(self, username: str, password: str) -> None:
-        pass
-
-    def terminate_impersonation(self, username: str) -> None:
-        pass
 
 
 class CameraSession:

@@ -4,7 +4,6 @@ port, log tails for error messages, and the sweep that leaves no server process 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import secrets
 import socket
@@ -15,6 +14,7 @@ import msgspec
 import psutil
 
 from homesec.ops.errors import EmbeddedServerError
+from homesec.ops.file_lock import FileLock
 from homesec.ops.ports import free_port
 
 LOOPBACK = "127.0.0.1"
@@ -94,41 +94,19 @@ def rotate_log(path: Path) -> None:
             path.replace(path.with_name(path.name + ".1"))
 
 
-class DataDirLock:
-    """An exclusive lock on a server's directory for as long as this process runs the server.
+def data_dir_lock(path: Path, server: str) -> FileLock:
+    """The lock on a server's directory, held for as long as this process runs the server.
 
     Holding it proves that no other homesec uses the directory, so a server process found there
-    is a leftover of a crashed run and may be stopped. The kernel drops the lock when the
-    process dies, and the descriptor is not inherited by the servers we spawn.
+    is a leftover of a crashed run and may be stopped.
     """
-
-    def __init__(self, path: Path, server: str) -> None:
-        self.path = path
-        self.server = server
-        self._fd: int | None = None
-
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
-    def acquire(self) -> None:
-        if self._fd is not None:
-            return
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise EmbeddedServerError(
-                f"the embedded {self.server} in {self.path.parent} is in use by another homesec "
-                "process; stop that one first, or give this one another HOMESEC_DATA_DIR"
-            ) from None
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+    return FileLock(
+        path,
+        lambda: EmbeddedServerError(
+            f"the embedded {server} in {path.parent} is in use by another homesec process; "
+            "stop that one first, or give this one another HOMESEC_DATA_DIR"
+        ),
+    )
 
 
 def processes_with_argument(argument: str) -> list[psutil.Process]:
@@ -185,7 +163,7 @@ class EmbeddedServer:
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
         self.data_dir = data_dir.expanduser().absolute()
         self._requested_port = port
-        self._lock = DataDirLock(self.data_dir / "lock", self.server_name)
+        self._lock = data_dir_lock(self.data_dir / "lock", self.server_name)
         self._url: str | None = None
 
     @property

@@ -158,6 +158,21 @@ class StreamConsumer:
             for eid, fields in found
         ]
 
+    async def take_new(self, count: int) -> list[StreamEntry]:
+        """Up to ``count`` entries never delivered before, without blocking: what a caller that
+        keeps its own clock (a short batch wait) takes between its waits. Redis ends a blocked
+        read's timeout only at its cron tick (``hz``, 10 a second by default), so a 20 ms
+        ``BLOCK`` can return after 100 ms; short waits are timed by the caller instead."""
+        if not self._group_ready:
+            await self.ensure_group()
+        try:
+            return await self._read_new(count, 0)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            self._group_ready = False  # Redis was flushed: recreate on the next read
+            return []
+
     async def _read_new(self, count: int, block_ms: int) -> list[StreamEntry]:
         response = await self.redis.xreadgroup(
             self.group, self.consumer, {self.stream: ">"}, count=count, block=block_ms or None

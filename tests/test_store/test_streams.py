@@ -119,6 +119,26 @@ async def test_a_flushed_redis_gets_its_group_back(redis_client):
     assert len(entries) == 1
 
 
+async def test_take_new_hands_out_only_undelivered_entries_without_blocking(redis_client):
+    reader = consumer(redis_client)
+    assert await reader.take_new(5) == []  # makes the group; an empty queue answers at once
+    await enqueue(redis_client, STREAM, job("a"))
+    [first] = await reader.read(count=1, block_ms=100)
+    await reader.failed(first, "boom")  # pending, its retry due at once
+    for name in ("b", "c", "d"):
+        await enqueue(redis_client, STREAM, job(name))
+    taken = await reader.take_new(2)
+    names = [msgspec.json.decode(e.payload, type=DetectionJob).file_path for e in taken]
+    assert names == ["/c/cam/b.jpg", "/c/cam/c.jpg"]  # not the pending retry of "a"
+    [last] = await reader.take_new(5)
+    assert msgspec.json.decode(last.payload, type=DetectionJob).file_path == "/c/cam/d.jpg"
+    assert await reader.take_new(5) == []
+    await redis_client.flushdb()
+    assert await reader.take_new(1) == []  # NOGROUP noticed, not raised
+    await enqueue(redis_client, STREAM, job("after-flush"))
+    assert len(await reader.take_new(1)) == 1
+
+
 def test_retry_book_counts_attempts_including_earlier_deliveries():
     book = RetryBook(max_retries=3, base_delay=1.0, cap=1.0)
     redelivered = StreamEntry("1-0", "{}", deliveries=3)  # two attempts by a consumer that died
