@@ -143,6 +143,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The channels that reach the owner, and quiet hours (docs/alerts.md).
     notify_urls: tuple[str, ...] = ()  # Apprise URLs
     mqtt_url: str | None = None
+    # The CA bundle that signs an mqtts:// broker's certificate (a home broker's own CA or its
+    # self-signed certificate); None: the system's CAs.
+    mqtt_ca_file: Path | None = None
     mqtt_topic_prefix: str = "homesec"
     # None: on when MQTT_URL is set (see `homeassistant_discovery_on`).
     homeassistant_discovery: bool | None = None
@@ -438,6 +441,22 @@ def _parse_mqtt_url(raw: str) -> str | None:
     return url
 
 
+def _parse_ca_file(raw: str) -> Path | None:
+    """Read now, so a wrong path stops homesec at start rather than leaving MQTT silently
+    disconnected later."""
+    path = _parse_optional_path(raw)
+    if path is None:
+        return None
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ValueError(f"a readable PEM file of CA certificates ({reason})") from None
+    if b"-----BEGIN CERTIFICATE-----" not in text:
+        raise ValueError("a PEM file of CA certificates (-----BEGIN CERTIFICATE-----)")
+    return path
+
+
 def _parse_topic_prefix(raw: str) -> str:
     prefix = raw.strip().strip("/")
     if not prefix or any(char in prefix for char in "+#\0") or " " in prefix:
@@ -557,6 +576,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "FTP_BAN_SECONDS": ("ftp_ban_seconds", _parse_float(0)),
     "NOTIFY_URLS": ("notify_urls", _parse_apprise_urls),
     "MQTT_URL": ("mqtt_url", _parse_mqtt_url),
+    "MQTT_CA_FILE": ("mqtt_ca_file", _parse_ca_file),
     "MQTT_TOPIC_PREFIX": ("mqtt_topic_prefix", _parse_topic_prefix),
     "HOMEASSISTANT_DISCOVERY": ("homeassistant_discovery", _parse_optional_bool),
     "WEBHOOK_URLS": ("webhook_urls", _parse_webhook_urls),
@@ -632,6 +652,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             f"FTP_KEYFILE={str(values['ftp_keyfile'])!r} is not valid: expected FTP_CERTFILE "
             "with it (or FTP_CERTFILE alone for a file holding both), or neither for a "
             "self-signed certificate"
+        )
+    ca_file, mqtt_url = values.get("mqtt_ca_file"), values.get("mqtt_url")
+    if ca_file is not None and mqtt_url is not None and not mqtt_url.startswith("mqtts://"):
+        raise SettingsError(
+            f"MQTT_CA_FILE={str(ca_file)!r} is not valid: expected an mqtts:// MQTT_URL with it "
+            "(a CA file is for TLS; plain mqtt:// would ignore it)"
         )
     return Settings(**values)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import threading
 import time
@@ -43,15 +44,23 @@ def wait_for(condition, timeout: float, what: str, every: float = 0.05):
 
 # --- mosquitto ----------------------------------------------------------------------------------
 class Broker:
-    """A mosquitto of the test's own on a free port, which the test may stop and start again."""
+    """A mosquitto of the test's own on a free port, which the test may stop and start again.
+    ``tls``: (CA, certificate, key) files: the listener speaks TLS only."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, tls: tuple[Path, Path, Path] | None = None) -> None:
         self.port = port_outside_ray()
         self.conf = directory / "mosquitto.conf"
-        self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            f"log_dest file {directory / 'mosquitto.log'}\n"
-        )
+        self.log = directory / "mosquitto.log"
+        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true"]
+        if tls is not None:
+            cafile, certfile, keyfile = tls
+            lines += [f"cafile {cafile}", f"certfile {certfile}", f"keyfile {keyfile}"]
+        lines += ["persistence false", f"log_dest file {self.log}"]
+        if os.geteuid() == 0:
+            # Started as root, mosquitto turns into user `mosquitto` before it reads the TLS
+            # files and opens its log, which pytest's 0700 tmp_path keeps from that user.
+            lines.append("user root")
+        self.conf.write_text("\n".join(lines) + "\n")
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -83,14 +92,17 @@ def mqtt_broker(broker: Broker) -> int:
 
 
 class Subscriber:
-    """A real MQTT client subscribed to everything; it keeps every message it gets."""
+    """A real MQTT client subscribed to everything; it keeps every message it gets. With
+    ``ca_file`` it speaks TLS, checking the broker's certificate against that CA."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, ca_file: Path | None = None) -> None:
         self.messages: list[tuple[str, bytes, bool]] = []
         self._lock = threading.Lock()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"sub-{port}")
         self.client.on_message = self._on_message
         self.client.on_connect = lambda c, *_: c.subscribe("#", qos=1)
+        if ca_file is not None:
+            self.client.tls_set(ca_certs=str(ca_file))
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
 

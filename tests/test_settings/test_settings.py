@@ -116,6 +116,8 @@ GOOD_VALUES = {
         ("ntfy://ntfy.sh/home", "json://127.0.0.1:8080"),
     ),
     "MQTT_URL": ("mqtt://ha:pw@broker:1883", "mqtt_url", "mqtt://ha:pw@broker:1883"),
+    # A real file: test_mqtt_ca_file_is_read_at_start.
+    "MQTT_CA_FILE": ("", "mqtt_ca_file", None),
     "MQTT_TOPIC_PREFIX": ("/house/sec/", "mqtt_topic_prefix", "house/sec"),
     "HOMEASSISTANT_DISCOVERY": ("false", "homeassistant_discovery", False),
     "WEBHOOK_URLS": ("https://a.example/hook", "webhook_urls", ("https://a.example/hook",)),
@@ -215,6 +217,9 @@ BAD_VALUES = [
     ("NOTIFY_URLS", "ntfy.sh/home"),
     ("MQTT_URL", "http://broker:1883"),
     ("MQTT_URL", "mqtt://broker:port"),
+    ("MQTT_CA_FILE", "/nonexistent/mqtt-ca.pem"),  # missing
+    ("MQTT_CA_FILE", "/tmp"),  # a directory: unreadable as a file (root reads any file)
+    ("MQTT_CA_FILE", str(Path(__file__).parents[2] / "pyproject.toml")),  # no PEM in it
     ("MQTT_TOPIC_PREFIX", "home/#"),
     ("HOMEASSISTANT_DISCOVERY", "sometimes"),
     ("WEBHOOK_URLS", "ftp://hook"),
@@ -331,3 +336,24 @@ def test_detection_object_types_default_to_a_house_and_all_keeps_every_class(tmp
     assert {"person", "car", "dog", "bear", "knife", "baseball bat", "handbag"} <= set(default)
     assert "potted plant" not in default and "dining table" not in default
     assert load_settings(base | {"DETECTION_OBJECT_TYPES": "all"}).detection_object_types == ()
+
+
+def test_mqtt_ca_file_is_read_at_start(tmp_path: Path):
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    settings = load(MQTT_URL="mqtts://broker:8883", MQTT_CA_FILE=str(ca_file))
+    assert settings.mqtt_ca_file == ca_file
+    ca_file.unlink()
+    with pytest.raises(SettingsError) as caught:
+        load(MQTT_URL="mqtts://broker:8883", MQTT_CA_FILE=str(ca_file))
+    assert str(caught.value) == (
+        f"MQTT_CA_FILE={str(ca_file)!r} is not valid: expected a readable PEM file of CA "
+        "certificates (No such file or directory)"
+    )
+
+
+def test_mqtt_ca_file_needs_tls(tmp_path: Path):
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    with pytest.raises(SettingsError, match=r"^MQTT_CA_FILE=.* expected an mqtts:// MQTT_URL"):
+        load(MQTT_URL="mqtt://broker:1883", MQTT_CA_FILE=str(ca_file))

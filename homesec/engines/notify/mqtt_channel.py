@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 import ssl
+import sys
 import threading
 from urllib.parse import unquote, urlsplit
 
@@ -50,6 +51,9 @@ class MqttChannel:
         self._lock = threading.Lock()
         self.connected = threading.Event()
         self.connections = 0
+        # Why the last connection attempt failed (a refused certificate, a closed port); None
+        # once connected. Each failed send says it, so it lands in the alert's last_error.
+        self.last_error: str | None = None
         url = urlsplit(settings.mqtt_url or "")
         client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311
@@ -57,10 +61,12 @@ class MqttChannel:
         if url.username:
             client.username_pw_set(unquote(url.username), unquote(url.password or ""))
         if url.scheme == "mqtts":
-            client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+            ca_file = settings.mqtt_ca_file
+            client.tls_set(ca_certs=str(ca_file) if ca_file else None, cert_reqs=ssl.CERT_REQUIRED)
         client.will_set(self.topics.available, OFFLINE, qos=1, retain=True)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         self._client = client
@@ -71,14 +77,26 @@ class MqttChannel:
     # --- paho's thread --------------------------------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
-            log.warning("MQTT broker refused the connection: %s", reason_code)
+            self._failed(f"the broker refused the connection: {reason_code}")
             return
+        self.last_error = None
         self.connections += 1
         self.connected.set()
         client.publish(self.topics.available, ONLINE, qos=1, retain=True)
         if self.discovery:
             client.subscribe(STATUS_TOPIC, qos=1)
             self._announce_all()
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        # paho calls this inside its `except OSError` around the attempt and passes no
+        # exception: sys.exc_info() is the only way to the reason (the TLS error among them).
+        error = sys.exc_info()[1]
+        self._failed(f"{type(error).__name__}: {error}" if error else "connection failed")
+
+    def _failed(self, reason: str) -> None:
+        if reason != self.last_error:  # once per reason, not on every retry
+            log.warning("MQTT connection failed: %s; retrying", reason)
+        self.last_error = reason
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected.clear()
@@ -129,7 +147,8 @@ class MqttChannel:
 
     async def send(self, message: AlertMessage) -> None:
         if not self.connected.is_set():
-            raise ChannelError("not connected to the MQTT broker (reconnecting)")
+            reason = f": {self.last_error}" if self.last_error else ""
+            raise ChannelError(f"not connected to the MQTT broker (reconnecting){reason}")
         text = json.dumps(_alert_document(message))
         infos = [self._client.publish(self.topics.alerts, text, qos=1)]
         if message.camera_id:
