@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from homesec.ops.ports import free_port
 
-__all__ = ["free_port", "homesec", "start_up", "with_ftp_ports"]
+__all__ = ["free_port", "homesec", "start_up", "up_env", "with_ftp_ports"]
 
 READY = "Press Ctrl-C"  # the line `homesec up` prints once everything runs
 
@@ -20,6 +22,34 @@ def with_ftp_ports(env: dict[str, str]) -> dict[str, str]:
     passive = free_port()
     ftp["FTP_PASSIVE_PORTS"] = f"{passive}-{min(passive + 9, 65535)}"  # busy ones are skipped
     return {**ftp, **env}
+
+
+def up_env(data_dir: Path, database_url: str, redis_url: str, **settings: str) -> dict[str, str]:
+    """The environment of a `homesec up` under test: this process's, less the servers it may
+    name, plus the test's data dir, database and Redis, free ports for Ray and the API, the
+    scripted detector (a red marker is a person) and the rules engine; ``settings`` on top."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL", "RAY_ADDRESS", "HOMESEC_CONFIG")
+    }
+    env.update(
+        {
+            "HOMESEC_DATA_DIR": str(data_dir),
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "HOMESEC_RAY_PORT": str(free_port()),
+            "HOMESEC_RAY_DASHBOARD_PORT": str(free_port()),
+            "HOMESEC_PORT": str(free_port()),
+            "DETECTOR_MODEL": "scripted",
+            "LLM_ENGINE": "rules",
+            "MIN_IMAGE_BYTES": "100",
+            "BATCH_IDLE_TIMEOUT_SECONDS": "1",
+            "BATCH_WINDOW_SECONDS": "3",
+        }
+    )
+    env.update(settings)
+    return env
 
 
 def homesec(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import secrets
 import signal
 import subprocess
@@ -23,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import RED, jpeg_bytes
-from tests.support.homesec_process import free_port, start_up
+from tests.support.homesec_process import start_up, up_env
 from tests.test_alerts.conftest import retained, wait_for
 
 pytestmark = [pytest.mark.slow]
@@ -45,30 +44,18 @@ def test_a_person_at_night_becomes_one_push_and_home_assistant_sensors(
     data = service_data_dir / "data"
     folder = data / "cameras" / camera
     folder.mkdir(parents=True)
-    env = {
-        key: value for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "REDIS_URL", "RAY_ADDRESS", "HOMESEC_CONFIG")
-    }  # fmt: skip
-    env.update({
-        "HOMESEC_DATA_DIR": str(data),
-        "DATABASE_URL": fresh_database_url,
-        "REDIS_URL": redis_url,
-        "HOMESEC_RAY_PORT": str(free_port()),
-        "HOMESEC_RAY_DASHBOARD_PORT": str(free_port()),
-        "HOMESEC_PORT": str(free_port()),
-        "DETECTOR_MODEL": "scripted",
-        "LLM_ENGINE": "rules",
-        "MIN_IMAGE_BYTES": "100",
-        "UPLOAD_SETTLE_SECONDS": "0.5",
-        "BATCH_IDLE_TIMEOUT_SECONDS": "1",
-        "BATCH_WINDOW_SECONDS": "3",
-        "FTP_ENABLED": "false",
-        "HOMESEC_TIMEZONE": zone_where_it_is_night(),
-        "MQTT_URL": f"mqtt://127.0.0.1:{mqtt_broker}",
-        "MQTT_TOPIC_PREFIX": prefix,
-        "NOTIFY_URLS": f"json://127.0.0.1:{receiver.port}/push",
-        "HOMESEC_PUBLIC_URL": "https://homesec.example",
-    })  # fmt: skip
+    env = up_env(
+        data,
+        fresh_database_url,
+        redis_url,
+        UPLOAD_SETTLE_SECONDS="0.5",
+        FTP_ENABLED="false",
+        HOMESEC_TIMEZONE=zone_where_it_is_night(),
+        MQTT_URL=f"mqtt://127.0.0.1:{mqtt_broker}",
+        MQTT_TOPIC_PREFIX=prefix,
+        NOTIFY_URLS=f"json://127.0.0.1:{receiver.port}/push",
+        HOMESEC_PUBLIC_URL="https://homesec.example",
+    )
     process, output = start_up(env)
     try:
         # The Notifier is up: Home Assistant sees homesec available.

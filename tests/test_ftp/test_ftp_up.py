@@ -12,7 +12,6 @@ import asyncio
 import ftplib
 import io
 import json
-import os
 import re
 import secrets
 import signal
@@ -27,7 +26,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.e2e.harness import BLUE, RED, jpeg_bytes
-from tests.support.homesec_process import free_port, homesec, start_up, with_ftp_ports
+from tests.support.homesec_process import homesec, start_up, with_ftp_ports
+from tests.support.homesec_process import up_env as homesec_env
 
 pytestmark = [pytest.mark.slow]
 
@@ -101,30 +101,15 @@ class SlowReader(io.RawIOBase):
 
 @pytest.fixture
 def up_env(service_data_dir: Path, fresh_database_url: str, redis_url: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "REDIS_URL", "RAY_ADDRESS", "HOMESEC_CONFIG")
-    }
-    env.update(
-        {
-            "HOMESEC_DATA_DIR": str(service_data_dir / "data"),
-            "DATABASE_URL": fresh_database_url,
-            "REDIS_URL": redis_url,
-            "HOMESEC_RAY_PORT": str(free_port()),
-            "HOMESEC_RAY_DASHBOARD_PORT": str(free_port()),
-            "HOMESEC_PORT": str(free_port()),
-            "DETECTOR_MODEL": "scripted",
-            "LLM_ENGINE": "rules",
-            "MIN_IMAGE_BYTES": "100",
-            "FILE_WATCHER_POLLING": "true",
-            "UPLOAD_SETTLE_SECONDS": "30",
-            "BATCH_IDLE_TIMEOUT_SECONDS": "1",
-            "BATCH_WINDOW_SECONDS": "3",
-            "FTP_BAN_ATTEMPTS": "3",
-            "FTP_BAN_SECONDS": "600",
-            "MAX_UPLOAD_BYTES": "500000",
-        }
+    env = homesec_env(
+        service_data_dir / "data",
+        fresh_database_url,
+        redis_url,
+        FILE_WATCHER_POLLING="true",
+        UPLOAD_SETTLE_SECONDS="30",
+        FTP_BAN_ATTEMPTS="3",
+        FTP_BAN_SECONDS="600",
+        MAX_UPLOAD_BYTES="500000",
     )
     return with_ftp_ports(env)  # fixed now: `camera add` must print the ports `up` uses
 

@@ -8,7 +8,6 @@ e2e tests' doubles: the scripted detector (a red marker is a person) and the rul
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import secrets
 import signal
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import RED, jpeg_bytes
-from tests.support.homesec_process import free_port, start_up
+from tests.support.homesec_process import free_port, start_up, up_env
 from tests.test_ui.conftest import DESKTOP, PHONE, no_horizontal_scroll, shoot
 
 pytestmark = [pytest.mark.slow]
@@ -46,27 +45,16 @@ async def test_homesec_up_with_keys_serves_the_dashboard_to_a_logged_in_browser(
     folder = data / "cameras" / camera
     folder.mkdir(parents=True)
     port = free_port()
-    env = {
-        key: value for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "REDIS_URL", "RAY_ADDRESS", "HOMESEC_CONFIG")
-    }  # fmt: skip
-    env.update({
-        "HOMESEC_DATA_DIR": str(data),
-        "DATABASE_URL": fresh_database_url,
-        "REDIS_URL": redis_url,
-        "HOMESEC_RAY_PORT": str(free_port()),
-        "HOMESEC_RAY_DASHBOARD_PORT": str(free_port()),
-        "HOMESEC_PORT": str(port),
-        "API_KEY_ENABLED": "true",
-        "API_KEYS": KEY,
-        "DETECTOR_MODEL": "scripted",
-        "LLM_ENGINE": "rules",
-        "MIN_IMAGE_BYTES": "100",
-        "UPLOAD_SETTLE_SECONDS": "0.5",
-        "BATCH_IDLE_TIMEOUT_SECONDS": "1",
-        "BATCH_WINDOW_SECONDS": "3",
-        "FTP_ENABLED": "false",
-    })  # fmt: skip
+    env = up_env(
+        data,
+        fresh_database_url,
+        redis_url,
+        HOMESEC_PORT=str(port),
+        API_KEY_ENABLED="true",
+        API_KEYS=KEY,
+        UPLOAD_SETTLE_SECONDS="0.5",
+        FTP_ENABLED="false",
+    )
     process, output = await asyncio.to_thread(start_up, env)
     base = f"http://127.0.0.1:{port}"
     assert f"{base}/" in output  # it tells the user where the dashboard is
