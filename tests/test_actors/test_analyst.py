@@ -79,11 +79,13 @@ def make_settings(tmp_path, **overrides: Any) -> Settings:
     return Settings(**(values | overrides))
 
 
-async def seed(db_sessions, seen=SEEN, camera_id: str = CAMERA_ID) -> list[int]:
+async def seed(
+    db_sessions, seen=SEEN, camera_id: str = CAMERA_ID, camera_name: str = CAMERA_NAME
+) -> list[int]:
     """A camera and its detections; their ids in the order given."""
     async with db_sessions.begin() as session:
         if await session.get(Camera, camera_id) is None:
-            session.add(Camera(id=camera_id, name=CAMERA_NAME, folder_path=f"/cams/{camera_id}"))
+            session.add(Camera(id=camera_id, name=camera_name, folder_path=f"/cams/{camera_id}"))
         rows = [
             Detection(
                 camera_id=camera_id,

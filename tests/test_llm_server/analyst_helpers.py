@@ -16,9 +16,10 @@ from sqlalchemy import select
 from homesec.actors.analyst import Analyst
 from homesec.contract import keys
 from homesec.contract.jobs import AnalysisJob
-from homesec.models import Camera, Detection, Event
+from homesec.models import Event
 from homesec.settings import Settings
 from homesec.store.streams import enqueue
+from tests.test_actors.test_analyst import seed
 
 CAMERA_ID = "driveway"
 CAMERA_NAME = "Driveway"
@@ -52,26 +53,7 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float, what: 
 
 async def seed_batch(db_sessions) -> AnalysisJob:
     """A camera, its detections, and the job of their batch."""
-    async with db_sessions.begin() as session:
-        if await session.get(Camera, CAMERA_ID) is None:
-            session.add(Camera(id=CAMERA_ID, name=CAMERA_NAME, folder_path=f"/cams/{CAMERA_ID}"))
-        rows = [
-            Detection(
-                camera_id=CAMERA_ID,
-                file_path=f"/cams/{CAMERA_ID}/{index}.jpg",
-                detected_at=at,
-                object_type=kind,
-                confidence=confidence,
-                bbox_x=box[0],
-                bbox_y=box[1],
-                bbox_width=box[2],
-                bbox_height=box[3],
-            )
-            for index, (kind, confidence, at, box) in enumerate(SEEN)
-        ]
-        session.add_all(rows)
-        await session.flush()
-        ids = [row.id for row in rows]
+    ids = await seed(db_sessions, SEEN, CAMERA_ID, CAMERA_NAME)
     return AnalysisJob(
         batch_id=f"batch-{secrets.token_hex(4)}", camera_id=CAMERA_ID, detection_ids=ids
     )
