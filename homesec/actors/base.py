@@ -32,6 +32,9 @@ from homesec.store.log_handler import install_db_log_handler
 from homesec.store.outages import POSTGRESQL, REDIS, DependencyDown, probe, wait_until_back
 from homesec.store.redis_client import create_redis
 
+# How long stop() waits for the pending `run` calls to return once the loop has ended.
+RUN_RETURN_SECONDS = 2.0
+
 
 class ServiceActor:
     """Base of every actor: settings, lazily opened PostgreSQL and Redis, a main loop."""
@@ -53,6 +56,7 @@ class ServiceActor:
         self._redis: aioredis.Redis | None = None
         self._loop_task: asyncio.Task | None = None
         self._stopping = False
+        self._run_calls: set[asyncio.Task] = set()  # `run` calls in flight
         # The dependency this actor is waiting for (an outage), and since when.
         self._waiting_for: Problem | None = None
         _send_logs_to_database(database_url, settings.log_level)
@@ -109,11 +113,26 @@ class ServiceActor:
 
     # --- lifecycle --------------------------------------------------------------------------
     async def run(self) -> None:
-        """Run the main loop until :meth:`stop`; idempotent."""
+        """Run the main loop until :meth:`stop`; idempotent.
+
+        A loop ended by :meth:`stop` returns normally: the call is done, not failed, so Ray
+        neither retries it nor reports it as a failed task when the actor is killed after the
+        stop (the "Task ... failed ... killed by ray.kill" lines a clean shutdown printed)."""
         if self._loop_task is None or self._loop_task.done():
             self._stopping = False
             self._loop_task = asyncio.create_task(self._guarded_main(), name=f"{self.name}-main")
-        await asyncio.shield(self._loop_task)
+        loop_task = self._loop_task
+        current = asyncio.current_task()
+        if current is not None:
+            self._run_calls.add(current)
+        try:
+            await asyncio.shield(loop_task)
+        except asyncio.CancelledError:
+            if self._stopping and loop_task.cancelled():
+                return
+            raise
+        finally:
+            self._run_calls.discard(current)
 
     async def _guarded_main(self) -> None:
         try:
@@ -139,6 +158,11 @@ class ServiceActor:
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._loop_task
+        # Let the pending `run` calls return before this one does: the caller kills the actor
+        # next, and a `run` still open then is a failed task in Ray's eyes.
+        waiting = self._run_calls - {asyncio.current_task()}
+        if waiting:
+            await asyncio.wait(waiting, timeout=RUN_RETURN_SECONDS)
         await self.close()
 
     async def close(self) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -50,8 +51,8 @@ class ActorUnavailable(RuntimeError):
 # --- the connection -----------------------------------------------------------------------------
 def connect(address: str | None) -> None:
     """Connect this process to the cluster at ``address`` in homesec's namespace."""
-    # Ray 2.60 clusters use token auth by default; a client only sends its token (from
-    # RAY_AUTH_TOKEN or ~/.ray/auth_token) when told to, and reads that at import.
+    # Ray 2.60 clusters use token auth by default; a client only sends its token when told to,
+    # and reads that at import. Which token: homesec.ops.ray_credentials sets it beforehand.
     os.environ.setdefault("RAY_AUTH_MODE", "token")
     import ray
 
@@ -64,11 +65,42 @@ def connect(address: str | None) -> None:
             logging_level=logging.WARNING,
             log_to_driver=False,
         )
-    except (ConnectionError, RuntimeError) as exc:
-        raise ServiceUnreachable(
-            f"Ray at {address or 'auto'} is unreachable ({exc}); check RAY_ADDRESS, and "
-            "RAY_AUTH_MODE=token with the cluster's token when it uses token auth"
-        ) from None
+    except (ray.exceptions.AuthenticationError, ConnectionError, RuntimeError) as exc:
+        raise ServiceUnreachable(_why_not_connected(address, exc)) from None
+
+
+def _why_not_connected(address: str | None, error: BaseException) -> str:
+    """One line for a failed ``ray.init``. Ray 2.60 answers a wrong token with the same
+    ConnectionError as a cluster that is not there; a GCS port that accepts connections tells
+    the two apart. (Ray's own AuthenticationError text is advice about ``~/.ray``, which homesec
+    does not use.)"""
+    import ray
+
+    token = os.environ.get("RAY_AUTH_TOKEN_PATH") or (
+        "RAY_AUTH_TOKEN" if os.environ.get("RAY_AUTH_TOKEN") else "none"
+    )
+    refused = isinstance(error, ray.exceptions.AuthenticationError) or (
+        address is not None and _port_answers(address)
+    )
+    if refused:
+        return (
+            f"Ray at {address} answers but refused homesec's token ({token}): for a cluster "
+            "homesec did not start, set RAY_AUTH_TOKEN_PATH to a copy of that cluster's token "
+            "file (on its head: `ray get-auth-token`)"
+        )
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return f"Ray at {address or 'auto'} is unreachable ({first_line}); check RAY_ADDRESS"
+
+
+def _port_answers(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    if not port.isdigit():
+        return False
+    try:
+        with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 def disconnect() -> None:

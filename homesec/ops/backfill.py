@@ -20,6 +20,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import msgspec
 
@@ -156,15 +157,20 @@ def service_urls(settings: Settings) -> tuple[str, str]:
 
 
 def ray_address(settings: Settings) -> str:
-    """Inside a Ray job RAY_ADDRESS says where; else the setting, else the running service's."""
+    """Inside a Ray job RAY_ADDRESS says where (and the job's environment holds the token);
+    else the setting, with that cluster's token; else the running service's cluster and token."""
+    from homesec.ops import ray_credentials
     from homesec.ops.status import read_run_state
 
-    address = os.environ.get("RAY_ADDRESS") or settings.ray_address
-    if address:
-        return address
+    if os.environ.get("RAY_ADDRESS"):
+        return os.environ["RAY_ADDRESS"]
+    if settings.ray_address:
+        ray_credentials.use_joined_cluster_token(settings.data_dir, settings.ray_address)
+        return settings.ray_address
     run = read_run_state(settings)
     if run is None:
         raise HomesecError("homesec is not running: start it with `homesec up` first")
+    ray_credentials.use_token_file(Path(run.ray_token_file) if run.ray_token_file else None)
     return run.ray_address
 
 

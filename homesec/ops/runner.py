@@ -22,7 +22,7 @@ from homesec.actors.supervisor_keeper import SupervisorKeeper
 from homesec.contract import actor_names
 from homesec.contract.errors import HomesecError
 from homesec.contract.reports import ActorSpec
-from homesec.ops import migrate
+from homesec.ops import migrate, ray_credentials
 from homesec.ops.embedded_common import write_private
 from homesec.ops.instance_lock import single_instance
 from homesec.ops.ray_head import RayHead
@@ -37,6 +37,8 @@ log = logging.getLogger("homesec.up")
 
 # How often `homesec up` makes sure its supervisor is there.
 KEEPER_SECONDS = 5.0
+# How long `homesec up` waits for the camera FTP server to listen before it says it is up.
+FTP_READY_SECONDS = 90.0
 
 
 class HttpStartError(HomesecError):
@@ -54,6 +56,9 @@ class RunState(msgspec.Struct, frozen=True, kw_only=True):
     # embedded servers' URLs exist nowhere else); they hold passwords: the file is 0600.
     database_url: str | None = None
     redis_url: str | None = None
+    # The Ray token file this homesec uses (its own cluster's, under the data dir, or the joined
+    # cluster's): `homesec status`, `down` and `backfill` connect with the same one.
+    ray_token_file: str | None = None
 
 
 def run_state_path(settings: Settings):
@@ -87,13 +92,22 @@ def prepare_database(settings: Settings, endpoints: ServiceEndpoints) -> None:
         log.info("API keys: %d configured, stored hashed", stored)
 
 
+class RayConnection(msgspec.Struct, frozen=True, kw_only=True):
+    address: str
+    dashboard: str | None
+    token_file: str | None
+
+
 @contextlib.contextmanager
-def ray_cluster(settings: Settings) -> Iterator[tuple[str, str | None]]:
-    """Join ``RAY_ADDRESS``, or start a local head; yields (address, dashboard URL or None)."""
+def ray_cluster(settings: Settings) -> Iterator[RayConnection]:
+    """Join ``RAY_ADDRESS`` with its token, or start a local head with homesec's own token."""
     head = None
     if settings.ray_address:
+        token = ray_credentials.use_joined_cluster_token(settings.data_dir, settings.ray_address)
         address, dashboard = settings.ray_address, None
     else:
+        # Before the head starts: it and every worker it spawns inherit the token's path.
+        token = ray_credentials.use_own_cluster_token(settings.data_dir)
         head = RayHead(
             port=settings.ray_port,
             dashboard_port=settings.ray_dashboard_port,
@@ -102,7 +116,9 @@ def ray_cluster(settings: Settings) -> Iterator[tuple[str, str | None]]:
         address, dashboard = head.start(), head.dashboard_url
     try:
         ray_gateway.connect(address)
-        yield address, dashboard
+        yield RayConnection(
+            address=address, dashboard=dashboard, token_file=str(token) if token else None
+        )
     finally:
         ray_gateway.disconnect()
         if head is not None:
@@ -128,9 +144,34 @@ def supervised_pipeline(
         try:
             stopped = ray_gateway.call_blocking(keeper.handle, "shutdown", timeout=120)
             log.info("stopped %d actors", len(stopped))
+            # Its own loop too, so its `run` has returned before the kill (no failed task).
+            ray_gateway.call_blocking(keeper.handle, "stop", timeout=30)
         except Exception as exc:  # stopping must go on: kill what we can
             log.warning("the supervisor did not stop its actors cleanly: %s", exc)
         ray_gateway.kill(keeper.handle)
+
+
+def wait_until_ftp_listens(settings: Settings, timeout: float = FTP_READY_SECONDS) -> str | None:
+    """Wait until the camera FTP server accepts connections: None then, else why not (after
+    ``timeout``). `homesec up` says it is up only after this, so a camera's first upload is
+    never refused by a server still starting."""
+    if not settings.ftp_enabled:
+        return None
+    why = "the FTP server actor has not started yet"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        handle = ray_gateway.lookup(actor_names.FTP_SERVER)
+        if handle is not None:
+            try:
+                health = ray_gateway.call_blocking(handle, "health", timeout=3, health_group=True)
+            except Exception as exc:  # starting, or restarting: ask again
+                why = str(exc).splitlines()[0]
+            else:
+                if health.detail.get("listening") == "true":
+                    return None
+                why = health.last_error or "it is not listening yet"
+        time.sleep(0.2)
+    return why
 
 
 def tell_problems(notices: ProblemNotices, keeper: SupervisorKeeper) -> None:
@@ -198,7 +239,7 @@ def run_up(settings: Settings) -> int:
         # This process's own records (start-up, the API) go to `logs` too; actors do their own.
         log_handler = install_db_log_handler(endpoints.database_url, settings.log_level)
         stack.callback(log_handler.close)
-        ray_address, dashboard = stack.enter_context(ray_cluster(settings))
+        ray = stack.enter_context(ray_cluster(settings))
         keeper = stack.enter_context(supervised_pipeline(settings, endpoints))
         api_url = stack.enter_context(http_server(settings, endpoints))
         stack.enter_context(
@@ -206,8 +247,9 @@ def run_up(settings: Settings) -> int:
                 settings,
                 RunState(
                     pid=os.getpid(),
-                    ray_address=ray_address,
-                    ray_dashboard=dashboard,
+                    ray_address=ray.address,
+                    ray_dashboard=ray.dashboard,
+                    ray_token_file=ray.token_file,
                     api_url=api_url,
                     database_url=endpoints.database_url,
                     redis_url=endpoints.redis_url,
@@ -215,17 +257,23 @@ def run_up(settings: Settings) -> int:
             )
         )
         stop = stack.enter_context(_shutdown_signals())
+        ftp_problem = wait_until_ftp_listens(settings)
         print("homesec is up:")
         for line in describe(endpoints):
             print(f"  {line}")
         print(f"  Dashboard: {api_url}/   API docs: {api_url}/schema")
-        print(f"  Ray: {ray_address}" + (f" (Ray dashboard {dashboard})" if dashboard else ""))
+        print(
+            f"  Ray: {ray.address}"
+            + (f" (Ray dashboard {ray.dashboard})" if ray.dashboard else "")
+        )
         print(f"  Camera uploads: {settings.foscam_base_path}/<camera>/")
         print(
             f"  Camera FTP{'S' * settings.ftp_tls}: {settings.ftp_host}:{settings.ftp_port}"
             if settings.ftp_enabled
             else "  Camera FTP: off (FTP_ENABLED=false)"
         )
+        if ftp_problem:
+            print(f"  Camera FTP is not accepting uploads yet: {ftp_problem}")
         print("Press Ctrl-C to stop.", flush=True)
         notices = ProblemNotices()
         while not stop.wait(KEEPER_SECONDS):

@@ -14,6 +14,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import msgspec
 import psutil
@@ -23,6 +24,7 @@ from homesec.actors import ray_gateway
 from homesec.contract import actor_names
 from homesec.contract.errors import HomesecError
 from homesec.contract.reports import ActorStatus
+from homesec.ops import ray_credentials
 from homesec.ops.runner import RunState, run_state_path
 from homesec.pipeline.health import actor_problems
 from homesec.settings import Settings, mask_url
@@ -114,8 +116,14 @@ def supervisor_view() -> tuple[dt.datetime, list[ActorStatus], dict[str, dict[st
     return report.checked_at, sorted(report.actors, key=lambda a: a.name), counters
 
 
-def collect_status(settings: Settings, run: RunState) -> ServiceStatus:
+def connect_to_running(run: RunState) -> None:
+    """Connect to the Ray cluster of the running homesec, with the token it uses."""
+    ray_credentials.use_token_file(Path(run.ray_token_file) if run.ray_token_file else None)
     ray_gateway.connect(run.ray_address)
+
+
+def collect_status(settings: Settings, run: RunState) -> ServiceStatus:
+    connect_to_running(run)
     try:
         checked_at, actors, counters = supervisor_view()
     finally:

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,6 +122,29 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path, time
     )
 
 
+def _first_inference(
+    url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float
+) -> None:
+    """One token, before any test asks: a build this CPU cannot run (llama.cpp's AMX kernels on
+    virtualised Xeons, native instructions on an older CPU) dies here, and says so in one line
+    instead of as a dropped connection in whichever test came first."""
+    with suppress(httpx.TransportError):
+        httpx.post(
+            f"{url}/completions",
+            json={"model": MODEL_ALIAS, "prompt": "Hello", "max_tokens": 1},
+            timeout=timeout,
+        )
+    time.sleep(0.2)
+    if process.poll() is not None:
+        code = process.returncode
+        how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+        raise LlamaServerError(
+            f"llama_cpp.server died on its first inference ({how}): this CPU cannot run the "
+            "installed llama-cpp-python build (a native or AMX build? scripts/llm-server-wheel "
+            f"builds a portable one; the kernel log may say more); server log: {log_path}"
+        )
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is not None:
         return
@@ -143,7 +166,7 @@ def serve_llama_cpp(
         raise LlamaServerError(
             "llama-cpp-python is not installed: run scripts/test, or "
             "EXTRAS=dev,llm-server scripts/bootstrap (the llm-server extra builds it from "
-            "source, a few minutes the first time; pip caches the wheel)"
+            "source, a few minutes the first time; scripts/llm-server-wheel keeps the portable wheel)"
         )
     gguf = smollm2_gguf()
     port = free_port()
@@ -175,6 +198,7 @@ def serve_llama_cpp(
         )
     try:
         _wait_ready(url, process, log_path, startup_seconds)
+        _first_inference(url, process, log_path, startup_seconds)
         yield LlamaServer(url=url, model=MODEL_ALIAS, gguf=gguf, process=process, log_path=log_path)
     finally:
         _stop(process)

@@ -392,7 +392,10 @@ async def test_a_full_queue_defers_files_on_disk_until_it_drains(
     await eventually(lambda: watcher.health_detail()["observer_alive"] == "true")
     paths = [write(folder / f"MDAlarm_{index}.jpg", jpeg_bytes()) for index in range(5)]
 
-    await eventually(lambda: watcher.counters["deferred"] == 3)
+    # Both: files are deferred while the admitted ones are still being ingested.
+    await eventually(
+        lambda: watcher.counters["deferred"] == 3 and watcher.counters["accepted"] == 2
+    )
     assert watcher.counters["accepted"] == 2
     assert watcher.health_detail()["deferred"] == "3"
     assert len(await ledger(db_sessions)) == 2  # deferred files have no row yet
