@@ -144,6 +144,14 @@ def test_postgres_keeps_rows_across_restart_and_leaves_no_process(postgres):
 @pytest.mark.slow
 def test_postgres_recovers_from_a_crashed_homesec_and_a_stale_pid_file(postgres):
     url = postgres.url
+    # A row of this test's own (the module's server is shared, in any order).
+    asyncio.run(
+        _execute(
+            url,
+            "CREATE TABLE crash_kept (note text)",
+            "INSERT INTO crash_kept VALUES ('still here')",
+        )
+    )
     postgres.stop()
     crash_while_running("EmbeddedPostgres", postgres.data_dir)
     orphans = processes_mentioning(str(postgres.cluster_dir))
@@ -151,7 +159,7 @@ def test_postgres_recovers_from_a_crashed_homesec_and_a_stale_pid_file(postgres)
 
     assert postgres.start() == url
     assert alive(orphans) == []
-    assert asyncio.run(_execute(url, "SELECT note FROM kept")) == [("still here",)]
+    assert asyncio.run(_execute(url, "SELECT note FROM crash_kept")) == [("still here",)]
 
     # A PID file that outlived its server and names a process that is no PostgreSQL:
     # PostgreSQL itself would refuse to start over it.

@@ -3,6 +3,7 @@ and the whole story as a user lives it: `up`, `status`, a backfill, `down`."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -158,6 +159,21 @@ class Service(msgspec.Struct):
 
 @pytest.fixture(scope="module")
 def service() -> Iterator[Service]:
+    """The module's `homesec up`, shared by the tests that only look at it."""
+    with running_service() as running:
+        yield running
+
+
+@pytest.fixture
+def own_service() -> Iterator[Service]:
+    """A `homesec up` of the test's own, for a test that stops it: the module's shared one
+    must outlive every test that looks at it, in any order."""
+    with running_service() as running:
+        yield running
+
+
+@contextlib.contextmanager
+def running_service() -> Iterator[Service]:
     """`homesec up` with nothing configured but a data dir, the scripted detector and the rules
     engine, one camera holding one image uploaded an hour ago."""
     root = Path(tempfile.mkdtemp(prefix="homesec-status-"))
@@ -262,7 +278,8 @@ def test_a_dry_run_backfill_as_a_ray_job(service):
 
 
 @pytest.mark.slow
-def test_down_stops_homesec_and_leaves_nothing_behind(service):
+def test_down_stops_homesec_and_leaves_nothing_behind(own_service):
+    service = own_service
     env = service.env
     result = homesec("down", env=env)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -43,14 +43,13 @@ def homesec_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "homesec.ops.cli"]
 
 
-def test_homesec_up_comes_up_first_time_in_a_new_home_and_stops_on_ctrl_c(tmp_path):
-    home = tmp_path / "home"
+def test_homesec_up_comes_up_first_time_in_a_new_home_and_stops_on_ctrl_c(service_data_dir):
+    # service_data_dir: every user can reach it, as the embedded PostgreSQL's unprivileged user
+    # must when we are root (pytest's tmp_path is private to root: homesec would move its
+    # cluster to /var/lib/homesec).
+    home = service_data_dir / "home"
     home.mkdir()
-    data_dir = tmp_path / "data"
-    # The embedded PostgreSQL runs unprivileged when we are root: it must reach its folder.
-    for path in (tmp_path, data_dir):
-        path.mkdir(exist_ok=True)
-        path.chmod(0o755)
+    data_dir = service_data_dir / "data"
     env = stranger_env(home, data_dir)
     process = subprocess.Popen(
         [*homesec_command(), "up"],
@@ -77,6 +76,15 @@ def test_homesec_up_comes_up_first_time_in_a_new_home_and_stops_on_ctrl_c(tmp_pa
         with socket.create_connection(("127.0.0.1", int(env["FTP_PORT"])), timeout=5) as ftp:
             assert ftp.recv(200).startswith(b"220 ")
         assert "Camera FTP is not accepting" not in output
+
+        # Settled, as a new user finds it: no detector model yet, and homesec says so.
+        while time.monotonic() < deadline and "problem: no detector engine" not in output:
+            line = process.stdout.readline()
+            if not line:
+                break
+            output += line
+        assert "problem: no detector engine" in output, output
+        assert "homesec models pull" in output  # and what to do about it
 
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=180)
