@@ -81,6 +81,7 @@ from homesec.pipeline.retry import (
 from homesec.pipeline.risk import risk_level
 from homesec.pipeline.scene import kind_of
 from homesec.pipeline.scoring import RULES_VERSION, apply_weapon_floor
+from homesec.pipeline.text import shorten
 from homesec.settings import Settings, local_zone
 from homesec.store import baselines, event_feedback
 from homesec.store.detections import StoredBatch, load_batch
@@ -389,7 +390,7 @@ class Analyst(ServiceActor):
         unfit, self._llm, self._breaker = self._llm, RulesEngine(), None
         self._llm_unfit = Problem(
             component=self.name,
-            summary=f"events are scored by the rules engine: {error}"[:300],
+            summary=shorten(f"events are scored by the rules engine: {error}"),
             remedy=(
                 "serve the model with structured output (llama.cpp's llama-server, "
                 "llama-cpp-python's server, vLLM, Ollama), or set LLM_ENGINE=rules; then "
@@ -459,10 +460,10 @@ class Analyst(ServiceActor):
                 problems.append(
                     Problem(
                         component=self.name,
-                        summary=(
+                        summary=shorten(
                             f"the {llm.name} LLM does not answer ({self._last_llm_error}); "
                             "events are scored by the rules engine meanwhile"
-                        )[:300],
+                        ),
                         remedy=(
                             "start the LLM server (or check LLM_URL and LLM_MODEL); new events "
                             "use it again as soon as it answers"

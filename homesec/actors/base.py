@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from homesec.actors import ray_gateway
 from homesec.contract.reports import ActorHealth, Problem
 from homesec.pipeline.retry import describe_error
+from homesec.pipeline.text import shorten
 from homesec.settings import Settings
 from homesec.store.database import create_engine, session_factory
 from homesec.store.log_handler import install_db_log_handler
@@ -90,7 +91,7 @@ class ServiceActor:
         dependency = outage.dependency
         self._waiting_for = Problem(
             component=self.name,
-            summary=f"waiting for {dependency}: {describe_error(outage.error)}"[:300],
+            summary=shorten(f"waiting for {dependency}: {describe_error(outage.error)}"),
             remedy=_REMEDIES.get(dependency, ""),
             since=time.time(),
         )

@@ -46,6 +46,7 @@ from homesec.pipeline.cameras import InvalidCameraId, normalize_camera_id
 from homesec.pipeline.detection_messages import detection_new_message
 from homesec.pipeline.retry import RetryStep, describe_error
 from homesec.pipeline.scene import kept_by_house
+from homesec.pipeline.text import shorten
 from homesec.settings import Settings
 from homesec.store import cameras as store_cameras
 from homesec.store import detections as store_detections
@@ -181,7 +182,7 @@ class Detector(ServiceActor):
                 self.log.error("%s: no detector engine: %s", self.name, exc)
             self._model_problem = Problem(
                 component=self.name,
-                summary=f"no detector engine: {describe_error(exc)}"[:300],
+                summary=shorten(f"no detector engine: {describe_error(exc)}"),
                 remedy=(
                     "put an RT-DETRv2 model directory where DETECTOR_MODEL points (or run "
                     "`homesec models pull` on a machine with internet); uploads wait meanwhile "

@@ -71,7 +71,10 @@ class FtpServerActor(ServiceActor):
                     else:
                         next_listen = time.monotonic() + backoff_delay(attempt, 2.0, 30.0)
                 if self.server is not None:
-                    self.counters.update(self.server.counters())
+                    # The server's running totals replace the last report's (Counter.update
+                    # would add them up again on every refresh).
+                    for key, total in self.server.counters().items():
+                        self.counters[key] = total
                 await asyncio.sleep(self.refresh_seconds)
         finally:
             server, self.server = self.server, None

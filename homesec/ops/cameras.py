@@ -27,6 +27,7 @@ from homesec.pipeline.cameras import CameraFolder, InvalidCameraId, normalize_ca
 from homesec.settings import Settings
 
 Say = Callable[[str], None]
+LIST_HEADERS = ("CAMERA", "NAME", "FTP USER", "FOLDER")
 
 
 class CameraCommandError(HomesecError):
@@ -198,11 +199,25 @@ def camera_list(settings: Settings, say: Say = print) -> int:
     if not known:
         say('No cameras yet: `homesec camera add "Front Door"` makes one.')
         return 0
-    say(f"{'CAMERA':<24} {'FTP USER':<24} FOLDER")
-    for camera in sorted(known, key=lambda c: c.camera_id):
-        account = users.get(camera.camera_id)
-        user = account.username if account else "(no account)"
-        say(f"{camera.camera_id:<24} {user:<24} {camera.folder_path}")
+    rows = [
+        (
+            camera.camera_id,
+            camera.name,
+            users[camera.camera_id].username if camera.camera_id in users else "(no account)",
+            camera.folder_path,
+        )
+        for camera in sorted(known, key=lambda c: c.camera_id)
+    ]
+    # Columns as wide as their longest entry: a long name never runs into the next column.
+    widths = [
+        max(len(header), *(len(row[i]) for row in rows))
+        for i, header in enumerate(LIST_HEADERS[:3])
+    ]
+    for row in [LIST_HEADERS, *rows]:
+        say(
+            "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=False))
+            + f"  {row[3]}"
+        )
     return 0
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 import msgspec
 
 from homesec.contract.reports import ActorStatus, Problem
+from homesec.pipeline.text import shorten
 
 # Ray's word for an actor that is up and serving.
 ALIVE = "ALIVE"
@@ -60,7 +61,7 @@ def actor_problems(actors: Iterable[ActorStatus]) -> list[Problem]:
             problems.append(
                 Problem(
                     component=actor.name,
-                    summary=f"{actor.name} is {actor.state}{why}"[:300],
+                    summary=shorten(f"{actor.name} is {actor.state}{why}"),
                     remedy="see its last error (`homesec status`); the supervisor restarts it",
                 )
             )

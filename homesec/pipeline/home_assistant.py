@@ -7,11 +7,13 @@ last will), and per camera ``<prefix>/<camera>/event``, ``/person`` (ON/OFF), ``
 
 Each camera is a Home Assistant device with a person binary sensor, a risk sensor, an image
 entity (the latest snapshot) and an event entity, announced by retained configs under
-``homeassistant/<component>/homesec_<camera>/<object>/config``.
+``homeassistant/<component>/<prefix>_<camera>/<object>/config`` (``<prefix>``: the topic
+prefix, ``homesec`` by default).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 DISCOVERY_PREFIX = "homeassistant"
@@ -48,11 +50,18 @@ def event_type(object_types: tuple[str, ...] | list[str]) -> str:
     return "activity"
 
 
+def node_prefix(topic_prefix: str) -> str:
+    """The topic prefix as Home Assistant's ids allow it: letters, digits, ``_`` and ``-``."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", topic_prefix.strip("/")) or "homesec"
+
+
 def discovery_configs(
     topics: Topics, camera_id: str, camera_name: str
 ) -> list[tuple[str, dict[str, Any]]]:
-    """(config topic, payload) of each entity of the camera's device."""
-    node = f"homesec_{camera_id}"
+    """(config topic, payload) of each entity of the camera's device. Ids start with the topic
+    prefix (``homesec_<camera>`` by default), so two homesec instances on one broker, each with
+    its own ``MQTT_TOPIC_PREFIX``, never overwrite each other's devices and entities."""
+    node = f"{node_prefix(topics.prefix)}_{camera_id}"
     device = {
         "identifiers": [node],
         "name": camera_name,

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import msgspec
 
 from homesec.contract.jobs import DlqEntry
+from homesec.pipeline.text import shorten
 
 # 2**62 times any sane base is far past any cap; bounding the exponent keeps the float finite.
 _MAX_EXPONENT = 62
@@ -73,7 +74,7 @@ def utc_iso(epoch_seconds: float) -> str:
 
 def describe_error(error: BaseException | str) -> str:
     text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
+    return shorten(text, MAX_ERROR_CHARS)
 
 
 def dead_letter_entry(

@@ -431,9 +431,7 @@ def score_by_rules(context: AnalysisContext) -> RulesScore:
     if habit is not None:
         parts.append(_habit_part(top, presences[top], habit, role.role, context.local_time))
     elif context.baseline is not None and context.baseline.history_days > 0:
-        parts.append(
-            Part(0, f"only {context.baseline.history_days:.0f} days of history: the role decides")
-        )
+        parts.append(Part(0, f"{history_words(context.baseline.history_days)}: the role decides"))
     if PERSON in sightings:
         parts.extend(_people_circumstances(context, sightings, role.role, part))
     score = max(0, min(100, sum(p.points for p in parts)))
@@ -529,3 +527,11 @@ def apply_weapon_floor(
         f"engine may score it lower). {assessment.reasoning}"
     )
     return msgspec.structs.replace(assessment, risk_score=floor.score, reasoning=reasoning)
+
+
+def history_words(days: float) -> str:
+    """How much of the camera's history there is to judge habits by, in plain English."""
+    if days < 1:
+        return "less than a day of history"
+    whole = round(days)
+    return f"only {whole} day{'s' if whole != 1 else ''} of history"

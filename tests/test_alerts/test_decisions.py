@@ -206,3 +206,22 @@ def test_home_assistant_discovery_makes_one_device_with_four_entities():
     image = configs["homeassistant/image/homesec_porch/snapshot/config"]
     assert image["image_topic"] == "homesec/porch/snapshot"
     assert event_type(["dog", "car"]) == "vehicle" and event_type(["person"]) == "person"
+
+
+def test_two_instances_on_one_broker_never_share_a_home_assistant_id():
+    first = dict(discovery_configs(Topics("homesec"), "porch", "Porch"))
+    second = dict(discovery_configs(Topics("cabin/homesec"), "porch", "Porch"))
+    assert not set(first) & set(second)
+
+    def ids(configs):
+        return (
+            {config["unique_id"] for config in configs.values()}
+            | {config["object_id"] for config in configs.values()}
+            | {i for config in configs.values() for i in config["device"]["identifiers"]}
+        )
+
+    assert not ids(first) & ids(second)
+    assert "homeassistant/sensor/cabin_homesec_porch/risk/config" in second
+    assert second["homeassistant/sensor/cabin_homesec_porch/risk/config"]["state_topic"] == (
+        "cabin/homesec/porch/risk"
+    )

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
+
 from homesec.contract.analysis import (
     AnalysisContext,
     BoundingBox,
@@ -120,6 +122,23 @@ def test_too_little_history_leaves_it_to_the_role():
     without = assess_by_rules(scene("Backyard", THREE_AM, seen("person", THREE_AM)))
     assert with_short.risk_score == without.risk_score
     assert "only 3 days of history: the role decides" in with_short.reasoning
+
+
+@pytest.mark.parametrize(
+    ("days", "words"),
+    [
+        (0.4, "less than a day of history"),
+        (1, "only 1 day of history"),
+        (1.4, "only 1 day of history"),
+        (2.6, "only 3 days of history"),
+    ],
+)
+def test_a_short_history_reads_as_english(days, words):
+    short = CameraBaseline(history_days=days, hour=3, habits=[])
+    assessed = assess_by_rules(
+        scene("Backyard", THREE_AM, seen("person", THREE_AM), baseline=short)
+    )
+    assert f"{words}: the role decides" in assessed.reasoning
 
 
 def test_a_knife_with_a_person_is_critical_at_night_and_high_by_day():

@@ -1,0 +1,57 @@
+"""FtpServerActor's own bookkeeping, the actor object run in this loop against the test
+database (the server itself is tested in tests/test_ftp)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ftplib
+
+from homesec.actors.ftp_server import FtpServerActor
+from homesec.ops.ports import free_port
+from homesec.settings import load_settings
+
+
+async def test_the_servers_totals_are_reported_as_they_are_not_added_up_again(
+    tmp_path, migrated_database_url, redis_url, clean_db
+):
+    port = free_port()
+    passive = free_port()
+    settings = load_settings(
+        {
+            "HOMESEC_DATA_DIR": str(tmp_path / "data"),
+            "FOSCAM_BASE_PATH": str(tmp_path / "cameras"),
+            "FTP_HOST": "127.0.0.1",
+            "FTP_PORT": str(port),
+            "FTP_PASSIVE_PORTS": f"{passive}-{passive}",
+        }
+    )
+    actor = FtpServerActor(
+        "ftp_server", settings, migrated_database_url, redis_url, refresh_seconds=0.05
+    )
+    task = asyncio.create_task(actor.run())
+    try:
+        for _ in range(200):
+            if actor.health_detail()["listening"] == "true":
+                break
+            await asyncio.sleep(0.05)
+        assert actor.health_detail()["listening"] == "true"
+
+        def failed_login() -> None:
+            client = ftplib.FTP()
+            client.connect("127.0.0.1", port, timeout=10)
+            with contextlib.suppress(ftplib.error_perm):
+                client.login("nobody", "wrong-password")
+            client.close()
+
+        await asyncio.to_thread(failed_login)
+        await asyncio.sleep(0.3)  # several refreshes: the report must not grow by itself
+        reported = {key: actor.counters[key] for key in actor.server.counters()}
+        await asyncio.sleep(0.5)  # ten more refreshes, and nothing happened
+        assert {key: actor.counters[key] for key in reported} == reported
+        assert reported == actor.server.counters()
+        assert reported.get("connections", 0) == 1, reported
+    finally:
+        await actor.stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
