@@ -138,6 +138,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ftp_ban_attempts: int = 5
     ftp_ban_window_seconds: float = 600.0
     ftp_ban_seconds: float = 900.0
+    # Connections that have not logged in: their own small budget, and a deadline to log in.
+    ftp_login_timeout_seconds: float = 10.0
+    ftp_max_unauthenticated: int = 32
+    ftp_max_unauthenticated_per_address: int = 4
+    # What one camera's folder may hold before uploads are refused (552); 0: no quota.
+    ftp_camera_quota_bytes: int = 10 * 1024**3
 
     # --- alerts ---------------------------------------------------------------------------
     # The channels that reach the owner, and quiet hours (docs/alerts.md).
@@ -574,6 +580,16 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "FTP_BAN_ATTEMPTS": ("ftp_ban_attempts", _parse_int(1, 1000)),
     "FTP_BAN_WINDOW_SECONDS": ("ftp_ban_window_seconds", _parse_float(0, exclusive_min=True)),
     "FTP_BAN_SECONDS": ("ftp_ban_seconds", _parse_float(0)),
+    "FTP_LOGIN_TIMEOUT_SECONDS": (
+        "ftp_login_timeout_seconds",
+        _parse_float(0, 600, exclusive_min=True),
+    ),
+    "FTP_MAX_UNAUTHENTICATED": ("ftp_max_unauthenticated", _parse_int(1, 10_000)),
+    "FTP_MAX_UNAUTHENTICATED_PER_ADDRESS": (
+        "ftp_max_unauthenticated_per_address",
+        _parse_int(1, 10_000),
+    ),
+    "FTP_CAMERA_QUOTA_BYTES": ("ftp_camera_quota_bytes", _parse_int(0)),
     "NOTIFY_URLS": ("notify_urls", _parse_apprise_urls),
     "MQTT_URL": ("mqtt_url", _parse_mqtt_url),
     "MQTT_CA_FILE": ("mqtt_ca_file", _parse_ca_file),
