@@ -63,6 +63,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cleanup_time: dt.time = dt.time(3, 0)
     delete_images: bool = False
     min_free_disk_percent: float = 5.0
+    # A file in a camera's folder that no `uploads` row explains and that the pipeline never
+    # takes (hidden, a temporary name, not an image) goes at the cleanup once it is this old.
+    stray_file_grace_hours: float = 24.0
 
     # --- ingest -----------------------------------------------------------------------------
     dedupe_ttl_seconds: int = 300
@@ -527,6 +530,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "CLEANUP_TIME": ("cleanup_time", _parse_time),
     "DELETE_IMAGES": ("delete_images", _parse_bool),
     "MIN_FREE_DISK_PERCENT": ("min_free_disk_percent", _parse_float(0, 100)),
+    "STRAY_FILE_GRACE_HOURS": ("stray_file_grace_hours", _parse_float(0, exclusive_min=True)),
     "DEDUPE_TTL_SECONDS": ("dedupe_ttl_seconds", _parse_int(1)),
     "FILE_WATCHER_POLLING": ("file_watcher_polling", _parse_bool),
     "UPLOAD_SETTLE_SECONDS": ("upload_settle_seconds", _parse_float(0)),
