@@ -37,6 +37,8 @@ from homesec.store import camera_accounts
 
 DEFAULT_REFRESH_SECONDS = 2.0
 HAND_OVER_TIMEOUT_SECONDS = 30.0
+# A quota refusal is shown in health this long after the last one.
+QUOTA_PROBLEM_SECONDS = 600.0
 
 
 class FtpServerActor(ServiceActor):
@@ -169,6 +171,8 @@ class FtpServerActor(ServiceActor):
     def health_problems(self) -> list[Problem]:
         problems = super().health_problems()
         server = self.server
+        if server is not None:
+            problems.extend(self._quota_problems(server, time.time()))
         pressure = server.state.unauthenticated_pressure(time.time()) if server else None
         if pressure is not None:
             problems.append(
@@ -188,3 +192,23 @@ class FtpServerActor(ServiceActor):
                 )
             )
         return problems
+
+    def _quota_problems(self, server: FtpServer, now: float) -> list[Problem]:
+        """A camera whose uploads were refused for its quota in the last ten minutes."""
+        quota_gib = self.settings.ftp_camera_quota_bytes / 1024**3
+        return [
+            Problem(
+                component=self.name,
+                summary=(
+                    f"camera {camera_id} is at its upload quota ({quota_gib:g} GiB): its FTP "
+                    "uploads are refused (552)"
+                ),
+                remedy=(
+                    "raise FTP_CAMERA_QUOTA_BYTES (0: no quota), or let the daily cleanup "
+                    "delete old images (DELETE_IMAGES=true); uploads are taken again at once"
+                ),
+                since=refused_at,
+            )
+            for camera_id, refused_at in sorted(dict(server.state.over_quota).items())
+            if now - refused_at < QUOTA_PROBLEM_SECONDS
+        ]

@@ -218,6 +218,9 @@ class ServerState:
         self.usage = FolderUsage()
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self.sessions: dict[str, set[int]] = {}  # user name -> ids of its logged-in sessions
+        # camera id -> when an upload of it was last refused for its quota (read by the actor's
+        # health on another thread: whole-value writes only).
+        self.over_quota: dict[str, float] = {}
         self.waiting: dict[int, object] = {}  # id -> session, of those waiting for a login
         # Passwords verified before, as keyed digests (never the password): a camera logs in
         # for every snapshot, and scrypt's 50 ms would stall the one server thread each time.

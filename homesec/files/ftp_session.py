@@ -26,6 +26,7 @@ import contextlib
 import logging
 import os
 import stat
+import time
 
 from pyftpdlib.handlers import DTPHandler, FTPHandler
 
@@ -218,6 +219,7 @@ class CameraSession:
             refusal = quota_refusal(self.state.usage.used(account.folder_path), quota)
             if refusal is not None:
                 self.state.count("refused_quota")
+                self.state.over_quota[account.camera_id] = time.time()
                 log.warning("FTP: %s is at its quota: %s", account.camera_id, refusal[4:])
         return refusal
 

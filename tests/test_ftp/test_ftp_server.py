@@ -599,5 +599,6 @@ def test_a_camera_over_its_quota_is_refused_with_552(folders, received):
         other.storbinary("STOR fine.jpg", io.BytesIO(JPEG))
         other.quit()
         assert server.counters()["refused_quota"] == 1
+        assert set(server.state.over_quota) == {"porch"}  # the actor's health names it
     finally:
         server.stop()
