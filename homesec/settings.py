@@ -63,6 +63,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cleanup_time: dt.time = dt.time(3, 0)
     delete_images: bool = False
     min_free_disk_percent: float = 5.0
+    # A file in a camera's folder that no `uploads` row explains and that the pipeline never
+    # takes (hidden, a temporary name, not an image) goes at the cleanup once it is this old.
+    stray_file_grace_hours: float = 24.0
 
     # --- ingest -----------------------------------------------------------------------------
     dedupe_ttl_seconds: int = 300
@@ -138,6 +141,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ftp_ban_attempts: int = 5
     ftp_ban_window_seconds: float = 600.0
     ftp_ban_seconds: float = 900.0
+    # Connections that have not logged in: their own small budget, and a deadline to log in.
+    ftp_login_timeout_seconds: float = 10.0
+    ftp_max_unauthenticated: int = 32
+    ftp_max_unauthenticated_per_address: int = 4
+    # What one camera's folder may hold before uploads are refused (552); 0: no quota.
+    ftp_camera_quota_bytes: int = 10 * 1024**3
 
     # --- alerts ---------------------------------------------------------------------------
     # The channels that reach the owner, and quiet hours (docs/alerts.md).
@@ -521,6 +530,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "CLEANUP_TIME": ("cleanup_time", _parse_time),
     "DELETE_IMAGES": ("delete_images", _parse_bool),
     "MIN_FREE_DISK_PERCENT": ("min_free_disk_percent", _parse_float(0, 100)),
+    "STRAY_FILE_GRACE_HOURS": ("stray_file_grace_hours", _parse_float(0, exclusive_min=True)),
     "DEDUPE_TTL_SECONDS": ("dedupe_ttl_seconds", _parse_int(1)),
     "FILE_WATCHER_POLLING": ("file_watcher_polling", _parse_bool),
     "UPLOAD_SETTLE_SECONDS": ("upload_settle_seconds", _parse_float(0)),
@@ -574,6 +584,16 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "FTP_BAN_ATTEMPTS": ("ftp_ban_attempts", _parse_int(1, 1000)),
     "FTP_BAN_WINDOW_SECONDS": ("ftp_ban_window_seconds", _parse_float(0, exclusive_min=True)),
     "FTP_BAN_SECONDS": ("ftp_ban_seconds", _parse_float(0)),
+    "FTP_LOGIN_TIMEOUT_SECONDS": (
+        "ftp_login_timeout_seconds",
+        _parse_float(0, 600, exclusive_min=True),
+    ),
+    "FTP_MAX_UNAUTHENTICATED": ("ftp_max_unauthenticated", _parse_int(1, 10_000)),
+    "FTP_MAX_UNAUTHENTICATED_PER_ADDRESS": (
+        "ftp_max_unauthenticated_per_address",
+        _parse_int(1, 10_000),
+    ),
+    "FTP_CAMERA_QUOTA_BYTES": ("ftp_camera_quota_bytes", _parse_int(0)),
     "NOTIFY_URLS": ("notify_urls", _parse_apprise_urls),
     "MQTT_URL": ("mqtt_url", _parse_mqtt_url),
     "MQTT_CA_FILE": ("mqtt_ca_file", _parse_ca_file),

@@ -14,6 +14,9 @@ shell feeds it accounts and hands its uploads to the watchers:
   find the file.
 - **Listening**: a port that is taken is not fatal: the error shows in ``health()`` and the
   actor tries again every few seconds, while the rest of homesec runs.
+- **Floods**: connections refused or closed before their login within the last minute (the
+  budget of ``FTP_MAX_UNAUTHENTICATED``) are a problem in ``health()`` while they go on, with
+  the addresses they come from; the counters keep the totals.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 from homesec.actors import ray_gateway
 from homesec.actors.base import ServiceActor
 from homesec.contract import actor_names
+from homesec.contract.reports import Problem
 from homesec.files.ftp_server import AccountTable, FtpServer, FtpServerConfig
 from homesec.files.ftp_tls import certificate_files
 from homesec.pipeline.retry import backoff_delay
@@ -33,6 +37,8 @@ from homesec.store import camera_accounts
 
 DEFAULT_REFRESH_SECONDS = 2.0
 HAND_OVER_TIMEOUT_SECONDS = 30.0
+# A quota refusal is shown in health this long after the last one.
+QUOTA_PROBLEM_SECONDS = 600.0
 
 
 class FtpServerActor(ServiceActor):
@@ -154,6 +160,58 @@ class FtpServerActor(ServiceActor):
             "accounts": str(len(self.accounts)),
         }
         if server is not None:
+            now = time.time()
             detail["sessions"] = str(server.state.active_sessions())
-            detail["banned_addresses"] = str(server.state.bans.active(time.time()))
+            detail["waiting_for_login"] = str(server.state.waiting_for_login())
+            detail["banned_addresses"] = str(server.state.bans.active(now))
+            pressure = server.state.unauthenticated_pressure(now)
+            if pressure is not None:
+                detail["turned_away_before_login_last_minute"] = str(
+                    pressure.refused + pressure.evicted
+                )
         return detail
+
+    def health_problems(self) -> list[Problem]:
+        problems = super().health_problems()
+        server = self.server
+        if server is not None:
+            problems.extend(self._quota_problems(server, time.time()))
+        pressure = server.state.unauthenticated_pressure(time.time()) if server else None
+        if pressure is not None:
+            problems.append(
+                Problem(
+                    component=self.name,
+                    summary=(
+                        f"FTP flood: {pressure.refused} connections refused and "
+                        f"{pressure.evicted} closed before their login in the last minute, "
+                        f"from {', '.join(pressure.addresses)}"
+                    ),
+                    remedy=(
+                        "find the machine at those addresses and stop it, or keep it off the "
+                        "cameras' network; logged-in cameras keep uploading meanwhile "
+                        "(FTP_MAX_UNAUTHENTICATED, FTP_MAX_UNAUTHENTICATED_PER_ADDRESS)"
+                    ),
+                    since=pressure.since,
+                )
+            )
+        return problems
+
+    def _quota_problems(self, server: FtpServer, now: float) -> list[Problem]:
+        """A camera whose uploads were refused for its quota in the last ten minutes."""
+        quota_gib = self.settings.ftp_camera_quota_bytes / 1024**3
+        return [
+            Problem(
+                component=self.name,
+                summary=(
+                    f"camera {camera_id} is at its upload quota ({quota_gib:g} GiB): its FTP "
+                    "uploads are refused (552)"
+                ),
+                remedy=(
+                    "raise FTP_CAMERA_QUOTA_BYTES (0: no quota), or let the daily cleanup "
+                    "delete old images (DELETE_IMAGES=true); uploads are taken again at once"
+                ),
+                since=refused_at,
+            )
+            for camera_id, refused_at in sorted(dict(server.state.over_quota).items())
+            if now - refused_at < QUOTA_PROBLEM_SECONDS
+        ]

@@ -8,7 +8,10 @@ The decisions are pure (:mod:`homesec.pipeline.retention`); the rows are
   crash in between leaves orphan files, never rows that point at deleted files; the next run
   sweeps thumbnails that are older than the cutoff and that no row names. Then the expired
   ledger rows whose files are gone (see :mod:`homesec.store.retention` for why only those), then
-  Ray's idle session folders. The statistics go to the log and, for a real run, a ``logs`` row.
+  Ray's idle session folders, then the stray files of the camera folders (files no ledger row
+  explains and the pipeline never takes, older than ``STRAY_FILE_GRACE_HOURS``:
+  :func:`homesec.pipeline.retention.stray_files`; what a leaked camera password once stored).
+  The statistics go to the log and, for a real run, a ``logs`` row.
 - **Concurrency**: one lock serialises cleanups and the disk guard. A second caller waits for
   the running cleanup and then runs its own, so what it gets is true when it gets it (after a
   real run, a second real run finds nothing left and says so).
@@ -41,14 +44,17 @@ import msgspec
 from homesec.actors.base import ServiceActor
 from homesec.contract.reports import CleanupStats
 from homesec.files import cleanup as cleanup_files
+from homesec.files.camera_folders import discover_camera_folders
 from homesec.files.cleanup import FileRemoval
 from homesec.pipeline.retention import (
     RetentionCutoffs,
     next_cleanup_at,
     ray_sessions_to_prune,
     retention_cutoffs,
+    stray_files,
     wake_delay,
 )
+from homesec.pipeline.uploads import ledger_path
 from homesec.settings import Settings, local_zone
 from homesec.store import detections, logs, retention, uploads
 from homesec.store.log_handler import ALREADY_STORED
@@ -207,7 +213,9 @@ class Janitor(ServiceActor):
             return stats
         uploads_forgotten = await self._forget_uploads(rows, cutoffs)
         ray_sessions = await self._prune_ray_sessions(now)
-        await self._report(stats, uploads_forgotten, ray_sessions, thumbnails, images)
+        strays = await self._sweep_stray_files(now)
+        cleanup_files.warn_about_kept(self.log, (strays,))
+        await self._report(stats, uploads_forgotten, ray_sessions, thumbnails, images, strays)
         self.last_stats = stats
         self._schedule_from = now
         self.counters["cleanups"] += 1
@@ -228,6 +236,28 @@ class Janitor(ServiceActor):
         )
         ids = [entry.id for entry in rows.uploads if entry.file_path in gone]
         return await uploads.forget(self.sessions, ids, cutoffs.data)
+
+    async def _sweep_stray_files(self, now: dt.datetime) -> FileRemoval:
+        """Delete what no ledger row explains in the camera folders and the pipeline never
+        takes, once older than ``STRAY_FILE_GRACE_HOURS``. Paths are the watcher's (the
+        folder's absolute path and the name below it), as the ledger holds them."""
+        base = self.settings.foscam_base_path
+        folders = await asyncio.to_thread(discover_camera_folders, base)
+        files = []
+        for folder in folders:
+            files += await asyncio.to_thread(cleanup_files.list_camera_files, folder.folder_path)
+        grace = self.settings.stray_file_grace_hours * 3600.0
+        explained = await uploads.explained_paths(
+            self.sessions, [ledger_path(file.path) for file in files]
+        )
+        chosen = stray_files(files, explained, now.timestamp(), grace)
+        return await asyncio.to_thread(
+            cleanup_files.remove_files,
+            [file.path for file in chosen],
+            base,
+            modified_before=now.timestamp() - grace,
+            dry_run=False,
+        )
 
     async def _prune_ray_sessions(self, now: dt.datetime) -> list[str]:
         sessions = await asyncio.to_thread(cleanup_files.list_ray_sessions, self.ray_temp_dir)
@@ -250,13 +280,17 @@ class Janitor(ServiceActor):
         ray_sessions: list[str],
         thumbnails: FileRemoval,
         images: FileRemoval,
+        strays: FileRemoval,
     ) -> None:
         message = f"cleanup deleted {describe_stats(stats)}"
         self.log.info(
-            "%s; also %d ledger rows of files that are gone, %d Ray session folders",
+            "%s; also %d ledger rows of files that are gone, %d Ray session folders, "
+            "%d stray files in camera folders (%d bytes)",
             message,
             uploads_forgotten,
             len(ray_sessions),
+            len(strays.removed),
+            strays.bytes_removed,
             extra=ALREADY_STORED,
         )
         await logs.write(
@@ -269,6 +303,8 @@ class Janitor(ServiceActor):
                 **msgspec.to_builtins(stats),
                 "uploads_deleted": uploads_forgotten,
                 "ray_sessions_pruned": ray_sessions,
+                "stray_files_deleted": len(strays.removed),
+                "stray_bytes_deleted": strays.bytes_removed,
                 "paths_refused": len(thumbnails.refused) + len(images.refused),
                 "deletions_failed": len(thumbnails.failed) + len(images.failed),
             },

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import msgspec
 
-from homesec.pipeline.retention import FileFacts, RaySession
+from homesec.pipeline.retention import FileFacts, FolderFile, RaySession
 
 RAY_SESSION_PREFIX = "session_"
 RAY_LATEST_SESSION = "session_latest"
@@ -128,6 +128,32 @@ def list_files(root: Path) -> list[FileFacts]:
                 elif entry.is_file(follow_symlinks=False):
                     info = entry.stat(follow_symlinks=False)
                     found.append(FileFacts(entry.path, info.st_size, info.st_mtime))
+            except OSError:  # gone between the listing and the stat
+                continue
+    return found
+
+
+def list_camera_files(folder: str) -> list[FolderFile]:
+    """Every regular file below a camera's ``folder``, hidden ones too (that is where a stray
+    upload hides), symlinks neither followed nor listed. Paths start with the folder's
+    absolute path, as the watcher's (and so the ledger's) do."""
+    folder = os.path.abspath(folder)
+    found: list[FolderFile] = []
+    pending = [folder]
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as listing:
+                entries = list(listing)
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    info = entry.stat(follow_symlinks=False)
+                    relative = os.path.relpath(entry.path, folder).replace(os.sep, "/")
+                    found.append(FolderFile(entry.path, relative, info.st_size, info.st_mtime))
             except OSError:  # gone between the listing and the stat
                 continue
     return found

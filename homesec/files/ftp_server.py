@@ -11,9 +11,22 @@ actor reads PostgreSQL every few seconds). Why not query PostgreSQL at login: py
 every session on one thread and one select loop, and a blocking query there would stall every
 transfer in flight; the table is a dict swap, and a new account is live within one refresh.
 
+**Connections** come in two budgets (issue 21). Those that have not logged in are few, per
+address and in all, and must log in within ``FTP_LOGIN_TIMEOUT_SECONDS`` of connecting
+(:class:`homesec.pipeline.ftp_policy.UnauthenticatedConnections` decides; a full budget makes
+room by closing the oldest of the busiest address). Logged-in sessions are bounded per account
+only. pyftpdlib's own caps (256 in all, 32 per address, counted before any login) are off: they
+let 255 idle sockets lock every camera out.
+
+**Folder usage** for the per-camera quota (``FTP_CAMERA_QUOTA_BYTES``): :class:`FolderUsage`
+measures each camera's folder on first use and then every ``usage_refresh_seconds`` on a thread
+of its own (a walk of a big folder must not stall the transfers), and adds what this server
+stored since.
+
 **Threads**: everything of pyftpdlib happens on the server's own thread. The upload callback
 (``on_upload(camera_id, path)``) is called there and must only hand over (the actor posts it to
-its event loop); :meth:`FtpServer.counters` may be read from any thread.
+its event loop); :meth:`FtpServer.counters` and
+:meth:`ServerState.unauthenticated_pressure` may be read from any thread.
 """
 
 from __future__ import annotations
@@ -21,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import os
 import secrets
 import threading
 import time
@@ -32,7 +46,17 @@ from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
 from homesec.pipeline.camera_accounts import FtpAccount, verify_password
-from homesec.pipeline.ftp_policy import BanPolicy, LoginBans
+from homesec.pipeline.ftp_policy import (
+    DEFAULT_LOGIN_TIMEOUT_SECONDS,
+    DEFAULT_MAX_UNAUTHENTICATED,
+    DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS,
+    Admission,
+    BanPolicy,
+    LoginBans,
+    Pressure,
+    UnauthenticatedConnections,
+    UnauthenticatedPolicy,
+)
 from homesec.settings import Settings
 
 log = logging.getLogger("homesec.ftp")
@@ -40,9 +64,14 @@ log = logging.getLogger("homesec.ftp")
 COUNTERS = (
     "connections", "logins", "failed_logins", "bans", "refused_banned", "refused_commands",
     "refused_paths", "refused_busy", "uploads", "uploads_too_large", "uploads_incomplete",
+    "refused_unauthenticated", "evicted_unauthenticated", "login_timeouts", "refused_names",
+    "refused_quota",
 )  # fmt: skip
-# Idle control connections are dropped after this long; a camera logs in per upload.
+# Idle logged-in control connections are dropped after this long; a camera logs in per upload.
+# Before the login, FTP_LOGIN_TIMEOUT_SECONDS holds.
 IDLE_TIMEOUT_SECONDS = 120
+# How often a camera folder's size is measured again for its quota.
+USAGE_REFRESH_SECONDS = 60.0
 # The delay before a wrong password is answered: slows guessing without holding the thread.
 AUTH_FAILED_DELAY_SECONDS = 1.0
 
@@ -60,6 +89,17 @@ class FtpServerConfig(msgspec.Struct, frozen=True, kw_only=True):
     max_connections_per_account: int = 4
     ban: BanPolicy = BanPolicy()
     auth_failed_delay: float = AUTH_FAILED_DELAY_SECONDS
+    login_timeout: float = DEFAULT_LOGIN_TIMEOUT_SECONDS
+    max_unauthenticated: int = DEFAULT_MAX_UNAUTHENTICATED
+    max_unauthenticated_per_address: int = DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS
+    camera_quota_bytes: int = 10 * 1024**3  # 0: none
+    usage_refresh_seconds: float = USAGE_REFRESH_SECONDS
+
+    @property
+    def unauthenticated(self) -> UnauthenticatedPolicy:
+        return UnauthenticatedPolicy(
+            self.login_timeout, self.max_unauthenticated, self.max_unauthenticated_per_address
+        )
 
     @property
     def tls(self) -> bool:
@@ -79,6 +119,10 @@ class FtpServerConfig(msgspec.Struct, frozen=True, kw_only=True):
             max_upload_bytes=settings.max_upload_bytes,
             max_connections_per_account=settings.ftp_max_connections_per_account,
             ban=BanPolicy.from_settings(settings),
+            login_timeout=settings.ftp_login_timeout_seconds,
+            max_unauthenticated=settings.ftp_max_unauthenticated,
+            max_unauthenticated_per_address=settings.ftp_max_unauthenticated_per_address,
+            camera_quota_bytes=settings.ftp_camera_quota_bytes,
         )
 
 
@@ -98,6 +142,60 @@ class AccountTable:
     def __len__(self) -> int:
         return len(self._by_name)
 
+    def all(self) -> list[FtpAccount]:
+        return list(self._by_name.values())
+
+
+def folder_bytes(folder: str) -> int:
+    """What the files below ``folder`` hold, in bytes; symlinks are neither followed nor
+    counted, unreadable parts are skipped."""
+    total = 0
+    pending = [folder]
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            pending.append(entry.path)
+                        elif entry.is_file(follow_symlinks=False):
+                            total += entry.stat(follow_symlinks=False).st_size
+                    except OSError:  # gone between the listing and the stat
+                        continue
+        except OSError:
+            continue
+    return total
+
+
+class FolderUsage:
+    """Each camera folder's bytes: the last measurement plus what this server stored since.
+
+    Measured on a camera's first upload (on the server thread, once) and then by
+    :meth:`refresh` on the usage thread; the server thread adds what it stores. A measurement
+    replaces the count, so a file stored during a walk may be counted twice or missed until the
+    next one: the quota is exact to within one refresh's uploads.
+    """
+
+    def __init__(self) -> None:
+        self._measured: dict[str, int] = {}  # folder -> bytes at the last measurement
+        self._added: dict[str, int] = {}  # folder -> bytes stored since
+
+    def used(self, folder: str) -> int:
+        if folder not in self._measured:
+            self._set(folder, folder_bytes(folder))
+        return self._measured[folder] + self._added.get(folder, 0)
+
+    def add(self, folder: str, size: int) -> None:
+        self._added[folder] = self._added.get(folder, 0) + size
+
+    def refresh(self, folders: list[str]) -> None:
+        for folder in folders:
+            self._set(folder, folder_bytes(folder))
+
+    def _set(self, folder: str, size: int) -> None:
+        self._measured[folder] = size
+        self._added[folder] = 0
+
 
 class ServerState:
     """What every session of one server shares. Touched on the server thread only, but for
@@ -115,8 +213,15 @@ class ServerState:
         self.on_upload = on_upload
         self.clock = clock
         self.bans = LoginBans(config.ban)
+        self.unauthenticated = UnauthenticatedConnections(config.unauthenticated)
+        self._unauthenticated_lock = threading.Lock()  # health reads it from another thread
+        self.usage = FolderUsage()
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self.sessions: dict[str, set[int]] = {}  # user name -> ids of its logged-in sessions
+        # camera id -> when an upload of it was last refused for its quota (read by the actor's
+        # health on another thread: whole-value writes only).
+        self.over_quota: dict[str, float] = {}
+        self.waiting: dict[int, object] = {}  # id -> session, of those waiting for a login
         # Passwords verified before, as keyed digests (never the password): a camera logs in
         # for every snapshot, and scrypt's 50 ms would stall the one server thread each time.
         self._memo_key = secrets.token_bytes(32)
@@ -140,6 +245,22 @@ class ServerState:
 
     def active_sessions(self) -> int:
         return sum(len(ids) for ids in self.sessions.values())
+
+    def admit_unauthenticated(self, key: int, address: str) -> Admission:
+        with self._unauthenticated_lock:
+            return self.unauthenticated.admit(key, address, self.clock())
+
+    def settle_unauthenticated(self, key: int) -> None:
+        with self._unauthenticated_lock:
+            self.unauthenticated.settled(key)
+
+    def waiting_for_login(self) -> int:
+        return len(self.unauthenticated)
+
+    def unauthenticated_pressure(self, now: float) -> Pressure | None:
+        """Connections refused or evicted before their login in the last minute: a flood."""
+        with self._unauthenticated_lock:
+            return self.unauthenticated.pressure(now)
 
 
 def _quiet_pyftpdlib() -> None:
@@ -166,6 +287,7 @@ class FtpServer:
         self.state = ServerState(config, accounts, on_upload, clock)
         self._server: FTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._usage_thread: threading.Thread | None = None
         self._stop = threading.Event()
 
     @property
@@ -180,12 +302,18 @@ class FtpServer:
         _quiet_pyftpdlib()
         config = self.state.config
         server = FTPServer((config.host, config.port), handler_class(self.state), ioloop=IOLoop())
-        server.max_cons = 256
-        server.max_cons_per_ip = 32
+        # Off: the sessions' own budgets bound the connections (see the module's docstring).
+        server.max_cons = 0
+        server.max_cons_per_ip = 0
         self._server = server
         self._stop.clear()
         self._thread = threading.Thread(target=self._serve, name="homesec-ftp", daemon=True)
         self._thread.start()
+        if config.camera_quota_bytes > 0:
+            self._usage_thread = threading.Thread(
+                target=self._measure, name="homesec-ftp-usage", daemon=True
+            )
+            self._usage_thread.start()
         log.info("FTP%s server listening on %s:%d", "S" if config.tls else "", *self.address)
 
     def _serve(self) -> None:
@@ -197,11 +325,20 @@ class FtpServer:
         finally:
             server.close_all()
 
+    def _measure(self) -> None:
+        while not self._stop.wait(self.state.config.usage_refresh_seconds):
+            try:
+                folders = [account.folder_path for account in self.state.accounts.all()]
+                self.state.usage.refresh(folders)
+            except Exception:  # never let the thread die: the quota would go stale
+                log.exception("FTP: measuring the camera folders failed")
+
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        self._thread = None
+        for thread in (self._thread, self._usage_thread):
+            if thread is not None:
+                thread.join(timeout)
+        self._thread = self._usage_thread = None
 
     @property
     def running(self) -> bool:

@@ -13,14 +13,20 @@ pyftpdlib acts:
   :class:`~homesec.files.ftp_filesystem.CappedFile` writes nothing more, the transfer is cut off
   with a 552 and the partial file deleted;
 - at login: the accounts (:class:`homesec.files.ftp_authorizer.CameraAuthorizer`), the
-  per-account connection cap and, at connect and on each failure, the ban.
+  per-account connection cap and, at connect and on each failure, the ban;
+- before the login (:meth:`CameraSession._await_login`): the budget of connections that have
+  not logged in, and the login deadline;
+- at ``STOR``, ``MKD`` and ``RNTO``: only the names the watcher takes, in the places it watches,
+  and at ``STOR`` the camera's quota; refused before a byte is written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import stat
+import time
 
 from pyftpdlib.handlers import DTPHandler, FTPHandler
 
@@ -30,14 +36,20 @@ from homesec.files.ftp_server import IDLE_TIMEOUT_SECONDS, ServerState
 from homesec.files.uploads import is_ignored
 from homesec.pipeline.camera_accounts import FtpAccount
 from homesec.pipeline.ftp_policy import (
+    EVICTED_REPLY,
     PATH_COMMANDS,
     banned_reply,
     command_refusal,
     confine,
+    folder_refusal,
     inside,
     list_target,
+    login_timeout_reply,
+    not_logged_in_reply,
     over_connection_cap,
+    quota_refusal,
     rename_refusal,
+    store_name_refusal,
     too_many_connections_reply,
     upload_too_large_reply,
 )
@@ -50,6 +62,7 @@ class CameraSession:
 
     state: ServerState
     account: FtpAccount | None = None
+    _login_timer = None
 
     def handle(self) -> None:
         self.state.count("connections")
@@ -57,7 +70,50 @@ class CameraSession:
             return
         self._uploaded: set[str] = set()
         self._counted_as: str | None = None
+        if not self._await_login():
+            return
         super().handle()
+
+    # --- before the login: a budget of its own, and a deadline ----------------------------
+    def _await_login(self) -> bool:
+        """Take a place among the connections waiting for their login, or say why not and
+        close; start the login deadline."""
+        decision = self.state.admit_unauthenticated(id(self), self.remote_ip)
+        if not decision.admit:
+            self.state.count("refused_unauthenticated")
+            self.respond(not_logged_in_reply(decision.reason))
+            self.close_when_done()
+            return False
+        self.state.waiting[id(self)] = self
+        if decision.evict is not None:
+            evicted = self.state.waiting.pop(decision.evict, None)
+            if evicted is not None:
+                self.state.count("evicted_unauthenticated")
+                evicted._turn_away(EVICTED_REPLY)
+        self._login_timer = self.ioloop.call_later(
+            self.state.config.login_timeout, self._login_timed_out, _errback=self.handle_error
+        )
+        return True
+
+    def _login_timed_out(self) -> None:
+        self._login_timer = None
+        if id(self) in self.state.unauthenticated and not self._closed:
+            self.state.count("login_timeouts")
+            self._turn_away(login_timeout_reply(self.state.config.login_timeout))
+
+    def _turn_away(self, reply: str) -> None:
+        self._logged_in_or_gone()
+        if not self._closed:
+            self.respond(reply)
+            self.close_when_done()
+
+    def _logged_in_or_gone(self) -> None:
+        """No longer waiting for a login: free its place and stop its deadline."""
+        timer, self._login_timer = self._login_timer, None
+        if timer is not None and not timer.cancelled:
+            timer.cancel()
+        self.state.waiting.pop(id(self), None)
+        self.state.settle_unauthenticated(id(self))
 
     def _refuse_if_banned(self) -> bool:
         seconds = self.state.bans.banned_for(self.remote_ip, self.state.clock())
@@ -95,6 +151,7 @@ class CameraSession:
             return
         sessions.add(id(self))
         self._counted_as = self.username
+        self._logged_in_or_gone()
         self.state.count("logins")
         super().handle_auth_success(home, password, msg_login)
 
@@ -106,9 +163,12 @@ class CameraSession:
     def flush_account(self) -> None:
         self._release()
         super().flush_account()
+        if not self._closed and self._login_timer is None:  # REIN: waiting for a login again
+            self._await_login()
 
     def close(self) -> None:
         self._release()
+        self._logged_in_or_gone()
         super().close()
 
     # --- the policy, before pyftpdlib acts ------------------------------------------------
@@ -141,6 +201,28 @@ class CameraSession:
             return self._path_refusal(command, target or ".")
         return None
 
+    def _name_refusal(self, command: str, virtual: str) -> str | None:
+        """Only what the pipeline takes: image names the watcher accepts, in folders it
+        watches; at STOR, only while the camera's folder is under its quota."""
+        if command in ("MKD", "XMKD"):
+            refusal = folder_refusal(virtual)
+        elif command in ("STOR", "RNTO"):
+            refusal = store_name_refusal(virtual, temporary_allowed=command == "STOR")
+        else:
+            return None
+        if refusal is not None:
+            self.state.count("refused_names")
+            return refusal
+        account = self.account
+        if command == "STOR" and account is not None:
+            quota = self.state.config.camera_quota_bytes
+            refusal = quota_refusal(self.state.usage.used(account.folder_path), quota)
+            if refusal is not None:
+                self.state.count("refused_quota")
+                self.state.over_quota[account.camera_id] = time.time()
+                log.warning("FTP: %s is at its quota: %s", account.camera_id, refusal[4:])
+        return refusal
+
     def _path_refusal(self, command: str, target: str) -> str | None:
         virtual = confine(self.fs.cwd, target)
         if virtual is None:
@@ -150,6 +232,9 @@ class CameraSession:
         if not inside(os.path.realpath(self.fs.root), os.path.realpath(real)):
             self.state.count("refused_paths")
             return f"550 {target!r} leads outside this camera's folder."
+        refusal = self._name_refusal(command, virtual)
+        if refusal is not None:
+            return refusal
         if command == "RNFR":
             reason = rename_refusal(uploaded_here=real in self._uploaded, target_exists=False)
         elif command == "RNTO":
@@ -164,6 +249,10 @@ class CameraSession:
     def on_file_received(self, file: str) -> None:
         self.state.count("uploads")
         self._uploaded.add(file)
+        account = self.account
+        if account is not None:
+            with contextlib.suppress(OSError):  # gone already: nothing to count
+                self.state.usage.add(account.folder_path, os.lstat(file).st_size)
         self._hand_over(file)
 
     def on_incomplete_file_received(self, file: str) -> None:

@@ -1,7 +1,8 @@
 """The CameraWatcher's filesystem side: which names count, what a file looks like right now, and
 the watchdog handler that carries events from the observer's thread to the actor's event loop.
 
-Names (decided here, documented in the actor):
+Names (the rule is :func:`homesec.pipeline.uploads.is_ignored_name`, which the FTP server
+asks too; documented in the actor):
 
 - ignored quietly, no ledger row: anything below a hidden folder or named with a leading dot
   (``.hidden.jpg``, ``.sync/``), and the temporary names FTP servers write before renaming into
@@ -42,12 +43,16 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from homesec.pipeline.uploads import TAIL_BYTES, FileSeen, tail_looks_complete
+from homesec.pipeline.uploads import (
+    TAIL_BYTES,
+    FileSeen,
+    is_ignored_name,
+    tail_looks_complete,
+)
 from homesec.pipeline.validation import has_allowed_extension
 
 log = logging.getLogger("homesec.watcher")
 
-IGNORED_SUFFIXES = (".tmp", ".part", ".filepart")
 # How often the polling observer lists the folder (NFS/SMB, or inotify out of watches).
 POLLING_INTERVAL_SECONDS = 1.0
 UNDECODABLE_NAME = "undecodable_name"  # the ledger's reason for a name that is not UTF-8
@@ -65,11 +70,9 @@ WATCHED_EVENTS: list[type[FileSystemEvent]] = [
 
 
 def is_ignored(path: str, folder: str) -> bool:
-    """Hidden (a dot-named file or folder on the way) or an FTP server's temporary name."""
-    relative = os.path.relpath(path, folder)
-    if any(part.startswith(".") for part in relative.split(os.sep)):
-        return True
-    return relative.lower().endswith(IGNORED_SUFFIXES)
+    """Hidden (a dot-named file or folder on the way) or an FTP server's temporary name
+    (:func:`homesec.pipeline.uploads.is_ignored_name`, which the FTP server asks too)."""
+    return is_ignored_name(os.path.relpath(path, folder).replace(os.sep, "/"))
 
 
 def look_at(path: str, *, read_tail: bool = True) -> FileSeen | None:

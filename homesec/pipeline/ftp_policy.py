@@ -16,16 +16,28 @@ A camera's account is write-only and confined to its camera's folder. The server
   (:func:`rename_refusal`): some cameras upload under a temporary name and rename it into place.
 - **Failed logins** (:class:`LoginBans`): ``attempts`` failures from one address within
   ``window_seconds`` ban it for ``ban_seconds``.
-- **Connections** per account and the **upload size** cap: plain comparisons, here so the
-  replies are worded in one place.
+- **Connections that have not logged in** (:class:`UnauthenticatedConnections`): a budget of
+  their own, small in all and per address, apart from the logged-in sessions (which only the
+  per-account cap bounds), and a login deadline from connect. When the budget is full, a
+  newcomer from an address holding fewer of them than the busiest one takes the place of that
+  address's oldest (:func:`admit_unauthenticated`): a flood from a few addresses can neither
+  keep a camera from connecting nor hold a slot past the deadline. Refusals and evictions within
+  :data:`PRESSURE_WINDOW_SECONDS` are the flood health reports (:meth:`pressure`).
+- **Names** a camera may store: what the watcher takes (:func:`homesec.pipeline.uploads
+  .upload_name_refusal`, the watcher's own rule), refused before a byte is written.
+- **Quota** per camera folder (:func:`quota_refusal`), connections per account and the
+  **upload size** cap: plain comparisons, here so the replies are worded in one place.
 """
 
 from __future__ import annotations
 
 import posixpath
+from collections import Counter, deque
+from collections.abc import Iterable
 
 import msgspec
 
+from homesec.pipeline.uploads import folder_name_refusal, upload_name_refusal
 from homesec.settings import Settings
 
 # Commands a camera needs: log in, negotiate, move around, list, make folders, upload.
@@ -105,6 +117,30 @@ def inside(root_real: str, candidate_real: str) -> bool:
     """Is the real path ``candidate_real`` the folder ``root_real`` or below it?"""
     root = root_real.rstrip("/") or "/"
     return candidate_real == root or candidate_real.startswith(root + "/")
+
+
+def store_name_refusal(virtual: str, *, temporary_allowed: bool = True) -> str | None:
+    """The reply refusing to store a file at ``virtual`` (a :func:`confine` path), or None:
+    only the names the watcher takes."""
+    reason = upload_name_refusal(virtual.lstrip("/"), temporary_allowed=temporary_allowed)
+    return None if reason is None else f"550 Not stored: {reason}."
+
+
+def folder_refusal(virtual: str) -> str | None:
+    """The reply refusing to make a folder at ``virtual``, or None: only folders it watches."""
+    reason = folder_name_refusal(virtual.lstrip("/"))
+    return None if reason is None else f"550 Folder not made: {reason}."
+
+
+def quota_refusal(used_bytes: int, quota_bytes: int) -> str | None:
+    """The reply refusing an upload into a folder holding ``used_bytes``, or None; a quota of 0
+    is none. A folder at or over its quota takes nothing more until retention frees room."""
+    if quota_bytes <= 0 or used_bytes < quota_bytes:
+        return None
+    return (
+        f"552 This camera's folder holds {used_bytes} bytes, at or over its quota of "
+        f"{quota_bytes} (FTP_CAMERA_QUOTA_BYTES); nothing more is stored until room is freed."
+    )
 
 
 def over_connection_cap(active: int, maximum: int) -> bool:
@@ -205,3 +241,152 @@ def banned_reply(address: str, seconds: float) -> str:
         f"530 Too many failed logins from {address}: refused for another {seconds:.0f} s "
         "(FTP_BAN_SECONDS)."
     )
+
+
+# --- connections that have not logged in -------------------------------------------------
+
+# A refusal or an eviction within this long means a flood is going on (for health).
+PRESSURE_WINDOW_SECONDS = 60.0
+
+
+DEFAULT_LOGIN_TIMEOUT_SECONDS = 10.0
+DEFAULT_MAX_UNAUTHENTICATED = 32
+DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS = 4
+
+
+class UnauthenticatedPolicy(msgspec.Struct, frozen=True):
+    # From connect to a successful login.
+    login_timeout_seconds: float = DEFAULT_LOGIN_TIMEOUT_SECONDS
+    # Connections not logged in, from all addresses together, and from one address.
+    max_total: int = DEFAULT_MAX_UNAUTHENTICATED
+    max_per_address: int = DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> UnauthenticatedPolicy:
+        return cls(
+            settings.ftp_login_timeout_seconds,
+            settings.ftp_max_unauthenticated,
+            settings.ftp_max_unauthenticated_per_address,
+        )
+
+
+class Pending(msgspec.Struct, frozen=True):
+    """A connection that has not logged in yet."""
+
+    key: int
+    address: str
+    since: float
+
+
+class Admission(msgspec.Struct, frozen=True):
+    admit: bool
+    evict: int | None = None  # the key of the pending connection to close to make room
+    reason: str = ""  # when refused: why, for the reply
+
+
+def admit_unauthenticated(
+    pending: Iterable[Pending], address: str, policy: UnauthenticatedPolicy
+) -> Admission:
+    """May a new connection from ``address`` wait for its login, next to ``pending``?
+
+    Refused when its address already holds ``max_per_address``. When all ``max_total`` places
+    are taken it gets one only by evicting: the oldest connection of the address holding the
+    most, and only when that address holds more than the newcomer's does (so no address can
+    push out an address holding fewer, and a flood's sockets make room for a camera's).
+    """
+    pending = list(pending)
+    by_address = Counter(entry.address for entry in pending)
+    mine = by_address[address]
+    if mine >= policy.max_per_address:
+        return Admission(False, reason=f"{mine} connections from {address} have not logged in yet")
+    if len(pending) < policy.max_total:
+        return Admission(True)
+    busiest = max(by_address.values(), default=0)
+    if busiest <= mine:
+        return Admission(
+            False, reason=f"{len(pending)} connections have not logged in yet, from all addresses"
+        )
+    victims = [entry for entry in pending if by_address[entry.address] == busiest]
+    oldest = min(victims, key=lambda entry: (entry.since, entry.key))
+    return Admission(True, evict=oldest.key)
+
+
+def not_logged_in_reply(reason: str) -> str:
+    return (
+        f"421 Too many connections that have not logged in ({reason}; "
+        "FTP_MAX_UNAUTHENTICATED, FTP_MAX_UNAUTHENTICATED_PER_ADDRESS); try again later."
+    )
+
+
+def login_timeout_reply(seconds: float) -> str:
+    return f"421 No login within {seconds:g} s of connecting (FTP_LOGIN_TIMEOUT_SECONDS); closing."
+
+
+EVICTED_REPLY = (
+    "421 Closed to make room: too many connections that have not logged in from this address."
+)
+
+
+class Pressure(msgspec.Struct, frozen=True):
+    """Connections refused or evicted before their login within the window: a flood."""
+
+    refused: int
+    evicted: int
+    addresses: tuple[str, ...]  # the most frequent first
+    since: float  # the first refusal or eviction inside the window
+
+
+class UnauthenticatedConnections:
+    """The connections waiting for their login, and the refusals of the window. Pure
+    bookkeeping: the caller passes ``now`` and closes what it is told to."""
+
+    def __init__(self, policy: UnauthenticatedPolicy) -> None:
+        self.policy = policy
+        self._pending: dict[int, Pending] = {}
+        self._turned_away: deque[tuple[float, str, bool]] = deque()  # (when, address, evicted)
+
+    def admit(self, key: int, address: str, now: float) -> Admission:
+        decision = admit_unauthenticated(self._pending.values(), address, self.policy)
+        if decision.admit:
+            self._pending[key] = Pending(key, address, now)
+            if decision.evict is not None:
+                evicted = self._pending.pop(decision.evict)
+                self._note(now, evicted.address, evicted=True)
+        else:
+            self._note(now, address, evicted=False)
+        return decision
+
+    def settled(self, key: int) -> None:
+        """Logged in, or closed: no longer waiting."""
+        self._pending.pop(key, None)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._pending
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def _note(self, now: float, address: str, *, evicted: bool) -> None:
+        self._turned_away.append((now, address, evicted))
+        self._forget_before(now - PRESSURE_WINDOW_SECONDS)
+        while len(self._turned_away) > 10_000:  # bounded, whatever the rate
+            self._turned_away.popleft()
+
+    def _forget_before(self, instant: float) -> None:
+        while self._turned_away and self._turned_away[0][0] < instant:
+            self._turned_away.popleft()
+
+    def pressure(self, now: float) -> Pressure | None:
+        """The refusals and evictions of the last :data:`PRESSURE_WINDOW_SECONDS`; None when
+        there were none (no flood)."""
+        self._forget_before(now - PRESSURE_WINDOW_SECONDS)
+        if not self._turned_away:
+            return None
+        evicted = sum(1 for _, _, was_evicted in self._turned_away if was_evicted)
+        addresses = Counter(address for _, address, _ in self._turned_away)
+        return Pressure(
+            refused=len(self._turned_away) - evicted,
+            evicted=evicted,
+            addresses=tuple(address for address, _ in addresses.most_common(5)),
+            since=self._turned_away[0][0],
+        )

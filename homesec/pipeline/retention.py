@@ -13,6 +13,11 @@ Pure functions of data and ``now``; :mod:`homesec.actors.janitor` does the I/O.
   above the threshold plus a margin, whatever their age.
 - :func:`ray_sessions_to_prune`: Ray session folders idle for longer than the log retention,
   never the current one.
+- :func:`stray_files`: files in a camera's folder that no ``uploads`` row explains and that the
+  pipeline never takes (hidden, a temporary name never renamed into place, not an image),
+  older than ``STRAY_FILE_GRACE_HOURS``. An image's name without a row is left alone whatever
+  its age: the watcher records every one it sees (queued or rejected), so such a file is one it
+  has not got to yet (homesec was down when it arrived), never junk.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import math
 from collections.abc import Iterable
 
 import msgspec
+
+from homesec.pipeline.uploads import ledger_path, upload_name_refusal
 
 SECONDS_PER_DAY = 86_400
 # Freed beyond MIN_FREE_DISK_PERCENT, so the next wake-up does not find the disk just under the
@@ -129,3 +136,29 @@ def ray_sessions_to_prune(
         for session in sessions
         if session.name != current and session.last_active < limit
     )
+
+
+class FolderFile(msgspec.Struct, frozen=True):
+    """A file in a camera's folder."""
+
+    path: str
+    relative: str  # below the camera's folder, ``/``-separated
+    size: int
+    mtime: float
+
+
+def stray_files(
+    files: Iterable[FolderFile], explained: set[str], now: float, grace_seconds: float
+) -> list[FolderFile]:
+    """The ``files`` to sweep: no ledger row explains them (``explained`` holds the ledger's
+    paths), the pipeline would never take them, and they were last written more than
+    ``grace_seconds`` before ``now`` (so an upload in progress, or a temporary name about to
+    be renamed, stays)."""
+    before = now - grace_seconds
+    return [
+        file
+        for file in files
+        if file.mtime < before
+        and ledger_path(file.path) not in explained
+        and upload_name_refusal(file.relative, temporary_allowed=False) is not None
+    ]

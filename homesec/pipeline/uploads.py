@@ -29,6 +29,7 @@ from collections.abc import Iterable
 import msgspec
 
 from homesec.contract.enums import UploadStatus
+from homesec.pipeline.validation import MIME_BY_EXTENSION, has_allowed_extension
 from homesec.settings import Settings
 
 # How many bytes from a file's end the shell should read for :func:`tail_looks_complete`: room
@@ -175,6 +176,61 @@ class UploadTracker:
 
     def __len__(self) -> int:
         return len(self._uploads)
+
+
+# --- which names the watcher takes ----------------------------------------------------------------
+
+# The temporary names FTP servers and clients write before renaming into place.
+IGNORED_SUFFIXES = (".tmp", ".part", ".filepart")
+
+
+def is_ignored_name(relative: str) -> bool:
+    """Does the watcher pass over the file at ``relative`` (its path below the camera's folder,
+    ``/``-separated) without a ledger row? Hidden (a dot-named file or folder on the way) or a
+    temporary name."""
+    if any(part.startswith(".") for part in relative.split("/")):
+        return True
+    return relative.lower().endswith(IGNORED_SUFFIXES)
+
+
+def temporary_suffix(name: str) -> str | None:
+    lowered = name.lower()
+    return next((suffix for suffix in IGNORED_SUFFIXES if lowered.endswith(suffix)), None)
+
+
+def upload_name_refusal(relative: str, *, temporary_allowed: bool = True) -> str | None:
+    """Why a file stored at ``relative`` (below the camera's folder, ``/``-separated) would not
+    become an upload the pipeline takes, in words; None when it would.
+
+    The watcher's own rules (:func:`is_ignored_name`, the validation's extensions): nothing
+    hidden, and an image name (``.jpg``, ``.jpeg``, ``.png``). A temporary name is the step
+    before a rename into place, so it is taken only for an image's name with the temporary
+    suffix (``snap.jpg.part``), and only with ``temporary_allowed``.
+    """
+    parts = [part for part in relative.split("/") if part]
+    if any(part.startswith(".") for part in parts):
+        return "names starting with a dot are hidden and never watched"
+    if not parts:
+        return "no file name"
+    name = parts[-1]
+    suffix = temporary_suffix(name)
+    if suffix is not None:
+        if not temporary_allowed:
+            return f"a temporary name ({suffix}) is never watched: rename into an image's name"
+        name = name[: -len(suffix)]
+    if not has_allowed_extension(name):
+        kinds = ", ".join(MIME_BY_EXTENSION)
+        return f"only images are taken ({kinds}), not {name!r}"
+    if not is_storable(relative):
+        return "the name is not valid UTF-8"
+    return None
+
+
+def folder_name_refusal(relative: str) -> str | None:
+    """Why the watcher would never look into a folder at ``relative``; None when it would."""
+    if any(part.startswith(".") for part in relative.split("/") if part):
+        return "names starting with a dot are hidden and never watched"
+    return None
 
 
 # --- what a scan of the camera folder does -------------------------------------------------------

@@ -444,6 +444,18 @@ async def forget(
     return result.rowcount
 
 
+async def explained_paths(
+    sessions: async_sessionmaker[AsyncSession], paths: Sequence[str]
+) -> set[str]:
+    """Those of ``paths`` (ledger paths) that a row of the ledger names, whatever its status."""
+    found: set[str] = set()
+    async with sessions() as session:
+        for chunk in chunks(list(paths)):
+            statement = select(Upload.file_path).where(Upload.file_path == any_path(chunk))
+            found.update((await session.execute(statement)).scalars().all())
+    return found
+
+
 async def finished_paths(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
     """The originals nobody works on any more: what the disk guard may delete."""
     async with sessions() as session:

@@ -685,3 +685,48 @@ async def test_a_dry_run_through_ray(
     assert health.kind == "janitor" and health.state == "running"  # its loop waits for CLEANUP_TIME
     assert health.detail["last_cleanup"] == "none since start"
     assert "next_cleanup_at" in health.detail
+
+
+# --- issue 21: files in a camera's folder that no ledger row explains -----------------------
+
+
+async def test_the_cleanup_sweeps_old_stray_files_that_no_ledger_row_explains(
+    tmp_path, migrated_database_url, redis_url, db_sessions, closing
+):
+    """What a leaked camera password once stored (issue 21) goes once it is older than
+    STRAY_FILE_GRACE_HOURS; what is still being uploaded, what a row explains and any image the
+    watcher has yet to record stays."""
+    world = await seed_world(db_sessions, tmp_path)
+    cameras = world.cameras
+    other = tmp_path / "cameras" / "back_yard"
+    stale = NOW - dt.timedelta(hours=30)
+    fresh = NOW - dt.timedelta(hours=1)
+    strays = [
+        put(cameras / "data.bin", 5000, stale),
+        put(cameras / "movie.mp4", 7000, stale),
+        put(cameras / ".hidden.jpg", 3000, stale),
+        put(cameras / ".stash" / "blob.bin", 9000, stale),
+        put(cameras / "snap" / "left.jpg.part", 2000, stale),  # never renamed into place
+        put(other / ".stash" / "x.bin", 1000, stale),
+    ]
+    kept = [
+        put(cameras / "snap" / "now.jpg.part", 2000, fresh),  # being uploaded
+        put(cameras / ".fresh.bin", 100, fresh),
+        put(cameras / "2025-12-23" / "not_yet.jpg", 4000, OLD),  # an image: the watcher's
+        put(tmp_path / "cameras" / ".removed" / "gone-2025" / "a.bin", 10, OLD),  # archived
+    ]
+    actor = janitor(tmp_path, migrated_database_url, redis_url, stray_file_grace_hours=24.0)
+    closing(actor)
+
+    await actor.run_cleanup(dry_run=True)
+    assert all(exist(*strays))  # a preview deletes nothing
+
+    await actor.run_cleanup()
+
+    assert not any(exist(*strays))
+    assert all(exist(*kept))
+    # Every file a ledger row explains stays, whatever its name or age.
+    assert all(exist(world.old_image, world.rejected_image, world.queued_image, world.new_image))
+    [report] = await janitor_logs(db_sessions)
+    assert report.extra["stray_files_deleted"] == len(strays)
+    assert report.extra["stray_bytes_deleted"] == 5000 + 7000 + 3000 + 9000 + 2000 + 1000

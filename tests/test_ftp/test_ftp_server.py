@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from homesec.actors.ftp_server import FtpServerActor
 from homesec.files.ftp_server import AccountTable, FtpServer, FtpServerConfig
 from homesec.files.ftp_tls import fingerprint, make_self_signed
 from homesec.pipeline.camera_accounts import FtpAccount, hash_password
@@ -368,3 +369,236 @@ def test_a_taken_port_is_an_os_error_at_start(folders, received):
         config = FtpServerConfig(host="127.0.0.1", port=taken.getsockname()[1])
         with pytest.raises(OSError):
             FtpServer(config, _accounts(folders), received).start()
+
+
+# --- issue 21: a flood of connections that never log in ------------------------------------
+
+FLOOD_ADDRESSES = [f"127.0.0.{last}" for last in range(10, 18)]
+
+
+class Flood:
+    """Sockets that connect and never log in, from several loopback addresses: ``per_address``
+    from each, opened at once and, while :meth:`keep_up` runs, opened again as the server
+    closes them (the reconnecting attacker of issue 21)."""
+
+    def __init__(self, address: tuple[str, int], per_address: int = 32) -> None:
+        self.address, self.per_address = address, per_address
+        self.open: dict[str, list[socket.socket]] = {source: [] for source in FLOOD_ADDRESSES}
+        self.connects = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _connect(self, source: str) -> None:
+        sock = socket.socket()
+        sock.settimeout(2)
+        sock.bind((source, 0))
+        try:
+            sock.connect(self.address)
+        except OSError:
+            sock.close()
+            return
+        sock.setblocking(False)
+        self.connects += 1
+        self.open[source].append(sock)
+
+    def _prune(self) -> None:
+        """Forget the sockets the server closed (it said 421 or nothing, then EOF)."""
+        for source, sockets in self.open.items():
+            alive = []
+            for sock in sockets:
+                try:
+                    while True:
+                        data = sock.recv(4096)
+                        if not data:
+                            raise ConnectionError
+                except BlockingIOError:
+                    alive.append(sock)
+                except OSError:
+                    sock.close()
+            self.open[source] = alive
+
+    def fill(self) -> None:
+        for source in FLOOD_ADDRESSES:
+            while len(self.open[source]) < self.per_address:
+                before = len(self.open[source])
+                self._connect(source)
+                if len(self.open[source]) == before:
+                    break
+
+    def _keep_up(self) -> None:
+        while not self._stop.is_set():
+            self._prune()
+            self.fill()
+            self._stop.wait(0.05)
+
+    def keep_up(self) -> None:
+        self._thread = threading.Thread(target=self._keep_up, daemon=True)
+        self._thread.start()
+
+    def alive(self) -> int:
+        self._prune()
+        return sum(len(sockets) for sockets in self.open.values())
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        for sockets in self.open.values():
+            for sock in sockets:
+                sock.close()
+
+
+@pytest.fixture
+def flood_server(folders, received) -> Iterator[FtpServer]:
+    """A server with homesec's default connection limits, as `homesec up` runs it."""
+    config = FtpServerConfig(host="127.0.0.1", port=0, auth_failed_delay=0.05)
+    server = FtpServer(config, _accounts(folders), received)
+    server.start()
+    yield server
+    server.stop()
+
+
+def _curl_upload(server: FtpServer, image: Path, target: str = "curl.jpg"):
+    host, port = server.address
+    return subprocess.run(
+        ["curl", "-sS", "--max-time", "20", "-T", str(image),
+         f"ftp://porch:{PASSWORD}@{host}:{port}/{target}"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+
+
+def test_a_flood_of_connections_that_never_log_in_locks_no_camera_out(
+    flood_server, folders, tmp_path
+):
+    """Issue 21: 32 idle sockets from each of 8 addresses took every slot (421 for the camera),
+    and reconnecting every 120 s kept it so. Now connections that have not logged in have a
+    small budget of their own, so curl and ftplib still log in and upload during the flood."""
+    image = tmp_path / "image.jpg"
+    image.write_bytes(JPEG)
+    flood = Flood(flood_server.address)
+    try:
+        flood.fill()
+        flood.keep_up()  # reconnect whatever the server drops
+        time.sleep(0.3)
+        result = _curl_upload(flood_server, image)
+        assert result.returncode == 0, result.stderr
+        assert (folders["porch"] / "curl.jpg").read_bytes() == JPEG
+        client = _client(flood_server)
+        client.storbinary("STOR ftplib.jpg", io.BytesIO(JPEG))
+        client.quit()
+        assert (folders["porch"] / "ftplib.jpg").read_bytes() == JPEG
+        # Of the 256 flood sockets, few stay open: a small budget per address and in all.
+        assert flood.alive() <= 32
+        counters = flood_server.counters()
+        assert counters["refused_unauthenticated"] > 0
+        # The flood is a problem in the FTP actor's health while it goes on.
+        actor = FtpServerActor("ftp_server", load_settings({}), "postgresql://-", "redis://-")
+        actor.server = flood_server
+        [problem] = actor.health_problems()
+        assert "FTP flood" in problem.summary
+        assert any(address in problem.summary for address in FLOOD_ADDRESSES)
+        assert int(actor.health_detail()["turned_away_before_login_last_minute"]) > 0
+        assert int(actor.health_detail()["waiting_for_login"]) <= 32
+    finally:
+        flood.close()
+
+
+def test_a_connection_that_does_not_log_in_in_time_is_closed(folders, received):
+    server = _start(folders, received, login_timeout=0.5)
+    try:
+        with socket.create_connection(server.address, timeout=5) as sock:
+            assert sock.recv(1024).startswith(b"220")
+            started = time.monotonic()
+            sock.sendall(b"NOOP\r\n")  # activity does not extend the deadline
+            assert sock.recv(1024).startswith(b"200")
+            reply = b""
+            while True:
+                chunk = sock.recv(1024)
+                if not chunk:
+                    break
+                reply += chunk
+            assert reply.startswith(b"421") and b"FTP_LOGIN_TIMEOUT_SECONDS" in reply
+            assert time.monotonic() - started < 3
+        assert server.counters()["login_timeouts"] == 1
+        # A camera that logs in in time is not cut off by the login deadline afterwards.
+        client = _client(server)
+        time.sleep(0.8)
+        client.storbinary("STOR late.jpg", io.BytesIO(JPEG))
+        client.quit()
+    finally:
+        server.stop()
+
+
+def test_unauthenticated_connections_per_address_are_capped_and_counted(folders, received):
+    server = _start(folders, received, max_unauthenticated_per_address=2)
+    try:
+        first = socket.create_connection(server.address, timeout=5)
+        second = socket.create_connection(server.address, timeout=5)
+        for sock in (first, second):
+            assert sock.recv(1024).startswith(b"220")
+        with socket.create_connection(server.address, timeout=5) as third:
+            reply = third.recv(1024)
+            assert reply.startswith(b"421") and b"not logged in" in reply
+        # Another address still gets in, and logs in.
+        other = ftplib.FTP(timeout=10, source_address=("127.0.0.2", 0))
+        other.connect(*server.address)
+        other.login("porch", PASSWORD)
+        other.quit()
+        first.close()
+        second.close()
+        assert server.counters()["refused_unauthenticated"] == 1
+    finally:
+        server.stop()
+
+
+# --- issue 21: an account stores only what the pipeline takes ---------------------------------
+
+
+def test_only_image_names_the_watcher_takes_are_stored(server, folders, received):
+    client = _client(server)
+    for name, why in (
+        ("data.bin", "image"),
+        ("movie.mp4", "image"),
+        (".hidden.jpg", "dot"),
+        ("notes.txt.part", "image"),
+    ):
+        reply = _refused(lambda name=name: client.storbinary(f"STOR {name}", io.BytesIO(JPEG)))
+        assert why in reply, reply
+        assert not (folders["porch"] / name).exists()
+    assert "dot" in _refused(lambda: client.mkd(".stash"))
+    assert not (folders["porch"] / ".stash").exists()
+    (folders["porch"] / ".stash").mkdir()  # made some other way: still no upload into it
+    assert "dot" in _refused(lambda: client.storbinary("STOR .stash/blob.bin", io.BytesIO(JPEG)))
+    assert "dot" in _refused(lambda: client.storbinary("STOR .stash/x.jpg", io.BytesIO(JPEG)))
+    assert os.listdir(folders["porch"] / ".stash") == []
+    # A temporary name may only be renamed into a name the watcher takes.
+    client.storbinary("STOR a.jpg.part", io.BytesIO(JPEG))
+    client.sendcmd("RNFR a.jpg.part")
+    assert "image" in _refused(lambda: client.sendcmd("RNTO a.bin"))
+    # Images, in subfolders too, upper-case extensions too, go in.
+    client.mkd("snap")
+    client.storbinary("STOR snap/ok.JPG", io.BytesIO(JPEG))
+    client.storbinary("STOR ok.png", io.BytesIO(JPEG))
+    client.quit()
+    assert (folders["porch"] / "snap" / "ok.JPG").exists()
+    assert server.counters()["refused_names"] >= 6
+
+
+def test_a_camera_over_its_quota_is_refused_with_552(folders, received):
+    server = _start(folders, received, camera_quota_bytes=100_000)
+    try:
+        (folders["porch"] / "old.jpg").write_bytes(b"x" * 90_000)
+        client = _client(server)
+        client.storbinary("STOR first.jpg", io.BytesIO(JPEG))  # 90 000 bytes: under the quota
+        reply = _refused(lambda: client.storbinary("STOR second.jpg", io.BytesIO(JPEG)), "552")
+        assert "FTP_CAMERA_QUOTA_BYTES" in reply
+        assert not (folders["porch"] / "second.jpg").exists()
+        client.quit()
+        # The quota is per camera.
+        other = _client(server, "drive", "drive-secret-1")
+        other.storbinary("STOR fine.jpg", io.BytesIO(JPEG))
+        other.quit()
+        assert server.counters()["refused_quota"] == 1
+        assert set(server.state.over_quota) == {"porch"}  # the actor's health names it
+    finally:
+        server.stop()

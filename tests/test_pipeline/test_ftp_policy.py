@@ -11,18 +11,28 @@ from homesec.pipeline.camera_accounts import (
     verify_password,
 )
 from homesec.pipeline.ftp_policy import (
+    PRESSURE_WINDOW_SECONDS,
     AddressRecord,
+    Admission,
     BanPolicy,
     LoginBans,
+    Pending,
+    UnauthenticatedConnections,
+    UnauthenticatedPolicy,
+    admit_unauthenticated,
     banned_for,
     command_refusal,
     confine,
+    folder_refusal,
     inside,
     list_target,
     over_connection_cap,
+    quota_refusal,
     record_failure,
     rename_refusal,
+    store_name_refusal,
 )
+from homesec.pipeline.uploads import is_ignored_name, upload_name_refusal
 
 
 @pytest.mark.parametrize(
@@ -147,3 +157,89 @@ def test_hashes_are_salted_self_describing_and_verify():
     assert not verify_password("hunter2hunter3", first)
     for broken in ("", "scrypt$", "md5$x$y$z", "scrypt$n=1,r=8,p=1$AAAA$AAAA", first[:-4]):
         assert not verify_password("hunter2hunter2", broken), broken
+
+
+# --- issue 21: connections that have not logged in -----------------------------------------
+
+PENDING_POLICY = UnauthenticatedPolicy(login_timeout_seconds=10, max_total=4, max_per_address=2)
+
+
+def _pending(*addresses: str) -> list[Pending]:
+    return [Pending(key, address, float(key)) for key, address in enumerate(addresses)]
+
+
+def test_unauthenticated_connections_are_capped_per_address():
+    assert admit_unauthenticated([], "10.0.0.5", PENDING_POLICY) == Admission(True)
+    refused = admit_unauthenticated(_pending("10.0.0.5", "10.0.0.5"), "10.0.0.5", PENDING_POLICY)
+    assert not refused.admit and "10.0.0.5" in refused.reason
+    assert admit_unauthenticated(_pending("10.0.0.5", "10.0.0.5"), "10.0.0.6", PENDING_POLICY).admit
+
+
+def test_a_full_budget_makes_room_from_the_busiest_address_never_from_a_quieter_one():
+    flood = _pending("10.0.0.66", "10.0.0.77", "10.0.0.66", "10.0.0.77")
+    # A camera (no connection waiting) gets in: the oldest of a busiest address goes.
+    assert admit_unauthenticated(flood, "10.0.0.5", PENDING_POLICY) == Admission(True, evict=0)
+    # An address as busy as every other cannot push anybody out.
+    even = _pending("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4")
+    refused = admit_unauthenticated(even, "10.0.0.1", PENDING_POLICY)
+    assert not refused.admit and "all addresses" in refused.reason
+    # One waiting camera among a flood is never the one evicted.
+    mixed = _pending("10.0.0.66", "10.0.0.5", "10.0.0.66", "10.0.0.77")
+    assert admit_unauthenticated(mixed, "10.0.0.77", PENDING_POLICY) == Admission(True, evict=0)
+
+
+def test_refusals_and_evictions_are_a_flood_for_a_minute():
+    book = UnauthenticatedConnections(PENDING_POLICY)
+    for key, address in enumerate(["a", "a", "b", "b"]):
+        assert book.admit(key, address, now=100.0).admit
+    assert book.pressure(100.0) is None and len(book) == 4
+    assert not book.admit(10, "a", now=101.0).admit  # per address
+    decision = book.admit(11, "camera", now=102.0)  # evicts a's oldest
+    assert decision == Admission(True, evict=0) and 0 not in book and 11 in book
+    pressure = book.pressure(102.0)
+    assert pressure is not None
+    assert (pressure.refused, pressure.evicted, pressure.addresses[0]) == (1, 1, "a")
+    book.settled(11)  # the camera logged in
+    assert len(book) == 3
+    assert book.pressure(101.0 + PRESSURE_WINDOW_SECONDS + 1.1) is None
+
+
+@pytest.mark.parametrize(
+    ("relative", "taken"),
+    [
+        ("snap.jpg", True),
+        ("FI9821P/snap/MDAlarm_20251223-081502.JPG", True),
+        ("2025-12-23/cam.png", True),
+        ("a.jpeg", True),
+        ("snap.jpg.part", True),  # the step before its rename into place
+        ("snap.jpg.filepart", True),
+        ("data.bin", False),
+        ("movie.mp4", False),
+        (".hidden.jpg", False),
+        (".stash/blob.bin", False),
+        (".stash/x.jpg", False),
+        ("notes.txt.part", False),
+        ("x.tmp", False),
+        ("", False),
+    ],
+)
+def test_only_names_the_watcher_takes_may_be_stored(relative, taken):
+    assert (upload_name_refusal(relative) is None) is taken
+    assert (store_name_refusal("/" + relative) is None) is taken
+    if taken and not relative.endswith((".part", ".filepart")):
+        assert not is_ignored_name(relative)  # the watcher's own rule agrees
+
+
+def test_a_rename_must_land_on_an_image_name_and_folders_must_be_watched():
+    assert store_name_refusal("/a.jpg.part", temporary_allowed=False) is not None
+    assert store_name_refusal("/a.jpg", temporary_allowed=False) is None
+    assert folder_refusal("/snap/2025-12-23") is None
+    assert "dot" in (folder_refusal("/.stash") or "")
+    assert "dot" in (folder_refusal("/snap/.x") or "")
+
+
+def test_a_folder_at_its_quota_takes_nothing_more():
+    assert quota_refusal(99, 100) is None
+    refusal = quota_refusal(100, 100) or ""
+    assert refusal.startswith("552") and "FTP_CAMERA_QUOTA_BYTES" in refusal
+    assert quota_refusal(10**15, 0) is None  # 0: no quota

@@ -11,12 +11,14 @@ import pytest
 from homesec.pipeline.retention import (
     DiskUsage,
     FileFacts,
+    FolderFile,
     RaySession,
     files_to_free,
     free_percent,
     next_cleanup_at,
     ray_sessions_to_prune,
     retention_cutoffs,
+    stray_files,
     under_pressure,
     wake_delay,
 )
@@ -184,3 +186,29 @@ def test_without_a_current_session_only_age_decides():
     now = 100 * DAY
     sessions = [RaySession("session_a", now - 8 * DAY)]
     assert ray_sessions_to_prune(sessions, None, now, max_age_days=7) == ["session_a"]
+
+
+def test_stray_files_are_unexplained_never_taken_and_past_the_grace():
+    now, grace = 100_000.0, 3600.0
+    old, young = now - 2 * grace, now - 10.0
+
+    def file(relative: str, mtime: float) -> FolderFile:
+        return FolderFile(f"/cams/porch/{relative}", relative, 10, mtime)
+
+    files = [
+        file("data.bin", old),
+        file(".stash/blob.bin", old),
+        file(".hidden.jpg", old),
+        file("snap/x.jpg.part", old),  # never renamed into place
+        file("snap/y.jpg.part", young),  # being uploaded
+        file("movie.mp4", young),
+        file("not_yet.jpg", old),  # an image: the watcher records it, swept never
+        file("rejected.bin", old),  # a row explains it
+    ]
+    chosen = stray_files(files, {"/cams/porch/rejected.bin"}, now, grace)
+    assert [f.relative for f in chosen] == [
+        "data.bin",
+        ".stash/blob.bin",
+        ".hidden.jpg",
+        "snap/x.jpg.part",
+    ]
