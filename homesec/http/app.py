@@ -36,6 +36,7 @@ from homesec.http.routes.logs import LogController
 from homesec.http.routes.system import SystemController
 from homesec.http.services import Cleanup, Services, provide_services, provide_session
 from homesec.http.sessions import SessionStore
+from homesec.http.strict_params import check_parameters
 from homesec.settings import Settings
 from homesec.store.api_keys import active_key_hashes
 from homesec.store.database import create_engine, session_factory
@@ -139,6 +140,7 @@ def create_app(
             "db": Provide(provide_session),
         },
         lifespan=[lifespan],
+        before_request=check_parameters,
         middleware=[MetricsMiddleware(), AccessMiddleware()],
         template_config=template_config(settings),
         exception_handlers=EXCEPTION_HANDLERS,

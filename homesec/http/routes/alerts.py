@@ -43,21 +43,21 @@ class AlertRuleController(Controller):
     ) -> AlertRule:
         return await queries.create_rule(services.sessions, data)
 
-    @get("/{rule_id:int}")
+    @get("/{rule_id:str}")
     async def get_rule(self, services: ServicesDep, rule_id: RowId) -> AlertRule:
         return queries.to_rule(await queries.get_rule(services.sessions, rule_id))
 
-    @patch("/{rule_id:int}")
+    @patch("/{rule_id:str}")
     async def update_rule(
         self, services: ServicesDep, rule_id: RowId, data: JSONBody[AlertRuleUpdate]
     ) -> AlertRule:
         return await queries.update_rule(services.sessions, rule_id, data)
 
-    @delete("/{rule_id:int}")
+    @delete("/{rule_id:str}")
     async def delete_rule(self, services: ServicesDep, rule_id: RowId) -> None:
         await queries.delete_rule(services.sessions, rule_id)
 
-    @post("/{rule_id:int}/test", status_code=200)
+    @post("/{rule_id:str}/test", status_code=200)
     async def try_rule(
         self, services: ServicesDep, rule_id: RowId, last: TrialSize = 50
     ) -> RuleTrial:
@@ -83,7 +83,7 @@ class AlertController(Controller):
             services.sessions, limit, status=status, acknowledged=acknowledged, before_id=before_id
         )
 
-    @post("/{alert_id:int}/acknowledge", status_code=200)
+    @post("/{alert_id:str}/acknowledge", status_code=200)
     async def acknowledge(self, services: ServicesDep, alert_id: RowId) -> Alert:
         """Acknowledge the alert, and its event's alerts on the other channels."""
         return await queries.acknowledge(services.sessions, alert_id)

@@ -84,11 +84,11 @@ class EventController(Controller):
         """Counts by risk level and by camera, optionally within a time window."""
         return await queries.event_stats(db, *time_window(start_date, end_date))
 
-    @get("/{event_id:int}")
+    @get("/{event_id:str}")
     async def get_event(self, db: DbSession, event_id: RowId) -> Event:
         return await queries.get_event(db, event_id)
 
-    @patch("/{event_id:int}")
+    @patch("/{event_id:str}")
     async def review_event(
         self, db: DbSession, event_id: RowId, data: JSONBody[EventUpdate]
     ) -> Event:
@@ -96,6 +96,6 @@ class EventController(Controller):
         one verdict of a visit reviews the visit's other verdicts too."""
         return await queries.review_event(db, event_id, data)
 
-    @get("/{event_id:int}/detections")
+    @get("/{event_id:str}/detections")
     async def event_detections(self, db: DbSession, event_id: RowId) -> DetectionList:
         return await queries.event_detections(db, event_id)

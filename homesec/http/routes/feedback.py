@@ -14,7 +14,7 @@ from homesec.models.enums import FeedbackKind
 
 
 class FeedbackController(Controller):
-    path = "/api/events/{event_id:int}/feedback"
+    path = "/api/events/{event_id:str}/feedback"
     tags = ["events"]
 
     @get()
