@@ -166,7 +166,8 @@ def serve_llama_cpp(
         raise LlamaServerError(
             "llama-cpp-python is not installed: run scripts/test, or "
             "EXTRAS=dev,llm-server scripts/bootstrap (the llm-server extra builds it from "
-            "source, a few minutes the first time; scripts/llm-server-wheel keeps the portable wheel)"
+            "source, a few minutes the first time; scripts/llm-server-wheel keeps the portable "
+            "wheel)"
         )
     gguf = smollm2_gguf()
     port = free_port()
