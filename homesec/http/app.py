@@ -25,6 +25,7 @@ from homesec.http.pages import system as system_pages
 from homesec.http.pages.templates import template_config
 from homesec.http.rate_limit import SlidingWindowLimiter
 from homesec.http.relay import DEFAULT_QUEUE_SIZE, EventRelay
+from homesec.http.request_checks import MAX_BODY_BYTES, check_request
 from homesec.http.routes import health, live, pages
 from homesec.http.routes.alerts import AlertController, AlertRuleController
 from homesec.http.routes.cameras import CameraController
@@ -36,7 +37,6 @@ from homesec.http.routes.logs import LogController
 from homesec.http.routes.system import SystemController
 from homesec.http.services import Cleanup, Services, provide_services, provide_session
 from homesec.http.sessions import SessionStore
-from homesec.http.strict_params import check_parameters
 from homesec.settings import Settings
 from homesec.store.api_keys import active_key_hashes
 from homesec.store.database import create_engine, session_factory
@@ -140,7 +140,8 @@ def create_app(
             "db": Provide(provide_session),
         },
         lifespan=[lifespan],
-        before_request=check_parameters,
+        before_request=check_request,
+        request_max_body_size=MAX_BODY_BYTES,
         middleware=[MetricsMiddleware(), AccessMiddleware()],
         template_config=template_config(settings),
         exception_handlers=EXCEPTION_HANDLERS,
