@@ -89,11 +89,17 @@ class CameraController(Controller):
         """Remove the camera with its detections, events and FTP account. Its folder, images
         and all, moves to ``<FOSCAM_BASE_PATH>/.removed/<folder>-<time>``, so the camera stays
         removed: the folder is not found and registered again. A folder of the same name made
-        later (a camera still uploading) is a new camera."""
+        later (a camera still uploading) is a new camera. Removing a camera that is gone (a
+        second DELETE, or one that lost a race with another) is a 404."""
         camera = await queries.get_camera(db, camera_id)  # 404 before anything moves
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         base = services.settings.foscam_base_path
-        await asyncio.to_thread(archive_folder, Path(camera.folder_path), base, stamp)
+        try:
+            await asyncio.to_thread(archive_folder, Path(camera.folder_path), base, stamp)
+        except OSError as exc:
+            raise ServiceUnavailable(
+                f"cannot move the camera's folder {camera.folder_path} aside: {exc}"
+            ) from None
         await queries.delete_camera(db, camera_id)
 
     @post("/{camera_id:str}/ftp-account")
