@@ -16,6 +16,7 @@ from homesec.contract import keys
 from homesec.http.actors import ActorDirectory, NoActors
 from homesec.http.auth import AccessMiddleware, ApiKeyStore
 from homesec.http.errors import EXCEPTION_HANDLERS
+from homesec.http.hosts import allowed_hosts
 from homesec.http.metrics import ApiMetrics, MetricsMiddleware
 from homesec.http.pages import alerts as alert_pages
 from homesec.http.pages import cameras as camera_pages
@@ -142,7 +143,7 @@ def create_app(
         lifespan=[lifespan],
         before_request=check_request,
         request_max_body_size=MAX_BODY_BYTES,
-        middleware=[MetricsMiddleware(), AccessMiddleware()],
+        middleware=[MetricsMiddleware(), AccessMiddleware(allowed_hosts(settings))],
         template_config=template_config(settings),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(

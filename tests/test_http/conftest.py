@@ -30,7 +30,12 @@ def settings(tmp_path: Path) -> Settings:
     data_dir = tmp_path / "data"
     (data_dir / "thumbnails").mkdir(parents=True)
     (tmp_path / "cameras").mkdir()
-    return Settings(data_dir=data_dir, foscam_base_path=tmp_path / "cameras")
+    # Litestar's test client sends Host: testserver.local, which names no machine.
+    return Settings(
+        data_dir=data_dir,
+        foscam_base_path=tmp_path / "cameras",
+        allowed_hosts=("testserver.local",),
+    )
 
 
 @pytest.fixture
