@@ -18,6 +18,7 @@ from homesec.http.auth import AccessMiddleware, ApiKeyStore
 from homesec.http.errors import EXCEPTION_HANDLERS
 from homesec.http.hosts import allowed_hosts
 from homesec.http.metrics import ApiMetrics, MetricsMiddleware
+from homesec.http.openapi import complete_document
 from homesec.http.pages import alerts as alert_pages
 from homesec.http.pages import cameras as camera_pages
 from homesec.http.pages import events as event_pages
@@ -109,7 +110,7 @@ def create_app(
             await redis.aclose()
             await engine.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health.liveness,
             health.ready,
@@ -163,3 +164,5 @@ def create_app(
             ],
         ),
     )
+    complete_document(app.openapi_schema)  # built once, here; served as completed
+    return app
