@@ -12,6 +12,7 @@ the CLI prints that line and exits, never a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import re
 import tomllib
@@ -56,6 +57,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8000
     allow_insecure_bind: bool = False
+    # Host names (or addresses) besides loopback, this machine's and HOMESEC_HOST's that the API
+    # answers to, such as a reverse proxy's name; any other Host header is refused (DNS
+    # rebinding). Lower-case, without port.
+    allowed_hosts: tuple[str, ...] = ()
 
     # --- retention ------------------------------------------------------------------------
     retention_days: int = 30
@@ -294,6 +299,27 @@ def _parse_list(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+_HOST_LABELS = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?")
+
+
+def _parse_host_names(raw: str) -> tuple[str, ...]:
+    names = []
+    for item in _parse_list(raw.lower()):
+        name = item[1:-1] if item.startswith("[") and item.endswith("]") else item
+        try:
+            names.append(str(ipaddress.ip_address(name)))
+            continue
+        except ValueError:
+            pass
+        if _HOST_LABELS.fullmatch(name) is None:
+            raise ValueError(
+                "comma-separated host names or addresses, without scheme or port, such as "
+                "cams.example.net,192.168.1.20"
+            )
+        names.append(name.rstrip("."))
+    return tuple(names)
+
+
 def _parse_object_types(raw: str) -> tuple[str, ...]:
     items = tuple(item.lower() for item in _parse_list(raw))
     if not items:
@@ -525,6 +551,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "HOMESEC_HOST": ("host", _parse_nonempty),
     "HOMESEC_PORT": ("port", _parse_port),
     "HOMESEC_ALLOW_INSECURE_BIND": ("allow_insecure_bind", _parse_bool),
+    "HOMESEC_ALLOWED_HOSTS": ("allowed_hosts", _parse_host_names),
     "RETENTION_DAYS": ("retention_days", _parse_int(1)),
     "LOG_RETENTION_DAYS": ("log_retention_days", _parse_int(1)),
     "CLEANUP_TIME": ("cleanup_time", _parse_time),

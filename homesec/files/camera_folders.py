@@ -3,6 +3,8 @@ normalised name; and whether a watcher can read its folder."""
 
 from __future__ import annotations
 
+import errno
+import itertools
 import os
 import shutil
 from pathlib import Path
@@ -50,10 +52,35 @@ REMOVED_FOLDER = ".removed"  # under FOSCAM_BASE_PATH; discovery skips dot names
 def archive_folder(folder: Path, base_path: Path, stamp: str) -> Path | None:
     """Move a removed camera's folder, images and all, to ``<base>/.removed/<name>-<stamp>``,
     where discovery does not register it again; None when there was no folder, or it lies
-    outside ``base_path`` (discovery never finds such a folder, and it is not ours to move)."""
+    outside ``base_path`` (discovery never finds such a folder, and it is not ours to move).
+
+    The name is unique: when ``<name>-<stamp>`` is taken (the same camera removed twice within
+    the stamp's second) it gets ``-2``, ``-3`` and so on. The name is claimed by creating the
+    empty folder, which only one caller can do, and the camera's folder then replaces it (a
+    rename onto an empty folder), so two removals never nest one archive in the other.
+    """
     if not folder.is_dir() or not folder.resolve().is_relative_to(base_path.resolve()):
         return None
-    target = base_path / REMOVED_FOLDER / f"{folder.name}-{stamp}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(folder), str(target))
+    archive = base_path / REMOVED_FOLDER
+    archive.mkdir(parents=True, exist_ok=True)
+    target = _claim(archive, f"{folder.name}-{stamp}")
+    try:
+        os.replace(folder, target)
+    except OSError as exc:
+        target.rmdir()
+        if exc.errno != errno.EXDEV:
+            raise
+        # The camera's folder is a mount of its own: copy across, then remove.
+        shutil.move(str(folder), str(target))
     return target
+
+
+def _claim(archive: Path, name: str) -> Path:
+    for attempt in itertools.count(1):
+        target = archive / (name if attempt == 1 else f"{name}-{attempt}")
+        try:
+            target.mkdir()
+        except FileExistsError:
+            continue
+        return target
+    raise AssertionError("unreachable")  # itertools.count never ends

@@ -16,7 +16,9 @@ from homesec.contract import keys
 from homesec.http.actors import ActorDirectory, NoActors
 from homesec.http.auth import AccessMiddleware, ApiKeyStore
 from homesec.http.errors import EXCEPTION_HANDLERS
+from homesec.http.hosts import allowed_hosts
 from homesec.http.metrics import ApiMetrics, MetricsMiddleware
+from homesec.http.openapi import complete_document
 from homesec.http.pages import alerts as alert_pages
 from homesec.http.pages import cameras as camera_pages
 from homesec.http.pages import events as event_pages
@@ -25,6 +27,7 @@ from homesec.http.pages import system as system_pages
 from homesec.http.pages.templates import template_config
 from homesec.http.rate_limit import SlidingWindowLimiter
 from homesec.http.relay import DEFAULT_QUEUE_SIZE, EventRelay
+from homesec.http.request_checks import MAX_BODY_BYTES, check_request
 from homesec.http.routes import health, live, pages
 from homesec.http.routes.alerts import AlertController, AlertRuleController
 from homesec.http.routes.cameras import CameraController
@@ -107,7 +110,7 @@ def create_app(
             await redis.aclose()
             await engine.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health.liveness,
             health.ready,
@@ -139,7 +142,9 @@ def create_app(
             "db": Provide(provide_session),
         },
         lifespan=[lifespan],
-        middleware=[MetricsMiddleware(), AccessMiddleware()],
+        before_request=check_request,
+        request_max_body_size=MAX_BODY_BYTES,
+        middleware=[MetricsMiddleware(), AccessMiddleware(allowed_hosts(settings))],
         template_config=template_config(settings),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
@@ -159,3 +164,5 @@ def create_app(
             ],
         ),
     )
+    complete_document(app.openapi_schema)  # built once, here; served as completed
+    return app

@@ -12,6 +12,9 @@ The presented key is hashed (SHA-256, as stored in ``api_keys``) and compared in
 with every active hash; the active hashes are cached for a few seconds, so a revoked key (and
 every session it opened) stops working within that time without a database round trip.
 
+DNS rebinding: every request (and WebSocket) whose ``Host`` header does not name this machine is
+refused with 400 (a WebSocket: closed with 1008) before anything else (:mod:`homesec.http.hosts`).
+
 Cross-site request forgery: the cookie is ``SameSite=Strict``, and, keys on or off, a request
 with an unsafe method (and every WebSocket handshake) whose ``Origin`` names another host, or
 that the browser marks ``Sec-Fetch-Site: cross-site``, is refused with 403 (a WebSocket: closed
@@ -33,7 +36,8 @@ from litestar.middleware import ASGIMiddleware
 from litestar.status_codes import WS_1008_POLICY_VIOLATION
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from homesec.http.errors import Forbidden, Unauthorized
+from homesec.http.errors import BadRequest, Forbidden, Unauthorized
+from homesec.http.hosts import host_problem
 from homesec.http.sessions import SESSION_COOKIE
 from homesec.store.api_keys import hash_api_key
 
@@ -143,11 +147,20 @@ def _needs_origin_check(scope: Scope) -> bool:
 
 
 class AccessMiddleware(ASGIMiddleware):
-    """The cross-site check, then a key or a session (when keys are enabled)."""
+    """The Host check, the cross-site check, then a key or a session (when keys are enabled)."""
 
     scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
 
+    def __init__(self, allowed_hosts: frozenset[str]) -> None:
+        self.allowed_hosts = allowed_hosts
+
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        wrong_host = host_problem(_header(scope, "host"), self.allowed_hosts)
+        if wrong_host is not None:
+            if scope["type"] == ScopeType.WEBSOCKET:
+                await _refuse_websocket(receive, send, f"refused: {wrong_host}")
+                return
+            raise BadRequest(wrong_host)
         if _needs_origin_check(scope):
             reason = cross_site_reason(scope)
             if reason is not None:

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from homesec.http.errors import BadRequest
+from homesec.http.schemas.common import MAX_DB_INT
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -34,18 +35,26 @@ def encode_cursor(at: dt.datetime, row_id: int) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
+_NOT_A_CURSOR = "cursor is not valid: pass back a next_cursor this API returned"
+
+
 def decode_cursor(cursor: str) -> Cursor:
+    """The position in ``cursor``, checked against what the database holds: a row id in int4's
+    range (1 .. 2^31-1) and a time UTC can hold; anything else is a 400, never a value that
+    PostgreSQL or asyncpg would refuse."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode()
+        text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
         at_text, id_text = text.split("|")
         at = dt.datetime.fromisoformat(at_text)
-        row_id = int(id_text)
-    except (ValueError, UnicodeError, binascii.Error):
-        raise BadRequest("cursor is not valid: pass back a next_cursor this API returned") from None
-    if at.tzinfo is None:
-        raise BadRequest("cursor is not valid: pass back a next_cursor this API returned")
-    return Cursor(at, row_id)
+        # Converting to UTC is what asyncpg does to send it: a time near year 1 or 9999 with
+        # an offset has no UTC instant.
+        at.astimezone(dt.UTC)
+    except (ValueError, UnicodeError, binascii.Error, OverflowError):
+        raise BadRequest(_NOT_A_CURSOR) from None
+    if at.tzinfo is None or not id_text.isdigit() or not 1 <= int(id_text) <= MAX_DB_INT:
+        raise BadRequest(_NOT_A_CURSOR)
+    return Cursor(at, int(id_text))
 
 
 def after(

@@ -41,11 +41,18 @@ __all__ = [
 ]
 
 
-def utc(moment: dt.datetime | None) -> dt.datetime | None:
-    """Naive times from a client are taken as UTC, as the database stores them."""
-    if moment is not None and moment.tzinfo is None:
+def utc(moment: dt.datetime | None, name: str = "the time") -> dt.datetime | None:
+    """Naive times from a client are taken as UTC, as the database stores them. A time with an
+    offset that UTC cannot hold (0001-01-01T00:00:00+05:00 is before year 1 in UTC) is a 400:
+    asyncpg would fail converting it."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
         return moment.replace(tzinfo=dt.UTC)
-    return moment
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise BadRequest(f"{name} is outside the range of times UTC can hold") from None
 
 
 def time_window(
@@ -53,7 +60,7 @@ def time_window(
     end: dt.datetime | None,
     names: tuple[str, str] = ("start_date", "end_date"),
 ) -> tuple[dt.datetime | None, dt.datetime | None]:
-    start, end = utc(start), utc(end)
+    start, end = utc(start, names[0]), utc(end, names[1])
     if start is not None and end is not None and start > end:
         raise BadRequest(f"{names[0]} is after {names[1]}")
     return start, end

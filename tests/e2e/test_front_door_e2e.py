@@ -37,7 +37,8 @@ async def test_health_cleanup_and_events_through_the_running_pipeline(
         cleanup=run_cleanup,
     )
     async with (
-        AsyncTestClient(app) as client,
+        # A loopback Host: the app refuses names that are not this machine's (DNS rebinding).
+        AsyncTestClient(app, base_url="http://127.0.0.1") as client,
         running_pipeline(settings, migrated_database_url, redis_url),
     ):
 

@@ -24,7 +24,8 @@ def make_client(migrated_database_url, redis_url, db_sessions, tmp_path):
         settings = alert_settings(tmp_path, **env)
         app = create_app(settings, database_url=migrated_database_url, redis_url=redis_url,
                          events_channel="security_events:test:alerts-api")  # fmt: skip
-        return AsyncTestClient(app)
+        # A loopback Host: the app refuses names that are not this machine's (DNS rebinding).
+        return AsyncTestClient(app, base_url="http://127.0.0.1")
 
     return make
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import func, select
 
+from homesec.files.camera_folders import archive_folder
 from homesec.models import Detection, Event, Upload, UploadStatus
 from tests.test_http.conftest import add_camera, add_detection, add_event, write_jpeg
 
@@ -156,3 +159,46 @@ async def test_snapshot_404_without_an_image_and_403_outside_the_folders(
     assert "outside" in response.json()["detail"]
     async with db_sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Detection)) == 1
+
+
+async def test_a_camera_removed_three_times_within_a_second_keeps_three_archives(
+    client, settings
+) -> None:
+    # Issue 21: archive names had one-second resolution, so the second removal's folder went
+    # inside the first's archive and the third failed with a 500.
+    for round_ in range(3):
+        assert (await client.post("/api/cameras", json={"name": "Front Door"})).status_code == 201
+        write_jpeg(settings.foscam_base_path / "front_door" / f"snap-{round_}.jpg")
+        removed = await client.delete("/api/cameras/front_door")
+        assert removed.status_code == 204, removed.text
+    again = await client.delete("/api/cameras/front_door")
+    assert again.status_code == 404
+    assert again.headers["content-type"].startswith("application/problem+json")
+
+    archives = sorted((settings.foscam_base_path / ".removed").iterdir())
+    assert len(archives) == 3
+    kept = sorted(path.name for archive in archives for path in archive.iterdir())
+    assert kept == ["snap-0.jpg", "snap-1.jpg", "snap-2.jpg"]  # one each, none nested
+
+
+async def test_concurrent_removals_of_one_camera_are_204_or_404(
+    client, db_sessions, settings
+) -> None:
+    folder = await add_camera(db_sessions, settings, "front_door")
+    write_jpeg(folder / "snap.jpg")
+    responses = await asyncio.gather(*(client.delete("/api/cameras/front_door") for _ in range(3)))
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses[0] == 204 and set(statuses) <= {204, 404}, [r.text for r in responses]
+    [archived] = (settings.foscam_base_path / ".removed").iterdir()
+    assert (archived / "snap.jpg").is_file()
+
+
+def test_archive_names_never_collide(tmp_path) -> None:
+    base = tmp_path / "cameras"
+    targets = []
+    for _ in range(3):
+        (base / "porch").mkdir(parents=True)
+        targets.append(archive_folder(base / "porch", base, "20260101T000000Z"))
+    assert len(set(targets)) == 3
+    assert all(target is not None and target.parent == base / ".removed" for target in targets)
+    assert all(not (target / "porch").exists() for target in targets)

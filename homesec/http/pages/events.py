@@ -151,7 +151,7 @@ async def events_page(request: Request, db: DbSession, services: ServicesDep) ->
     )
 
 
-@get("/events/{event_id:int}/row", include_in_schema=False)
+@get("/events/{event_id:str}/row", include_in_schema=False)
 async def event_row(
     request: Request, db: DbSession, services: ServicesDep, event_id: RowId
 ) -> Template | Response[None]:
@@ -231,7 +231,7 @@ async def _frames(detections: list[Detection], settings: Settings) -> list[Frame
     return frames
 
 
-@get("/events/{event_id:int}", include_in_schema=False)
+@get("/events/{event_id:str}", include_in_schema=False)
 async def event_page(
     request: Request, db: DbSession, services: ServicesDep, event_id: RowId
 ) -> Template:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -78,9 +78,15 @@ async def update_camera(
 
 
 async def delete_camera(session: AsyncSession, camera_id: str) -> None:
-    """Its detections, events and uploads go with it (ON DELETE CASCADE); its folder stays."""
-    row = await _get(session, camera_id)
-    await session.delete(row)
+    """Its detections, events and uploads go with it (ON DELETE CASCADE); its folder stays.
+
+    One DELETE statement, whose row count says whether this call removed it: a concurrent
+    removal that won the race leaves nothing to delete, a 404 (the ORM's delete of a loaded
+    row would fail on the missing row instead)."""
+    result = await session.execute(delete(Camera).where(Camera.id == camera_id))
+    if result.rowcount == 0:
+        await session.rollback()
+        raise NotFound(f"no camera with id {camera_id!r}")
     await session.commit()
 
 

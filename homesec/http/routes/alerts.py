@@ -9,6 +9,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from homesec.contract.alerts import AlertStatus
+from homesec.http.openapi import problems
 from homesec.http.params import DEFAULT_LIMIT, Limit, RowId
 from homesec.http.queries import alerts as queries
 from homesec.http.schemas.alerts import (
@@ -43,21 +44,21 @@ class AlertRuleController(Controller):
     ) -> AlertRule:
         return await queries.create_rule(services.sessions, data)
 
-    @get("/{rule_id:int}")
+    @get("/{rule_id:str}", responses=problems(404))
     async def get_rule(self, services: ServicesDep, rule_id: RowId) -> AlertRule:
         return queries.to_rule(await queries.get_rule(services.sessions, rule_id))
 
-    @patch("/{rule_id:int}")
+    @patch("/{rule_id:str}", responses=problems(404))
     async def update_rule(
         self, services: ServicesDep, rule_id: RowId, data: JSONBody[AlertRuleUpdate]
     ) -> AlertRule:
         return await queries.update_rule(services.sessions, rule_id, data)
 
-    @delete("/{rule_id:int}")
+    @delete("/{rule_id:str}", responses=problems(404))
     async def delete_rule(self, services: ServicesDep, rule_id: RowId) -> None:
         await queries.delete_rule(services.sessions, rule_id)
 
-    @post("/{rule_id:int}/test", status_code=200)
+    @post("/{rule_id:str}/test", status_code=200, responses=problems(404))
     async def try_rule(
         self, services: ServicesDep, rule_id: RowId, last: TrialSize = 50
     ) -> RuleTrial:
@@ -83,7 +84,7 @@ class AlertController(Controller):
             services.sessions, limit, status=status, acknowledged=acknowledged, before_id=before_id
         )
 
-    @post("/{alert_id:int}/acknowledge", status_code=200)
+    @post("/{alert_id:str}/acknowledge", status_code=200, responses=problems(404))
     async def acknowledge(self, services: ServicesDep, alert_id: RowId) -> Alert:
         """Acknowledge the alert, and its event's alerts on the other channels."""
         return await queries.acknowledge(services.sessions, alert_id)

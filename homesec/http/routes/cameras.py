@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Annotated
 
 from litestar import Controller, delete, get, patch, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, PathParameter
 from litestar.response import File, Response
 
 from homesec.files.camera_folders import archive_folder
 from homesec.http.errors import BadRequest, NotFound, ServiceUnavailable
 from homesec.http.media import resolve_media
+from homesec.http.openapi import problems
 from homesec.http.queries import cameras as queries
 from homesec.http.schemas.cameras import (
     Camera,
@@ -55,7 +57,7 @@ class CameraController(Controller):
     async def list_cameras(self, db: DbSession) -> CameraList:
         return await queries.list_cameras(db)
 
-    @post()
+    @post(responses=problems(409))
     async def create_camera(
         self, db: DbSession, services: ServicesDep, data: JSONBody[CameraCreate]
     ) -> Camera:
@@ -72,31 +74,43 @@ class CameraController(Controller):
         await db.commit()
         return camera
 
-    @get("/{camera_id:str}")
+    @get("/{camera_id:str}", responses=problems(404))
     async def get_camera(self, db: DbSession, camera_id: CameraId) -> Camera:
         return await queries.get_camera(db, camera_id)
 
-    @patch("/{camera_id:str}")
+    @patch("/{camera_id:str}", responses=problems(404))
     async def update_camera(
         self, db: DbSession, camera_id: CameraId, data: JSONBody[CameraUpdate]
     ) -> Camera:
         return await queries.update_camera(db, camera_id, data)
 
-    @delete("/{camera_id:str}")
+    @delete("/{camera_id:str}", responses=problems(404))
     async def delete_camera(
         self, db: DbSession, services: ServicesDep, camera_id: CameraId
     ) -> None:
         """Remove the camera with its detections, events and FTP account. Its folder, images
         and all, moves to ``<FOSCAM_BASE_PATH>/.removed/<folder>-<time>``, so the camera stays
         removed: the folder is not found and registered again. A folder of the same name made
-        later (a camera still uploading) is a new camera."""
+        later (a camera still uploading) is a new camera. Removing a camera that is gone (a
+        second DELETE, or one that lost a race with another) is a 404."""
         camera = await queries.get_camera(db, camera_id)  # 404 before anything moves
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         base = services.settings.foscam_base_path
-        await asyncio.to_thread(archive_folder, Path(camera.folder_path), base, stamp)
+        try:
+            await asyncio.to_thread(archive_folder, Path(camera.folder_path), base, stamp)
+        except OSError as exc:
+            raise ServiceUnavailable(
+                f"cannot move the camera's folder {camera.folder_path} aside: {exc}"
+            ) from None
         await queries.delete_camera(db, camera_id)
 
-    @post("/{camera_id:str}/ftp-account")
+    @post(
+        "/{camera_id:str}/ftp-account",
+        responses={
+            200: ResponseSpec(FtpAccount, description="a new password for the account"),
+            **problems(404),
+        },
+    )
     async def set_ftp_account(
         self,
         services: ServicesDep,
@@ -124,14 +138,14 @@ class CameraController(Controller):
         )
         return Response(body, status_code=201 if created else 200)
 
-    @delete("/{camera_id:str}/ftp-account")
+    @delete("/{camera_id:str}/ftp-account", responses=problems(404))
     async def delete_ftp_account(self, services: ServicesDep, camera_id: CameraId) -> None:
         """Remove the camera's FTP account (the camera and its images stay); the server refuses
         it within seconds, its open sessions at their next command."""
         if not await camera_accounts.remove_account(services.sessions, camera_id):
             raise NotFound(f"camera {camera_id!r} has no FTP account")
 
-    @get("/{camera_id:str}/snapshot", media_type="image/jpeg")
+    @get("/{camera_id:str}/snapshot", media_type="image/jpeg", responses=problems(403, 404))
     async def snapshot(self, db: DbSession, services: ServicesDep, camera_id: CameraId) -> File:
         """The camera's most recent image."""
         stored = await queries.latest_image_path(db, camera_id)

@@ -10,6 +10,7 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.response import File
 
 from homesec.http.media import crop_box, draw_box, resolve_media
+from homesec.http.openapi import problems
 from homesec.http.pagination import decode_cursor
 from homesec.http.params import (
     DEFAULT_LIMIT,
@@ -58,11 +59,11 @@ class DetectionController(Controller):
         position = decode_cursor(cursor) if cursor else None
         return await queries.list_detections(db, filters, position, limit)
 
-    @get("/{detection_id:int}")
+    @get("/{detection_id:str}", responses=problems(404))
     async def get_detection(self, db: DbSession, detection_id: RowId) -> DetectionOut:
         return await queries.get_detection(db, detection_id)
 
-    @get("/{detection_id:int}/thumbnail", media_type=JPEG)
+    @get("/{detection_id:str}/thumbnail", media_type=JPEG, responses=problems(403, 404))
     async def thumbnail(self, db: DbSession, services: ServicesDep, detection_id: RowId) -> File:
         """The detection's thumbnail, a JPEG from the thumbnail directory."""
         detection = await queries.get_detection(db, detection_id)
@@ -73,7 +74,7 @@ class DetectionController(Controller):
         )
         return File(path=path, media_type=JPEG, content_disposition_type="inline")
 
-    @get("/{detection_id:int}/image", media_type=JPEG)
+    @get("/{detection_id:str}/image", media_type=JPEG, responses=problems(403, 404, 422))
     async def image(
         self,
         db: DbSession,
@@ -100,7 +101,7 @@ class DetectionController(Controller):
         jpeg = await asyncio.to_thread(draw_box, path, box, services.settings.max_image_pixels)
         return Response(jpeg, media_type=JPEG)
 
-    @get("/{detection_id:int}/crop", media_type=JPEG)
+    @get("/{detection_id:str}/crop", media_type=JPEG, responses=problems(403, 404, 422))
     async def crop(
         self, db: DbSession, services: ServicesDep, detection_id: RowId
     ) -> Response[bytes]:

@@ -7,6 +7,7 @@ from typing import Annotated
 from litestar import Controller, delete, get, post
 from litestar.params import PathParameter, QueryParameter
 
+from homesec.http.openapi import problems
 from homesec.http.params import DEFAULT_LIMIT, Limit
 from homesec.http.queries import dead_letters
 from homesec.http.schemas.dlq import ClearResult, DlqPage, DlqStats, RequeueResult
@@ -28,7 +29,7 @@ class DlqController(Controller):
     async def dlq_stats(self, services: ServicesDep) -> DlqStats:
         return await dead_letters.dlq_stats(services.redis)
 
-    @get("/{queue:str}")
+    @get("/{queue:str}", responses=problems(404, 409))
     async def list_dead_letters(
         self,
         services: ServicesDep,
@@ -39,7 +40,7 @@ class DlqController(Controller):
         """Entries oldest first; reading removes nothing."""
         return await dead_letters.list_entries(services.redis, queue, start, limit)
 
-    @post("/{queue:str}/requeue", status_code=200)
+    @post("/{queue:str}/requeue", status_code=200, responses=problems(404, 409))
     async def requeue(
         self,
         services: ServicesDep,
@@ -52,6 +53,6 @@ class DlqController(Controller):
             services.redis, services.sessions, queue, everything=requeue_all
         )
 
-    @delete("/{queue:str}", status_code=200)
+    @delete("/{queue:str}", status_code=200, responses=problems(404, 409))
     async def clear(self, services: ServicesDep, queue: QueueName) -> ClearResult:
         return await dead_letters.clear(services.redis, queue)

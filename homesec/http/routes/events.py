@@ -9,6 +9,7 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from homesec.contract.enums import RiskLevel
 from homesec.http.errors import BadRequest
+from homesec.http.openapi import problems
 from homesec.http.pagination import decode_cursor
 from homesec.http.params import (
     DEFAULT_LIMIT,
@@ -84,11 +85,11 @@ class EventController(Controller):
         """Counts by risk level and by camera, optionally within a time window."""
         return await queries.event_stats(db, *time_window(start_date, end_date))
 
-    @get("/{event_id:int}")
+    @get("/{event_id:str}", responses=problems(404))
     async def get_event(self, db: DbSession, event_id: RowId) -> Event:
         return await queries.get_event(db, event_id)
 
-    @patch("/{event_id:int}")
+    @patch("/{event_id:str}", responses=problems(404))
     async def review_event(
         self, db: DbSession, event_id: RowId, data: JSONBody[EventUpdate]
     ) -> Event:
@@ -96,6 +97,6 @@ class EventController(Controller):
         one verdict of a visit reviews the visit's other verdicts too."""
         return await queries.review_event(db, event_id, data)
 
-    @get("/{event_id:int}/detections")
+    @get("/{event_id:str}/detections", responses=problems(404))
     async def event_detections(self, db: DbSession, event_id: RowId) -> DetectionList:
         return await queries.event_detections(db, event_id)

@@ -6,6 +6,7 @@ from litestar import Controller, get, post
 from litestar.params import JSONBody
 
 from homesec.http.errors import BadRequest
+from homesec.http.openapi import problems
 from homesec.http.params import RowId
 from homesec.http.queries import feedback as queries
 from homesec.http.schemas.feedback import Feedback, FeedbackCreate, FeedbackList
@@ -14,14 +15,14 @@ from homesec.models.enums import FeedbackKind
 
 
 class FeedbackController(Controller):
-    path = "/api/events/{event_id:int}/feedback"
+    path = "/api/events/{event_id:str}/feedback"
     tags = ["events"]
 
-    @get()
+    @get(responses=problems(404))
     async def list_feedback(self, db: DbSession, event_id: RowId) -> FeedbackList:
         return await queries.list_feedback(db, event_id)
 
-    @post()
+    @post(responses=problems(404))
     async def add_feedback(
         self, db: DbSession, event_id: RowId, data: JSONBody[FeedbackCreate]
     ) -> Feedback:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Response, get
+from litestar.openapi.datastructures import ResponseSpec
 
 from homesec.http import status
 from homesec.http.schemas.system import Liveness, Readiness
@@ -15,7 +16,11 @@ async def liveness() -> Liveness:
     return Liveness()
 
 
-@get("/health/ready", tags=["health"], responses=None)
+@get(
+    "/health/ready",
+    tags=["health"],
+    responses={503: ResponseSpec(Readiness, description="PostgreSQL or Redis does not answer")},
+)
 async def ready(services: ServicesDep) -> Response[Readiness]:
     """200 once PostgreSQL and Redis both answer, 503 until then."""
     report = await status.readiness(services)

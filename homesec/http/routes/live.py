@@ -56,10 +56,16 @@ class SystemStatusMessage(msgspec.Struct, kw_only=True):
     type: str = "system_status"
 
 
+MAX_PING_CHARS = 200  # {"type": "ping"} and a little; anything longer is not a ping
+
+
 def _is_ping(text: str) -> bool:
+    # A long message is not decoded at all: msgspec raises RecursionError on deep nesting.
+    if len(text) > MAX_PING_CHARS:
+        return False
     try:
         return msgspec.json.decode(text, type=_Incoming).type == "ping"
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return False
 
 

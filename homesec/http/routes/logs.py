@@ -10,6 +10,7 @@ from litestar.params import FromQuery, JSONBody
 
 from homesec.contract.enums import LogSource
 from homesec.http.errors import PayloadTooLarge, TooManyRequests
+from homesec.http.openapi import problems
 from homesec.http.pagination import decode_cursor
 from homesec.http.params import (
     DEFAULT_LIMIT,
@@ -73,7 +74,7 @@ class LogController(Controller):
     async def log_stats(self, db: DbSession) -> LogStats:
         return await queries.log_stats(db, dt.datetime.now(dt.UTC))
 
-    @post(request_max_body_size=MAX_BODY_BYTES)
+    @post(request_max_body_size=MAX_BODY_BYTES, responses=problems(429))
     async def add_frontend_log(
         self, request: Request, db: DbSession, services: ServicesDep, data: JSONBody[FrontendLog]
     ) -> LogAccepted:
