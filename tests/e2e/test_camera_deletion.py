@@ -39,7 +39,7 @@ async def test_a_deleted_camera_is_not_registered_or_watched_again(
         actors=RayActorDirectory(),
     )
     async with (
-        AsyncTestClient(app) as client,
+        AsyncTestClient(app, base_url="http://127.0.0.1") as client,
         running_pipeline(settings, migrated_database_url, redis_url),
     ):
         await write_slowly(folder / "car.jpg", jpeg_bytes(BLUE, seed=77))

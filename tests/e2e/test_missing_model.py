@@ -42,7 +42,7 @@ async def test_uploads_wait_for_a_missing_model_and_go_through_once_it_is_there(
         actors=RayActorDirectory(),
     )
     async with (
-        AsyncTestClient(app) as client,
+        AsyncTestClient(app, base_url="http://127.0.0.1") as client,
         running_pipeline(settings, migrated_database_url, redis_url),
     ):
 

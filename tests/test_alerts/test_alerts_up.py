@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from homesec.pipeline.home_assistant import node_prefix
 from tests.e2e.harness import RED, jpeg_bytes
 from tests.support.homesec_process import start_up, up_env
 from tests.test_alerts.conftest import retained, wait_for
@@ -74,7 +75,7 @@ def test_a_person_at_night_becomes_one_push_and_home_assistant_sensors(
 
         # Home Assistant: the camera's device, its person sensor ON, its risk, its snapshot.
         config = wait_for(lambda: retained(mqtt_broker,
-                          f"homeassistant/binary_sensor/homesec_{camera}/person/config"),
+                          f"homeassistant/binary_sensor/{node_prefix(prefix)}_{camera}/person/config"),
                           30, "the discovery config")  # fmt: skip
         assert json.loads(config)["state_topic"] == f"{prefix}/{camera}/person"
         wait_for(lambda: b"ON" in subscriber.on(f"{prefix}/{camera}/person"), 30, "person ON")

@@ -73,7 +73,7 @@ async def test_an_alert_and_its_update_on_every_channel(notifier, rows, db_sessi
     assert first["link"] == f"https://cam.example/events/{fast}"
 
     # MQTT: Home Assistant discovery (retained), availability, the alert.
-    config_topic = "homeassistant/binary_sensor/homesec_porch/person/config"
+    config_topic = "homeassistant/binary_sensor/hs_porch/person/config"
     config = json.loads(retained(mqtt_broker, config_topic))
     assert config["state_topic"] == "hs/porch/person" and config["device"]["name"] == "Porch"
     assert retained(mqtt_broker, "hs/available") == b"online"
@@ -178,7 +178,7 @@ async def test_the_mqtt_channel_reconnects_on_its_own(notifier, broker, rows, db
     await asyncio.to_thread(wait_for, mqtt.connected.is_set, 60, "the reconnection")
     assert mqtt.connections == 2
     assert retained(broker.port, "hs/available") == b"online"
-    assert retained(broker.port, "homeassistant/sensor/homesec_porch/risk/config")
+    assert retained(broker.port, "homeassistant/sensor/hs_porch/risk/config")
     await asyncio.sleep(retry_delay(1, base=0.2))
     await notifier.cycle()
     (sent,) = await alerts.recent(db_sessions, 5)
