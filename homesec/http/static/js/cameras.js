@@ -58,14 +58,18 @@ function tlsWords(account) {
   return account.self_signed ? `${words}, self-signed certificate` : words;
 }
 
-// The list as the server renders it now (the new camera's card among the others).
+// The list as the server renders it now (the new camera's card among the others). Best
+// effort: the camera is added whatever this finds, and a reload shows it.
 async function refreshList() {
-  const response = await fetch("/cameras", { credentials: "same-origin" });
-  if (!response.ok) return;
-  const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
-  list.innerHTML = fresh.querySelector("ul.cameras").innerHTML;
-  empty.hidden = list.children.length > 0;
-  roleNote.hidden = list.children.length === 0;
+  try {
+    const response = await fetch("/cameras", { credentials: "same-origin" });
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    const cards = response.ok ? fresh.querySelector("ul.cameras") : null;
+    if (!cards) return; // a login page, say: the session ended
+    list.innerHTML = cards.innerHTML;
+    empty.hidden = list.children.length > 0;
+    roleNote.hidden = list.children.length === 0;
+  } catch (_) { /* offline for a moment: the list stays as it was */ }
 }
 
 addForm.addEventListener("submit", async (submit) => {
