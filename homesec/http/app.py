@@ -30,7 +30,7 @@ from homesec.http.relay import DEFAULT_QUEUE_SIZE, EventRelay
 from homesec.http.request_checks import MAX_BODY_BYTES, check_request
 from homesec.http.routes import health, live, pages
 from homesec.http.routes.alerts import AlertController, AlertRuleController
-from homesec.http.routes.cameras import CameraController
+from homesec.http.routes.cameras import CameraAccountController, CameraController
 from homesec.http.routes.detections import DetectionController
 from homesec.http.routes.dlq import DlqController
 from homesec.http.routes.events import EventController
@@ -116,6 +116,7 @@ def create_app(
             health.ready,
             SystemController,
             CameraController,
+            CameraAccountController,
             EventController,
             FeedbackController,
             DetectionController,

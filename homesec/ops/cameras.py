@@ -17,12 +17,12 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from homesec.contract.errors import HomesecError
-from homesec.pipeline.camera_accounts import generate_password, password_problem
+from homesec.files.network import lan_address
+from homesec.pipeline.camera_accounts import ftp_server_facts, generate_password, password_problem
 from homesec.pipeline.cameras import CameraFolder, InvalidCameraId, normalize_camera_id
 from homesec.settings import Settings
 
@@ -81,35 +81,19 @@ def _password(given: str | None) -> str:
     return given
 
 
-def lan_address() -> str:
-    """This machine's address on the network a camera reaches it by (the default route's
-    interface; no packet is sent), else its host name."""
-    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.connect(("192.0.2.1", 9))  # TEST-NET-1: never routed, only chooses the interface
-        return probe.getsockname()[0]
-    return socket.gethostname()
-
-
 def _server_lines(settings: Settings, username: str, password: str, folder: str) -> list[str]:
-    host = settings.ftp_host
-    if host in ("0.0.0.0", "::", ""):
-        host = lan_address()
-    tls = "no (plain FTP)"
-    if settings.ftp_tls:
-        tls = "yes: explicit FTPS (FTP over TLS, AUTH TLS)"
-        if settings.ftp_certfile is None:
-            tls += ", self-signed certificate"
+    facts = ftp_server_facts(settings, lan_address())
     lines = [
-        f"  Server:    {host}",
-        f"  Port:      {settings.ftp_port}",
+        f"  Server:    {facts.server}",
+        f"  Port:      {facts.port}",
         f"  User:      {username}",
         f"  Password:  {password}   (shown once)",
-        "  Folder:    /   (the account's own folder; subfolders are fine)",
-        f"  TLS:       {tls}",
-        f"  Passive:   yes (ports {settings.ftp_passive_ports[0]}-{settings.ftp_passive_ports[1]})",
+        f"  Folder:    {facts.folder}   (the account's own folder; subfolders are fine)",
+        f"  TLS:       {facts.tls_words}",
+        f"  Passive:   yes (ports {facts.passive_words})",
         f"Images land in {folder}",
     ]
-    if not settings.ftp_enabled:
+    if not facts.enabled:
         lines.append("Note: FTP_ENABLED is false: homesec's FTP server is off.")
     return lines
 

@@ -21,6 +21,8 @@ import string
 
 import msgspec
 
+from homesec.settings import Settings
+
 GENERATED_LENGTH = 20  # about 119 bits: letters and digits
 MIN_LENGTH = 8
 MAX_LENGTH = 64  # camera firmware commonly caps the field around 64
@@ -52,6 +54,51 @@ class AccountInfo(msgspec.Struct, frozen=True, kw_only=True):
     folder_path: str
     created_at: float  # epoch seconds
     updated_at: float
+
+
+# FTP_HOST values that mean every interface: no address a camera could be given.
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
+
+
+class FtpServerFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What a camera's FTP settings page asks for besides its user and password: the same facts
+    for ``homesec camera add`` and the dashboard."""
+
+    server: str  # the address a camera on the network reaches homesec by
+    port: int
+    tls: bool  # explicit FTPS (AUTH TLS) is required
+    self_signed: bool  # with TLS: homesec's own certificate
+    passive_ports: tuple[int, int]  # first and last, inclusive
+    enabled: bool  # FTP_ENABLED: false means the server is off
+    folder: str = "/"  # the account's own folder; subfolders are fine
+
+    @property
+    def tls_words(self) -> str:
+        if not self.tls:
+            return "no (plain FTP)"
+        words = "yes: explicit FTPS (FTP over TLS, AUTH TLS)"
+        return words + ", self-signed certificate" if self.self_signed else words
+
+    @property
+    def passive_words(self) -> str:
+        return f"{self.passive_ports[0]}-{self.passive_ports[1]}"
+
+
+def ftp_server_facts(settings: Settings, lan_address: str) -> FtpServerFacts:
+    """The server's facts; ``lan_address`` is this machine's address on the network (asked by
+    the caller, who does the I/O), used when ``FTP_HOST`` binds every interface. Behind NAT,
+    ``FTP_MASQUERADE_ADDRESS`` is the address the cameras reach, so it wins."""
+    server = settings.ftp_masquerade_address or settings.ftp_host
+    if server in WILDCARD_HOSTS:
+        server = lan_address
+    return FtpServerFacts(
+        server=server,
+        port=settings.ftp_port,
+        tls=settings.ftp_tls,
+        self_signed=settings.ftp_tls and settings.ftp_certfile is None,
+        passive_ports=settings.ftp_passive_ports,
+        enabled=settings.ftp_enabled,
+    )
 
 
 def generate_password(length: int = GENERATED_LENGTH) -> str:

@@ -85,6 +85,14 @@ async def create_account(
     return account
 
 
+async def add_account(session: AsyncSession, camera_id: str, password_hash: str) -> None:
+    """Give a camera registered in the caller's transaction its account (user: its id).
+    A building block: joins the caller's transaction and never commits; the caller hashes the
+    password (:func:`~homesec.pipeline.camera_accounts.hash_password`, in a worker thread)."""
+    session.add(CameraAccount(camera_id=camera_id, username=camera_id, password_hash=password_hash))
+    await session.flush()
+
+
 async def set_password(
     sessions: async_sessionmaker[AsyncSession], camera_id: str, password: str
 ) -> AccountInfo | None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from homesec.pipeline.camera_accounts import (
+    ftp_server_facts,
     generate_password,
     hash_password,
     password_problem,
@@ -33,6 +36,7 @@ from homesec.pipeline.ftp_policy import (
     store_name_refusal,
 )
 from homesec.pipeline.uploads import is_ignored_name, upload_name_refusal
+from homesec.settings import Settings
 
 
 @pytest.mark.parametrize(
@@ -157,6 +161,26 @@ def test_hashes_are_salted_self_describing_and_verify():
     assert not verify_password("hunter2hunter3", first)
     for broken in ("", "scrypt$", "md5$x$y$z", "scrypt$n=1,r=8,p=1$AAAA$AAAA", first[:-4]):
         assert not verify_password("hunter2hunter2", broken), broken
+
+
+def _settings(**fields) -> Settings:
+    return Settings(data_dir=Path("/unused"), foscam_base_path=Path("/unused"), **fields)
+
+
+def test_the_server_a_camera_is_given_is_the_one_it_can_reach():
+    facts = ftp_server_facts(_settings(), "192.168.1.20")  # FTP_HOST 0.0.0.0: every interface
+    assert (facts.server, facts.port, facts.folder) == ("192.168.1.20", 2121, "/")
+    assert facts.tls_words == "no (plain FTP)" and facts.passive_words == "60000-60099"
+    assert facts.enabled
+    bound = ftp_server_facts(_settings(ftp_host="10.0.0.2", ftp_port=21), "192.168.1.20")
+    assert (bound.server, bound.port) == ("10.0.0.2", 21)
+    behind_nat = ftp_server_facts(_settings(ftp_masquerade_address="203.0.113.9"), "172.17.0.2")
+    assert behind_nat.server == "203.0.113.9"
+    tls = ftp_server_facts(_settings(ftp_tls=True, ftp_enabled=False), "192.168.1.20")
+    assert tls.tls_words == "yes: explicit FTPS (FTP over TLS, AUTH TLS), self-signed certificate"
+    assert not tls.enabled
+    own = ftp_server_facts(_settings(ftp_tls=True, ftp_certfile=Path("/etc/c.pem")), "h")
+    assert own.tls_words == "yes: explicit FTPS (FTP over TLS, AUTH TLS)"
 
 
 # --- issue 21: connections that have not logged in -----------------------------------------

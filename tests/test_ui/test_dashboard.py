@@ -1,18 +1,25 @@
 """The dashboard in a real browser: live events, filters, keys, the event page, review and
-notes, feedback, cameras, system, login and logout, phone width, nothing from another host."""
+notes, feedback, cameras (added with their FTP accounts, new passwords, removal), system, login
+and logout, phone width, nothing from another host."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ftplib
+import io
 import re
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from homesec.contract import keys
 from homesec.contract.messages import SecurityEventData, SecurityEventMessage, encode_message
-from homesec.models import APIKey, Camera, Event, EventFeedback, GPUStats, Log
+from homesec.files.ftp_server import AccountTable, FtpServer, FtpServerConfig
+from homesec.files.network import lan_address
+from homesec.models import APIKey, Camera, CameraAccount, Event, EventFeedback, GPUStats, Log
+from homesec.pipeline.camera_accounts import verify_password
+from homesec.store import camera_accounts
 from homesec.store.api_keys import hash_api_key
 from tests.test_http.conftest import add_camera, add_detection, add_event, write_jpeg
 from tests.test_ui.conftest import DESKTOP, PHONE, no_horizontal_scroll, shoot
@@ -348,3 +355,168 @@ async def test_login_images_websocket_and_logout(
     await page.wait_for_url(re.compile(r"/login$"))
     await page.goto(base + "/cameras")
     await page.wait_for_url(re.compile(r"/login\?next=%2Fcameras"))
+
+
+JPEG = b"\xff\xd8\xff\xe0" + bytes(2000) + b"\xff\xd9"
+
+
+def _ftp_upload(address: tuple[str, int], user: str, password: str) -> list[str]:
+    client = ftplib.FTP(timeout=10)
+    client.connect(*address)
+    try:
+        client.login(user, password)
+        client.storbinary("STOR test.jpg", io.BytesIO(JPEG))
+        return client.nlst()
+    finally:
+        client.close()
+
+
+async def _stored_hash(db_sessions, camera_id: str) -> str | None:
+    async with db_sessions() as session:
+        return await session.scalar(
+            select(CameraAccount.password_hash).where(CameraAccount.camera_id == camera_id)
+        )
+
+
+async def test_cameras_page_adds_a_camera_shows_its_ftp_settings_and_removes_it(
+    make_app, serve, watched, db_sessions, settings, screenshots
+) -> None:
+    base = serve(make_app())
+    browser = await watched(base)
+    await browser.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+
+    # No camera: the page says how to add one (the form above, or the command).
+    for viewport in (DESKTOP, PHONE):
+        page = await browser.page(viewport)
+        await page.goto(base + "/cameras")
+        empty = await page.locator("#no-cameras").inner_text()
+        assert "Add one above" in empty and 'homesec camera add "Front Door"' in empty
+        assert "first uploads" not in await page.inner_text("main")
+        await no_horizontal_scroll(page)
+        await shoot(page, screenshots, "cameras-empty")
+    phone = page  # the 390 px one
+
+    # A name with nothing to make an id of: a clear error, what was typed kept, nothing made.
+    await phone.fill("#add-form input[name=name]", "   ")
+    await phone.click("#add-form button")
+    await phone.locator("#add-error", has_text="Give the camera a name").wait_for()
+    await phone.fill("#add-form input[name=name]", "!!!")
+    await phone.click("#add-form button")
+    await phone.locator("#add-error", has_text="has no letters or digits").wait_for()
+    assert await phone.input_value("#add-form input[name=name]") == "!!!"
+    refused = [e for e in browser.errors if "400 (Bad Request)" in e]
+    assert len(refused) == 1  # the refused POST is the point; Chromium logs its 400
+    browser.errors = [e for e in browser.errors if e not in refused]
+    async with db_sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Camera)) == 0
+
+    # Added: the FTP settings to enter, the password once, with a copy button.
+    await phone.fill("#add-form input[name=name]", "Front Door")
+    await phone.click("#add-form button")
+    panel = phone.locator("#new-camera")
+    await panel.wait_for()
+    assert await phone.locator("#add-error").is_hidden()
+    fact = lambda name: panel.locator(f'[data-fact="{name}"]').inner_text()  # noqa: E731
+    assert await fact("name") == "Front Door"
+    assert await fact("server") == lan_address()
+    assert (await fact("port"), await fact("username"), await fact("folder")) == (
+        str(settings.ftp_port), "front_door", "/",
+    )  # fmt: skip
+    assert await fact("tls") == "no (plain FTP)"
+    assert await fact("passive_ports") == "60000-60099"
+    first = await panel.locator("input.password").input_value()
+    assert len(first) == 20 and first.isalnum()
+    assert verify_password(first, await _stored_hash(db_sessions, "front_door"))
+    await panel.locator("button.copy").click()
+    await panel.locator(".copied", has_text="Copied.").wait_for()
+    assert await phone.evaluate("() => navigator.clipboard.readText()") == first
+    # Its card is in the list at once: waiting for its first upload (not "offline"), with
+    # its FTP settings open and never the password.
+    card = phone.locator('li.camera-card[data-id="front_door"]')
+    await card.wait_for()
+    assert await card.locator(".badge").first.inner_text() == "waiting for its first upload"
+    assert await card.locator("details.ftp").get_attribute("open") is not None
+    assert await card.locator(".ftp-user").inner_text() == "front_door"
+    details = await card.locator("dl.facts").inner_text()
+    assert lan_address() in details and str(settings.ftp_port) in details
+    assert first not in await card.inner_text()
+    assert await phone.locator("#no-cameras").is_hidden()
+    await no_horizontal_scroll(phone)
+    await shoot(phone, screenshots, "cameras-added")
+    await phone.emulate_media(color_scheme="dark")
+    await shoot(phone, screenshots, "cameras-added-dark")
+    await phone.emulate_media(color_scheme="light")
+    # Done: the password leaves the page.
+    await phone.click("#new-camera-done")
+    assert await panel.is_hidden()
+    assert first not in await phone.content()
+
+    # A camera that did upload keeps its status words.
+    await add_camera(db_sessions, settings, "drive")
+    async with db_sessions.begin() as session:
+        drive = await session.get(Camera, "drive")
+        drive.status, drive.last_seen_at = "online", dt.datetime.now(dt.UTC)
+    await phone.reload()
+    assert await phone.locator('li[data-id="drive"] .badge').first.inner_text() == "online"
+    assert await phone.locator('li[data-id="drive"] details.ftp').get_attribute("open") is None
+    assert "No account" in await phone.locator('li[data-id="drive"] .no-account').text_content()
+
+    # A new password: asked first, shown once, copied; only the new one verifies.
+    phone.once("dialog", lambda dialog: dialog.accept())
+    await card.locator("button.new-password").click()
+    await card.locator(".saved", has_text="new password saved").wait_for()
+    second = await card.locator("input.password").input_value()
+    assert len(second) == 20 and second != first
+    await card.locator("button.copy").click()
+    await card.locator(".copied", has_text="Copied.").wait_for()
+    assert await phone.evaluate("() => navigator.clipboard.readText()") == second
+    await no_horizontal_scroll(phone)
+    await shoot(phone, screenshots, "cameras-new-password")
+    stored = await _stored_hash(db_sessions, "front_door")
+    assert verify_password(second, stored) and not verify_password(first, stored)
+    # homesec's FTP server, with the accounts as it reads them, takes the new password.
+    table = AccountTable(await camera_accounts.ftp_accounts(db_sessions))
+    ftp = FtpServer(
+        FtpServerConfig(host="127.0.0.1", port=0, auth_failed_delay=0.01), table, lambda *_: None
+    )
+    ftp.start()
+    try:
+        listed = await asyncio.to_thread(_ftp_upload, ftp.address, "front_door", second)
+    finally:
+        ftp.stop()
+    assert listed == ["test.jpg"]
+
+    # On a desktop: another camera, its settings beside the list, then the list.
+    desktop = await browser.page(DESKTOP)
+    await desktop.goto(base + "/cameras")
+    await desktop.fill("#add-form input[name=name]", "Garage")
+    await desktop.click("#add-form button")
+    await desktop.locator("#new-camera input.password").wait_for()
+    await desktop.locator('li.camera-card[data-id="garage"] .badge.status-waiting').wait_for()
+    await shoot(desktop, screenshots, "cameras-added")
+    await desktop.click("#new-camera-done")
+    await shoot(desktop, screenshots, "cameras-list")
+    await phone.reload()
+    await no_horizontal_scroll(phone)
+    await shoot(phone, screenshots, "cameras-list")
+    await phone.emulate_media(color_scheme="dark")
+    await shoot(phone, screenshots, "cameras-list-dark")
+    await phone.emulate_media(color_scheme="light")
+
+    # Removal asks first: dismissed, nothing happens; accepted, the camera is gone.
+    drive_card = phone.locator('li.camera-card[data-id="drive"]')
+    phone.once("dialog", lambda dialog: dialog.dismiss())
+    await drive_card.locator("button.remove").click()
+    await asyncio.sleep(0.5)
+    assert await drive_card.count() == 1
+    async with db_sessions() as session:
+        assert await session.get(Camera, "drive") is not None
+    for camera_id in ("drive", "front_door", "garage"):
+        phone.once("dialog", lambda dialog: dialog.accept())
+        await phone.locator(f'li.camera-card[data-id="{camera_id}"] button.remove').click()
+        await phone.locator(f'li.camera-card[data-id="{camera_id}"]').wait_for(state="detached")
+    async with db_sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Camera)) == 0
+        assert await session.scalar(select(func.count()).select_from(CameraAccount)) == 0
+    assert await phone.locator("#no-cameras").is_visible()
+    browser.check()

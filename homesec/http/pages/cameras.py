@@ -1,5 +1,9 @@
-"""The Cameras page: a card per camera with its latest snapshot and its age, status, last seen,
-rename, its role for the scoring and the analysis switch (through ``PATCH /api/cameras/{id}``)."""
+"""The Cameras page: add a camera with its FTP account (``POST /api/camera-accounts``); a card
+per camera with its latest snapshot and its age, status ("waiting for its first upload" until it
+uploads), last seen, its FTP settings (never the password) and a new password
+(``POST /api/cameras/{id}/ftp-account``), rename, its role for the scoring and the analysis
+switch (``PATCH /api/cameras/{id}``), and removal after a confirmation
+(``DELETE /api/cameras/{id}``)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from litestar import get
 from litestar.response import Template
 
 from homesec.http.queries import cameras as camera_queries
-from homesec.http.services import DbSession
+from homesec.http.routes.cameras import server_facts
+from homesec.http.services import DbSession, ServicesDep
 from homesec.models.enums import CameraRole
 
 
@@ -26,7 +31,7 @@ def _taken_at(path: str | None) -> dt.datetime | None:
 
 
 @get("/cameras", include_in_schema=False)
-async def cameras_page(db: DbSession) -> Template:
+async def cameras_page(db: DbSession, services: ServicesDep) -> Template:
     cameras = (await camera_queries.list_cameras(db)).items
     # Only a camera with an image on disk gets an <img> (no request bound to fail).
     snapshots = {}
@@ -42,5 +47,6 @@ async def cameras_page(db: DbSession) -> Template:
             "snapshots": snapshots,
             "roles": [role.value for role in CameraRole],
             "now": dt.datetime.now(dt.UTC),
+            "ftp": await server_facts(services.settings),
         },
     )

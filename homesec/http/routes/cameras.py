@@ -8,28 +8,40 @@ import mimetypes
 from pathlib import Path
 from typing import Annotated
 
+import msgspec
 from litestar import Controller, delete, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, PathParameter
 from litestar.response import File, Response
 
 from homesec.files.camera_folders import archive_folder
+from homesec.files.network import lan_address
 from homesec.http.errors import BadRequest, NotFound, ServiceUnavailable
 from homesec.http.media import resolve_media
 from homesec.http.openapi import problems
 from homesec.http.queries import cameras as queries
 from homesec.http.schemas.cameras import (
     Camera,
+    CameraAccountCreate,
     CameraCreate,
     CameraList,
     CameraUpdate,
+    CameraWithAccount,
     FtpAccount,
     FtpAccountRequest,
 )
 from homesec.http.schemas.common import NO_NUL
 from homesec.http.services import DbSession, ServicesDep
-from homesec.pipeline.camera_accounts import generate_password, password_problem
+from homesec.models.enums import CameraStatus
+from homesec.pipeline.camera_accounts import (
+    FtpServerFacts,
+    ftp_server_facts,
+    generate_password,
+    hash_password,
+    password_problem,
+)
 from homesec.pipeline.cameras import InvalidCameraId, normalize_camera_id
+from homesec.settings import Settings
 from homesec.store import camera_accounts
 
 CameraId = Annotated[str, PathParameter(min_length=1, max_length=100, pattern=NO_NUL)]
@@ -47,6 +59,38 @@ def _new_camera_id(data: JSONBody[CameraCreate]) -> str:
     except InvalidCameraId as exc:
         raise BadRequest(str(exc)) from None
     return data.id
+
+
+async def server_facts(settings: Settings) -> FtpServerFacts:
+    """What a camera's FTP settings page asks for besides user and password (this machine's
+    address found off the event loop)."""
+    return ftp_server_facts(settings, await asyncio.to_thread(lan_address))
+
+
+def _account_body(
+    facts: FtpServerFacts, camera_id: str, username: str, password: str, created: bool
+) -> FtpAccount:
+    return FtpAccount(
+        camera_id=camera_id,
+        username=username,
+        password=password,
+        created=created,
+        server=facts.server,
+        port=facts.port,
+        tls=facts.tls,
+        self_signed=facts.self_signed,
+        passive_ports=facts.passive_words,
+        server_enabled=facts.enabled,
+        folder=facts.folder,
+    )
+
+
+def _password(given: str | None) -> str:
+    password = given or generate_password()
+    problem = password_problem(password)
+    if problem is not None:
+        raise BadRequest(f"password: {problem}")
+    return password
 
 
 class CameraController(Controller):
@@ -119,23 +163,13 @@ class CameraController(Controller):
     ) -> Response[FtpAccount]:
         """Create the camera's account on homesec's FTP server (201), or give it a new password
         (200). The password is in this answer only; it is stored hashed."""
-        password = (data.password if data is not None else None) or generate_password()
-        problem = password_problem(password)
-        if problem is not None:
-            raise BadRequest(f"password: {problem}")
+        password = _password(data.password if data is not None else None)
         done = await camera_accounts.reset_account(services.sessions, camera_id, password)
         if done is None:
             raise NotFound(f"no camera with id {camera_id!r}")
         account, created = done
-        settings = services.settings
-        body = FtpAccount(
-            camera_id=camera_id,
-            username=account.username,
-            password=password,
-            created=created,
-            port=settings.ftp_port,
-            tls=settings.ftp_tls,
-        )
+        facts = await server_facts(services.settings)
+        body = _account_body(facts, camera_id, account.username, password, created)
         return Response(body, status_code=201 if created else 200)
 
     @delete("/{camera_id:str}/ftp-account", responses=problems(404))
@@ -154,3 +188,45 @@ class CameraController(Controller):
         )
         media_type = mimetypes.guess_type(Path(path).name)[0] or "application/octet-stream"
         return File(path=path, media_type=media_type, content_disposition_type="inline")
+
+
+class CameraAccountController(Controller):
+    path = "/api/camera-accounts"
+    tags = ["cameras"]
+
+    @post(responses=problems(409))
+    async def add_camera_with_account(
+        self, db: DbSession, services: ServicesDep, data: JSONBody[CameraAccountCreate]
+    ) -> CameraWithAccount:
+        """Add a camera with its FTP account in one step, as ``homesec camera add`` does: the
+        camera (its id, which is also its FTP user, is the name normalised), its folder
+        ``<FOSCAM_BASE_PATH>/<id>`` and its account. The answer holds what to enter in the
+        camera's FTP settings, the password this once (it is stored hashed). 400 for a name
+        without letters or digits or a password not allowed; 409 when a camera has that id
+        (``POST /api/cameras/{id}/ftp-account`` gives an existing camera an account)."""
+        try:
+            camera_id = normalize_camera_id(data.name)
+        except InvalidCameraId:
+            raise BadRequest(
+                f"name {data.name!r} has no letters or digits to make the camera's id (its FTP "
+                "user) of: use a name such as 'Front Door'"
+            ) from None
+        password = _password(data.password)
+        hashed = await asyncio.to_thread(hash_password, password)
+        folder = services.settings.foscam_base_path / camera_id
+        # Offline until it uploads, as the camera's watcher would say.
+        camera = await queries.insert_camera(
+            db, camera_id, data.name, str(folder), CameraStatus.OFFLINE
+        )
+        await camera_accounts.add_account(db, camera_id, hashed)
+        try:
+            await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+        except OSError as exc:
+            await db.rollback()
+            raise ServiceUnavailable(f"cannot create the camera's folder {folder}: {exc}") from None
+        await db.commit()
+        facts = await server_facts(services.settings)
+        return CameraWithAccount(
+            camera=msgspec.structs.replace(camera, has_ftp_account=True, ftp_username=camera_id),
+            ftp_account=_account_body(facts, camera_id, camera_id, password, created=True),
+        )

@@ -66,12 +66,34 @@ class FtpAccountRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
 
 class FtpAccount(msgspec.Struct, kw_only=True):
     """The camera's FTP account and, this once, its password: what its FTP settings page asks
-    for (the server's address is this machine's)."""
+    for, the same facts ``homesec camera add`` prints."""
 
     camera_id: str
     username: str
     password: str
     created: bool  # False: an existing account got a new password
+    # This machine's address on the network (FTP_HOST when it names one interface;
+    # FTP_MASQUERADE_ADDRESS behind NAT).
+    server: str
     port: int
     tls: bool  # explicit FTPS (AUTH TLS) is required
+    self_signed: bool  # with TLS: homesec's own self-signed certificate
+    passive_ports: str  # the passive (PASV) data ports, first-last: "60000-60099"
+    server_enabled: bool  # FTP_ENABLED: false means homesec's FTP server is off
     folder: str = "/"  # the account's own folder; subfolders are fine
+
+
+class CameraAccountCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A new camera with its FTP account, as ``homesec camera add`` makes it: its id (and FTP
+    user) is the name normalised (``"Front Door"`` -> ``front_door``); without ``password``
+    one is generated (20 letters and digits)."""
+
+    name: CameraName
+    password: text(64, min_length=8) | None = None
+
+
+class CameraWithAccount(msgspec.Struct, kw_only=True):
+    """The camera just added, and its FTP account with the password, shown this once."""
+
+    camera: Camera
+    ftp_account: FtpAccount
