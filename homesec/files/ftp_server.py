@@ -57,6 +57,7 @@ from homesec.pipeline.ftp_policy import (
     UnauthenticatedConnections,
     UnauthenticatedPolicy,
 )
+from homesec.pipeline.validation import ImageLimits
 from homesec.settings import Settings
 
 log = logging.getLogger("homesec.ftp")
@@ -65,7 +66,7 @@ COUNTERS = (
     "connections", "logins", "failed_logins", "bans", "refused_banned", "refused_commands",
     "refused_paths", "refused_busy", "uploads", "uploads_too_large", "uploads_incomplete",
     "refused_unauthenticated", "evicted_unauthenticated", "login_timeouts", "refused_names",
-    "refused_quota",
+    "refused_quota", "uploads_rejected",
 )  # fmt: skip
 # Idle logged-in control connections are dropped after this long; a camera logs in per upload.
 # Before the login, FTP_LOGIN_TIMEOUT_SECONDS holds.
@@ -86,6 +87,8 @@ class FtpServerConfig(msgspec.Struct, frozen=True, kw_only=True):
     certfile: str | None = None  # set: FTPS only (explicit AUTH TLS on control and data)
     keyfile: str | None = None
     max_upload_bytes: int = 20 * 1024 * 1024
+    # The watcher's size rules, for the answer at the end of a transfer (550 for no image).
+    image_limits: ImageLimits = ImageLimits()
     max_connections_per_account: int = 4
     ban: BanPolicy = BanPolicy()
     auth_failed_delay: float = AUTH_FAILED_DELAY_SECONDS
@@ -117,6 +120,7 @@ class FtpServerConfig(msgspec.Struct, frozen=True, kw_only=True):
             certfile=str(certfile) if certfile else None,
             keyfile=str(keyfile) if keyfile else None,
             max_upload_bytes=settings.max_upload_bytes,
+            image_limits=ImageLimits.from_settings(settings),
             max_connections_per_account=settings.ftp_max_connections_per_account,
             ban=BanPolicy.from_settings(settings),
             login_timeout=settings.ftp_login_timeout_seconds,

@@ -157,7 +157,27 @@ def too_many_connections_reply(maximum: int) -> str:
 def upload_too_large_reply(limit: int) -> str:
     return (
         f"552 Upload refused: larger than {limit} bytes (MAX_UPLOAD_BYTES); "
-        "the transfer was cut off and the partial file deleted."
+        "the rest was read and discarded, and the partial file deleted."
+    )
+
+
+# Past the size cap a transfer is read on and thrown away, so the client finishes sending and
+# reads the 552 (cut off at once, its socket is reset and it never hears why); past this much
+# more it is cut off all the same.
+OVERSIZE_DRAIN_BYTES = 256 * 1024 * 1024
+
+
+def must_cut_off(discarded_bytes: int) -> bool:
+    """Has an upload over the cap sent so much more that it is cut off without draining?"""
+    return discarded_bytes > OVERSIZE_DRAIN_BYTES
+
+
+def not_an_image_reply(reason: str, message: str) -> str:
+    """The answer to a transfer whose bytes the watcher would reject (:func:`homesec.pipeline
+    .validation.check_start`): it is set aside, not ingested."""
+    return (
+        f"550 Rejected ({reason}): {message}; homesec takes only JPEG and PNG images. "
+        "The file was set aside, not ingested."
     )
 
 
