@@ -45,6 +45,7 @@ import msgspec
 from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
+from homesec.contract.reports import FtpBan
 from homesec.pipeline.camera_accounts import FtpAccount, verify_password
 from homesec.pipeline.ftp_policy import (
     DEFAULT_LOGIN_TIMEOUT_SECONDS,
@@ -217,6 +218,7 @@ class ServerState:
         self.on_upload = on_upload
         self.clock = clock
         self.bans = LoginBans(config.ban)
+        self._bans_lock = threading.Lock()  # listed and lifted from the actor's thread
         self.unauthenticated = UnauthenticatedConnections(config.unauthenticated)
         self._unauthenticated_lock = threading.Lock()  # health reads it from another thread
         self.usage = FolderUsage()
@@ -230,6 +232,25 @@ class ServerState:
         # for every snapshot, and scrypt's 50 ms would stall the one server thread each time.
         self._memo_key = secrets.token_bytes(32)
         self._verified: dict[tuple[str, str], bytes] = {}
+
+    # --- bans: the server thread records failures, the actor lists and lifts them ---------
+    def login_failed(self, address: str, account: str) -> float:
+        """Record a failed login; the seconds of the ban it started, else 0."""
+        with self._bans_lock:
+            return self.bans.failed(address, self.clock(), account)
+
+    def banned_for(self, address: str) -> float:
+        with self._bans_lock:
+            return self.bans.banned_for(address, self.clock())
+
+    def active_bans(self) -> list[FtpBan]:
+        with self._bans_lock:
+            return self.bans.active_bans(self.clock())
+
+    def unban(self, address: str) -> bool:
+        """Lift a ban at once (its failures are forgotten too); False when none was running."""
+        with self._bans_lock:
+            return self.bans.unban(address, self.clock())
 
     def count(self, counter: str) -> None:
         self.counters[counter] += 1

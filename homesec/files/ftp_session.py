@@ -121,7 +121,7 @@ class CameraSession:
         self.state.settle_unauthenticated(id(self))
 
     def _refuse_if_banned(self) -> bool:
-        seconds = self.state.bans.banned_for(self.remote_ip, self.state.clock())
+        seconds = self.state.banned_for(self.remote_ip)
         if seconds <= 0:
             return False
         self.state.count("refused_banned")
@@ -135,7 +135,7 @@ class CameraSession:
 
     def handle_auth_failed(self, msg: str, password: str) -> None:
         self.state.count("failed_logins")
-        seconds = self.state.bans.failed(self.remote_ip, self.state.clock())
+        seconds = self.state.login_failed(self.remote_ip, self.username or "")
         if seconds > 0:
             self.state.count("bans")
             log.warning("FTP: %s banned for %.0f s after failed logins", self.remote_ip, seconds)

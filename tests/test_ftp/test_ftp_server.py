@@ -654,3 +654,31 @@ def test_curl_hears_why_an_upload_over_the_cap_was_refused(server, folders, rece
     client.storbinary("STOR small.jpg", io.BytesIO(JPEG))  # the session goes on
     client.quit()
     assert server.counters()["uploads_too_large"] == 3
+
+
+def test_a_ban_is_listed_with_the_accounts_tried_and_lifted_at_once(folders, received):
+    ban = BanPolicy(attempts=3, window_seconds=60, ban_seconds=600)
+    server = _start(folders, received, ban=ban)
+    try:
+        host, port = server.address
+        for user in ("porch", "porch", "admin"):
+            guess = ftplib.FTP(timeout=10, source_address=("127.0.0.4", 0))
+            guess.connect(host, port)
+            _refused(lambda g=guess, u=user: g.login(u, "wrong"), "530")
+            guess.close()
+        [listed] = server.state.active_bans()
+        assert listed.address == "127.0.0.4" and listed.accounts == ["porch", "admin"]
+        assert 590 < listed.until - time.time() <= 600 and listed.since <= time.time()
+        camera = ftplib.FTP(timeout=10, source_address=("127.0.0.4", 0))
+        assert "Too many failed logins" in _refused(lambda: camera.connect(host, port), "530")
+        camera.close()
+        assert server.state.unban("127.0.0.4") is True
+        assert server.state.active_bans() == []
+        assert server.state.unban("127.0.0.4") is False  # nothing left to lift
+        camera = ftplib.FTP(timeout=10, source_address=("127.0.0.4", 0))
+        camera.connect(host, port)
+        camera.login("porch", PASSWORD)  # the right password works again at once
+        camera.storbinary("STOR after_unban.jpg", io.BytesIO(JPEG))
+        camera.quit()
+    finally:
+        server.stop()
