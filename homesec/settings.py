@@ -71,6 +71,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A file in a camera's folder that no `uploads` row explains and that the pipeline never
     # takes (hidden, a temporary name, not an image) goes at the cleanup once it is this old.
     stray_file_grace_hours: float = 24.0
+    # Rejected uploads are moved out of the camera's folder to <FOSCAM_BASE_PATH>/.rejected/
+    # <camera>/ for the owner to look at; the cleanup deletes them once they are this old.
+    rejected_upload_retention_days: float = 7.0
 
     # --- ingest -----------------------------------------------------------------------------
     dedupe_ttl_seconds: int = 300
@@ -558,6 +561,10 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "DELETE_IMAGES": ("delete_images", _parse_bool),
     "MIN_FREE_DISK_PERCENT": ("min_free_disk_percent", _parse_float(0, 100)),
     "STRAY_FILE_GRACE_HOURS": ("stray_file_grace_hours", _parse_float(0, exclusive_min=True)),
+    "REJECTED_UPLOAD_RETENTION_DAYS": (
+        "rejected_upload_retention_days",
+        _parse_float(0, exclusive_min=True),
+    ),
     "DEDUPE_TTL_SECONDS": ("dedupe_ttl_seconds", _parse_int(1)),
     "FILE_WATCHER_POLLING": ("file_watcher_polling", _parse_bool),
     "UPLOAD_SETTLE_SECONDS": ("upload_settle_seconds", _parse_float(0)),

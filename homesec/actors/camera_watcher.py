@@ -20,8 +20,12 @@ status in :mod:`homesec.pipeline.camera_health`, what a scan does in
   retried, going by the ledger.
 - **Names**: see :mod:`homesec.files.uploads`: hidden names and FTP temporary names are ignored; a
   name that is not UTF-8 is rejected (``undecodable_name``).
-- **Re-evaluation**: a rejected file is looked at again only when it changes: a new write
-  seen live, or at a scan a size that differs from the rejected one. Never blindly.
+- **Rejected files** are recorded (one ledger row, one log record) and moved out of the folder
+  to ``<FOSCAM_BASE_PATH>/.rejected/<camera>/`` (:mod:`homesec.workflows.ingest`); so the
+  folder watch reporting a file the FTP server handed over already finds it gone. A file
+  recorded as rejected that is still in the folder (from before, or not movable) is looked at
+  again only when it changes: a new write seen live, or at a scan a size that differs from the
+  rejected one. Never blindly.
 - **Scan** (at start, whenever the folder (re)appears, and :meth:`scan_now`): every file
   below the folder, recursively, against one bulk ledger query: no row (or rejected and
   changed) goes through the tracker like a new upload; every ``queued``/``processing`` row of

@@ -14,6 +14,10 @@ shell feeds it accounts and hands its uploads to the watchers:
   find the file.
 - **Listening**: a port that is taken is not fatal: the error shows in ``health()`` and the
   actor tries again every few seconds, while the rest of homesec runs.
+- **Bans**: an address refused after ``FTP_BAN_ATTEMPTS`` failed logins is a problem in
+  ``health()`` while its ban runs (the address, the accounts it tried, until when, and how to
+  lift it); :meth:`bans` lists them and :meth:`unban` lifts one (for ``/api/ftp/bans`` and
+  ``homesec camera unban``).
 - **Floods**: connections refused or closed before their login within the last minute (the
   budget of ``FTP_MAX_UNAUTHENTICATED``) are a problem in ``health()`` while they go on, with
   the addresses they come from; the counters keep the totals.
@@ -28,7 +32,7 @@ from typing import Any
 from homesec.actors import ray_gateway
 from homesec.actors.base import ServiceActor
 from homesec.contract import actor_names
-from homesec.contract.reports import Problem
+from homesec.contract.reports import FtpBan, Problem
 from homesec.files.ftp_server import AccountTable, FtpServer, FtpServerConfig
 from homesec.files.ftp_tls import certificate_files
 from homesec.pipeline.retry import backoff_delay
@@ -151,6 +155,46 @@ class FtpServerActor(ServiceActor):
         self.counters["hand_over_missed"] += 1
         return False
 
+    # --- bans -------------------------------------------------------------------------------
+    async def bans(self) -> list[FtpBan]:
+        """The addresses refused after failed logins, now (none while not listening)."""
+        server = self.server
+        return server.state.active_bans() if server is not None else []
+
+    async def unban(self, address: str) -> bool:
+        """Lift the ban of ``address`` at once; False when it was not banned."""
+        server = self.server
+        lifted = server is not None and server.state.unban(address)
+        if lifted:
+            self.log.warning("%s: the ban of %s was lifted by hand", self.name, address)
+        return lifted
+
+    def _ban_problems(self, server: FtpServer) -> list[Problem]:
+        problems = []
+        for ban in server.state.active_bans():
+            tried = ", ".join(ban.accounts) or "no user name"
+            until = time.strftime("%H:%M:%S", time.localtime(ban.until))
+            problems.append(
+                Problem(
+                    component=self.name,
+                    summary=(
+                        f"FTP: {ban.address} is banned until {until} after "
+                        f"{self.settings.ftp_ban_attempts} failed logins (tried: {tried}); "
+                        "even the right password is refused from there meanwhile"
+                    ),
+                    remedy=(
+                        "if it is one of your cameras, enter its right password in its FTP "
+                        "settings (`homesec camera passwd CAMERA` makes a new one), then lift "
+                        f"the ban: `homesec camera unban {ban.address}` or "
+                        f"DELETE /api/ftp/bans/{ban.address}; if not, find the machine and "
+                        "keep it off the cameras' network (the ban ends by itself, "
+                        "FTP_BAN_SECONDS)"
+                    ),
+                    since=ban.since,
+                )
+            )
+        return problems
+
     def health_detail(self) -> dict[str, str]:
         server, settings = self.server, self.settings
         detail = {
@@ -163,7 +207,7 @@ class FtpServerActor(ServiceActor):
             now = time.time()
             detail["sessions"] = str(server.state.active_sessions())
             detail["waiting_for_login"] = str(server.state.waiting_for_login())
-            detail["banned_addresses"] = str(server.state.bans.active(now))
+            detail["banned_addresses"] = str(len(server.state.active_bans()))
             pressure = server.state.unauthenticated_pressure(now)
             if pressure is not None:
                 detail["turned_away_before_login_last_minute"] = str(
@@ -176,6 +220,7 @@ class FtpServerActor(ServiceActor):
         server = self.server
         if server is not None:
             problems.extend(self._quota_problems(server, time.time()))
+            problems.extend(self._ban_problems(server))
         pressure = server.state.unauthenticated_pressure(time.time()) if server else None
         if pressure is not None:
             problems.append(

@@ -10,7 +10,9 @@ The decisions are pure (:mod:`homesec.pipeline.retention`); the rows are
   ledger rows whose files are gone (see :mod:`homesec.store.retention` for why only those), then
   Ray's idle session folders, then the stray files of the camera folders (files no ledger row
   explains and the pipeline never takes, older than ``STRAY_FILE_GRACE_HOURS``:
-  :func:`homesec.pipeline.retention.stray_files`; what a leaked camera password once stored).
+  :func:`homesec.pipeline.retention.stray_files`; what a leaked camera password once stored),
+  then the rejected uploads set aside in ``<FOSCAM_BASE_PATH>/.rejected/`` longer than
+  ``REJECTED_UPLOAD_RETENTION_DAYS``.
   The statistics go to the log and, for a real run, a ``logs`` row.
 - **Concurrency**: one lock serialises cleanups and the disk guard. A second caller waits for
   the running cleanup and then runs its own, so what it gets is true when it gets it (after a
@@ -44,7 +46,7 @@ import msgspec
 from homesec.actors.base import ServiceActor
 from homesec.contract.reports import CleanupStats
 from homesec.files import cleanup as cleanup_files
-from homesec.files.camera_folders import discover_camera_folders
+from homesec.files.camera_folders import REJECTED_FOLDER, discover_camera_folders
 from homesec.files.cleanup import FileRemoval
 from homesec.pipeline.retention import (
     RetentionCutoffs,
@@ -214,8 +216,11 @@ class Janitor(ServiceActor):
         uploads_forgotten = await self._forget_uploads(rows, cutoffs)
         ray_sessions = await self._prune_ray_sessions(now)
         strays = await self._sweep_stray_files(now)
-        cleanup_files.warn_about_kept(self.log, (strays,))
-        await self._report(stats, uploads_forgotten, ray_sessions, thumbnails, images, strays)
+        rejected = await self._sweep_rejected_uploads(now)
+        cleanup_files.warn_about_kept(self.log, (strays, rejected))
+        await self._report(
+            stats, uploads_forgotten, ray_sessions, thumbnails, images, strays, rejected
+        )
         self.last_stats = stats
         self._schedule_from = now
         self.counters["cleanups"] += 1
@@ -259,6 +264,20 @@ class Janitor(ServiceActor):
             dry_run=False,
         )
 
+    async def _sweep_rejected_uploads(self, now: dt.datetime) -> FileRemoval:
+        """Delete the rejected uploads set aside (``<FOSCAM_BASE_PATH>/.rejected/``) longer
+        than ``REJECTED_UPLOAD_RETENTION_DAYS`` ago (by their mtime, the upload's time)."""
+        root = self.settings.foscam_base_path / REJECTED_FOLDER
+        files = await asyncio.to_thread(cleanup_files.list_files, root)
+        keep_for = self.settings.rejected_upload_retention_days * 86400.0
+        return await asyncio.to_thread(
+            cleanup_files.remove_files,
+            [file.path for file in files],
+            root,
+            modified_before=now.timestamp() - keep_for,
+            dry_run=False,
+        )
+
     async def _prune_ray_sessions(self, now: dt.datetime) -> list[str]:
         sessions = await asyncio.to_thread(cleanup_files.list_ray_sessions, self.ray_temp_dir)
         current = cleanup_files.current_ray_session(self.ray_temp_dir)
@@ -281,16 +300,18 @@ class Janitor(ServiceActor):
         thumbnails: FileRemoval,
         images: FileRemoval,
         strays: FileRemoval,
+        rejected: FileRemoval,
     ) -> None:
         message = f"cleanup deleted {describe_stats(stats)}"
         self.log.info(
             "%s; also %d ledger rows of files that are gone, %d Ray session folders, "
-            "%d stray files in camera folders (%d bytes)",
+            "%d stray files in camera folders (%d bytes), %d rejected uploads set aside",
             message,
             uploads_forgotten,
             len(ray_sessions),
             len(strays.removed),
             strays.bytes_removed,
+            len(rejected.removed),
             extra=ALREADY_STORED,
         )
         await logs.write(
@@ -305,6 +326,8 @@ class Janitor(ServiceActor):
                 "ray_sessions_pruned": ray_sessions,
                 "stray_files_deleted": len(strays.removed),
                 "stray_bytes_deleted": strays.bytes_removed,
+                "rejected_uploads_deleted": len(rejected.removed),
+                "rejected_bytes_deleted": rejected.bytes_removed,
                 "paths_refused": len(thumbnails.refused) + len(images.refused),
                 "deletions_failed": len(thumbnails.failed) + len(images.failed),
             },

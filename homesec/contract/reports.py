@@ -17,6 +17,16 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
     since: float | None = None  # epoch seconds
 
 
+class FtpBan(msgspec.Struct, frozen=True, kw_only=True):
+    """An address the FTP server refuses after failed logins (FTP_BAN_ATTEMPTS within
+    FTP_BAN_WINDOW_SECONDS), until ``until``; even the right password is refused meanwhile."""
+
+    address: str
+    accounts: list[str]  # the user names it tried, the last one last
+    since: float  # epoch seconds: when the ban started
+    until: float  # epoch seconds: when it ends by itself
+
+
 class ActorHealth(msgspec.Struct, frozen=True, kw_only=True):
     """An actor's answer to ``health()``."""
 

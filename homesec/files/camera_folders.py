@@ -7,6 +7,7 @@ import errno
 import itertools
 import os
 import shutil
+import stat
 from pathlib import Path
 
 from homesec.pipeline.camera_health import FolderState
@@ -84,3 +85,40 @@ def _claim(archive: Path, name: str) -> Path:
             continue
         return target
     raise AssertionError("unreachable")  # itertools.count never ends
+
+
+REJECTED_FOLDER = ".rejected"  # under FOSCAM_BASE_PATH: rejected uploads, kept a while
+
+
+def rejected_folder(base_path: Path, camera_id: str) -> Path:
+    """Where a camera's rejected uploads are kept: ``<base>/.rejected/<camera id>``. No watcher
+    watches it (discovery skips dot names); the Janitor deletes what is older than
+    ``REJECTED_UPLOAD_RETENTION_DAYS``."""
+    return base_path / REJECTED_FOLDER / camera_id
+
+
+def set_aside(path: str, camera_folder: str, aside: Path) -> Path | None:
+    """Move the rejected upload at ``path`` out of ``camera_folder`` to the same place below
+    ``aside`` (a file of the same name there is replaced: the newest rejection is kept). None
+    when there is nothing to move: gone, a folder, or not really inside the camera's folder (a
+    path through a symlink leading out is never followed: what lies outside is not ours)."""
+    relative = os.path.relpath(path, camera_folder)
+    if relative.startswith(os.pardir) or os.path.isabs(relative):
+        return None
+    try:
+        real_folder = os.path.realpath(camera_folder)
+        real_parent = os.path.realpath(os.path.dirname(path))
+        info = os.lstat(path)
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISDIR(info.st_mode) or os.path.commonpath([real_parent, real_folder]) != real_folder:
+        return None
+    target = aside / relative
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV or not stat.S_ISREG(info.st_mode):
+            raise
+        shutil.move(path, target)  # the camera's folder is a mount of its own
+    return target

@@ -5,7 +5,8 @@
 path is checked to be inside the folder, with its last component never followed (``O_NOFOLLOW``)
 and no overwriting of a file with other hard links, which could live outside the folder. The
 file it returns is a :class:`CappedFile`, which stops writing past ``MAX_UPLOAD_BYTES``; the
-session's data channel then cuts the transfer off (:mod:`homesec.files.ftp_session`).
+session's data channel then reads the rest and throws it away and answers 552
+(:mod:`homesec.files.ftp_session`).
 """
 
 from __future__ import annotations
@@ -17,25 +18,32 @@ import stat
 from pyftpdlib.filesystems import AbstractedFS
 
 from homesec.pipeline.ftp_policy import inside
+from homesec.pipeline.validation import SIGNATURE_BYTES
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
 class CappedFile:
-    """An upload's file that stops writing past ``limit`` bytes and says so."""
+    """An upload's file that stops writing past ``limit`` bytes and says so; it keeps the
+    file's first bytes, which tell at the end whether it can be an image at all."""
 
     def __init__(self, file, path: str, limit: int) -> None:
         self._file = file
         self.name = path
         self.limit = limit
         self.written = 0
+        self.discarded = 0  # bytes received past the cap, thrown away
         self.over_limit = False
+        self.start = b""  # the first SIGNATURE_BYTES bytes
 
     def write(self, data: bytes) -> int:
         if not self.over_limit and self.written + len(data) > self.limit:
             self.over_limit = True
         if self.over_limit:
-            return len(data)  # dropped: the transfer is cut off right after this read
+            self.discarded += len(data)  # dropped: the session drains the rest, then says 552
+            return len(data)
+        if len(self.start) < SIGNATURE_BYTES:
+            self.start += data[: SIGNATURE_BYTES - len(self.start)]
         self.written += len(data)
         return self._file.write(data)
 

@@ -45,6 +45,7 @@ import msgspec
 from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
+from homesec.contract.reports import FtpBan
 from homesec.pipeline.camera_accounts import FtpAccount, verify_password
 from homesec.pipeline.ftp_policy import (
     DEFAULT_LOGIN_TIMEOUT_SECONDS,
@@ -57,6 +58,7 @@ from homesec.pipeline.ftp_policy import (
     UnauthenticatedConnections,
     UnauthenticatedPolicy,
 )
+from homesec.pipeline.validation import ImageLimits
 from homesec.settings import Settings
 
 log = logging.getLogger("homesec.ftp")
@@ -65,7 +67,7 @@ COUNTERS = (
     "connections", "logins", "failed_logins", "bans", "refused_banned", "refused_commands",
     "refused_paths", "refused_busy", "uploads", "uploads_too_large", "uploads_incomplete",
     "refused_unauthenticated", "evicted_unauthenticated", "login_timeouts", "refused_names",
-    "refused_quota",
+    "refused_quota", "uploads_rejected",
 )  # fmt: skip
 # Idle logged-in control connections are dropped after this long; a camera logs in per upload.
 # Before the login, FTP_LOGIN_TIMEOUT_SECONDS holds.
@@ -86,6 +88,8 @@ class FtpServerConfig(msgspec.Struct, frozen=True, kw_only=True):
     certfile: str | None = None  # set: FTPS only (explicit AUTH TLS on control and data)
     keyfile: str | None = None
     max_upload_bytes: int = 20 * 1024 * 1024
+    # The watcher's size rules, for the answer at the end of a transfer (550 for no image).
+    image_limits: ImageLimits = ImageLimits()
     max_connections_per_account: int = 4
     ban: BanPolicy = BanPolicy()
     auth_failed_delay: float = AUTH_FAILED_DELAY_SECONDS
@@ -117,6 +121,7 @@ class FtpServerConfig(msgspec.Struct, frozen=True, kw_only=True):
             certfile=str(certfile) if certfile else None,
             keyfile=str(keyfile) if keyfile else None,
             max_upload_bytes=settings.max_upload_bytes,
+            image_limits=ImageLimits.from_settings(settings),
             max_connections_per_account=settings.ftp_max_connections_per_account,
             ban=BanPolicy.from_settings(settings),
             login_timeout=settings.ftp_login_timeout_seconds,
@@ -213,6 +218,7 @@ class ServerState:
         self.on_upload = on_upload
         self.clock = clock
         self.bans = LoginBans(config.ban)
+        self._bans_lock = threading.Lock()  # listed and lifted from the actor's thread
         self.unauthenticated = UnauthenticatedConnections(config.unauthenticated)
         self._unauthenticated_lock = threading.Lock()  # health reads it from another thread
         self.usage = FolderUsage()
@@ -226,6 +232,25 @@ class ServerState:
         # for every snapshot, and scrypt's 50 ms would stall the one server thread each time.
         self._memo_key = secrets.token_bytes(32)
         self._verified: dict[tuple[str, str], bytes] = {}
+
+    # --- bans: the server thread records failures, the actor lists and lifts them ---------
+    def login_failed(self, address: str, account: str) -> float:
+        """Record a failed login; the seconds of the ban it started, else 0."""
+        with self._bans_lock:
+            return self.bans.failed(address, self.clock(), account)
+
+    def banned_for(self, address: str) -> float:
+        with self._bans_lock:
+            return self.bans.banned_for(address, self.clock())
+
+    def active_bans(self) -> list[FtpBan]:
+        with self._bans_lock:
+            return self.bans.active_bans(self.clock())
+
+    def unban(self, address: str) -> bool:
+        """Lift a ban at once (its failures are forgotten too); False when none was running."""
+        with self._bans_lock:
+            return self.bans.unban(address, self.clock())
 
     def count(self, counter: str) -> None:
         self.counters[counter] += 1

@@ -9,9 +9,11 @@ pyftpdlib acts:
   lead out);
 - when a file is opened for writing: the filesystem's own checks
   (:class:`homesec.files.ftp_filesystem.CameraFS`);
-- while data arrives (:class:`_UploadCap`): past ``MAX_UPLOAD_BYTES`` the
-  :class:`~homesec.files.ftp_filesystem.CappedFile` writes nothing more, the transfer is cut off
-  with a 552 and the partial file deleted;
+- while data arrives (:class:`_UploadChecks`): past ``MAX_UPLOAD_BYTES`` the
+  :class:`~homesec.files.ftp_filesystem.CappedFile` writes nothing more, the rest is read and
+  thrown away, and the transfer is answered 552 and the partial file deleted;
+- at the end of a transfer (:class:`_UploadChecks`): bytes that cannot be an image (empty, too
+  small, not a JPEG or PNG) are answered 550 with the reason instead of 226;
 - at login: the accounts (:class:`homesec.files.ftp_authorizer.CameraAuthorizer`), the
   per-account connection cap and, at connect and on each failure, the ban;
 - before the login (:meth:`CameraSession._await_login`): the budget of connections that have
@@ -45,6 +47,8 @@ from homesec.pipeline.ftp_policy import (
     inside,
     list_target,
     login_timeout_reply,
+    must_cut_off,
+    not_an_image_reply,
     not_logged_in_reply,
     over_connection_cap,
     quota_refusal,
@@ -53,6 +57,7 @@ from homesec.pipeline.ftp_policy import (
     too_many_connections_reply,
     upload_too_large_reply,
 )
+from homesec.pipeline.validation import check_start
 
 log = logging.getLogger("homesec.ftp")
 
@@ -116,7 +121,7 @@ class CameraSession:
         self.state.settle_unauthenticated(id(self))
 
     def _refuse_if_banned(self) -> bool:
-        seconds = self.state.bans.banned_for(self.remote_ip, self.state.clock())
+        seconds = self.state.banned_for(self.remote_ip)
         if seconds <= 0:
             return False
         self.state.count("refused_banned")
@@ -130,7 +135,7 @@ class CameraSession:
 
     def handle_auth_failed(self, msg: str, password: str) -> None:
         self.state.count("failed_logins")
-        seconds = self.state.bans.failed(self.remote_ip, self.state.clock())
+        seconds = self.state.login_failed(self.remote_ip, self.username or "")
         if seconds > 0:
             self.state.count("bans")
             log.warning("FTP: %s banned for %.0f s after failed logins", self.remote_ip, seconds)
@@ -287,17 +292,52 @@ class CameraSession:
             log.exception("FTP: handing %s over failed", path)
 
 
-class _UploadCap:
-    """Mixed in before pyftpdlib's DTP handler: cuts an upload off at its size cap."""
+class _UploadChecks:
+    """Mixed in before pyftpdlib's DTP handler: the size cap while data arrives, and the
+    answer at the end of a transfer.
+
+    Past ``MAX_UPLOAD_BYTES`` nothing more is written, but the data is read on and thrown
+    away until the client has sent it all (up to
+    :data:`~homesec.pipeline.ftp_policy.OVERSIZE_DRAIN_BYTES` more): a data connection closed
+    while the client still sends is reset, and the client (curl: "Send failure: Connection
+    reset by peer") never reads the 552 that says why. The transfer then counts as incomplete
+    (the partial file is deleted). A complete transfer whose bytes cannot be an image (empty,
+    too small, no JPEG or PNG signature: :func:`homesec.pipeline.validation.check_start`, the
+    watcher's own rules) is answered 550 with the reason instead of 226; it is handed over all
+    the same, and the watcher records it as rejected and sets it aside.
+    """
+
+    _judged = False
 
     def handle_read_event(self) -> None:
         super().handle_read_event()
         file = self.file_obj
-        if isinstance(file, CappedFile) and file.over_limit and not self._closed:
-            self.cmd_channel.state.count("uploads_too_large")
-            self._resp = (upload_too_large_reply(file.limit), log.warning)
+        if isinstance(file, CappedFile) and must_cut_off(file.discarded) and not self._closed:
+            self.close()  # sent far too much: cut off, as before draining
+
+    def close(self) -> None:
+        if not self._closed and not self._judged:
+            self._judged = True
+            self._judge()
+        super().close()
+
+    def _judge(self) -> None:
+        file = self.file_obj
+        if not self.receive or not isinstance(file, CappedFile):
+            return
+        state = self.cmd_channel.state
+        if file.over_limit:
+            state.count("uploads_too_large")
             self.transfer_finished = False
-            self.close()
+            self._resp = (upload_too_large_reply(file.limit), log.warning)
+            return
+        if not self.transfer_finished:
+            return
+        refusal = check_start(file.start, file.written, state.config.image_limits)
+        if refusal is not None:
+            state.count("uploads_rejected")
+            reason = refusal.reason.value if refusal.reason else "invalid"
+            self._resp = (not_an_image_reply(reason, refusal.message), log.info)
 
 
 def handler_class(state: ServerState) -> type:
@@ -329,5 +369,5 @@ def handler_class(state: ServerState) -> type:
         )
     else:
         base, dtp = FTPHandler, DTPHandler
-    attributes["dtp_handler"] = type("CappedDTPHandler", (_UploadCap, dtp), {})
+    attributes["dtp_handler"] = type("CheckedDTPHandler", (_UploadChecks, dtp), {})
     return type("CameraFTPHandler", (CameraSession, base), attributes)

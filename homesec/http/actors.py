@@ -1,15 +1,17 @@
 """How the HTTP front door learns about the pipeline's actors, without importing Ray.
 
-The API only needs the Supervisor's report. The Ray-backed :class:`ActorDirectory` lives with the
-actors (it calls the named ``supervisor`` actor); the front door takes any object with this one
-method, so it runs, and is tested, with no cluster at all.
+The API needs the Supervisor's report, and the FTP server's bans (to list and lift them). The
+Ray-backed :class:`ActorDirectory` lives with the actors (it calls the named ``supervisor`` and
+``ftp_server`` actors); the front door takes any object with these methods, so it runs, and is
+tested, with no cluster at all.
 """
 
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from homesec.contract.reports import ActorStatus, SupervisorReport
+from homesec.contract.errors import PipelineNotRunning
+from homesec.contract.reports import ActorStatus, FtpBan, SupervisorReport
 
 __all__ = ["ActorDirectory", "ActorStatus", "NoActors", "SupervisorReport", "is_healthy"]
 
@@ -28,12 +30,32 @@ class ActorDirectory(Protocol):
         """
         ...
 
+    async def ftp_bans(self) -> list[FtpBan]:
+        """The addresses the FTP server refuses after failed logins, now. Raises
+        :class:`~homesec.contract.errors.PipelineNotRunning` when the FTP server is not there
+        (or does not answer)."""
+        ...
+
+    async def ftp_unban(self, address: str) -> bool:
+        """Lift the ban of ``address`` at once; False when it was not banned. Raises
+        :class:`~homesec.contract.errors.PipelineNotRunning` as :meth:`ftp_bans` does."""
+        ...
+
 
 class NoActors:
     """The directory of an API running without a pipeline: there is never a report."""
 
     async def supervisor_report(self) -> SupervisorReport | None:
         return None
+
+    async def ftp_bans(self) -> list[FtpBan]:
+        raise PipelineNotRunning(NO_FTP_SERVER)
+
+    async def ftp_unban(self, address: str) -> bool:
+        raise PipelineNotRunning(NO_FTP_SERVER)
+
+
+NO_FTP_SERVER = "homesec's FTP server is not running with this API (is `homesec up` running?)"
 
 
 def is_healthy(actor: ActorStatus) -> bool:

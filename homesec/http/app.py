@@ -35,6 +35,7 @@ from homesec.http.routes.detections import DetectionController
 from homesec.http.routes.dlq import DlqController
 from homesec.http.routes.events import EventController
 from homesec.http.routes.feedback import FeedbackController
+from homesec.http.routes.ftp import FtpBanController
 from homesec.http.routes.logs import LogController
 from homesec.http.routes.system import SystemController
 from homesec.http.services import Cleanup, Services, provide_services, provide_session
@@ -122,6 +123,7 @@ def create_app(
             DetectionController,
             LogController,
             DlqController,
+            FtpBanController,
             AlertRuleController,
             AlertController,
             live.events_socket,

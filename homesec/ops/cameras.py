@@ -1,4 +1,5 @@
-"""`homesec camera add|passwd|remove|list`: the cameras' FTP accounts, from the command line.
+"""`homesec camera add|passwd|remove|list|unban`: the cameras' FTP accounts, from the command
+line.
 
 They talk to PostgreSQL only, so they work whether or not `homesec up` runs: the configured
 ``DATABASE_URL``, else the running homesec's (its run file names the embedded server), else the
@@ -9,6 +10,9 @@ change up within seconds.
 (generated when not given). ``remove`` deletes the camera's account and rows (uploads,
 detections, events) and moves its folder, images and all, to ``<FOSCAM_BASE_PATH>/.removed/``,
 so no image is lost and discovery does not bring the camera back.
+
+``unban`` is the exception: a ban lives only in the running FTP server's memory, so it asks the
+running homesec's FtpServer actor (through Ray, as ``homesec status`` does) to lift it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import ipaddress
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -47,6 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     remove.add_argument("name")
     actions.add_parser("list", help="the cameras and their FTP accounts")
+    unban = actions.add_parser(
+        "unban", help="let an address banned after failed FTP logins log in again at once"
+    )
+    unban.add_argument("address", help="the banned IP address (health and /api/ftp/bans name it)")
 
 
 @contextlib.contextmanager
@@ -205,6 +214,44 @@ def camera_list(settings: Settings, say: Say = print) -> int:
     return 0
 
 
+def _lift_ban(settings: Settings, address: str) -> bool:
+    """Ask the running homesec's FTP server to lift the ban of ``address``."""
+    from homesec.actors import ray_gateway
+    from homesec.contract import actor_names
+    from homesec.ops.status import connect_to_running, read_run_state
+
+    run = read_run_state(settings)
+    if run is None:
+        raise CameraCommandError(
+            "homesec is not running, so no address is banned: bans live only in the running "
+            "FTP server's memory"
+        )
+    connect_to_running(run)
+    try:
+        handle = ray_gateway.lookup(actor_names.FTP_SERVER)
+        if handle is None:
+            raise CameraCommandError(
+                "homesec's FTP server is not running (FTP_ENABLED), so no address is banned"
+            )
+        return ray_gateway.call_blocking(handle, "unban", address, timeout=10)
+    finally:
+        ray_gateway.disconnect()
+
+
+def camera_unban(settings: Settings, address: str, say: Say = print) -> int:
+    try:
+        address = str(ipaddress.ip_address(address))
+    except ValueError:
+        raise CameraCommandError(f"{address!r} is not an IP address") from None
+    if not _lift_ban(settings, address):
+        raise CameraCommandError(
+            f"{address} is not banned by the FTP server (GET /api/ftp/bans lists the bans)"
+        )
+    say(f"Lifted the FTP ban of {address}: it may log in again now.")
+    say("If it is a camera, make sure it has the right password, or it is banned again.")
+    return 0
+
+
 def run(settings: Settings, args: argparse.Namespace, say: Say = print) -> int:
     if args.camera_command == "add":
         return camera_add(settings, args.name, args.password, say)
@@ -212,4 +259,6 @@ def run(settings: Settings, args: argparse.Namespace, say: Say = print) -> int:
         return camera_passwd(settings, args.name, args.password, say)
     if args.camera_command == "remove":
         return camera_remove(settings, args.name, say)
+    if args.camera_command == "unban":
+        return camera_unban(settings, args.address, say)
     return camera_list(settings, say)

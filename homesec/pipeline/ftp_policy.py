@@ -37,6 +37,7 @@ from collections.abc import Iterable
 
 import msgspec
 
+from homesec.contract.reports import FtpBan
 from homesec.pipeline.uploads import folder_name_refusal, upload_name_refusal
 from homesec.settings import Settings
 
@@ -157,7 +158,27 @@ def too_many_connections_reply(maximum: int) -> str:
 def upload_too_large_reply(limit: int) -> str:
     return (
         f"552 Upload refused: larger than {limit} bytes (MAX_UPLOAD_BYTES); "
-        "the transfer was cut off and the partial file deleted."
+        "the rest was read and discarded, and the partial file deleted."
+    )
+
+
+# Past the size cap a transfer is read on and thrown away, so the client finishes sending and
+# reads the 552 (cut off at once, its socket is reset and it never hears why); past this much
+# more it is cut off all the same.
+OVERSIZE_DRAIN_BYTES = 256 * 1024 * 1024
+
+
+def must_cut_off(discarded_bytes: int) -> bool:
+    """Has an upload over the cap sent so much more that it is cut off without draining?"""
+    return discarded_bytes > OVERSIZE_DRAIN_BYTES
+
+
+def not_an_image_reply(reason: str, message: str) -> str:
+    """The answer to a transfer whose bytes the watcher would reject (:func:`homesec.pipeline
+    .validation.check_start`): it is set aside, not ingested."""
+    return (
+        f"550 Rejected ({reason}): {message}; homesec takes only JPEG and PNG images. "
+        "The file was set aside, not ingested."
     )
 
 
@@ -179,16 +200,32 @@ class BanPolicy(msgspec.Struct, frozen=True):
 class AddressRecord(msgspec.Struct, frozen=True):
     failures: tuple[float, ...] = ()  # times of the failures still inside the window
     banned_until: float | None = None
+    banned_since: float | None = None
+    accounts: tuple[str, ...] = ()  # the user names tried, the last one last (a few only)
 
 
-def record_failure(record: AddressRecord, now: float, policy: BanPolicy) -> AddressRecord:
-    """One more failed login from this address; a ban starts at the ``attempts``-th failure
-    within the window (and the count starts afresh after it)."""
+# User names remembered per address: enough to tell a camera with an old password from a guesser.
+MAX_ACCOUNTS_REMEMBERED = 5
+
+
+def record_failure(
+    record: AddressRecord, now: float, policy: BanPolicy, account: str = ""
+) -> AddressRecord:
+    """One more failed login from this address (as ``account``); a ban starts at the
+    ``attempts``-th failure within the window (and the count starts afresh after it)."""
+    accounts = record.accounts
+    if account:
+        accounts = (*(a for a in accounts if a != account), account)[-MAX_ACCOUNTS_REMEMBERED:]
     recent = (*(at for at in record.failures if now - at < policy.window_seconds), now)
     if len(recent) >= policy.attempts:
-        return AddressRecord((), now + policy.ban_seconds)
-    banned = record.banned_until if banned_for(record, now) > 0 else None
-    return AddressRecord(recent, banned)
+        return AddressRecord((), now + policy.ban_seconds, now, accounts)
+    running = banned_for(record, now) > 0
+    return AddressRecord(
+        recent,
+        record.banned_until if running else None,
+        record.banned_since if running else None,
+        accounts,
+    )
 
 
 def banned_for(record: AddressRecord, now: float) -> float:
@@ -213,10 +250,10 @@ class LoginBans:
         self._records: dict[str, AddressRecord] = {}
         self.bans = 0  # bans started, for health()
 
-    def failed(self, address: str, now: float) -> float:
+    def failed(self, address: str, now: float, account: str = "") -> float:
         """Record a failure; the seconds of the ban it started, else 0."""
         before = self._records.get(address, AddressRecord())
-        after = record_failure(before, now, self.policy)
+        after = record_failure(before, now, self.policy, account)
         self._records[address] = after
         started = banned_for(after, now) > 0 and after.banned_until != before.banned_until
         if started:
@@ -229,6 +266,25 @@ class LoginBans:
 
     def active(self, now: float) -> int:
         return sum(1 for record in self._records.values() if banned_for(record, now) > 0)
+
+    def active_bans(self, now: float) -> list[FtpBan]:
+        """The bans running at ``now``, the one that ends first first."""
+        bans = [
+            FtpBan(
+                address=address,
+                accounts=list(record.accounts),
+                since=record.banned_since if record.banned_since is not None else now,
+                until=record.banned_until,
+            )
+            for address, record in self._records.items()
+            if record.banned_until is not None and banned_for(record, now) > 0
+        ]
+        return sorted(bans, key=lambda ban: (ban.until, ban.address))
+
+    def unban(self, address: str, now: float) -> bool:
+        """Lift the address's ban and forget its failures; False when it was not banned."""
+        record = self._records.pop(address, None)
+        return record is not None and banned_for(record, now) > 0
 
     def _forget_stale(self, now: float) -> None:
         if len(self._records) > 1000:  # bounded memory under a scan from many addresses

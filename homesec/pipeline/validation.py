@@ -117,16 +117,44 @@ def has_allowed_extension(path: str) -> bool:
     return os.path.splitext(path)[1].lower() in MIME_BY_EXTENSION
 
 
-def validate_image_bytes(data: bytes, limits: ImageLimits | None = None) -> ValidationResult:
-    """Validate an image held in memory: size, SHA-256, header, pixel cap, full decode."""
-    limits = limits or ImageLimits()
-    size = len(data)
+# What a JPEG and a PNG start with: the signatures Pillow's JPEG and PNG decoders accept.
+IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
+# Bytes of a file's start that :func:`check_start` needs.
+SIGNATURE_BYTES = max(len(signature) for signature in IMAGE_SIGNATURES)
+
+
+def _size_refusal(size: int, limits: ImageLimits) -> ValidationResult | None:
     if size == 0:
         return reject(RejectReason.EMPTY, "the file is empty", size=0)
     if size < limits.min_bytes:
         return reject(RejectReason.TOO_SMALL, f"{size} bytes, under {limits.min_bytes}", size=size)
     if size > limits.max_bytes:
         return reject(RejectReason.TOO_LARGE, f"{size} bytes, over {limits.max_bytes}", size=size)
+    return None
+
+
+def check_start(
+    start: bytes, size: int, limits: ImageLimits | None = None
+) -> ValidationResult | None:
+    """The cheap part of :func:`validate_image_bytes`, on a file's size and its first
+    :data:`SIGNATURE_BYTES` bytes: the refusal it would give for the size or a file that is no
+    JPEG or PNG at all, else None (which does not make it a valid image: the header and the
+    decode are not looked at). The FTP server answers with it at the end of a transfer."""
+    refusal = _size_refusal(size, limits or ImageLimits())
+    if refusal is not None:
+        return refusal
+    if not start.startswith(IMAGE_SIGNATURES):
+        return reject(RejectReason.NOT_AN_IMAGE, "not a JPEG or PNG image", size=size)
+    return None
+
+
+def validate_image_bytes(data: bytes, limits: ImageLimits | None = None) -> ValidationResult:
+    """Validate an image held in memory: size, SHA-256, header, pixel cap, full decode."""
+    limits = limits or ImageLimits()
+    size = len(data)
+    refusal = _size_refusal(size, limits)
+    if refusal is not None:
+        return refusal
     digest = hashlib.sha256(data).hexdigest()
     try:
         image = Image.open(io.BytesIO(data), formats=OPEN_FORMATS)

@@ -205,6 +205,26 @@ async def record_rejected(
     return True
 
 
+class RejectedUploads(msgspec.Struct, frozen=True):
+    count: int
+    last_at: dt.datetime
+
+
+async def rejected_uploads_in(
+    session: AsyncSession, camera_ids: Sequence[str]
+) -> dict[str, RejectedUploads]:
+    """Per camera among ``camera_ids``: its ``rejected`` rows and the newest one's time; a
+    camera without any is absent. Joins the caller's transaction."""
+    if not camera_ids:
+        return {}
+    rows = await session.execute(
+        select(Upload.camera_id, func.count(), func.max(Upload.received_at))
+        .where(Upload.camera_id.in_(camera_ids), Upload.status == UploadStatus.REJECTED)
+        .group_by(Upload.camera_id)
+    )
+    return {camera: RejectedUploads(count, last) for camera, count, last in rows.all()}
+
+
 # --- the detector's side -------------------------------------------------------------------------
 async def processed_in(session: AsyncSession, paths: Sequence[str]) -> list[tuple[str, str]]:
     """(path, status) of those ``paths`` whose detections are stored (``processed_at`` set)."""

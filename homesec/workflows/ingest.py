@@ -4,7 +4,9 @@ Order, for safety: validation (in a worker thread), the ``dedupe:{sha}`` claim, 
 ``queued``, and only then the XADD. If the XADD fails the row still says queued, and the watcher
 enqueues it again (its retry, or any later scan); the detector is idempotent on the ledger.
 A duplicate gets a ``duplicate`` row naming the original; an invalid file a ``rejected`` row
-``"{reason}: {message}"`` with a WARNING log record. Bad input never raises here: only Redis or
+``"{reason}: {message}"`` with one WARNING log record (a row of ``logs``, written with the ledger
+row), and is then moved out of the camera's folder to ``<FOSCAM_BASE_PATH>/.rejected/<camera>/``
+(kept ``REJECTED_UPLOAD_RETENTION_DAYS``). Bad input never raises here: only Redis or
 PostgreSQL being away does.
 """
 
@@ -14,6 +16,7 @@ import asyncio
 import datetime as dt
 import enum
 import logging
+import posixpath
 from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
@@ -22,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from homesec.contract import keys
 from homesec.contract.jobs import DetectionJob
+from homesec.files.camera_folders import rejected_folder, set_aside
 from homesec.files.uploads import UNDECODABLE_NAME, look_at
 from homesec.files.validation import validate_upload
 from homesec.pipeline.retry import utc_iso
@@ -67,6 +71,9 @@ class UploadIngest:
         self.limits = ImageLimits.from_settings(settings)
         self.dedupe_ttl_seconds = settings.dedupe_ttl_seconds
         self.clock = clock
+        # Where rejected files go: out of the folder, where no watcher looks.
+        self.aside = rejected_folder(settings.foscam_base_path, camera_id)
+        self.rejected_retention_days = settings.rejected_upload_retention_days
 
     async def ingest(
         self, path: str, sessions: async_sessionmaker[AsyncSession], redis: aioredis.Redis
@@ -192,15 +199,23 @@ class UploadIngest:
         sha256: str | None,
         size: int,
     ) -> Ingested:
+        """Record the rejection (the ledger row and its one log record, in one transaction),
+        then move the file out of the camera's folder to :attr:`aside`. So the folder watch,
+        which may report the same file after the FTP server's hand-over, finds it gone and
+        records nothing twice."""
         shown = printable_path(path)
         detail = message if shown in message else f"{shown}: {message}"
+        kept = self.aside / posixpath.relpath(path, self.folder_path)
         written = await record_rejected(
             sessions,
             camera_id=self.camera_id,
             file_path=ledger_path(path),
             reason=reason,
             message=message,
-            log_message=f"upload rejected ({reason}): {detail}",
+            log_message=(
+                f"upload rejected ({reason}): {detail}; kept in {printable_path(str(kept))} for "
+                f"{self.rejected_retention_days:g} days (REJECTED_UPLOAD_RETENTION_DAYS)"
+            ),
             sha256=sha256,
             file_size=size,
         )
@@ -209,6 +224,12 @@ class UploadIngest:
         log.warning(
             "%s: upload rejected (%s): %s", self.camera_id, reason, detail, extra=ALREADY_STORED
         )
+        try:
+            await asyncio.to_thread(set_aside, path, self.folder_path, self.aside)
+        except OSError as exc:  # it stays; the folder watch may record it again
+            log.warning(
+                "%s: cannot move the rejected upload %s aside: %s", self.camera_id, shown, exc
+            )
         return Ingested(Outcome.REJECTED)
 
     async def _reject_undecodable(

@@ -730,3 +730,30 @@ async def test_the_cleanup_sweeps_old_stray_files_that_no_ledger_row_explains(
     [report] = await janitor_logs(db_sessions)
     assert report.extra["stray_files_deleted"] == len(strays)
     assert report.extra["stray_bytes_deleted"] == 5000 + 7000 + 3000 + 9000 + 2000 + 1000
+
+
+# --- issue 22: rejected uploads, set aside for a while ------------------------------------------
+
+
+async def test_the_cleanup_deletes_rejected_uploads_kept_longer_than_their_retention(
+    tmp_path, migrated_database_url, redis_url, db_sessions, closing
+):
+    await seed_world(db_sessions, tmp_path)
+    aside = tmp_path / "cameras" / ".rejected"
+    expired = [
+        put(aside / "front_door" / "notes.jpg", 500, NOW - dt.timedelta(days=8)),
+        put(aside / "back_yard" / "snap" / "empty.jpg", 0, NOW - dt.timedelta(days=7, hours=1)),
+    ]
+    kept = [put(aside / "front_door" / "snap" / "text.jpg", 300, NOW - dt.timedelta(days=6))]
+    actor = janitor(tmp_path, migrated_database_url, redis_url)  # the default: 7 days
+    closing(actor)
+
+    await actor.run_cleanup(dry_run=True)
+    assert all(exist(*expired))  # a preview deletes nothing
+
+    await actor.run_cleanup()
+
+    assert not any(exist(*expired))
+    assert all(exist(*kept))
+    [report] = await janitor_logs(db_sessions)
+    assert report.extra["rejected_uploads_deleted"] == 2

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+from sqlalchemy import select
+
+from homesec.models import Log
 from tests.test_actors.test_camera_watcher import (  # the fixtures of the watcher's tests
     camera_id,
     eventually,
@@ -45,3 +49,46 @@ async def test_a_handed_over_upload_skips_the_settle_wait_and_is_queued_once(
     outside = write(tmp_path / "elsewhere.jpg", jpeg_bytes())
     assert await watcher.upload_finished(outside) is False
     assert await watcher.upload_finished(str(folder) + "_other/x.jpg") is False
+
+
+async def test_a_rejected_upload_is_set_aside_recorded_and_logged_once(
+    start_watcher, make_settings, folder, db_sessions, tmp_path
+):
+    # inotify: the folder watch sees the close as well as the hand-over.
+    settings = make_settings()
+    watcher = await start_watcher(settings, folder)
+    await eventually(lambda: watcher._observer is not None and not watcher._scan_needed)
+    camera = watcher.camera_id
+    text = b"not a picture at all\n" * 20
+    path = write(folder / "snap" / "notes.jpg", text)
+    assert await watcher.upload_finished(path) is True
+    rows = await ledger(db_sessions)
+    assert rows[path].status == "rejected" and rows[path].error.startswith("not_an_image: ")
+    # Out of the camera's folder, into a place no watcher watches, for the owner to look at.
+    aside = tmp_path / "cameras" / ".rejected" / camera / "snap" / "notes.jpg"
+    assert _contents(Path(path)) is None
+    assert _contents(aside) == text
+    await asyncio.sleep(1.5)  # the folder watch's own report of the file comes and goes
+    async with db_sessions() as session:
+        logged = (
+            await session.scalars(
+                select(Log).where(Log.camera_id == camera, Log.message.contains("rejected"))
+            )
+        ).all()
+    assert len(logged) == 1, [log.message for log in logged]
+    assert logged[0].extra["file_path"] == path
+    assert str(aside) in logged[0].message
+    assert watcher.counters["rejected"] == 1
+    # The camera sends a good image under the same name: it is taken.
+    write(folder / "snap" / "notes.jpg", jpeg_bytes())
+    assert await watcher.upload_finished(path) is True
+    await eventually(lambda: _status(db_sessions, path, "queued"))
+
+
+async def _status(sessions, path: str, status: str) -> bool:
+    row = (await ledger(sessions)).get(path)
+    return row is not None and row.status == status
+
+
+def _contents(path: Path) -> bytes | None:
+    return path.read_bytes() if path.exists() else None

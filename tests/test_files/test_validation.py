@@ -17,9 +17,11 @@ from PIL import Image, ImageFile
 
 from homesec.files.validation import validate_upload
 from homesec.pipeline.validation import (
+    SIGNATURE_BYTES,
     ImageLimits,
     RejectReason,
     ValidationResult,
+    check_start,
     is_inside_folder,
     printable_path,
     validate_image_bytes,
@@ -339,3 +341,22 @@ def test_result_round_trips_as_json() -> None:
     decoded = msgspec.json.decode(msgspec.json.encode(result), type=ValidationResult)
     assert decoded == result
     assert b'"reason":"truncated"' in msgspec.json.encode(result)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"tiny", b"hello world\n" * 200, b"GIF89a" + bytes(4000), b"\xff\xd8" + bytes(4000)],
+)
+def test_the_cheap_check_at_the_end_of_an_ftp_transfer_agrees_with_full_validation(
+    data: bytes,
+) -> None:
+    """What the FTP server answers 550 for is what ingest rejects, for the same reason."""
+    cheap = check_start(data[:SIGNATURE_BYTES], len(data))
+    full = validate_image_bytes(data)
+    assert cheap is not None and not full.ok
+    assert cheap.reason == full.reason and cheap.message == full.message
+
+
+def test_the_cheap_check_passes_what_only_a_decode_can_refuse() -> None:
+    for data in (jpeg_bytes(), png_bytes(), jpeg_bytes()[:3000]):
+        assert check_start(data[:SIGNATURE_BYTES], len(data)) is None

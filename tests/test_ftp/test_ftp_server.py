@@ -458,10 +458,10 @@ def flood_server(folders, received) -> Iterator[FtpServer]:
     server.stop()
 
 
-def _curl_upload(server: FtpServer, image: Path, target: str = "curl.jpg"):
+def _curl_upload(server: FtpServer, image: Path, target: str = "curl.jpg", *options: str):
     host, port = server.address
     return subprocess.run(
-        ["curl", "-sS", "--max-time", "20", "-T", str(image),
+        ["curl", "-sS", *options, "--max-time", "20", "-T", str(image),
          f"ftp://porch:{PASSWORD}@{host}:{port}/{target}"],
         capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
@@ -600,5 +600,85 @@ def test_a_camera_over_its_quota_is_refused_with_552(folders, received):
         other.quit()
         assert server.counters()["refused_quota"] == 1
         assert set(server.state.over_quota) == {"porch"}  # the actor's health names it
+    finally:
+        server.stop()
+
+
+# --- replies that tell the camera what became of its file (issue 22) -------------------------
+
+
+def test_a_file_that_is_no_image_or_empty_is_answered_550_with_the_reason(
+    server, folders, received, tmp_path
+):
+    client = _client(server)
+    reply = _refused(lambda: client.storbinary("STOR notes.jpg", io.BytesIO(b"hello " * 400)))
+    assert "not a JPEG or PNG image" in reply, reply
+    reply = _refused(lambda: client.storbinary("STOR empty.jpg", io.BytesIO(b"")))
+    assert "empty" in reply, reply
+    client.storbinary("STOR fine.jpg", io.BytesIO(JPEG))  # an image still gets 226
+    client.quit()
+    # curl prints the reason and fails.
+    text_file = tmp_path / "text.jpg"
+    text_file.write_text("not an image at all\n" * 100)
+    curl = _curl_upload(server, text_file, "curl_text.jpg")
+    assert curl.returncode == 18 and "got 550" in curl.stderr, curl.stderr
+    curl = _curl_upload(server, text_file, "curl_text.jpg", "-v")  # -v: the server's words
+    assert "< 550 Rejected (not_an_image): not a JPEG or PNG image" in curl.stderr, curl.stderr
+    # They are handed over all the same: the watcher records them as rejected and sets them
+    # aside.
+    porch = folders["porch"]
+    handed = [path for _, path in received.items]
+    for name in ("notes.jpg", "empty.jpg", "fine.jpg", "curl_text.jpg"):
+        assert str(porch / name) in handed
+    counters = server.counters()
+    assert counters["uploads_rejected"] == 4 and counters["uploads"] == 5
+
+
+def test_curl_hears_why_an_upload_over_the_cap_was_refused(server, folders, received, tmp_path):
+    big = tmp_path / "big.jpg"
+    big.write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(CAP * 5))
+    curl = _curl_upload(server, big, "big.jpg")
+    assert "reset by peer" not in curl.stderr, curl.stderr
+    assert curl.returncode == 70 and "Exceeded storage allocation" in curl.stderr, curl.stderr
+    curl = _curl_upload(server, big, "big.jpg", "-v")  # -v: the server's words
+    assert "< 552 Upload refused: larger than" in curl.stderr, curl.stderr
+    assert "MAX_UPLOAD_BYTES" in curl.stderr
+    assert not (folders["porch"] / "big.jpg").exists()
+    assert received.items == []
+    # ftplib hears it as the answer to its STOR, without a broken pipe.
+    client = _client(server)
+    reply = _refused(
+        lambda: client.storbinary("STOR big2.jpg", io.BytesIO(b"x" * (CAP * 5))), "552"
+    )
+    assert "MAX_UPLOAD_BYTES" in reply
+    client.storbinary("STOR small.jpg", io.BytesIO(JPEG))  # the session goes on
+    client.quit()
+    assert server.counters()["uploads_too_large"] == 3
+
+
+def test_a_ban_is_listed_with_the_accounts_tried_and_lifted_at_once(folders, received):
+    ban = BanPolicy(attempts=3, window_seconds=60, ban_seconds=600)
+    server = _start(folders, received, ban=ban)
+    try:
+        host, port = server.address
+        for user in ("porch", "porch", "admin"):
+            guess = ftplib.FTP(timeout=10, source_address=("127.0.0.4", 0))
+            guess.connect(host, port)
+            _refused(lambda g=guess, u=user: g.login(u, "wrong"), "530")
+            guess.close()
+        [listed] = server.state.active_bans()
+        assert listed.address == "127.0.0.4" and listed.accounts == ["porch", "admin"]
+        assert 590 < listed.until - time.time() <= 600 and listed.since <= time.time()
+        camera = ftplib.FTP(timeout=10, source_address=("127.0.0.4", 0))
+        assert "Too many failed logins" in _refused(lambda: camera.connect(host, port), "530")
+        camera.close()
+        assert server.state.unban("127.0.0.4") is True
+        assert server.state.active_bans() == []
+        assert server.state.unban("127.0.0.4") is False  # nothing left to lift
+        camera = ftplib.FTP(timeout=10, source_address=("127.0.0.4", 0))
+        camera.connect(host, port)
+        camera.login("porch", PASSWORD)  # the right password works again at once
+        camera.storbinary("STOR after_unban.jpg", io.BytesIO(JPEG))
+        camera.quit()
     finally:
         server.stop()

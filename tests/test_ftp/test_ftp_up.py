@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 from sqlalchemy import text
@@ -195,6 +196,44 @@ def test_a_camera_set_up_with_the_printed_credentials_delivers_events(up_env, fr
         with pytest.raises(ftplib.error_perm, match=r"^530 Too many failed logins"):
             banned.connect(host, port)
         banned.close()
+        # The ban is in health with its remedy and in the API (through the FtpServer actor),
+        # and `homesec camera unban` lifts it at once (issue 22).
+        api = f"http://127.0.0.1:{env['HOMESEC_PORT']}"
+        bans = httpx.get(f"{api}/api/ftp/bans", timeout=10).json()
+        assert [(b["address"], b["accounts"]) for b in bans["items"]] == [
+            ("127.0.0.3", [camera_id])
+        ]
+
+        def ban_problem():
+            health = httpx.get(f"{api}/api/system/health", timeout=10).json()
+            return [p for p in health["problems"] if "127.0.0.3 is banned" in p["summary"]]
+
+        [problem] = _wait(ban_problem, 20, "the ban in health")
+        assert "homesec camera unban 127.0.0.3" in problem["remedy"]
+        unbanned = homesec("camera", "unban", "127.0.0.3", env=env)
+        assert unbanned.returncode == 0, unbanned.stderr
+        lifted = ftplib.FTP(timeout=10, source_address=("127.0.0.3", 0))
+        lifted.connect(host, port)
+        lifted.login(camera_id, password)
+        lifted.quit()
+        assert httpx.get(f"{api}/api/ftp/bans", timeout=10).json()["count"] == 0
+        gone = httpx.delete(f"{api}/api/ftp/bans/127.0.0.3", timeout=10)
+        assert gone.status_code == 404
+
+        # A text file named .jpg: curl hears 550, and the file leaves the camera's folder.
+        notes = Path(env["HOMESEC_DATA_DIR"]) / "notes.jpg"
+        notes.write_text("not an image\n" * 200)
+        curl = subprocess.run(
+            ["curl", "-sS", "-T", str(notes), f"ftp://{camera_id}:{password}@{host}:{port}/"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        assert "got 550" in curl.stderr, curl.stderr
+        aside = Path(env["HOMESEC_DATA_DIR"]) / "cameras" / ".rejected" / camera_id / "notes.jpg"
+        _wait(aside.exists, 20, "the rejected file set aside")
+        assert not (folder / "notes.jpg").exists()
+        assert _ledger(fresh_database_url, camera_id)[str(folder / "notes.jpg")] == "rejected"
+        camera = httpx.get(f"{api}/api/cameras/{camera_id}", timeout=10).json()
+        assert camera["rejected_uploads"] == 1
 
         # Reading back and deleting are refused to the camera itself.
         client = ftplib.FTP(timeout=10)

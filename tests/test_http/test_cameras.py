@@ -202,3 +202,21 @@ def test_archive_names_never_collide(tmp_path) -> None:
     assert len(set(targets)) == 3
     assert all(target is not None and target.parent == base / ".removed" for target in targets)
     assert all(not (target / "porch").exists() for target in targets)
+
+
+async def test_each_camera_says_how_many_uploads_were_rejected(client, db_sessions, settings):
+    """What the Cameras page shows: the ``rejected`` rows of the uploads ledger per camera."""
+    folder = await add_camera(db_sessions, settings, "front_door")
+    await add_camera(db_sessions, settings, "back_yard")
+    async with db_sessions.begin() as session:
+        for name, status in (("a.jpg", "rejected"), ("b.jpg", "rejected"), ("c.jpg", "done")):
+            session.add(
+                Upload(camera_id="front_door", file_path=str(folder / name), status=status)
+            )
+    listed = (await client.get("/api/cameras")).json()["items"]
+    counts = {camera["id"]: camera["rejected_uploads"] for camera in listed}
+    assert counts == {"front_door": 2, "back_yard": 0}
+    one = (await client.get("/api/cameras/front_door")).json()
+    assert one["rejected_uploads"] == 2 and one["last_rejected_at"] is not None
+    other = (await client.get("/api/cameras/back_yard")).json()
+    assert other["rejected_uploads"] == 0 and other["last_rejected_at"] is None

@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from homesec.contract.reports import CleanupStats
+from homesec.contract.reports import CleanupStats, FtpBan, SupervisorReport
 from homesec.models import APIKey
 from homesec.store.api_keys import hash_api_key
 from tests.test_http.conftest import T0, add_camera, add_detection, add_event
@@ -76,6 +76,20 @@ async def no_cleanup(dry_run: bool) -> CleanupStats:
     )
 
 
+class FtpOnlyDirectory:
+    """No supervisor report, but an FTP server with one ban, so the ban routes answer rather
+    than their honest 503."""
+
+    async def supervisor_report(self) -> SupervisorReport | None:
+        return None
+
+    async def ftp_bans(self) -> list[FtpBan]:
+        return [FtpBan(address="192.0.2.7", accounts=["front_door"], since=0.0, until=4e9)]
+
+    async def ftp_unban(self, address: str) -> bool:
+        return address == "192.0.2.7"
+
+
 @pytest.fixture(params=[False, True], ids=["keys-off", "keys-on"])
 def keys_on(request) -> bool:
     return request.param
@@ -89,8 +103,9 @@ def api_schema(make_app, settings, seeded, keys_on):
         # schemathesis' ASGI client sends Host: testserver.
         allowed_hosts=(*settings.allowed_hosts, "testserver"),
     )
-    # With a janitor, so the cleanup routes answer rather than their honest 503.
-    app = make_app(settings=chosen, cleanup=no_cleanup)
+    # With a janitor and an FTP server, so the cleanup and ban routes answer rather than their
+    # honest 503.
+    app = make_app(settings=chosen, cleanup=no_cleanup, actors=FtpOnlyDirectory())
     schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app)
     yield schema
     asgi.shutdown_lifespans()  # the app's connections close before the database goes

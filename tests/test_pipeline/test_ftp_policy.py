@@ -267,3 +267,23 @@ def test_a_folder_at_its_quota_takes_nothing_more():
     refusal = quota_refusal(100, 100) or ""
     assert refusal.startswith("552") and "FTP_CAMERA_QUOTA_BYTES" in refusal
     assert quota_refusal(10**15, 0) is None  # 0: no quota
+
+
+def test_a_ban_remembers_the_accounts_tried_and_can_be_lifted() -> None:
+    bans = LoginBans(BanPolicy(attempts=3, window_seconds=60, ban_seconds=900))
+    assert bans.failed("192.0.2.9", 100.0, "front_door") == 0
+    assert bans.failed("192.0.2.9", 101.0, "admin") == 0
+    assert bans.failed("192.0.2.9", 102.0, "front_door") == 900
+    [ban] = bans.active_bans(103.0)
+    assert (ban.address, ban.accounts, ban.since, ban.until) == (
+        "192.0.2.9",
+        ["admin", "front_door"],
+        102.0,
+        1002.0,
+    )
+    assert bans.active_bans(1002.0) == []  # over by itself
+    assert bans.unban("192.0.2.9", 500.0) is True
+    assert bans.banned_for("192.0.2.9", 500.0) == 0 and bans.active_bans(500.0) == []
+    assert bans.unban("192.0.2.9", 500.0) is False
+    # Its failures are forgotten with it: the next ban takes all the attempts again.
+    assert bans.failed("192.0.2.9", 501.0, "front_door") == 0

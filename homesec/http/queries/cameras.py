@@ -12,9 +12,12 @@ from homesec.http.schemas import cameras as schemas
 from homesec.models import Camera, Detection, Upload, UploadStatus
 from homesec.pipeline.scoring import camera_role
 from homesec.store.camera_accounts import usernames_in
+from homesec.store.uploads import RejectedUploads, rejected_uploads_in
 
 
-def _camera(row: Camera, ftp_username: str | None = None) -> schemas.Camera:
+def _camera(
+    row: Camera, ftp_username: str | None = None, rejected: RejectedUploads | None = None
+) -> schemas.Camera:
     camera = msgspec.convert(row, schemas.Camera, from_attributes=True)
     scoring = camera_role(row.name, row.role)
     return msgspec.structs.replace(
@@ -23,18 +26,23 @@ def _camera(row: Camera, ftp_username: str | None = None) -> schemas.Camera:
         ftp_username=ftp_username,
         scoring_role=scoring.role,
         role_source=scoring.source,
+        rejected_uploads=rejected.count if rejected else 0,
+        last_rejected_at=rejected.last_at if rejected else None,
     )
 
 
 async def _with_account(session: AsyncSession, row: Camera) -> schemas.Camera:
     usernames = await usernames_in(session, [row.id])
-    return _camera(row, usernames.get(row.id))
+    rejected = await rejected_uploads_in(session, [row.id])
+    return _camera(row, usernames.get(row.id), rejected.get(row.id))
 
 
 async def list_cameras(session: AsyncSession) -> schemas.CameraList:
     rows = (await session.scalars(select(Camera).order_by(Camera.id))).all()
-    usernames = await usernames_in(session, [row.id for row in rows])
-    items = [_camera(row, usernames.get(row.id)) for row in rows]
+    ids = [row.id for row in rows]
+    usernames = await usernames_in(session, ids)
+    rejected = await rejected_uploads_in(session, ids)
+    items = [_camera(row, usernames.get(row.id), rejected.get(row.id)) for row in rows]
     return schemas.CameraList(items=items, count=len(rows))
 
 

@@ -29,6 +29,11 @@ class Camera(msgspec.Struct, kw_only=True):
     role: CameraRole | None = None
     scoring_role: CameraRole | None = None
     role_source: str | None = None
+    # Uploads refused by validation (not an image, empty, truncated ...) that the ledger still
+    # holds (RETENTION_DAYS), and when the last came; the files are kept in
+    # <FOSCAM_BASE_PATH>/.rejected/<id>/ for REJECTED_UPLOAD_RETENTION_DAYS.
+    rejected_uploads: int = 0
+    last_rejected_at: dt.datetime | None = None
 
 
 class CameraList(msgspec.Struct, kw_only=True):
