@@ -23,6 +23,9 @@ from homesec.settings import Settings
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 # Binding to every interface: a browser never sends these as Host.
 WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
+# The suffixes home networks give a machine's name: mDNS (Avahi, Bonjour) and the usual home
+# routers' DNS, so the owner's phone reaches the dashboard as ``nas.local`` or ``nas.fritz.box``.
+HOME_NETWORK_SUFFIXES = ("local", "lan", "home", "home.arpa", "localdomain", "fritz.box")
 
 _NAME_AND_PORT = re.compile(r"([a-z0-9.-]+?)\.?(:[0-9]{1,5})?", re.ASCII)
 _PORT = re.compile(r"(:[0-9]{1,5})?", re.ASCII)
@@ -45,8 +48,11 @@ def host_name(header: str) -> str | None:
 
 
 def machine_names() -> set[str]:
-    """This machine's host names and the addresses of its interfaces."""
-    names = {socket.gethostname(), socket.getfqdn()}
+    """This machine's host names (with the home networks' suffixes) and the addresses of its
+    interfaces."""
+    short = socket.gethostname().split(".")[0]
+    names = {socket.gethostname(), socket.getfqdn(), short}
+    names |= {f"{short}.{suffix}" for suffix in HOME_NETWORK_SUFFIXES}
     # A host name that does not resolve is no error: its interfaces still count.
     with contextlib.suppress(OSError):
         names |= {str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None)}
