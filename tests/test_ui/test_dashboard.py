@@ -5,20 +5,37 @@ and logout, phone width, nothing from another host."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import ftplib
 import io
 import re
+import socket
 
 import msgspec
 from sqlalchemy import func, select
 
+from homesec.actors.ftp_server import FtpServerActor
 from homesec.contract import keys
 from homesec.contract.messages import SecurityEventData, SecurityEventMessage, encode_message
+from homesec.contract.reports import ActorStatus, FtpBan, SupervisorReport
 from homesec.files.ftp_server import AccountTable, FtpServer, FtpServerConfig
 from homesec.files.network import lan_address
-from homesec.models import APIKey, Camera, CameraAccount, Event, EventFeedback, GPUStats, Log
-from homesec.pipeline.camera_accounts import verify_password
+from homesec.http.pages.templates import local_time
+from homesec.models import (
+    APIKey,
+    Camera,
+    CameraAccount,
+    Event,
+    EventFeedback,
+    GPUStats,
+    Log,
+    Upload,
+)
+from homesec.models.enums import UploadStatus
+from homesec.pipeline.camera_accounts import FtpAccount, hash_password, verify_password
+from homesec.pipeline.ftp_policy import BanPolicy
+from homesec.settings import local_zone
 from homesec.store import camera_accounts
 from homesec.store.api_keys import hash_api_key
 from tests.test_http.conftest import add_camera, add_detection, add_event, write_jpeg
@@ -392,6 +409,9 @@ async def test_cameras_page_adds_a_camera_shows_its_ftp_settings_and_removes_it(
         empty = await page.locator("#no-cameras").inner_text()
         assert "Add one above" in empty and 'homesec camera add "Front Door"' in empty
         assert "first uploads" not in await page.inner_text("main")
+        # No FTP server with this API (its bans are a 503): nothing about bans, nothing broken.
+        assert await page.locator("#ftp-bans").is_hidden()
+        assert await page.locator("#ftp-notices").count() == 0
         await no_horizontal_scroll(page)
         await shoot(page, screenshots, "cameras-empty")
     phone = page  # the 390 px one
@@ -520,3 +540,183 @@ async def test_cameras_page_adds_a_camera_shows_its_ftp_settings_and_removes_it(
         assert await session.scalar(select(func.count()).select_from(CameraAccount)) == 0
     assert await phone.locator("#no-cameras").is_visible()
     browser.check()
+
+
+# --- what the FTP server knows, on the Cameras page (issues 21 and 22) -----------------------
+
+BANNED = "127.0.0.6"  # the camera with a stale password
+FLOODERS = ("127.0.0.10", "127.0.0.11")
+
+
+class FtpActors:
+    """The actor directory of a running pipeline, at its edge: a real FTP server in this
+    process holds the bans (as in tests/test_http/test_ftp_bans.py), and the Supervisor's report
+    carries the problems the FtpServerActor around it reports (a flood, a camera at its quota)."""
+
+    def __init__(self, server: FtpServer, settings) -> None:
+        self.server = server
+        self.actor = FtpServerActor("ftp_server", settings, "postgresql://-", "redis://-")
+        self.actor.server = server
+
+    async def supervisor_report(self) -> SupervisorReport:
+        ftp = ActorStatus(
+            name="ftp_server", kind="ftp_server", state="ALIVE",
+            problems=self.actor.health_problems(),
+        )  # fmt: skip
+        return SupervisorReport(actors=[ftp], checked_at=dt.datetime.now(dt.UTC))
+
+    async def ftp_bans(self) -> list[FtpBan]:
+        return self.server.state.active_bans()
+
+    async def ftp_unban(self, address: str) -> bool:
+        return self.server.state.unban(address)
+
+
+def _ftp_login(server: FtpServer, password: str, source: str = "127.0.0.1") -> ftplib.FTP:
+    client = ftplib.FTP(timeout=10, source_address=(source, 0))
+    try:
+        client.connect(*server.address)
+        client.login("porch", password)
+    except ftplib.error_perm:
+        client.close()
+        raise
+    return client
+
+
+def _ftp_trouble(server: FtpServer, attempts: int) -> None:
+    """A camera at its quota (552), an address banned for wrong passwords, and a flood of
+    connections that never log in: each as a real FTP client makes it."""
+    client = _ftp_login(server, "porch-secret-1")
+    try:
+        client.storbinary("STOR over.jpg", io.BytesIO(JPEG))
+    except ftplib.error_perm as refused:
+        assert str(refused).startswith("552"), refused
+    else:
+        raise AssertionError("the upload over the quota was taken")
+    client.quit()
+    for _ in range(attempts):
+        with contextlib.suppress(ftplib.error_perm):
+            _ftp_login(server, "an old password", BANNED).close()
+    flood = []
+    for source in FLOODERS:
+        for _ in range(3):
+            sock = socket.socket()
+            sock.settimeout(5)
+            sock.bind((source, 0))
+            sock.connect(server.address)
+            flood.append(sock)
+    for sock in flood:
+        with contextlib.suppress(OSError):
+            sock.recv(1024)  # the greeting, or the 421 of a connection turned away
+        sock.close()
+
+
+async def test_cameras_page_shows_rejected_uploads_ftp_bans_and_the_ftp_servers_problems(
+    make_app, serve, watched, db_sessions, settings, screenshots
+) -> None:
+    porch = await add_camera(db_sessions, settings, "porch")
+    await add_camera(db_sessions, settings, "garage")
+    snapshot = write_jpeg(porch / "snap.jpg", (640, 480), (90, 110, 80))
+    last_rejected = NOW - dt.timedelta(minutes=7)
+    async with db_sessions.begin() as session:
+        for camera in await session.scalars(select(Camera)):
+            camera.status, camera.last_seen_at = "online", NOW - dt.timedelta(minutes=2)
+        session.add(Upload(camera_id="porch", file_path=str(snapshot), status=UploadStatus.DONE))
+        for minutes, name in ((7, "test.txt.jpg"), (30, "empty.jpg"), (90, "big.jpg")):
+            session.add(
+                Upload(
+                    camera_id="porch", file_path=str(porch / name), status=UploadStatus.REJECTED,
+                    received_at=NOW - dt.timedelta(minutes=minutes), error="not_an_image",
+                )
+            )  # fmt: skip
+        # A finished upload is not a rejected one: the garage shows nothing.
+        session.add(
+            Upload(camera_id="garage", file_path=str(porch / "g.jpg"), status=UploadStatus.DONE)
+        )
+
+    accounts = AccountTable(
+        [FtpAccount(username="porch", camera_id="porch", folder_path=str(porch),
+                    password_hash=hash_password("porch-secret-1"))]
+    )  # fmt: skip
+    config = FtpServerConfig(
+        host="127.0.0.1", port=0, auth_failed_delay=0.01, ban=BanPolicy.from_settings(settings),
+        camera_quota_bytes=1, max_unauthenticated=2, max_unauthenticated_per_address=1,
+    )  # fmt: skip
+    ftp = FtpServer(config, accounts, lambda *_: None)
+    ftp.start()
+    try:
+        await asyncio.to_thread(_ftp_trouble, ftp, settings.ftp_ban_attempts)
+        [ban] = ftp.state.active_bans()
+        assert ban.address == BANNED
+        base = serve(make_app(actors=FtpActors(ftp, settings)))
+        browser = await watched(base)
+        for viewport in (DESKTOP, PHONE):
+            page = await browser.page(viewport)
+            await page.goto(base + "/cameras")
+
+            # On top: the flood and the camera at its quota, each with what to do.
+            notices = await page.locator("#ftp-notices li").all_inner_texts()
+            assert len(notices) == 2, notices
+            quota = next(text for text in notices if "upload quota" in text)
+            assert quota.startswith("Camera porch is at its upload quota")
+            assert "What to do: raise FTP_CAMERA_QUOTA_BYTES" in quota
+            flood = next(text for text in notices if "FTP flood" in text)
+            assert all(address in flood for address in FLOODERS)
+            assert "What to do: find the machine at those addresses" in flood
+            assert BANNED not in " ".join(notices)  # the bans have their own section
+
+            # The porch's rejected uploads: how many, when last, where and why.
+            rejected = page.locator('li[data-id="porch"] .rejected')
+            said = await rejected.inner_text()
+            assert "3 uploads rejected, the last one 7 min ago" in said
+            assert local_time(last_rejected, local_zone(settings), "list") in said
+            where = str(settings.foscam_base_path / ".rejected" / "porch")
+            assert where in said and "kept 7 days" in said and "not a JPEG or PNG" in said
+            assert await page.locator('li[data-id="garage"] .rejected').count() == 0
+
+            # The blocked address: what it tried, until when in the house's time.
+            bans = page.locator("#ftp-bans")
+            assert await bans.is_visible()
+            explained = await bans.locator("p.ban-rule").inner_text()
+            assert "5 wrong passwords from one address within 10 min block it for 15 min" in (
+                explained
+            )
+            assert "homesec camera unban ADDRESS does the same" in explained
+            item = bans.locator(f'li.ban[data-address="{BANNED}"]')
+            text = await item.inner_text()
+            until = dt.datetime.fromtimestamp(ban.until, dt.UTC)
+            assert f"blocked until {local_time(until, local_zone(settings), 'short')}" in text
+            assert "(in 15 min)" in text and "tried porch" in text
+            await no_horizontal_scroll(page)
+            await shoot(page, screenshots, "cameras-ftp")
+            await page.emulate_media(color_scheme="dark")
+            await shoot(page, screenshots, "cameras-ftp-dark")
+            await page.emulate_media(color_scheme="light")
+        phone = page
+
+        # Unban asks first: dismissed, the ban stays; accepted, it is lifted and the list goes.
+        phone.once("dialog", lambda dialog: dialog.dismiss())
+        await item.locator("button.unban").click()
+        await asyncio.sleep(0.5)
+        assert [b.address for b in ftp.state.active_bans()] == [BANNED]
+        asked: list[str] = []
+
+        async def accept(dialog) -> None:
+            asked.append(dialog.message)
+            await dialog.accept()
+
+        phone.once("dialog", accept)
+        await item.locator("button.unban").click()
+        await phone.locator("#ftp-bans .unbanned", has_text=f"{BANNED} may log in again").wait_for()
+        assert "give it the right password first" in asked[0]
+        assert await item.count() == 0
+        assert ftp.state.active_bans() == []
+        # The camera logs in again from there with its right password.
+        (await asyncio.to_thread(_ftp_login, ftp, "porch-secret-1", BANNED)).quit()
+        await no_horizontal_scroll(phone)
+        await shoot(phone, screenshots, "cameras-ftp-unbanned")
+        # With no ban, the section is gone at the next visit.
+        await phone.reload()
+        assert await phone.locator("#ftp-bans").is_hidden()
+    finally:
+        ftp.stop()

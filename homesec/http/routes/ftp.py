@@ -21,7 +21,7 @@ from homesec.contract.reports import FtpBan
 from homesec.http.errors import BadRequest, NotFound, ServiceUnavailable
 from homesec.http.openapi import problems
 from homesec.http.schemas import ftp as schemas
-from homesec.http.services import ServicesDep
+from homesec.http.services import Services, ServicesDep
 
 Address = Annotated[
     str,
@@ -37,6 +37,15 @@ def _view(ban: FtpBan, now: float) -> schemas.FtpBan:
         until=dt.datetime.fromtimestamp(ban.until, dt.UTC),
         seconds_left=round(max(0.0, ban.until - now), 3),
     )
+
+
+async def ftp_ban_list(services: Services) -> schemas.FtpBanList:
+    """The bans now, as ``GET /api/ftp/bans`` and the Cameras page show them; raises
+    :class:`PipelineNotRunning` when the FTP server is not there."""
+    bans = await services.actors.ftp_bans()
+    now = time.time()
+    items = [_view(ban, now) for ban in bans]
+    return schemas.FtpBanList(items=items, count=len(items))
 
 
 def _address(text: str) -> str:
@@ -55,12 +64,9 @@ class FtpBanController(Controller):
         """The addresses refused now, the ban that ends first first; 503 when homesec's FTP
         server is not running."""
         try:
-            bans = await services.actors.ftp_bans()
+            return await ftp_ban_list(services)
         except PipelineNotRunning as exc:
             raise ServiceUnavailable(str(exc)) from None
-        now = time.time()
-        items = [_view(ban, now) for ban in bans]
-        return schemas.FtpBanList(items=items, count=len(items))
 
     @delete("/{address:str}", responses=problems(400, 404, 503))
     async def lift_ftp_ban(self, services: ServicesDep, address: Address) -> None:

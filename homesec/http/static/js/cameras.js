@@ -1,7 +1,8 @@
 // The Cameras page, all through the REST API: add a camera with its FTP account
 // (POST /api/camera-accounts), a new FTP password (POST /api/cameras/{id}/ftp-account), each
 // shown once with a copy button; rename, the role the scoring uses and analyse or not
-// (PATCH /api/cameras/{id}); remove after a confirmation (DELETE /api/cameras/{id}).
+// (PATCH /api/cameras/{id}); remove after a confirmation (DELETE /api/cameras/{id}); unban an
+// address the FTP server blocks, after a confirmation (DELETE /api/ftp/bans/{address}).
 import { api, attempt } from "./common.js";
 
 const list = document.querySelector("ul.cameras");
@@ -58,18 +59,25 @@ function tlsWords(account) {
   return account.self_signed ? `${words}, self-signed certificate` : words;
 }
 
-// The list as the server renders it now (the new camera's card among the others). Best
-// effort: the camera is added whatever this finds, and a reload shows it.
-async function refreshList() {
+// The page as the server renders it now: the camera list (the new camera's card among the
+// others) or the blocked addresses. Best effort: what was done is done whatever this finds,
+// and a reload shows it.
+async function freshPage() {
   try {
     const response = await fetch("/cameras", { credentials: "same-origin" });
     const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
-    const cards = response.ok ? fresh.querySelector("ul.cameras") : null;
-    if (!cards) return; // a login page, say: the session ended
-    list.innerHTML = cards.innerHTML;
-    empty.hidden = list.children.length > 0;
-    roleNote.hidden = list.children.length === 0;
-  } catch (_) { /* offline for a moment: the list stays as it was */ }
+    return response.ok ? fresh : null;
+  } catch (_) {
+    return null; // offline for a moment: the page stays as it was
+  }
+}
+
+async function refreshList() {
+  const cards = (await freshPage())?.querySelector("ul.cameras");
+  if (!cards) return; // a login page, say: the session ended
+  list.innerHTML = cards.innerHTML;
+  empty.hidden = list.children.length > 0;
+  roleNote.hidden = list.children.length === 0;
 }
 
 addForm.addEventListener("submit", async (submit) => {
@@ -180,4 +188,33 @@ list.addEventListener("change", (change) => {
     const on = change.target.checked;
     update(card, { enabled: on }, on ? "analysis on" : "analysis off");
   }
+});
+
+// --- the addresses the FTP server blocks -----------------------------------------------------
+const bans = document.getElementById("ftp-bans");
+
+async function unban(item, button) {
+  const address = item.dataset.address;
+  if (!confirm(`Unban ${address}? It may log in again at once. If it is one of your cameras, `
+      + "give it the right password first, or it is blocked again after a few wrong ones.")) return;
+  button.disabled = true;
+  const done = await attempt(`unban ${address}`, async () => {
+    await api("DELETE", `/api/ftp/bans/${encodeURIComponent(address)}`);
+    return true;
+  });
+  // Lifted, or not banned any more (ended by itself): either way, the list as it is now.
+  const fresh = (await freshPage())?.getElementById("ftp-bans");
+  if (fresh) {
+    bans.hidden = fresh.hidden && !done; // the last one lifted: say so before it goes
+    bans.querySelector("ul.bans").innerHTML = fresh.querySelector("ul.bans").innerHTML;
+  } else if (done) {
+    item.remove();
+  }
+  button.disabled = false;
+  if (done) bans.querySelector(".unbanned").textContent = `${address} may log in again.`;
+}
+
+bans.addEventListener("click", (click) => {
+  const button = click.target.closest("button.unban");
+  if (button) unban(button.closest("li.ban"), button);
 });
