@@ -617,16 +617,23 @@ async def test_cameras_page_shows_rejected_uploads_ftp_bans_and_the_ftp_servers_
     porch = await add_camera(db_sessions, settings, "porch")
     await add_camera(db_sessions, settings, "garage")
     snapshot = write_jpeg(porch / "snap.jpg", (640, 480), (90, 110, 80))
-    last_rejected = NOW - dt.timedelta(minutes=7)
+    # Times of this test's own (the module's clock reading is minutes old in a long run), the
+    # last rejection 7 min 20 s ago: the page still says "7 min ago" for 40 s.
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    last_rejected = now - dt.timedelta(minutes=7, seconds=20)
     async with db_sessions.begin() as session:
         for camera in await session.scalars(select(Camera)):
-            camera.status, camera.last_seen_at = "online", NOW - dt.timedelta(minutes=2)
+            camera.status, camera.last_seen_at = "online", now - dt.timedelta(minutes=2)
         session.add(Upload(camera_id="porch", file_path=str(snapshot), status=UploadStatus.DONE))
-        for minutes, name in ((7, "test.txt.jpg"), (30, "empty.jpg"), (90, "big.jpg")):
+        for received, name in (
+            (last_rejected, "test.txt.jpg"),
+            (now - dt.timedelta(minutes=30), "empty.jpg"),
+            (now - dt.timedelta(minutes=90), "big.jpg"),
+        ):
             session.add(
                 Upload(
                     camera_id="porch", file_path=str(porch / name), status=UploadStatus.REJECTED,
-                    received_at=NOW - dt.timedelta(minutes=minutes), error="not_an_image",
+                    received_at=received, error="not_an_image",
                 )
             )  # fmt: skip
         # A finished upload is not a rejected one: the garage shows nothing.
