@@ -172,6 +172,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     public_url: str | None = None  # the dashboard's address in alert links
     notify_timeout_seconds: float = 15.0
     notify_max_attempts: int = 10
+    # A visit's update (the batch's verdict after a fast-path alert) buzzes the phone again only
+    # when its band differs or its score moved by more than this many points.
+    notify_update_min_score_change: int = 15
 
     @property
     def homeassistant_discovery_on(self) -> bool:
@@ -639,6 +642,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "HOMESEC_PUBLIC_URL": ("public_url", _parse_public_url),
     "NOTIFY_TIMEOUT_SECONDS": ("notify_timeout_seconds", _parse_float(0, 300, exclusive_min=True)),
     "NOTIFY_MAX_ATTEMPTS": ("notify_max_attempts", _parse_int(1, 1000)),
+    "NOTIFY_UPDATE_MIN_SCORE_CHANGE": ("notify_update_min_score_change", _parse_int(0, 100)),
 }
 
 ENV_VARS: tuple[str, ...] = tuple(_PARSERS)

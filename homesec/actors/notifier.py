@@ -119,6 +119,7 @@ class Notifier(ServiceActor):
             _now(),
             quiet_hours=self.settings.notify_quiet_hours,
             zone=self.zone,
+            update_min_score_change=self.settings.notify_update_min_score_change,
         ):
             self.counters["decided_batches"] += 1
         await self.deliver_due()

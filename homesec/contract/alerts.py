@@ -22,6 +22,9 @@ class AlertStatus(StrEnum):
     FAILED = "failed"  # gave up after NOTIFY_MAX_ATTEMPTS; last_error says why
     SUPPRESSED_COOLDOWN = "suppressed_cooldown"
     SUPPRESSED_QUIET_HOURS = "suppressed_quiet_hours"
+    # An update that says what the first push said (same band, a score within
+    # NOTIFY_UPDATE_MIN_SCORE_CHANGE): no second push; MQTT and webhooks still get it.
+    SUPPRESSED_UNCHANGED = "suppressed_unchanged"
 
 
 class AlertKind(StrEnum):

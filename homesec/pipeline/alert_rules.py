@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 
-from homesec.contract.alerts import AlertRule, AlertStatus, EventFacts
+from homesec.contract.alerts import AlertRule, AlertStatus, ChannelKind, EventFacts, channel_kind
 from homesec.pipeline.risk import RISK_LEVELS
 
 _RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -156,6 +156,32 @@ def replay(
             last[event.camera_id] = event.started_at
         verdicts.append((event, verdict))
     return verdicts
+
+
+# --- updates -------------------------------------------------------------------------------------
+def update_worth_a_push(
+    previous_level: str | None,
+    previous_score: int | None,
+    level: str | None,
+    score: int | None,
+    min_score_change: int,
+) -> bool:
+    """Is the batch's verdict news next to the fast-path alert the phone already showed: another
+    band, or a score more than ``min_score_change`` points away. A verdict without a score says
+    nothing new; a first score after none does."""
+    if score is None:
+        return False
+    if level != previous_level or previous_score is None:
+        return True
+    return abs(score - previous_score) > min_score_change
+
+
+def update_status(channel: str, *, worth_a_push: bool) -> AlertStatus:
+    """An update row's status on ``channel``: a push channel (Apprise) stays quiet when the
+    update is no news; MQTT's retained state and webhooks always get the latest verdict."""
+    if worth_a_push or channel_kind(channel) != ChannelKind.APPRISE:
+        return AlertStatus.PENDING
+    return AlertStatus.SUPPRESSED_UNCHANGED
 
 
 # --- delivery ------------------------------------------------------------------------------------

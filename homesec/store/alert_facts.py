@@ -96,6 +96,18 @@ async def fast_path_events_of_same_visit(
     ]
 
 
+async def verdicts(
+    session: AsyncSession, event_ids: Sequence[int]
+) -> dict[int, tuple[str | None, int | None]]:
+    """Each event's band and score (what an alert about it said)."""
+    if not event_ids:
+        return {}
+    rows = await session.execute(
+        select(Event.id, Event.risk_level, Event.risk_score).where(Event.id.in_(list(event_ids)))
+    )
+    return {row.id: (row.risk_level, row.risk_score) for row in rows}
+
+
 class MessageFacts(msgspec.Struct, frozen=True, kw_only=True):
     """What an alert message says about its event."""
 

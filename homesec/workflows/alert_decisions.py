@@ -9,7 +9,10 @@ nothing twice.
 
 Two stages, one conversation: a batch event whose visit a fast-path alert already announced
 (:func:`homesec.store.alert_facts.fast_path_events_of_same_visit`) gets no new alert; each
-channel's alert gets an ``update`` row instead, carrying the batch's verdict.
+channel's alert gets an ``update`` row instead, carrying the batch's verdict. An update that is
+no news next to the alert (same band, a score within ``update_min_score_change``:
+:func:`homesec.pipeline.alert_rules.update_worth_a_push`) is recorded but not pushed
+(``suppressed_unchanged`` on Apprise); MQTT and webhooks get it all the same.
 
 The cursor is an event id, which assumes events commit in id order. The Analyst writes one
 event per transaction, one batch after another, so they do; a second writer committing a lower
@@ -25,11 +28,18 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from homesec.contract.alerts import AlertKind, AlertRule, AlertStatus, EventFacts
-from homesec.pipeline.alert_rules import decide, rule_channels
+from homesec.pipeline.alert_rules import (
+    decide,
+    rule_channels,
+    update_status,
+    update_worth_a_push,
+)
 from homesec.store import alert_cursor, alert_facts, alert_rules, alerts
-from homesec.store.alerts import NewAlert
+from homesec.store.alerts import NewAlert, StoredAlert
 
 DECISION_BATCH = 200
+# NOTIFY_UPDATE_MIN_SCORE_CHANGE's default.
+UPDATE_MIN_SCORE_CHANGE = 15
 
 
 def alert_key(event_id: int, channel: str) -> str:
@@ -48,6 +58,7 @@ async def decide_new_events(
     *,
     quiet_hours: tuple[dt.time, dt.time] | None,
     zone: dt.tzinfo | None,
+    update_min_score_change: int = UPDATE_MIN_SCORE_CHANGE,
     limit: int = DECISION_BATCH,
 ) -> int:
     """Decide the events after the cursor (at most ``limit``); the number decided."""
@@ -60,7 +71,7 @@ async def decide_new_events(
         for event in events:
             if event.is_reanalysis:  # the past, scored again: no alarm now
                 continue
-            rows = await _updates_of_visit(session, event)
+            rows = await _updates_of_visit(session, event, update_min_score_change)
             if not rows:
                 rows = await _alerts_by_rules(session, event.facts, rules, channels, now,
                                               quiet_hours=quiet_hours, zone=zone)  # fmt: skip
@@ -70,7 +81,7 @@ async def decide_new_events(
 
 
 async def _updates_of_visit(
-    session: AsyncSession, event: alert_facts.DecidableEvent
+    session: AsyncSession, event: alert_facts.DecidableEvent, min_score_change: int
 ) -> list[NewAlert]:
     facts = event.facts
     if facts.is_fast_path:
@@ -79,10 +90,19 @@ async def _updates_of_visit(
         session, facts.camera_id, event.detection_ids, facts.started_at
     )
     announced = await alerts.announced_for_events(session, fast_ids)
+    said = await alert_facts.verdicts(session, [first.event_id for first in announced])
+
+    def status(first: StoredAlert) -> AlertStatus:
+        level, score = said.get(first.event_id, (None, None))
+        news = update_worth_a_push(
+            level, score, facts.risk_level, facts.risk_score, min_score_change
+        )
+        return update_status(first.channel, worth_a_push=news)
+
     return [
         NewAlert(
             channel=first.channel,
-            status=AlertStatus.PENDING,
+            status=status(first),
             idempotency_key=update_key(first.id, facts.event_id),
             kind=AlertKind.UPDATE,
             event_id=facts.event_id,

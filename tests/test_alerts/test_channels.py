@@ -92,16 +92,16 @@ async def test_an_alert_and_its_update_on_every_channel(notifier, rows, db_sessi
     assert subscriber.json_on("hs/porch/event")[-1]["event_type"] == "person"
     assert subscriber.on("hs/porch/snapshot")[-1].startswith(b"\xff\xd8")
 
-    # The batch of the same visit is scored: an update, not a second alarm.
+    # The batch of the same visit is scored, in a higher band: an update, not a second alarm.
     visit = [seen, await rows.detection("porch")]
     batch = await rows.event(
-        "porch", visit, score=75, level="high", fast_path=False, summary="Still at the door"
+        "porch", visit, score=88, level="critical", fast_path=False, summary="Still at the door"
     )
     await notifier.cycle()
     pushes = receiver.json_bodies("/apprise")
     assert [p["title"] for p in pushes] == [
         "Person at Porch (high 70)",
-        "Update: Person at Porch (high 75)",
+        "Update: Person at Porch (critical 88)",
     ]
     hooks = receiver.json_bodies("/hook")
     assert [(h["alert_id"], h["update"]) for h in hooks] == [
@@ -119,6 +119,48 @@ async def test_an_alert_and_its_update_on_every_channel(notifier, rows, db_sessi
     subscriber.client.publish("homeassistant/status", "online")
     await asyncio.to_thread(wait_for, lambda: len(subscriber.on(config_topic)) > before, 5,
                             "the configs published again")  # fmt: skip
+
+
+async def test_an_update_that_changes_little_is_quiet_on_the_phone(notifier, rows, db_sessions,
+                                                                   receiver, subscriber,
+                                                                   mqtt_broker):  # fmt: skip
+    """The batch agrees with the fast path (same band, 5 points more): the phone does not buzz
+    again, but MQTT's retained alert and the webhook get the batch's verdict."""
+    await alert_rules.create_rule(db_sessions, AlertRule(name="high", min_risk_level="high"))
+    await rows.camera("porch", "Porch")
+    seen = await rows.detection("porch")
+    fast = await rows.event("porch", [seen], score=70, level="high", fast_path=True)
+    await notifier.cycle()
+    assert [p["title"] for p in receiver.json_bodies("/apprise")] == ["Person at Porch (high 70)"]
+
+    visit = [seen, await rows.detection("porch")]
+    batch = await rows.event(
+        "porch", visit, score=75, level="high", fast_path=False, summary="Still at the door"
+    )
+    await notifier.cycle()
+    await asyncio.sleep(1)  # what a push would take, were one sent
+    assert [p["title"] for p in receiver.json_bodies("/apprise")] == ["Person at Porch (high 70)"]
+    hooks = receiver.json_bodies("/hook")
+    assert [(h["update"], h["event"]["id"], h["event"]["risk_score"]) for h in hooks] == [
+        (False, fast, 70),
+        (True, batch, 75),
+    ]
+    assert hooks[0]["alert_id"] == hooks[1]["alert_id"]
+    updated = json.loads(retained(mqtt_broker, "hs/porch/alert"))
+    assert (updated["update"], updated["event_id"], updated["risk_score"]) == (True, batch, 75)
+    assert updated["summary"] == "Still at the door"
+    await asyncio.to_thread(wait_for, lambda: len(subscriber.json_on("hs/alerts")) == 2, 5,
+                            "the update on hs/alerts")  # fmt: skip
+
+    # The record says what happened on each channel: the push was held back on purpose.
+    updates = {a.channel.split(":")[0]: a for a in await alerts.recent(db_sessions, 10)
+               if a.kind == "update"}  # fmt: skip
+    assert {kind: a.status for kind, a in updates.items()} == {
+        "apprise": AlertStatus.SUPPRESSED_UNCHANGED,
+        "mqtt": AlertStatus.SENT,
+        "webhook": AlertStatus.SENT,
+    }
+    assert updates["apprise"].attempts == 0
 
 
 async def test_a_receiver_down_for_a_while_gets_every_alert_once(notifier, rows, db_sessions,

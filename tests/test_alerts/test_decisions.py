@@ -20,6 +20,8 @@ from homesec.pipeline.alert_rules import (
     replay,
     retry_delay,
     rule_channels,
+    update_status,
+    update_worth_a_push,
 )
 from homesec.pipeline.home_assistant import Topics, discovery_configs, event_type
 from homesec.settings import load_settings
@@ -176,6 +178,42 @@ def test_retries_back_off_and_give_up():
     assert retry_delay(30) == 300.0
     assert after_failure(2, 3) is AlertStatus.PENDING
     assert after_failure(3, 3) is AlertStatus.FAILED
+
+
+def test_an_update_pushes_only_when_the_band_changes_or_the_score_moves_past_the_margin():
+    cases = [
+        # (previous band, score), (new band, score), margin, a push?
+        (("high", 70), ("high", 70), 15, False),  # the same verdict again
+        (("high", 70), ("high", 75), 15, False),
+        (("high", 70), ("high", 85), 15, False),  # exactly the margin: not more than it
+        (("high", 70), ("high", 86), 15, True),
+        (("high", 70), ("high", 54), 15, True),  # down as well as up
+        (("high", 70), ("critical", 72), 15, True),  # a new band, however close the score
+        (("high", 62), ("medium", 58), 15, True),
+        (("high", 70), ("high", 71), 0, True),  # margin 0: any move pushes
+        (("high", 70), ("high", 70), 0, False),
+        ((None, None), ("high", 70), 15, True),  # scored at last
+        (("high", 70), ("high", None), 15, False),
+    ]
+    for (old_level, old_score), (new_level, new_score), margin, pushes in cases:
+        got = update_worth_a_push(old_level, old_score, new_level, new_score, margin)
+        assert got is pushes, (old_level, old_score, new_level, new_score, margin)
+
+
+def test_a_quiet_update_still_goes_to_mqtt_and_webhooks_but_not_as_a_push():
+    for channel in ("mqtt", "webhook:1a2b3c4d"):
+        assert update_status(channel, worth_a_push=False) is AlertStatus.PENDING
+    assert update_status("apprise:1a2b3c4d", worth_a_push=True) is AlertStatus.PENDING
+    assert update_status("apprise:1a2b3c4d", worth_a_push=False) is (
+        AlertStatus.SUPPRESSED_UNCHANGED
+    )
+
+
+def test_update_margin_is_a_setting_with_a_default_of_15_points():
+    settings = load_settings({"HOMESEC_DATA_DIR": "/tmp/x"})
+    assert settings.notify_update_min_score_change == 15
+    changed = load_settings({"HOMESEC_DATA_DIR": "/tmp/x", "NOTIFY_UPDATE_MIN_SCORE_CHANGE": "5"})
+    assert changed.notify_update_min_score_change == 5
 
 
 def test_the_message_carries_camera_time_band_summary_link_and_update_title():

@@ -164,3 +164,29 @@ async def test_an_update_waits_for_its_alert(db_sessions, rows):
     for first in [a for a in await all_alerts(db_sessions) if a.kind == AlertKind.ALERT]:
         await alerts.mark_sent(db_sessions, first.id, now)
     assert {a.kind for a in await alerts.due(db_sessions, now, 10)} == {AlertKind.UPDATE}
+
+
+async def test_the_update_margin_decides_whether_the_push_channel_hears_of_an_update(
+    db_sessions, rows
+):
+    """NOTIFY_UPDATE_MIN_SCORE_CHANGE reaches the decision: 70 then 80 in the same band is
+    quiet on Apprise with the default 15, pushed with 5; MQTT and webhooks get it either way."""
+    channels = ["apprise:1111bbbb", *CHANNELS]
+    await alert_rules.create_rule(db_sessions, AlertRule(name="r", min_risk_level="high",
+                                                         cooldown_seconds=0))  # fmt: skip
+    await rows.camera("porch", "Porch")
+    statuses = {}
+    for margin in (15, 5):
+        seen = await rows.detection("porch")
+        await rows.event("porch", [seen], score=70, level="high", fast_path=True)
+        batch = await rows.event("porch", [seen, await rows.detection("porch")], score=80,
+                                 level="high", fast_path=False)  # fmt: skip
+        await decide_new_events(db_sessions, channels, dt.datetime.now(dt.UTC), quiet_hours=None,
+                                zone=dt.UTC, update_min_score_change=margin)  # fmt: skip
+        written = await all_alerts(db_sessions)
+        statuses[margin] = {a.channel.split(":")[0]: a.status for a in written
+                            if a.event_id == batch}  # fmt: skip
+    pending = AlertStatus.PENDING
+    assert statuses[15] == {"apprise": AlertStatus.SUPPRESSED_UNCHANGED, "mqtt": pending,
+                            "webhook": pending}  # fmt: skip
+    assert statuses[5] == {"apprise": pending, "mqtt": pending, "webhook": pending}

@@ -115,6 +115,36 @@ async def test_event_page_shows_frames_boxes_and_neighbours(client, db_sessions,
     assert plain.status_code == 200
 
 
+async def test_a_superseded_event_page_names_and_links_the_visits_final_verdict(
+    client, db_sessions, settings
+) -> None:
+    """The first push links to the fast-path event; by the time it is opened the batch may have
+    superseded it. Its page says so at the top and links the visit's latest verdict (through a
+    second fast-path event chained between them)."""
+    await add_camera(db_sessions, settings, "porch")
+    fast = await add_event(db_sessions, batch_id="fast-1", camera_id="porch", started_at=T0,
+                           risk_score=70, risk_level="high", is_fast_path=True)  # fmt: skip
+    second = await add_event(db_sessions, batch_id="fast-2", camera_id="porch", started_at=T0,
+                             risk_score=72, risk_level="high", is_fast_path=True,
+                             supersedes_event_id=fast)  # fmt: skip
+    final = await add_event(db_sessions, batch_id="visit", camera_id="porch", started_at=T0,
+                            risk_score=88, risk_level="critical", summary="Trying the door.",
+                            supersedes_event_id=second)  # fmt: skip
+
+    html = (await client.get(f"/events/{fast}")).text
+    notice = re.search(r'<p id="superseded"[^>]*>(.*?)</p>', html, re.S)
+    assert notice is not None, "no notice that the event was superseded"
+    assert html.index('id="superseded"') < html.index('class="detail-grid"')  # at the top
+    text = re.sub(r"<[^>]+>|\s+", " ", notice.group(1))
+    assert "preliminary" in text and "critical 88" in text and f"#{final}" in text
+    assert re.search(rf'<a id="final-verdict" href="/events/{final}"', notice.group(1))
+    assert f'href="/events/{final}"' in (await client.get(f"/events/{second}")).text
+
+    final_page = (await client.get(f"/events/{final}")).text
+    assert 'id="superseded"' not in final_page
+    assert f'href="/events/{second}"' in final_page  # what it replaced stays reachable
+
+
 async def test_feedback_is_stored_in_its_own_table(client, db_sessions, settings) -> None:
     ids = await seed_filter_cases(db_sessions, settings)
     event = ids["critical_fast"]

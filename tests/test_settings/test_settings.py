@@ -137,6 +137,7 @@ GOOD_VALUES = {
     "HOMESEC_PUBLIC_URL": ("https://cam.example/", "public_url", "https://cam.example"),
     "NOTIFY_TIMEOUT_SECONDS": ("5", "notify_timeout_seconds", 5.0),
     "NOTIFY_MAX_ATTEMPTS": ("3", "notify_max_attempts", 3),
+    "NOTIFY_UPDATE_MIN_SCORE_CHANGE": ("0", "notify_update_min_score_change", 0),
 }
 
 
@@ -248,6 +249,9 @@ BAD_VALUES = [
     ("HOMESEC_PUBLIC_URL", "cam.example"),
     ("NOTIFY_TIMEOUT_SECONDS", "0"),
     ("NOTIFY_MAX_ATTEMPTS", "0"),
+    ("NOTIFY_UPDATE_MIN_SCORE_CHANGE", "-1"),
+    ("NOTIFY_UPDATE_MIN_SCORE_CHANGE", "101"),
+    ("NOTIFY_UPDATE_MIN_SCORE_CHANGE", "ten"),
 ]
 
 

@@ -217,6 +217,39 @@ async def test_event_page_frames_review_notes_and_feedback(
     await shoot(phone, screenshots, "event")
 
 
+async def test_a_pushed_links_preliminary_event_leads_to_the_visits_final_verdict(
+    make_app, serve, watched, db_sessions, settings, screenshots
+) -> None:
+    """The first push links the fast-path event; opened after the batch superseded it (on a
+    phone, as a push is), the page says so first and one tap opens the final verdict."""
+    await add_camera(db_sessions, settings, "front_door")
+    fast = await add_event(
+        db_sessions, batch_id="fast-visit", camera_id="front_door", started_at=NOW,
+        risk_score=70, risk_level="high", summary="A person at the door.", is_fast_path=True,
+    )  # fmt: skip
+    final = await add_event(
+        db_sessions, batch_id="visit", camera_id="front_door", started_at=NOW,
+        risk_score=88, risk_level="critical", summary="A person tries the door handle.",
+        supersedes_event_id=fast,
+    )  # fmt: skip
+    base = serve(make_app())
+    browser = await watched(base)
+    phone = await browser.page(PHONE)
+    await phone.goto(f"{base}/events/{fast}")
+    notice = phone.locator("#superseded")
+    assert await notice.is_visible()
+    assert "critical 88" in await notice.inner_text()
+    top = await notice.bounding_box()
+    assert top is not None and top["y"] < (await phone.locator(".event-detail").bounding_box())["y"]
+    await no_horizontal_scroll(phone)
+    await shoot(phone, screenshots, "event-superseded")
+    await phone.click("#final-verdict")
+    await phone.wait_for_url(re.compile(rf"/events/{final}$"))
+    assert await phone.locator("#superseded").count() == 0
+    assert "tries the door handle" in await phone.inner_text(".summary")
+    browser.check()
+
+
 async def test_cameras_and_system_pages(
     make_app, serve, watched, db_sessions, settings, redis_client, screenshots
 ) -> None:

@@ -237,6 +237,9 @@ async def event_page(
 ) -> Template:
     view = EventView.from_query(request.query_params)
     event = await event_queries.get_event(db, event_id)
+    # An alert's link names the event it was sent for; once the visit's batch supersedes it,
+    # the page leads to the final verdict.
+    final = await event_queries.final_verdict(db, event)
     detections = (await event_queries.event_detections(db, event_id)).items
     newer, older = await dashboard.neighbours(db, event, view.filters(services.settings))
     camera = await camera_queries.get_camera(db, event.camera_id)
@@ -248,6 +251,8 @@ async def event_page(
             "view": view,
             "event": event,
             "band": _band(event),
+            "final": final,
+            "final_band": _band(final) if final is not None else None,
             "camera": camera,
             "frames": await _frames(detections, services.settings),
             "detections": detections,

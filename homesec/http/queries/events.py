@@ -226,6 +226,20 @@ async def get_event(session: AsyncSession, event_id: int) -> schemas.Event:
     return event
 
 
+async def final_verdict(session: AsyncSession, event: schemas.Event) -> schemas.Event | None:
+    """The visit's latest verdict when a later one supersedes ``event`` (following a chain of
+    them); None when ``event`` is the latest."""
+    latest = event.superseded_by_event_id
+    if latest is None:
+        return None
+    for _ in range(MAX_VISIT_DEPTH):
+        later = await session.scalar(select(Event.id).where(Event.supersedes_event_id == latest))
+        if later is None:
+            break
+        latest = later
+    return await get_event(session, latest)
+
+
 async def review_event(
     session: AsyncSession, event_id: int, changes: schemas.EventUpdate
 ) -> schemas.Event:
