@@ -87,7 +87,19 @@ def test_homesec_up_comes_up_first_time_in_a_new_home_and_stops_on_ctrl_c(servic
         assert "homesec models pull" in output  # and what to do about it
 
         process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=180)
+        try:
+            rest, _ = process.communicate(timeout=180)
+        except subprocess.TimeoutExpired:
+            # Say what it printed and what its Ray head logged: a stop that hangs must be
+            # diagnosable from the test's report.
+            process.kill()
+            rest, _ = process.communicate(timeout=30)
+            head_log = data_dir / "logs" / "ray-head.log"
+            tail = head_log.read_text(errors="replace")[-3000:] if head_log.is_file() else ""
+            raise AssertionError(
+                f"homesec up did not stop within 180 s of Ctrl-C:\n{output}{rest}\n"
+                f"--- ray-head.log (tail) ---\n{tail}"
+            ) from None
     finally:
         if process.poll() is None:
             process.kill()
