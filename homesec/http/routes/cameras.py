@@ -110,12 +110,7 @@ class CameraController(Controller):
         camera_id = _new_camera_id(data)
         folder = services.settings.foscam_base_path / camera_id
         camera = await queries.insert_camera(db, camera_id, data.name, str(folder), data.status)
-        try:
-            await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-        except OSError as exc:
-            await db.rollback()
-            raise ServiceUnavailable(f"cannot create the camera's folder {folder}: {exc}") from None
-        await db.commit()
+        await _commit_with_folder(db, folder)
         return camera
 
     @get("/{camera_id:str}", responses=problems(404))
@@ -219,14 +214,20 @@ class CameraAccountController(Controller):
             db, camera_id, data.name, str(folder), CameraStatus.OFFLINE
         )
         await camera_accounts.add_account(db, camera_id, hashed)
-        try:
-            await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-        except OSError as exc:
-            await db.rollback()
-            raise ServiceUnavailable(f"cannot create the camera's folder {folder}: {exc}") from None
-        await db.commit()
+        await _commit_with_folder(db, folder)
         facts = await server_facts(services.settings)
         return CameraWithAccount(
             camera=msgspec.structs.replace(camera, has_ftp_account=True, ftp_username=camera_id),
             ftp_account=_account_body(facts, camera_id, camera_id, password, created=True),
         )
+
+
+async def _commit_with_folder(db: DbSession, folder: Path) -> None:
+    """Create the camera's folder, then commit; a folder that cannot be made rolls the camera
+    back (503), so no camera is left without the folder its watcher and FTP account need."""
+    try:
+        await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+    except OSError as exc:
+        await db.rollback()
+        raise ServiceUnavailable(f"cannot create the camera's folder {folder}: {exc}") from None
+    await db.commit()
