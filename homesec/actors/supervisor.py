@@ -16,8 +16,8 @@ again, which rebuilds the detection queue from the ``uploads`` ledger. And every
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
+import itertools
 import time
 from typing import Any
 
@@ -47,14 +47,22 @@ CYCLE_SECONDS = 5.0
 RECONCILE_SECONDS = 30.0
 HEALTH_TIMEOUT_SECONDS = 5.0
 STOP_TIMEOUT_SECONDS = 10.0
+# A watcher's rescan or a batcher's recovery after Redis lost its data; a late one is asked again.
+REBUILD_TIMEOUT_SECONDS = 60.0
+# How long shutdown waits for a supervision cycle in flight before it stops the actors anyway.
+SHUTDOWN_CYCLE_WAIT_SECONDS = 20.0
+# After its stop, how long to wait for the answers of an actor's `run` calls before the kill.
+LOOP_ANSWER_SECONDS = 5.0
 
 
 class _Tracked:
     """One actor the supervisor owns: how to make it, its handle, and what it knows of it."""
 
-    def __init__(self, spec: ActorSpec, handle: Any) -> None:
+    def __init__(self, spec: ActorSpec, handle: Any, main_loop: Any) -> None:
         self.spec = spec
         self.handle = handle
+        # Its `run` calls made by this supervisor: waited on before it is killed.
+        self.main_loops: list[Any] = [main_loop]
         self.record = ActorRecord()
         self.last_health: Any = None
 
@@ -165,13 +173,13 @@ class Supervisor(ServiceActor):
 
     def _start(self, spec: ActorSpec) -> None:
         self.log.info("starting %s", spec.name)
-        self._tracked[spec.name] = _Tracked(spec, ray_gateway.create_actor(spec))
+        self._tracked[spec.name] = _Tracked(spec, *ray_gateway.spawn(spec))
         self.counters["started"] += 1
 
     async def _stop(self, name: str) -> None:
         tracked = self._tracked.pop(name)
         self.log.info("stopping %s (no longer wanted)", name)
-        await _stop_actor(tracked.handle)
+        await _stop_actor(tracked)
         self.counters["stopped"] += 1
 
     async def _check(self, tracked: _Tracked) -> None:
@@ -183,13 +191,14 @@ class Supervisor(ServiceActor):
         name = tracked.spec.name
         if decision.action is Action.RECREATE:
             self.log.warning("%s is gone (%s); re-creating it", name, before.last_error)
-            tracked.handle = ray_gateway.create_actor(tracked.spec)
+            tracked.handle, main_loop = ray_gateway.spawn(tracked.spec)
+            tracked.main_loops = [main_loop]
         elif decision.action is Action.RESTART_LOOP:
             self.log.warning("%s: %s; restarting it", name, decision.record.last_error)
-            ray_gateway.start_main_loop(tracked.handle)
+            tracked.main_loops.append(ray_gateway.start_main_loop(tracked.handle))
         elif decision.action is Action.STOP:
             self.log.error("%s: %s", name, decision.record.last_error)
-            await _stop_actor(tracked.handle)
+            await _stop_actor(tracked)
         elif decision.record.restarts > before.restarts:
             self.log.warning("%s was restarted by Ray", name)
 
@@ -221,7 +230,12 @@ class Supervisor(ServiceActor):
         ]
         self._rebuild_pending &= {tracked.spec.name for tracked in chosen}
         results = await asyncio.gather(
-            *(ray_gateway.call(t.handle, self._REBUILD_STEPS[t.spec.kind][0]) for t in chosen),
+            *(
+                ray_gateway.call(
+                    t.handle, self._REBUILD_STEPS[t.spec.kind][0], timeout=REBUILD_TIMEOUT_SECONDS
+                )
+                for t in chosen
+            ),
             return_exceptions=True,
         )
         for tracked, result in zip(chosen, results, strict=True):
@@ -252,19 +266,35 @@ class Supervisor(ServiceActor):
         """Stop every owned actor (the FTP server and the watchers first, so no new work comes
         in) and the loop."""
         self._stopping = True
-        async with self._cycle_lock:
-            # The FTP server first, then the watchers: no new uploads, then no new work.
+        try:
+            # A cycle in flight ends first (it may be starting an actor); one that hangs on an
+            # actor that does not answer must not hold the stop hostage.
+            await asyncio.wait_for(self._cycle_lock.acquire(), SHUTDOWN_CYCLE_WAIT_SECONDS)
+            locked = True
+        except TimeoutError:
+            locked = False
+            self.log.warning("a supervision cycle is still running; stopping the actors anyway")
+        try:
+            # The FTP server first, then the watchers: no new uploads, then no new work. The
+            # actors of one kind stop side by side: one that does not answer costs its stop
+            # timeout once, not once per actor.
             order = {"ftp_server": 0, "watcher": 1, "detector": 2, "batcher": 3, "analyst": 4}
-            names = sorted(self._tracked, key=lambda n: order.get(self._tracked[n].spec.kind, 9))
-            for name in names:
-                await self._stop(name)
+            ranked = sorted((order.get(t.spec.kind, 9), n) for n, t in self._tracked.items())
+            names = [name for _rank, name in ranked]
+            for _rank, group in itertools.groupby(ranked, key=lambda pair: pair[0]):
+                await asyncio.gather(*(self._stop(name) for _, name in group))
+        finally:
+            if locked:
+                self._cycle_lock.release()
         return names
 
 
-async def _stop_actor(handle: Any) -> None:
+async def _stop_actor(tracked: _Tracked) -> None:
     """A clean stop (it closes its connections), then kill it for good either way."""
-    with contextlib.suppress(
-        ray_gateway.ActorGone, ray_gateway.ActorUnavailable, ray_gateway.CallTimedOut
-    ):
-        await ray_gateway.call(handle, "stop", timeout=STOP_TIMEOUT_SECONDS)
-    ray_gateway.kill(handle)
+    await ray_gateway.retire(
+        tracked.handle,
+        tracked.main_loops,
+        stop_timeout=STOP_TIMEOUT_SECONDS,
+        loop_timeout=LOOP_ANSWER_SECONDS,
+    )
+    tracked.main_loops = []

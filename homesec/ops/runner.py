@@ -144,11 +144,9 @@ def supervised_pipeline(
         try:
             stopped = ray_gateway.call_blocking(keeper.handle, "shutdown", timeout=120)
             log.info("stopped %d actors", len(stopped))
-            # Its own loop too, so its `run` has returned before the kill (no failed task).
-            ray_gateway.call_blocking(keeper.handle, "stop", timeout=30)
         except Exception as exc:  # stopping must go on: kill what we can
             log.warning("the supervisor did not stop its actors cleanly: %s", exc)
-        ray_gateway.kill(keeper.handle)
+        keeper.retire()
 
 
 def wait_until_ftp_listens(settings: Settings, timeout: float = FTP_READY_SECONDS) -> str | None:
@@ -263,8 +261,7 @@ def run_up(settings: Settings) -> int:
             print(f"  {line}")
         print(f"  Dashboard: {api_url}/   API docs: {api_url}/schema")
         print(
-            f"  Ray: {ray.address}"
-            + (f" (Ray dashboard {ray.dashboard})" if ray.dashboard else "")
+            f"  Ray: {ray.address}" + (f" (Ray dashboard {ray.dashboard})" if ray.dashboard else "")
         )
         print(f"  Camera uploads: {settings.foscam_base_path}/<camera>/")
         print(
