@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 
 class BatcherUnavailable(RuntimeError):
-    """No Batcher runs for the camera (yet): the supervisor starts one per camera."""
+    """The camera's Batcher cannot be reached: none runs (yet; the supervisor starts one per
+    camera), or it is dead, restarting or not answering. Not the job's fault: the Detector
+    holds the hand-over until the Batcher answers."""
 
 
 class BatcherDirectory(Protocol):
@@ -59,8 +61,18 @@ class RayBatcherDirectory:
                 return
             except ray_gateway.ActorGone:
                 del self._handles[camera_id]
+            except (ray_gateway.ActorUnavailable, ray_gateway.CallTimedOut) as exc:
+                raise BatcherUnavailable(f"batcher of {camera_id!r}: {exc}") from exc
         handle = await self._lookup(camera_id)
-        await ray_gateway.call(handle, "add", detections)
+        try:
+            await ray_gateway.call(handle, "add", detections)
+        except (
+            ray_gateway.ActorGone,
+            ray_gateway.ActorUnavailable,
+            ray_gateway.CallTimedOut,
+        ) as exc:
+            self._handles.pop(camera_id, None)
+            raise BatcherUnavailable(f"batcher of {camera_id!r}: {exc}") from exc
 
     async def _lookup(self, camera_id: str) -> Any:
         handle = await ray_gateway.lookup_async(actor_names.batcher(camera_id))

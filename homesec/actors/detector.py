@@ -35,7 +35,11 @@ from sqlalchemy.exc import IntegrityError
 
 from homesec.actors import metrics, ray_gateway
 from homesec.actors.base import ServiceActor
-from homesec.actors.batcher_directory import BatcherDirectory, RayBatcherDirectory
+from homesec.actors.batcher_directory import (
+    BatcherDirectory,
+    BatcherUnavailable,
+    RayBatcherDirectory,
+)
 from homesec.contract import keys
 from homesec.contract.analysis import Detection
 from homesec.contract.jobs import DetectionJob, StoredDetection
@@ -44,7 +48,7 @@ from homesec.engines.detector import DetectorEngine, DetectorError, create_detec
 from homesec.files.images import DecodedImage, decode_image, write_thumbnails
 from homesec.pipeline.cameras import InvalidCameraId, normalize_camera_id
 from homesec.pipeline.detection_messages import detection_new_message
-from homesec.pipeline.retry import RetryStep, describe_error
+from homesec.pipeline.retry import RetryStep, backoff_delay, describe_error
 from homesec.pipeline.scene import kept_by_house
 from homesec.pipeline.text import shorten
 from homesec.settings import Settings
@@ -68,6 +72,9 @@ ERROR_PAUSE_SECONDS = 2.0
 # Without an engine (no model files yet), how often to look again, and how often the loop wakes.
 MODEL_RETRY_SECONDS = 10.0
 MODEL_POLL_SECONDS = 1.0
+# While a camera's Batcher cannot be reached, the held hand-over is tried again with backoff up
+# to this pause.
+BATCHER_WAIT_CAP_SECONDS = 15.0
 # inference_fps covers this many recent batches.
 FPS_WINDOW_BATCHES = 20
 
@@ -77,6 +84,17 @@ _T = TypeVar("_T")
 
 class MalformedJob(ValueError):
     """A queue entry that is not a detection job."""
+
+
+class BatchersAway(Exception):
+    """The Batchers of some cameras could not be reached: their jobs' detections are stored and
+    their hand-over is held (neither acknowledged nor counted as a failed attempt)."""
+
+    def __init__(self, errors: dict[str, BatcherUnavailable]) -> None:
+        cameras = ", ".join(sorted(errors))
+        first = next(iter(errors.values()))
+        super().__init__(f"the batcher of {cameras} cannot be reached: {first}")
+        self.cameras = sorted(errors)
 
 
 # Retrying cannot help these; their jobs go to the dead-letter queue at once.
@@ -133,6 +151,10 @@ class Detector(ServiceActor):
         # later is picked up without a restart).
         self._model_problem: Problem | None = None
         self._next_model_attempt = 0.0
+        # While a hand-over is held because a camera's Batcher cannot be reached: the problem
+        # health shows, and how many tries in a row found it away (for the backoff).
+        self._batcher_problem: Problem | None = None
+        self._batcher_tries = 0
 
     # --- main loop --------------------------------------------------------------------------
     async def main(self) -> None:
@@ -151,11 +173,17 @@ class Detector(ServiceActor):
                 if model is None:  # no engine yet: the uploads wait in the queue
                     await asyncio.sleep(MODEL_POLL_SECONDS)
                     continue
-                if not self._held:
-                    self._held = {e.entry_id: e for e in await self._read_batch(consumer)}
+                # Held for an outage, the batch is done again alone; held only for a Batcher
+                # that is away, new work joins it, so one camera's Batcher stalls no other's.
+                if not self._held or self._batcher_problem is not None:
+                    self._held |= {e.entry_id: e for e in await self._read_batch(consumer)}
                 if self._held:
                     await self._process(consumer, model, list(self._held.values()))
                     self._held.clear()
+                self._batcher_problem, self._batcher_tries = None, 0
+            except BatchersAway as away:  # stored, not yet handed over: hold, try again
+                await self._wait_for_batchers(away)
+                continue
             except Exception as exc:
                 outage = as_outage(exc)
                 if outage is not None:  # PostgreSQL or Redis away: the batch waits for it
@@ -164,6 +192,24 @@ class Detector(ServiceActor):
                 self.record_error(exc)
                 self.log.warning("%s: round failed: %s", self.name, exc)
                 await asyncio.sleep(ERROR_PAUSE_SECONDS)
+
+    async def _wait_for_batchers(self, away: BatchersAway) -> None:
+        """Say in health which Batcher is awaited, then pause with backoff; the held entries
+        are handed over again on the next round (their detections are stored: no model run)."""
+        self._batcher_tries += 1
+        since = self._batcher_problem.since if self._batcher_problem else time.time()
+        self._batcher_problem = Problem(
+            component=self.name,
+            summary=shorten(f"waiting for a batcher: {away}"),
+            remedy=(
+                "the supervisor starts a batcher per camera and restarts a dead one; the "
+                "detections are stored and are handed over once it answers"
+            ),
+            since=since,
+        )
+        if self._batcher_tries == 1:
+            self.log.warning("%s: %s; holding the hand-over", self.name, away)
+        await asyncio.sleep(backoff_delay(self._batcher_tries, 0.5, BATCHER_WAIT_CAP_SECONDS))
 
     async def _load_model(self) -> DetectorEngine | None:
         """Create the engine on first use, in a thread: loading weights takes seconds. When it
@@ -267,11 +313,13 @@ class Detector(ServiceActor):
                 fresh.setdefault(item.job.file_path, item)
         if fresh:
             stored |= await self._detect_and_store(consumer, model, list(fresh.values()))
-        done = await self._hand_over(consumer, work, stored)
+        done, away = await self._hand_over(consumer, work, stored)
         await consumer.ack(done)
         for entry_id in done:
             self._held.pop(entry_id, None)
         await self._record_latency([item.job for item in work if item.entry.entry_id in done])
+        if away:
+            raise BatchersAway(away)
 
     async def _skip_disabled(
         self, work: list[_Work], stored: dict[str, list[StoredDetection]]
@@ -480,9 +528,10 @@ class Detector(ServiceActor):
         consumer: StreamConsumer,
         work: list[_Work],
         stored: dict[str, list[StoredDetection]],
-    ) -> list[str]:
+    ) -> tuple[list[str], dict[str, BatcherUnavailable]]:
         """Give each camera's stored detections to its Batcher, one call per camera for the
-        whole batch; returns the entries that are done (a failed call fails that camera's)."""
+        whole batch. Returns the entries that are done, and the cameras whose Batcher could not
+        be reached (their entries stay held; a Batcher that failed the call fails the job)."""
         by_camera: dict[str, list[tuple[_Work, list[StoredDetection]]]] = {}
         handed: set[str] = set()
         for item in work:
@@ -495,17 +544,29 @@ class Detector(ServiceActor):
                     (item, detections if first else [])
                 )
         done: list[str] = []
+        away: dict[str, BatcherUnavailable] = {}
         for camera_id, items in by_camera.items():
             detections = [detection for _, found in items for detection in found]
             if detections:  # nothing seen: nothing for the Batcher
                 try:
                     await self.batchers.add(camera_id, detections)
+                except BatcherUnavailable as exc:
+                    away[camera_id] = exc
+                    continue
                 except Exception as exc:
                     for item, _ in items:
                         await self._failed(consumer, item.entry, item.job, exc)
                     continue
             done.extend(item.entry.entry_id for item, _ in items)
-        return done
+        if away:
+            # A camera removed or disabled meanwhile gets no Batcher again: its uploads are
+            # kept and stored, with nothing left to analyse (as for a disabled camera).
+            gone = set(away) - await store_cameras.enabled_among(self.sessions, set(away))
+            for camera_id in gone:
+                done.extend(item.entry.entry_id for item, _ in by_camera[camera_id])
+                del away[camera_id]
+                self.counters["skipped_disabled"] += len(by_camera[camera_id])
+        return done, away
 
     async def _failed(
         self,
@@ -519,11 +580,16 @@ class Detector(ServiceActor):
             raise outage  # not the job's fault: the whole batch waits for the dependency
         self.record_error(error)
         self.counters["failed_attempts"] += 1
-        self._held.pop(entry.entry_id, None)  # the retry book or the dead-letter queue has it
+        # Held until the retry book or the dead-letter queue has it: when Redis fails that
+        # step, the entry stays in the batch the loop holds across the outage.
         if isinstance(error, PERMANENT_ERRORS):
             _step, attempts, first_failed_at = consumer.retries.failed(entry, time.time())
             await consumer.dead_letter(entry, error, attempts, first_failed_at)
-        elif await consumer.failed(entry, error) is RetryStep.RETRY:
+            retrying = False
+        else:
+            retrying = await consumer.failed(entry, error) is RetryStep.RETRY
+        self._held.pop(entry.entry_id, None)
+        if retrying:
             return
         self.counters["dead_lettered"] += 1
         if job is not None:
@@ -541,8 +607,8 @@ class Detector(ServiceActor):
         return images / seconds if seconds > 0 else 0.0
 
     def health_problems(self) -> list[Problem]:
-        problem = self._model_problem
-        return [*super().health_problems(), *([problem] if problem is not None else [])]
+        own = [p for p in (self._model_problem, self._batcher_problem) if p is not None]
+        return [*super().health_problems(), *own]
 
     def health_detail(self) -> dict[str, str]:
         model = self.model

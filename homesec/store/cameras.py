@@ -47,6 +47,19 @@ async def camera_name_and_role_in(
     return (row.name, row.role) if row is not None else None
 
 
+async def enabled_among(
+    sessions: async_sessionmaker[AsyncSession], camera_ids: set[str]
+) -> set[str]:
+    """Which of these cameras exist and are enabled (a Batcher runs, or will, for each)."""
+    if not camera_ids:
+        return set()
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(Camera.id).where(Camera.id.in_(sorted(camera_ids)), Camera.enabled.is_(True))
+        )
+        return set(rows.all())
+
+
 async def disabled_among(
     sessions: async_sessionmaker[AsyncSession], camera_ids: set[str]
 ) -> set[str]:

@@ -309,11 +309,13 @@ async def mark_done_in(session: AsyncSession, paths: Sequence[str], now: dt.date
 async def mark_failed(
     sessions: async_sessionmaker[AsyncSession], file_path: str, error: BaseException | str
 ) -> None:
-    """The job went to the dead-letter queue: say so in the ledger, with the error."""
+    """The job went to the dead-letter queue: say so in the ledger, with the error. A row that
+    is ``done`` stays done: its detections are stored, whatever failed after that (handing them
+    to a Batcher) does not undo it."""
     async with sessions.begin() as session:
         await session.execute(
             update(Upload)
-            .where(Upload.file_path == file_path)
+            .where(Upload.file_path == file_path, Upload.status != UploadStatus.DONE)
             .values(
                 status=UploadStatus.FAILED,
                 error=describe_error(error),

@@ -327,37 +327,75 @@ async def test_a_disabled_cameras_uploads_are_kept_but_not_analysed(
     assert row.object_type == "person" and row.file_path.endswith("person2.jpg")
 
 
-async def test_a_batcher_that_stays_away_sends_the_job_to_the_dead_letter_queue(
+async def test_a_batcher_that_stays_away_holds_the_hand_over_and_dead_letters_nothing(
+    pipeline, db_sessions, redis_client
+):
+    # Issue 19's bug: with the Batcher away longer than the retries, the job went to the
+    # dead-letter queue and its `done` upload was flipped to `failed`. Away is an outage: hold.
+    job = await pipeline.queue("person.jpg", RED)
+    detector = pipeline.detector(directory_failures=-1, max_retries=1)
+
+    await wait_until(lambda: _calls_at_least(pipeline.directory, 4), what="four hand-over tries")
+    assert await redis_client.llen(keys.dlq(keys.DETECTION_QUEUE)) == 0
+    assert await pending_count(redis_client) == 1  # held: neither acknowledged nor dropped
+    assert (await uploads_by_path(db_sessions))[job.file_path].status == UploadStatus.DONE
+    [row] = await detection_rows(db_sessions)  # stored once, and kept
+    assert pipeline.engine.batch_sizes == [1]  # the tries hand over; the model ran once
+    health = await detector.health()
+    [problem] = health.problems
+    assert "waiting for a batcher" in problem.summary and CAMERA in problem.summary
+    assert "batcher restarting" in problem.summary
+    assert health.counters.get("dead_lettered", 0) == 0
+
+    # The Batcher answers again: the same ids are handed over, and the wait leaves health.
+    pipeline.directory.failures = 0
+    await wait_until(lambda: all_acknowledged(redis_client), what="the held job handed over")
+    assert [r.id for r in await detection_rows(db_sessions)] == [row.id]
+    assert await assigned_ids(redis_client) == [row.id]
+    assert (await uploads_by_path(db_sessions))[job.file_path].status == UploadStatus.DONE
+    await wait_until(lambda: _no_problems(detector), what="health clean again")
+
+
+async def test_while_a_batcher_is_away_new_uploads_are_still_detected(
+    pipeline, db_sessions, redis_client
+):
+    first = await pipeline.queue("person.jpg", RED)
+    pipeline.detector(directory_failures=-1)
+    await wait_until(lambda: _calls_at_least(pipeline.directory, 2), what="the hand-over held")
+
+    second = await pipeline.queue("person2.jpg", BLUE)
+    await wait_until(
+        lambda: _upload_status(db_sessions, second.file_path, UploadStatus.DONE),
+        what="the upload queued during the wait detected and stored",
+    )
+    pipeline.directory.failures = 0
+    await wait_until(lambda: all_acknowledged(redis_client), what="both handed over")
+    rows = await detection_rows(db_sessions)
+    assert {r.file_path for r in rows} == {first.file_path, second.file_path}
+    assert await assigned_ids(redis_client) == sorted(r.id for r in rows)
+    assert await redis_client.llen(keys.dlq(keys.DETECTION_QUEUE)) == 0
+
+
+async def test_a_camera_removed_while_its_hand_over_is_held_stalls_nothing(
     pipeline, db_sessions, redis_client
 ):
     job = await pipeline.queue("person.jpg", RED)
-    pipeline.detector(directory_failures=-1, max_retries=1)
+    pipeline.detector(directory_failures=-1)
+    await wait_until(lambda: _calls_at_least(pipeline.directory, 2), what="the hand-over held")
 
-    await wait_until(lambda: _dead_lettered(redis_client, 1), what="the dead letter")
+    async with db_sessions.begin() as session:  # the owner switches the camera off
+        await session.execute(update(Camera).where(Camera.id == CAMERA).values(enabled=False))
+    await wait_until(lambda: all_acknowledged(redis_client), what="the entry let go")
+    assert (await uploads_by_path(db_sessions))[job.file_path].status == UploadStatus.DONE
+    assert await redis_client.llen(keys.dlq(keys.DETECTION_QUEUE)) == 0
 
-    [letter] = await dead_letters(redis_client, keys.DETECTION_QUEUE)
-    assert letter.original_job == msgspec.to_builtins(job)
-    assert letter.queue_name == keys.DETECTION_QUEUE
-    assert letter.attempt_count == 2  # the first attempt and MAX_RETRIES=1 retry
-    assert "BatcherUnavailable: batcher restarting" in letter.error
-    first = dt.datetime.fromisoformat(letter.first_failed_at)
-    assert first <= dt.datetime.fromisoformat(letter.last_failed_at)
-    assert pipeline.directory.calls == 2
-    assert await pending_count(redis_client) == 0
-    await wait_until(lambda: _upload_status(db_sessions, job.file_path, UploadStatus.FAILED))
-    upload = (await uploads_by_path(db_sessions))[job.file_path]
-    assert "batcher restarting" in upload.error
-    [row] = await detection_rows(db_sessions)  # stored once, and kept
 
-    # Requeued from the dead-letter queue once the Batcher is back: the same ids are handed
-    # over, nothing is stored again, and the upload is done.
-    pipeline.directory.failures = 0
-    await streams.enqueue(redis_client, keys.DETECTION_QUEUE, job)
-    await wait_until(lambda: all_acknowledged(redis_client), what="the requeued job handed over")
-    assert [r.id for r in await detection_rows(db_sessions)] == [row.id]
-    assert await assigned_ids(redis_client) == [row.id]
-    upload = (await uploads_by_path(db_sessions))[job.file_path]
-    assert upload.status == UploadStatus.DONE and upload.error is None
+async def _calls_at_least(directory: FlakyDirectory, count: int) -> bool:
+    return directory.calls >= count
+
+
+async def _no_problems(detector: Detector) -> bool:
+    return not (await detector.health()).problems
 
 
 async def test_a_deleted_file_and_a_garbled_entry_go_to_the_dead_letter_queue_at_once(

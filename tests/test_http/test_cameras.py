@@ -210,9 +210,7 @@ async def test_each_camera_says_how_many_uploads_were_rejected(client, db_sessio
     await add_camera(db_sessions, settings, "back_yard")
     async with db_sessions.begin() as session:
         for name, status in (("a.jpg", "rejected"), ("b.jpg", "rejected"), ("c.jpg", "done")):
-            session.add(
-                Upload(camera_id="front_door", file_path=str(folder / name), status=status)
-            )
+            session.add(Upload(camera_id="front_door", file_path=str(folder / name), status=status))
     listed = (await client.get("/api/cameras")).json()["items"]
     counts = {camera["id"]: camera["rejected_uploads"] for camera in listed}
     assert counts == {"front_door": 2, "back_yard": 0}

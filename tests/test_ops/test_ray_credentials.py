@@ -47,9 +47,7 @@ def test_the_own_cluster_token_is_made_once_private_and_handed_to_children(
     assert path.read_text() == token
 
 
-def test_a_joined_cluster_without_a_token_is_one_line_saying_what_to_set(
-    tmp_path, ray_environment
-):
+def test_a_joined_cluster_without_a_token_is_one_line_saying_what_to_set(tmp_path, ray_environment):
     ray_environment.delenv("RAY_AUTH_TOKEN", raising=False)
     ray_environment.delenv("RAY_AUTH_TOKEN_PATH", raising=False)
     with pytest.raises(RayCredentialsError) as raised:

@@ -171,3 +171,20 @@ async def test_valid_uploads_are_recorded_together(db_sessions):
     assert (await _row(db_sessions, "/c/front/owned.jpg")).sha256 is None
     async with db_sessions() as session:
         assert await session.scalar(select(Camera.last_seen_at)) == NOW + dt.timedelta(minutes=3)
+
+
+async def test_a_failed_job_marks_its_upload_failed_but_a_done_upload_stays_done(db_sessions):
+    # Issue 19: a hand-over that failed after the detections were stored flipped `done` rows to
+    # `failed`; the ledger then said an upload failed whose detections are there.
+    await _camera(db_sessions)
+    async with db_sessions.begin() as session:
+        session.add(Upload(camera_id="front", file_path="/c/front/done.jpg", status="done"))
+        session.add(Upload(camera_id="front", file_path="/c/front/busy.jpg", status="processing"))
+
+    await uploads.mark_failed(db_sessions, "/c/front/done.jpg", "batcher restarting")
+    await uploads.mark_failed(db_sessions, "/c/front/busy.jpg", "decode error")
+
+    done = await _row(db_sessions, "/c/front/done.jpg")
+    assert (done.status, done.error, done.attempts) == ("done", None, 0)
+    busy = await _row(db_sessions, "/c/front/busy.jpg")
+    assert (busy.status, busy.error) == ("failed", "decode error")
