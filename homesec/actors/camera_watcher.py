@@ -61,13 +61,21 @@ from homesec.files.uploads import (
     FileChange,
     FolderEvents,
     list_files,
+    look_at,
     look_at_all,
     start_observer,
 )
 from homesec.pipeline.camera_health import FolderState, camera_status
 from homesec.pipeline.cameras import CameraFolder
 from homesec.pipeline.retry import backoff_delay, utc_iso
-from homesec.pipeline.uploads import LedgerRow, UploadTracker, ledger_path, plan_scan
+from homesec.pipeline.uploads import (
+    FileSeen,
+    IngestedFiles,
+    LedgerRow,
+    UploadTracker,
+    ledger_path,
+    plan_scan,
+)
 from homesec.pipeline.validation import printable_path
 from homesec.settings import Settings
 from homesec.store import cameras, event_channel, uploads
@@ -114,6 +122,7 @@ class CameraWatcher(ServiceActor):
         self.waiting_retry_seconds = waiting_retry_seconds
         self.clock = clock
         self.tracker = UploadTracker.from_settings(settings)
+        self.ingested = IngestedFiles()
         self.ingest = UploadIngest(camera_id, self.folder_path, settings, clock)
         self.counters.update(dict.fromkeys(COUNTERS, 0))
         self._changes: asyncio.Queue[FileChange] = asyncio.Queue()
@@ -240,6 +249,7 @@ class CameraWatcher(ServiceActor):
             for change in changes:
                 if change.kind is ChangeKind.GONE:
                     self.tracker.forget(change.path)
+                    self.ingested.forget(change.path)
                     self._waiting.pop(change.path, None)
                 elif change.kind is ChangeKind.FOLDER:
                     found = await asyncio.to_thread(list_files, change.path, self.folder_path)
@@ -253,7 +263,7 @@ class CameraWatcher(ServiceActor):
             # In order of time: each close with the stat taken at its event, then the stat
             # just taken, which undoes the close if the file was written again since.
             for change in closed:
-                if change.seen is not None:
+                if change.seen is not None and not self._taken_already(change.seen):
                     size, mtime = change.seen.size, change.seen.mtime
                     self.tracker.observe(change.path, size, mtime, change.at)
                     self.tracker.closed(change.path, change.at)
@@ -261,7 +271,7 @@ class CameraWatcher(ServiceActor):
             for path, look in seen.items():
                 if look is None:
                     self.tracker.forget(path)
-                else:
+                elif not self._taken_already(look):
                     self.tracker.observe(
                         path, look.size, look.mtime, now, tail_complete=look.tail_complete
                     )
@@ -308,9 +318,27 @@ class CameraWatcher(ServiceActor):
                     room += 1
                 if ingested is not None and ingested.uploaded_at is not None:
                     latest = max(latest or ingested.uploaded_at, ingested.uploaded_at)
+            await self._remember_taken(admitted, answers)
             if latest is not None:
                 # The files are recorded whatever becomes of the status update.
                 await self._attempt(self._saw_upload, latest)
+
+    def _taken_already(self, seen: FileSeen) -> bool:
+        """This content of the file was taken in already (the other of the FTP server's
+        hand-over and the folder's close-write): nothing to feed the tracker."""
+        return self.ingested.already_taken(seen.path, seen.size, seen.mtime)
+
+    async def _remember_taken(self, paths: list[str], answers: list[Ingested | Exception]) -> None:
+        """The content of each file ingest recorded (a rejected one was moved away)."""
+        kept = [
+            path
+            for path, answer in zip(paths, answers, strict=True)
+            if isinstance(answer, Ingested) and answer.outcome is not Outcome.REJECTED
+        ]
+        if kept:
+            for look in (await asyncio.to_thread(look_at_all, kept)).values():
+                if look is not None:
+                    self.ingested.took(look.path, look.size, look.mtime)
 
     def _took(self, path: str, ingested: Ingested | Exception) -> Ingested | None:
         """Count what ingest did with ``path``; None when it failed and the file waits."""
@@ -400,6 +428,9 @@ class CameraWatcher(ServiceActor):
         if not path.startswith(self.folder_path + os.sep):  # ingest validates the rest
             return False
         async with self._work_lock:
+            look = await asyncio.to_thread(look_at, path)
+            if look is not None and self._taken_already(look):
+                return True  # the folder's close-write got there first
             self.tracker.closed(path, self.clock())
             ready = self.tracker.ready()
             self._pending_count = len(self.tracker.pending())

@@ -178,6 +178,44 @@ class UploadTracker:
         return len(self._uploads)
 
 
+class IngestedFiles:
+    """The content each path had (size, mtime) when the watcher last took it in, for the most
+    recent ``capacity`` paths.
+
+    One upload is reported twice: the FTP server hands the finished file over, and the folder's
+    own watch sees the same close-write (in either order). The second report finds the same
+    content here and is dropped, so a file is validated, decoded and hashed once. A file
+    written again has another size or mtime and goes through.
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
+        self._taken: dict[str, tuple[int, float]] = {}
+
+    def took(self, path: str, size: int, mtime: float) -> None:
+        self._taken.pop(path, None)  # re-inserted last: the oldest go first when full
+        self._taken[path] = (size, mtime)
+        while len(self._taken) > self.capacity:
+            del self._taken[next(iter(self._taken))]
+
+    def already_taken(self, path: str, size: int, mtime: float) -> bool:
+        """True when ``path`` was taken in with exactly this content; a different content
+        forgets the old one (a rewrite is a new upload)."""
+        known = self._taken.get(path)
+        if known is None:
+            return False
+        if known == (size, mtime):
+            return True
+        del self._taken[path]
+        return False
+
+    def forget(self, path: str) -> None:
+        self._taken.pop(path, None)
+
+    def __len__(self) -> int:
+        return len(self._taken)
+
+
 # --- which names the watcher takes ----------------------------------------------------------------
 
 # The temporary names FTP servers and clients write before renaming into place.

@@ -496,7 +496,13 @@ async def test_runs_as_a_ray_actor(
         path = write(folder / "MDAlarm_ray.jpg", jpeg_bytes())
         rows = await eventually(statuses_of(db_sessions, "queued"))
         assert list(rows) == [path]
-        health = await ray_gateway.health(handle, 30.0)
+
+        # Health answers on its own thread: the count may trail the ledger row by a moment.
+        async def counted():
+            health = await ray_gateway.health(handle, 30.0)
+            return health if health.counters.get("enqueued") else None
+
+        health = await eventually(counted)
         assert health.kind == "watcher" and health.state == "running"
         assert health.counters["enqueued"] == 1
         assert [job.camera_id for job in await jobs(redis_client)] == ["ray-cam"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from homesec.models import Log
@@ -49,6 +50,38 @@ async def test_a_handed_over_upload_skips_the_settle_wait_and_is_queued_once(
     outside = write(tmp_path / "elsewhere.jpg", jpeg_bytes())
     assert await watcher.upload_finished(outside) is False
     assert await watcher.upload_finished(str(folder) + "_other/x.jpg") is False
+
+
+@pytest.mark.parametrize("hand_over_first", [True, False])
+async def test_one_upload_is_read_once_though_both_the_ftp_server_and_the_folder_report_it(
+    start_watcher, make_settings, folder, db_sessions, redis_client, hand_over_first
+):
+    # Issue 19's bug: the FTP hand-over and the folder's own close-write both reached the
+    # watcher, and the file was validated, decoded and hashed twice, the ledger saying
+    # "already recorded" the second time. Either may come first.
+    settings = make_settings(UPLOAD_SETTLE_SECONDS="0.2")  # inotify: the close-write is seen
+    watcher = await start_watcher(settings, folder)
+    await eventually(lambda: watcher._observer is not None and not watcher._scan_needed)
+    read: list[str] = []
+    ingest_many = watcher.ingest.ingest_many
+
+    async def counting(paths, sessions, redis):
+        read.extend(paths)
+        return await ingest_many(paths, sessions, redis)
+
+    watcher.ingest.ingest_many = counting
+    path = write(folder / "snap" / "b.jpg", jpeg_bytes())
+    if not hand_over_first:  # the folder's watch takes it in first
+        await eventually(lambda: _status(db_sessions, path, "queued"))
+    assert await watcher.upload_finished(path) is True
+    await eventually(lambda: _status(db_sessions, path, "queued"))
+    await asyncio.sleep(1.5)  # every report of the upload has come and gone
+    assert read == [path]
+    assert len(await jobs(redis_client)) == 1
+    # The camera writes the file again: a new upload, read again.
+    write(folder / "snap" / "b.jpg", jpeg_bytes())
+    assert await watcher.upload_finished(path) is True
+    assert read == [path, path]
 
 
 async def test_a_rejected_upload_is_set_aside_recorded_and_logged_once(

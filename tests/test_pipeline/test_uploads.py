@@ -7,6 +7,7 @@ import pytest
 from homesec.pipeline.uploads import (
     JPEG_END,
     PNG_END,
+    IngestedFiles,
     UploadTracker,
     tail_looks_complete,
 )
@@ -170,3 +171,27 @@ def test_negative_settle_time_is_refused() -> None:
 )
 def test_tail_looks_complete(tail: bytes, expected: bool) -> None:
     assert tail_looks_complete(tail) is expected
+
+
+def test_a_file_taken_in_is_known_by_its_content_until_it_changes() -> None:
+    taken = IngestedFiles(capacity=2)
+    taken.took("/c/a.jpg", 100, 1.0)
+    assert taken.already_taken("/c/a.jpg", 100, 1.0)  # the second report of one upload
+    assert taken.already_taken("/c/a.jpg", 100, 1.0)  # and any later one
+    assert not taken.already_taken("/c/b.jpg", 100, 1.0)
+    # Written again: a new upload, and the old content is forgotten.
+    assert not taken.already_taken("/c/a.jpg", 120, 2.0)
+    assert not taken.already_taken("/c/a.jpg", 100, 1.0)
+
+
+def test_the_memory_of_taken_files_keeps_the_most_recent() -> None:
+    taken = IngestedFiles(capacity=2)
+    taken.took("/c/a.jpg", 1, 1.0)
+    taken.took("/c/b.jpg", 1, 1.0)
+    taken.took("/c/a.jpg", 1, 1.0)  # taken again: now the most recent
+    taken.took("/c/c.jpg", 1, 1.0)
+    assert len(taken) == 2
+    assert not taken.already_taken("/c/b.jpg", 1, 1.0)
+    assert taken.already_taken("/c/a.jpg", 1, 1.0) and taken.already_taken("/c/c.jpg", 1, 1.0)
+    taken.forget("/c/a.jpg")
+    assert not taken.already_taken("/c/a.jpg", 1, 1.0)
