@@ -79,6 +79,10 @@ def is_complete(
     return upload.observed_at - upload.changed_at >= needed
 
 
+def _arrived_at(upload: PendingUpload) -> float:
+    return upload.mtime if upload.mtime is not None else upload.changed_at
+
+
 class UploadTracker:
     """Tracks the uploads of one camera folder until each is complete, then reports it once.
 
@@ -142,7 +146,9 @@ class UploadTracker:
             self._uploads[path] = msgspec.structs.replace(known, closed_at=now, reported=False)
 
     def ready(self) -> list[str]:
-        """Paths complete and not reported before, in the order they were first tracked.
+        """Paths complete and not reported before, oldest upload first (by mtime; a path known
+        only from a close-write, by that close), so of two files with one content the first to
+        arrive is taken in first and is the original.
 
         Each is reported once: the shell validates and records it, and a later unchanged
         observation does not bring it back.
@@ -153,6 +159,7 @@ class UploadTracker:
             if not upload.reported
             and is_complete(upload, self.settle_seconds, self.incomplete_settle_seconds)
         ]
+        done.sort(key=lambda path: _arrived_at(self._uploads[path]))
         for path in done:
             self._uploads[path] = msgspec.structs.replace(self._uploads[path], reported=True)
         return done

@@ -124,6 +124,9 @@ class UploadIngest:
                     )
                 )
         if valid:
+            # Of two files with one content the first to arrive is the original, whatever order
+            # they were found in (a scan lists a folder in no particular order).
+            valid.sort(key=lambda upload: upload.seen_at)
             try:
                 answers.update(await self._record_valid(valid, sessions, redis))
             except Exception as exc:  # Redis or PostgreSQL away: every one of them waits

@@ -195,3 +195,13 @@ def test_the_memory_of_taken_files_keeps_the_most_recent() -> None:
     assert taken.already_taken("/c/a.jpg", 1, 1.0) and taken.already_taken("/c/c.jpg", 1, 1.0)
     taken.forget("/c/a.jpg")
     assert not taken.already_taken("/c/a.jpg", 1, 1.0)
+
+
+def test_ready_files_come_oldest_upload_first() -> None:
+    tracker = UploadTracker(settle_seconds=1.0)
+    tracker.observe("/c/later.jpg", 100, T0 + 60, T0 + 100)
+    tracker.observe("/c/earlier.jpg", 100, T0, T0 + 100)  # found second, uploaded first
+    assert tracker.ready() == []  # the settle clock runs
+    tracker.observe("/c/later.jpg", 100, T0 + 60, T0 + 102)
+    tracker.observe("/c/earlier.jpg", 100, T0, T0 + 102)
+    assert tracker.ready() == ["/c/earlier.jpg", "/c/later.jpg"]
