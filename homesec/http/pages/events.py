@@ -26,6 +26,7 @@ from homesec.http.queries import events as event_queries
 from homesec.http.schemas.detections import Detection
 from homesec.http.services import DbSession, ServicesDep
 from homesec.models import RiskLevel
+from homesec.pipeline import scene
 from homesec.settings import Settings, local_zone
 
 PAGE_SIZE = 30
@@ -243,6 +244,14 @@ async def event_page(
     detections = (await event_queries.event_detections(db, event_id)).items
     newer, older = await dashboard.neighbours(db, event, view.filters(services.settings))
     camera = await camera_queries.get_camera(db, event.camera_id)
+    frames = await _frames(detections, services.settings)
+    # The summary was written from the batch as the analyst saw it (or by an LLM, counting in
+    # its own way); its frame counts are said as the facts below have them.
+    summary = event.summary
+    if summary and frames:
+        times = [detection.detected_at for detection in detections]
+        seconds = (max(times) - min(times)).total_seconds()
+        summary = scene.restate_frames(summary, len(frames), seconds)
     return Template(
         template_name="event.html",
         context={
@@ -254,7 +263,8 @@ async def event_page(
             "final": final,
             "final_band": _band(final) if final is not None else None,
             "camera": camera,
-            "frames": await _frames(detections, services.settings),
+            "frames": frames,
+            "summary": summary,
             "detections": detections,
             "newer": newer,
             "older": older,

@@ -40,6 +40,24 @@ def local_time(moment: dt.datetime | None, zone: dt.tzinfo | None, style: str = 
     return local.strftime("%a %d %b %Y %H:%M:%S")
 
 
+DASH = "\N{EN DASH}"
+
+
+def time_range(start: dt.datetime | None, end: dt.datetime | None, zone: dt.tzinfo | None) -> str:
+    """From ``start`` to ``end``, both ends to the second and apart by an en dash:
+    ``Tue 23 Dec 2025 13:01:15 to 13:01:42`` within a day, each end with its date when the range
+    crosses midnight."""
+    if end is None or start is None:
+        return local_time(start or end, zone)
+    first, last = (
+        (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(zone)
+        for moment in (start, end)
+    )
+    if first.date() == last.date():
+        return f"{local_time(first, zone)} {DASH} {last:%H:%M:%S}"
+    return f"{local_time(first, zone)} {DASH} {local_time(last, zone)}"
+
+
 def age(moment: dt.datetime | None, now: dt.datetime | None = None) -> str:
     """How long ago, in the largest whole unit: ``40 s``, ``5 min``, ``3 h``, ``2 d``."""
     if moment is None:
@@ -75,6 +93,7 @@ def template_config(settings: Settings) -> TemplateConfig:
     )
     environment.filters["localtime"] = lambda moment, style="long": local_time(moment, zone, style)
     environment.filters["age"] = age
+    environment.filters["timerange"] = lambda start, end: time_range(start, end, zone)
     environment.filters["duration"] = duration
     environment.globals["nav"] = NAV
     environment.globals["zone_name"] = settings.timezone or "this machine's time zone"
