@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
+from markupsafe import Markup, escape
 
+from homesec.pipeline.text import shorten
 from homesec.settings import Settings, local_zone
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
@@ -82,6 +85,16 @@ def duration(seconds: float | None) -> str:
     return f"{seconds} s"
 
 
+# After these a name may break onto the next line (a browser breaks after "-" by itself).
+_BREAK_AFTER = re.compile(r"(?<=[:/_.])")
+
+
+def breakable(name: str) -> Markup:
+    """``name`` escaped, with a line-break opportunity after each ``:``, ``/``, ``_`` and ``.``:
+    ``batcher:front-door-2`` breaks after the colon or a hyphen on a phone, never in a word."""
+    return Markup("<wbr>").join(escape(part) for part in _BREAK_AFTER.split(name))
+
+
 def template_config(settings: Settings) -> TemplateConfig:
     zone = local_zone(settings)
     environment = Environment(
@@ -95,6 +108,8 @@ def template_config(settings: Settings) -> TemplateConfig:
     environment.filters["age"] = age
     environment.filters["timerange"] = lambda start, end: time_range(start, end, zone)
     environment.filters["duration"] = duration
+    environment.filters["breakable"] = breakable
+    environment.filters["shorten"] = shorten
     environment.globals["nav"] = NAV
     environment.globals["zone_name"] = settings.timezone or "this machine's time zone"
     environment.globals["keys_enabled"] = settings.api_key_enabled
