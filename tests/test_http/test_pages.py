@@ -45,7 +45,7 @@ async def test_events_page_filters_from_the_url(client, db_sessions, settings) -
 async def test_band_counts_follow_the_other_filters(client, db_sessions, settings) -> None:
     await seed_filter_cases(db_sessions, settings)
     html = (await client.get("/?camera=front_door&band=low")).text
-    counts = dict(re.findall(r'href="/\?[^"]*">(\w+) <b>(\d+)</b>', html))
+    counts = dict(re.findall(r'href="/\?[^"]*"><span>(\w+)</span> <b>(\d+)</b>', html))
     assert counts == {"low": "1", "medium": "0", "high": "0", "critical": "1", "unscored": "0"}
 
 
