@@ -133,9 +133,7 @@ async def _problems(
 def _starting(services: Services, report: SupervisorReport | None) -> list[str]:
     if report is None:
         return []
-    services.actor_sightings = sightings(
-        services.actor_sightings, report.actors, report.checked_at
-    )
+    services.actor_sightings = sightings(services.actor_sightings, report.actors, report.checked_at)
     return starting(report.actors, services.actor_sightings, report.checked_at)
 
 
