@@ -33,6 +33,9 @@ class DetectionSummary(msgspec.Struct, frozen=True, kw_only=True):
     confidence: float
     detected_at: dt.datetime
     bbox: BoundingBox | None = None
+    # The image it was found on (its upload's file path): the boxes of one image are one frame.
+    # Empty where unknown; then the detections sharing a ``detected_at`` stand for a frame.
+    image: str = ""
 
 
 class KindHabit(msgspec.Struct, frozen=True, kw_only=True):

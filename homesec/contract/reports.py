@@ -83,6 +83,7 @@ class ActorStatus(msgspec.Struct, frozen=True, kw_only=True):
     node: str | None = None
     last_error: str | None = None
     problems: list[Problem] = []  # what its last health report said keeps it from its work
+    last_error_at: float | None = None  # epoch seconds, when known
 
 
 class SupervisorReport(msgspec.Struct, frozen=True, kw_only=True):

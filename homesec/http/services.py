@@ -7,6 +7,7 @@ tests make many) never share a connection or a counter.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -44,6 +45,9 @@ class Services:
     web_sessions: SessionStore
     failed_logins: SlidingWindowLimiter
     started_at: float = field(default_factory=time.monotonic)
+    # Each actor's first Supervisor report in which it was alive (its ``checked_at``): until a
+    # later report, it counts as starting (pipeline.health.starting).
+    actor_sightings: dict[str, dt.datetime] = field(default_factory=dict)
 
     @property
     def uptime_seconds(self) -> float:

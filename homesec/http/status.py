@@ -23,7 +23,14 @@ from homesec.http.actors import is_healthy
 from homesec.http.queries.streams import queue_states
 from homesec.http.schemas.system import Readiness, ServiceHealth, SystemHealth, Telemetry
 from homesec.http.services import Services
-from homesec.pipeline.health import actor_problems, overall_status, queue_problem
+from homesec.pipeline.health import (
+    actor_problems,
+    overall_status,
+    queue_problem,
+    sightings,
+    starting,
+)
+from homesec.pipeline.text import shorten
 from homesec.store.database import ping
 from homesec.store.streams import queue_activity
 from homesec.store.telemetry import latency_percentiles, latency_stages
@@ -38,7 +45,7 @@ async def database_health(services: Services) -> ServiceHealth:
         await ping(services.engine, CHECK_TIMEOUT_SECONDS)
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         return ServiceHealth(
-            status="unhealthy", message=f"PostgreSQL does not answer: {exc!r}"[:300]
+            status="unhealthy", message=shorten(f"PostgreSQL does not answer: {exc!r}")
         )
     return ServiceHealth(status="healthy")
 
@@ -48,7 +55,7 @@ async def redis_health(services: Services) -> ServiceHealth:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
             await services.redis.ping()
     except (RedisError, OSError, TimeoutError) as exc:
-        return ServiceHealth(status="unhealthy", message=f"Redis does not answer: {exc!r}"[:300])
+        return ServiceHealth(status="unhealthy", message=shorten(f"Redis does not answer: {exc!r}"))
     return ServiceHealth(status="healthy")
 
 
@@ -123,10 +130,18 @@ async def _problems(
     return database, redis, report, problems
 
 
+def _starting(services: Services, report: SupervisorReport | None) -> list[str]:
+    if report is None:
+        return []
+    services.actor_sightings = sightings(services.actor_sightings, report.actors, report.checked_at)
+    return starting(report.actors, services.actor_sightings, report.checked_at)
+
+
 async def system_health(services: Services) -> SystemHealth:
     database, redis, report, problems = await _problems(services)
     services_up = "unhealthy" not in (database.status, redis.status)
     return SystemHealth(
+        starting=_starting(services, report),
         status=overall_status(services_up=services_up, problems=problems),
         services={"database": database, "redis": redis, "pipeline": pipeline_health(report)},
         actors=list(report.actors) if report else [],

@@ -9,7 +9,8 @@ none of that. Every reason is a :class:`~homesec.contract.reports.Problem` sayin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
 
 import msgspec
 
@@ -18,6 +19,8 @@ from homesec.pipeline.text import shorten
 
 # Ray's word for an actor that is up and serving.
 ALIVE = "ALIVE"
+# The Supervisor's word for an actor that has not answered a health check yet.
+STARTING = "STARTING"
 # An entry delivered and not acknowledged for this long, or a backlog nobody takes from for
 # this long, is a stuck queue (a batch of 8 on a slow CPU takes seconds, not minutes).
 QUEUE_STUCK_SECONDS = 300.0
@@ -73,3 +76,38 @@ def overall_status(*, services_up: bool, problems: Sequence[Problem]) -> str:
     if not services_up:
         return "unhealthy"
     return "degraded" if problems else "healthy"
+
+
+def sightings(
+    seen: Mapping[str, dt.datetime], actors: Iterable[ActorStatus], checked_at: dt.datetime
+) -> dict[str, dt.datetime]:
+    """``seen`` (each actor's first report in which it was alive, by its ``checked_at``) brought
+    up to this report: actors alive for the first time are added, those gone from it dropped."""
+    actors = list(actors)
+    now_alive = {actor.name for actor in actors if actor.state.upper() == ALIVE}
+    present = {actor.name for actor in actors}
+    kept = {name: first for name, first in seen.items() if name in present}
+    return kept | {name: checked_at for name in now_alive if name not in kept}
+
+
+def starting(
+    actors: Sequence[ActorStatus], seen: Mapping[str, dt.datetime], checked_at: dt.datetime
+) -> list[str]:
+    """The actors that have not reported yet: not answered at all (``STARTING``), or alive in
+    this report only. An actor's first answer comes before its start-up work is done (the
+    detector answers before it has tried its model), so its problems count from its second
+    report on. No actors at all: the Supervisor's first round is not done."""
+    if not actors:
+        return ["supervisor"]
+    return sorted(
+        actor.name
+        for actor in actors
+        if actor.state.upper() == STARTING
+        or (actor.state.upper() == ALIVE and seen.get(actor.name, checked_at) >= checked_at)
+    )
+
+
+def badge(status: str, starting_actors: Sequence[str]) -> str:
+    """The dashboard's word for the system: ``starting`` until every actor has reported
+    (unless PostgreSQL or Redis is down), else the status."""
+    return "starting" if starting_actors and status != "unhealthy" else status

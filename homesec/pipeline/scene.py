@@ -1,15 +1,18 @@
 """What a batch shows, in a house's terms: kinds of objects, how many at once, in how many frames,
 over how long. Pure; used by the rules, the prompt, summaries and the baselines.
 
-A batch holds one row per box. Boxes of one image share its ``detected_at``, so a distinct
-timestamp stands for a frame, and the most boxes of a class in one frame is how many of that
-object there were: ten images of the same two people are "2 people, seen in 10 frames", not
-"20 person detections".
+A batch holds one row per box. A frame is one image: the boxes of one upload (``image``, its file
+path). The detector stamps every image of one of its batches with the same ``detected_at``, so a
+timestamp is not a frame (seven images read in four detector batches were "seen in 4 frames"
+while the event page counted 7); only a detection that does not name its image falls back to its
+timestamp. The most boxes of a class in one frame is how many of that object there were: ten
+images of the same two people are "2 people, seen in 10 frames", not "20 person detections".
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -91,12 +94,19 @@ class Sighting:
         return (self.last - self.first).total_seconds()
 
 
+def frame_of(detection: DetectionSummary) -> str | dt.datetime:
+    """What tells the detection's frame: its image, or its timestamp when it names none."""
+    return detection.image or detection.detected_at
+
+
 def _sightings(detections: list[DetectionSummary], key: object) -> dict[str, Sighting]:
-    per_frame: dict[str, dict[dt.datetime, int]] = defaultdict(lambda: defaultdict(int))
+    per_frame: dict[str, dict[str | dt.datetime, int]] = defaultdict(lambda: defaultdict(int))
+    times: dict[str, list[dt.datetime]] = defaultdict(list)
     best: dict[str, float] = {}
     for detection in detections:
         name = key(detection)  # type: ignore[operator]
-        per_frame[name][detection.detected_at] += 1
+        per_frame[name][frame_of(detection)] += 1
+        times[name].append(detection.detected_at)
         best[name] = max(best.get(name, 0.0), float(detection.confidence))
     return {
         name: Sighting(
@@ -104,8 +114,8 @@ def _sightings(detections: list[DetectionSummary], key: object) -> dict[str, Sig
             most_at_once=max(frames.values()),
             frames=len(frames),
             best_confidence=best[name],
-            first=min(frames),
-            last=max(frames),
+            first=min(times[name]),
+            last=max(times[name]),
         )
         for name, frames in per_frame.items()
     }
@@ -120,7 +130,7 @@ def by_kind(detections: list[DetectionSummary]) -> dict[str, Sighting]:
 
 
 def frame_count(detections: list[DetectionSummary]) -> int:
-    return len({d.detected_at for d in detections})
+    return len({frame_of(d) for d in detections})
 
 
 def span_seconds(detections: list[DetectionSummary]) -> float:
@@ -139,10 +149,30 @@ def describe_objects(detections: list[DetectionSummary]) -> str:
     )
     names = [f"{s.most_at_once} {class_noun(s.name, s.most_at_once)}" for s in classes]
     listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
-    frames = frame_count(detections)
+    return f"{listed}, {frames_phrase(frame_count(detections), span_seconds(detections))}"
+
+
+def frames_phrase(frames: int, seconds: float) -> str:
+    """``"seen in 7 frames over 27 s"``, ``"seen in 1 frame"``."""
     if frames == 1:
-        return f"{listed}, seen in 1 frame"
-    return f"{listed}, seen in {frames} frames over {span_seconds(detections):.0f} s"
+        return "seen in 1 frame"
+    return f"seen in {frames} frames over {seconds:.0f} s"
+
+
+# "in 4 frames", "in 4 frames over 12 s": how a summary (ours, or an LLM's) counts frames.
+_FRAMES_IN_TEXT = re.compile(r"\bin (\d+) frames?\b(?: over \d+(?:\.\d+)? ?s\b)?")
+
+
+def restate_frames(summary: str, frames: int, seconds: float) -> str:
+    """``summary`` with its frame counts as the stored facts have them: a summary written from
+    other data (an earlier count, an LLM's own) must not contradict the page it is shown on."""
+
+    def facts(match: re.Match[str]) -> str:
+        said = f"in {frames} frame{'' if frames == 1 else 's'}"
+        over = match.group(0).find(" over ") > 0 and frames != 1
+        return f"{said} over {seconds:.0f} s" if over else said
+
+    return _FRAMES_IN_TEXT.sub(facts, summary)
 
 
 def kept_by_house(

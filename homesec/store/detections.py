@@ -221,6 +221,7 @@ def summary(row: DetectionRow) -> DetectionSummary:
         confidence=row.confidence if row.confidence is not None else 0.0,
         detected_at=row.detected_at,
         bbox=BoundingBox(*box) if all(value is not None for value in box) else None,
+        image=row.file_path or "",
     )
 
 

@@ -5,12 +5,15 @@ What the pages do in a browser (scripts, live events, layout) is tested in tests
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import zoneinfo
 
 import msgspec
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
+from homesec.http.pages.templates import time_range
 from homesec.models import Camera, EventFeedback
 from tests.test_http.conftest import T0, add_camera, add_detection, add_event, write_jpeg
 from tests.test_http.test_events import seed_filter_cases
@@ -42,7 +45,7 @@ async def test_events_page_filters_from_the_url(client, db_sessions, settings) -
 async def test_band_counts_follow_the_other_filters(client, db_sessions, settings) -> None:
     await seed_filter_cases(db_sessions, settings)
     html = (await client.get("/?camera=front_door&band=low")).text
-    counts = dict(re.findall(r'href="/\?[^"]*">(\w+) <b>(\d+)</b>', html))
+    counts = dict(re.findall(r'href="/\?[^"]*"><span>(\w+)</span> <b>(\d+)</b>', html))
     assert counts == {"low": "1", "medium": "0", "high": "0", "critical": "1", "unscored": "0"}
 
 
@@ -208,3 +211,20 @@ async def test_times_and_date_filters_are_in_the_house_time_zone(
         assert "America/New_York" in html
         assert listed_ids((await client.get("/?since=2025-12-23&until=2025-12-23")).text) == [event]
         assert listed_ids((await client.get("/?since=2025-12-24")).text) == []
+
+
+def test_a_time_range_gives_both_ends_to_the_second_and_dates_across_midnight() -> None:
+    start = dt.datetime(2025, 12, 23, 13, 1, 15, tzinfo=dt.UTC)
+    assert time_range(start, start.replace(second=42), dt.UTC) == (
+        "Tue 23 Dec 2025 13:01:15 \N{EN DASH} 13:01:42"
+    )
+    late = dt.datetime(2025, 12, 23, 23, 59, 50, tzinfo=dt.UTC)
+    assert time_range(late, late + dt.timedelta(seconds=20), dt.UTC) == (
+        "Tue 23 Dec 2025 23:59:50 \N{EN DASH} Wed 24 Dec 2025 00:00:10"
+    )
+    # The dates are the house's: 23:30 to 00:30 UTC is within one day in New York.
+    york = zoneinfo.ZoneInfo("America/New_York")
+    assert time_range(late, late + dt.timedelta(hours=1), york) == (
+        "Tue 23 Dec 2025 18:59:50 \N{EN DASH} 19:59:50"
+    )
+    assert time_range(start, None, dt.UTC) == "Tue 23 Dec 2025 13:01:15"

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from homesec.contract.reports import ActorStatus, Problem
-from homesec.pipeline.health import QueueActivity, actor_problems, overall_status, queue_problem
+from homesec.pipeline.health import (
+    QueueActivity,
+    actor_problems,
+    badge,
+    overall_status,
+    queue_problem,
+    sightings,
+    starting,
+)
 
 
 def activity(**facts) -> QueueActivity:
@@ -50,3 +60,41 @@ def test_the_status_follows_the_services_and_the_problems():
     assert overall_status(services_up=True, problems=[]) == "healthy"
     assert overall_status(services_up=True, problems=[problem]) == "degraded"
     assert overall_status(services_up=False, problems=[]) == "unhealthy"
+
+
+def test_an_actor_is_starting_until_a_second_report_finds_it_alive():
+    first = dt.datetime(2026, 1, 2, 12, 0, 0, tzinfo=dt.UTC)
+    second = first + dt.timedelta(seconds=5)
+    # The first round: the detector answered (before it tried its model), the janitor not yet.
+    actors = [
+        ActorStatus(name="detector:0", kind="detector", state="ALIVE"),
+        ActorStatus(name="janitor", kind="janitor", state="STARTING"),
+    ]
+    seen = sightings({}, actors, first)
+    assert seen == {"detector:0": first}
+    assert starting(actors, seen, first) == ["detector:0", "janitor"]
+    assert badge("healthy", starting(actors, seen, first)) == "starting"
+    # Asked again before the Supervisor's next round: still the same report, still starting.
+    assert starting(actors, sightings(seen, actors, first), first) == ["detector:0", "janitor"]
+    # The next round: the detector has reported its model problem; the janitor answered once.
+    later = [
+        ActorStatus(
+            name="detector:0", kind="detector", state="ALIVE",
+            problems=[Problem(component="detector:0", summary="no detector engine: ...")],
+        ),
+        ActorStatus(name="janitor", kind="janitor", state="ALIVE"),
+    ]  # fmt: skip
+    seen = sightings(seen, later, second)
+    assert starting(later, seen, second) == ["janitor"]
+    third = second + dt.timedelta(seconds=5)
+    seen = sightings(seen, later, third)
+    assert starting(later, seen, third) == []
+    assert badge("degraded", []) == "degraded"
+    # A failed actor is a problem, not a start; down services outrank a start.
+    failed = [ActorStatus(name="analyst:0", kind="analyst", state="FAILED")]
+    assert starting(failed, sightings({}, failed, third), third) == []
+    assert badge("unhealthy", ["janitor"]) == "unhealthy"
+    # No actors yet: the Supervisor's first round is not done.
+    assert starting([], {}, first) == ["supervisor"]
+    # An actor gone from the report is forgotten; back later, it starts again.
+    assert sightings(seen, [later[1]], third) == {"janitor": second}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import pytest
 
 from homesec.contract.analysis import (
@@ -143,3 +144,37 @@ def test_the_weapon_floor_follows_the_risk_bands():
     assert weapon_floor(context(at(14), "person", "knife"), bands).score == 50
     low = RiskAssessment(risk_score=10, summary="s", reasoning="r")
     assert apply_weapon_floor(context(at(3), "person", "knife"), low, bands).risk_score == 90
+
+
+def test_a_frame_is_an_image_not_a_detector_batch():
+    """The detector stamps every image of one of its batches with one time: seven images read
+    in four batches are seven frames, as the event page counts them."""
+    t0 = at(13)
+    offsets = (0, 0, 9, 9, 18, 18, 27)
+    detections = [
+        DetectionSummary(
+            detection_id=n, object_type="person", confidence=0.9,
+            detected_at=t0 + dt.timedelta(seconds=offset), image=f"/cameras/door/{n}.jpg",
+        )
+        for n, offset in enumerate(offsets)
+    ]  # fmt: skip
+    assert scene.frame_count(detections) == 7
+    assert scene.by_kind(detections)["person"].frames == 7
+    assert scene.by_kind(detections)["person"].seconds == 27
+    assert scene.describe_objects(detections) == "1 person, seen in 7 frames over 27 s"
+    # Without the image, a timestamp still stands for a frame (as before).
+    unnamed = [msgspec.structs.replace(d, image="") for d in detections]
+    assert scene.frame_count(unnamed) == 4
+
+
+def test_a_summary_says_the_frames_the_facts_say():
+    said = "7 people and 3 dogs, seen in 4 frames over 27 s at Front Door at 13:01 (day)."
+    assert scene.restate_frames(said, 7, 27.4) == (
+        "7 people and 3 dogs, seen in 7 frames over 27 s at Front Door at 13:01 (day)."
+    )
+    assert scene.restate_frames("A person, seen in 1 frame.", 3, 8) == "A person, seen in 3 frames."
+    assert scene.restate_frames("Two people in 5 frames over 9 s.", 1, 0) == (
+        "Two people in 1 frame."
+    )
+    # Text that counts no frames is left as it is.
+    assert scene.restate_frames("A car in 2 minutes.", 4, 10) == "A car in 2 minutes."

@@ -21,3 +21,13 @@ def test_one_word_longer_than_the_limit_is_cut_inside_it():
 def test_an_error_description_is_cut_between_words():
     described = describe_error(RuntimeError("word " * 1000))
     assert described.endswith("word…") and len(described) <= 2000
+
+
+def test_a_long_word_late_in_the_text_is_left_out_whole_not_cut():
+    text = "no detector engine: /models/rtdetr_v2_r50vd/config.json was not found"
+    assert shorten(text, 45) == "no detector engine…"
+    assert shorten("ab " + "x" * 40, 20) == "ab…"
+
+
+def test_a_cut_that_falls_between_words_keeps_the_last_word():
+    assert shorten("one two three four", 9) == "one two…"

@@ -16,6 +16,7 @@ from litestar import Request, Response, get
 from litestar.response import Template
 from PIL import Image, UnidentifiedImageError
 
+from homesec.http import status
 from homesec.http.errors import ApiError
 from homesec.http.media import resolve_media
 from homesec.http.pagination import decode_cursor
@@ -26,6 +27,7 @@ from homesec.http.queries import events as event_queries
 from homesec.http.schemas.detections import Detection
 from homesec.http.services import DbSession, ServicesDep
 from homesec.models import RiskLevel
+from homesec.pipeline import scene
 from homesec.settings import Settings, local_zone
 
 PAGE_SIZE = 30
@@ -117,6 +119,42 @@ class EventView(msgspec.Struct, kw_only=True):
         )
 
 
+# The detector's problem while it has no model (actors/detector.py says it this way).
+NO_DETECTOR = "no detector engine"
+
+
+class EmptyReason(msgspec.Struct, kw_only=True):
+    """Why the list is empty: ``no_camera``, ``no_detector`` (with the uploads waiting for it),
+    ``filters`` (other than the default "unreviewed"), ``all_reviewed`` or ``no_events``."""
+
+    why: str
+    waiting: int = 0
+    detector_problem: str = ""
+
+
+async def _empty_reason(db, services, view: EventView, cameras) -> EmptyReason:
+    if not cameras:
+        return EmptyReason(why="no_camera")
+    if view.params(reviewed=""):
+        return EmptyReason(why="filters")
+    report = await status.supervisor_report(services)
+    problems = [
+        problem
+        for actor in (report.actors if report else [])
+        for problem in actor.problems
+        if problem.summary.startswith(NO_DETECTOR)
+    ]
+    if problems:
+        return EmptyReason(
+            why="no_detector",
+            waiting=await dashboard.uploads_waiting(db),
+            detector_problem=problems[0].summary,
+        )
+    if view.reviewed == "no":
+        return EmptyReason(why="all_reviewed")
+    return EmptyReason(why="no_events")
+
+
 def _band(event) -> str:
     return event.risk_level.value if event.risk_level else dashboard.UNSCORED
 
@@ -133,6 +171,7 @@ async def events_page(request: Request, db: DbSession, services: ServicesDep) ->
             view.problems.append("the page position in the URL is not valid: showing the newest")
     page = await event_queries.list_events(db, filters, position, PAGE_SIZE)
     cameras = (await camera_queries.list_cameras(db)).items
+    empty = None if page.items else await _empty_reason(db, services, view, cameras)
     return Template(
         template_name="events.html",
         context={
@@ -147,6 +186,7 @@ async def events_page(request: Request, db: DbSession, services: ServicesDep) ->
             "next_cursor": page.next_cursor,
             "objects": COMMON_OBJECTS,
             "band_of": _band,
+            "empty": empty,
         },
     )
 
@@ -243,6 +283,14 @@ async def event_page(
     detections = (await event_queries.event_detections(db, event_id)).items
     newer, older = await dashboard.neighbours(db, event, view.filters(services.settings))
     camera = await camera_queries.get_camera(db, event.camera_id)
+    frames = await _frames(detections, services.settings)
+    # The summary was written from the batch as the analyst saw it (or by an LLM, counting in
+    # its own way); its frame counts are said as the facts below have them.
+    summary = event.summary
+    if summary and frames:
+        times = [detection.detected_at for detection in detections]
+        seconds = (max(times) - min(times)).total_seconds()
+        summary = scene.restate_frames(summary, len(frames), seconds)
     return Template(
         template_name="event.html",
         context={
@@ -254,7 +302,8 @@ async def event_page(
             "final": final,
             "final_band": _band(final) if final is not None else None,
             "camera": camera,
-            "frames": await _frames(detections, services.settings),
+            "frames": frames,
+            "summary": summary,
             "detections": detections,
             "newer": newer,
             "older": older,

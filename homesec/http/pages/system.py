@@ -9,14 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import msgspec
 from litestar import Request, get
 from litestar.response import Template
 from redis.exceptions import RedisError
 
 from homesec.http import status
+from homesec.http.actors import is_healthy
 from homesec.http.queries import logs as log_queries
 from homesec.http.queries import system as system_queries
 from homesec.http.services import DbSession, ServicesDep
+from homesec.pipeline.health import badge
 from homesec.store.streams import queue_activity
 
 LOG_LINES = 40
@@ -29,6 +32,15 @@ LOG_LEVELS = {
 }
 
 
+# What the GPU monitor logs (as a warning, once) on a machine without a GPU: on the page it is
+# information about the machine, not a warning.
+NO_GPU = ": no GPU ("
+
+
+def is_no_gpu_note(record) -> bool:
+    return NO_GPU in record.message
+
+
 async def _recent_logs(db, levels: tuple[str, ...], component: str, search: str):
     records = []
     for level in levels:
@@ -38,6 +50,41 @@ async def _recent_logs(db, levels: tuple[str, ...], component: str, search: str)
         records += (await log_queries.list_logs(db, filters, None, LOG_LINES)).items
     records.sort(key=lambda record: (record.timestamp, record.id), reverse=True)
     return records[:LOG_LINES]
+
+
+async def _no_gpu_note(db) -> str | None:
+    """Why this machine has no GPU, as the GPU monitor last said: "no GPU (NVML sees no GPU)"."""
+    filters = log_queries.LogFilters(level="WARNING", search=NO_GPU)
+    found = (await log_queries.list_logs(db, filters, None, 1)).items
+    if not found:
+        return None
+    message = found[0].message
+    return message[message.index(NO_GPU) + 2 :].split(";")[0].strip()
+
+
+class ActorError(msgspec.Struct, frozen=True, kw_only=True):
+    """An actor's last error as the page says it: when, and whether it is behind it now."""
+
+    text: str
+    at: dt.datetime | None
+    resolved: bool
+
+
+def actor_errors(health) -> dict[str, ActorError]:
+    """Each actor's last error; ``resolved`` when the actor has reported since and is alive with
+    no problem now (the Supervisor keeps an actor's last error after it recovers)."""
+    errors = {}
+    for actor in health.actors:
+        if not actor.last_error:
+            continue
+        at = (
+            dt.datetime.fromtimestamp(actor.last_error_at, dt.UTC)
+            if actor.last_error_at is not None
+            else None
+        )
+        resolved = is_healthy(actor) and not actor.problems and actor.name not in health.starting
+        errors[actor.name] = ActorError(text=actor.last_error, at=at, resolved=resolved)
+    return errors
 
 
 CHART_WIDTH, CHART_HEIGHT = 300, 80
@@ -88,12 +135,19 @@ async def system_page(request: Request, db: DbSession, services: ServicesDep) ->
             "page": "system",
             "active": "/system",
             "health": health,
+            "badge": badge(health.status, health.starting),
+            "actor_errors": actor_errors(health),
             "queues": queues,
             "oldest": oldest,
             "gpu": gpu.samples,
             "gpu_lines": gpu_lines(gpu.samples, now),
             "chart": (CHART_WIDTH, CHART_HEIGHT),
-            "logs": await _recent_logs(db, LOG_LEVELS[level], component, search),
+            "logs": [
+                record
+                for record in await _recent_logs(db, LOG_LEVELS[level], component, search)
+                if level == "all" or not is_no_gpu_note(record)
+            ],
+            "no_gpu": None if gpu.samples else await _no_gpu_note(db),
             "level": level,
             "levels": list(LOG_LEVELS),
             "component": component,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
+from markupsafe import Markup, escape
 
+from homesec.pipeline.text import shorten
 from homesec.settings import Settings, local_zone
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
@@ -40,6 +43,24 @@ def local_time(moment: dt.datetime | None, zone: dt.tzinfo | None, style: str = 
     return local.strftime("%a %d %b %Y %H:%M:%S")
 
 
+DASH = "\N{EN DASH}"
+
+
+def time_range(start: dt.datetime | None, end: dt.datetime | None, zone: dt.tzinfo | None) -> str:
+    """From ``start`` to ``end``, both ends to the second and apart by an en dash:
+    ``Tue 23 Dec 2025 13:01:15 to 13:01:42`` within a day, each end with its date when the range
+    crosses midnight."""
+    if end is None or start is None:
+        return local_time(start or end, zone)
+    first, last = (
+        (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(zone)
+        for moment in (start, end)
+    )
+    if first.date() == last.date():
+        return f"{local_time(first, zone)} {DASH} {last:%H:%M:%S}"
+    return f"{local_time(first, zone)} {DASH} {local_time(last, zone)}"
+
+
 def age(moment: dt.datetime | None, now: dt.datetime | None = None) -> str:
     """How long ago, in the largest whole unit: ``40 s``, ``5 min``, ``3 h``, ``2 d``."""
     if moment is None:
@@ -64,6 +85,16 @@ def duration(seconds: float | None) -> str:
     return f"{seconds} s"
 
 
+# After these a name may break onto the next line (a browser breaks after "-" by itself).
+_BREAK_AFTER = re.compile(r"(?<=[:/_.])")
+
+
+def breakable(name: str) -> Markup:
+    """``name`` escaped, with a line-break opportunity after each ``:``, ``/``, ``_`` and ``.``:
+    ``batcher:front-door-2`` breaks after the colon or a hyphen on a phone, never in a word."""
+    return Markup("<wbr>").join(escape(part) for part in _BREAK_AFTER.split(name))
+
+
 def template_config(settings: Settings) -> TemplateConfig:
     zone = local_zone(settings)
     environment = Environment(
@@ -75,7 +106,10 @@ def template_config(settings: Settings) -> TemplateConfig:
     )
     environment.filters["localtime"] = lambda moment, style="long": local_time(moment, zone, style)
     environment.filters["age"] = age
+    environment.filters["timerange"] = lambda start, end: time_range(start, end, zone)
     environment.filters["duration"] = duration
+    environment.filters["breakable"] = breakable
+    environment.filters["shorten"] = shorten
     environment.globals["nav"] = NAV
     environment.globals["zone_name"] = settings.timezone or "this machine's time zone"
     environment.globals["keys_enabled"] = settings.api_key_enabled

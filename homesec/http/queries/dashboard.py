@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from homesec.http.pagination import Cursor, after
 from homesec.http.queries.events import EventFilters, _filtered
 from homesec.http.schemas.events import Event as EventOut
-from homesec.models import Detection, Event, RiskLevel
+from homesec.models import Detection, Event, RiskLevel, Upload, UploadStatus
 
 # ``_filtered`` is the events list's own WHERE clause: the counts, neighbours and live rows
 # here match /api/events exactly.
@@ -91,3 +91,13 @@ async def event_matches(session: AsyncSession, event_id: int, filters: EventFilt
     """Whether the event is one the list under ``filters`` shows (for live additions)."""
     found = await session.scalar(_filtered(select(Event.id), filters).where(Event.id == event_id))
     return found is not None
+
+
+async def uploads_waiting(session: AsyncSession) -> int:
+    """Uploads taken in and not yet through the detector (``queued``)."""
+    return (
+        await session.scalar(
+            select(func.count()).select_from(Upload).where(Upload.status == UploadStatus.QUEUED)
+        )
+        or 0
+    )

@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 from homesec.http import status
 from homesec.http.schemas.system import QueueState
 from homesec.http.services import ServicesDep
+from homesec.pipeline.health import badge
 
 log = logging.getLogger("homesec.http.live")
 
@@ -43,12 +44,13 @@ class _Incoming(msgspec.Struct):
 
 
 class SystemStatus(msgspec.Struct, kw_only=True):
-    status: str
+    status: str  # what the badge says: healthy, degraded, unhealthy, or starting
     services: dict[str, str]
     queues: dict[str, QueueState]
     websocket_clients: int
     timestamp: dt.datetime
     problems: list[str] = []  # why it is not healthy, each with what to do
+    starting: list[str] = []  # the actors that have not reported yet
 
 
 class SystemStatusMessage(msgspec.Struct, kw_only=True):
@@ -137,7 +139,8 @@ async def system_status(services: ServicesDep) -> SystemStatus:
             f"{problem.summary} ({problem.remedy})" if problem.remedy else problem.summary
             for problem in health.problems
         ],
-        status=health.status,
+        status=badge(health.status, health.starting),
+        starting=health.starting,
         services={name: service.status for name, service in health.services.items()},
         queues=queues,
         websocket_clients=services.relay.client_count,

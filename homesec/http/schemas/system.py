@@ -43,6 +43,9 @@ class SystemHealth(msgspec.Struct, kw_only=True):
     actors_checked_at: dt.datetime | None
     timestamp: dt.datetime
     problems: list[Problem] = []
+    # The actors that have not reported yet (just started, or not answered): while there are
+    # any, the dashboard's badge says "starting" ("supervisor": its first round is not done).
+    starting: list[str] = []
 
 
 class SystemStats(msgspec.Struct, kw_only=True):

@@ -1,6 +1,10 @@
 // An event's page: reviewed, notes and feedback, saved through the REST API; j/k and the
 // arrow keys go to the newer and older event, r toggles reviewed.
 import { api, attempt } from "./common.js";
+import { placeAllLabels } from "./labels.js";
+
+// Measured once the page's font is there, so that each label's size is the one drawn.
+document.fonts.ready.then(() => placeAllLabels());
 
 const article = document.querySelector("article.event-detail");
 const id = article.dataset.id;
