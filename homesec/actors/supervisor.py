@@ -75,6 +75,12 @@ class _Tracked:
             restarts=record.restarts,
             node=record.node,
             last_error=record.last_error,
+            # When the actor itself reported that error (a restart's reason has no time).
+            last_error_at=(
+                health.last_error_at
+                if health is not None and health.last_error == record.last_error
+                else None
+            ),
             problems=list(health.problems) if health is not None else [],
         )
 
