@@ -168,16 +168,6 @@ def test_postprocessing_matches_transformers(torch_detector):
     np.testing.assert_allclose([b for _, _, b in actual], expected["boxes"].numpy(), atol=1e-3)
 
 
-def test_two_requests_in_flight_give_the_same_detections(tiny_model_dir, data_dir, detector):
-    queued = OpenVinoRtDetrDetector(
-        str(tiny_model_dir),
-        cache_root=cache_root(data_dir),
-        confidence_threshold=THRESHOLD,
-        requests_in_flight=2,
-    )
-    assert queued.detect(images()) == detector.detect(images())
-
-
 def test_same_images_same_detections_and_an_empty_batch(detector):
     assert detector.detect(images()) == detector.detect(images())
     assert detector.detect([]) == []

@@ -318,11 +318,9 @@ def build_cache_entry(
 
 
 class OpenVinoRtDetrDetector:
-    """RT-DETRv2 on OpenVINO's CPU plugin, one image per inference request (fixed batch 1).
-
-    ``requests_in_flight`` > 1 runs that many requests at once over a batch (an
-    ``AsyncInferQueue``); 1 (the default) runs them one after another.
-    """
+    """RT-DETRv2 on OpenVINO's CPU plugin, one image per inference request (fixed batch 1), the
+    images of a batch one after another. Two requests in flight (an ``AsyncInferQueue``) were
+    measured on a 2-core Xeon and were slower, in f32 and in bf16 (bench/detector.py)."""
 
     name = ENGINE_NAME
     device = "cpu"
@@ -336,7 +334,6 @@ class OpenVinoRtDetrDetector:
         cache_root: Path,
         precision: str = "f32",
         confidence_threshold: float = 0.5,
-        requests_in_flight: int = 1,
         compiled_cache: bool = False,
     ) -> None:
         if precision not in PRECISIONS:
@@ -390,14 +387,8 @@ class OpenVinoRtDetrDetector:
         self.compiled_precision = _type_name(
             self._compiled.get_property("INFERENCE_PRECISION_HINT")
         )
-        self._requests_in_flight = max(1, requests_in_flight)
         self._request = self._compiled.create_infer_request()
-        self._queue = (
-            ov.AsyncInferQueue(self._compiled, self._requests_in_flight)
-            if self._requests_in_flight > 1
-            else None
-        )
-        self.openvino_version = ov.get_version()
+        self.openvino_version = _version("openvino")
         log.info(
             "RT-DETRv2 from %s on OpenVINO %s (cpu, %s, %s), input %s, threshold %.2f",
             model_dir,
@@ -469,10 +460,7 @@ class OpenVinoRtDetrDetector:
         if not images:
             return []
         rgb = [image if image.mode == "RGB" else image.convert("RGB") for image in images]
-        if self._queue is None or len(rgb) == 1:
-            raw = [self._infer(image) for image in rgb]
-        else:
-            raw = self._infer_queued(rgb)
+        raw = [self._infer(image) for image in rgb]
         return [
             self._detections(logits, boxes, image.width, image.height)
             for (logits, boxes), image in zip(raw, rgb, strict=True)
@@ -484,24 +472,6 @@ class OpenVinoRtDetrDetector:
             self._request.get_output_tensor(0).data[0].copy(),
             self._request.get_output_tensor(1).data[0].copy(),
         )
-
-    def _infer_queued(self, images: list[Image.Image]) -> list[tuple[np.ndarray, np.ndarray]]:
-        assert self._queue is not None
-        results: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(images)
-
-        def done(request: Any, index: int) -> None:
-            results[index] = (
-                request.get_output_tensor(0).data[0].copy(),
-                request.get_output_tensor(1).data[0].copy(),
-            )
-
-        self._queue.set_callback(done)
-        for index, image in enumerate(images):
-            self._queue.start_async({0: self._preprocess(image)}, index)
-        self._queue.wait_all()
-        if any(result is None for result in results):
-            raise DetectorError("an OpenVINO inference request returned no result")
-        return [result for result in results if result is not None]
 
     def _detections(
         self, logits: np.ndarray, boxes: np.ndarray, width: int, height: int
