@@ -31,6 +31,8 @@ class SettingsError(ValueError):
 
 
 DETECTOR_DEVICES = ("auto", "cpu", "cuda")
+DETECTOR_ENGINES = ("auto", "openvino", "torch")
+DETECTOR_PRECISIONS = ("auto", "f32", "bf16")
 LLM_ENGINES = ("auto", "vllm", "openai", "rules")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -91,6 +93,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # --- detection --------------------------------------------------------------------------
     detector_model: str = "PekingU/rtdetr_v2_r50vd"
     detector_device: str = "auto"
+    # auto: PyTorch on a CUDA device, else OpenVINO (CPU) when it is installed, else PyTorch.
+    detector_engine: str = "auto"
+    # OpenVINO's compute precision. auto is f32 for now: bf16 only when asked (unchecked).
+    detector_precision: str = "auto"
     detector_batch_size: int = 8
     detector_batch_wait_ms: int = 20
     detector_gpu_fraction: float = 0.25
@@ -579,6 +585,8 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "CAMERA_OFFLINE_SECONDS": ("camera_offline_seconds", _parse_int(1)),
     "DETECTOR_MODEL": ("detector_model", _parse_nonempty),
     "DETECTOR_DEVICE": ("detector_device", _parse_choice(DETECTOR_DEVICES)),
+    "DETECTOR_ENGINE": ("detector_engine", _parse_choice(DETECTOR_ENGINES)),
+    "DETECTOR_PRECISION": ("detector_precision", _parse_choice(DETECTOR_PRECISIONS)),
     "DETECTOR_BATCH_SIZE": ("detector_batch_size", _parse_int(1, 256)),
     "DETECTOR_BATCH_WAIT_MS": ("detector_batch_wait_ms", _parse_int(0, 10_000)),
     "DETECTOR_GPU_FRACTION": ("detector_gpu_fraction", _parse_float(0, 1, exclusive_min=True)),

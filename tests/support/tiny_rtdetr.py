@@ -6,6 +6,12 @@ published checkpoints use, at a 64x64 input), so homesec loads it exactly as it 
 ``PekingU/rtdetr_v2_r50vd``. Built in a second or two on a CPU (after importing torch). Its
 detections are meaningless but deterministic (fixed seed) and, at the default threshold of 0.5,
 not empty.
+
+With the default initialisation every position of the tiny encoder gets the same score, so which
+queries the decoder starts from is decided by tie-breaking, which differs between runtimes
+(PyTorch and OpenVINO pick different equal-scored anchors). ``distinct_scores=True`` gives the
+batch norms random statistics, so scores differ and two runtimes can be compared output for
+output.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ INPUT_SIZE = 64
 _SEED = 0
 
 
-def build_tiny_rtdetr(path: Path) -> Path:
+def build_tiny_rtdetr(path: Path, *, distinct_scores: bool = False) -> Path:
     """Write the tiny model into directory ``path`` (created) and return ``path``."""
     import torch
     from transformers import RTDetrResNetConfig, RTDetrV2Config, RTDetrV2ForObjectDetection
@@ -50,6 +56,8 @@ def build_tiny_rtdetr(path: Path) -> Path:
     )
     torch.manual_seed(_SEED)
     model = RTDetrV2ForObjectDetection(config).eval()
+    if distinct_scores:
+        randomize_batch_norms(model)
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path)
     processor = {
@@ -65,3 +73,20 @@ def build_tiny_rtdetr(path: Path) -> Path:
     }
     (path / "preprocessor_config.json").write_text(json.dumps(processor, indent=2))
     return path
+
+
+def randomize_batch_norms(model) -> None:
+    """Random statistics and affine parameters for every batch norm of ``model`` (seeded): with
+    the defaults (mean 0, variance 1, scale 1, shift 0) random-weight RT-DETRv2 scores every
+    encoder position alike."""
+    import torch
+
+    generator = torch.Generator().manual_seed(_SEED + 1)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                size = module.num_features
+                module.running_mean.copy_(torch.randn(size, generator=generator) * 0.1)
+                module.running_var.copy_(torch.rand(size, generator=generator) + 0.5)
+                module.weight.copy_(torch.rand(size, generator=generator) + 0.5)
+                module.bias.copy_(torch.randn(size, generator=generator) * 0.1)

@@ -33,6 +33,7 @@ def detector(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         tmp_path_factory.mktemp("data"),
         str(tiny_model_dir),
         detector_device="auto",
+        detector_engine="torch",  # auto would pick OpenVINO on a CPU (test_detector_openvino)
         detection_confidence_threshold=THRESHOLD,
     )
     engine = create_detector(settings)
@@ -114,7 +115,11 @@ def test_half_precision_on_cuda(tiny_model_dir, tmp_path):
 
 def test_the_factory_warms_the_model_up_with_a_full_batch(tiny_model_dir, tmp_path, caplog):
     settings = settings_for(
-        tmp_path, str(tiny_model_dir), detector_device="cpu", detector_batch_size=3
+        tmp_path,
+        str(tiny_model_dir),
+        detector_device="cpu",
+        detector_engine="torch",
+        detector_batch_size=3,
     )
     with caplog.at_level("INFO", logger="homesec.engines.detector.rtdetr"):
         engine = create_detector(settings)

@@ -33,6 +33,7 @@ def test_defaults_follow_the_design():
     assert settings.cleanup_time == dt.time(3, 0)
     assert settings.delete_images is False and settings.file_watcher_polling is False
     assert settings.detector_device == "auto" and settings.llm_engine == "auto"
+    assert settings.detector_engine == "auto" and settings.detector_precision == "auto"
     assert settings.detector_gpu_fraction == 0.25
     assert settings.risk_bands == RiskBands(30, 60, 85)
     assert settings.ray_port != 6379
@@ -77,6 +78,8 @@ GOOD_VALUES = {
     "CAMERA_OFFLINE_SECONDS": ("120", "camera_offline_seconds", 120),
     "DETECTOR_MODEL": ("/models/rtdetr", "detector_model", "/models/rtdetr"),
     "DETECTOR_DEVICE": ("CUDA", "detector_device", "cuda"),
+    "DETECTOR_ENGINE": (" OpenVINO ", "detector_engine", "openvino"),
+    "DETECTOR_PRECISION": ("BF16", "detector_precision", "bf16"),
     "DETECTOR_BATCH_SIZE": ("16", "detector_batch_size", 16),
     "DETECTOR_BATCH_WAIT_MS": ("5", "detector_batch_wait_ms", 5),
     "DETECTOR_GPU_FRACTION": ("0.5", "detector_gpu_fraction", 0.5),
@@ -186,6 +189,8 @@ BAD_VALUES = [
     ("CAMERA_OFFLINE_SECONDS", "0"),
     ("DETECTOR_MODEL", ""),
     ("DETECTOR_DEVICE", "tpu"),
+    ("DETECTOR_ENGINE", "onnx"),
+    ("DETECTOR_PRECISION", "fp16"),
     ("DETECTOR_BATCH_SIZE", "0"),
     ("DETECTOR_BATCH_WAIT_MS", "-5"),
     ("DETECTOR_GPU_FRACTION", "0"),
@@ -381,3 +386,17 @@ def test_mqtt_ca_file_needs_tls(tmp_path: Path):
     ca_file.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
     with pytest.raises(SettingsError, match=r"^MQTT_CA_FILE=.* expected an mqtts:// MQTT_URL"):
         load(MQTT_URL="mqtt://broker:1883", MQTT_CA_FILE=str(ca_file))
+
+
+@pytest.mark.parametrize(
+    ("variable", "text", "choices"),
+    [
+        ("DETECTOR_ENGINE", "tensorrt", "auto, openvino, torch"),
+        ("DETECTOR_PRECISION", "int8", "auto, f32, bf16"),
+    ],
+)
+def test_detector_engine_and_precision_name_their_choices(variable, text, choices):
+    with pytest.raises(SettingsError) as caught:
+        load(**{variable: text})
+    assert str(caught.value).startswith(f"{variable}=")
+    assert choices in str(caught.value)

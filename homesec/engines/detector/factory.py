@@ -1,17 +1,61 @@
-"""Builds the detector that ``DETECTOR_MODEL`` names.
+"""Builds the detector that ``DETECTOR_MODEL`` names, on the engine ``DETECTOR_ENGINE`` picks.
 
 Besides a model directory or hub id (RT-DETRv2), two values pick test engines:
 ``null`` / ``null:<class>[,<class>...]`` (:mod:`.null`, for benchmarks) and ``scripted``
 (:mod:`.scripted`, for end-to-end tests).
+
+RT-DETRv2 runs on one of two engines:
+
+- ``torch`` (:mod:`.rtdetr`): transformers in PyTorch eager mode, on a CUDA device or the CPU;
+- ``openvino`` (:mod:`.rtdetr_openvino`): the same model converted once to OpenVINO, CPU only,
+  several times faster there.
+
+``auto`` picks torch for a CUDA device (asked for, or ``auto`` with a GPU present), else
+OpenVINO when it is installed. When OpenVINO cannot convert or load the model, the factory falls
+back to torch and records why in the engine's ``fallback_reason``, for health to show.
 """
 
 from __future__ import annotations
 
-from homesec.engines.detector.base import DetectorEngine
+import importlib.util
+import logging
+import os
+
+from homesec.engines.detector.base import DetectorEngine, DetectorError, ModelNotFound
 from homesec.settings import Settings
 
 NULL_PREFIX = "null"
 SCRIPTED = "scripted"
+
+log = logging.getLogger(__name__)
+
+
+def _cuda_present() -> bool:
+    """Whether a CUDA device is usable here, asked without importing torch: NVML's count, unless
+    ``CUDA_VISIBLE_DEVICES`` hides every device (as Ray does for an actor without a GPU)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None and visible.strip() in ("", "-1"):
+        return False
+    from homesec.engines.gpu import gpu_count
+
+    return gpu_count() > 0
+
+
+def choose_engine(engine: str, device: str) -> tuple[str, str | None]:
+    """``torch`` or ``openvino`` for ``DETECTOR_ENGINE=engine`` on ``device``, and why ``auto``
+    settled for torch on a CPU when it would have taken OpenVINO (None otherwise)."""
+    if engine in ("torch", "openvino"):
+        return engine, None
+    if device.startswith("cuda") or (device == "auto" and _cuda_present()):
+        return "torch", None
+    if importlib.util.find_spec("openvino") is None:
+        return "torch", "openvino is not installed; using PyTorch on the CPU"
+    return "openvino", None
+
+
+def openvino_precision(settings: Settings) -> str:
+    """The precision OpenVINO computes in: ``auto`` is f32 until a guard checks bf16 per model."""
+    return "f32" if settings.detector_precision == "auto" else settings.detector_precision
 
 
 def create_detector(settings: Settings, device: str | None = None) -> DetectorEngine:
@@ -27,15 +71,52 @@ def create_detector(settings: Settings, device: str | None = None) -> DetectorEn
         classes = spec.partition(":")[2]
         return NullDetector([name.strip().lower() for name in classes.split(",") if name.strip()])
 
-    # Imported here: torch and transformers take seconds to import and the test engines need
-    # neither.
-    from homesec.engines.detector.rtdetr import RtDetrDetector
     from homesec.engines.model_store import resolve_model_path
 
-    detector = RtDetrDetector(
-        resolve_model_path(settings),
-        device=device or settings.detector_device,
+    model_ref = resolve_model_path(settings)
+    wanted_device = device or settings.detector_device
+    engine, fallback_reason = choose_engine(settings.detector_engine, wanted_device)
+    if fallback_reason is not None:
+        log.warning("%s", fallback_reason)
+    if engine == "openvino":
+        if wanted_device.startswith("cuda"):
+            log.warning(
+                "DETECTOR_ENGINE=openvino runs on the CPU; the CUDA device asked for is not used"
+            )
+        try:
+            detector = _create_openvino(settings, model_ref)
+        except ModelNotFound:
+            raise  # torch would not find it either: the actor says so and waits for the model
+        except Exception as exc:  # a conversion or load failure: PyTorch still detects
+            fallback_reason = f"OpenVINO failed ({type(exc).__name__}: {exc}); using PyTorch"
+            log.warning("%s", fallback_reason, exc_info=not isinstance(exc, DetectorError))
+        else:
+            detector.warm_up(settings.detector_batch_size)
+            return detector
+
+    if settings.detector_precision == "bf16":
+        log.warning("DETECTOR_PRECISION=bf16 applies to OpenVINO only; PyTorch computes as usual")
+    # Imported here: torch and transformers take seconds to import and the test engines need
+    # neither (nor does OpenVINO loading from its cache).
+    from homesec.engines.detector.rtdetr import RtDetrDetector
+
+    torch_detector = RtDetrDetector(
+        model_ref,
+        device=wanted_device,
         confidence_threshold=settings.detection_confidence_threshold,
     )
-    detector.warm_up(settings.detector_batch_size)
-    return detector
+    torch_detector.fallback_reason = fallback_reason
+    torch_detector.warm_up(settings.detector_batch_size)
+    return torch_detector
+
+
+def _create_openvino(settings: Settings, model_ref: str) -> DetectorEngine:
+    from homesec.engines.detector.rtdetr_openvino import OpenVinoRtDetrDetector
+    from homesec.engines.model_store import models_dir
+
+    return OpenVinoRtDetrDetector(
+        model_ref,
+        cache_root=models_dir(settings) / "openvino",
+        precision=openvino_precision(settings),
+        confidence_threshold=settings.detection_confidence_threshold,
+    )

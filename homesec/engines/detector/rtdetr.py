@@ -61,6 +61,9 @@ class RtDetrDetector:
     """RT-DETRv2 object detection, one batched forward pass per :meth:`detect` call."""
 
     name = "rtdetr"
+    # Why this engine runs instead of the one configured (OpenVINO failed or is missing); set by
+    # the factory, None when it is the engine that was asked for.
+    fallback_reason: str | None = None
 
     def __init__(
         self,
@@ -102,6 +105,22 @@ class RtDetrDetector:
     @property
     def device(self) -> str:
         return self._device
+
+    @property
+    def precision(self) -> str:
+        """What it computes in: ``fp16`` on CUDA by default, else ``f32``."""
+        return "fp16" if self._dtype == torch.float16 else "f32"
+
+    def describe(self) -> dict[str, str]:
+        """A few words for health, as the OpenVINO engine gives them."""
+        return {
+            "engine": self.name,
+            "device": self._device,
+            "runtime": f"torch {torch.__version__}",
+            "precision": self.precision,
+            "precision_check": "exact" if self.precision == "f32" else "half precision on CUDA",
+            "fallback": self.fallback_reason or "none",
+        }
 
     @property
     def labels(self) -> dict[int, str]:
