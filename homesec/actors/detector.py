@@ -75,6 +75,8 @@ MODEL_POLL_SECONDS = 1.0
 # While a camera's Batcher cannot be reached, the held hand-over is tried again with backoff up
 # to this pause.
 BATCHER_WAIT_CAP_SECONDS = 15.0
+# The engine's own description shown in health (the fallback is a problem of its own).
+ENGINE_FACTS = ("runtime", "precision", "precision_check")
 # inference_fps covers this many recent batches.
 FPS_WINDOW_BATCHES = 20
 
@@ -607,12 +609,38 @@ class Detector(ServiceActor):
         return images / seconds if seconds > 0 else 0.0
 
     def health_problems(self) -> list[Problem]:
-        own = [p for p in (self._model_problem, self._batcher_problem) if p is not None]
+        own = [
+            p
+            for p in (self._model_problem, self._engine_fallback(), self._batcher_problem)
+            if p is not None
+        ]
         return [*super().health_problems(), *own]
+
+    def _engine_fallback(self) -> Problem | None:
+        """The fast engine could not be had (OpenVINO missing or its conversion failed): the
+        detector runs, slower, on PyTorch, and says why."""
+        reason = getattr(self.model, "fallback_reason", None)
+        if not reason:
+            return None
+        return Problem(
+            component=self.name,
+            summary=shorten(f"detecting on the slower engine: {reason}"),
+            remedy=(
+                "install OpenVINO (pip install openvino) or fix what the reason names, then "
+                "restart homesec; set DETECTOR_ENGINE=torch to choose PyTorch on purpose"
+            ),
+            since=self.started_at,
+        )
 
     def health_detail(self) -> dict[str, str]:
         model = self.model
+        described: dict[str, str] = {}
+        if model is not None and callable(getattr(model, "describe", None)):
+            # What it computes in, and whether that was checked against the model's own f32.
+            facts = model.describe()
+            described = {k: str(facts[k]) for k in ENGINE_FACTS if k in facts}
         return {
+            **described,
             "engine": model.name if model is not None else "not loaded",
             "device": model.device if model is not None else "not loaded",
             "last_batch_size": str(self.last_batch_size),

@@ -71,6 +71,13 @@ class CountingEngine:
     def device(self) -> str:
         return self.engine.device
 
+    @property
+    def fallback_reason(self) -> str | None:
+        return getattr(self.engine, "fallback_reason", None)
+
+    def describe(self) -> dict[str, str]:
+        return self.engine.describe() if hasattr(self.engine, "describe") else {}
+
     def detect(self, images: Sequence[Image.Image]) -> list[list[Detection]]:
         self.batch_sizes.append(len(images))
         found = self.engine.detect(images)
@@ -171,6 +178,8 @@ async def test_a_batch_of_uploads_takes_one_forward_pass_and_reaches_the_batcher
     await messages.subscribe(keys.SECURITY_EVENTS)
     detector = pipeline.detector(
         detector_model=str(tiny_model_dir),
+        # PyTorch: the tiny model's tied scores give the same boxes in every run there.
+        detector_engine="torch",
         detector_batch_size=4,
         detection_confidence_threshold=0.6,
     )
@@ -220,6 +229,45 @@ async def test_a_batch_of_uploads_takes_one_forward_pass_and_reaches_the_batcher
     assert health.counters["detections"] == len(rows)
     latency = await latency_percentiles(redis_client, "detection")
     assert latency.count == 4 and 0 <= latency.p50 <= latency.p99 < 60
+
+
+async def test_on_a_machine_without_cuda_the_detector_runs_openvino_and_says_so(
+    pipeline, tiny_model_dir, db_sessions, redis_client
+):
+    await pipeline.queue("snap.jpg")
+    detector = pipeline.detector(detector_model=str(tiny_model_dir))  # DETECTOR_ENGINE=auto
+
+    # The first start converts the model for OpenVINO (seconds), then the upload goes through.
+    await wait_until(lambda: _all_done(db_sessions, 1), timeout=120, what="the upload done")
+    await wait_until(lambda: all_acknowledged(redis_client), what="the entry acknowledged")
+    health = await detector.health()
+    assert health.detail["engine"] == pipeline.engine.name == "rtdetr-openvino"
+    assert health.detail["device"] == "cpu"
+    assert health.detail["runtime"].startswith("openvino ")
+    # The model's own precision (DETECTOR_PRECISION=auto), so nothing to check.
+    assert (health.detail["precision"], health.detail["precision_check"]) == ("f32", "exact")
+    assert not health.problems  # no fallback to the slower engine
+
+
+async def test_when_openvino_fails_the_detector_runs_on_pytorch_and_health_says_why(
+    pipeline, tiny_model_dir, db_sessions, monkeypatch
+):
+    from homesec.engines.detector import factory
+
+    def broken(settings, model_ref):
+        raise RuntimeError("conversion ran out of memory")
+
+    monkeypatch.setattr(factory, "_create_openvino", broken)  # the edge: OpenVINO itself
+    await pipeline.queue("snap.jpg")
+    detector = pipeline.detector(detector_model=str(tiny_model_dir))
+
+    await wait_until(lambda: _all_done(db_sessions, 1), timeout=120, what="the upload done")
+    health = await detector.health()
+    assert health.detail["engine"] == "rtdetr"
+    [problem] = health.problems
+    assert problem.summary.startswith("detecting on the slower engine: OpenVINO failed")
+    assert "conversion ran out of memory" in problem.summary
+    assert "DETECTOR_ENGINE=torch" in problem.remedy
 
 
 async def test_a_redelivered_job_stores_nothing_twice(
