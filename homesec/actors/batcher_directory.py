@@ -8,14 +8,19 @@ objects. Either raises when the hand-over did not happen, so the Detector retrie
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from homesec.actors import ray_gateway
+from homesec.actors.named_actors import ActorNotFound, NamedActors
 from homesec.contract import actor_names
 from homesec.contract.jobs import StoredDetection
 
 if TYPE_CHECKING:
     from homesec.actors.batcher import Batcher
+
+# A hand-over is a few Redis round trips; one this late is a Batcher not answering (the call is
+# idempotent, so one that still lands after the timeout does no harm).
+ADD_TIMEOUT_SECONDS = 60.0
 
 
 class BatcherUnavailable(RuntimeError):
@@ -44,39 +49,23 @@ class LocalBatcherDirectory:
 
 
 class RayBatcherDirectory:
-    """The named Batcher actors (``batcher:{camera_id}``), their handles cached.
-
-    A cached handle whose actor died or was re-created fails with an actor error; then the name
-    is looked up again once, and a second failure goes back to the caller.
-    """
+    """The named Batcher actors (``batcher:{camera_id}``), reached through
+    :class:`~homesec.actors.named_actors.NamedActors`; any way of not reaching one is
+    :class:`BatcherUnavailable`."""
 
     def __init__(self) -> None:
-        self._handles: dict[str, Any] = {}
+        self._actors = NamedActors()
 
     async def add(self, camera_id: str, detections: list[StoredDetection]) -> None:
-        handle = self._handles.get(camera_id)
-        if handle is not None:
-            try:
-                await ray_gateway.call(handle, "add", detections)
-                return
-            except ray_gateway.ActorGone:
-                del self._handles[camera_id]
-            except (ray_gateway.ActorUnavailable, ray_gateway.CallTimedOut) as exc:
-                raise BatcherUnavailable(f"batcher of {camera_id!r}: {exc}") from exc
-        handle = await self._lookup(camera_id)
         try:
-            await ray_gateway.call(handle, "add", detections)
+            await self._actors.call(
+                actor_names.batcher(camera_id), "add", detections, timeout=ADD_TIMEOUT_SECONDS
+            )
+        except ActorNotFound as exc:
+            raise BatcherUnavailable(f"no batcher for camera {camera_id!r}") from exc
         except (
             ray_gateway.ActorGone,
             ray_gateway.ActorUnavailable,
             ray_gateway.CallTimedOut,
         ) as exc:
-            self._handles.pop(camera_id, None)
             raise BatcherUnavailable(f"batcher of {camera_id!r}: {exc}") from exc
-
-    async def _lookup(self, camera_id: str) -> Any:
-        handle = await ray_gateway.lookup_async(actor_names.batcher(camera_id))
-        if handle is None:
-            raise BatcherUnavailable(f"no batcher for camera {camera_id!r}")
-        self._handles[camera_id] = handle
-        return handle

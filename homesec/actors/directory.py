@@ -1,12 +1,13 @@
 """The front door's view of the running pipeline, through Ray: the supervisor's report, the FTP
-server's bans and the janitor's cleanup. Lookups happen per call, so a re-created actor is found
-again."""
+server's bans and the janitor's cleanup, through :class:`NamedActors` (a re-created actor is
+found again)."""
 
 from __future__ import annotations
 
 import logging
 
 from homesec.actors import ray_gateway
+from homesec.actors.named_actors import ActorNotFound, NamedActors
 from homesec.contract import actor_names
 from homesec.contract.errors import PipelineNotRunning
 from homesec.contract.reports import CleanupStats, FtpBan, SupervisorReport
@@ -21,42 +22,52 @@ FTP_TIMEOUT_SECONDS = 5.0
 class RayActorDirectory:
     """:class:`homesec.http.actors.ActorDirectory` backed by the named supervisor actor."""
 
+    def __init__(self) -> None:
+        self._actors = NamedActors()
+
     async def supervisor_report(self) -> SupervisorReport | None:
-        handle = await ray_gateway.lookup_async(actor_names.SUPERVISOR)
-        if handle is None:
-            return None
         try:
-            return await ray_gateway.call(
-                handle, "report", timeout=REPORT_TIMEOUT_SECONDS, health_group=True
+            return await self._actors.call(
+                actor_names.SUPERVISOR,
+                "report",
+                timeout=REPORT_TIMEOUT_SECONDS,
+                health_group=True,
             )
-        except Exception as exc:  # dead, restarting or slow: the pipeline is not answering
+        except Exception as exc:  # none, dead, restarting or slow: the pipeline is not answering
             log.debug("no supervisor report: %s", exc)
             return None
 
     async def ftp_bans(self) -> list[FtpBan]:
-        return await _call_ftp_server("bans")
+        return await self._call_ftp_server("bans")
 
     async def ftp_unban(self, address: str) -> bool:
-        return await _call_ftp_server("unban", address)
+        return await self._call_ftp_server("unban", address)
+
+    async def _call_ftp_server(self, method: str, *args: object):
+        try:
+            return await self._actors.call(
+                actor_names.FTP_SERVER, method, *args, timeout=FTP_TIMEOUT_SECONDS
+            )
+        except ActorNotFound:
+            raise PipelineNotRunning(
+                "homesec's FTP server is not running (FTP_ENABLED, and is `homesec up` running?)"
+            ) from None
+        except (
+            ray_gateway.ActorGone,
+            ray_gateway.ActorUnavailable,
+            ray_gateway.CallTimedOut,
+        ) as exc:
+            raise PipelineNotRunning(f"homesec's FTP server did not answer: {exc}") from None
 
 
-async def _call_ftp_server(method: str, *args: object):
-    handle = await ray_gateway.lookup_async(actor_names.FTP_SERVER)
-    if handle is None:
-        raise PipelineNotRunning(
-            "homesec's FTP server is not running (FTP_ENABLED, and is `homesec up` running?)"
-        )
-    try:
-        return await ray_gateway.call(handle, method, *args, timeout=FTP_TIMEOUT_SECONDS)
-    except Exception as exc:  # dead, restarting or slow
-        raise PipelineNotRunning(f"homesec's FTP server did not answer: {exc}") from None
+_janitor = NamedActors()
 
 
 async def run_cleanup(dry_run: bool) -> CleanupStats:
     """Run the janitor's retention cleanup (or count it, with ``dry_run``)."""
-    handle = await ray_gateway.lookup_async(actor_names.JANITOR)
-    if handle is None:
-        raise PipelineNotRunning("the janitor is not running; is `homesec up` running?")
-    return await ray_gateway.call(
-        handle, "run_cleanup", dry_run=dry_run, timeout=CLEANUP_TIMEOUT_SECONDS
-    )
+    try:
+        return await _janitor.call(
+            actor_names.JANITOR, "run_cleanup", dry_run=dry_run, timeout=CLEANUP_TIMEOUT_SECONDS
+        )
+    except ActorNotFound:
+        raise PipelineNotRunning("the janitor is not running; is `homesec up` running?") from None

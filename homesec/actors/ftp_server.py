@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 from homesec.actors import ray_gateway
 from homesec.actors.base import ServiceActor
+from homesec.actors.named_actors import ActorNotFound, NamedActors
 from homesec.contract import actor_names
 from homesec.contract.reports import FtpBan, Problem
 from homesec.files.ftp_server import AccountTable, FtpServer, FtpServerConfig
@@ -62,7 +62,7 @@ class FtpServerActor(ServiceActor):
         self.accounts = AccountTable()
         self.server: FtpServer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._watchers: dict[str, Any] = {}  # camera id -> watcher handle
+        self._watchers = NamedActors()  # the cameras' watchers
         self._accounts_loaded = False
         self.counters.update(dict.fromkeys(("handed_over", "hand_over_missed"), 0))
 
@@ -132,24 +132,20 @@ class FtpServerActor(ServiceActor):
 
     async def hand_over(self, camera_id: str, path: str) -> bool:
         """Tell the camera's watcher ``path`` is complete; False when no watcher took it."""
-        for fresh in (False, True):
-            handle = None if fresh else self._watchers.get(camera_id)
-            if handle is None:
-                handle = await ray_gateway.lookup_async(actor_names.watcher(camera_id))
-                if handle is None:
-                    break
-                self._watchers[camera_id] = handle
-            try:
-                await ray_gateway.call(
-                    handle, "upload_finished", path, timeout=HAND_OVER_TIMEOUT_SECONDS
-                )
-            except (ray_gateway.ActorGone, ray_gateway.ActorUnavailable) as exc:
-                self._watchers.pop(camera_id, None)  # re-created since: look it up again
-                self.log.info("%s: watcher of %s: %s", self.name, camera_id, exc)
-                continue
-            except Exception as exc:  # timed out, or it failed: its folder watch has the file
-                self.record_error(exc)
-                break
+        try:
+            await self._watchers.call(
+                actor_names.watcher(camera_id),
+                "upload_finished",
+                path,
+                timeout=HAND_OVER_TIMEOUT_SECONDS,
+            )
+        except ActorNotFound:
+            pass  # no watcher yet: its folder watch finds the file when it starts
+        except (ray_gateway.ActorGone, ray_gateway.ActorUnavailable) as exc:
+            self.log.info("%s: watcher of %s: %s", self.name, camera_id, exc)
+        except Exception as exc:  # timed out, or it failed: its folder watch has the file
+            self.record_error(exc)
+        else:
             self.counters["handed_over"] += 1
             return True
         self.counters["hand_over_missed"] += 1

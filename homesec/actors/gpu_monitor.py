@@ -18,6 +18,7 @@ from typing import Any
 
 from homesec.actors import ray_gateway
 from homesec.actors.base import ServiceActor
+from homesec.actors.named_actors import NamedActors
 from homesec.contract import actor_names
 from homesec.contract.actor_names import NAMESPACE
 from homesec.contract.enums import LogSource
@@ -58,8 +59,8 @@ class RayDetectorFps:
     ) -> None:
         self.replicas = replicas
         self.node_id = node_id
-        self.namespace = namespace
         self.timeout = timeout
+        self._detectors = NamedActors(namespace)
 
     async def __call__(self) -> list[float | None]:
         return list(
@@ -70,11 +71,10 @@ class RayDetectorFps:
 
     async def _one(self, name: str) -> float | None:
         try:
-            handle = await ray_gateway.lookup_async(name, self.namespace)
-            if handle is None:  # not started yet
-                return None
-            health = await ray_gateway.health(handle, self.timeout)
-        except Exception:  # restarting, too busy: unknown this time
+            health = await self._detectors.call(
+                name, "health", timeout=self.timeout, health_group=True
+            )
+        except Exception:  # not started yet, restarting, too busy: unknown this time
             return None
         if self.node_id is not None and health.detail.get("node_id") != self.node_id:
             return None
