@@ -167,7 +167,9 @@ async def test_the_page_and_its_changes_follow_the_access_rules(make_app, settin
         # Without a key or a session the channels are neither listed nor changed.
         for method, path in (("GET", "/api/alerts/channels"), ("POST", "/api/alerts/channels"),
                              ("DELETE", "/api/alerts/channels/1")):  # fmt: skip
-            refused = await client.request(method, path, json={"kind": "webhook", "url": "http://h/"})
+            refused = await client.request(
+                method, path, json={"kind": "webhook", "url": "http://h/"}
+            )
             assert refused.status_code == 401, (method, path)
         page = await client.get("/alerts", follow_redirects=False)
         assert page.status_code == 303 and page.headers["location"] == "/login?next=%2Falerts"
