@@ -19,6 +19,11 @@ channel took it and before ``sent`` committed; it then goes out again with the s
 idempotency key (webhook header and body, MQTT payload, the same retained topic) so a receiver
 can tell.
 
+Channels: the environment's (``NOTIFY_URLS``, ``WEBHOOK_URLS``, ``MQTT_URL``), built once, and the
+ones the owner added on the Alerts page (``notify_channels``), read again at the start of every
+cycle: a channel added there takes the next alert without a restart, and one removed sends no
+more. The page wakes the Notifier (``notifier:wake``) when it adds or removes one.
+
 With MQTT it also publishes each event's state for Home Assistant (person, risk, snapshot,
 event) as it hears it: state, not alerts, so it goes out whatever the rules say.
 """
@@ -36,13 +41,14 @@ from homesec.actors.base import ServiceActor
 from homesec.contract import keys
 from homesec.contract.alerts import AlertKind, AlertMessage, AlertStatus
 from homesec.contract.messages import SecurityEventMessage, message_type
-from homesec.engines.notify import Channel, ChannelError, build_channels
+from homesec.engines.notify import Channel, ChannelError, build_channel, build_channels
 from homesec.engines.notify.mqtt_channel import MqttChannel
+from homesec.pipeline.alert_channels import page_channel, page_channel_id
 from homesec.pipeline.alert_message import base_url, compose, trial_message
 from homesec.pipeline.alert_rules import after_failure, retry_delay
 from homesec.pipeline.retry import describe_error
 from homesec.settings import Settings, local_zone
-from homesec.store import alert_facts, alerts
+from homesec.store import alert_facts, alerts, notifier_wake, notify_channels
 from homesec.store.alerts import StoredAlert
 from homesec.store.outages import as_outage
 from homesec.workflows.alert_decisions import decide_new_events
@@ -79,6 +85,7 @@ class Notifier(ServiceActor):
         self.zone = local_zone(settings)
         self.link_base = base_url(settings.public_url, settings.host, settings.port)
         self.channels: dict[str, Channel] = {}
+        self._page_urls: dict[str, str] = {}  # page channel name -> the URL it was built with
         self._wake = asyncio.Event()
         self._cameras_at = 0.0
 
@@ -111,7 +118,9 @@ class Notifier(ServiceActor):
                 await listener
 
     async def cycle(self) -> None:
-        """One round: cameras for Home Assistant now and then, decide, deliver."""
+        """One round: the page's channels, cameras for Home Assistant now and then, decide,
+        deliver."""
+        await self.refresh_page_channels()
         await self._refresh_cameras()
         while await decide_new_events(
             self.sessions,
@@ -140,19 +149,34 @@ class Notifier(ServiceActor):
     def wake(self) -> None:
         self._wake.set()
 
+    async def refresh_page_channels(self) -> None:
+        """Build the channels added on the Alerts page since the last cycle and close those
+        removed (or turned off); the environment's stay as they are."""
+        targets = await notify_channels.enabled_targets(self.sessions)
+        wanted = {page_channel(target.kind, target.id): target.url for target in targets}
+        for name in [n for n in self.channels if page_channel_id(n) is not None]:
+            if wanted.get(name) != self._page_urls.get(name):
+                channel = self.channels.pop(name)
+                self._page_urls.pop(name, None)
+                with contextlib.suppress(Exception):
+                    await channel.close()
+                self.log.info("alert channel %s removed", name)
+        for name, url in wanted.items():
+            if name not in self.channels:
+                self.channels[name] = build_channel(name, url, self.settings)
+                self._page_urls[name] = url
+                self.log.info("alert channel %s added", name)
+
     # --- listening --------------------------------------------------------------------------
     async def _listen(self) -> None:
         """Each ``event`` message wakes the loop (and goes to MQTT as state); so does anything
         on ``notifier:wake``."""
         while not self.stopping:
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(self.events_channel, keys.NOTIFIER_WAKE)
-                async for raw in pubsub.listen():
-                    if _text(raw["channel"]) == keys.NOTIFIER_WAKE:
+                async for channel, text in notifier_wake.listen(self.redis, self.events_channel):
+                    if channel == keys.NOTIFIER_WAKE:
                         self.wake()
                         continue
-                    text = _text(raw["data"])
                     if message_type(text) != "event":
                         continue
                     self.wake()
@@ -162,9 +186,6 @@ class Notifier(ServiceActor):
             except Exception as exc:  # Redis away: the sweep carries on; listen again soon
                 self.log.debug("security_events subscription lost: %s", exc)
                 await asyncio.sleep(1.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
 
     async def _publish_state(self, text: str) -> None:
         mqtt = self.mqtt
@@ -291,6 +312,7 @@ class Notifier(ServiceActor):
             with contextlib.suppress(Exception):
                 await channel.close()
         self.channels = {}
+        self._page_urls = {}
         await super().close()
 
     def health_detail(self) -> dict[str, str]:
@@ -299,10 +321,6 @@ class Notifier(ServiceActor):
         if mqtt is not None:
             detail["mqtt"] = "connected" if mqtt.connected.is_set() else "reconnecting"
         return detail
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else value
 
 
 async def _read(path: str | None) -> bytes | None:

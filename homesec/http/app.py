@@ -29,7 +29,11 @@ from homesec.http.rate_limit import SlidingWindowLimiter
 from homesec.http.relay import DEFAULT_QUEUE_SIZE, EventRelay
 from homesec.http.request_checks import MAX_BODY_BYTES, check_request
 from homesec.http.routes import health, live, pages
-from homesec.http.routes.alerts import AlertController, AlertRuleController
+from homesec.http.routes.alerts import (
+    AlertController,
+    AlertRuleController,
+    NotifyChannelController,
+)
 from homesec.http.routes.cameras import CameraAccountController, CameraController
 from homesec.http.routes.detections import DetectionController
 from homesec.http.routes.dlq import DlqController
@@ -126,6 +130,7 @@ def create_app(
             FtpBanController,
             AlertRuleController,
             AlertController,
+            NotifyChannelController,
             live.events_socket,
             live.system_socket,
             event_pages.events_page,

@@ -19,6 +19,7 @@ from homesec.models.event import Event
 from homesec.models.event_feedback import EventFeedback
 from homesec.models.gpu_stats import GPUStats
 from homesec.models.log import Log
+from homesec.models.notify_channel import NotifyChannelRow
 from homesec.models.upload import Upload
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "GPUStats",
     "Log",
     "LogSource",
+    "NotifyChannelRow",
     "RiskLevel",
     "Upload",
     "UploadStatus",

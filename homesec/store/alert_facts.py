@@ -180,3 +180,33 @@ async def recent_events(session: AsyncSession, limit: int) -> list[EventFacts]:
         return []
     decidable = await events_after(session, min(newest) - 1, limit)
     return [event.facts for event in decidable]
+
+
+class ShownFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What the Alerts page shows of an alert's event."""
+
+    event_id: int
+    risk_score: int | None
+    risk_level: str | None
+    summary: str | None
+    started_at: dt.datetime
+
+
+async def shown_facts(session: AsyncSession, event_ids: Sequence[int]) -> dict[int, ShownFacts]:
+    """Each event's score, band, summary and start, by id (an event gone is left out)."""
+    if not event_ids:
+        return {}
+    rows = await session.execute(
+        select(Event.id, Event.risk_score, Event.risk_level, Event.summary, Event.started_at)
+        .where(Event.id.in_(list(event_ids)))
+    )  # fmt: skip
+    return {
+        row.id: ShownFacts(
+            event_id=row.id,
+            risk_score=row.risk_score,
+            risk_level=row.risk_level,
+            summary=row.summary,
+            started_at=row.started_at,
+        )
+        for row in rows
+    }

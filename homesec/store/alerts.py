@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 import msgspec
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import String, and_, case, cast, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -271,3 +271,65 @@ async def add_test_alerts(
     ]
     async with sessions.begin() as session:
         return await add(session, rows, now)
+
+
+async def fail_pending_of_channel(
+    sessions: async_sessionmaker[AsyncSession], channel: str, error: str
+) -> int:
+    """Give up the channel's pending rows (it was removed): ``failed`` with ``error``; how many."""
+    async with sessions.begin() as session:
+        result = await session.execute(
+            update(AlertRow)
+            .where(AlertRow.channel == channel, AlertRow.status == AlertStatus.PENDING)
+            .values(status=AlertStatus.FAILED, last_error=error[:1000])
+        )
+        return result.rowcount or 0
+
+
+def _alert_key():
+    """One alert, whatever its channels: a test message by its token (``test:<token>:<channel>``),
+    any other by its kind and event (``alert:42``, ``update:43``)."""
+    return case(
+        (AlertRow.kind == AlertKind.TEST, func.split_part(AlertRow.idempotency_key, ":", 2)),
+        else_=AlertRow.kind + ":" + cast(func.coalesce(AlertRow.event_id, AlertRow.id), String),
+    )
+
+
+async def recent_grouped(
+    sessions: async_sessionmaker[AsyncSession],
+    limit: int,
+    *,
+    status: str | None = None,
+    acknowledged: bool | None = None,
+    before_id: int | None = None,
+) -> list[list[StoredAlert]]:
+    """The newest ``limit`` alerts, each as its rows (one per channel, oldest first); an alert
+    is chosen when one of its rows fits the filters, and comes with all of them. Newest first by
+    their newest row's id; ``before_id`` (the last alert's :func:`newest id <group_id>`) pages
+    on."""
+    key = _alert_key()
+    newest = func.max(AlertRow.id)
+    chosen = select(key.label("key"), newest.label("newest")).group_by(key)
+    if status is not None:
+        chosen = chosen.where(AlertRow.status == status)
+    if acknowledged is not None:
+        chosen = chosen.where(AlertRow.acknowledged.is_(acknowledged))
+    if before_id is not None:
+        chosen = chosen.having(newest < before_id)
+    chosen = chosen.order_by(newest.desc()).limit(limit)
+    async with sessions() as session:
+        found = [found_key for found_key, _ in (await session.execute(chosen)).all()]
+        if not found:
+            return []
+        rows = await session.execute(
+            select(AlertRow, key).where(key.in_(found)).order_by(AlertRow.id)
+        )
+        groups: dict[str, list[StoredAlert]] = {found_key: [] for found_key in found}
+        for row, row_key in rows:
+            groups[row_key].append(_stored(row))
+    return [group for group in groups.values() if group]
+
+
+def group_id(group: Sequence[StoredAlert]) -> int:
+    """The id that orders and pages alerts: their newest row's."""
+    return max(row.id for row in group)

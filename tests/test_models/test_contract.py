@@ -200,6 +200,15 @@ ADDED_COLUMNS |= {
         "last_visit_on": ("date", False, None),
         "updated_at": ("timestamptz", False, NOW),
     },
+    # Issue 22 (migration 0008): channels the owner added on the Alerts page.
+    "notify_channels": {
+        "id": ("integer", False, AUTO),
+        "kind": ("varchar(20)", False, None),
+        "label": ("varchar(200)", False, None),
+        "url": ("text", False, None),
+        "enabled": ("boolean", False, "true"),
+        "created_at": ("timestamptz", False, NOW),
+    },
 }
 COLUMNS_ADDED_TO_CONTRACT_TABLES: dict[str, dict[str, tuple[str, bool, str | None]]] = {
     "events": {
@@ -252,6 +261,7 @@ ADDED_INDEXES: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "idx_alerts_event_id": ("alerts", ("event_id",), False),
     "idx_alerts_pending": ("alerts", ("next_attempt_at",), False),
     "idx_alerts_rule_camera": ("alerts", ("rule_id", "camera_id", "created_at"), False),
+    "uq_notify_channels_url": ("notify_channels", ("url",), True),
 }
 
 COMPOSITE_PRIMARY_KEYS = {
@@ -300,6 +310,7 @@ EXPECTED_CHECKS = {
     "ck_alert_rules_cooldown_not_negative",
     "ck_alerts_status_valid",
     "ck_alerts_kind_valid",
+    "ck_notify_channels_kind_valid",
 }
 
 _TYPE_NAMES = {

@@ -1,6 +1,9 @@
 """The Alerts page in a real browser: a rule created, edited (a refused value shown and kept),
-listed in words, tested against recent events and deleted after a confirmation; an alert
-acknowledged; a test message through a running Notifier to a real Apprise receiver; phone width."""
+listed in words, tested against recent events and deleted after a confirmation; an alert (one
+line, its event's score, band and summary, a status per channel) acknowledged; a test message
+through a running Notifier to a real Apprise receiver; a channel added (a bad URL refused first),
+sent a test through the Notifier to a real webhook receiver and removed after a confirmation,
+its URL never on the page again; phone and desktop widths."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from sqlalchemy import select
 from homesec.actors.notifier import Notifier
 from homesec.contract.alerts import AlertRule, AlertStatus
 from homesec.engines.notify import build_channels
-from homesec.models import AlertRow, AlertRuleRow
+from homesec.models import AlertRow, AlertRuleRow, NotifyChannelRow
 from homesec.store import alert_rules
 from tests.test_alerts.conftest import Receiver, port_outside_ray
 from tests.test_http.test_alert_pages import add_alert
@@ -185,15 +188,25 @@ async def test_alerts_page(
     async with db_sessions() as session:
         assert (await session.get(AlertRuleRow, row.id)).enabled is False
 
-    # Acknowledge an alert: the event's alert on the other channel is acknowledged with it.
-    sent_row = page.locator(f'li.alert[data-id="{sent}"]')
-    assert f"/events/{ids['high']}" == await sent_row.locator("a").get_attribute("href")
-    assert "Front Door" in await sent_row.inner_text()
-    assert "rule High or above" in await sent_row.inner_text()
-    failed_row = page.locator(f'li.alert[data-id="{failed}"]')
-    assert "Connection refused" in await failed_row.inner_text()
-    await sent_row.locator("button.acknowledge").click()
-    await failed_row.locator(".ack").wait_for()
+    # One line for the alert, with its event's verdict and each channel's part; acknowledged,
+    # its rows on both channels are.
+    line = page.locator(f'li.alert[data-id="{sent}"]')
+    assert await page.locator(f'li.alert[data-id="{failed}"]').count() == 0
+    assert f"/events/{ids['high']}" == await line.locator("a").get_attribute("href")
+    assert "Front Door" in await line.inner_text()
+    assert "rule High or above" in await line.inner_text()
+    assert await line.locator(".band-name").inner_text() in ("high", "HIGH")
+    assert await line.evaluate("(li) => li.classList.contains('band-high')")
+    deliveries = line.locator("li.delivery")
+    assert await deliveries.count() == 2
+    pushed = line.locator("li.delivery[data-channel='apprise:1a2b3c4d']")
+    assert await pushed.locator(".badge").inner_text() == "sent"
+    assert await pushed.locator(".channel-label").inner_text() == "Apprise (removed)"
+    hooked = line.locator("li.delivery[data-channel='webhook:5e6f7a8b']")
+    assert await hooked.locator(".badge").inner_text() == "failed"
+    assert "Connection refused" in await hooked.locator(".error").inner_text()
+    await line.locator("button.acknowledge").click()
+    await line.locator(".ack").wait_for()
     async with db_sessions() as session:
         flags = (await session.scalars(select(AlertRow.acknowledged).where(
             AlertRow.id.in_([sent, failed])))).all()  # fmt: skip
@@ -205,14 +218,66 @@ async def test_alerts_page(
         await page.click("#send-test")
         summary = page.locator("#test-summary", has_text="1 of 2 channels did not take it")
         await summary.wait_for(timeout=40_000)
-    apprise = page.locator("#test-results li[data-channel^='apprise:']")
-    assert await apprise.locator(".badge").inner_text() == "sent"
-    webhook = page.locator("#test-results li[data-channel^='webhook:']")
-    assert await webhook.locator(".badge").inner_text() == "failed"
-    assert "ConnectError" in await webhook.locator(".error").inner_text()
-    titles = [body.get("title") for body in receiver.json_bodies("/apprise")]
-    assert "homesec test message" in titles
-    await shoot(page, screenshots, "alerts")
+        apprise = page.locator("#test-results li[data-channel^='apprise:']")
+        assert await apprise.locator(".badge").inner_text() == "sent"
+        webhook = page.locator("#test-results li[data-channel^='webhook:']")
+        assert await webhook.locator(".badge").inner_text() == "failed"
+        assert "ConnectError" in await webhook.locator(".error").inner_text()
+        titles = [body.get("title") for body in receiver.json_bodies("/apprise")]
+        assert "homesec test message" in titles
+        # The environment's channels by service and host, not removable here.
+        env_apprise = page.locator("li.channel.source-environment").first
+        assert await env_apprise.locator(".channel-label").inner_text() == (
+            f"JSON \u00b7 127.0.0.1:{receiver.port}")  # fmt: skip
+        assert (
+            await page.locator("li.channel.source-environment button.remove-channel").count() == 0
+        )
+
+        # Add a webhook: a bad URL first (refused, said why), then a good one.
+        secret_path = f"/hook/{secrets.token_hex(8)}"
+        channel_form = page.locator("#channel-form")
+        await channel_form.locator("select[name=kind]").select_option("webhook")
+        await channel_form.locator("input[name=url]").fill("ftp://192.168.1.5/nope")
+        await page.click("#add-channel")
+        await channel_form.locator(".channel-error", has_text="http:// or https://").wait_for()
+        refused = [e for e in browser.errors if "400 (Bad Request)" in e]
+        assert len(refused) == 1
+        browser.errors = [e for e in browser.errors if e not in refused]
+        await channel_form.locator("input[name=url]").fill(
+            f"http://127.0.0.1:{receiver.port}{secret_path}")  # fmt: skip
+        async with page.expect_navigation():
+            await page.click("#add-channel")
+        added = page.locator("li.channel.source-page")
+        assert await added.count() == 1
+        label = f"Webhook \u00b7 127.0.0.1:{receiver.port}"
+        assert await added.locator(".channel-label").inner_text() == label
+        assert await added.locator(".masked").inner_text() == (
+            f"http://127.0.0.1:{receiver.port}/\u2022\u2022\u2022")  # fmt: skip
+        assert label in await page.locator("#channels-status").inner_text()
+        assert secret_path not in await page.content()
+        assert await channel_form.locator("input[name=url]").input_value() == ""
+
+        # Send it a test: through the Notifier, which took the channel without a restart.
+        await added.locator("button.test-channel").click()
+        result = added.locator(".channel-result.status-sent")
+        await result.wait_for(timeout=40_000)
+        assert "sent" in await result.inner_text()
+        (hook,) = receiver.json_bodies(secret_path)
+        assert hook["kind"] == "test"
+        await shoot(page, screenshots, "alerts")
+
+        # Remove it: dismissed, nothing happens; accepted, it is gone (and its URL from the
+        # table).
+        page.once("dialog", lambda dialog: dialog.dismiss())
+        await added.locator("button.remove-channel").click()
+        await asyncio.sleep(0.5)
+        assert await added.count() == 1
+        page.once("dialog", lambda dialog: dialog.accept())
+        await added.locator("button.remove-channel").click()
+        await added.wait_for(state="detached")
+        await page.locator("#channels-status", has_text="removed").wait_for()
+        async with db_sessions() as session:
+            assert (await session.scalars(select(NotifyChannelRow))).all() == []
 
     # Delete the rule: dismissed, nothing happens; accepted, it is gone.
     page.once("dialog", lambda dialog: dialog.dismiss())

@@ -26,22 +26,28 @@ class Channel(Protocol):
     async def close(self) -> None: ...
 
 
-def build_channels(settings: Settings, *, client_id: str) -> dict[str, Channel]:
-    """Every configured channel by name. MQTT connects in the background."""
-    from homesec.contract.alerts import ChannelKind
+def build_channel(name: str, url: str, settings: Settings) -> Channel:
+    """The Apprise or webhook channel ``name`` (``apprise:...``, ``webhook:...``) sending to
+    ``url``."""
+    from homesec.contract.alerts import ChannelKind, channel_kind
     from homesec.engines.notify.apprise_channel import AppriseChannel
-    from homesec.engines.notify.mqtt_channel import MqttChannel
     from homesec.engines.notify.webhook_channel import WebhookChannel
+
+    if channel_kind(name) == ChannelKind.APPRISE:
+        return AppriseChannel(name, url, settings.notify_timeout_seconds)
+    return WebhookChannel(name, url, settings.webhook_secret, settings.notify_timeout_seconds)
+
+
+def build_channels(settings: Settings, *, client_id: str) -> dict[str, Channel]:
+    """Every channel of the environment by name. MQTT connects in the background."""
+    from homesec.contract.alerts import ChannelKind
+    from homesec.engines.notify.mqtt_channel import MqttChannel
     from homesec.pipeline.alert_channels import configured_channels
 
     channels: dict[str, Channel] = {}
     for name, url in configured_channels(settings).items():
         if name == ChannelKind.MQTT:
             channels[name] = MqttChannel(settings, client_id=client_id)
-        elif name.startswith(ChannelKind.APPRISE):
-            channels[name] = AppriseChannel(name, url or "", settings.notify_timeout_seconds)
         else:
-            channels[name] = WebhookChannel(
-                name, url or "", settings.webhook_secret, settings.notify_timeout_seconds
-            )
+            channels[name] = build_channel(name, url or "", settings)
     return channels

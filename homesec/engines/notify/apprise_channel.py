@@ -35,7 +35,7 @@ class AppriseChannel:
         notifier = apprise.Apprise()
         if not notifier.add(self.url):
             raise ChannelError(
-                "Apprise does not understand this NOTIFY_URLS entry; see "
+                "Apprise does not understand this URL; see "
                 "https://github.com/caronc/apprise/wiki for the URL of your service"
             )
         attachment = None

@@ -1,8 +1,10 @@
-"""The Alerts page: the rules (in words, with an editor), the recent alerts with acknowledge, and
-a test message to every channel.
+"""The Alerts page: the channels (listed by service and host, added, tested, removed), the rules
+(in words, with an editor), and the recent alerts, one line each with its event's score, band and
+summary and a status per channel, with acknowledge.
 
 Read with the functions behind ``/api/alerts`` and ``/api/cameras``; its scripts change things
-only through ``/api/alerts/...`` (docs/alerts.md), so the page has no truth of its own.
+only through ``/api/alerts/...`` (docs/alerts.md), so the page has no truth of its own. A
+channel's URL is never on it: its label and a masked form are.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from homesec.contract.alerts import CHANNEL_KINDS, AlertStatus
 from homesec.http.pages.templates import duration
 from homesec.http.queries import alerts as alert_queries
 from homesec.http.queries import cameras as camera_queries
+from homesec.http.queries import notify_channels as channel_queries
 from homesec.http.schemas.alerts import AlertRule
 from homesec.http.services import DbSession, ServicesDep
 from homesec.models.enums import RiskLevel
@@ -28,6 +31,15 @@ DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # ISO 1 .. 7
 BANDS = tuple(level.value for level in RiskLevel)
 # The status filter's choices; "open" is every status, unacknowledged only.
 STATUS_CHOICES = ("all", "open", *(status.value for status in AlertStatus))
+# A channel's part of an alert, in words.
+STATUS_WORDS = {
+    AlertStatus.PENDING: "pending",
+    AlertStatus.SENT: "sent",
+    AlertStatus.FAILED: "failed",
+    AlertStatus.SUPPRESSED_COOLDOWN: "suppressed: cooldown",
+    AlertStatus.SUPPRESSED_QUIET_HOURS: "suppressed: quiet hours",
+    AlertStatus.SUPPRESSED_UNCHANGED: "suppressed: no news",
+}
 
 
 def _days_in_words(days: list[int]) -> str:
@@ -103,13 +115,15 @@ async def alerts_page(request: Request, db: DbSession, services: ServicesDep) ->
     cameras = (await camera_queries.list_cameras(db)).items
     camera_names = {camera.id: camera.name for camera in cameras}
     rules = await alert_queries.list_rules(services.sessions, services.settings)
-    alerts = await alert_queries.recent_alerts(
+    lines, next_before_id = await alert_queries.alert_lines(
         services.sessions,
+        services.settings,
         ALERT_LINES,
         status=AlertStatus(status) if status not in ("all", "open") else None,
         acknowledged=False if status == "open" else None,
         before_id=before_id,
     )
+    channels = await channel_queries.list_channels(services.sessions, services.settings)
     return Template(
         template_name="alerts.html",
         context={
@@ -127,15 +141,26 @@ async def alerts_page(request: Request, db: DbSession, services: ServicesDep) ->
                 for rule in rules.items
             ],
             "rule_names": {rule.id: rule.name for rule in rules.items},
-            "channels": rules.configured_channels,
+            "channels": channels.items,
+            "environment_only": any(not c.removable for c in channels.items),
+            "added": query.get("added") or "",
+            "added_label": next(
+                (
+                    c.label
+                    for c in channels.items
+                    if c.id is not None and str(c.id) == query.get("added")
+                ),
+                "",
+            ),
+            "status_words": {status.value: words for status, words in STATUS_WORDS.items()},
             "channel_kinds": CHANNEL_KINDS,
             "cameras": cameras,
             "camera_names": camera_names,
             "camera_names_json": msgspec.json.encode(camera_names).decode(),
             "bands": BANDS,
             "day_names": list(enumerate(DAY_NAMES, start=1)),
-            "alerts": alerts.items,
-            "next_before_id": alerts.next_before_id,
+            "alerts": lines,
+            "next_before_id": next_before_id,
             "paged": before_id is not None,
             "status": status,
             "statuses": STATUS_CHOICES,

@@ -9,14 +9,14 @@ import secrets
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from homesec.contract import keys
 from homesec.contract.alerts import AlertRule, AlertStatus
 from homesec.http.errors import BadRequest, NotFound
+from homesec.http.queries import notify_channels as channel_queries
 from homesec.http.schemas import alerts as schemas
-from homesec.pipeline.alert_channels import configured_channels
 from homesec.pipeline.alert_rules import parse_time_range, replay
 from homesec.settings import Settings, local_zone
-from homesec.store import alert_facts, alert_rules, alerts
+from homesec.store import alert_facts, alert_rules, alerts, notifier_wake
+from homesec.store.alert_facts import ShownFacts
 from homesec.store.alerts import StoredAlert
 
 # How long POST /api/alerts/test waits for the Notifier beyond one channel's timeout (it may be
@@ -28,8 +28,10 @@ def to_rule(rule: AlertRule) -> schemas.AlertRule:
     return msgspec.convert(msgspec.structs.asdict(rule), schemas.AlertRule)
 
 
-def to_alert(row: StoredAlert) -> schemas.Alert:
-    return msgspec.convert(msgspec.structs.asdict(row), schemas.Alert, from_attributes=True)
+def to_alert(row: StoredAlert, labels: dict[str, str]) -> schemas.Alert:
+    values = msgspec.structs.asdict(row)
+    values["channel_label"] = channel_queries.label_of(row.channel, labels)
+    return msgspec.convert(values, schemas.Alert, from_attributes=True)
 
 
 def _checked(rule: AlertRule) -> AlertRule:
@@ -48,7 +50,7 @@ async def list_rules(
     return schemas.AlertRuleList(
         items=[to_rule(rule) for rule in rules],
         count=len(rules),
-        configured_channels=list(configured_channels(settings)),
+        configured_channels=[view.name for view in await channel_queries.views(sessions, settings)],
     )
 
 
@@ -119,6 +121,7 @@ async def try_rule(
 
 async def recent_alerts(
     sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
     limit: int,
     *,
     status: AlertStatus | None,
@@ -129,31 +132,42 @@ async def recent_alerts(
                                before_id=before_id)  # fmt: skip
     page = rows[:limit]
     more = len(rows) > limit
+    labels = await channel_queries.labels(sessions, settings)
     return schemas.AlertList(
-        items=[to_alert(row) for row in page], next_before_id=page[-1].id if more else None
+        items=[to_alert(row, labels) for row in page], next_before_id=page[-1].id if more else None
     )
 
 
-async def acknowledge(sessions: async_sessionmaker[AsyncSession], alert_id: int) -> schemas.Alert:
+async def acknowledge(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, alert_id: int
+) -> schemas.Alert:
     row = await alerts.acknowledge(sessions, alert_id, dt.datetime.now(dt.UTC))
     if row is None:
         raise NotFound(f"no alert {alert_id}")
-    return to_alert(row)
+    return to_alert(row, await channel_queries.labels(sessions, settings))
 
 
 async def send_trial(
-    sessions: async_sessionmaker[AsyncSession], redis, settings: Settings
+    sessions: async_sessionmaker[AsyncSession],
+    redis,
+    settings: Settings,
+    only: str | None = None,
 ) -> schemas.ChannelTrialList:
-    """A test message to every configured channel, through the outbox and the Notifier (the
-    path real alerts take); waits for each channel's outcome."""
-    channels = list(configured_channels(settings))
+    """A test message to every configured channel (or to the one named ``only``), through the
+    outbox and the Notifier (the path real alerts take); waits for each channel's outcome."""
+    labels = await channel_queries.labels(sessions, settings)
+    channels = list(labels)
+    if only is not None:
+        if only not in labels:
+            raise NotFound(f"no channel {only} is configured")
+        channels = [only]
     if not channels:
         raise BadRequest(
-            "no alert channel is configured: set NOTIFY_URLS, MQTT_URL or WEBHOOK_URLS "
-            "(docs/alerts.md) and restart homesec"
+            "no alert channel is configured: add one on the Alerts page, or set NOTIFY_URLS, "
+            "MQTT_URL or WEBHOOK_URLS (docs/alerts.md) and restart homesec"
         )
     ids = await alerts.add_test_alerts(sessions, channels, secrets.token_hex(6))
-    await redis.publish(keys.NOTIFIER_WAKE, "test")
+    await notifier_wake.wake(redis, "test")
     deadline = asyncio.get_running_loop().time() + settings.notify_timeout_seconds
     deadline += TRIAL_GRACE_SECONDS
     rows = await alerts.by_ids(sessions, ids)
@@ -165,6 +179,7 @@ async def send_trial(
     results = [
         schemas.ChannelTrial(
             channel=row.channel,
+            channel_label=channel_queries.label_of(row.channel, labels),
             status=AlertStatus(row.status),
             error=row.last_error
             if row.status != AlertStatus.PENDING
@@ -176,3 +191,75 @@ async def send_trial(
     return schemas.ChannelTrialList(
         results=results, ok=all(r.status == AlertStatus.SENT for r in results)
     )
+
+
+# --- the Alerts page: one line per alert, a status per channel -----------------------------------
+class Delivery(msgspec.Struct, frozen=True, kw_only=True):
+    """One channel's part of an alert."""
+
+    alert_id: int
+    channel: str
+    label: str
+    status: str
+    attempts: int
+    last_error: str | None
+    sent_at: dt.datetime | None
+
+
+class AlertLine(msgspec.Struct, frozen=True, kw_only=True):
+    """One alert (or update, or test message) with its event's facts and each channel's part."""
+
+    id: int  # its newest row's: orders and pages the lines
+    first_id: int  # its first row's: what "Acknowledge" sends (the API acknowledges them all)
+    kind: str
+    event_id: int | None
+    rule_id: int | None
+    camera_id: str | None
+    created_at: dt.datetime
+    acknowledged: bool
+    facts: ShownFacts | None
+    deliveries: list[Delivery]
+
+
+async def alert_lines(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    limit: int,
+    *,
+    status: AlertStatus | None,
+    acknowledged: bool | None,
+    before_id: int | None,
+) -> tuple[list[AlertLine], int | None]:
+    """The newest ``limit`` alerts as lines, and the ``before_id`` of the next page (None on the
+    last)."""
+    groups = await alerts.recent_grouped(
+        sessions, limit + 1, status=status, acknowledged=acknowledged, before_id=before_id
+    )
+    more = len(groups) > limit
+    groups = groups[:limit]
+    labels = await channel_queries.labels(sessions, settings)
+    event_ids = sorted({row.event_id for group in groups for row in group if row.event_id})
+    async with sessions() as session:
+        facts = await alert_facts.shown_facts(session, event_ids)
+    lines = []
+    for group in groups:
+        first = group[0]
+        lines.append(AlertLine(
+            id=alerts.group_id(group),
+            first_id=first.id,
+            kind=first.kind,
+            event_id=first.event_id,
+            rule_id=next((row.rule_id for row in group if row.rule_id is not None), None),
+            camera_id=first.camera_id,
+            created_at=first.created_at,
+            acknowledged=all(row.acknowledged for row in group),
+            facts=facts.get(first.event_id) if first.event_id is not None else None,
+            deliveries=[
+                Delivery(alert_id=row.id, channel=row.channel,
+                         label=channel_queries.label_of(row.channel, labels), status=row.status,
+                         attempts=row.attempts, last_error=row.last_error, sent_at=row.sent_at)
+                for row in sorted(group, key=lambda row: (labels.get(row.channel) is None,
+                                                          row.channel))
+            ],
+        ))  # fmt: skip
+    return lines, (lines[-1].id if more and lines else None)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Annotated
 
 import msgspec
 from msgspec import Meta
 
 from homesec.contract.alerts import AlertKind, AlertStatus, ChannelKind
-from homesec.http.schemas.common import DbId, text
+from homesec.http.schemas.common import NO_NUL, DbId, text
 from homesec.models.enums import RiskLevel
 
 RuleName = text(100, min_length=1)
@@ -112,6 +113,8 @@ class Alert(msgspec.Struct, kw_only=True):
     rule_id: int | None
     camera_id: str | None
     channel: str
+    # The channel as people read it: service and host ("ntfy · ntfy.sh"), never its URL.
+    channel_label: str
     kind: AlertKind
     updates_alert_id: int | None
     status: AlertStatus
@@ -130,6 +133,7 @@ class AlertList(msgspec.Struct, kw_only=True):
 
 class ChannelTrial(msgspec.Struct, kw_only=True):
     channel: str
+    channel_label: str
     status: AlertStatus
     error: str | None
     alert_id: DbId
@@ -138,3 +142,51 @@ class ChannelTrial(msgspec.Struct, kw_only=True):
 class ChannelTrialList(msgspec.Struct, kw_only=True):
     results: list[ChannelTrial]
     ok: bool
+
+
+# --- channels --------------------------------------------------------------------------------
+class AddableKind(StrEnum):
+    """The kinds of channel the Alerts page adds (MQTT is one connection: MQTT_URL)."""
+
+    APPRISE = "apprise"
+    WEBHOOK = "webhook"
+
+
+class ChannelSource(StrEnum):
+    ENVIRONMENT = "environment"  # NOTIFY_URLS, WEBHOOK_URLS, MQTT_URL: changed there, not here
+    PAGE = "page"  # added on the Alerts page or with POST /api/alerts/channels
+
+
+class NotifyChannelCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A channel to add. The URL is stored to be used and never shown again: answers carry its
+    label and a masked form only."""
+
+    kind: AddableKind
+    url: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=2000,
+            pattern=NO_NUL,
+            description="apprise: an Apprise URL (ntfys://ntfy.sh/my-topic, tgram://token/chat "
+            "...); webhook: an http(s) URL that takes a JSON POST",
+        ),
+    ]
+
+
+class NotifyChannel(msgspec.Struct, kw_only=True):
+    """A channel as it may be shown: never its URL."""
+
+    name: str  # as alert rows name it: apprise:1a2b3c4d (environment), webhook:page-3, mqtt
+    id: int | None  # a page channel's id (for DELETE and test); null for the environment's
+    kind: ChannelKind
+    label: str  # service and host: "ntfy · ntfy.sh", "Webhook · 192.168.1.5:8123"
+    masked_url: str  # "ntfys://ntfy.sh/•••": what may be shown of the URL
+    source: ChannelSource
+    removable: bool
+    created_at: dt.datetime | None
+
+
+class NotifyChannelList(msgspec.Struct, kw_only=True):
+    items: list[NotifyChannel]
+    count: int

@@ -1,5 +1,7 @@
-// The Alerts page: rules (create, edit, enable, delete after a confirmation, test against recent
-// events), acknowledge an alert, and a test message to every channel; all through /api/alerts.
+// The Alerts page: channels (add, send a test, remove after a confirmation; a test message to every
+// channel), rules (create, edit, enable, delete after a confirmation, test against recent events),
+// acknowledge an alert; all through /api/alerts. A channel's URL is sent once, when it is added,
+// and never comes back: the page shows its label (service and host) and a masked form.
 import { api, attempt, showError } from "./common.js";
 
 const page = document.getElementById("alerts-page");
@@ -206,7 +208,11 @@ for (const row of document.querySelectorAll("li.alert[data-id]")) {
   });
 }
 
-// --- a test message ------------------------------------------------------------------------------
+// --- channels -----------------------------------------------------------------------------------
+const describeResult = (result) => result.status === "sent" ? "sent: the channel took the test message"
+  : result.status === "pending" ? `not sent yet: ${result.error || "is the Notifier running?"}`
+  : `${result.status}: ${result.error || "no reason given"}`;
+
 const sendTest = document.getElementById("send-test");
 sendTest?.addEventListener("click", async () => {
   const summary = document.getElementById("test-summary");
@@ -223,7 +229,59 @@ sendTest?.addEventListener("click", async () => {
     : `${failed} of ${answer.results.length} channels did not take it: see below, and docs/alerts.md.`;
   results.replaceChildren(...answer.results.map((result) => element("li",
     { class: `channel-result status-${result.status}`, "data-channel": result.channel },
-    element("b", {}, result.channel), " ",
+    element("b", {}, result.channel_label), " ",
     element("span", { class: `badge status-${result.status}` }, result.status),
     result.error ? element("div", { class: "error wrap" }, result.error) : "")));
+});
+
+for (const item of document.querySelectorAll("li.channel")) {
+  const result = item.querySelector(".channel-result");
+  const label = item.dataset.label;
+  const testButton = item.querySelector("button.test-channel");
+  testButton.addEventListener("click", async () => {
+    testButton.disabled = true;
+    result.className = "channel-result";
+    result.textContent = "sending… (waiting for the channel)";
+    const path = item.dataset.id ? `/api/alerts/channels/${item.dataset.id}/test`
+      : `/api/alerts/test?channel=${encodeURIComponent(item.dataset.name)}`;
+    const answer = await attempt(`send a test to ${label}`, () => api("POST", path));
+    testButton.disabled = false;
+    if (!answer) { result.textContent = ""; return; }
+    const [only] = answer.results;
+    result.className = `channel-result status-${only.status}`;
+    result.replaceChildren(element("span", { class: `badge status-${only.status}` }, only.status), " ",
+      element("span", { class: only.status === "sent" ? "" : "error wrap" }, describeResult(only)));
+  });
+  item.querySelector("button.remove-channel")?.addEventListener("click", async () => {
+    if (!confirm(`Remove the channel ${label}? Alerts will no longer go to it, and its URL is deleted.`)) return;
+    const done = await attempt(`remove ${label}`, () => api("DELETE", `/api/alerts/channels/${item.dataset.id}`));
+    if (done === undefined) return;
+    item.remove();
+    document.getElementById("channels-status").textContent = `Channel ${label} removed.`;
+  });
+}
+
+const channelForm = document.getElementById("channel-form");
+const channelError = channelForm.querySelector(".channel-error");
+channelForm.addEventListener("submit", async (submit) => {
+  submit.preventDefault();
+  const fields = channelForm.elements;
+  const url = fields.url.value.trim();
+  const sayError = (text) => { channelError.textContent = text; channelError.hidden = !text; };
+  if (!url) { sayError("Not added: type the channel's URL."); fields.url.focus(); return; }
+  const button = document.getElementById("add-channel");
+  button.disabled = true;
+  try {
+    const added = await api("POST", "/api/alerts/channels", { kind: fields.kind.value, url });
+    fields.url.value = ""; // the URL is the server's now, and not shown again
+    location.assign(`/alerts?added=${added.id}#channels`);
+  } catch (error) {
+    sayError(`Not added: ${error.message.replace(/^\d+: /, "")}`);
+  } finally {
+    button.disabled = false;
+  }
+});
+channelForm.elements.kind.addEventListener("change", () => {
+  channelForm.elements.url.placeholder = channelForm.elements.kind.value === "webhook"
+    ? "http://192.168.1.5:8123/api/webhook/homesec" : "ntfys://ntfy.sh/my-topic";
 });
