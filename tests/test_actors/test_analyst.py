@@ -89,7 +89,7 @@ async def seed(
         rows = [
             Detection(
                 camera_id=camera_id,
-                file_path=f"/cams/{camera_id}/{index}.jpg",
+                file_path=_image_of(camera_id, detected_at),
                 detected_at=detected_at,
                 object_type=object_type,
                 confidence=confidence,
@@ -98,11 +98,16 @@ async def seed(
                 bbox_width=box[2],
                 bbox_height=box[3],
             )
-            for index, (object_type, confidence, detected_at, box) in enumerate(seen)
+            for object_type, confidence, detected_at, box in seen
         ]
         session.add_all(rows)
         await session.flush()
         return [row.id for row in rows]
+
+
+def _image_of(camera_id: str, detected_at: dt.datetime) -> str:
+    """Detections seen at one moment are the boxes of one picture, as the detector stores them."""
+    return f"/cams/{camera_id}/{detected_at:%Y%m%d-%H%M%S-%f}.jpg"
 
 
 def make_job(ids: list[int], **fields: Any) -> AnalysisJob:
@@ -129,6 +134,7 @@ def expected_context(ids: list[int], seen=SEEN, is_fast_path: bool = False) -> A
                 confidence=confidence,
                 detected_at=detected_at,
                 bbox=BoundingBox(*box),
+                image=_image_of(CAMERA_ID, detected_at),
             )
             for detection_id, (object_type, confidence, detected_at, box) in zip(
                 ids, seen, strict=True
