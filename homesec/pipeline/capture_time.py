@@ -179,6 +179,18 @@ def capture_time(
     return CaptureTime(taken, Source.EXIF)
 
 
+def from_iso(text: str | None) -> dt.datetime | None:
+    """A job's ``captured_at`` (ISO-8601) as an aware datetime; None when absent or unreadable
+    (the detector then takes the ledger row's)."""
+    if not text:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
 def _gap(delta: dt.timedelta) -> str:
     seconds = int(delta.total_seconds())
     if seconds < 120:
