@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from homesec.contract.analysis import DetectionSummary
+from homesec.pipeline import scene
 from homesec.pipeline.capture_time import (
     DATE_TIME_ORIGINAL,
     EXIF_IFD,
@@ -169,3 +171,25 @@ def test_exif_capture_never_raises() -> None:
             raise SyntaxError("bad tiff")
 
     assert exif_capture(Broken()) is None
+
+
+# --- what a batch's times are ---------------------------------------------------------------------
+def test_a_scene_spans_the_capture_times_not_the_processing_times() -> None:
+    processed = TAKEN + dt.timedelta(hours=1)  # one detector batch: one processing time
+    detections = [
+        DetectionSummary(
+            detection_id=index,
+            object_type="person",
+            confidence=0.9,
+            detected_at=processed,
+            image=f"/cams/porch/{index}.jpg",
+            captured_at=TAKEN + dt.timedelta(seconds=10 * index),
+        )
+        for index in range(3)
+    ]
+    old_row = DetectionSummary(
+        detection_id=9, object_type="person", confidence=0.9, detected_at=TAKEN, image="/x.jpg"
+    )
+    assert scene.span_seconds(detections) == 20.0
+    assert old_row.happened_at == TAKEN  # no capture time: the processing time stands
+    assert detections[1].happened_at == TAKEN + dt.timedelta(seconds=10)
