@@ -103,7 +103,7 @@ MAX_ERROR_CHARS_IN_REASONING = 300
 
 
 def local_start(batch: StoredBatch, zone: dt.tzinfo | None) -> dt.datetime:
-    return batch.detections[0].detected_at.astimezone(zone)
+    return min(d.happened_at for d in batch.detections).astimezone(zone)
 
 
 def analysis_context(
@@ -113,10 +113,10 @@ def analysis_context(
     baseline: CameraBaseline | None = None,
     calibration: CameraCalibration | None = None,
 ) -> AnalysisContext:
-    """The engine's input. Its local time is the batch's first detection's, not the clock's, so a
-    batch analysed late (a backlog, an LLM outage) is judged by when it happened. A baseline
-    without history is left out: the camera's role rules decide alone. ``calibration``: the
-    owner's recent feedback on the camera's events."""
+    """The engine's input. Its local time is when the batch's first picture was taken, not the
+    clock's, so a batch analysed late (a backlog, an LLM outage) is judged by when it happened.
+    A baseline without history is left out: the camera's role rules decide alone.
+    ``calibration``: the owner's recent feedback on the camera's events."""
     return AnalysisContext(
         camera_id=job.camera_id,
         camera_name=batch.camera_name,

@@ -46,6 +46,7 @@ from homesec.contract.jobs import DetectionJob, StoredDetection
 from homesec.contract.reports import Problem
 from homesec.engines.detector import DetectorEngine, DetectorError, create_detector
 from homesec.files.images import DecodedImage, decode_image, write_thumbnails
+from homesec.pipeline import capture_time
 from homesec.pipeline.cameras import InvalidCameraId, normalize_camera_id
 from homesec.pipeline.detection_messages import detection_new_message
 from homesec.pipeline.retry import RetryStep, backoff_delay, describe_error
@@ -404,6 +405,7 @@ class Detector(ServiceActor):
                         file_type=image.mime_type,
                         detections=detections,
                         thumbnail_paths=paths,
+                        captured_at=capture_time.from_iso(item.job.captured_at),
                     ),
                 )
             )

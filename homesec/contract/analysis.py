@@ -36,6 +36,14 @@ class DetectionSummary(msgspec.Struct, frozen=True, kw_only=True):
     # The image it was found on (its upload's file path): the boxes of one image are one frame.
     # Empty where unknown; then the detections sharing a ``detected_at`` stand for a frame.
     image: str = ""
+    # When the picture was taken (EXIF, else the upload's time); None for rows stored before
+    # it was kept. ``detected_at`` is when the detector processed the image.
+    captured_at: dt.datetime | None = None
+
+    @property
+    def happened_at(self) -> dt.datetime:
+        """When it was seen: the capture time, else (older rows) the processing time."""
+        return self.captured_at if self.captured_at is not None else self.detected_at
 
 
 class KindHabit(msgspec.Struct, frozen=True, kw_only=True):

@@ -17,6 +17,9 @@ class DetectionJob(msgspec.Struct, frozen=True, kw_only=True):
     timestamp: str  # ISO-8601, when the upload was accepted
     upload_id: int | None = None
     sha256: str | None = None
+    # ISO-8601, when the picture was taken (EXIF, else the upload's mtime): the ledger row's
+    # ``captured_at``. None in jobs queued before it existed; the detector then reads the row.
+    captured_at: str | None = None
 
 
 class AnalysisJob(msgspec.Struct, frozen=True, kw_only=True):

@@ -39,5 +39,8 @@ class Detection(Base):
     bbox_width: Mapped[int | None]
     bbox_height: Mapped[int | None]
     thumbnail_path: Mapped[str | None] = mapped_column(String)
+    # An addition to the contract (migration 0008): when the picture was taken, the upload's
+    # ``captured_at``; ``detected_at`` stays the processing time. NULL for older rows.
+    captured_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     camera: Mapped[Camera] = relationship(back_populates="detections", lazy="raise")

@@ -55,5 +55,9 @@ class Upload(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the picture was taken: EXIF DateTimeOriginal when believable, else when the upload
+    # finished (pipeline/capture_time.py). NULL for rows from before migration 0008, and for
+    # rows the detector made for jobs that came without one.
+    captured_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     camera: Mapped[Camera] = relationship(back_populates="uploads", lazy="raise")

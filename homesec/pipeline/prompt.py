@@ -112,8 +112,9 @@ def sanitize_text(value: str, max_chars: int) -> str:
 
 
 def _detection_data(detection: DetectionSummary, local_zone: dt.tzinfo | None) -> dict[str, Any]:
-    detected_at = detection.detected_at
-    # Stored times may be UTC; the model compares them with the local time it is given.
+    # When the picture was taken. Stored times may be UTC; the model compares them with the
+    # local time it is given.
+    detected_at = detection.happened_at
     if detected_at.tzinfo is not None and local_zone is not None:
         detected_at = detected_at.astimezone(local_zone)
     data: dict[str, Any] = {
@@ -170,7 +171,7 @@ def prompt_data(context: AnalysisContext) -> dict[str, Any]:
     """The facts the model sees, as plain data (also what tests inspect)."""
     counts = Counter(sanitize_text(d.object_type, MAX_LABEL_CHARS) for d in context.detections)
     listed = sorted(context.detections, key=lambda d: d.confidence, reverse=True)
-    listed = sorted(listed[:MAX_LISTED_DETECTIONS], key=lambda d: d.detected_at)
+    listed = sorted(listed[:MAX_LISTED_DETECTIONS], key=lambda d: d.happened_at)
     role = scoring.camera_role(context.camera_name, context.camera_role)
     floor = scoring.weapon_floor(context)
     return {

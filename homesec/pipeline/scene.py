@@ -7,6 +7,8 @@ timestamp is not a frame (seven images read in four detector batches were "seen 
 while the event page counted 7); only a detection that does not name its image falls back to its
 timestamp. The most boxes of a class in one frame is how many of that object there were: ten
 images of the same two people are "2 people, seen in 10 frames", not "20 person detections".
+Times (first and last seen, the seconds a scene spans) are when the pictures were taken
+(``happened_at``), not when the detector got to them.
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ def _sightings(detections: list[DetectionSummary], key: object) -> dict[str, Sig
     for detection in detections:
         name = key(detection)  # type: ignore[operator]
         per_frame[name][frame_of(detection)] += 1
-        times[name].append(detection.detected_at)
+        times[name].append(detection.happened_at)
         best[name] = max(best.get(name, 0.0), float(detection.confidence))
     return {
         name: Sighting(
@@ -136,7 +138,7 @@ def frame_count(detections: list[DetectionSummary]) -> int:
 def span_seconds(detections: list[DetectionSummary]) -> float:
     if not detections:
         return 0.0
-    times = [d.detected_at for d in detections]
+    times = [d.happened_at for d in detections]
     return (max(times) - min(times)).total_seconds()
 
 

@@ -12,6 +12,10 @@ ledger (a refused file is recorded and never retried blindly):
    decoded, so a decompression bomb costs a header read, not gigabytes;
 4. full decode: a truncated or corrupt file is refused.
 
+A valid image also gives its EXIF capture time (``DateTimeOriginal``, read from the same open
+image: :func:`homesec.pipeline.capture_time.exif_capture`), which ingest weighs against the
+upload's time.
+
 Speed: a JPEG is decoded in libjpeg's 1/8-scale mode (``Image.draft``). Every entropy-coded
 byte is still decoded, so truncation and corrupt data are caught exactly as at full scale, but
 most of the inverse DCT and colour conversion is skipped, several times faster for camera JPEGs.
@@ -28,6 +32,7 @@ import os
 import msgspec
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from homesec.pipeline.capture_time import ExifCapture, exif_capture
 from homesec.settings import Settings
 
 # Truncated images must fail to load. This is Pillow's default; a process-wide True set by some
@@ -70,6 +75,7 @@ class ValidationResult(msgspec.Struct, frozen=True, kw_only=True):
     size: int | None = None  # bytes
     mime_type: str | None = None
     sha256: str | None = None
+    exif: ExifCapture | None = None  # the camera's capture time, when a valid image has one
 
 
 class ImageLimits(msgspec.Struct, frozen=True, kw_only=True):
@@ -186,9 +192,12 @@ def validate_image_bytes(data: bytes, limits: ImageLimits | None = None) -> Vali
                 **known,
             )
         refusal = _decode(image)
+        exif = exif_capture(image) if refusal is None else None
     if refusal is not None:
         return reject(*refusal, **known)
-    return ValidationResult(ok=True, message=f"valid {image_format} {width}x{height}", **known)
+    return ValidationResult(
+        ok=True, message=f"valid {image_format} {width}x{height}", exif=exif, **known
+    )
 
 
 def _decode(image: ImageFile.ImageFile) -> tuple[RejectReason, str] | None:

@@ -40,6 +40,8 @@ class ImageDetections(msgspec.Struct, frozen=True, kw_only=True):
     file_type: str
     detections: list[Detection]
     thumbnail_paths: list[str | None]  # one per detection
+    # When the picture was taken (the job's); None: the ledger row's ``captured_at`` is used.
+    captured_at: dt.datetime | None = None
 
 
 class StoredImage(msgspec.Struct, frozen=True, kw_only=True):
@@ -117,16 +119,22 @@ async def store_images(
     if not images:
         return []
     async with sessions.begin() as session:
-        processed = await uploads.lock_for_detection(
+        locked = await uploads.lock_for_detection(
             session, [uploads.Claim(i.camera_id, i.file_path, i.sha256) for i in images]
         )
         earlier: dict[str, list[StoredDetection]] = {
-            path: [] for path in paths if processed[path] is not None
+            path: [] for path in paths if locked[path].processed_at is not None
         }
         if earlier:
             for path, detection in await _stored_detections(session, list(earlier)):
                 earlier[path].append(detection)
-        fresh = [image for image in images if image.file_path not in earlier]
+        fresh = [
+            image
+            if image.captured_at is not None
+            else msgspec.structs.replace(image, captured_at=locked[image.file_path].captured_at)
+            for image in images
+            if image.file_path not in earlier
+        ]
         created = await _insert_detections(session, fresh, now)
         await uploads.mark_done_in(session, [image.file_path for image in fresh], now)
     return [
@@ -151,6 +159,7 @@ async def _insert_detections(
             "file_path": image.file_path,
             "file_type": image.file_type,
             "detected_at": now,
+            "captured_at": image.captured_at,
             "object_type": detection.object_type,
             "confidence": detection.confidence,
             "bbox_x": detection.bbox.x,
@@ -203,7 +212,7 @@ async def load_batch(
                 session,
                 job.camera_id,
                 [d.detection_id for d in detections],
-                detections[0].detected_at,
+                detections[0].happened_at,
                 except_batch=job.batch_id,
             )
             detections = [d for d in detections if d.detection_id not in covered]
@@ -222,17 +231,25 @@ def summary(row: DetectionRow) -> DetectionSummary:
         detected_at=row.detected_at,
         bbox=BoundingBox(*box) if all(value is not None for value in box) else None,
         image=row.file_path or "",
+        captured_at=row.captured_at,
     )
+
+
+def happened_at() -> ColumnElement[dt.datetime]:
+    """When a detection's picture was taken: ``captured_at``, else (rows from before migration
+    0008) ``detected_at``."""
+    return func.coalesce(DetectionRow.captured_at, DetectionRow.detected_at)
 
 
 async def summaries_in(
     session: AsyncSession, camera_id: str, detection_ids: Sequence[int]
 ) -> list[DetectionSummary]:
-    """Those of ``detection_ids`` that still exist and belong to the camera, oldest first."""
+    """Those of ``detection_ids`` that still exist and belong to the camera, in the order the
+    pictures were taken."""
     rows = await session.scalars(
         select(DetectionRow)
         .where(DetectionRow.id.in_(list(detection_ids)), DetectionRow.camera_id == camera_id)
-        .order_by(DetectionRow.detected_at, DetectionRow.id)
+        .order_by(happened_at(), DetectionRow.id)
     )
     return [summary(row) for row in rows]
 

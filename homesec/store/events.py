@@ -29,14 +29,17 @@ from homesec.models import Event
 from homesec.models.base import MAX_INTEGER
 from homesec.pipeline.backfill_plan import REANALYSIS_PREFIX, EventFacts, TimeWindow
 from homesec.pipeline.batching import fast_path_batch_id
+from homesec.pipeline.capture_time import MAX_UPLOAD_DELAY
 from homesec.store.uploads import chunks
 
 if TYPE_CHECKING:
     from homesec.store.detections import StoredBatch
 
-# An event starts at its first detection; a batch spans at most BATCH_WINDOW_SECONDS (and a
-# rebuilt batch at most the 1 h state TTL), so events older than this cannot hold a detection.
-LOOKBACK = dt.timedelta(hours=2)
+# An event starts when its first picture was taken; a batch spans at most BATCH_WINDOW_SECONDS
+# (and a rebuilt batch at most the 1 h state TTL), and a believed capture time lies at most
+# MAX_UPLOAD_DELAY before its upload, so events older than this cannot hold a detection (short
+# of a detector backlog of hours: then a batch may gather pictures taken that far apart).
+LOOKBACK = dt.timedelta(hours=2) + MAX_UPLOAD_DELAY
 
 
 def encode_detection_ids(ids: Sequence[int]) -> str:
@@ -115,12 +118,15 @@ async def insert_event(
     """Write the batch's event unless it exists, linked to the visit's other verdicts (see
     :func:`link_visit`); returns the event and whether this call wrote it (False: another
     analyst holding a redelivery of the batch was first)."""
-    first, last = batch.detections[0], batch.detections[-1]
+    # The event's time is when its pictures were taken (their capture times, the processing
+    # time for rows stored before those were kept), not when the detector got to them.
+    times = [detection.happened_at for detection in batch.detections]
+    started_at, ended_at = min(times), max(times)
     values = {
         "batch_id": job.batch_id,
         "camera_id": job.camera_id,
-        "started_at": first.detected_at,
-        "ended_at": last.detected_at,
+        "started_at": started_at,
+        "ended_at": ended_at,
         "risk_score": assessment.risk_score,
         "risk_level": risk_level,
         "summary": assessment.summary,
@@ -146,7 +152,7 @@ async def insert_event(
             # Read committed: this statement sees the row whose insert made ours a no-op.
             existing = await session.scalar(select(Event).where(Event.batch_id == job.batch_id))
             return _stored(existing), False
-        supersedes = await link_visit(session, job, event_id, batch, first.detected_at)
+        supersedes = await link_visit(session, job, event_id, batch, started_at)
         if also is not None:
             await also(session)
     return (
@@ -157,7 +163,7 @@ async def insert_event(
             risk_score=assessment.risk_score,
             risk_level=risk_level,
             summary=assessment.summary,
-            started_at=first.detected_at,
+            started_at=started_at,
             is_fast_path=job.is_fast_path,
             supersedes_event_id=supersedes,
         ),

@@ -103,6 +103,7 @@ def _upsert(rows: Sequence[Mapping[str, object]], *, only_if_changed: bool):
             "camera_id": excluded.camera_id,
             "sha256": excluded.sha256,
             "file_size": excluded.file_size,
+            "captured_at": excluded.captured_at,
             "status": excluded.status,
             "error": excluded.error,
             "attempts": 0,
@@ -120,6 +121,7 @@ class ValidUpload(msgspec.Struct, frozen=True, kw_only=True):
     sha256: str
     file_size: int
     seen_at: dt.datetime  # when the camera uploaded it
+    captured_at: dt.datetime | None = None  # when the picture was taken (capture_time.py)
 
 
 class Recorded(msgspec.Struct, frozen=True):
@@ -145,6 +147,7 @@ async def record_valid(
             "file_path": upload.file_path,
             "sha256": upload.sha256,
             "file_size": upload.file_size,
+            "captured_at": upload.captured_at,
         }
         if original is None:
             queued.append(row | {"status": UploadStatus.QUEUED, "error": None})
@@ -254,22 +257,31 @@ class Claim(msgspec.Struct, frozen=True):
     sha256: str | None
 
 
-async def lock_for_detection(
-    session: AsyncSession, claims: Sequence[Claim]
-) -> dict[str, dt.datetime | None]:
+class Locked(msgspec.Struct, frozen=True):
+    """A locked ledger row: ``processed_at`` (detections stored) and ``captured_at``."""
+
+    processed_at: dt.datetime | None
+    captured_at: dt.datetime | None
+
+
+async def lock_for_detection(session: AsyncSession, claims: Sequence[Claim]) -> dict[str, Locked]:
     """Lock the jobs' ledger rows, creating those of jobs that came without one (a job from the
-    reference implementation, or queued by hand); their ``processed_at`` by file."""
+    reference implementation, or queued by hand); their ``processed_at`` and ``captured_at``
+    by file."""
     paths = sorted(claim.file_path for claim in claims)
     # FOR UPDATE: a second replica holding the same job waits here until the first commits,
     # then sees processed_at set. Locked in path order, so two replicas locking overlapping
     # batches cannot deadlock.
     locked = (
-        select(Upload.file_path, Upload.processed_at)
+        select(Upload.file_path, Upload.processed_at, Upload.captured_at)
         .where(Upload.file_path.in_(paths))
         .order_by(Upload.file_path)
         .with_for_update()
     )
-    processed = {row.file_path: row.processed_at for row in await session.execute(locked)}
+    processed = {
+        row.file_path: Locked(row.processed_at, row.captured_at)
+        for row in await session.execute(locked)
+    }
     missing = [claim for claim in claims if claim.file_path not in processed]
     if missing:
         await session.execute(
@@ -287,7 +299,10 @@ async def lock_for_detection(
             )
             .on_conflict_do_nothing(index_elements=[Upload.file_path])
         )
-        processed = {row.file_path: row.processed_at for row in await session.execute(locked)}
+        processed = {
+            row.file_path: Locked(row.processed_at, row.captured_at)
+            for row in await session.execute(locked)
+        }
     return processed
 
 

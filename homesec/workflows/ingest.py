@@ -8,6 +8,10 @@ A duplicate gets a ``duplicate`` row naming the original; an invalid file a ``re
 row), and is then moved out of the camera's folder to ``<FOSCAM_BASE_PATH>/.rejected/<camera>/``
 (kept ``REJECTED_UPLOAD_RETENTION_DAYS``). Bad input never raises here: only Redis or
 PostgreSQL being away does.
+
+A valid upload's ledger row and job carry when the picture was taken (``captured_at``): the
+EXIF time validation read, when :mod:`homesec.pipeline.capture_time` believes it, else the
+upload's mtime; a disbelieved EXIF time is said at debug level.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import datetime as dt
 import enum
 import logging
 import posixpath
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import msgspec
 import redis.asyncio as aioredis
@@ -28,6 +32,7 @@ from homesec.contract.jobs import DetectionJob
 from homesec.files.camera_folders import rejected_folder, set_aside
 from homesec.files.uploads import UNDECODABLE_NAME, look_at
 from homesec.files.validation import validate_upload
+from homesec.pipeline.capture_time import capture_time
 from homesec.pipeline.retry import utc_iso
 from homesec.pipeline.uploads import FileSeen, is_storable, ledger_path
 from homesec.pipeline.validation import (
@@ -36,7 +41,7 @@ from homesec.pipeline.validation import (
     ValidationResult,
     printable_path,
 )
-from homesec.settings import Settings
+from homesec.settings import Settings, local_zone
 from homesec.store import streams
 from homesec.store.dedupe import claim_contents
 from homesec.store.log_handler import ALREADY_STORED
@@ -71,6 +76,7 @@ class UploadIngest:
         self.limits = ImageLimits.from_settings(settings)
         self.dedupe_ttl_seconds = settings.dedupe_ttl_seconds
         self.clock = clock
+        self.zone = local_zone(settings)  # an EXIF time without an offset is the house's
         # Where rejected files go: out of the folder, where no watcher looks.
         self.aside = rejected_folder(settings.foscam_base_path, camera_id)
         self.rejected_retention_days = settings.rejected_upload_retention_days
@@ -115,12 +121,22 @@ class UploadIngest:
                     self._reject(sessions, path, reason, result.message, result.sha256, seen.size)
                 )
             else:
+                seen_at = dt.datetime.fromtimestamp(min(seen.mtime, self.clock()), dt.UTC)
+                captured = capture_time(result.exif, seen_at, self.zone)
+                if captured.why_not_exif:
+                    log.debug(
+                        "%s: %s: %s; its upload time stands",
+                        self.camera_id,
+                        printable_path(path),
+                        captured.why_not_exif,
+                    )
                 valid.append(
                     ValidUpload(
                         file_path=path,
                         sha256=result.sha256 or "",
                         file_size=result.size if result.size is not None else seen.size,
-                        seen_at=dt.datetime.fromtimestamp(min(seen.mtime, self.clock()), dt.UTC),
+                        seen_at=seen_at,
+                        captured_at=captured.at,
                     )
                 )
         if valid:
@@ -154,6 +170,11 @@ class UploadIngest:
                 (upload.file_path, recorded.queued[upload.file_path], upload.sha256)
                 for upload in queued
             ],
+            captured={
+                upload.file_path: upload.captured_at
+                for upload in queued
+                if upload.captured_at is not None
+            },
         )
         answers: dict[str, Ingested] = {}
         for upload, original in zip(uploads, originals, strict=True):
@@ -173,10 +194,17 @@ class UploadIngest:
         return answers
 
     async def enqueue_many(
-        self, redis: aioredis.Redis, uploads: Sequence[tuple[str, int, str | None]]
+        self,
+        redis: aioredis.Redis,
+        uploads: Sequence[tuple[str, int, str | None]],
+        *,
+        captured: Mapping[str, dt.datetime] | None = None,
     ) -> None:
-        """XADD a job for each ``(path, upload_id, sha256)``, in one round trip."""
+        """XADD a job for each ``(path, upload_id, sha256)``, in one round trip; ``captured``:
+        when each picture was taken, by path (a job without one has the detector read the
+        ledger row's ``captured_at``)."""
         timestamp = utc_iso(self.clock())
+        captured = captured or {}
         jobs = [
             DetectionJob(
                 camera_id=self.camera_id,
@@ -184,6 +212,7 @@ class UploadIngest:
                 timestamp=timestamp,
                 upload_id=upload_id,
                 sha256=sha256,
+                captured_at=captured[path].isoformat() if path in captured else None,
             )
             for path, upload_id, sha256 in uploads
         ]

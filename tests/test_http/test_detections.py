@@ -139,3 +139,15 @@ async def test_an_undecodable_image_is_422(client, db_sessions, settings) -> Non
     response = await client.get(f"/api/detections/{detection}/image")
     assert response.status_code == 422
     assert "cannot be decoded" in response.json()["detail"]
+
+
+async def test_a_detection_says_when_its_picture_was_taken(client, db_sessions, settings) -> None:
+    await add_camera(db_sessions, settings, "porch")
+    taken = T0 - dt.timedelta(seconds=64)
+    new = await add_detection(db_sessions, camera_id="porch", captured_at=taken)
+    old = await add_detection(db_sessions, camera_id="porch")  # stored before capture times
+
+    found = (await client.get(f"/api/detections/{new}")).json()
+    assert dt.datetime.fromisoformat(found["captured_at"]) == taken
+    assert dt.datetime.fromisoformat(found["detected_at"]) == T0
+    assert (await client.get(f"/api/detections/{old}")).json()["captured_at"] is None

@@ -96,6 +96,7 @@ def test_dead_letter_entry_follows_the_contract() -> None:
             "timestamp": "t",
             "upload_id": None,
             "sha256": None,
+            "captured_at": None,
         },
         error="ConnectionError: detector unavailable",
         attempt_count=4,

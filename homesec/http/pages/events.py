@@ -226,7 +226,7 @@ class Frame(msgspec.Struct, kw_only=True):
     """One image of the event with every box found on it."""
 
     image_url: str
-    detected_at: dt.datetime
+    detected_at: dt.datetime  # when the picture was taken (else, older rows, processed)
     width: int | None  # None: the image is gone or unreadable
     height: int | None
     boxes: list[Box]
@@ -262,7 +262,7 @@ async def _frames(detections: list[Detection], settings: Settings) -> list[Frame
         frames.append(
             Frame(
                 image_url=f"/api/detections/{found[0].id}/image?boxed=false",
-                detected_at=found[0].detected_at,
+                detected_at=found[0].captured_at or found[0].detected_at,
                 width=size[0] if size else None,
                 height=size[1] if size else None,
                 boxes=boxes,
@@ -288,7 +288,7 @@ async def event_page(
     # its own way); its frame counts are said as the facts below have them.
     summary = event.summary
     if summary and frames:
-        times = [detection.detected_at for detection in detections]
+        times = [detection.captured_at or detection.detected_at for detection in detections]
         seconds = (max(times) - min(times)).total_seconds()
         summary = scene.restate_frames(summary, len(frames), seconds)
     return Template(

@@ -261,14 +261,14 @@ async def review_event(
 
 
 async def event_detections(session: AsyncSession, event_id: int) -> DetectionList:
-    """The event's detections that still exist, oldest first."""
+    """The event's detections that still exist, in the order their pictures were taken."""
     ids = decode_detection_ids((await _get(session, event_id)).detection_ids)
     rows = []
     if ids:
         statement = (
             select(Detection)
             .where(Detection.id.in_(ids))
-            .order_by(Detection.detected_at, Detection.id)
+            .order_by(func.coalesce(Detection.captured_at, Detection.detected_at), Detection.id)
         )
         rows = (await session.scalars(statement)).all()
     return DetectionList(items=[to_detection(row) for row in rows], count=len(rows))

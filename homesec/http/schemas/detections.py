@@ -20,6 +20,9 @@ class Detection(msgspec.Struct, kw_only=True):
     bbox_width: int | None
     bbox_height: int | None
     thumbnail_path: str | None
+    # When the picture was taken (EXIF, else the upload's time); ``detected_at`` is when it was
+    # processed. None for detections stored before capture times were kept.
+    captured_at: dt.datetime | None = None
 
 
 class DetectionPage(msgspec.Struct, kw_only=True):
