@@ -120,7 +120,7 @@ ADDED_COLUMNS: dict[str, dict[str, tuple[str, bool, str | None]]] = {
         "error": ("text", True, None),
         "received_at": ("timestamptz", False, NOW),
         "processed_at": ("timestamptz", True, None),
-        # When the picture was taken (migration 0008).
+        # When the picture was taken (migration 0009).
         "captured_at": ("timestamptz", True, None),
     },
     # A camera's FTP login for the built-in server (only a hash of the password).
@@ -221,7 +221,7 @@ COLUMNS_ADDED_TO_CONTRACT_TABLES: dict[str, dict[str, tuple[str, bool, str | Non
     },
     # enabled (migration 0004): off, uploads are kept, not analysed; role (migration 0005).
     "cameras": {"enabled": ("boolean", False, "true"), "role": ("varchar(16)", True, None)},
-    # When the picture was taken (migration 0008); detected_at stays the processing time.
+    # When the picture was taken (migration 0009); detected_at stays the processing time.
     "detections": {"captured_at": ("timestamptz", True, None)},
 }
 

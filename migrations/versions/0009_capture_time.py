@@ -5,9 +5,9 @@ mtime); written by the watcher on the ledger row and copied by the detector onto
 An event's ``started_at``/``ended_at`` come from these. Rows from before stay NULL and fall back
 to ``detections.detected_at`` (processing time, unchanged). Additions only: nullable, no default.
 
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-11
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-07
 """
 
 from collections.abc import Sequence
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0007"
+revision: str = "0009"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
