@@ -1,18 +1,22 @@
-"""How the Detector reaches a camera's Batcher: one interface, a Ray backend and an in-process one.
+"""How the Detector reaches a camera's Batcher: a Ray backend and an in-process one of the
+detection workflow's :class:`~homesec.workflows.detection.BatcherDirectory`.
 
 Every Ray call of the hand-over lives in :class:`RayBatcherDirectory`; tests and single-process
 tools use :class:`LocalBatcherDirectory` with plain :class:`~homesec.actors.batcher.Batcher`
-objects. Either raises when the hand-over did not happen, so the Detector retries the job.
+objects. Either raises :class:`~homesec.contract.errors.BatcherUnavailable` when the Batcher
+cannot be reached (the Detector holds the hand-over), any other error when the Batcher failed
+the call (the Detector retries the job).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from homesec.actors import ray_gateway
 from homesec.actors.named_actors import ActorNotFound, NamedActors
 from homesec.contract import actor_names
+from homesec.contract.errors import BatcherUnavailable
 from homesec.contract.jobs import StoredDetection
 
 if TYPE_CHECKING:
@@ -21,18 +25,6 @@ if TYPE_CHECKING:
 # A hand-over is a few Redis round trips; one this late is a Batcher not answering (the call is
 # idempotent, so one that still lands after the timeout does no harm).
 ADD_TIMEOUT_SECONDS = 60.0
-
-
-class BatcherUnavailable(RuntimeError):
-    """The camera's Batcher cannot be reached: none runs (yet; the supervisor starts one per
-    camera), or it is dead, restarting or not answering. Not the job's fault: the Detector
-    holds the hand-over until the Batcher answers."""
-
-
-class BatcherDirectory(Protocol):
-    async def add(self, camera_id: str, detections: list[StoredDetection]) -> None:
-        """Give ``detections`` to the camera's Batcher; return once it has them."""
-        ...
 
 
 class LocalBatcherDirectory:

@@ -20,11 +20,12 @@ from sqlalchemy import func, select, update
 
 from homesec.actors import ray_gateway
 from homesec.actors.batcher import Batcher
-from homesec.actors.batcher_directory import BatcherUnavailable, LocalBatcherDirectory
-from homesec.actors.detector import Detector, choose_device
+from homesec.actors.batcher_directory import LocalBatcherDirectory
+from homesec.actors.detector import Detector
 from homesec.actors.ray_gateway import create_actor
 from homesec.contract import actor_names, keys
 from homesec.contract.analysis import BoundingBox, Detection
+from homesec.contract.errors import BatcherUnavailable
 from homesec.contract.jobs import StoredDetection
 from homesec.contract.messages import DetectionNewMessage
 from homesec.contract.reports import ActorSpec
@@ -594,13 +595,6 @@ async def test_one_image_the_database_refuses_fails_alone(
     assert sorted(row.file_path for row in await detection_rows(db_sessions)) == sorted(
         job.file_path for job in kept
     )
-
-
-def test_the_device_is_the_gpu_ray_assigned_else_the_configured_one():
-    assert choose_device([0], "auto") == "cuda"
-    assert choose_device(["1"], "cpu") == "cuda"
-    assert choose_device([], "auto") == "auto"
-    assert choose_device([], "cpu") == "cpu"
 
 
 # --- conditions ------------------------------------------------------------------------------
