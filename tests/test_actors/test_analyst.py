@@ -684,8 +684,9 @@ async def test_as_a_ray_actor(
     spec = ActorSpec(
         name="analyst:ray-test",
         kind="analyst",
-        class_path="homesec.actors.analyst:Analyst",
-        args=("analyst:ray-test", settings, migrated_database_url, redis_url),
+        settings=settings,
+        database_url=migrated_database_url,
+        redis_url=redis_url,
     )
     handle = create_actor(spec)
     try:
