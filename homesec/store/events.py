@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 import msgspec
-from sqlalchemy import JSON, ColumnElement, Integer, cast, func, select, true, update
+from sqlalchemy import JSON, ColumnElement, Integer, cast, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Select
@@ -336,3 +336,54 @@ async def existing_batch_ids(
 # --- retention -----------------------------------------------------------------------------------
 def expired(cutoff: dt.datetime) -> ColumnElement[bool]:
     return Event.started_at < cutoff
+
+
+# --- the owner's review ---------------------------------------------------------------------------
+# A visit holds a few verdicts at most (a fast-path event or two, then the batch's).
+MAX_VISIT_DEPTH = 4
+
+
+async def visit_ids(session: AsyncSession, event_id: int) -> set[int]:
+    """The ids of every verdict of the event's visit: those it supersedes and those that
+    supersede it."""
+    ids = {event_id}
+    frontier = {event_id}
+    for _ in range(2 * MAX_VISIT_DEPTH):
+        rows = (
+            await session.execute(
+                select(Event.id, Event.supersedes_event_id).where(
+                    or_(Event.id.in_(frontier), Event.supersedes_event_id.in_(frontier))
+                )
+            )
+        ).all()
+        linked = {row.id for row in rows} | {
+            row.supersedes_event_id for row in rows if row.supersedes_event_id is not None
+        }
+        frontier = linked - ids
+        if not frontier:
+            break
+        ids |= frontier
+    return ids
+
+
+async def review_event(
+    sessions: async_sessionmaker[AsyncSession],
+    event_id: int,
+    *,
+    reviewed: bool | msgspec.UnsetType = msgspec.UNSET,
+    notes: str | msgspec.UnsetType | None = msgspec.UNSET,
+) -> bool:
+    """Mark the event's visit reviewed (its preliminary and final verdicts together) and set
+    the notes of this event; what is UNSET stays. False when there is no such event."""
+    async with sessions.begin() as session:
+        if await session.get(Event, event_id) is None:
+            return False
+        if reviewed is not msgspec.UNSET:
+            await session.execute(
+                update(Event)
+                .where(Event.id.in_(await visit_ids(session, event_id)))
+                .values(reviewed=reviewed)
+            )
+        if notes is not msgspec.UNSET:
+            await session.execute(update(Event).where(Event.id == event_id).values(notes=notes))
+    return True
