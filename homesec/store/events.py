@@ -27,7 +27,7 @@ from homesec.contract.analysis import RiskAssessment, ScoredBy
 from homesec.contract.jobs import AnalysisJob
 from homesec.models import Event
 from homesec.models.base import MAX_INTEGER
-from homesec.pipeline.backfill_plan import REANALYSIS_PREFIX, EventFacts, TimeWindow
+from homesec.pipeline.backfill_plan import REANALYSIS_PREFIX, OriginalEvent, TimeWindow
 from homesec.pipeline.batching import fast_path_batch_id
 from homesec.pipeline.capture_time import MAX_UPLOAD_DELAY
 from homesec.store.uploads import chunks
@@ -292,7 +292,7 @@ async def held_by_batch_events(
 # --- the backfill --------------------------------------------------------------------------------
 async def original_events(
     sessions: async_sessionmaker[AsyncSession], camera_ids: Sequence[str], window: TimeWindow
-) -> list[EventFacts]:
+) -> list[OriginalEvent]:
     """The cameras' events that started in ``window``, except those a reanalysis made."""
     since, until = window.bounds()
     query = select(
@@ -310,7 +310,7 @@ async def original_events(
     async with sessions() as session:
         rows = (await session.execute(query.order_by(Event.started_at, Event.id))).all()
     return [
-        EventFacts(
+        OriginalEvent(
             batch_id=row.batch_id,
             camera_id=row.camera_id,
             is_fast_path=row.is_fast_path,
