@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -96,13 +96,13 @@ async def find_event(
     sessions: async_sessionmaker[AsyncSession], batch_id: str
 ) -> StoredEvent | None:
     async with sessions() as session:
-        row = await session.scalar(select(Event).where(Event.batch_id == batch_id))
-        return _stored(row) if row is not None else None
+        return await event_of_batch(session, batch_id)
 
 
-# Joins the insert's transaction once the event is written (the analyst counts the visit in
-# the camera's baselines with it, so both happen or neither).
-AlsoOnInsert = Callable[[AsyncSession], Awaitable[None]]
+async def event_of_batch(session: AsyncSession, batch_id: str) -> StoredEvent | None:
+    """The batch's event, if it has one; joins the caller's transaction."""
+    row = await session.scalar(select(Event).where(Event.batch_id == batch_id))
+    return _stored(row) if row is not None else None
 
 
 async def insert_event(
@@ -113,11 +113,26 @@ async def insert_event(
     risk_level: str,
     *,
     scored_by: ScoredBy | None = None,
-    also: AlsoOnInsert | None = None,
+) -> tuple[StoredEvent, bool]:
+    """:func:`insert_event_in` in a transaction of its own."""
+    async with sessions.begin() as session:
+        return await insert_event_in(
+            session, job, batch, assessment, risk_level, scored_by=scored_by
+        )
+
+
+async def insert_event_in(
+    session: AsyncSession,
+    job: AnalysisJob,
+    batch: StoredBatch,
+    assessment: RiskAssessment,
+    risk_level: str,
+    *,
+    scored_by: ScoredBy | None = None,
 ) -> tuple[StoredEvent, bool]:
     """Write the batch's event unless it exists, linked to the visit's other verdicts (see
     :func:`link_visit`); returns the event and whether this call wrote it (False: another
-    analyst holding a redelivery of the batch was first)."""
+    analyst holding a redelivery of the batch was first). Joins the caller's transaction."""
     # The event's time is when its pictures were taken (their capture times, the processing
     # time for rows stored before those were kept), not when the detector got to them.
     times = [detection.happened_at for detection in batch.detections]
@@ -146,15 +161,12 @@ async def insert_event(
         .on_conflict_do_nothing(index_elements=[Event.batch_id])
         .returning(Event.id)
     )
-    async with sessions.begin() as session:
-        event_id = await session.scalar(statement)
-        if event_id is None:
-            # Read committed: this statement sees the row whose insert made ours a no-op.
-            existing = await session.scalar(select(Event).where(Event.batch_id == job.batch_id))
-            return _stored(existing), False
-        supersedes = await link_visit(session, job, event_id, batch, started_at)
-        if also is not None:
-            await also(session)
+    event_id = await session.scalar(statement)
+    if event_id is None:
+        # Read committed: this statement sees the row whose insert made ours a no-op.
+        existing = await session.scalar(select(Event).where(Event.batch_id == job.batch_id))
+        return _stored(existing), False
+    supersedes = await link_visit(session, job, event_id, batch, started_at)
     return (
         StoredEvent(
             id=event_id,

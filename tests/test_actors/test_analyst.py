@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import secrets
 import time
-import zoneinfo
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,11 +19,10 @@ import msgspec
 import pytest
 from sqlalchemy import delete, select
 
-from homesec.actors.analyst import Analyst, analysis_context, fallback_assessment
+from homesec.actors.analyst import Analyst
 from homesec.contract import keys
 from homesec.contract.analysis import AnalysisContext, BoundingBox, DetectionSummary, RiskAssessment
 from homesec.contract.jobs import AnalysisJob
-from homesec.engines.llm import LlmBadResponse, LlmUnavailable
 from homesec.engines.llm.openai_compatible import OpenAICompatibleEngine
 from homesec.engines.llm.rules import assess_by_rules
 from homesec.models import Camera, ClassBaseline, Detection, Event, EventFeedback
@@ -33,7 +31,7 @@ from homesec.pipeline.retry import CircuitBreaker
 from homesec.pipeline.risk import risk_level
 from homesec.pipeline.scoring import RULES_VERSION
 from homesec.settings import RiskBands, Settings
-from homesec.store.detections import StoredBatch, load_batch
+from homesec.store.detections import load_batch
 from homesec.store.event_channel import publish_event_once
 from homesec.store.events import insert_event
 from homesec.store.streams import RetryBook, StreamEntry, enqueue
@@ -632,35 +630,8 @@ async def test_the_store_writes_and_publishes_a_batch_once(db_sessions, redis_cl
     assert await redis_client.ttl(keys.event_published(a.id, a.started_at.timestamp())) > 0
 
 
-# --- the pure parts ---------------------------------------------------------------------------
-def test_the_context_is_in_local_time_of_the_first_detection():
-    winter_evening = dt.datetime(2024, 1, 10, 21, 30, tzinfo=dt.UTC)
-    detection = DetectionSummary(
-        detection_id=1, object_type="person", confidence=0.9, detected_at=winter_evening
-    )
-    batch = StoredBatch(camera_name=CAMERA_NAME, detections=[detection])
-    job = AnalysisJob(batch_id="b", camera_id=CAMERA_ID, detection_ids=[1], is_fast_path=True)
-    context = analysis_context(job, batch, zoneinfo.ZoneInfo("Europe/Berlin"))
-    assert context.local_time.isoformat() == "2024-01-10T22:30:00+01:00"  # night in Berlin
-    assert context.is_fast_path and context.camera_name == CAMERA_NAME
-    machine_local = analysis_context(job, batch, None).local_time
-    assert machine_local == winter_evening and machine_local.utcoffset() is not None
-
-
-def test_a_fallback_keeps_the_rules_verdict_and_says_why():
-    context = expected_context([1, 2, 3])
-    rules = assess_by_rules(context)
-    unavailable = fallback_assessment(context, 4, LlmUnavailable("connection refused"))
-    assert (unavailable.risk_score, unavailable.summary) == (rules.risk_score, rules.summary)
-    assert unavailable.reasoning == (
-        "LLM unavailable after 4 attempts (LlmUnavailable: connection refused); "
-        f"scored by the rules engine: {rules.reasoning}"
-    )
-    garbled = fallback_assessment(context, 2, LlmBadResponse("x" * 1000))
-    assert garbled.reasoning.startswith("LLM gave no valid assessment after 2 attempts (")
-    assert len(garbled.reasoning) < len(rules.reasoning) + 400  # the error is cut short
-
-
+# --- the pure parts (the context: tests/test_pipeline/test_analysis_context.py; the
+# fallback: tests/test_engines/test_llm_rules.py; the LLM attempts: test_llm_attempts.py) --------
 def test_the_retry_book_counts_attempts_a_dead_consumer_made():
     book = RetryBook(max_retries=3)
     entry = StreamEntry("1-0", "{}", deliveries=3)  # delivered twice before, both failed
