@@ -105,22 +105,6 @@ async def event_of_batch(session: AsyncSession, batch_id: str) -> StoredEvent | 
     return _stored(row) if row is not None else None
 
 
-async def insert_event(
-    sessions: async_sessionmaker[AsyncSession],
-    job: AnalysisJob,
-    batch: StoredBatch,
-    assessment: RiskAssessment,
-    risk_level: str,
-    *,
-    scored_by: ScoredBy | None = None,
-) -> tuple[StoredEvent, bool]:
-    """:func:`insert_event_in` in a transaction of its own."""
-    async with sessions.begin() as session:
-        return await insert_event_in(
-            session, job, batch, assessment, risk_level, scored_by=scored_by
-        )
-
-
 async def insert_event_in(
     session: AsyncSession,
     job: AnalysisJob,
@@ -132,7 +116,8 @@ async def insert_event_in(
 ) -> tuple[StoredEvent, bool]:
     """Write the batch's event unless it exists, linked to the visit's other verdicts (see
     :func:`link_visit`); returns the event and whether this call wrote it (False: another
-    analyst holding a redelivery of the batch was first). Joins the caller's transaction."""
+    analyst holding a redelivery of the batch was first). Joins the caller's transaction: the
+    Analyst's is :func:`homesec.store.analysis.record_event`'s."""
     # The event's time is when its pictures were taken (their capture times, the processing
     # time for rows stored before those were kept), not when the detector got to them.
     times = [detection.happened_at for detection in batch.detections]

@@ -24,16 +24,15 @@ from homesec.contract import keys
 from homesec.contract.analysis import AnalysisContext, BoundingBox, DetectionSummary, RiskAssessment
 from homesec.contract.jobs import AnalysisJob
 from homesec.engines.llm.openai_compatible import OpenAICompatibleEngine
-from homesec.engines.llm.rules import assess_by_rules
+from homesec.engines.llm.rules import RULES_SCORER, assess_by_rules
 from homesec.models import Camera, ClassBaseline, Detection, Event, EventFeedback
 from homesec.pipeline.prompt import PROMPT_VERSION
 from homesec.pipeline.retry import CircuitBreaker
 from homesec.pipeline.risk import risk_level
 from homesec.pipeline.scoring import RULES_VERSION
 from homesec.settings import RiskBands, Settings
-from homesec.store.detections import load_batch
+from homesec.store.analysis import ToAnalyse, read_analysis, record_event
 from homesec.store.event_channel import publish_event_once
-from homesec.store.events import insert_event
 from homesec.store.streams import RetryBook, StreamEntry, enqueue
 from tests.support.llm_server import GOOD_ANSWER, FakeLlmServer, Script, serve_fake_llm, unused_port
 
@@ -43,6 +42,7 @@ NIGHT = dt.datetime(2024, 3, 5, 2, 30, tzinfo=dt.UTC)
 MAX_RETRIES = 3
 FAST_RETRIES = 0.02  # backoff base: retries within 20, 40, 80 ms
 WAIT_SECONDS = 15.0
+HALF_LIFE = 30.0  # BASELINE_HALF_LIFE_DAYS
 
 # Two people in one frame, then a car: the rules engine scores this 88 (see expected_context).
 SEEN = [
@@ -328,10 +328,12 @@ async def test_an_event_written_but_never_published_is_published_once_without_as
     """A crash between the insert and the publish: the redelivery publishes, nobody re-scores."""
     ids = await seed(db_sessions)
     job = make_job(ids)
-    batch = await load_batch(db_sessions, job)
-    assert batch is not None
+    read = await read_analysis(db_sessions, job, dt.UTC, HALF_LIFE)
+    assert isinstance(read, ToAnalyse)
     verdict = RiskAssessment(risk_score=40, summary="Written before the crash.", reasoning="r")
-    event, inserted = await insert_event(db_sessions, job, batch, verdict, "medium")
+    event, inserted = await record_event(
+        db_sessions, job, read, verdict, "medium", RULES_SCORER, HALF_LIFE
+    )
     assert inserted
     async with subscriber(redis_client) as pubsub, running(build(openai_engine(server.url))):
         entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, job)
@@ -613,13 +615,18 @@ async def test_the_store_writes_and_publishes_a_batch_once(db_sessions, redis_cl
     """The two guards the analyst's ordering relies on, raced directly."""
     ids = await seed(db_sessions)
     job = make_job(ids)
-    batch = await load_batch(db_sessions, job)
-    assert batch is not None
+    read = await read_analysis(db_sessions, job, dt.UTC, HALF_LIFE)
+    assert isinstance(read, ToAnalyse)
     verdicts = [
         RiskAssessment(risk_score=score, summary=f"s{score}", reasoning="r") for score in (10, 90)
     ]
     (a, a_new), (b, b_new) = await asyncio.gather(
-        *(insert_event(db_sessions, job, batch, v, risk_level(v.risk_score)) for v in verdicts)
+        *(
+            record_event(
+                db_sessions, job, read, v, risk_level(v.risk_score), RULES_SCORER, HALF_LIFE
+            )
+            for v in verdicts
+        )
     )
     assert a.id == b.id and sorted([a_new, b_new]) == [False, True]
     assert a == b  # the loser reads the winner's row
