@@ -71,7 +71,14 @@ async def load_calibration(
 ) -> CameraCalibration | None:
     """``camera_id``'s calibration as of ``now``; None when it has no recent feedback."""
     async with sessions() as session:
-        facts = await recent_feedback(session, camera_id, now - dt.timedelta(days=WINDOW_DAYS))
+        return await calibration_in(session, camera_id, now)
+
+
+async def calibration_in(
+    session: AsyncSession, camera_id: str, now: dt.datetime
+) -> CameraCalibration | None:
+    """:func:`load_calibration` in the caller's transaction."""
+    facts = await recent_feedback(session, camera_id, now - dt.timedelta(days=WINDOW_DAYS))
     return calibrate(facts, now)
 
 
