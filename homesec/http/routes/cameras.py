@@ -157,6 +157,7 @@ class CameraController(Controller):
             ) from None
         if await camera_accounts.remove_camera(services.sessions, camera_id) is None:
             raise NotFound(f"no camera with id {camera_id!r}")  # removed by another meanwhile
+        await services.actors.ftp_accounts_changed()  # its login is refused from now
 
     @post(
         "/{camera_id:str}/ftp-account",
@@ -178,6 +179,7 @@ class CameraController(Controller):
         if done is None:
             raise NotFound(f"no camera with id {camera_id!r}")
         account, created = done
+        await services.actors.ftp_accounts_changed()  # the new password works at once
         facts = await server_facts(services.settings)
         body = _account_body(facts, camera_id, account.username, password, created)
         return Response(body, status_code=201 if created else 200)
@@ -188,6 +190,7 @@ class CameraController(Controller):
         it within seconds, its open sessions at their next command."""
         if not await camera_accounts.remove_account(services.sessions, camera_id):
             raise NotFound(f"camera {camera_id!r} has no FTP account")
+        await services.actors.ftp_accounts_changed()
 
     @get("/{camera_id:str}/snapshot", media_type="image/jpeg", responses=problems(403, 404))
     async def snapshot(self, db: DbSession, services: ServicesDep, camera_id: CameraId) -> File:
@@ -228,6 +231,7 @@ class CameraAccountController(Controller):
         await _add_with_folder(
             services, CameraFolder(camera_id, data.name, str(folder)), CameraStatus.OFFLINE, hashed
         )
+        await services.actors.ftp_accounts_changed()  # it may log in at once
         camera = await queries.get_camera(db, camera_id)
         facts = await server_facts(services.settings)
         return CameraWithAccount(
