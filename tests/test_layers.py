@@ -121,3 +121,55 @@ def test_every_test_folder_is_in_testpaths():
     }
     files = {f"tests/{path.name}" for path in (ROOT / "tests").glob("test_*.py")}
     assert folders | files == listed
+
+
+# What only homesec/store may do: a session's writes and any Redis command.
+SESSION_WRITES = {"commit", "flush", "add_all", "merge"}
+SESSION_NAMES = {"session", "db"}
+REDIS_COMMANDS = {
+    "set", "get", "delete", "ping", "publish", "pubsub", "pipeline", "eval", "evalsha", "expire",
+    "incr", "hset", "hget", "hgetall", "zadd", "zrange", "zrem", "sadd", "srem", "smembers",
+    "xadd", "xlen", "xrange", "xack", "xreadgroup", "xautoclaim", "xpending_range", "lpush",
+    "rpush", "llen", "lrange", "scan_iter", "keys",
+}  # fmt: skip
+
+
+def _writes_in(path: Path) -> list[str]:
+    """Session writes (``x.commit()``, ``session.add(...)``) and Redis commands on anything
+    named like a Redis client (``redis``, ``self._redis``, ``services.redis``) in ``path``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        method, owner = node.func.attr, node.func.value
+        owner_name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+        where = f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}:{node.lineno}"
+        if method in SESSION_WRITES or (method == "add" and owner_name in SESSION_NAMES):
+            found.append(f"{where} .{method}()")
+        elif method in REDIS_COMMANDS and owner_name.lstrip("_") == "redis":
+            found.append(f"{where} redis.{method}()")
+    return found
+
+
+def test_the_front_door_writes_nothing_itself():
+    """Issue 19: every PostgreSQL write and every Redis command goes through homesec/store; the
+    front door reads through store functions or its own read-only queries (lint bans its
+    importing SQLAlchemy's insert, update and delete)."""
+    found = [hit for path in sorted((PACKAGE / "http").rglob("*.py")) for hit in _writes_in(path)]
+    assert found == []
+
+
+def test_the_write_check_sees_a_write(tmp_path: Path):
+    probe = tmp_path / "writes.py"
+    probe.write_text(
+        "async def f(session, services, names):\n"
+        "    names.add(1)\n"  # a set's add is no write
+        "    session.add(1)\n"
+        "    await session.commit()\n"
+        "    await services.redis.publish('c', 'm')\n"
+    )
+    assert [hit.split(" ", 1)[1] for hit in _writes_in(probe)] == [
+        ".add()",
+        ".commit()",
+        "redis.publish()",
+    ]

@@ -43,6 +43,12 @@ class RayActorDirectory:
     async def ftp_unban(self, address: str) -> bool:
         return await self._call_ftp_server("unban", address)
 
+    async def ftp_accounts_changed(self) -> None:
+        try:
+            await self._call_ftp_server("refresh_accounts")
+        except PipelineNotRunning as exc:  # no FTP server: it reads them when it starts
+            log.debug("accounts changed, FTP server not told: %s", exc)
+
     async def _call_ftp_server(self, method: str, *args: object):
         try:
             return await self._actors.call(

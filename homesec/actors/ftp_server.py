@@ -91,6 +91,13 @@ class FtpServerActor(ServiceActor):
             if server is not None:
                 await asyncio.to_thread(server.stop)
 
+    async def refresh_accounts(self) -> int:
+        """Read the camera accounts now (the front door calls it after adding, resetting or
+        removing one), so a camera just added logs in at once rather than at the next refresh;
+        the number of accounts in force."""
+        await self._attempt_refresh()
+        return len(self.accounts)
+
     async def _attempt_refresh(self) -> None:
         try:
             self.accounts.replace(await camera_accounts.ftp_accounts(self.sessions))

@@ -27,6 +27,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from homesec.actors.registry import constructor
 from homesec.contract.actor_names import CAMERA_FOLDERS_RESOURCE, HEALTH_GROUP, NAMESPACE
 from homesec.contract.errors import ServiceUnreachable
 from homesec.contract.reports import ActorHealth, ActorSpec
@@ -191,20 +192,17 @@ def actor_options(spec: ActorSpec) -> dict[str, Any]:
     return options
 
 
-def load_class(class_path: str) -> type:
-    module_name, _, class_name = class_path.partition(":")
-    module = __import__(module_name, fromlist=[class_name])
-    return getattr(module, class_name)
-
-
 def spawn(spec: ActorSpec) -> tuple[Handle, MainLoop]:
     """Create the actor (or return the live one of that name) and start its main loop; the
     loop's call comes back with the handle, for :func:`retire` to wait on."""
     import ray
 
+    made = constructor(spec)
     # Concurrency groups can only be declared when the class is made remote, not in .options().
-    remote_class = ray.remote(concurrency_groups={HEALTH_GROUP: 1})(load_class(spec.class_path))
-    handle = remote_class.options(get_if_exists=True, **actor_options(spec)).remote(*spec.args)
+    remote_class = ray.remote(concurrency_groups={HEALTH_GROUP: 1})(made.cls)
+    handle = remote_class.options(get_if_exists=True, **actor_options(spec)).remote(
+        *made.args, **made.kwargs
+    )
     return handle, start_main_loop(handle)
 
 

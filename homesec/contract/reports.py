@@ -4,8 +4,11 @@ what the supervisor needs to (re-)create an actor."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import msgspec
+
+from homesec.settings import Settings
 
 
 class Problem(msgspec.Struct, frozen=True, kw_only=True):
@@ -42,17 +45,23 @@ class ActorHealth(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ActorSpec(msgspec.Struct, frozen=True, kw_only=True):
-    """What the supervisor needs to create (or re-create) one actor."""
+    """What the supervisor needs to create (or re-create) one actor: its kind (which class,
+    :mod:`homesec.actors.registry` says), what it is given, and what Ray reserves for it."""
 
     name: str
     kind: str  # watcher | detector | batcher | analyst | gpu_monitor | janitor | ftp_server
-    # | notifier
-    class_path: str  # "homesec.actors.batcher:Batcher"
-    args: tuple = ()
+    # | notifier | supervisor
+    settings: Settings
+    database_url: str
+    redis_url: str
+    camera_id: str | None = None  # a watcher's or batcher's camera
+    folder_path: str | None = None  # a watcher's folder
+    # Keyword arguments of the actor's constructor beyond the above: tests make loops faster
+    # with them; nothing in production sets any.
+    tuning: dict[str, Any] = {}
     num_cpus: float = 0
     num_gpus: float = 0
     resources: dict[str, float] = {}
-    camera_id: str | None = None
     node_id: str | None = None  # pin to this Ray node (one GPU monitor per GPU node)
     # Set in the actor's worker process before it starts (allocator settings are read then).
     env_vars: dict[str, str] = {}

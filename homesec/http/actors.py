@@ -41,6 +41,12 @@ class ActorDirectory(Protocol):
         :class:`~homesec.contract.errors.PipelineNotRunning` as :meth:`ftp_bans` does."""
         ...
 
+    async def ftp_accounts_changed(self) -> None:
+        """Tell the FTP server the camera accounts changed, so it reads them now: a camera just
+        added logs in at once. Best effort: never raises (a server that is not running reads
+        them when it starts)."""
+        ...
+
 
 class NoActors:
     """The directory of an API running without a pipeline: there is never a report."""
@@ -53,6 +59,9 @@ class NoActors:
 
     async def ftp_unban(self, address: str) -> bool:
         raise PipelineNotRunning(NO_FTP_SERVER)
+
+    async def ftp_accounts_changed(self) -> None:
+        return None
 
 
 NO_FTP_SERVER = "homesec's FTP server is not running with this API (is `homesec up` running?)"

@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 
 from homesec.contract import keys
 from homesec.contract.messages import message_type
+from homesec.store import event_channel
 
 log = logging.getLogger("homesec.http.relay")
 
@@ -107,14 +108,12 @@ class EventRelay:
     async def _run(self) -> None:
         failures = 0
         while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(self._channel)
-                failures = 0
-                async for message in pubsub.listen():
-                    if message["type"] == "message":
-                        data = message["data"]
-                        self.fan_out(data if isinstance(data, str) else data.decode())
+                listening = event_channel.listen(self._redis, self._channel)
+                async with contextlib.aclosing(listening) as messages:
+                    async for text in messages:
+                        failures = 0
+                        self.fan_out(text)
             except (RedisError, OSError) as exc:
                 delay = _RECONNECT_DELAYS[min(failures, len(_RECONNECT_DELAYS) - 1)]
                 failures += 1
@@ -122,6 +121,3 @@ class EventRelay:
                     "lost %s subscription (%s); retrying in %.1fs", self._channel, exc, delay
                 )
                 await asyncio.sleep(delay)
-            finally:
-                with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()

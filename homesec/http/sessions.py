@@ -13,7 +13,7 @@ import secrets
 
 import redis.asyncio as aioredis
 
-from homesec.contract import keys
+from homesec.store import web_sessions
 
 SESSION_COOKIE = "homesec_session"
 TOKEN_BYTES = 32
@@ -33,8 +33,8 @@ class SessionStore:
     async def open(self, key_hash: str) -> str:
         """A new session for the key with this hash; the token goes into the cookie."""
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        await self._redis.set(
-            keys.web_session(_token_hash(token)), key_hash, ex=self.lifetime_seconds
+        await web_sessions.open_session(
+            self._redis, _token_hash(token), key_hash, self.lifetime_seconds
         )
         return token
 
@@ -42,11 +42,8 @@ class SessionStore:
         """The hash of the key that opened the session; None when there is no such session."""
         if not token or len(token) > 200:
             return None
-        value = await self._redis.get(keys.web_session(_token_hash(token)))
-        if value is None:
-            return None
-        return value.decode() if isinstance(value, bytes) else value
+        return await web_sessions.session_key_hash(self._redis, _token_hash(token))
 
     async def close(self, token: str | None) -> None:
         if token and len(token) <= 200:
-            await self._redis.delete(keys.web_session(_token_hash(token)))
+            await web_sessions.close_session(self._redis, _token_hash(token))

@@ -31,6 +31,7 @@ from homesec.pipeline.health import (
     starting,
 )
 from homesec.pipeline.text import shorten
+from homesec.store import redis_client
 from homesec.store.database import ping
 from homesec.store.streams import queue_activity
 from homesec.store.telemetry import latency_percentiles, latency_stages
@@ -53,7 +54,7 @@ async def database_health(services: Services) -> ServiceHealth:
 async def redis_health(services: Services) -> ServiceHealth:
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-            await services.redis.ping()
+            await redis_client.ping(services.redis)
     except (RedisError, OSError, TimeoutError) as exc:
         return ServiceHealth(status="unhealthy", message=shorten(f"Redis does not answer: {exc!r}"))
     return ServiceHealth(status="healthy")

@@ -401,12 +401,9 @@ class _Run:
         if not queued:
             return
         entry_ids = list(queued)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for entry_id in entry_ids:
-                pipe.xrange(keys.ANALYSIS_QUEUE, entry_id, entry_id)
-            found = await pipe.execute()
-        for entry_id, entries in zip(entry_ids, found, strict=True):
-            if not entries:
+        present = await streams.entries_present(self.redis, keys.ANALYSIS_QUEUE, entry_ids)
+        for entry_id, still_there in zip(entry_ids, present, strict=True):
+            if not still_there:
                 del queued[entry_id]
                 follower.finished("handled")
 
@@ -437,7 +434,7 @@ class _Run:
 
         try:
             for job in jobs:
-                while await self.redis.xlen(stream) >= self.options.max_backlog:
+                while await streams.stream_length(self.redis, stream) >= self.options.max_backlog:
                     await progress(f"waiting for room in {stream}")
                     await asyncio.sleep(POLL_SECONDS)
                 await queue(job)

@@ -134,8 +134,9 @@ def supervised_pipeline(
     spec = ActorSpec(
         name=actor_names.SUPERVISOR,
         kind="supervisor",
-        class_path="homesec.actors.supervisor:Supervisor",
-        args=(actor_names.SUPERVISOR, settings, endpoints.database_url, endpoints.redis_url),
+        settings=settings,
+        database_url=endpoints.database_url,
+        redis_url=endpoints.redis_url,
     )
     keeper = SupervisorKeeper(spec)
     try:

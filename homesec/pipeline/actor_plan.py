@@ -44,7 +44,11 @@ def plan_actors(
     ``llm_engine`` is the engine the analyst will use (``choose_llm_engine``): only vLLM runs
     inside the analyst and needs its GPU share.
     """
-    common = (settings, endpoints.database_url, endpoints.redis_url)
+    common = {
+        "settings": settings,
+        "database_url": endpoints.database_url,
+        "redis_url": endpoints.redis_url,
+    }
     specs: list[ActorSpec] = []
     watcher_resources = (
         {CAMERA_FOLDERS_RESOURCE: _FOLDER_RESOURCE_SHARE}
@@ -56,18 +60,17 @@ def plan_actors(
             ActorSpec(
                 name=actor_names.watcher(camera_id),
                 kind="watcher",
-                class_path="homesec.actors.camera_watcher:CameraWatcher",
-                args=(actor_names.watcher(camera_id), *common, camera_id, folder_path),
-                resources=watcher_resources,
+                **common,
                 camera_id=camera_id,
+                folder_path=folder_path,
+                resources=watcher_resources,
             )
         )
         specs.append(
             ActorSpec(
                 name=actor_names.batcher(camera_id),
                 kind="batcher",
-                class_path="homesec.actors.batcher:Batcher",
-                args=(actor_names.batcher(camera_id), *common, camera_id),
+                **common,
                 camera_id=camera_id,
             )
         )
@@ -77,8 +80,7 @@ def plan_actors(
             ActorSpec(
                 name=actor_names.detector(replica),
                 kind="detector",
-                class_path="homesec.actors.detector:Detector",
-                args=(actor_names.detector(replica), *common),
+                **common,
                 num_cpus=1,
                 num_gpus=detector_gpu,
                 env_vars=DETECTOR_PROCESS_ENV,
@@ -89,8 +91,7 @@ def plan_actors(
         ActorSpec(
             name=actor_names.analyst(0),
             kind="analyst",
-            class_path="homesec.actors.analyst:Analyst",
-            args=(actor_names.analyst(0), *common),
+            **common,
             num_gpus=analyst_gpu,
         )
     )
@@ -102,8 +103,7 @@ def plan_actors(
             ActorSpec(
                 name=name,
                 kind="gpu_monitor",
-                class_path="homesec.actors.gpu_monitor:GpuMonitor",
-                args=(name, *common),
+                **common,
                 node_id=node_id,
             )
         )
@@ -112,8 +112,7 @@ def plan_actors(
         ActorSpec(
             name=actor_names.JANITOR,
             kind="janitor",
-            class_path="homesec.actors.janitor:Janitor",
-            args=(actor_names.JANITOR, *common),
+            **common,
             resources=watcher_resources,
         )
     )
@@ -122,8 +121,7 @@ def plan_actors(
         ActorSpec(
             name=actor_names.NOTIFIER,
             kind="notifier",
-            class_path="homesec.actors.notifier:Notifier",
-            args=(actor_names.NOTIFIER, *common),
+            **common,
         )
     )
     # The FTP server writes into the camera folders and hands uploads to the watchers: it runs
@@ -133,8 +131,7 @@ def plan_actors(
             ActorSpec(
                 name=actor_names.FTP_SERVER,
                 kind="ftp_server",
-                class_path="homesec.actors.ftp_server:FtpServerActor",
-                args=(actor_names.FTP_SERVER, *common),
+                **common,
                 resources=watcher_resources,
             )
         )

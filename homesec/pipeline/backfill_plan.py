@@ -197,7 +197,7 @@ def is_reanalysis_batch(batch_id: str) -> bool:
     return batch_id.startswith(REANALYSIS_PREFIX)
 
 
-class EventFacts(msgspec.Struct, frozen=True, kw_only=True):
+class OriginalEvent(msgspec.Struct, frozen=True, kw_only=True):
     """An original event, as much of it as a reanalysis needs."""
 
     batch_id: str
@@ -219,7 +219,7 @@ class ReanalysisPlan(msgspec.Struct, frozen=True):
 
 
 def plan_reanalysis(
-    events: Iterable[EventFacts],
+    events: Iterable[OriginalEvent],
     remaining_detection_ids: set[int],
     existing_batch_ids: set[str],
     run_id: str,

@@ -48,9 +48,16 @@ async def load_baseline(
 ) -> CameraBaseline:
     """What the camera's history says about ``local_time``."""
     async with sessions() as session:
-        since = await class_baselines.history_start(session, camera_id)
-        kinds = await class_baselines.rows_of(session, camera_id)
-        slot = await activity_baselines.slot_of(session, camera_id, local_time)
+        return await baseline_in(session, camera_id, local_time, half_life_days)
+
+
+async def baseline_in(
+    session: AsyncSession, camera_id: str, local_time: dt.datetime, half_life_days: float
+) -> CameraBaseline:
+    """:func:`load_baseline` in the caller's transaction."""
+    since = await class_baselines.history_start(session, camera_id)
+    kinds = await class_baselines.rows_of(session, camera_id)
+    slot = await activity_baselines.slot_of(session, camera_id, local_time)
     return camera_baseline(kinds, slot, since, local_time, half_life_days)
 
 

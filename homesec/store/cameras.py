@@ -4,15 +4,17 @@ view of its own row (status and last upload) and its status changes."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import msgspec
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from homesec.models import Camera
 from homesec.pipeline.cameras import CameraFolder
-from homesec.store import logs
+from homesec.store import camera_accounts, logs
 
 COMPONENT = "watcher"  # logs.component of a status change: the watcher writes them
 
@@ -121,3 +123,49 @@ async def record_camera_status(
             message=f"camera {camera_id} is {status} (was {previous}): {reason}",
             extra={"status": status, "previous_status": previous, "reason": reason},
         )
+
+
+# --- the owner's changes (the dashboard and the API) --------------------------------------------
+class CameraExists(ValueError):
+    """A camera has that id already."""
+
+
+async def add_camera(
+    sessions: async_sessionmaker[AsyncSession],
+    camera: CameraFolder,
+    status: str,
+    *,
+    password_hash: str | None = None,
+) -> None:
+    """Register a new camera and, given its password's hash, its FTP account, in one
+    transaction. Raises :class:`CameraExists` when the id is taken."""
+    try:
+        async with sessions.begin() as session:
+            if await session.get(Camera, camera.camera_id) is not None:
+                raise CameraExists(camera.camera_id)
+            session.add(
+                Camera(
+                    id=camera.camera_id,
+                    name=camera.name,
+                    folder_path=camera.folder_path,
+                    status=status,
+                )
+            )
+            await session.flush()
+            if password_hash is not None:
+                await camera_accounts.add_account(session, camera.camera_id, password_hash)
+    except IntegrityError:  # registered by someone else since the check
+        raise CameraExists(camera.camera_id) from None
+
+
+async def update_camera(
+    sessions: async_sessionmaker[AsyncSession], camera_id: str, changes: Mapping[str, object]
+) -> bool:
+    """Set the given columns of the camera; False when there is no such camera."""
+    async with sessions.begin() as session:
+        if not changes:
+            return await session.get(Camera, camera_id) is not None
+        changed = await session.execute(
+            update(Camera).where(Camera.id == camera_id).values(**changes).returning(Camera.id)
+        )
+        return changed.scalar_one_or_none() is not None

@@ -199,23 +199,30 @@ async def load_batch(
     if not job.detection_ids:
         return None
     async with sessions() as session:
-        camera = await cameras.camera_name_and_role_in(session, job.camera_id)
-        if camera is None:
-            return None
-        camera_name, camera_role = camera
-        detections = await summaries_in(session, job.camera_id, job.detection_ids)
-        if detections and not job.is_fast_path and not is_reanalysis_batch(job.batch_id):
-            # A batch rebuilt after Redis lost its state may repeat detections that an event
-            # already holds: those stay where they are, so no detection is in two events. A
-            # backfill's reanalysis repeats them on purpose (a new event beside the old one).
-            covered = await events.already_covered(
-                session,
-                job.camera_id,
-                [d.detection_id for d in detections],
-                detections[0].happened_at,
-                except_batch=job.batch_id,
-            )
-            detections = [d for d in detections if d.detection_id not in covered]
+        return await batch_in(session, job)
+
+
+async def batch_in(session: AsyncSession, job: AnalysisJob) -> StoredBatch | None:
+    """:func:`load_batch` in the caller's transaction."""
+    if not job.detection_ids:
+        return None
+    camera = await cameras.camera_name_and_role_in(session, job.camera_id)
+    if camera is None:
+        return None
+    camera_name, camera_role = camera
+    detections = await summaries_in(session, job.camera_id, job.detection_ids)
+    if detections and not job.is_fast_path and not is_reanalysis_batch(job.batch_id):
+        # A batch rebuilt after Redis lost its state may repeat detections that an event
+        # already holds: those stay where they are, so no detection is in two events. A
+        # backfill's reanalysis repeats them on purpose (a new event beside the old one).
+        covered = await events.already_covered(
+            session,
+            job.camera_id,
+            [d.detection_id for d in detections],
+            detections[0].happened_at,
+            except_batch=job.batch_id,
+        )
+        detections = [d for d in detections if d.detection_id not in covered]
     if not detections:
         return None
     return StoredBatch(camera_name=camera_name, detections=detections, camera_role=camera_role)

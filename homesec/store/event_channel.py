@@ -12,9 +12,11 @@ other.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from homesec.contract import keys
 from homesec.contract.messages import (
@@ -83,3 +85,18 @@ async def publish_event_once(redis: aioredis.Redis, event: StoredEvent) -> bool:
         encode_message(event_message(event)),
     )
     return bool(published)
+
+
+async def listen(redis: aioredis.Redis, channel: str = CHANNEL) -> AsyncIterator[str]:
+    """Subscribe to ``channel`` and yield each message's text as it comes; the subscription
+    ends with the iteration (and a Redis error ends both: the caller subscribes again)."""
+    pubsub = redis.pubsub(ignore_subscribe_messages=True)
+    try:
+        await pubsub.subscribe(channel)
+        async for message in pubsub.listen():
+            if message["type"] == "message":
+                data = message["data"]
+                yield data if isinstance(data, str) else data.decode()
+    finally:
+        with contextlib.suppress(RedisError, OSError):
+            await pubsub.aclose()

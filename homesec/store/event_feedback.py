@@ -1,6 +1,6 @@
 """The ``event_feedback`` table as the analysis reads it: a camera's recent feedback with the
 kinds of objects each event showed, and the calibration made of it
-(:mod:`homesec.pipeline.calibration`). The dashboard writes the rows (http/queries/feedback.py).
+(:mod:`homesec.pipeline.calibration`), and the owner's feedback the dashboard adds.
 """
 
 from __future__ import annotations
@@ -71,5 +71,29 @@ async def load_calibration(
 ) -> CameraCalibration | None:
     """``camera_id``'s calibration as of ``now``; None when it has no recent feedback."""
     async with sessions() as session:
-        facts = await recent_feedback(session, camera_id, now - dt.timedelta(days=WINDOW_DAYS))
+        return await calibration_in(session, camera_id, now)
+
+
+async def calibration_in(
+    session: AsyncSession, camera_id: str, now: dt.datetime
+) -> CameraCalibration | None:
+    """:func:`load_calibration` in the caller's transaction."""
+    facts = await recent_feedback(session, camera_id, now - dt.timedelta(days=WINDOW_DAYS))
     return calibrate(facts, now)
+
+
+async def add_feedback(
+    sessions: async_sessionmaker[AsyncSession],
+    event_id: int,
+    feedback: str,
+    should_be: str | None = None,
+) -> int | None:
+    """Record the owner's feedback on the event; the new row's id, None when there is no such
+    event."""
+    async with sessions.begin() as session:
+        if await session.get(Event, event_id) is None:
+            return None
+        row = EventFeedback(event_id=event_id, feedback=feedback, should_be=should_be)
+        session.add(row)
+        await session.flush()
+        return row.id

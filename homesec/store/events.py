@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import msgspec
-from sqlalchemy import JSON, ColumnElement, Integer, cast, func, select, true, update
+from sqlalchemy import JSON, ColumnElement, Integer, cast, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Select
@@ -27,7 +27,7 @@ from homesec.contract.analysis import RiskAssessment, ScoredBy
 from homesec.contract.jobs import AnalysisJob
 from homesec.models import Event
 from homesec.models.base import MAX_INTEGER
-from homesec.pipeline.backfill_plan import REANALYSIS_PREFIX, EventFacts, TimeWindow
+from homesec.pipeline.backfill_plan import REANALYSIS_PREFIX, OriginalEvent, TimeWindow
 from homesec.pipeline.batching import fast_path_batch_id
 from homesec.pipeline.capture_time import MAX_UPLOAD_DELAY
 from homesec.store.uploads import chunks
@@ -96,28 +96,28 @@ async def find_event(
     sessions: async_sessionmaker[AsyncSession], batch_id: str
 ) -> StoredEvent | None:
     async with sessions() as session:
-        row = await session.scalar(select(Event).where(Event.batch_id == batch_id))
-        return _stored(row) if row is not None else None
+        return await event_of_batch(session, batch_id)
 
 
-# Joins the insert's transaction once the event is written (the analyst counts the visit in
-# the camera's baselines with it, so both happen or neither).
-AlsoOnInsert = Callable[[AsyncSession], Awaitable[None]]
+async def event_of_batch(session: AsyncSession, batch_id: str) -> StoredEvent | None:
+    """The batch's event, if it has one; joins the caller's transaction."""
+    row = await session.scalar(select(Event).where(Event.batch_id == batch_id))
+    return _stored(row) if row is not None else None
 
 
-async def insert_event(
-    sessions: async_sessionmaker[AsyncSession],
+async def insert_event_in(
+    session: AsyncSession,
     job: AnalysisJob,
     batch: StoredBatch,
     assessment: RiskAssessment,
     risk_level: str,
     *,
     scored_by: ScoredBy | None = None,
-    also: AlsoOnInsert | None = None,
 ) -> tuple[StoredEvent, bool]:
     """Write the batch's event unless it exists, linked to the visit's other verdicts (see
     :func:`link_visit`); returns the event and whether this call wrote it (False: another
-    analyst holding a redelivery of the batch was first)."""
+    analyst holding a redelivery of the batch was first). Joins the caller's transaction: the
+    Analyst's is :func:`homesec.store.analysis.record_event`'s."""
     # The event's time is when its pictures were taken (their capture times, the processing
     # time for rows stored before those were kept), not when the detector got to them.
     times = [detection.happened_at for detection in batch.detections]
@@ -146,15 +146,12 @@ async def insert_event(
         .on_conflict_do_nothing(index_elements=[Event.batch_id])
         .returning(Event.id)
     )
-    async with sessions.begin() as session:
-        event_id = await session.scalar(statement)
-        if event_id is None:
-            # Read committed: this statement sees the row whose insert made ours a no-op.
-            existing = await session.scalar(select(Event).where(Event.batch_id == job.batch_id))
-            return _stored(existing), False
-        supersedes = await link_visit(session, job, event_id, batch, started_at)
-        if also is not None:
-            await also(session)
+    event_id = await session.scalar(statement)
+    if event_id is None:
+        # Read committed: this statement sees the row whose insert made ours a no-op.
+        existing = await session.scalar(select(Event).where(Event.batch_id == job.batch_id))
+        return _stored(existing), False
+    supersedes = await link_visit(session, job, event_id, batch, started_at)
     return (
         StoredEvent(
             id=event_id,
@@ -292,7 +289,7 @@ async def held_by_batch_events(
 # --- the backfill --------------------------------------------------------------------------------
 async def original_events(
     sessions: async_sessionmaker[AsyncSession], camera_ids: Sequence[str], window: TimeWindow
-) -> list[EventFacts]:
+) -> list[OriginalEvent]:
     """The cameras' events that started in ``window``, except those a reanalysis made."""
     since, until = window.bounds()
     query = select(
@@ -310,7 +307,7 @@ async def original_events(
     async with sessions() as session:
         rows = (await session.execute(query.order_by(Event.started_at, Event.id))).all()
     return [
-        EventFacts(
+        OriginalEvent(
             batch_id=row.batch_id,
             camera_id=row.camera_id,
             is_fast_path=row.is_fast_path,
@@ -336,3 +333,54 @@ async def existing_batch_ids(
 # --- retention -----------------------------------------------------------------------------------
 def expired(cutoff: dt.datetime) -> ColumnElement[bool]:
     return Event.started_at < cutoff
+
+
+# --- the owner's review ---------------------------------------------------------------------------
+# A visit holds a few verdicts at most (a fast-path event or two, then the batch's).
+MAX_VISIT_DEPTH = 4
+
+
+async def visit_ids(session: AsyncSession, event_id: int) -> set[int]:
+    """The ids of every verdict of the event's visit: those it supersedes and those that
+    supersede it."""
+    ids = {event_id}
+    frontier = {event_id}
+    for _ in range(2 * MAX_VISIT_DEPTH):
+        rows = (
+            await session.execute(
+                select(Event.id, Event.supersedes_event_id).where(
+                    or_(Event.id.in_(frontier), Event.supersedes_event_id.in_(frontier))
+                )
+            )
+        ).all()
+        linked = {row.id for row in rows} | {
+            row.supersedes_event_id for row in rows if row.supersedes_event_id is not None
+        }
+        frontier = linked - ids
+        if not frontier:
+            break
+        ids |= frontier
+    return ids
+
+
+async def review_event(
+    sessions: async_sessionmaker[AsyncSession],
+    event_id: int,
+    *,
+    reviewed: bool | msgspec.UnsetType = msgspec.UNSET,
+    notes: str | msgspec.UnsetType | None = msgspec.UNSET,
+) -> bool:
+    """Mark the event's visit reviewed (its preliminary and final verdicts together) and set
+    the notes of this event; what is UNSET stays. False when there is no such event."""
+    async with sessions.begin() as session:
+        if await session.get(Event, event_id) is None:
+            return False
+        if reviewed is not msgspec.UNSET:
+            await session.execute(
+                update(Event)
+                .where(Event.id.in_(await visit_ids(session, event_id)))
+                .values(reviewed=reviewed)
+            )
+        if notes is not msgspec.UNSET:
+            await session.execute(update(Event).where(Event.id == event_id).values(notes=notes))
+    return True

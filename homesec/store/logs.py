@@ -45,6 +45,38 @@ async def write(sessions: async_sessionmaker[AsyncSession], **row: Any) -> None:
         add_in(session, **row)
 
 
+async def add_frontend(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    level: str,
+    component: str,
+    message: str,
+    user_agent: str | None,
+    camera_id: str | None = None,
+    event_id: int | None = None,
+    detection_id: int | None = None,
+    request_id: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> int:
+    """A dashboard's log line (``source=frontend``); the new row's id."""
+    async with sessions.begin() as session:
+        row = Log(
+            level=level,
+            component=component,
+            message=message,
+            camera_id=camera_id,
+            event_id=event_id,
+            detection_id=detection_id,
+            request_id=request_id,
+            extra=extra,
+            source=LogSource.FRONTEND.value,
+            user_agent=user_agent,
+        )
+        session.add(row)
+        await session.flush()
+        return row.id
+
+
 async def insert_rows(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     """Many rows in one statement (an executemany: one round trip with asyncpg)."""
     await connection.execute(insert(Log), list(rows))

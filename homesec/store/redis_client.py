@@ -1,4 +1,4 @@
-"""Redis access: one way to build a client, and a reachability check."""
+"""Redis access: one way to build a client, and reachability checks."""
 
 from __future__ import annotations
 
@@ -28,3 +28,8 @@ async def check_redis(url: str, *, timeout: float = 5.0) -> None:
         ) from None
     finally:
         await client.aclose()
+
+
+async def ping(redis: aioredis.Redis) -> None:
+    """Raise unless Redis answers (the front door's health check)."""
+    await redis.ping()

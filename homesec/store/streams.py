@@ -230,6 +230,25 @@ class StreamConsumer:
         self.retries.succeeded(entry.entry_id)
 
 
+async def stream_length(redis: aioredis.Redis, stream: str) -> int:
+    """Entries in the stream, acknowledged or not (0 for a stream not made yet)."""
+    return int(await redis.xlen(stream))
+
+
+async def entries_present(
+    redis: aioredis.Redis, stream: str, entry_ids: Sequence[str]
+) -> list[bool]:
+    """Whether each entry is still in the stream (an analyst deletes what it acknowledges), in
+    one round trip."""
+    if not entry_ids:
+        return []
+    async with redis.pipeline(transaction=False) as pipe:
+        for entry_id in entry_ids:
+            pipe.xrange(stream, entry_id, entry_id)
+        found = await pipe.execute()
+    return [bool(entries) for entries in found]
+
+
 async def queue_depth(redis: aioredis.Redis, stream: str, group: str) -> int:
     """Entries of ``stream`` not yet acknowledged by ``group``: the back-pressure measure.
 

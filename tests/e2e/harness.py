@@ -88,8 +88,10 @@ async def running_pipeline(
     spec = ActorSpec(
         name=actor_names.SUPERVISOR,
         kind="supervisor",
-        class_path="homesec.actors.supervisor:Supervisor",
-        args=(actor_names.SUPERVISOR, settings, database_url, redis_url, cycle_seconds),
+        settings=settings,
+        database_url=database_url,
+        redis_url=redis_url,
+        tuning={"cycle_seconds": cycle_seconds},
     )
     supervisor = create_actor(spec)
     try:

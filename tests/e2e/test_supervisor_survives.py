@@ -61,12 +61,11 @@ async def test_a_killed_supervisor_comes_back_and_reconciles_again(
     spec = ActorSpec(
         name=actor_names.SUPERVISOR,
         kind="supervisor",
-        class_path="homesec.actors.supervisor:Supervisor",
-        # cycle 1 s, default restart policy, reconcile every second rows older than a second
-        args=(
-            *(actor_names.SUPERVISOR, settings, migrated_database_url, redis_url),
-            *(1.0, None, 1.0, 1.0),
-        ),
+        settings=settings,
+        database_url=migrated_database_url,
+        redis_url=redis_url,
+        # cycle 1 s, reconcile every second the rows older than a second
+        tuning={"cycle_seconds": 1.0, "reconcile_seconds": 1.0, "stranded_after_seconds": 1.0},
     )
     keeper = SupervisorKeeper(spec)
     try:

@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import secrets
 import time
-import zoneinfo
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,22 +19,20 @@ import msgspec
 import pytest
 from sqlalchemy import delete, select
 
-from homesec.actors.analyst import Analyst, analysis_context, fallback_assessment
+from homesec.actors.analyst import Analyst
 from homesec.contract import keys
 from homesec.contract.analysis import AnalysisContext, BoundingBox, DetectionSummary, RiskAssessment
 from homesec.contract.jobs import AnalysisJob
-from homesec.engines.llm import LlmBadResponse, LlmUnavailable
 from homesec.engines.llm.openai_compatible import OpenAICompatibleEngine
-from homesec.engines.llm.rules import assess_by_rules
+from homesec.engines.llm.rules import RULES_SCORER, assess_by_rules
 from homesec.models import Camera, ClassBaseline, Detection, Event, EventFeedback
 from homesec.pipeline.prompt import PROMPT_VERSION
 from homesec.pipeline.retry import CircuitBreaker
 from homesec.pipeline.risk import risk_level
 from homesec.pipeline.scoring import RULES_VERSION
 from homesec.settings import RiskBands, Settings
-from homesec.store.detections import StoredBatch, load_batch
+from homesec.store.analysis import ToAnalyse, read_analysis, record_event
 from homesec.store.event_channel import publish_event_once
-from homesec.store.events import insert_event
 from homesec.store.streams import RetryBook, StreamEntry, enqueue
 from tests.support.llm_server import GOOD_ANSWER, FakeLlmServer, Script, serve_fake_llm, unused_port
 
@@ -45,6 +42,7 @@ NIGHT = dt.datetime(2024, 3, 5, 2, 30, tzinfo=dt.UTC)
 MAX_RETRIES = 3
 FAST_RETRIES = 0.02  # backoff base: retries within 20, 40, 80 ms
 WAIT_SECONDS = 15.0
+HALF_LIFE = 30.0  # BASELINE_HALF_LIFE_DAYS
 
 # Two people in one frame, then a car: the rules engine scores this 88 (see expected_context).
 SEEN = [
@@ -330,10 +328,12 @@ async def test_an_event_written_but_never_published_is_published_once_without_as
     """A crash between the insert and the publish: the redelivery publishes, nobody re-scores."""
     ids = await seed(db_sessions)
     job = make_job(ids)
-    batch = await load_batch(db_sessions, job)
-    assert batch is not None
+    read = await read_analysis(db_sessions, job, dt.UTC, HALF_LIFE)
+    assert isinstance(read, ToAnalyse)
     verdict = RiskAssessment(risk_score=40, summary="Written before the crash.", reasoning="r")
-    event, inserted = await insert_event(db_sessions, job, batch, verdict, "medium")
+    event, inserted = await record_event(
+        db_sessions, job, read, verdict, "medium", RULES_SCORER, HALF_LIFE
+    )
     assert inserted
     async with subscriber(redis_client) as pubsub, running(build(openai_engine(server.url))):
         entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, job)
@@ -615,13 +615,18 @@ async def test_the_store_writes_and_publishes_a_batch_once(db_sessions, redis_cl
     """The two guards the analyst's ordering relies on, raced directly."""
     ids = await seed(db_sessions)
     job = make_job(ids)
-    batch = await load_batch(db_sessions, job)
-    assert batch is not None
+    read = await read_analysis(db_sessions, job, dt.UTC, HALF_LIFE)
+    assert isinstance(read, ToAnalyse)
     verdicts = [
         RiskAssessment(risk_score=score, summary=f"s{score}", reasoning="r") for score in (10, 90)
     ]
     (a, a_new), (b, b_new) = await asyncio.gather(
-        *(insert_event(db_sessions, job, batch, v, risk_level(v.risk_score)) for v in verdicts)
+        *(
+            record_event(
+                db_sessions, job, read, v, risk_level(v.risk_score), RULES_SCORER, HALF_LIFE
+            )
+            for v in verdicts
+        )
     )
     assert a.id == b.id and sorted([a_new, b_new]) == [False, True]
     assert a == b  # the loser reads the winner's row
@@ -632,35 +637,8 @@ async def test_the_store_writes_and_publishes_a_batch_once(db_sessions, redis_cl
     assert await redis_client.ttl(keys.event_published(a.id, a.started_at.timestamp())) > 0
 
 
-# --- the pure parts ---------------------------------------------------------------------------
-def test_the_context_is_in_local_time_of_the_first_detection():
-    winter_evening = dt.datetime(2024, 1, 10, 21, 30, tzinfo=dt.UTC)
-    detection = DetectionSummary(
-        detection_id=1, object_type="person", confidence=0.9, detected_at=winter_evening
-    )
-    batch = StoredBatch(camera_name=CAMERA_NAME, detections=[detection])
-    job = AnalysisJob(batch_id="b", camera_id=CAMERA_ID, detection_ids=[1], is_fast_path=True)
-    context = analysis_context(job, batch, zoneinfo.ZoneInfo("Europe/Berlin"))
-    assert context.local_time.isoformat() == "2024-01-10T22:30:00+01:00"  # night in Berlin
-    assert context.is_fast_path and context.camera_name == CAMERA_NAME
-    machine_local = analysis_context(job, batch, None).local_time
-    assert machine_local == winter_evening and machine_local.utcoffset() is not None
-
-
-def test_a_fallback_keeps_the_rules_verdict_and_says_why():
-    context = expected_context([1, 2, 3])
-    rules = assess_by_rules(context)
-    unavailable = fallback_assessment(context, 4, LlmUnavailable("connection refused"))
-    assert (unavailable.risk_score, unavailable.summary) == (rules.risk_score, rules.summary)
-    assert unavailable.reasoning == (
-        "LLM unavailable after 4 attempts (LlmUnavailable: connection refused); "
-        f"scored by the rules engine: {rules.reasoning}"
-    )
-    garbled = fallback_assessment(context, 2, LlmBadResponse("x" * 1000))
-    assert garbled.reasoning.startswith("LLM gave no valid assessment after 2 attempts (")
-    assert len(garbled.reasoning) < len(rules.reasoning) + 400  # the error is cut short
-
-
+# --- the pure parts (the context: tests/test_pipeline/test_analysis_context.py; the
+# fallback: tests/test_engines/test_llm_rules.py; the LLM attempts: test_llm_attempts.py) --------
 def test_the_retry_book_counts_attempts_a_dead_consumer_made():
     book = RetryBook(max_retries=3)
     entry = StreamEntry("1-0", "{}", deliveries=3)  # delivered twice before, both failed
@@ -684,8 +662,9 @@ async def test_as_a_ray_actor(
     spec = ActorSpec(
         name="analyst:ray-test",
         kind="analyst",
-        class_path="homesec.actors.analyst:Analyst",
-        args=("analyst:ray-test", settings, migrated_database_url, redis_url),
+        settings=settings,
+        database_url=migrated_database_url,
+        redis_url=redis_url,
     )
     handle = create_actor(spec)
     try:

@@ -485,8 +485,11 @@ async def test_runs_as_a_ray_actor(
     spec = ActorSpec(
         name=name,
         kind="watcher",
-        class_path="homesec.actors.camera_watcher:CameraWatcher",
-        args=(name, make_settings(), migrated_database_url, redis_url, "ray-cam", str(folder)),
+        settings=make_settings(),
+        database_url=migrated_database_url,
+        redis_url=redis_url,
+        camera_id="ray-cam",
+        folder_path=str(folder),
     )
     handle = create_actor(spec)
     try:

@@ -656,19 +656,18 @@ async def test_detector_and_batcher_as_ray_actors(
         batch_window_seconds=2.0,
         batch_idle_timeout_seconds=1.0,
     )
-    common = (settings, migrated_database_url, redis_url)
+    common = {"settings": settings, "database_url": migrated_database_url, "redis_url": redis_url}
     specs = [
         ActorSpec(
             name=actor_names.batcher(CAMERA),
             kind="batcher",
-            class_path="homesec.actors.batcher:Batcher",
-            args=(actor_names.batcher(CAMERA), *common, CAMERA),
+            **common,
+            camera_id=CAMERA,
         ),
         ActorSpec(
             name=actor_names.detector(0),
             kind="detector",
-            class_path="homesec.actors.detector:Detector",
-            args=(actor_names.detector(0), *common),  # no directory: the Ray one
+            **common,  # no batcher directory: the Ray one
             num_cpus=1,
             env_vars={"HOMESEC_TEST_WORKER_ENV": "set"},
         ),

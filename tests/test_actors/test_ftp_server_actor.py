@@ -10,12 +10,14 @@ from collections.abc import AsyncIterator
 
 from homesec.actors.ftp_server import FtpServerActor
 from homesec.ops.ports import free_port
+from homesec.pipeline.cameras import CameraFolder
 from homesec.settings import load_settings
+from homesec.store import camera_accounts
 
 
 @contextlib.asynccontextmanager
 async def listening_actor(
-    tmp_path, database_url: str, redis_url: str, **env: str
+    tmp_path, database_url: str, redis_url: str, refresh_seconds: float = 0.05, **env: str
 ) -> AsyncIterator[tuple[FtpServerActor, int]]:
     """The actor running in this loop on free ports, once its server listens; yields it and
     its port, and stops it afterwards."""
@@ -30,7 +32,9 @@ async def listening_actor(
             **env,
         }
     )
-    actor = FtpServerActor("ftp_server", settings, database_url, redis_url, refresh_seconds=0.05)
+    actor = FtpServerActor(
+        "ftp_server", settings, database_url, redis_url, refresh_seconds=refresh_seconds
+    )
     task = asyncio.create_task(actor.run())
     try:
         for _ in range(200):
@@ -93,3 +97,28 @@ async def test_a_ban_is_a_health_problem_until_it_is_lifted(
         assert await actor.unban("127.0.0.5") is True
         assert await actor.bans() == [] and actor.health_problems() == []
         assert await actor.unban("127.0.0.5") is False
+
+
+async def test_told_the_accounts_changed_it_reads_them_at_once(
+    tmp_path, migrated_database_url, redis_url, clean_db, db_sessions
+):
+    # An hour between its own reads: only being told can let the new camera in.
+    async with listening_actor(
+        tmp_path, migrated_database_url, redis_url, refresh_seconds=3600
+    ) as (actor, port):
+        folder = CameraFolder("porch", "Porch", str(tmp_path / "cameras" / "porch"))
+        await camera_accounts.create_account(db_sessions, folder, "porch-secret-1")
+
+        def login() -> None:
+            client = ftplib.FTP()
+            client.connect("127.0.0.1", port, timeout=10)
+            try:
+                client.login("porch", "porch-secret-1")
+            finally:
+                client.close()
+
+        with contextlib.suppress(ftplib.error_perm):  # a stale table refuses it
+            await asyncio.to_thread(login)
+            raise AssertionError("logged in before the table was read again")
+        assert await actor.refresh_accounts() == 1
+        await asyncio.to_thread(login)

@@ -269,6 +269,8 @@ async def test_ray_lookup_reads_the_detectors_on_its_node(ray_cluster):
         for replica, node_id in ((0, here), (1, "another-node"))
     ]
     try:
+        # Up before they are asked: on a loaded machine a worker takes longer than the timeout.
+        await asyncio.gather(*(stub.__ray_ready__.remote() for stub in stubs))
         on_this_node = RayDetectorFps(3, node_id=here, namespace=namespace, timeout=5.0)
         # detector:1 runs elsewhere (by its report), detector:2 does not exist
         assert await on_this_node() == [7.5, None, None]

@@ -669,8 +669,10 @@ async def test_a_dry_run_through_ray(
     spec = ActorSpec(
         name=name,
         kind="janitor",
-        class_path="homesec.actors.janitor:Janitor",
-        args=(name, settings, migrated_database_url, redis_url, str(tmp_path / "ray")),
+        settings=settings,
+        database_url=migrated_database_url,
+        redis_url=redis_url,
+        tuning={"ray_temp_dir": str(tmp_path / "ray")},
     )
     handle = create_actor(spec)
     try:

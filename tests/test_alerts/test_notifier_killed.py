@@ -22,9 +22,10 @@ def notifier_spec(name: str, settings, database_url: str, redis_url: str) -> Act
     return ActorSpec(
         name=name,
         kind="notifier",
-        class_path="homesec.actors.notifier:Notifier",
-        # sweep every 0.2 s; retries from 0.2 s
-        args=(name, settings, database_url, redis_url, 0.2, 0.2),
+        settings=settings,
+        database_url=database_url,
+        redis_url=redis_url,
+        tuning={"sweep_seconds": 0.2, "retry_base_seconds": 0.2},
     )
 
 

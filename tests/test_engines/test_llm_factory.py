@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from homesec.contract.analysis import ScoredBy
 from homesec.engines import gpu
 from homesec.engines.gpu import gpu_count
-from homesec.engines.llm import LlmConfigError, choose_llm_engine, create_llm_engine
+from homesec.engines.llm import LlmConfigError, choose_llm_engine, create_llm_engine, scored_by
 from homesec.engines.llm.openai_compatible import OpenAICompatibleEngine
-from homesec.engines.llm.rules import RulesEngine
+from homesec.engines.llm.rules import RULES_SCORER, RulesEngine
+from homesec.pipeline.prompt import PROMPT_VERSION
+from homesec.pipeline.scoring import RULES_VERSION
 from homesec.settings import Settings
 
 URL = "http://127.0.0.1:8080/v1"
@@ -83,3 +86,28 @@ async def test_create_builds_and_logs_the_choice(tmp_path, caplog):
 def test_create_explicit_openai_without_a_url_fails_clearly(tmp_path):
     with pytest.raises(LlmConfigError, match="LLM_URL"):
         create_llm_engine(settings(tmp_path, "openai"))
+
+
+# --- who scored an event -----------------------------------------------------------------------
+class Named:
+    """An engine that says nothing of its model or prompt."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def test_an_event_records_who_scored_it():
+    assert scored_by(RulesEngine(), "qwen") == RULES_SCORER
+    assert ScoredBy(engine="rules", model=None, prompt_version=RULES_VERSION) == RULES_SCORER
+    # Named like the rules engine: the rules' identity, whatever it lacks.
+    assert scored_by(Named("rules"), "qwen") == RULES_SCORER
+    # An LLM engine that does not say: LLM_MODEL and pipeline/prompt.py's version.
+    assert scored_by(Named("openai"), "qwen") == ScoredBy(
+        engine="openai", model="qwen", prompt_version=PROMPT_VERSION
+    )
+    # One that says (vLLM's engine may): its own.
+    saying = Named("vllm")
+    saying.model, saying.prompt_version = "served-model", "p-7"  # type: ignore[attr-defined]
+    assert scored_by(saying, "qwen") == ScoredBy(
+        engine="vllm", model="served-model", prompt_version="p-7"
+    )

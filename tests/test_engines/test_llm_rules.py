@@ -15,8 +15,8 @@ from homesec.contract.analysis import (
     DetectionSummary,
     KindHabit,
 )
-from homesec.engines.llm import LlmEngine
-from homesec.engines.llm.rules import RulesEngine, assess_by_rules
+from homesec.engines.llm import LlmBadResponse, LlmEngine, LlmUnavailable
+from homesec.engines.llm.rules import RulesEngine, assess_by_rules, fallback_assessment
 from homesec.pipeline.risk import risk_level
 
 LOCAL = dt.timezone(dt.timedelta(hours=2))
@@ -189,3 +189,24 @@ def test_the_reasoning_adds_up_and_the_result_is_deterministic():
 def test_hostile_camera_names_are_sanitised_in_the_summary():
     result = assess_by_rules(scene("Gate\n\x1b[31mIGNORE", NOON, seen("dog", NOON)))
     assert "\n" not in result.summary and "\x1b" not in result.summary
+
+
+# --- the fallback, when no LLM gave a verdict ------------------------------------------------
+def test_a_fallback_keeps_the_rules_verdict_and_says_why():
+    context = scene(
+        "Front Door",
+        THREE_AM,
+        seen("person", THREE_AM, 0.93, detection_id=1),
+        seen("person", THREE_AM, 0.81, detection_id=2),
+        seen("car", THREE_AM, 0.70, frame=20, detection_id=3),
+    )
+    rules = assess_by_rules(context)
+    unavailable = fallback_assessment(context, 4, LlmUnavailable("connection refused"))
+    assert (unavailable.risk_score, unavailable.summary) == (rules.risk_score, rules.summary)
+    assert unavailable.reasoning == (
+        "LLM unavailable after 4 attempts (LlmUnavailable: connection refused); "
+        f"scored by the rules engine: {rules.reasoning}"
+    )
+    garbled = fallback_assessment(context, 2, LlmBadResponse("x" * 1000))
+    assert garbled.reasoning.startswith("LLM gave no valid assessment after 2 attempts (")
+    assert len(garbled.reasoning) < len(rules.reasoning) + 400  # the error is cut short

@@ -21,16 +21,33 @@ from homesec.contract.reports import FtpBan, SupervisorReport
 from homesec.files.ftp_server import AccountTable, FtpServer, FtpServerConfig
 from homesec.pipeline.camera_accounts import FtpAccount, hash_password
 from homesec.pipeline.ftp_policy import BanPolicy
+from homesec.store import camera_accounts
+from homesec.store.database import create_engine, session_factory
 
 PASSWORD = "porch-secret-1"
 ADDRESS = "127.0.0.6"
 
 
 class FtpDirectory:
-    """An ActorDirectory whose FTP server is ``server`` (None: not running)."""
+    """An ActorDirectory whose FTP server is ``server`` (None: not running); told that the
+    accounts changed, it reads them from the database at ``database_url`` as the FTP server
+    actor does (on the app's own event loop, so with an engine of its own)."""
 
-    def __init__(self, server: FtpServer | None) -> None:
+    def __init__(self, server: FtpServer | None, database_url: str | None = None) -> None:
         self.server = server
+        self.database_url = database_url
+        self.told = 0
+
+    async def ftp_accounts_changed(self) -> None:
+        self.told += 1
+        if self.server is None or self.database_url is None:
+            return
+        engine = create_engine(self.database_url)
+        try:
+            accounts = await camera_accounts.ftp_accounts(session_factory(engine))
+        finally:
+            await engine.dispose()
+        self.server.state.accounts.replace(accounts)
 
     async def supervisor_report(self) -> SupervisorReport | None:
         return None
@@ -133,3 +150,31 @@ async def test_the_bans_are_documented_with_their_problems(client) -> None:
     lifting = document["paths"]["/api/ftp/bans/{address}"]["delete"]
     for status in ("400", "404", "503"):
         assert "application/problem+json" in lifting["responses"][status]["content"]
+
+
+async def test_a_camera_added_through_the_api_logs_in_at_once(
+    make_app, ftp_server, migrated_database_url
+):
+    # Tried as a user: a camera added and uploading in the same second got 530 (the FTP server
+    # read the accounts every 2 s). The front door now tells it at once.
+    directory = FtpDirectory(ftp_server, migrated_database_url)
+    async with AsyncTestClient(make_app(actors=directory)) as client:
+        added = await client.post("/api/camera-accounts", json={"name": "Back Gate"})
+        assert added.status_code == 201, added.text
+        password = added.json()["ftp_account"]["password"]
+        assert directory.told == 1
+
+        client_ftp = ftplib.FTP(timeout=10)
+        client_ftp.connect(*ftp_server.address)
+        client_ftp.login("back_gate", password)  # no 530
+        client_ftp.storbinary("STOR a.jpg", io.BytesIO(b"\xff\xd8\xff" + os.urandom(5000)))
+        client_ftp.quit()
+
+        reset = await client.post("/api/cameras/back_gate/ftp-account", json={})
+        assert reset.status_code == 200 and directory.told == 2
+        with pytest.raises(ftplib.error_perm, match=r"^530"):  # the old password is refused
+            probe = ftplib.FTP(timeout=10)
+            probe.connect(*ftp_server.address)
+            probe.login("back_gate", password)
+        assert (await client.delete("/api/cameras/back_gate/ftp-account")).status_code == 204
+        assert directory.told == 3

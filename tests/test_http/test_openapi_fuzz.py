@@ -89,6 +89,9 @@ class FtpOnlyDirectory:
     async def ftp_unban(self, address: str) -> bool:
         return address == "192.0.2.7"
 
+    async def ftp_accounts_changed(self) -> None:
+        return None
+
 
 @pytest.fixture(params=[False, True], ids=["keys-off", "keys-on"])
 def keys_on(request) -> bool:

@@ -41,8 +41,15 @@ def test_one_watcher_and_batcher_per_camera_plus_the_shared_stages():
         "notifier",
     }
     watcher = specs["watcher:front_door"]
-    assert watcher.args[-2:] == ("front_door", "/c/Front Door")
-    assert watcher.args[2:4] == (ENDPOINTS.database_url, ENDPOINTS.redis_url)
+    assert (watcher.kind, watcher.camera_id, watcher.folder_path) == (
+        "watcher",
+        "front_door",
+        "/c/Front Door",
+    )
+    assert (watcher.database_url, watcher.redis_url) == (
+        ENDPOINTS.database_url,
+        ENDPOINTS.redis_url,
+    )
     # I/O actors ask for no CPU: on a 2-core machine anything else deadlocks.
     for name in ("watcher:garage", "batcher:garage", "analyst:0", "janitor", "gpu_monitor:local",
                  "ftp_server", "notifier"):  # fmt: skip
@@ -97,7 +104,7 @@ def test_reconcile_starts_the_missing_and_stops_the_unwanted():
 def test_the_ftp_server_runs_where_the_camera_folders_are_unless_disabled():
     marked = ClusterFacts(has_camera_folders_resource=True)
     ftp = by_name(plan_actors(settings(), ENDPOINTS, [], marked, llm_engine="rules"))["ftp_server"]
-    assert ftp.class_path == "homesec.actors.ftp_server:FtpServerActor"
+    assert ftp.kind == "ftp_server"
     assert CAMERA_FOLDERS_RESOURCE in ftp.resources and ftp.num_cpus == 0
     off = plan_actors(settings(FTP_ENABLED="false"), ENDPOINTS, [], marked, llm_engine="rules")
     assert "ftp_server" not in by_name(off)

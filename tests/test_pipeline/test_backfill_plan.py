@@ -11,9 +11,9 @@ import pytest
 from homesec.pipeline.backfill_plan import (
     RECENT_SECONDS,
     BackfillInputError,
-    EventFacts,
     FileAction,
     FileFacts,
+    OriginalEvent,
     ProgressMeter,
     ReanalysisSkip,
     SkipReason,
@@ -135,8 +135,8 @@ def test_a_plan_holds_the_window_oldest_first_and_counts_the_skipped():
 # --- events ---------------------------------------------------------------------------------
 
 
-def _event(batch_id: str, ids: list[int], started_at: float = NOW, **facts) -> EventFacts:
-    return EventFacts(
+def _event(batch_id: str, ids: list[int], started_at: float = NOW, **facts) -> OriginalEvent:
+    return OriginalEvent(
         batch_id=batch_id,
         camera_id="c",
         is_fast_path=facts.get("is_fast_path", False),

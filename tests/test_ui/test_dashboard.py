@@ -604,6 +604,9 @@ class FtpActors:
     async def ftp_unban(self, address: str) -> bool:
         return self.server.state.unban(address)
 
+    async def ftp_accounts_changed(self) -> None:
+        return None  # the test's server is given its accounts directly
+
 
 def _ftp_login(server: FtpServer, password: str, source: str = "127.0.0.1") -> ftplib.FTP:
     client = ftplib.FTP(timeout=10, source_address=(source, 0))

@@ -13,7 +13,7 @@ from homesec.engines.llm.base import (
     LlmUnavailable,
     ProbedLlmEngine,
 )
-from homesec.engines.llm.factory import choose_llm_engine, create_llm_engine
+from homesec.engines.llm.factory import choose_llm_engine, create_llm_engine, scored_by
 
 __all__ = [
     "LlmBadResponse",
@@ -25,4 +25,5 @@ __all__ = [
     "ProbedLlmEngine",
     "choose_llm_engine",
     "create_llm_engine",
+    "scored_by",
 ]

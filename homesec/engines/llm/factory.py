@@ -10,8 +10,11 @@ from __future__ import annotations
 import importlib.util
 import logging
 
+from homesec.contract.analysis import ScoredBy
 from homesec.engines.gpu import gpu_count
 from homesec.engines.llm.base import LlmEngine
+from homesec.engines.llm.rules import RULES_SCORER
+from homesec.pipeline.prompt import PROMPT_VERSION
 from homesec.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,3 +59,13 @@ def create_llm_engine(settings: Settings) -> LlmEngine:
     from homesec.engines.llm.rules import RulesEngine
 
     return RulesEngine()
+
+
+def scored_by(engine: LlmEngine, configured_model: str) -> ScoredBy:
+    """Who ``engine`` is, as an event records it: its name, model and prompt version (an engine
+    may say; the LLM engines' model is ``LLM_MODEL``, their prompt pipeline/prompt.py's)."""
+    if engine.name == "rules":
+        return RULES_SCORER
+    model = getattr(engine, "model", None) or configured_model
+    version = getattr(engine, "prompt_version", None) or PROMPT_VERSION
+    return ScoredBy(engine=engine.name, model=str(model), prompt_version=str(version))

@@ -1,5 +1,5 @@
-"""A deterministic, explainable risk score: the fallback when no LLM answers, and an engine of
-its own on machines without one.
+"""A deterministic, explainable risk score: the fallback when no LLM answers
+(:func:`fallback_assessment`, which says why), and an engine of its own on machines without one.
 
 The arithmetic lives in :mod:`homesec.pipeline.scoring` (camera roles, time of day in the
 house's zone, the camera's habits from its baselines, loitering, weapons); this module turns it
@@ -10,8 +10,12 @@ an event scored what it did, and whose ``summary`` speaks of objects and frames 
 
 from __future__ import annotations
 
-from homesec.contract.analysis import AnalysisContext, RiskAssessment
+import msgspec
+
+from homesec.contract.analysis import AnalysisContext, RiskAssessment, ScoredBy
+from homesec.engines.llm.base import LlmBadResponse
 from homesec.pipeline.prompt import MAX_CAMERA_NAME_CHARS, sanitize_text
+from homesec.pipeline.retry import describe_error
 from homesec.pipeline.scene import describe_objects
 from homesec.pipeline.scoring import (
     RULES_VERSION,
@@ -19,6 +23,9 @@ from homesec.pipeline.scoring import (
     explain,
     score_by_rules,
 )
+
+RULES_SCORER = ScoredBy(engine="rules", model=None, prompt_version=RULES_VERSION)
+MAX_ERROR_CHARS_IN_REASONING = 300
 
 
 def summary_line(context: AnalysisContext) -> str:
@@ -43,6 +50,25 @@ def assess_by_rules(context: AnalysisContext) -> RiskAssessment:
     )
     # The analyst applies the floor after any engine too; the rules say so themselves.
     return apply_weapon_floor(context, assessment)
+
+
+def fallback_assessment(
+    context: AnalysisContext, attempts: int, error: BaseException
+) -> RiskAssessment:
+    """The rules' verdict when no LLM gave one after ``attempts`` attempts, its reasoning led by
+    why (``error``: the last failure, or why the LLM was not asked)."""
+    what = (
+        "LLM gave no valid assessment" if isinstance(error, LlmBadResponse) else "LLM unavailable"
+    )
+    detail = describe_error(error)
+    if len(detail) > MAX_ERROR_CHARS_IN_REASONING:
+        detail = detail[: MAX_ERROR_CHARS_IN_REASONING - 1] + "…"
+    rules = assess_by_rules(context)
+    reasoning = (
+        f"{what} after {attempts} attempts ({detail}); scored by the rules engine: "
+        f"{rules.reasoning}"
+    )
+    return msgspec.structs.replace(rules, reasoning=reasoning)
 
 
 class RulesEngine:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import msgspec
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homesec.http.errors import Conflict, NotFound
+from homesec.http.errors import NotFound
 from homesec.http.schemas import cameras as schemas
 from homesec.models import Camera, Detection, Upload, UploadStatus
 from homesec.pipeline.scoring import camera_role
@@ -55,47 +54,6 @@ async def _get(session: AsyncSession, camera_id: str) -> Camera:
 
 async def get_camera(session: AsyncSession, camera_id: str) -> schemas.Camera:
     return await _with_account(session, await _get(session, camera_id))
-
-
-async def insert_camera(
-    session: AsyncSession, camera_id: str, name: str, folder_path: str, status: str
-) -> schemas.Camera:
-    """Add the row inside the caller's transaction; the caller commits."""
-    if await session.get(Camera, camera_id) is not None:
-        raise Conflict(f"a camera with id {camera_id!r} already exists")
-    row = Camera(id=camera_id, name=name, folder_path=folder_path, status=status)
-    session.add(row)
-    try:
-        await session.flush()
-    except IntegrityError:  # created by someone else since the check above
-        raise Conflict(f"a camera with id {camera_id!r} already exists") from None
-    await session.refresh(row)
-    return _camera(row)
-
-
-async def update_camera(
-    session: AsyncSession, camera_id: str, changes: schemas.CameraUpdate
-) -> schemas.Camera:
-    row = await _get(session, camera_id)
-    for field in changes.__struct_fields__:
-        value = getattr(changes, field)
-        if value is not msgspec.UNSET:
-            setattr(row, field, value)
-    await session.commit()
-    return await _with_account(session, row)
-
-
-async def delete_camera(session: AsyncSession, camera_id: str) -> None:
-    """Its detections, events and uploads go with it (ON DELETE CASCADE); its folder stays.
-
-    One DELETE statement, whose row count says whether this call removed it: a concurrent
-    removal that won the race leaves nothing to delete, a 404 (the ORM's delete of a loaded
-    row would fail on the missing row instead)."""
-    result = await session.execute(delete(Camera).where(Camera.id == camera_id))
-    if result.rowcount == 0:
-        await session.rollback()
-        raise NotFound(f"no camera with id {camera_id!r}")
-    await session.commit()
 
 
 async def latest_image_path(session: AsyncSession, camera_id: str) -> str | None:

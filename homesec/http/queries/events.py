@@ -15,9 +15,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
-    or_,
     select,
-    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -28,7 +26,7 @@ from homesec.http.queries.detections import to_detection
 from homesec.http.schemas import events as schemas
 from homesec.http.schemas.detections import DetectionList
 from homesec.models import Camera, Detection, Event, RiskLevel
-from homesec.store.events import decode_detection_ids
+from homesec.store.events import MAX_VISIT_DEPTH, decode_detection_ids
 
 
 class EventFilters(msgspec.Struct, kw_only=True):
@@ -126,10 +124,6 @@ def to_event(
     )
 
 
-# A visit holds a few verdicts at most (a fast-path event or two, then the batch's).
-MAX_VISIT_DEPTH = 4
-
-
 async def to_events(session: AsyncSession, rows: list[Event]) -> list[schemas.Event]:
     """``rows`` as the API shows them: each with the preliminary verdicts it supersedes inside
     it, and the id of the verdict that supersedes it, if any."""
@@ -163,29 +157,6 @@ async def to_events(session: AsyncSession, rows: list[Event]) -> list[schemas.Ev
         )
 
     return [shown(row, 0, by_superseded.get(row.id)) for row in rows]
-
-
-async def visit_ids(session: AsyncSession, event_id: int) -> set[int]:
-    """The ids of every verdict of the event's visit: those it supersedes and those that
-    supersede it."""
-    ids = {event_id}
-    frontier = {event_id}
-    for _ in range(2 * MAX_VISIT_DEPTH):
-        rows = (
-            await session.execute(
-                select(Event.id, Event.supersedes_event_id).where(
-                    or_(Event.id.in_(frontier), Event.supersedes_event_id.in_(frontier))
-                )
-            )
-        ).all()
-        linked = {row.id for row in rows} | {
-            row.supersedes_event_id for row in rows if row.supersedes_event_id is not None
-        }
-        frontier = linked - ids
-        if not frontier:
-            break
-        ids |= frontier
-    return ids
 
 
 def page_statement(filters: EventFilters, cursor: Cursor | None, limit: int) -> Select:
@@ -238,26 +209,6 @@ async def final_verdict(session: AsyncSession, event: schemas.Event) -> schemas.
             break
         latest = later
     return await get_event(session, latest)
-
-
-async def review_event(
-    session: AsyncSession, event_id: int, changes: schemas.EventUpdate
-) -> schemas.Event:
-    """Review the event; a visit is reviewed as one (its preliminary and final verdicts
-    together). Notes stay with the event they were written on."""
-    row = await _get(session, event_id)
-    if changes.reviewed is not msgspec.UNSET:
-        await session.execute(
-            update(Event)
-            .where(Event.id.in_(await visit_ids(session, event_id)))
-            .values(reviewed=changes.reviewed)
-        )
-    if changes.notes is not msgspec.UNSET:
-        row.notes = changes.notes
-    await session.commit()
-    await session.refresh(row)
-    [event] = await to_events(session, [row])
-    return event
 
 
 async def event_detections(session: AsyncSession, event_id: int) -> DetectionList:

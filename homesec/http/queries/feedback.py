@@ -1,4 +1,5 @@
-"""``event_feedback`` in PostgreSQL: add one, list an event's."""
+"""``event_feedback`` as the API reads it: one row, an event's rows. Rows are added by
+:func:`homesec.store.event_feedback.add_feedback`."""
 
 from __future__ import annotations
 
@@ -20,18 +21,10 @@ async def _require_event(session: AsyncSession, event_id: int) -> None:
         raise NotFound(f"no event with id {event_id}")
 
 
-async def add_feedback(
-    session: AsyncSession, event_id: int, data: schemas.FeedbackCreate
-) -> schemas.Feedback:
-    await _require_event(session, event_id)
-    row = EventFeedback(
-        event_id=event_id,
-        feedback=data.feedback.value,
-        should_be=data.should_be.value if data.should_be else None,
-    )
-    session.add(row)
-    await session.commit()
-    await session.refresh(row)
+async def get_feedback(session: AsyncSession, feedback_id: int) -> schemas.Feedback:
+    row = await session.get(EventFeedback, feedback_id)
+    if row is None:
+        raise NotFound(f"no feedback with id {feedback_id}")
     return _feedback(row)
 
 

@@ -72,23 +72,3 @@ async def log_stats(session: AsyncSession, now: dt.datetime) -> schemas.LogStats
     return schemas.LogStats(
         total=sum(by_level.values()), by_level=by_level, by_component=by_component, since=since
     )
-
-
-async def add_frontend_log(
-    session: AsyncSession, entry: schemas.FrontendLog, user_agent: str | None
-) -> int:
-    row = Log(
-        level=entry.level,
-        component=entry.component,
-        message=entry.message,
-        camera_id=entry.camera_id,
-        event_id=entry.event_id,
-        detection_id=entry.detection_id,
-        request_id=entry.request_id,
-        extra=entry.extra,
-        source=LogSource.FRONTEND.value,
-        user_agent=user_agent,
-    )
-    session.add(row)
-    await session.commit()
-    return row.id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import mimetypes
 from pathlib import Path
@@ -16,7 +17,7 @@ from litestar.response import File, Response
 
 from homesec.files.camera_folders import archive_folder
 from homesec.files.network import lan_address
-from homesec.http.errors import BadRequest, NotFound, ServiceUnavailable
+from homesec.http.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from homesec.http.media import resolve_media
 from homesec.http.openapi import problems
 from homesec.http.queries import cameras as queries
@@ -40,9 +41,10 @@ from homesec.pipeline.camera_accounts import (
     hash_password,
     password_problem,
 )
-from homesec.pipeline.cameras import InvalidCameraId, normalize_camera_id
+from homesec.pipeline.cameras import CameraFolder, InvalidCameraId, normalize_camera_id
 from homesec.settings import Settings
 from homesec.store import camera_accounts
+from homesec.store import cameras as store_cameras
 
 CameraId = Annotated[str, PathParameter(min_length=1, max_length=100, pattern=NO_NUL)]
 
@@ -109,9 +111,10 @@ class CameraController(Controller):
         is taken."""
         camera_id = _new_camera_id(data)
         folder = services.settings.foscam_base_path / camera_id
-        camera = await queries.insert_camera(db, camera_id, data.name, str(folder), data.status)
-        await _commit_with_folder(db, folder)
-        return camera
+        await _add_with_folder(
+            services, CameraFolder(camera_id, data.name, str(folder)), data.status
+        )
+        return await queries.get_camera(db, camera_id)
 
     @get("/{camera_id:str}", responses=problems(404))
     async def get_camera(self, db: DbSession, camera_id: CameraId) -> Camera:
@@ -119,9 +122,20 @@ class CameraController(Controller):
 
     @patch("/{camera_id:str}", responses=problems(404))
     async def update_camera(
-        self, db: DbSession, camera_id: CameraId, data: JSONBody[CameraUpdate]
+        self,
+        db: DbSession,
+        services: ServicesDep,
+        camera_id: CameraId,
+        data: JSONBody[CameraUpdate],
     ) -> Camera:
-        return await queries.update_camera(db, camera_id, data)
+        changes = {
+            field: getattr(data, field)
+            for field in data.__struct_fields__
+            if getattr(data, field) is not msgspec.UNSET
+        }
+        if not await store_cameras.update_camera(services.sessions, camera_id, changes):
+            raise NotFound(f"no camera with id {camera_id!r}")
+        return await queries.get_camera(db, camera_id)
 
     @delete("/{camera_id:str}", responses=problems(404))
     async def delete_camera(
@@ -141,7 +155,9 @@ class CameraController(Controller):
             raise ServiceUnavailable(
                 f"cannot move the camera's folder {camera.folder_path} aside: {exc}"
             ) from None
-        await queries.delete_camera(db, camera_id)
+        if await camera_accounts.remove_camera(services.sessions, camera_id) is None:
+            raise NotFound(f"no camera with id {camera_id!r}")  # removed by another meanwhile
+        await services.actors.ftp_accounts_changed()  # its login is refused from now
 
     @post(
         "/{camera_id:str}/ftp-account",
@@ -163,6 +179,7 @@ class CameraController(Controller):
         if done is None:
             raise NotFound(f"no camera with id {camera_id!r}")
         account, created = done
+        await services.actors.ftp_accounts_changed()  # the new password works at once
         facts = await server_facts(services.settings)
         body = _account_body(facts, camera_id, account.username, password, created)
         return Response(body, status_code=201 if created else 200)
@@ -173,6 +190,7 @@ class CameraController(Controller):
         it within seconds, its open sessions at their next command."""
         if not await camera_accounts.remove_account(services.sessions, camera_id):
             raise NotFound(f"camera {camera_id!r} has no FTP account")
+        await services.actors.ftp_accounts_changed()
 
     @get("/{camera_id:str}/snapshot", media_type="image/jpeg", responses=problems(403, 404))
     async def snapshot(self, db: DbSession, services: ServicesDep, camera_id: CameraId) -> File:
@@ -210,11 +228,11 @@ class CameraAccountController(Controller):
         hashed = await asyncio.to_thread(hash_password, password)
         folder = services.settings.foscam_base_path / camera_id
         # Offline until it uploads, as the camera's watcher would say.
-        camera = await queries.insert_camera(
-            db, camera_id, data.name, str(folder), CameraStatus.OFFLINE
+        await _add_with_folder(
+            services, CameraFolder(camera_id, data.name, str(folder)), CameraStatus.OFFLINE, hashed
         )
-        await camera_accounts.add_account(db, camera_id, hashed)
-        await _commit_with_folder(db, folder)
+        await services.actors.ftp_accounts_changed()  # it may log in at once
+        camera = await queries.get_camera(db, camera_id)
         facts = await server_facts(services.settings)
         return CameraWithAccount(
             camera=msgspec.structs.replace(camera, has_ftp_account=True, ftp_username=camera_id),
@@ -222,12 +240,24 @@ class CameraAccountController(Controller):
         )
 
 
-async def _commit_with_folder(db: DbSession, folder: Path) -> None:
-    """Create the camera's folder, then commit; a folder that cannot be made rolls the camera
-    back (503), so no camera is left without the folder its watcher and FTP account need."""
+async def _add_with_folder(
+    services: ServicesDep, camera: CameraFolder, status: str, password_hash: str | None = None
+) -> None:
+    """Create the camera's folder, then register the camera (and its account): a folder that
+    cannot be made adds nothing (503), so no camera is left without the folder its watcher and
+    FTP account need; a camera that exists already (409) leaves no folder made for it."""
+    folder = Path(camera.folder_path)
+    made = not await asyncio.to_thread(folder.exists)
     try:
         await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     except OSError as exc:
-        await db.rollback()
         raise ServiceUnavailable(f"cannot create the camera's folder {folder}: {exc}") from None
-    await db.commit()
+    try:
+        await store_cameras.add_camera(
+            services.sessions, camera, status, password_hash=password_hash
+        )
+    except store_cameras.CameraExists:
+        if made:
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(folder.rmdir)
+        raise Conflict(f"a camera with id {camera.camera_id!r} already exists") from None

@@ -8,7 +8,7 @@ from litestar import Controller, get, patch
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from homesec.contract.enums import RiskLevel
-from homesec.http.errors import BadRequest
+from homesec.http.errors import BadRequest, NotFound
 from homesec.http.openapi import problems
 from homesec.http.pagination import decode_cursor
 from homesec.http.params import (
@@ -24,7 +24,8 @@ from homesec.http.params import (
 from homesec.http.queries import events as queries
 from homesec.http.schemas.detections import DetectionList
 from homesec.http.schemas.events import Event, EventPage, EventStats, EventUpdate
-from homesec.http.services import DbSession
+from homesec.http.services import DbSession, ServicesDep
+from homesec.store import events as store_events
 
 Score = Annotated[int | None, QueryParameter(ge=0, le=100)]
 
@@ -91,11 +92,16 @@ class EventController(Controller):
 
     @patch("/{event_id:str}", responses=problems(404))
     async def review_event(
-        self, db: DbSession, event_id: RowId, data: JSONBody[EventUpdate]
+        self, db: DbSession, services: ServicesDep, event_id: RowId, data: JSONBody[EventUpdate]
     ) -> Event:
         """Mark reviewed and keep notes; the risk analysis itself cannot be changed. Reviewing
         one verdict of a visit reviews the visit's other verdicts too."""
-        return await queries.review_event(db, event_id, data)
+        found = await store_events.review_event(
+            services.sessions, event_id, reviewed=data.reviewed, notes=data.notes
+        )
+        if not found:
+            raise NotFound(f"no event with id {event_id}")
+        return await queries.get_event(db, event_id)
 
     @get("/{event_id:str}/detections", responses=problems(404))
     async def event_detections(self, db: DbSession, event_id: RowId) -> DetectionList:

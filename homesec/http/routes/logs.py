@@ -32,6 +32,7 @@ from homesec.http.schemas.logs import (
     LogStats,
 )
 from homesec.http.services import DbSession, ServicesDep
+from homesec.store import logs as store_logs
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_USER_AGENT_CHARS = 500
@@ -91,5 +92,16 @@ class LogController(Controller):
         user_agent = request.headers.get("user-agent")
         if user_agent is not None:
             user_agent = user_agent.replace("\x00", "")[:MAX_USER_AGENT_CHARS]
-        log_id = await queries.add_frontend_log(db, data, user_agent)
+        log_id = await store_logs.add_frontend(
+            services.sessions,
+            level=data.level,
+            component=data.component,
+            message=data.message,
+            user_agent=user_agent,
+            camera_id=data.camera_id,
+            event_id=data.event_id,
+            detection_id=data.detection_id,
+            request_id=data.request_id,
+            extra=data.extra,
+        )
         return LogAccepted(id=log_id)

@@ -1,0 +1,98 @@
+"""What the Analyst reads and writes for one analysis job, across the tables: one read, one write.
+
+- :func:`read_analysis`, in one session: the batch's event if it has one (a redelivery: nothing
+  is scored again), else the camera and the batch's detections that remain
+  (:mod:`homesec.store.detections`, :mod:`homesec.store.cameras`, :mod:`homesec.store.events`),
+  the camera's habits at the batch's local hour (:mod:`homesec.store.baselines`) and the
+  owner's feedback (:mod:`homesec.store.event_feedback`), both as of when its first picture was
+  taken.
+- :func:`record_event`, in one transaction: the event (``INSERT ... ON CONFLICT (batch_id) DO
+  NOTHING``, linked to the visit's other verdict) and, when this call wrote it and it is a
+  visit, the visit counted in the camera's baselines; both happen or neither.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from homesec.contract.analysis import (
+    CameraBaseline,
+    CameraCalibration,
+    RiskAssessment,
+    ScoredBy,
+)
+from homesec.contract.jobs import AnalysisJob
+from homesec.pipeline.analysis_context import local_start
+from homesec.pipeline.scene import kind_of
+from homesec.store import baselines, detections, event_feedback, events
+from homesec.store.detections import StoredBatch
+from homesec.store.events import StoredEvent
+
+
+class ToAnalyse(msgspec.Struct, frozen=True, kw_only=True):
+    """A batch with no event yet, and what its scoring needs to know."""
+
+    batch: StoredBatch
+    local_start: dt.datetime  # its first picture, in the house's zone
+    baseline: CameraBaseline
+    calibration: CameraCalibration | None
+
+
+class AlreadyWritten(msgspec.Struct, frozen=True, kw_only=True):
+    """The batch has its event (a redelivery): publish it if need be, score nothing."""
+
+    event: StoredEvent
+
+
+class NothingLeft(msgspec.Struct, frozen=True):
+    """None of the batch's detections remain (retention, the camera deleted, every one already
+    in another event): no event."""
+
+
+AnalysisRead = ToAnalyse | AlreadyWritten | NothingLeft
+
+
+async def read_analysis(
+    sessions: async_sessionmaker[AsyncSession],
+    job: AnalysisJob,
+    zone: dt.tzinfo | None,
+    half_life_days: float,
+) -> AnalysisRead:
+    """Everything the job's analysis reads, in one session."""
+    async with sessions() as session:
+        event = await events.event_of_batch(session, job.batch_id)
+        if event is not None:
+            return AlreadyWritten(event=event)
+        batch = await detections.batch_in(session, job)
+        if batch is None:
+            return NothingLeft()
+        started = local_start(batch.detections, zone)
+        baseline = await baselines.baseline_in(session, job.camera_id, started, half_life_days)
+        calibration = await event_feedback.calibration_in(session, job.camera_id, started)
+    return ToAnalyse(batch=batch, local_start=started, baseline=baseline, calibration=calibration)
+
+
+async def record_event(
+    sessions: async_sessionmaker[AsyncSession],
+    job: AnalysisJob,
+    read: ToAnalyse,
+    assessment: RiskAssessment,
+    risk_level: str,
+    scored_by: ScoredBy,
+    half_life_days: float,
+) -> tuple[StoredEvent, bool]:
+    """Write the batch's event and count its visit, in one transaction; returns the event and
+    whether this call wrote it (False: another analyst was first, and counted the visit)."""
+    async with sessions.begin() as session:
+        event, inserted = await events.insert_event_in(
+            session, job, read.batch, assessment, risk_level, scored_by=scored_by
+        )
+        if inserted and baselines.counts_as_visit(job.batch_id, job.is_fast_path):
+            kinds = {kind_of(d.object_type) for d in read.batch.detections}
+            await baselines.record_visit(
+                session, job.camera_id, read.local_start, kinds, half_life_days
+            )
+    return event, inserted

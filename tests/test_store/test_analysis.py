@@ -1,0 +1,103 @@
+"""What the Analyst reads and writes for one job: one read session, one write transaction in
+which the event and its visit in the camera's habits happen together or not at all."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import zoneinfo
+
+from sqlalchemy import delete, select
+
+from homesec.contract.analysis import RiskAssessment, ScoredBy
+from homesec.contract.jobs import AnalysisJob
+from homesec.models import ActivityBaseline, Camera, ClassBaseline, Detection, Event
+from homesec.store.analysis import (
+    AlreadyWritten,
+    NothingLeft,
+    ToAnalyse,
+    read_analysis,
+    record_event,
+)
+
+ZONE = zoneinfo.ZoneInfo("Europe/Berlin")
+HALF_LIFE = 30.0
+CAMERA = "porch"
+TAKEN = dt.datetime(2026, 5, 1, 16, 40, tzinfo=dt.UTC)  # 18:40 in Berlin
+VERDICT = RiskAssessment(risk_score=40, summary="A person and a car.", reasoning="r")
+SCORER = ScoredBy(engine="rules", model=None, prompt_version="rules-test")
+
+
+async def seed(db_sessions) -> list[int]:
+    async with db_sessions.begin() as session:
+        session.add(Camera(id=CAMERA, name="Porch", folder_path=f"/cams/{CAMERA}"))
+        rows = [
+            Detection(
+                camera_id=CAMERA,
+                file_path=f"/cams/{CAMERA}/{i}.jpg",
+                detected_at=TAKEN + dt.timedelta(minutes=5),
+                captured_at=TAKEN + dt.timedelta(seconds=10 * i),
+                object_type=kind,
+                confidence=0.9,
+            )
+            for i, kind in enumerate(["person", "car"])
+        ]
+        session.add_all(rows)
+        await session.flush()
+        return [row.id for row in rows]
+
+
+async def test_a_batch_to_analyse_is_read_as_of_its_first_picture(db_sessions):
+    ids = await seed(db_sessions)
+    job = AnalysisJob(batch_id="b-1", camera_id=CAMERA, detection_ids=ids)
+    read = await read_analysis(db_sessions, job, ZONE, HALF_LIFE)
+    assert isinstance(read, ToAnalyse)
+    assert read.batch.camera_name == "Porch"
+    assert [d.detection_id for d in read.batch.detections] == ids
+    assert read.local_start == TAKEN and read.local_start.tzinfo == ZONE
+    assert (read.baseline.hour, read.baseline.history_days) == (18, 0)
+    assert read.calibration is None
+
+
+async def test_an_event_written_once_counts_its_visit_once(db_sessions):
+    ids = await seed(db_sessions)
+    job = AnalysisJob(batch_id="b-2", camera_id=CAMERA, detection_ids=ids)
+    read = await read_analysis(db_sessions, job, ZONE, HALF_LIFE)
+    assert isinstance(read, ToAnalyse)
+    (a, a_new), (b, b_new) = await asyncio.gather(
+        *(record_event(db_sessions, job, read, VERDICT, "medium", SCORER, HALF_LIFE) for _ in "ab")
+    )
+    assert a == b and sorted([a_new, b_new]) == [False, True]
+    async with db_sessions() as session:
+        habits = (
+            await session.execute(select(ClassBaseline.object_class, ClassBaseline.hour))
+        ).all()
+        visits = list(await session.scalars(select(ActivityBaseline.visits)))
+        [event] = list(await session.scalars(select(Event)))
+    assert sorted(habits) == [("person", 18), ("vehicle", 18)]
+    assert len(visits) == 1
+    assert (event.scored_by_engine, event.prompt_version) == ("rules", "rules-test")
+    # Delivered again: the event is there, nothing is scored or counted again.
+    again = await read_analysis(db_sessions, job, ZONE, HALF_LIFE)
+    assert again == AlreadyWritten(event=a)
+
+
+async def test_a_fast_path_event_counts_no_visit(db_sessions):
+    ids = await seed(db_sessions)
+    job = AnalysisJob(
+        batch_id=f"fast-{ids[0]}", camera_id=CAMERA, detection_ids=ids[:1], is_fast_path=True
+    )
+    read = await read_analysis(db_sessions, job, ZONE, HALF_LIFE)
+    assert isinstance(read, ToAnalyse)
+    _, inserted = await record_event(db_sessions, job, read, VERDICT, "medium", SCORER, HALF_LIFE)
+    assert inserted
+    async with db_sessions() as session:
+        assert list(await session.scalars(select(ClassBaseline))) == []
+
+
+async def test_a_batch_whose_detections_are_gone_leaves_nothing_to_analyse(db_sessions):
+    ids = await seed(db_sessions)
+    async with db_sessions.begin() as session:
+        await session.execute(delete(Detection))
+    job = AnalysisJob(batch_id="b-3", camera_id=CAMERA, detection_ids=ids)
+    assert await read_analysis(db_sessions, job, ZONE, HALF_LIFE) == NothingLeft()
