@@ -40,6 +40,8 @@ import msgspec
 
 from homesec.contract.analysis import BoundingBox, Detection
 
+# How many recent uploads a start-up check compares on (``homesec models check --limit``).
+CHECK_IMAGES = 20
 IOU_MIN = 0.9
 SCORE_MARGIN = 0.05
 MOVED_IOU = 0.5

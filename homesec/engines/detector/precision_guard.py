@@ -38,6 +38,7 @@ from PIL import Image
 from homesec.engines.detector.rtdetr_openvino import OpenVinoRtDetrDetector, cpu_has_bf16
 from homesec.pipeline.cameras import InvalidCameraId, normalize_camera_id
 from homesec.pipeline.detection_agreement import (
+    CHECK_IMAGES,
     ImageAgreement,
     PrecisionVerdict,
     check_threshold,
@@ -49,8 +50,6 @@ from homesec.pipeline.detection_agreement import (
 from homesec.pipeline.uploads import is_ignored_name
 from homesec.pipeline.validation import OPEN_FORMATS, has_allowed_extension
 
-# How many recent uploads a start-up check compares on: about 15 s on r50vd on two cores.
-CHECK_IMAGES = 20
 VERDICT_FILE = "precision_check.json"
 NO_BF16 = "exact (this CPU has no native bf16)"
 
