@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -72,7 +73,7 @@ def _images_below(folder: Path, camera: str) -> Iterable[tuple[str, str, float]]
                 info = os.stat(path, follow_symlinks=False)
             except OSError:
                 continue
-            if info.st_size > 0 and not os.path.islink(path):
+            if stat.S_ISREG(info.st_mode) and info.st_size > 0:  # no links, FIFOs or devices
                 yield camera, path, info.st_mtime
 
 
