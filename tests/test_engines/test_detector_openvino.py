@@ -352,7 +352,7 @@ def test_cuda_hidden_by_cuda_visible_devices_is_no_cuda(monkeypatch):
     assert factory._cuda_present() is False
 
 
-def test_auto_precision_is_f32_for_now(tmp_path):
+def test_auto_precision_starts_from_f32_until_the_guard_finds_bf16_agrees(tmp_path):
     assert factory.openvino_precision(settings_for(tmp_path, "m")) == "f32"
     bf16 = settings_for(tmp_path, "m", detector_precision="bf16")
     assert factory.openvino_precision(bf16) == "bf16"
