@@ -22,6 +22,8 @@ from homesec.settings import Settings
 Say = Callable[[str], None]
 # How often a long step (an OpenVINO conversion) says it is still at work.
 TICK_SECONDS = 5.0
+# Problems shown on an image's progress line (the rest are counted).
+PROBLEMS_PER_IMAGE = 3
 
 
 class ModelCommandError(HomesecError):
@@ -233,7 +235,10 @@ def check(settings: Settings, folder: Path | None, limit: int, say: Say) -> int:
 
     def progress(done: int, total: int, image) -> None:
         found = f"{image.reference_count} found by f32, {image.candidate_count} by bf16"
-        state = "agrees" if image.agrees else "DISAGREES: " + "; ".join(image.problems)
+        problems = "; ".join(image.problems[:PROBLEMS_PER_IMAGE])
+        if len(image.problems) > PROBLEMS_PER_IMAGE:
+            problems += f"; {len(image.problems) - PROBLEMS_PER_IMAGE} more"
+        state = "agrees" if image.agrees else f"DISAGREES: {problems}"
         say(f"  [{done:>{width}}/{total}] {image.name}: {state} ({found})")
 
     result = guard.run_check(

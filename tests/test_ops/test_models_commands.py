@@ -13,6 +13,7 @@ import os
 import shutil
 import tarfile
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,8 @@ from homesec.engines.model_store import DETECTOR_SIZES, resolve_model_path
 from homesec.ops import cli, models
 from homesec.settings import load_settings
 from tests.support.tiny_rtdetr import build_tiny_rtdetr
+
+NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -429,3 +432,43 @@ def test_check_reads_the_camera_folders_by_default_and_needs_images(
     assert code == 0, err
     assert "checked: bf16 agrees with f32 on 2 images" in out
     assert "saved; DETECTOR_PRECISION=f32 is set, so `homesec up` computes in f32" in out
+
+
+def test_check_shows_a_few_problems_per_image(tiny, converted, tmp_path, monkeypatch):
+    from homesec.engines.detector import precision_guard
+    from homesec.pipeline.detection_agreement import ImageAgreement, decide
+
+    def disagreeing(reference, candidate, paths, *, threshold, progress, name_of, **_):
+        image = ImageAgreement(
+            "cam/a.jpg", 5, 5, 0, tuple(f"missing dog 0.{n}0" for n in range(5, 10))
+        )
+        progress(1, 1, image)
+        return precision_guard.CheckResult(
+            verdict=decide([image], threshold=threshold, now=NOW),
+            images=[image], reference_ms=[500.0], candidate_ms=[200.0],
+        )  # fmt: skip
+
+    monkeypatch.setattr(precision_guard, "run_check", disagreeing)
+    monkeypatch.setattr(models, "_load_f32", lambda settings, ref, say: _Loaded(tmp_path))
+    monkeypatch.setattr(
+        "homesec.engines.detector.rtdetr_openvino.OpenVinoRtDetrDetector", lambda *a, **k: None
+    )
+    monkeypatch.setattr("homesec.engines.detector.rtdetr_openvino.cpu_has_bf16", lambda: True)
+    write_frames(tmp_path / "mine", 1)
+    settings = settings_in(tmp_path / "data", DETECTOR_MODEL=str(tiny))
+    code, said = run(settings, "check", "--images", str(tmp_path / "mine"))
+    assert code == 0
+    assert (
+        "  [1/1] cam/a.jpg: DISAGREES: missing dog 0.50; missing dog 0.60; missing dog 0.70; "
+        "2 more (5 found by f32, 5 by bf16)"
+    ) in said
+    assert said[-2].startswith(
+        "f32: bf16 disagreed on 1 of 1 image (missing dog 0.50 in cam/a.jpg;"
+    )
+    assert "`homesec up` computes in f32" in said[-1]
+
+
+class _Loaded:
+    def __init__(self, root: Path) -> None:
+        self.cache_entry = root / "entry"
+        self.cache_entry.mkdir()
