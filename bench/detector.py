@@ -11,14 +11,16 @@ matched (same label, IoU >= 0.9) and the largest score difference among them.
 
 The model: a directory given with ``--model-dir``, else one built with random weights (the
 compute is the same as trained weights'): ``--size tiny`` (the tests' tiny model, 64x64 input),
-``r18`` (RT-DETRv2 r18vd) or ``r50`` (r50vd, what homesec pulls) at ``--input`` (640) square.
+``r18``, ``r34``, ``r50`` (what homesec pulls by default) or ``r101`` (RT-DETRv2 r18vd ...
+r101vd, ``homesec models pull --size``) at ``--input`` (640) square.
 Scores of random weights say nothing about detection quality; agreement across engines does.
 
 The process runs with the detector's allocator settings (``pipeline/process_env.py``), as the
 Detector's Ray worker does (without them PyTorch on the CPU runs about twice as slowly);
 ``--plain-env`` runs without them.
 
-    .venv/bin/python bench/detector.py [--size tiny|r18|r50] [--input 640] [--model-dir DIR]
+    .venv/bin/python bench/detector.py [--size tiny|r18|r34|r50|r101] [--input 640]
+        [--model-dir DIR]
         [--frames 4] [--repeats 2] [--threshold 0.3]
 """
 
@@ -50,9 +52,12 @@ def reexec_with_detector_env() -> None:
 def random_rtdetr(directory: Path, size: str, input_size: int) -> Path:
     """RT-DETRv2 of architecture ``size`` with random weights and 80 classes, saved for loading.
 
-    r50vd is ``RTDetrV2Config``'s default. r18vd after the original repository's configuration:
-    ResNet-18 of "basic" blocks (hidden sizes 64-512, depths 2,2,2,2), encoder inputs of
-    128/256/512 channels, the encoder's expansion 0.5 and three decoder layers.
+    r50vd is ``RTDetrV2Config``'s default. The others after the original repository's
+    configurations: r18vd a ResNet-18 of "basic" blocks (hidden sizes 64-512, depths 2,2,2,2),
+    encoder inputs of 128/256/512 channels, the encoder's expansion 0.5 and three decoder
+    layers; r34vd the same with depths 3,4,6,3 and four decoder layers; r101vd a ResNet-101 of
+    bottleneck blocks (depths 3,4,23,3) and an encoder 384 wide (feed-forward 2048) feeding the
+    decoder's 384-channel inputs.
 
     Batch norms get random statistics: with the defaults every encoder position scores alike,
     and the engines' different tie-breaking would then make agreement meaningless.
@@ -80,6 +85,30 @@ def random_rtdetr(directory: Path, size: str, input_size: int) -> Path:
             "encoder_in_channels": [128, 256, 512],
             "hidden_expansion": 0.5,
             "decoder_layers": 3,
+        }
+    elif size == "r34":
+        extra = {
+            "backbone_config": RTDetrResNetConfig(
+                depths=[3, 4, 6, 3],
+                hidden_sizes=[64, 128, 256, 512],
+                layer_type="basic",
+                out_indices=[2, 3, 4],
+            ),
+            "encoder_in_channels": [128, 256, 512],
+            "hidden_expansion": 0.5,
+            "decoder_layers": 4,
+        }
+    elif size == "r101":
+        extra = {
+            "backbone_config": RTDetrResNetConfig(
+                depths=[3, 4, 23, 3],
+                hidden_sizes=[256, 512, 1024, 2048],
+                layer_type="bottleneck",
+                out_indices=[2, 3, 4],
+            ),
+            "encoder_hidden_dim": 384,
+            "encoder_ffn_dim": 2048,
+            "decoder_in_channels": [384, 384, 384],
         }
     config = RTDetrV2Config(
         use_pretrained_backbone=False,
@@ -196,7 +225,7 @@ def line(label: str, times: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", choices=("tiny", "r18", "r50"), default="tiny")
+    parser.add_argument("--size", choices=("tiny", "r18", "r34", "r50", "r101"), default="tiny")
     parser.add_argument("--input", type=int, default=640, help="input side for r18/r50")
     parser.add_argument("--model-dir", type=Path, default=None)
     parser.add_argument("--frames", type=int, default=4)

@@ -1,8 +1,12 @@
 """Model weights on disk: fetched once by ``homesec models pull``, found again at start-up.
 
 Pulled models live in ``<data dir>/models/<hub id>`` as plain directories (config, weights,
-processor), so a machine without internet can be given a copied directory instead. Engines load
-with ``local_files_only``: nothing downloads while the service runs.
+processor), so a machine without internet can be given a copied directory instead (``homesec
+models import``, :mod:`.model_import`, puts it there). Engines load with ``local_files_only``:
+nothing downloads while the service runs.
+
+RT-DETRv2 comes in four sizes (:data:`DETECTOR_SIZES`, ``homesec models pull --size``): the
+backbone's ResNet depth. The README's "Which model size" says which fits which machine.
 """
 
 from __future__ import annotations
@@ -15,6 +19,14 @@ from homesec.settings import Settings
 
 # Hub ids are "name" or "owner/name" of letters, digits, "-", "_" and ".".
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
+# The published RT-DETRv2 checkpoints by backbone, smallest first; r50 is DETECTOR_MODEL's default.
+HUB_OWNER = "PekingU"
+DETECTOR_SIZES = {
+    "r18": f"{HUB_OWNER}/rtdetr_v2_r18vd",
+    "r34": f"{HUB_OWNER}/rtdetr_v2_r34vd",
+    "r50": f"{HUB_OWNER}/rtdetr_v2_r50vd",
+    "r101": f"{HUB_OWNER}/rtdetr_v2_r101vd",
+}
 # Weights in formats transformers' PyTorch path never reads: skipping them saves gigabytes.
 _FOREIGN_WEIGHTS = ["*.h5", "*.msgpack", "*.ot", "*.onnx", "*.onnx_data", "*.tflite", "*.mlmodel"]
 
@@ -65,9 +77,11 @@ def pull_model(model_id: str, dest: Path, progress: bool = True) -> Path:
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as exc:
         raise ModelPullError(
             f"could not download {model_id} from the Hugging Face Hub ({_first_line(exc)}). "
-            "Without internet access, copy the model's directory (for the detector: config.json, "
-            "preprocessor_config.json, model.safetensors) to this machine and set DETECTOR_MODEL "
-            f"(or LLM_MODEL) to that directory, or place it at {target}"
+            "Without internet access, pull it on a machine that has it and copy "
+            f"<data dir>/models/{model_id} (for the detector: config.json, "
+            "preprocessor_config.json, model.safetensors) here, then run `homesec models import "
+            "PATH` (a directory or a .tar.gz/.zip of it); or set DETECTOR_MODEL (or LLM_MODEL) to "
+            f"the copied directory, or place it at {target}"
         ) from exc
     finally:
         if not progress and not were_disabled:
@@ -75,6 +89,17 @@ def pull_model(model_id: str, dest: Path, progress: bool = True) -> Path:
     if not _is_model_dir(target):
         raise ModelPullError(f"{model_id} was downloaded to {target} but holds no config.json")
     return target
+
+
+def model_guidance(settings: Settings, model_ref: str) -> str:
+    """What to set so that ``homesec up`` loads ``model_ref`` (a hub id or a directory)."""
+    if model_ref == settings.detector_model.strip():
+        return f"DETECTOR_MODEL is {model_ref}: `homesec up` uses it"
+    return (
+        f"to use it, set DETECTOR_MODEL={model_ref} (in the environment or in "
+        f'{settings.data_dir / "homesec.toml"} as detector_model = "{model_ref}"); '
+        f"DETECTOR_MODEL is now {settings.detector_model}"
+    )
 
 
 def _first_line(exc: BaseException) -> str:

@@ -86,12 +86,9 @@ def _cmd_db(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_models(settings: Settings, args: argparse.Namespace) -> int:
-    from homesec.engines.model_store import pull_model
+    from homesec.ops import models
 
-    model_id = args.model or settings.detector_model
-    path = pull_model(model_id, settings.data_dir / "models", progress=True)
-    print(f"{model_id} is ready in {path}")
-    return 0
+    return models.run(settings, args, say=lambda line: print(line, flush=True))
 
 
 # Chatty libraries: their INFO lines bury homesec's own below LOG_LEVEL=DEBUG.
@@ -161,10 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("current", help="print the current revision")
     db.set_defaults(handler=_cmd_db)
 
-    models = commands.add_parser("models", help="detector model weights")
-    model_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
-    pull = model_commands.add_parser("pull", help="download the detector model once")
-    pull.add_argument("model", nargs="?", help="model id (default: DETECTOR_MODEL)")
+    models = commands.add_parser("models", help="detector models: pull, import, check")
+    from homesec.ops.models import add_arguments as add_model_arguments
+
+    add_model_arguments(models)
     models.set_defaults(handler=_cmd_models)
     return parser
 

@@ -90,3 +90,25 @@ def randomize_batch_norms(model) -> None:
                 module.running_var.copy_(torch.rand(size, generator=generator) + 0.5)
                 module.weight.copy_(torch.rand(size, generator=generator) + 0.5)
                 module.bias.copy_(torch.randn(size, generator=generator) * 0.1)
+
+
+def perturbed_copy(source: Path, path: Path, *, scale: float = 0.3) -> Path:
+    """A copy of the model at ``source`` with every weight moved by seeded noise of ``scale``
+    times that tensor's own spread: a stand-in for a precision that changes what the model
+    finds (bf16 rounding moves the tiny model's scores by about 0.003, too little to)."""
+    import shutil
+
+    import torch
+    from transformers import RTDetrV2ForObjectDetection
+
+    model = RTDetrV2ForObjectDetection.from_pretrained(source, local_files_only=True).eval()
+    generator = torch.Generator().manual_seed(_SEED + 2)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if parameter.numel() > 1:
+                noise = torch.randn(parameter.shape, generator=generator)
+                parameter.add_(noise * parameter.std() * scale)
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path)
+    shutil.copy(source / "preprocessor_config.json", path / "preprocessor_config.json")
+    return path

@@ -13,6 +13,10 @@ RT-DETRv2 runs on one of two engines:
 ``auto`` picks torch for a CUDA device (asked for, or ``auto`` with a GPU present), else
 OpenVINO when it is installed. When OpenVINO cannot convert or load the model, the factory falls
 back to torch and records why in the engine's ``fallback_reason``, for health to show.
+
+OpenVINO's precision: ``DETECTOR_PRECISION=f32`` or ``bf16`` as set (bf16 then says ``forced
+(unchecked)``); ``auto`` is f32 unless the precision guard (:mod:`.precision_guard`) finds that
+bf16 finds the same objects as f32 on this model and the house's recent uploads.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+from pathlib import Path
 
 from homesec.engines.detector.base import DetectorEngine, DetectorError, ModelNotFound
 from homesec.settings import Settings
@@ -54,7 +59,7 @@ def choose_engine(engine: str, device: str) -> tuple[str, str | None]:
 
 
 def openvino_precision(settings: Settings) -> str:
-    """The precision OpenVINO computes in: ``auto`` is f32 until a guard checks bf16 per model."""
+    """The precision OpenVINO starts from: ``auto`` is f32 until the guard finds bf16 agrees."""
     return "f32" if settings.detector_precision == "auto" else settings.detector_precision
 
 
@@ -114,9 +119,30 @@ def _create_openvino(settings: Settings, model_ref: str) -> DetectorEngine:
     from homesec.engines.detector.rtdetr_openvino import OpenVinoRtDetrDetector
     from homesec.engines.model_store import models_dir
 
-    return OpenVinoRtDetrDetector(
-        model_ref,
-        cache_root=models_dir(settings) / "openvino",
-        precision=openvino_precision(settings),
-        confidence_threshold=settings.detection_confidence_threshold,
+    def build(precision: str) -> OpenVinoRtDetrDetector:
+        return OpenVinoRtDetrDetector(
+            model_ref,
+            cache_root=models_dir(settings) / "openvino",
+            precision=precision,
+            confidence_threshold=settings.detection_confidence_threshold,
+        )
+
+    if settings.detector_precision != "auto":
+        return build(settings.detector_precision)
+    from homesec.engines.detector import precision_guard
+
+    base = settings.foscam_base_path
+    return precision_guard.guarded_engine(
+        build,
+        threshold=settings.detection_confidence_threshold,
+        images=lambda: precision_guard.recent_uploads(base),
+        max_pixels=settings.max_image_pixels,
+        name_of=lambda path: _relative(path, base),
     )
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)

@@ -10,8 +10,9 @@ transformers' ``RTDetrImageProcessor`` and honouring the model's ``preprocessor_
 
 Precision: OpenVINO computes in bf16 by default on CPUs with AMX or AVX-512 BF16, which is fast
 but not what the model was trained in. ``f32`` is asked for explicitly and agrees with PyTorch;
-``bf16`` is used only when asked for, and then it is unchecked (a guard that compares it with f32
-on real frames is the next step).
+``bf16`` runs when asked for (``forced (unchecked)``), or when ``DETECTOR_PRECISION=auto`` and the
+precision guard (:mod:`.precision_guard`) found it agrees with f32 on this model and this house's
+images; the guard then sets the engine's ``precision_check`` to its verdict.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def local_model_dir(model_ref: str) -> Path:
         except Exception as exc:  # not in the cache, or not a valid id
             raise ModelNotFound(
                 f"detector model not found: {model_ref!r} is not a local directory and not in "
-                "the local model cache. Run `homesec models pull` to download it once, or set "
+                "the local model cache. Run `homesec models pull` to download it once, "
+                "`homesec models import PATH` for a model copied from another machine, or set "
                 f"DETECTOR_MODEL to a local model directory. ({type(exc).__name__}: {exc})"
             ) from exc
     missing = [
@@ -87,7 +89,8 @@ def local_model_dir(model_ref: str) -> Path:
         raise ModelNotFound(
             f"detector model not found: the directory {path} holds no usable RT-DETRv2 model "
             "(config.json, weights and preprocessor_config.json). Run `homesec models pull` to "
-            "download it once, or set DETECTOR_MODEL to a local model directory."
+            "download it once, `homesec models import PATH` for a model copied from another "
+            "machine, or set DETECTOR_MODEL to a local model directory."
         )
     return path
 
@@ -182,6 +185,18 @@ def _version(package: str) -> str:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
         return "none"
+
+
+def cpu_has_bf16() -> bool:
+    """Whether OpenVINO's CPU plugin computes bf16 natively here (AVX-512 BF16 or AMX); without
+    it a bf16 hint computes in f32 and there is nothing to gain or to check."""
+    import openvino as ov
+
+    try:
+        capabilities = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    except Exception:  # an old plugin without the property: assume not
+        return False
+    return "BF16" in {str(capability).upper() for capability in capabilities}
 
 
 def _type_name(element_type: Any) -> str:
@@ -340,7 +355,10 @@ class OpenVinoRtDetrDetector:
             raise DetectorError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
         self._precision = precision
         self._threshold = confidence_threshold
+        # The precision guard's verdict, when it chose this engine's precision.
+        self._precision_check: str | None = None
         model_dir = local_model_dir(model_ref)  # ModelNotFound before anything else
+        self.model_dir = model_dir
         try:
             import openvino as ov
         except ImportError as exc:
@@ -424,9 +442,22 @@ class OpenVinoRtDetrDetector:
 
     @property
     def precision_check(self) -> str:
-        """``exact`` for f32 (the model's own precision); ``forced (unchecked)`` for bf16, which
-        was asked for and has not been compared with f32 on this model."""
+        """The precision guard's verdict when it chose this precision (``checked: bf16 agrees
+        with f32 on 20 images``, ``f32: bf16 disagreed on ...``, ``unchecked: no images yet``);
+        otherwise ``exact`` for f32 (the model's own precision) and ``forced (unchecked)`` for
+        bf16 asked for by ``DETECTOR_PRECISION=bf16``."""
+        if self._precision_check is not None:
+            return self._precision_check
         return "exact" if self._precision == "f32" else "forced (unchecked)"
+
+    @precision_check.setter
+    def precision_check(self, verdict: str) -> None:
+        self._precision_check = verdict
+
+    @property
+    def threshold(self) -> float:
+        """The confidence threshold :meth:`detect` keeps detections at."""
+        return self._threshold
 
     @property
     def labels(self) -> dict[int, str]:
@@ -457,12 +488,17 @@ class OpenVinoRtDetrDetector:
         return elapsed
 
     def detect(self, images: Sequence[Image.Image]) -> list[list[Detection]]:
+        return self.detect_at(images, self._threshold)
+
+    def detect_at(self, images: Sequence[Image.Image], threshold: float) -> list[list[Detection]]:
+        """As :meth:`detect`, keeping detections at ``threshold`` instead of the engine's (the
+        precision guard looks a little below it)."""
         if not images:
             return []
         rgb = [image if image.mode == "RGB" else image.convert("RGB") for image in images]
         raw = [self._infer(image) for image in rgb]
         return [
-            self._detections(logits, boxes, image.width, image.height)
+            self._detections(logits, boxes, image.width, image.height, threshold)
             for (logits, boxes), image in zip(raw, rgb, strict=True)
         ]
 
@@ -474,10 +510,10 @@ class OpenVinoRtDetrDetector:
         )
 
     def _detections(
-        self, logits: np.ndarray, boxes: np.ndarray, width: int, height: int
+        self, logits: np.ndarray, boxes: np.ndarray, width: int, height: int, threshold: float
     ) -> list[Detection]:
         found: list[Detection] = []
-        raw = postprocess(logits, boxes, width=width, height=height, threshold=self._threshold)
+        raw = postprocess(logits, boxes, width=width, height=height, threshold=threshold)
         for score, label, (x0, y0, x1, y1) in raw:
             box = clip_box(x0, y0, x1, y1, width, height)
             if box is None:
