@@ -53,7 +53,8 @@ def _model_not_found(model_ref: str, cause: BaseException) -> ModelNotFound:
     )
     return ModelNotFound(
         f"detector model not found: {where}. Run `homesec models pull` to download it once, "
-        f"or set DETECTOR_MODEL to a local model directory. ({type(cause).__name__}: {cause})"
+        "`homesec models import PATH` to take one copied from another machine, or set "
+        f"DETECTOR_MODEL to a local model directory. ({type(cause).__name__}: {cause})"
     )
 
 
