@@ -53,24 +53,24 @@ async def enabled_among(
     sessions: async_sessionmaker[AsyncSession], camera_ids: set[str]
 ) -> set[str]:
     """Which of these cameras exist and are enabled (a Batcher runs, or will, for each)."""
-    if not camera_ids:
-        return set()
-    async with sessions() as session:
-        rows = await session.scalars(
-            select(Camera.id).where(Camera.id.in_(sorted(camera_ids)), Camera.enabled.is_(True))
-        )
-        return set(rows.all())
+    return await _with_switch(sessions, camera_ids, enabled=True)
 
 
 async def disabled_among(
     sessions: async_sessionmaker[AsyncSession], camera_ids: set[str]
 ) -> set[str]:
     """Which of these cameras are disabled (their uploads are kept, not analysed)."""
+    return await _with_switch(sessions, camera_ids, enabled=False)
+
+
+async def _with_switch(
+    sessions: async_sessionmaker[AsyncSession], camera_ids: set[str], *, enabled: bool
+) -> set[str]:
     if not camera_ids:
         return set()
     async with sessions() as session:
         rows = await session.scalars(
-            select(Camera.id).where(Camera.id.in_(sorted(camera_ids)), Camera.enabled.is_(False))
+            select(Camera.id).where(Camera.id.in_(sorted(camera_ids)), Camera.enabled.is_(enabled))
         )
         return set(rows.all())
 
