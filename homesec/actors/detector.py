@@ -167,9 +167,10 @@ class Detector(ServiceActor):
                 component=self.name,
                 summary=shorten(f"no detector engine: {describe_error(exc)}"),
                 remedy=(
-                    "run `homesec models pull` (with internet), or `homesec models import PATH` "
-                    "with a model directory or archive copied from another machine; uploads wait "
-                    "meanwhile and are processed once it loads"
+                    "put an RT-DETRv2 model directory where DETECTOR_MODEL points: `homesec "
+                    "models pull` (with internet), or `homesec models import PATH` with one "
+                    "copied from another machine; uploads wait meanwhile and are processed once "
+                    "it loads"
                 ),
                 since=self._model_problem.since if self._model_problem else time.time(),
             )
