@@ -318,7 +318,7 @@ class CameraWatcher(ServiceActor):
                     room += 1
                 if ingested is not None and ingested.uploaded_at is not None:
                     latest = max(latest or ingested.uploaded_at, ingested.uploaded_at)
-            await self._remember_taken(admitted, answers)
+            self._remember_taken(answers)
             if latest is not None:
                 # The files are recorded whatever becomes of the status update.
                 await self._attempt(self._saw_upload, latest)
@@ -328,17 +328,13 @@ class CameraWatcher(ServiceActor):
         hand-over and the folder's close-write): nothing to feed the tracker."""
         return self.ingested.already_taken(seen.path, seen.size, seen.mtime)
 
-    async def _remember_taken(self, paths: list[str], answers: list[Ingested | Exception]) -> None:
-        """The content of each file ingest recorded (a rejected one was moved away)."""
-        kept = [
-            path
-            for path, answer in zip(paths, answers, strict=True)
-            if isinstance(answer, Ingested) and answer.outcome is not Outcome.REJECTED
-        ]
-        if kept:
-            for look in (await asyncio.to_thread(look_at_all, kept)).values():
-                if look is not None:
-                    self.ingested.took(look.path, look.size, look.mtime)
+    def _remember_taken(self, answers: list[Ingested | Exception]) -> None:
+        """The content of each valid image ingest took in, as validation saw it before reading
+        it (a rewrite during the ingest has another size or mtime and is not taken for it)."""
+        for answer in answers:
+            if isinstance(answer, Ingested) and answer.seen is not None:
+                seen = answer.seen
+                self.ingested.took(seen.path, seen.size, seen.mtime)
 
     def _took(self, path: str, ingested: Ingested | Exception) -> Ingested | None:
         """Count what ingest did with ``path``; None when it failed and the file waits."""

@@ -63,6 +63,9 @@ class Ingested(msgspec.Struct, frozen=True):
     # When the camera uploaded it (its mtime, never in the future): for last_seen_at. Only for
     # a valid image newly recorded, queued or duplicate.
     uploaded_at: float | None = None
+    # The file as validation found it, stat taken before it was read: what was taken in (for a
+    # valid image, whatever its outcome; a rewrite since has another size or mtime).
+    seen: FileSeen | None = None
 
 
 class UploadIngest:
@@ -112,6 +115,7 @@ class UploadIngest:
                 answers[path] = await _answer(self._reject_undecodable(path, sessions))
         looked = await asyncio.gather(*(asyncio.to_thread(self._validate, p) for p in storable))
         valid: list[ValidUpload] = []
+        seen_valid: dict[str, FileSeen] = {}
         for path, (seen, result) in zip(storable, looked, strict=True):
             if seen is None or result.reason is RejectReason.MISSING:
                 answers[path] = Ingested(Outcome.GONE)
@@ -130,6 +134,7 @@ class UploadIngest:
                         printable_path(path),
                         captured.why_not_exif,
                     )
+                seen_valid[path] = seen
                 valid.append(
                     ValidUpload(
                         file_path=path,
@@ -144,9 +149,14 @@ class UploadIngest:
             # they were found in (a scan lists a folder in no particular order).
             valid.sort(key=lambda upload: upload.seen_at)
             try:
-                answers.update(await self._record_valid(valid, sessions, redis))
+                recorded = await self._record_valid(valid, sessions, redis)
             except Exception as exc:  # Redis or PostgreSQL away: every one of them waits
                 answers.update((upload.file_path, exc) for upload in valid)
+            else:
+                answers.update(
+                    (path, msgspec.structs.replace(answer, seen=seen_valid[path]))
+                    for path, answer in recorded.items()
+                )
         return [answers[path] for path in paths]
 
     async def _record_valid(
