@@ -55,9 +55,5 @@ class RayBatcherDirectory:
             )
         except ActorNotFound as exc:
             raise BatcherUnavailable(f"no batcher for camera {camera_id!r}") from exc
-        except (
-            ray_gateway.ActorGone,
-            ray_gateway.ActorUnavailable,
-            ray_gateway.CallTimedOut,
-        ) as exc:
+        except ray_gateway.NO_ANSWER as exc:
             raise BatcherUnavailable(f"batcher of {camera_id!r}: {exc}") from exc

@@ -58,11 +58,7 @@ class RayActorDirectory:
             raise PipelineNotRunning(
                 "homesec's FTP server is not running (FTP_ENABLED, and is `homesec up` running?)"
             ) from None
-        except (
-            ray_gateway.ActorGone,
-            ray_gateway.ActorUnavailable,
-            ray_gateway.CallTimedOut,
-        ) as exc:
+        except ray_gateway.NO_ANSWER as exc:
             raise PipelineNotRunning(f"homesec's FTP server did not answer: {exc}") from None
 
 

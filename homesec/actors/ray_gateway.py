@@ -51,6 +51,10 @@ class ActorUnavailable(RuntimeError):
     answer. Not dead: it may answer the next call."""
 
 
+# Every way a call can fail without the method itself failing: the actor did not answer.
+NO_ANSWER: tuple[type[Exception], ...] = (ActorGone, ActorUnavailable, CallTimedOut)
+
+
 # --- the connection -----------------------------------------------------------------------------
 def connect(address: str | None) -> None:
     """Connect this process to the cluster at ``address`` in homesec's namespace."""
@@ -226,7 +230,7 @@ async def retire(
     ``stop``, but that answer travels apart from ``stop``'s, and a kill that overtakes it leaves
     the call pending here, which Ray then reports as "Task ... failed ... killed by ray.kill"
     (seen once in a full test run, on a loaded 2-core machine)."""
-    with contextlib.suppress(ActorGone, ActorUnavailable, CallTimedOut):
+    with contextlib.suppress(*NO_ANSWER):
         await call(handle, "stop", timeout=stop_timeout)
     if main_loops:
         # Whatever each loop answered (an error too) is fine; only its arrival counts.
