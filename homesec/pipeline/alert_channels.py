@@ -156,8 +156,8 @@ def masked_url(kind: str, url: str | None) -> str:
     return f"{scheme}://{user}{host}{'/' + HIDDEN if more else ''}"
 
 
-def check_webhook_url(url: str) -> str:
-    """The URL, trimmed; ValueError saying what is wrong with it."""
+def _trimmed_url(url: str) -> str:
+    """The URL, trimmed; ValueError when it is empty, too long or has spaces (any kind)."""
     text = url.strip()
     if not text:
         raise ValueError("the URL is empty")
@@ -165,6 +165,12 @@ def check_webhook_url(url: str) -> str:
         raise ValueError(f"the URL is longer than {MAX_URL_LENGTH} characters")
     if any(char.isspace() for char in text):
         raise ValueError("a URL has no spaces")
+    return text
+
+
+def check_webhook_url(url: str) -> str:
+    """The URL, trimmed; ValueError saying what is wrong with it."""
+    text = _trimmed_url(url)
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -179,13 +185,7 @@ def check_webhook_url(url: str) -> str:
 def check_apprise_shape(url: str) -> str:
     """The URL, trimmed, if it has the shape of an Apprise URL (``service://...``); ValueError
     otherwise. Whether Apprise knows the service is for Apprise to say."""
-    text = url.strip()
-    if not text:
-        raise ValueError("the URL is empty")
-    if len(text) > MAX_URL_LENGTH:
-        raise ValueError(f"the URL is longer than {MAX_URL_LENGTH} characters")
-    if any(char.isspace() for char in text):
-        raise ValueError("a URL has no spaces")
+    text = _trimmed_url(url)
     scheme, sep, rest = text.partition("://")
     if not sep or not scheme or not rest.strip("/"):
         raise ValueError("an Apprise URL is service://..., such as ntfys://ntfy.sh/my-topic or "
