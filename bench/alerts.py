@@ -7,7 +7,7 @@
    push reaching the receiver and the alert reaching an MQTT subscriber: p50, p95, max. The
    default rule's cooldown is set to 0 through the API first (and the fast path's cooldown is 0)
    so every upload alerts. "Night" comes from the house's zone, as in the e2e test.
-2. The rule decision itself (:func:`homesec.pipeline.alert_rules.decide`), per call.
+2. The rule decision itself (:func:`homesec.policy.alert_rules.decide`), per call.
 
 PostgreSQL and Redis: ``DATABASE_URL`` / ``REDIS_URL`` when set, else homesec's embedded ones
 under a temporary data dir. Needs /usr/sbin/mosquitto.
@@ -41,7 +41,7 @@ import paho.mqtt.client as mqtt
 from PIL import Image
 
 from homesec.contract.alerts import AlertRule, EventFacts
-from homesec.pipeline.alert_rules import decide
+from homesec.policy.alert_rules import decide
 
 READY = "Press Ctrl-C"
 

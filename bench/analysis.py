@@ -6,7 +6,7 @@ that the labels were written from a homeowner's judgement, not fitted to an engi
 turned into the :class:`~homesec.contract.analysis.AnalysisContext` the analyst would build
 (frames spread over the stated seconds, the camera's role when set, its baseline when it has
 history) and scored as the analyst scores: the engine, then the weapon floor that no engine may
-go below (``pipeline/scoring.py``), then the bands of ``RISK_BANDS``.
+go below (``policy/scoring.py``), then the bands of ``RISK_BANDS``.
 
 Printed for each engine: band accuracy (in an accepted band), accuracy per group, the band
 distribution on the household-traffic subset against the target 80/15/4/1, the confusion matrix
@@ -46,8 +46,8 @@ from homesec.contract.analysis import (
 )
 from homesec.engines.llm import LlmEngine, create_llm_engine
 from homesec.engines.llm.rules import RulesEngine
-from homesec.pipeline.risk import RISK_LEVELS, risk_level
-from homesec.pipeline.scoring import apply_weapon_floor
+from homesec.policy.risk import RISK_LEVELS, risk_level
+from homesec.policy.scoring import apply_weapon_floor
 from homesec.settings import load_settings
 
 SCENARIOS = Path(__file__).with_name("scenarios.toml")

@@ -15,7 +15,7 @@ compute is the same as trained weights'): ``--size tiny`` (the tests' tiny model
 r101vd, ``homesec models pull --size``) at ``--input`` (640) square.
 Scores of random weights say nothing about detection quality; agreement across engines does.
 
-The process runs with the detector's allocator settings (``pipeline/process_env.py``), as the
+The process runs with the detector's allocator settings (``policy/process_env.py``), as the
 Detector's Ray worker does (without them PyTorch on the CPU runs about twice as slowly);
 ``--plain-env`` runs without them.
 
@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from homesec.pipeline.process_env import DETECTOR_PROCESS_ENV
+from homesec.policy.process_env import DETECTOR_PROCESS_ENV
 
 SIZE = (1280, 720)
 # The repository root, for tests.support's model builders.

@@ -32,8 +32,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from homesec.engines.llm.openai_compatible import OpenAICompatibleEngine, chat_request
-from homesec.pipeline.prompt import parse_assessment
-from homesec.pipeline.structured_output import Dialect
+from homesec.policy.prompt import parse_assessment
+from homesec.policy.structured_output import Dialect
 from tests.support.analysis_contexts import varied_contexts
 from tests.support.llama_cpp_server import DEFAULT_THREADS, LlamaServer, serve_llama_cpp
 

@@ -54,7 +54,7 @@ from homesec.contract.reports import ActorSpec
 from homesec.models import Detection, Upload
 from homesec.ops import migrate
 from homesec.ops.services import local_services
-from homesec.pipeline.validation import validate_image_bytes
+from homesec.policy.validation import validate_image_bytes
 from homesec.settings import Settings, load_settings
 from homesec.store.database import create_engine, scratch_database, session_factory
 from homesec.store.redis_client import create_redis
@@ -229,7 +229,7 @@ async def ftp_fast_path_latency(
     """Seconds from the end of an FTP ``STOR`` to its fast-path event message, one at a time."""
     import ftplib
 
-    from homesec.pipeline.cameras import CameraFolder
+    from homesec.policy.cameras import CameraFolder
     from homesec.store import camera_accounts
 
     camera, folder = new_camera_folder(settings, "ftp")
@@ -317,7 +317,7 @@ def engine_rate(model_dir: Path, jpegs: list[bytes], batch_size: int) -> float:
     pipeline to this rate is then what the pipeline around the engine costs."""
     from homesec.actors.ray_gateway import actor_options
     from homesec.contract.reports import ActorSpec
-    from homesec.pipeline.process_env import DETECTOR_PROCESS_ENV
+    from homesec.policy.process_env import DETECTOR_PROCESS_ENV
 
     options = actor_options(
         ActorSpec(

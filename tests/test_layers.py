@@ -48,7 +48,7 @@ def test_every_floor_below_ops_has_its_rules():
     floors = {config.parent.name for config in FLOOR_CONFIGS}
     assert floors == {
         "contract",
-        "pipeline",
+        "policy",
         "models",
         "engines",
         "files",

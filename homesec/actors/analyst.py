@@ -2,7 +2,7 @@
 
 A shell (docs/architecture.md, data flow step 5). The work of one entry, read, score, write,
 publish, acknowledge, is :mod:`homesec.workflows.analysis`; what to do with each LLM attempt
-(ask, retry, fall back to the rules engine) is :mod:`homesec.pipeline.llm_attempts`; the rules'
+(ask, retry, fall back to the rules engine) is :mod:`homesec.policy.llm_attempts`; the rules'
 verdict when no LLM gave one is :func:`homesec.engines.llm.rules.fallback_assessment`. This
 module keeps what is Ray's: building the engine in the actor's own process, the main loop that
 reads one entry at a time, waiting out PostgreSQL or Redis being away, health and metrics.
@@ -27,8 +27,8 @@ from homesec.actors.base import ServiceActor
 from homesec.contract import keys
 from homesec.contract.reports import Problem
 from homesec.engines.llm import LlmEngine, ProbedLlmEngine, create_llm_engine
-from homesec.pipeline.retry import BreakerState, CircuitBreaker
-from homesec.pipeline.text import shorten
+from homesec.policy.retry import BreakerState, CircuitBreaker
+from homesec.policy.text import shorten
 from homesec.settings import Settings
 from homesec.store.outages import as_outage
 from homesec.store.streams import StreamConsumer, StreamEntry

@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from homesec.actors import ray_gateway
 from homesec.contract.reports import ActorHealth, Problem
-from homesec.pipeline.retry import describe_error
-from homesec.pipeline.text import shorten
+from homesec.policy.retry import describe_error
+from homesec.policy.text import shorten
 from homesec.settings import Settings
 from homesec.store.database import create_engine, session_factory
 from homesec.store.log_handler import install_db_log_handler

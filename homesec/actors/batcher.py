@@ -1,6 +1,6 @@
 """Batcher: one per camera; gathers the camera's detections into batches for the Analyst.
 
-The decisions are :mod:`homesec.pipeline.batching`'s (window, idle, cap, fast path); this shell
+The decisions are :mod:`homesec.policy.batching`'s (window, idle, cap, fast path); this shell
 feeds them the camera's state and ``time.time()`` and writes the outcome through
 :mod:`homesec.store.batch_state`, whose order of writes keeps a crash from losing a detection
 or making a second event. The state lives in Redis (the contract's ``batch:*`` keys), so a
@@ -20,8 +20,8 @@ import time
 from homesec.actors.base import ServiceActor
 from homesec.contract import keys
 from homesec.contract.jobs import AnalysisJob, StoredDetection
-from homesec.pipeline import batching
-from homesec.pipeline.batching import BatchPolicy, BatchState
+from homesec.policy import batching
+from homesec.policy.batching import BatchPolicy, BatchState
 from homesec.settings import Settings
 from homesec.store import batch_state
 from homesec.store.detections import uncovered_detections

@@ -1,9 +1,9 @@
 """CameraWatcher: one per camera folder; turns each finished upload into a detection job.
 
 Data flow step 2 of docs/architecture.md. The decisions are pure and live elsewhere: completeness in
-:mod:`homesec.pipeline.uploads`, validity in :mod:`homesec.pipeline.validation`, the camera's
-status in :mod:`homesec.pipeline.camera_health`, what a scan does in
-:func:`homesec.pipeline.uploads.plan_scan`. This shell watches, stats, reads and writes.
+:mod:`homesec.policy.uploads`, validity in :mod:`homesec.policy.validation`, the camera's
+status in :mod:`homesec.policy.camera_health`, what a scan does in
+:func:`homesec.policy.uploads.plan_scan`. This shell watches, stats, reads and writes.
 
 - **Events**: watchdog (inotify, or polling with ``FILE_WATCHER_POLLING`` for NFS/SMB; inotify
   out of watches falls back to polling) watches the folder and its subfolders. Its callbacks
@@ -65,10 +65,10 @@ from homesec.files.uploads import (
     look_at_all,
     start_observer,
 )
-from homesec.pipeline.camera_health import FolderState, camera_status
-from homesec.pipeline.cameras import CameraFolder
-from homesec.pipeline.retry import backoff_delay, utc_iso
-from homesec.pipeline.uploads import (
+from homesec.policy.camera_health import FolderState, camera_status
+from homesec.policy.cameras import CameraFolder
+from homesec.policy.retry import backoff_delay, utc_iso
+from homesec.policy.uploads import (
     FileSeen,
     IngestedFiles,
     LedgerRow,
@@ -76,7 +76,7 @@ from homesec.pipeline.uploads import (
     ledger_path,
     plan_scan,
 )
-from homesec.pipeline.validation import printable_path
+from homesec.policy.validation import printable_path
 from homesec.settings import Settings
 from homesec.store import cameras, event_channel, uploads
 from homesec.store.log_handler import ALREADY_STORED

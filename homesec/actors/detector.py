@@ -2,7 +2,7 @@
 
 The work of a round (read a batch, decode, one forward pass, thumbnails, one transaction, publish,
 hand over to each camera's Batcher, acknowledge) is :mod:`homesec.workflows.detection`; its
-decisions are :mod:`homesec.pipeline.detection_policy`. This shell keeps what is Ray's or the
+decisions are :mod:`homesec.policy.detection_policy`. This shell keeps what is Ray's or the
 process's: building the engine (on the GPU Ray gave it) and running it on its own thread, the
 main loop, waiting out a PostgreSQL or Redis outage and a Batcher that is away, health and
 metrics. Without an engine (no model files yet) it says so in health, tries again now and then,
@@ -28,9 +28,9 @@ from homesec.contract import keys
 from homesec.contract.analysis import Detection
 from homesec.contract.reports import Problem
 from homesec.engines.detector import DetectorEngine, DetectorError, create_detector
-from homesec.pipeline.detection_policy import BatchersAway, choose_device
-from homesec.pipeline.retry import backoff_delay, describe_error
-from homesec.pipeline.text import shorten
+from homesec.policy.detection_policy import BatchersAway, choose_device
+from homesec.policy.retry import backoff_delay, describe_error
+from homesec.policy.text import shorten
 from homesec.settings import Settings
 from homesec.store.outages import as_outage
 from homesec.store.streams import StreamConsumer

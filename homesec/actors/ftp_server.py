@@ -35,7 +35,7 @@ from homesec.contract import actor_names
 from homesec.contract.reports import FtpBan, Problem
 from homesec.files.ftp_server import AccountTable, FtpServer, FtpServerConfig
 from homesec.files.ftp_tls import certificate_files
-from homesec.pipeline.retry import backoff_delay
+from homesec.policy.retry import backoff_delay
 from homesec.settings import Settings
 from homesec.store import camera_accounts
 

@@ -1,6 +1,6 @@
 """Janitor: the retention cleanup, daily at ``CLEANUP_TIME`` and on demand; the disk guard.
 
-The decisions are pure (:mod:`homesec.pipeline.retention`); the rows are
+The decisions are pure (:mod:`homesec.policy.retention`); the rows are
 :mod:`homesec.store.retention`'s, the files :mod:`homesec.files.cleanup`'.
 
 - **Cleanup** (:meth:`Janitor.run_cleanup`): the expired rows go in one transaction; only after
@@ -10,7 +10,7 @@ The decisions are pure (:mod:`homesec.pipeline.retention`); the rows are
   ledger rows whose files are gone (see :mod:`homesec.store.retention` for why only those), then
   Ray's idle session folders, then the stray files of the camera folders (files no ledger row
   explains and the pipeline never takes, older than ``STRAY_FILE_GRACE_HOURS``:
-  :func:`homesec.pipeline.retention.stray_files`; what a leaked camera password once stored),
+  :func:`homesec.policy.retention.stray_files`; what a leaked camera password once stored),
   then the rejected uploads set aside in ``<FOSCAM_BASE_PATH>/.rejected/`` longer than
   ``REJECTED_UPLOAD_RETENTION_DAYS``.
   The statistics go to the log and, for a real run, a ``logs`` row.
@@ -48,7 +48,7 @@ from homesec.contract.reports import CleanupStats
 from homesec.files import cleanup as cleanup_files
 from homesec.files.camera_folders import REJECTED_FOLDER, discover_camera_folders
 from homesec.files.cleanup import FileRemoval
-from homesec.pipeline.retention import (
+from homesec.policy.retention import (
     RetentionCutoffs,
     next_cleanup_at,
     ray_sessions_to_prune,
@@ -56,7 +56,7 @@ from homesec.pipeline.retention import (
     stray_files,
     wake_delay,
 )
-from homesec.pipeline.uploads import ledger_path
+from homesec.policy.uploads import ledger_path
 from homesec.settings import Settings, local_zone
 from homesec.store import detections, logs, retention, uploads
 from homesec.store.log_handler import ALREADY_STORED

@@ -10,7 +10,7 @@ One actor (``num_cpus=0``: it waits on I/O). Its loop:
 2. **Deliver**: the due pending rows, each channel's in order, channels side by side. Each send
    is counted (``attempts``, committed) before it starts and marked ``sent`` once the channel
    took it; a failure is retried with capped exponential backoff
-   (:func:`homesec.pipeline.alert_rules.retry_delay`) until ``NOTIFY_MAX_ATTEMPTS``, then
+   (:func:`homesec.policy.alert_rules.retry_delay`) until ``NOTIFY_MAX_ATTEMPTS``, then
    ``failed`` with its last error. An update waits until its alert went out.
 
 A Notifier that dies (killed, its node gone) loses nothing: undecided events stay after the
@@ -43,10 +43,10 @@ from homesec.contract.alerts import AlertKind, AlertMessage, AlertStatus
 from homesec.contract.messages import SecurityEventMessage, message_type
 from homesec.engines.notify import Channel, ChannelError, build_channel, build_channels
 from homesec.engines.notify.mqtt_channel import MqttChannel
-from homesec.pipeline.alert_channels import page_channel, page_channel_id
-from homesec.pipeline.alert_message import base_url, compose, trial_message
-from homesec.pipeline.alert_rules import after_failure, retry_delay
-from homesec.pipeline.retry import describe_error
+from homesec.policy.alert_channels import page_channel, page_channel_id
+from homesec.policy.alert_message import base_url, compose, trial_message
+from homesec.policy.alert_rules import after_failure, retry_delay
+from homesec.policy.retry import describe_error
 from homesec.settings import Settings, local_zone
 from homesec.store import alert_facts, alerts, notifier_wake, notify_channels
 from homesec.store.alerts import StoredAlert

@@ -4,8 +4,8 @@ Connecting and disconnecting, creating, finding and killing actors, calling thei
 timeout, the cluster's resources and nodes, where this process runs, and the metric classes. Ray's
 own errors stop here too: a dead actor becomes :class:`ActorGone`, a restarting one
 :class:`ActorUnavailable` and a slow one :class:`CallTimedOut`, so callers decide without importing
-Ray, and the decisions themselves (:mod:`homesec.pipeline.supervision`,
-:mod:`homesec.pipeline.actor_plan`) stay pure. (Submitting a backfill as a Ray job is
+Ray, and the decisions themselves (:mod:`homesec.policy.supervision`,
+:mod:`homesec.policy.actor_plan`) stay pure. (Submitting a backfill as a Ray job is
 :mod:`homesec.ops.backfill_job`'s.)
 
 Every actor is detached, named, in namespace ``homesec``, restarted forever, and has a ``health``
@@ -31,7 +31,7 @@ from homesec.actors.registry import constructor
 from homesec.contract.actor_names import CAMERA_FOLDERS_RESOURCE, HEALTH_GROUP, NAMESPACE
 from homesec.contract.errors import ServiceUnreachable
 from homesec.contract.reports import ActorHealth, ActorSpec
-from homesec.pipeline.actor_plan import ClusterFacts
+from homesec.policy.actor_plan import ClusterFacts
 
 Handle = Any  # a Ray actor handle
 MainLoop = Any  # the ObjectRef of an actor's `run` call

@@ -1,6 +1,6 @@
 """Which class each kind of actor is, and how a spec becomes its constructor's arguments.
 
-The plan (:mod:`homesec.pipeline.actor_plan`) says kinds, names and resources; this module is
+The plan (:mod:`homesec.policy.actor_plan`) says kinds, names and resources; this module is
 the only place that knows the classes, so the pure floor names nothing above it, and a changed
 constructor fails a test (``tests/test_actors/test_registry.py`` binds every kind's arguments
 to its class's signature), not the first start of a user's box.

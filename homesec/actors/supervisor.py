@@ -1,9 +1,9 @@
 """The Supervisor: owns every other actor, keeps the running set equal to the plan, reports.
 
 Each cycle it registers camera folders that appeared, plans the actors
-(:mod:`homesec.pipeline.actor_plan`), starts what is missing, stops what is no longer wanted,
+(:mod:`homesec.policy.actor_plan`), starts what is missing, stops what is no longer wanted,
 pings every actor's ``health()`` on its own concurrency group and acts on what it finds
-(:mod:`homesec.pipeline.supervision` decides: re-create the dead, restart a failed main loop,
+(:mod:`homesec.policy.supervision` decides: re-create the dead, restart a failed main loop,
 and back off from an actor that restarts too often). It keeps no state that matters: after its
 own restart it adopts the live actors by name (``get_if_exists``).
 
@@ -29,9 +29,9 @@ from homesec.contract.reports import ActorSpec, ActorStatus, SupervisorReport
 from homesec.engines.gpu import gpu_count
 from homesec.engines.llm.factory import choose_llm_engine, vllm_installed
 from homesec.files.camera_folders import discover_camera_folders
-from homesec.pipeline.actor_plan import Endpoints, plan_actors, reconcile
-from homesec.pipeline.stranded import DEFAULT_STRANDED_AFTER_SECONDS
-from homesec.pipeline.supervision import (
+from homesec.policy.actor_plan import Endpoints, plan_actors, reconcile
+from homesec.policy.stranded import DEFAULT_STRANDED_AFTER_SECONDS
+from homesec.policy.supervision import (
     Action,
     ActorRecord,
     Observation,

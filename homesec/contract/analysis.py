@@ -76,7 +76,7 @@ class CameraBaseline(msgspec.Struct, frozen=True, kw_only=True):
 
 class KindCalibration(msgspec.Struct, frozen=True, kw_only=True):
     """What the owner's feedback says about one kind of object on this camera
-    (pipeline/calibration.py): of the ``events`` with feedback in the last ``window_days`` that
+    (policy/calibration.py): of the ``events`` with feedback in the last ``window_days`` that
     showed this kind, how many were marked false alarms, should have been higher or lower; and
     the bounded ``offset`` the rules add to such an event's score (0 until enough feedback)."""
 
@@ -108,7 +108,7 @@ class AnalysisContext(msgspec.Struct, frozen=True, kw_only=True):
     detections: list[DetectionSummary]
     is_fast_path: bool = False
     # The camera's role (contract.enums.CameraRole) as set by the owner; None: guessed from its
-    # name by whoever scores (pipeline/scoring.py's camera_role).
+    # name by whoever scores (policy/scoring.py's camera_role).
     camera_role: str | None = None
     baseline: CameraBaseline | None = None
     # The owner's recent feedback on this camera's events; None: none given.

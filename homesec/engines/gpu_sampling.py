@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from homesec.pipeline.retry import describe_error
+from homesec.policy.retry import describe_error
 
 MIB = 1024 * 1024
 MILLIWATTS_PER_WATT = 1000

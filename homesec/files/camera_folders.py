@@ -10,8 +10,8 @@ import shutil
 import stat
 from pathlib import Path
 
-from homesec.pipeline.camera_health import FolderState
-from homesec.pipeline.cameras import CameraFolder, InvalidCameraId, normalize_camera_id
+from homesec.policy.camera_health import FolderState
+from homesec.policy.cameras import CameraFolder, InvalidCameraId, normalize_camera_id
 
 
 def discover_camera_folders(base_path: Path) -> list[CameraFolder]:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import msgspec
 
-from homesec.pipeline.retention import FileFacts, FolderFile, RaySession
+from homesec.policy.retention import FileFacts, FolderFile, RaySession
 
 RAY_SESSION_PREFIX = "session_"
 RAY_LATEST_SESSION = "session_latest"

@@ -6,7 +6,7 @@ A camera's account lands in its camera's folder (made if missing) and gets the p
 ``elmwf``: list, change folder, make folders, store, rename. Everything narrower (no reading
 back, no deleting, renames only of its own uploads, never out of the folder) is refused before
 pyftpdlib acts, by the session (:mod:`homesec.files.ftp_session`) applying
-:mod:`homesec.pipeline.ftp_policy`.
+:mod:`homesec.policy.ftp_policy`.
 """
 
 from __future__ import annotations

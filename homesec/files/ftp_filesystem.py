@@ -17,8 +17,8 @@ import stat
 
 from pyftpdlib.filesystems import AbstractedFS
 
-from homesec.pipeline.ftp_policy import inside
-from homesec.pipeline.validation import SIGNATURE_BYTES
+from homesec.policy.ftp_policy import inside
+from homesec.policy.validation import SIGNATURE_BYTES
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 

@@ -1,6 +1,6 @@
 """homesec's FTP(S) server for cameras: pyftpdlib on its own thread, one account per camera.
 
-The rules (what an account may do, bans, caps) are :mod:`homesec.pipeline.ftp_policy`'s; the
+The rules (what an account may do, bans, caps) are :mod:`homesec.policy.ftp_policy`'s; the
 session's enforcement is :mod:`homesec.files.ftp_session`, with its logins in
 :mod:`homesec.files.ftp_authorizer` and its folder in :mod:`homesec.files.ftp_filesystem`.
 This module holds what the sessions share (:class:`ServerState`: the account table, the bans,
@@ -13,7 +13,7 @@ transfer in flight; the table is a dict swap, and a new account is live within o
 
 **Connections** come in two budgets (issue 21). Those that have not logged in are few, per
 address and in all, and must log in within ``FTP_LOGIN_TIMEOUT_SECONDS`` of connecting
-(:class:`homesec.pipeline.ftp_policy.UnauthenticatedConnections` decides; a full budget makes
+(:class:`homesec.policy.ftp_policy.UnauthenticatedConnections` decides; a full budget makes
 room by closing the oldest of the busiest address). Logged-in sessions are bounded per account
 only. pyftpdlib's own caps (256 in all, 32 per address, counted before any login) are off: they
 let 255 idle sockets lock every camera out.
@@ -46,8 +46,8 @@ from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
 from homesec.contract.reports import FtpBan
-from homesec.pipeline.camera_accounts import FtpAccount, verify_password
-from homesec.pipeline.ftp_policy import (
+from homesec.policy.camera_accounts import FtpAccount, verify_password
+from homesec.policy.ftp_policy import (
     DEFAULT_LOGIN_TIMEOUT_SECONDS,
     DEFAULT_MAX_UNAUTHENTICATED,
     DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS,
@@ -58,7 +58,7 @@ from homesec.pipeline.ftp_policy import (
     UnauthenticatedConnections,
     UnauthenticatedPolicy,
 )
-from homesec.pipeline.validation import ImageLimits
+from homesec.policy.validation import ImageLimits
 from homesec.settings import Settings
 
 log = logging.getLogger("homesec.ftp")

@@ -1,6 +1,6 @@
 """One camera's FTP session: pyftpdlib's handler, made write-only and confined to one folder.
 
-Every rule comes from :mod:`homesec.pipeline.ftp_policy`; this module applies it where
+Every rule comes from :mod:`homesec.policy.ftp_policy`; this module applies it where
 pyftpdlib acts:
 
 - before any command of a logged-in session (:meth:`CameraSession.pre_process_command`): the
@@ -36,8 +36,8 @@ from homesec.files.ftp_authorizer import CameraAuthorizer
 from homesec.files.ftp_filesystem import CameraFS, CappedFile
 from homesec.files.ftp_server import IDLE_TIMEOUT_SECONDS, ServerState
 from homesec.files.uploads import is_ignored
-from homesec.pipeline.camera_accounts import FtpAccount
-from homesec.pipeline.ftp_policy import (
+from homesec.policy.camera_accounts import FtpAccount
+from homesec.policy.ftp_policy import (
     EVICTED_REPLY,
     PATH_COMMANDS,
     banned_reply,
@@ -57,7 +57,7 @@ from homesec.pipeline.ftp_policy import (
     too_many_connections_reply,
     upload_too_large_reply,
 )
-from homesec.pipeline.validation import check_start
+from homesec.policy.validation import check_start
 
 log = logging.getLogger("homesec.ftp")
 
@@ -298,11 +298,11 @@ class _UploadChecks:
 
     Past ``MAX_UPLOAD_BYTES`` nothing more is written, but the data is read on and thrown
     away until the client has sent it all (up to
-    :data:`~homesec.pipeline.ftp_policy.OVERSIZE_DRAIN_BYTES` more): a data connection closed
+    :data:`~homesec.policy.ftp_policy.OVERSIZE_DRAIN_BYTES` more): a data connection closed
     while the client still sends is reset, and the client (curl: "Send failure: Connection
     reset by peer") never reads the 552 that says why. The transfer then counts as incomplete
     (the partial file is deleted). A complete transfer whose bytes cannot be an image (empty,
-    too small, no JPEG or PNG signature: :func:`homesec.pipeline.validation.check_start`, the
+    too small, no JPEG or PNG signature: :func:`homesec.policy.validation.check_start`, the
     watcher's own rules) is answered 550 with the reason instead of 226; it is handed over all
     the same, and the watcher records it as rejected and sets it aside.
     """

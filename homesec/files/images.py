@@ -17,8 +17,8 @@ from typing import NamedTuple
 from PIL import Image
 
 from homesec.contract.analysis import Detection
-from homesec.pipeline.thumbnails import render_thumbnail
-from homesec.pipeline.validation import DEFAULT_MAX_BYTES, MIME_BY_FORMAT, OPEN_FORMATS
+from homesec.policy.thumbnails import render_thumbnail
+from homesec.policy.validation import DEFAULT_MAX_BYTES, MIME_BY_FORMAT, OPEN_FORMATS
 
 
 class UnreadableImage(Exception):

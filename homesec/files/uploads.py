@@ -1,7 +1,7 @@
 """The CameraWatcher's filesystem side: which names count, what a file looks like right now, and
 the watchdog handler that carries events from the observer's thread to the actor's event loop.
 
-Names (the rule is :func:`homesec.pipeline.uploads.is_ignored_name`, which the FTP server
+Names (the rule is :func:`homesec.policy.uploads.is_ignored_name`, which the FTP server
 asks too; documented in the actor):
 
 - ignored quietly, no ledger row: anything below a hidden folder or named with a leading dot
@@ -43,13 +43,13 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from homesec.pipeline.uploads import (
+from homesec.policy.uploads import (
     TAIL_BYTES,
     FileSeen,
     is_ignored_name,
     tail_looks_complete,
 )
-from homesec.pipeline.validation import has_allowed_extension
+from homesec.policy.validation import has_allowed_extension
 
 log = logging.getLogger("homesec.watcher")
 
@@ -71,7 +71,7 @@ WATCHED_EVENTS: list[type[FileSystemEvent]] = [
 
 def is_ignored(path: str, folder: str) -> bool:
     """Hidden (a dot-named file or folder on the way) or an FTP server's temporary name
-    (:func:`homesec.pipeline.uploads.is_ignored_name`, which the FTP server asks too)."""
+    (:func:`homesec.policy.uploads.is_ignored_name`, which the FTP server asks too)."""
     return is_ignored_name(os.path.relpath(path, folder).replace(os.sep, "/"))
 
 

@@ -1,5 +1,5 @@
 """Reading one candidate upload for validation: the filesystem half of
-:mod:`homesec.pipeline.validation`, whose rules decide on the path and the bytes read here.
+:mod:`homesec.policy.validation`, whose rules decide on the path and the bytes read here.
 
 The resolved path must lie inside the resolved camera folder (a symlink leading out is refused)
 and name a regular file (a FIFO would block the reader forever); it is opened without following a
@@ -12,7 +12,7 @@ import errno
 import os
 import stat
 
-from homesec.pipeline.validation import (
+from homesec.policy.validation import (
     ImageLimits,
     RejectReason,
     ValidationResult,

@@ -1,5 +1,5 @@
 """The system's health: PostgreSQL, Redis, the pipeline's actors and its queues, each checked
-cheaply; :mod:`homesec.pipeline.health` turns the facts into a status and its reasons.
+cheaply; :mod:`homesec.policy.health` turns the facts into a status and its reasons.
 
 ``unhealthy`` when PostgreSQL or Redis does not answer (the API cannot work); ``degraded`` when
 they do but a stage cannot do its work (no Supervisor report, an actor not alive or reporting a
@@ -23,14 +23,14 @@ from homesec.http.actors import is_healthy
 from homesec.http.queries.streams import queue_states
 from homesec.http.schemas.system import Readiness, ServiceHealth, SystemHealth, Telemetry
 from homesec.http.services import Services
-from homesec.pipeline.health import (
+from homesec.policy.health import (
     actor_problems,
     overall_status,
     queue_problem,
     sightings,
     starting,
 )
-from homesec.pipeline.text import shorten
+from homesec.policy.text import shorten
 from homesec.store import redis_client
 from homesec.store.database import ping
 from homesec.store.streams import queue_activity

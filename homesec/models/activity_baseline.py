@@ -2,7 +2,7 @@
 
 An addition to the reference data model (which keeps ``ActivityBaseline`` for the same purpose):
 derived data, updated as each visit's event is stored and rebuilt from the events by
-``homesec backfill --rebuild-baselines``; the decay is :mod:`homesec.pipeline.baselines`'s. It
+``homesec backfill --rebuild-baselines``; the decay is :mod:`homesec.policy.baselines`'s. It
 goes with its camera (cascade).
 """
 

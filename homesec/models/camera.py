@@ -12,7 +12,7 @@ from homesec.models.base import Base, one_of
 from homesec.models.enums import CameraRole, CameraStatus
 
 # The id is the normalised folder name; re-exported here where the contract's readers look.
-from homesec.pipeline.cameras import InvalidCameraId, normalize_camera_id
+from homesec.policy.cameras import InvalidCameraId, normalize_camera_id
 
 if TYPE_CHECKING:
     from homesec.models.detection import Detection

@@ -21,7 +21,7 @@ class CameraAccount(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     camera_id: Mapped[str] = mapped_column(String, ForeignKey("cameras.id", ondelete="CASCADE"))
     username: Mapped[str] = mapped_column(String(100))
-    # "scrypt$n=..,r=..,p=..$salt$hash" (homesec.pipeline.camera_accounts)
+    # "scrypt$n=..,r=..,p=..$salt$hash" (homesec.policy.camera_accounts)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,4 +1,4 @@
-"""The stored vocabularies; defined in ``homesec.pipeline.enums`` so pure code shares them."""
+"""The stored vocabularies; defined in ``homesec.policy.enums`` so pure code shares them."""
 
 from homesec.contract.enums import (
     CameraRole,

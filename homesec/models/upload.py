@@ -56,7 +56,7 @@ class Upload(Base):
     )
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # When the picture was taken: EXIF DateTimeOriginal when believable, else when the upload
-    # finished (pipeline/capture_time.py). NULL for rows from before migration 0008, and for
+    # finished (policy/capture_time.py). NULL for rows from before migration 0008, and for
     # rows the detector made for jobs that came without one.
     captured_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

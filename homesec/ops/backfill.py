@@ -4,7 +4,7 @@ Without options it finds the camera images the ledger does not hold yet and inge
 the watcher would; ``--reprocess`` also recomputes the detections of images already processed;
 ``--reanalyze`` makes new events from stored detections instead; ``--rebuild-baselines`` learns
 the cameras' habits again from every stored visit (it needs no running pipeline). The selection
-rules live in :mod:`homesec.pipeline.backfill_plan`, the work in
+rules live in :mod:`homesec.policy.backfill_plan`, the work in
 :mod:`homesec.ops.backfill_run`. The running service does the detecting and analysing: the
 backfill only queues work for it, a little at a time, so live uploads never wait behind a
 backfill.
@@ -25,7 +25,7 @@ from pathlib import Path
 import msgspec
 
 from homesec.contract.errors import HomesecError
-from homesec.pipeline.backfill_plan import (
+from homesec.policy.backfill_plan import (
     DEFAULT_RUN_ID,
     BackfillInputError,
     check_run_id,

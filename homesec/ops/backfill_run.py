@@ -33,7 +33,7 @@ from homesec.contract.errors import HomesecError
 from homesec.contract.jobs import AnalysisJob, DetectionJob
 from homesec.files.uploads import list_files
 from homesec.ops.backfill import BackfillOptions
-from homesec.pipeline.backfill_plan import (
+from homesec.policy.backfill_plan import (
     FileAction,
     FileFacts,
     FilePlan,
@@ -48,9 +48,9 @@ from homesec.pipeline.backfill_plan import (
     select_cameras,
     time_window,
 )
-from homesec.pipeline.cameras import CameraFolder
-from homesec.pipeline.retry import utc_iso
-from homesec.pipeline.uploads import FileSeen, ledger_path
+from homesec.policy.cameras import CameraFolder
+from homesec.policy.retry import utc_iso
+from homesec.policy.uploads import FileSeen, ledger_path
 from homesec.settings import Settings, local_zone
 from homesec.store import baselines, streams
 from homesec.store import cameras as store_cameras

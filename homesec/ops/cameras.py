@@ -27,8 +27,8 @@ from pathlib import Path
 
 from homesec.contract.errors import HomesecError
 from homesec.files.network import lan_address
-from homesec.pipeline.camera_accounts import ftp_server_facts, generate_password, password_problem
-from homesec.pipeline.cameras import CameraFolder, InvalidCameraId, normalize_camera_id
+from homesec.policy.camera_accounts import ftp_server_facts, generate_password, password_problem
+from homesec.policy.cameras import CameraFolder, InvalidCameraId, normalize_camera_id
 from homesec.settings import Settings
 
 Say = Callable[[str], None]

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 
 from homesec.contract.errors import HomesecError
-from homesec.pipeline.backfill_plan import BackfillInputError
-from homesec.pipeline.log_repeats import collapse_repeats
+from homesec.policy.backfill_plan import BackfillInputError
+from homesec.policy.log_repeats import collapse_repeats
 from homesec.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("homesec.cli")

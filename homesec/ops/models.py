@@ -32,7 +32,7 @@ class ModelCommandError(HomesecError):
 
 def add_arguments(models: argparse.ArgumentParser) -> None:
     from homesec.engines.model_store import DETECTOR_SIZES
-    from homesec.pipeline.detection_agreement import CHECK_IMAGES
+    from homesec.policy.detection_agreement import CHECK_IMAGES
 
     actions = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
     pull = actions.add_parser("pull", help="download a detector model once (needs internet)")

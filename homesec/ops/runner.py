@@ -27,8 +27,8 @@ from homesec.ops.embedded_common import write_private
 from homesec.ops.instance_lock import single_instance
 from homesec.ops.ray_head import RayHead
 from homesec.ops.services import ServiceEndpoints, describe, local_services
-from homesec.pipeline.health import actor_problems
-from homesec.pipeline.problem_notices import ProblemNotices
+from homesec.policy.health import actor_problems
+from homesec.policy.problem_notices import ProblemNotices
 from homesec.settings import Settings
 from homesec.store.api_keys import sync_api_keys
 from homesec.store.log_handler import install_db_log_handler

@@ -26,7 +26,7 @@ from homesec.contract.errors import HomesecError
 from homesec.contract.reports import ActorStatus
 from homesec.ops import ray_credentials
 from homesec.ops.runner import RunState, run_state_path
-from homesec.pipeline.health import actor_problems
+from homesec.policy.health import actor_problems
 from homesec.settings import Settings, mask_url
 from homesec.store.redis_client import create_redis
 from homesec.store.streams import QueueCounts, queue_counts

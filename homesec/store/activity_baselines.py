@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homesec.models import ActivityBaseline
-from homesec.pipeline.baselines import ActivityRow, daily_decay
+from homesec.policy.baselines import ActivityRow, daily_decay
 from homesec.store.decay_sql import decayed_plus_one
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from homesec.contract.alerts import EventFacts
 from homesec.models import Camera, Detection, Event
-from homesec.pipeline.backfill_plan import REANALYSIS_PREFIX
+from homesec.policy.backfill_plan import REANALYSIS_PREFIX
 from homesec.store.events import LOOKBACK, decode_detection_ids
 
 

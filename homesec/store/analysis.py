@@ -25,8 +25,8 @@ from homesec.contract.analysis import (
     ScoredBy,
 )
 from homesec.contract.jobs import AnalysisJob
-from homesec.pipeline.analysis_context import local_start
-from homesec.pipeline.scene import kind_of
+from homesec.policy.analysis_context import local_start
+from homesec.policy.scene import kind_of
 from homesec.store import baselines, detections, event_feedback, events
 from homesec.store.detections import StoredBatch
 from homesec.store.events import StoredEvent

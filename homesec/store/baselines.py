@@ -1,6 +1,6 @@
 """A camera's habits as a whole, across ``class_baselines`` and ``activity_baselines``: a
 visit counted as its event is stored, the habits read back for scoring, and the rebuild from
-stored events (arithmetic: :mod:`homesec.pipeline.baselines`).
+stored events (arithmetic: :mod:`homesec.policy.baselines`).
 
 A visit is a batch event. Fast-path events are the same visit's preliminary verdict and are not
 counted again; reanalysis events repeat a visit and are not counted either.
@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from homesec.contract.analysis import CameraBaseline
 from homesec.models import Detection, Event
-from homesec.pipeline.backfill_plan import REANALYSIS_PREFIX
-from homesec.pipeline.baselines import camera_baseline
-from homesec.pipeline.scene import kind_of
+from homesec.policy.backfill_plan import REANALYSIS_PREFIX
+from homesec.policy.baselines import camera_baseline
+from homesec.policy.scene import kind_of
 from homesec.store import activity_baselines, class_baselines
 from homesec.store.events import decode_detection_ids
 

@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 
 from homesec.contract import keys
 from homesec.contract.jobs import AnalysisJob, StoredDetection
-from homesec.pipeline.batching import BatchState
+from homesec.policy.batching import BatchState
 from homesec.store import streams
 
 TTL_SECONDS = keys.BATCH_KEY_TTL_SECONDS

@@ -2,8 +2,8 @@
 
 A password enters here in plain text and is stored only as its scrypt hash (hashed in a worker
 thread: some 50 ms of CPU that must not stall an event loop). Reads give
-:class:`~homesec.pipeline.camera_accounts.AccountInfo` (what may be shown) or, for the FTP
-server alone, :class:`~homesec.pipeline.camera_accounts.FtpAccount` (with the hash).
+:class:`~homesec.policy.camera_accounts.AccountInfo` (what may be shown) or, for the FTP
+server alone, :class:`~homesec.policy.camera_accounts.FtpAccount` (with the hash).
 
 Removing an account leaves its camera; :func:`remove_camera` removes the camera row, whose
 cascade takes the account, uploads, detections and events. What becomes of the folder is the
@@ -20,13 +20,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from homesec.models import Camera, CameraAccount
-from homesec.pipeline.camera_accounts import (
+from homesec.policy.camera_accounts import (
     AccountInfo,
     FtpAccount,
     hash_password,
     verify_password,
 )
-from homesec.pipeline.cameras import CameraFolder
+from homesec.policy.cameras import CameraFolder
 
 # Verified against when the user name is unknown, so an unknown name costs the same time.
 _NO_ACCOUNT_HASH = hash_password("no such account")
@@ -88,7 +88,7 @@ async def create_account(
 async def add_account(session: AsyncSession, camera_id: str, password_hash: str) -> None:
     """Give a camera registered in the caller's transaction its account (user: its id).
     A building block: joins the caller's transaction and never commits; the caller hashes the
-    password (:func:`~homesec.pipeline.camera_accounts.hash_password`, in a worker thread)."""
+    password (:func:`~homesec.policy.camera_accounts.hash_password`, in a worker thread)."""
     session.add(CameraAccount(camera_id=camera_id, username=camera_id, password_hash=password_hash))
     await session.flush()
 

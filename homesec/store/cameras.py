@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from homesec.models import Camera
-from homesec.pipeline.cameras import CameraFolder
+from homesec.policy.cameras import CameraFolder
 from homesec.store import camera_accounts, logs
 
 COMPONENT = "watcher"  # logs.component of a status change: the watcher writes them

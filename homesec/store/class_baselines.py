@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homesec.models import ClassBaseline
-from homesec.pipeline.baselines import KindRow, daily_decay
+from homesec.policy.baselines import KindRow, daily_decay
 from homesec.store.decay_sql import decayed_plus_one
 
 

@@ -1,5 +1,5 @@
 """Exponential decay in SQL, shared by the baseline tables' upserts (the arithmetic's pure
-twin is :mod:`homesec.pipeline.baselines`): the update happens in one statement, so two writers
+twin is :mod:`homesec.policy.baselines`): the update happens in one statement, so two writers
 cannot lose a count between them."""
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from homesec.contract.analysis import BoundingBox, Detection, DetectionSummary
 from homesec.contract.jobs import AnalysisJob, StoredDetection
 from homesec.models import Detection as DetectionRow
-from homesec.pipeline.backfill_plan import is_reanalysis_batch
+from homesec.policy.backfill_plan import is_reanalysis_batch
 from homesec.store import cameras, events, uploads
 from homesec.store.uploads import any_path, chunks
 

@@ -1,6 +1,6 @@
 """The ``event_feedback`` table as the analysis reads it: a camera's recent feedback with the
 kinds of objects each event showed, and the calibration made of it
-(:mod:`homesec.pipeline.calibration`), and the owner's feedback the dashboard adds.
+(:mod:`homesec.policy.calibration`), and the owner's feedback the dashboard adds.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from homesec.contract.analysis import CameraCalibration
 from homesec.models import Detection, Event, EventFeedback
-from homesec.pipeline.calibration import WINDOW_DAYS, FeedbackFact, calibrate
-from homesec.pipeline.scene import kind_of
+from homesec.policy.calibration import WINDOW_DAYS, FeedbackFact, calibrate
+from homesec.policy.scene import kind_of
 from homesec.store.events import decode_detection_ids
 from homesec.store.uploads import chunks
 

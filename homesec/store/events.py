@@ -27,9 +27,9 @@ from homesec.contract.analysis import RiskAssessment, ScoredBy
 from homesec.contract.jobs import AnalysisJob
 from homesec.models import Event
 from homesec.models.base import MAX_INTEGER
-from homesec.pipeline.backfill_plan import REANALYSIS_PREFIX, OriginalEvent, TimeWindow
-from homesec.pipeline.batching import fast_path_batch_id
-from homesec.pipeline.capture_time import MAX_UPLOAD_DELAY
+from homesec.policy.backfill_plan import REANALYSIS_PREFIX, OriginalEvent, TimeWindow
+from homesec.policy.batching import fast_path_batch_id
+from homesec.policy.capture_time import MAX_UPLOAD_DELAY
 from homesec.store.uploads import chunks
 
 if TYPE_CHECKING:

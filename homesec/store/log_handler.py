@@ -25,8 +25,8 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from homesec.models import Log
-from homesec.pipeline.log_repeats import collapse_repeats
-from homesec.pipeline.retry import describe_error
+from homesec.policy.log_repeats import collapse_repeats
+from homesec.policy.retry import describe_error
 from homesec.store.log_rows import COMPONENT, LogRow, drop_report_row, record_to_row
 
 QUEUE_SIZE = 10_000

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from homesec.models import NotifyChannelRow
-from homesec.pipeline.alert_channels import masked_url
+from homesec.policy.alert_channels import masked_url
 
 
 class ChannelListing(msgspec.Struct, frozen=True, kw_only=True):

@@ -20,7 +20,7 @@ from redis import exceptions as redis_errors
 from sqlalchemy import exc as sqlalchemy_errors
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from homesec.pipeline.retry import backoff_delay
+from homesec.policy.retry import backoff_delay
 from homesec.store.database import ping
 
 POSTGRESQL = "PostgreSQL"

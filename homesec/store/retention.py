@@ -29,7 +29,7 @@ from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from homesec.models import Detection, Event, GPUStats, Log
-from homesec.pipeline.retention import RetentionCutoffs
+from homesec.policy.retention import RetentionCutoffs
 from homesec.store import detections, events, gpu_stats, logs, uploads
 from homesec.store.uploads import LedgerEntry
 

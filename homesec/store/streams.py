@@ -20,8 +20,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from homesec.contract import keys
-from homesec.pipeline.health import QueueActivity
-from homesec.pipeline.retry import RetryBook, RetryStep, dead_letter_entry
+from homesec.policy.health import QueueActivity
+from homesec.policy.retry import RetryBook, RetryStep, dead_letter_entry
 
 
 class StreamEntry(msgspec.Struct, frozen=True):

@@ -32,8 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from homesec.contract.enums import UploadStatus
 from homesec.models import Detection, Upload
-from homesec.pipeline.retry import describe_error
-from homesec.pipeline.uploads import DETECTOR_OWNED, LedgerRow
+from homesec.policy.retry import describe_error
+from homesec.policy.uploads import DETECTOR_OWNED, LedgerRow
 from homesec.store import cameras, logs
 
 COMPONENT = "watcher"  # logs.component of the rows the watcher writes with its ledger rows

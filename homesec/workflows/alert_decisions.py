@@ -2,7 +2,7 @@
 
 The Notifier calls :func:`decide_new_events` when an event is published and on a periodic sweep.
 Under the cursor's row lock it reads the events after the cursor, judges each against the
-enabled rules (:func:`homesec.pipeline.alert_rules.decide`), writes the alert rows and moves the
+enabled rules (:func:`homesec.policy.alert_rules.decide`), writes the alert rows and moves the
 cursor, and commits all of it together. A crash before the commit leaves the cursor where it
 was, and the same events are decided again; the idempotency keys make a second decision write
 nothing twice.
@@ -11,7 +11,7 @@ Two stages, one conversation: a batch event whose visit a fast-path alert alread
 (:func:`homesec.store.alert_facts.fast_path_events_of_same_visit`) gets no new alert; each
 channel's alert gets an ``update`` row instead, carrying the batch's verdict. An update that is
 no news next to the alert (same band, a score within ``update_min_score_change``:
-:func:`homesec.pipeline.alert_rules.update_worth_a_push`) is recorded but not pushed
+:func:`homesec.policy.alert_rules.update_worth_a_push`) is recorded but not pushed
 (``suppressed_unchanged`` on Apprise); MQTT and webhooks get it all the same.
 
 The cursor is an event id, which assumes events commit in id order. The Analyst writes one
@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from homesec.contract.alerts import AlertKind, AlertRule, AlertStatus, EventFacts
-from homesec.pipeline.alert_rules import (
+from homesec.policy.alert_rules import (
     decide,
     rule_channels,
     update_status,

@@ -5,7 +5,7 @@ published event (docs/architecture.md, data flow step 5).
    batch already has an event (a redelivery): skip to step 4, the LLM is not asked again. None
    of its detections remain: acknowledge, no event.
 2. Score it: the LLM engine behind a circuit breaker, each attempt's fate decided by
-   :mod:`homesec.pipeline.llm_attempts`; then the weapon floor, whatever engine scored; the
+   :mod:`homesec.policy.llm_attempts`; then the weapon floor, whatever engine scored; the
    risk level comes from the score in code (``RISK_BANDS``).
 3. Write the event and count the visit in the camera's baselines, in one transaction
    (:func:`homesec.store.analysis.record_event`).
@@ -61,12 +61,12 @@ from homesec.engines.llm import (
     scored_by,
 )
 from homesec.engines.llm.rules import RULES_SCORER, RulesEngine, fallback_assessment
-from homesec.pipeline.analysis_context import analysis_context
-from homesec.pipeline.llm_attempts import Step, after_failure, before_call
-from homesec.pipeline.retry import CircuitBreaker, RetryStep, describe_error
-from homesec.pipeline.risk import risk_level
-from homesec.pipeline.scoring import apply_weapon_floor
-from homesec.pipeline.text import shorten
+from homesec.policy.analysis_context import analysis_context
+from homesec.policy.llm_attempts import Step, after_failure, before_call
+from homesec.policy.retry import CircuitBreaker, RetryStep, describe_error
+from homesec.policy.risk import risk_level
+from homesec.policy.scoring import apply_weapon_floor
+from homesec.policy.text import shorten
 from homesec.settings import Settings, local_zone
 from homesec.store.analysis import AlreadyWritten, NothingLeft, read_analysis, record_event
 from homesec.store.event_channel import publish_event_once

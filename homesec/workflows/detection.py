@@ -13,10 +13,10 @@ just the hand-over, which the Batcher ignores for ids it has.
 
 Failures are per job, retried with backoff by the :class:`StreamConsumer` and dead-lettered past
 ``MAX_RETRIES`` (the upload then ``failed``); some go to the dead-letter queue at once
-(:func:`~homesec.pipeline.detection_policy.after_failure` says which). PostgreSQL or Redis being
+(:func:`~homesec.policy.detection_policy.after_failure` says which). PostgreSQL or Redis being
 away raises out of the round: the entries stay held and the next round does them again. A
 camera's Batcher that cannot be reached is answered, not raised: those entries stay held while
-new ones join them (:class:`~homesec.pipeline.detection_policy.BatchersAway`).
+new ones join them (:class:`~homesec.policy.detection_policy.BatchersAway`).
 
 Collaborators are passed in: the engine as an async ``detect`` (the shell runs it on its
 thread), the Batchers as a :class:`BatcherDirectory`, the connections, a clock, and a
@@ -41,8 +41,8 @@ from homesec.contract.analysis import Detection
 from homesec.contract.errors import BatcherUnavailable
 from homesec.contract.jobs import DetectionJob, StoredDetection
 from homesec.files.images import DecodedImage, decode_image, write_thumbnails
-from homesec.pipeline import capture_time
-from homesec.pipeline.detection_policy import (
+from homesec.policy import capture_time
+from homesec.policy.detection_policy import (
     BatchersAway,
     MalformedJob,
     Step,
@@ -54,7 +54,7 @@ from homesec.pipeline.detection_policy import (
     read_more,
     to_detect,
 )
-from homesec.pipeline.retry import RetryStep
+from homesec.policy.retry import RetryStep
 from homesec.settings import Settings
 from homesec.store import cameras as store_cameras
 from homesec.store import detections as store_detections

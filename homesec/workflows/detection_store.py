@@ -2,7 +2,7 @@
 it fails), their ``detection.new`` messages, the uploads of disabled cameras, latency samples.
 
 Each function is one step of :mod:`homesec.workflows.detection`; the decisions are in
-:mod:`homesec.pipeline.detection_policy`.
+:mod:`homesec.policy.detection_policy`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from homesec.contract.jobs import DetectionJob, StoredDetection
-from homesec.pipeline.detection_messages import detection_new_message
-from homesec.pipeline.detection_policy import latency_samples, one_by_one_after
+from homesec.policy.detection_messages import detection_new_message
+from homesec.policy.detection_policy import latency_samples, one_by_one_after
 from homesec.store import cameras as store_cameras
 from homesec.store import detections as store_detections
 from homesec.store import event_channel, uploads

@@ -4,7 +4,7 @@ Watched: the filesystem holding the thumbnail directory and, with ``DELETE_IMAGE
 holding the camera folders (one check when both are on the same disk). When free space on one is
 under ``MIN_FREE_DISK_PERCENT``, its candidates are ordered oldest first (by mtime), thumbnails
 and finished originals together, and deleted until free space is back above the threshold plus
-a margin (:func:`~homesec.pipeline.retention.files_to_free`). Originals are those of finished
+a margin (:func:`~homesec.policy.retention.files_to_free`). Originals are those of finished
 ledger rows only: a file still waiting for the detector is never a candidate, and without
 ``DELETE_IMAGES`` no original is.
 
@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from homesec.files import cleanup as cleanup_files
 from homesec.files.cleanup import FileRemoval
-from homesec.pipeline.retention import DiskUsage, files_to_free, free_percent, under_pressure
+from homesec.policy.retention import DiskUsage, files_to_free, free_percent, under_pressure
 from homesec.settings import Settings
 from homesec.store import detections, logs, retention, uploads
 from homesec.store.log_handler import ALREADY_STORED

@@ -10,7 +10,7 @@ row), and is then moved out of the camera's folder to ``<FOSCAM_BASE_PATH>/.reje
 PostgreSQL being away does.
 
 A valid upload's ledger row and job carry when the picture was taken (``captured_at``): the
-EXIF time validation read, when :mod:`homesec.pipeline.capture_time` believes it, else the
+EXIF time validation read, when :mod:`homesec.policy.capture_time` believes it, else the
 upload's mtime; a disbelieved EXIF time is said at debug level.
 """
 
@@ -32,10 +32,10 @@ from homesec.contract.jobs import DetectionJob
 from homesec.files.camera_folders import rejected_folder, set_aside
 from homesec.files.uploads import UNDECODABLE_NAME, look_at
 from homesec.files.validation import validate_upload
-from homesec.pipeline.capture_time import capture_time
-from homesec.pipeline.retry import utc_iso
-from homesec.pipeline.uploads import FileSeen, is_storable, ledger_path
-from homesec.pipeline.validation import (
+from homesec.policy.capture_time import capture_time
+from homesec.policy.retry import utc_iso
+from homesec.policy.uploads import FileSeen, is_storable, ledger_path
+from homesec.policy.validation import (
     ImageLimits,
     RejectReason,
     ValidationResult,

@@ -1,6 +1,6 @@
 """The ledger reconciler: ledger rows that no queue holds any more go on the queue again.
 
-Run by the Supervisor every so often (:mod:`homesec.pipeline.stranded` decides which rows).
+Run by the Supervisor every so often (:mod:`homesec.policy.stranded` decides which rows).
 Requeueing is safe: the detector is idempotent on the ledger, so a row that turns out to have
 been in flight after all costs one redelivery, not a second set of detections.
 """
@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from homesec.contract import keys
 from homesec.contract.jobs import DetectionJob
-from homesec.pipeline.retry import utc_iso
-from homesec.pipeline.stranded import stranded
+from homesec.policy.retry import utc_iso
+from homesec.policy.stranded import stranded
 from homesec.store import dead_letters, streams, uploads
 
 log = logging.getLogger("homesec.reconciler")

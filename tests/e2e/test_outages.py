@@ -19,7 +19,7 @@ import pytest
 from homesec.contract import keys
 from homesec.ops.embedded import EmbeddedPostgres, EmbeddedRedis
 from homesec.ops.migrate import upgrade
-from homesec.pipeline.health import actor_problems
+from homesec.policy.health import actor_problems
 from homesec.store.database import create_engine, session_factory
 from homesec.store.redis_client import create_redis
 from tests.e2e.harness import (

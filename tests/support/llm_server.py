@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from homesec.pipeline.prompt import RISK_ASSESSMENT_SCHEMA
+from homesec.policy.prompt import RISK_ASSESSMENT_SCHEMA
 
 # What an assessment must ask for in each dialect, spelled out here rather than imported from
 # the engine, so the fake checks the engine instead of agreeing with it.

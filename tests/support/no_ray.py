@@ -1,6 +1,6 @@
 """For unit tests of pure code: any attempt to start, join or use Ray fails the test.
 
-Pure code (``homesec/pipeline``, ``homesec/contract``) never needs Ray; a test of it that reached
+Pure code (``homesec/policy``, ``homesec/contract``) never needs Ray; a test of it that reached
 Ray would be a test of something else, slow and flaky on a 2-core machine. Used as an autouse
 fixture by the conftest of those test folders, as Ray Serve's unit tests do.
 """

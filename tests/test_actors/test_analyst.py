@@ -26,10 +26,10 @@ from homesec.contract.jobs import AnalysisJob
 from homesec.engines.llm.openai_compatible import OpenAICompatibleEngine
 from homesec.engines.llm.rules import RULES_SCORER, assess_by_rules
 from homesec.models import Camera, ClassBaseline, Detection, Event, EventFeedback
-from homesec.pipeline.prompt import PROMPT_VERSION
-from homesec.pipeline.retry import CircuitBreaker
-from homesec.pipeline.risk import risk_level
-from homesec.pipeline.scoring import RULES_VERSION
+from homesec.policy.prompt import PROMPT_VERSION
+from homesec.policy.retry import CircuitBreaker
+from homesec.policy.risk import risk_level
+from homesec.policy.scoring import RULES_VERSION
 from homesec.settings import RiskBands, Settings
 from homesec.store.analysis import ToAnalyse, read_analysis, record_event
 from homesec.store.event_channel import publish_event_once
@@ -637,7 +637,7 @@ async def test_the_store_writes_and_publishes_a_batch_once(db_sessions, redis_cl
     assert await redis_client.ttl(keys.event_published(a.id, a.started_at.timestamp())) > 0
 
 
-# --- the pure parts (the context: tests/test_pipeline/test_analysis_context.py; the
+# --- the pure parts (the context: tests/test_policy/test_analysis_context.py; the
 # fallback: tests/test_engines/test_llm_rules.py; the LLM attempts: test_llm_attempts.py) --------
 def test_the_retry_book_counts_attempts_a_dead_consumer_made():
     book = RetryBook(max_retries=3)

@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from homesec.actors.batcher import Batcher
 from homesec.contract import actor_names, keys
 from homesec.contract.jobs import StoredDetection
-from homesec.pipeline.batching import batch_id_for, fast_path_batch_id
+from homesec.policy.batching import batch_id_for, fast_path_batch_id
 from homesec.store import batch_state
 from tests.test_actors.pipeline_helpers import (
     CAMERA,

@@ -27,7 +27,7 @@ from homesec.actors.detector import Detector
 from homesec.contract import actor_names
 from homesec.contract.jobs import DetectionJob
 from homesec.models import Detection, Event, Upload
-from homesec.pipeline.capture_time import DATE_TIME_ORIGINAL, EXIF_IFD
+from homesec.policy.capture_time import DATE_TIME_ORIGINAL, EXIF_IFD
 from homesec.store import streams
 from homesec.workflows.ingest import Outcome, UploadIngest
 from tests.test_actors.pipeline_helpers import (

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 from homesec.actors.ftp_server import FtpServerActor
 from homesec.ops.ports import free_port
-from homesec.pipeline.cameras import CameraFolder
+from homesec.policy.cameras import CameraFolder
 from homesec.settings import load_settings
 from homesec.store import camera_accounts
 

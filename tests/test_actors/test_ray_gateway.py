@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from homesec.actors.ray_gateway import actor_options
-from homesec.pipeline.actor_plan import ClusterFacts, plan_actors
-from tests.test_pipeline.test_actor_plan import ENDPOINTS, settings
+from homesec.policy.actor_plan import ClusterFacts, plan_actors
+from tests.test_policy.test_actor_plan import ENDPOINTS, settings
 
 
 def test_actor_options_are_detached_named_restarted_forever_in_the_namespace():

@@ -10,8 +10,8 @@ import pytest
 from homesec.actors.registry import BUILDERS, constructor
 from homesec.actors.supervisor import Supervisor
 from homesec.contract.reports import ActorSpec
-from homesec.pipeline.actor_plan import ClusterFacts, plan_actors
-from tests.test_pipeline.test_actor_plan import ENDPOINTS, settings
+from homesec.policy.actor_plan import ClusterFacts, plan_actors
+from tests.test_policy.test_actor_plan import ENDPOINTS, settings
 
 
 def _planned() -> list[ActorSpec]:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from homesec.pipeline.home_assistant import node_prefix
+from homesec.policy.home_assistant import node_prefix
 from tests.e2e.harness import RED, jpeg_bytes
 from tests.support.homesec_process import start_up, up_env
 from tests.test_alerts.conftest import retained, wait_for

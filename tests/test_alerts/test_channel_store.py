@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from homesec.contract.alerts import AlertStatus
-from homesec.pipeline.alert_channels import (
+from homesec.policy.alert_channels import (
     channel_label,
     masked_url,
     page_channel,

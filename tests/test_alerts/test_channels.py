@@ -17,7 +17,7 @@ import pytest
 from homesec.actors.notifier import Notifier
 from homesec.contract.alerts import AlertRule, AlertStatus
 from homesec.engines.notify import build_channels
-from homesec.pipeline.alert_rules import retry_delay
+from homesec.policy.alert_rules import retry_delay
 from homesec.store import alert_rules, alerts
 from homesec.store.event_channel import encode_message, event_message
 from homesec.store.events import StoredEvent

@@ -9,9 +9,9 @@ import zoneinfo
 import pytest
 
 from homesec.contract.alerts import AlertRule, AlertStatus, EventFacts
-from homesec.pipeline.alert_channels import configured_channels, url_channel
-from homesec.pipeline.alert_message import compose, dashboard_link
-from homesec.pipeline.alert_rules import (
+from homesec.policy.alert_channels import configured_channels, url_channel
+from homesec.policy.alert_message import compose, dashboard_link
+from homesec.policy.alert_rules import (
     after_failure,
     decide,
     in_schedule,
@@ -23,7 +23,7 @@ from homesec.pipeline.alert_rules import (
     update_status,
     update_worth_a_push,
 )
-from homesec.pipeline.home_assistant import Topics, discovery_configs, event_type
+from homesec.policy.home_assistant import Topics, discovery_configs, event_type
 from homesec.settings import load_settings
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")

@@ -14,8 +14,8 @@ from homesec.engines.gpu import gpu_count
 from homesec.engines.llm import LlmConfigError, choose_llm_engine, create_llm_engine, scored_by
 from homesec.engines.llm.openai_compatible import OpenAICompatibleEngine
 from homesec.engines.llm.rules import RULES_SCORER, RulesEngine
-from homesec.pipeline.prompt import PROMPT_VERSION
-from homesec.pipeline.scoring import RULES_VERSION
+from homesec.policy.prompt import PROMPT_VERSION
+from homesec.policy.scoring import RULES_VERSION
 from homesec.settings import Settings
 
 URL = "http://127.0.0.1:8080/v1"
@@ -101,7 +101,7 @@ def test_an_event_records_who_scored_it():
     assert ScoredBy(engine="rules", model=None, prompt_version=RULES_VERSION) == RULES_SCORER
     # Named like the rules engine: the rules' identity, whatever it lacks.
     assert scored_by(Named("rules"), "qwen") == RULES_SCORER
-    # An LLM engine that does not say: LLM_MODEL and pipeline/prompt.py's version.
+    # An LLM engine that does not say: LLM_MODEL and policy/prompt.py's version.
     assert scored_by(Named("openai"), "qwen") == ScoredBy(
         engine="openai", model="qwen", prompt_version=PROMPT_VERSION
     )

@@ -17,7 +17,7 @@ from homesec.contract.analysis import (
 )
 from homesec.engines.llm import LlmBadResponse, LlmEngine, LlmUnavailable
 from homesec.engines.llm.rules import RulesEngine, assess_by_rules, fallback_assessment
-from homesec.pipeline.risk import risk_level
+from homesec.policy.risk import risk_level
 
 LOCAL = dt.timezone(dt.timedelta(hours=2))
 NOON = dt.datetime(2024, 6, 12, 12, 0, tzinfo=LOCAL)

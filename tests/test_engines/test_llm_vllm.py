@@ -18,7 +18,7 @@ from homesec.engines.llm.vllm_engine import (
     build_sampling_params,
     engine_arguments,
 )
-from homesec.pipeline.prompt import RISK_ASSESSMENT_SCHEMA
+from homesec.policy.prompt import RISK_ASSESSMENT_SCHEMA
 from homesec.settings import Settings
 
 

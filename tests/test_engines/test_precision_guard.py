@@ -22,7 +22,7 @@ from PIL import Image
 from homesec.engines.detector import create_detector
 from homesec.engines.detector import precision_guard as guard
 from homesec.engines.detector.rtdetr_openvino import OpenVinoRtDetrDetector, cpu_has_bf16
-from homesec.pipeline.detection_agreement import Outcome, PrecisionVerdict
+from homesec.policy.detection_agreement import Outcome, PrecisionVerdict
 from homesec.settings import Settings
 from tests.support.tiny_rtdetr import build_tiny_rtdetr, perturbed_copy
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from homesec.files.camera_folders import probe_folder
-from homesec.pipeline.camera_health import FolderState
+from homesec.policy.camera_health import FolderState
 
 
 def test_probe_folder(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from homesec.files.uploads import (
     list_files,
     look_at,
 )
-from homesec.pipeline.uploads import is_storable, ledger_path
+from homesec.policy.uploads import is_storable, ledger_path
 
 JPEG_TAIL = b"\xff\xd9"
 

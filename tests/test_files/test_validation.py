@@ -1,5 +1,5 @@
 """Validation of candidate uploads: real files on disk, one per kind of bad input (the rules of
-:mod:`homesec.pipeline.validation` through the reading of :mod:`homesec.files.validation`)."""
+:mod:`homesec.policy.validation` through the reading of :mod:`homesec.files.validation`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from PIL import Image, ImageFile
 
 from homesec.files.validation import validate_upload
-from homesec.pipeline.validation import (
+from homesec.policy.validation import (
     SIGNATURE_BYTES,
     ImageLimits,
     RejectReason,

@@ -23,8 +23,8 @@ import pytest
 from homesec.actors.ftp_server import FtpServerActor
 from homesec.files.ftp_server import AccountTable, FtpServer, FtpServerConfig
 from homesec.files.ftp_tls import fingerprint, make_self_signed
-from homesec.pipeline.camera_accounts import FtpAccount, hash_password
-from homesec.pipeline.ftp_policy import BanPolicy
+from homesec.policy.camera_accounts import FtpAccount, hash_password
+from homesec.policy.ftp_policy import BanPolicy
 from homesec.settings import load_settings
 
 PASSWORD = "porch-secret-1"

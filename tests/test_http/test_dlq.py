@@ -8,7 +8,7 @@ import msgspec
 
 from homesec.contract import keys
 from homesec.contract.jobs import AnalysisJob, DetectionJob
-from homesec.pipeline.retry import dead_letter_entry
+from homesec.policy.retry import dead_letter_entry
 
 
 def detection_entry(index: int) -> str:

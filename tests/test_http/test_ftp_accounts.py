@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from homesec.files.ftp_server import AccountTable, FtpServer, FtpServerConfig
 from homesec.files.network import lan_address
 from homesec.models import Camera, CameraAccount
-from homesec.pipeline.camera_accounts import verify_password
+from homesec.policy.camera_accounts import verify_password
 from homesec.store import camera_accounts
 from tests.test_http.conftest import add_camera
 

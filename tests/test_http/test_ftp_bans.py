@@ -19,8 +19,8 @@ from litestar.testing import AsyncTestClient
 from homesec.contract.errors import PipelineNotRunning
 from homesec.contract.reports import FtpBan, SupervisorReport
 from homesec.files.ftp_server import AccountTable, FtpServer, FtpServerConfig
-from homesec.pipeline.camera_accounts import FtpAccount, hash_password
-from homesec.pipeline.ftp_policy import BanPolicy
+from homesec.policy.camera_accounts import FtpAccount, hash_password
+from homesec.policy.ftp_policy import BanPolicy
 from homesec.store import camera_accounts
 from homesec.store.database import create_engine, session_factory
 

@@ -16,8 +16,8 @@ import pytest
 
 from homesec.actors.analyst import Analyst
 from homesec.engines.llm.openai_compatible import OpenAICompatibleEngine, chat_request
-from homesec.pipeline.prompt import RISK_ASSESSMENT_SCHEMA, parse_assessment
-from homesec.pipeline.structured_output import Dialect
+from homesec.policy.prompt import RISK_ASSESSMENT_SCHEMA, parse_assessment
+from homesec.policy.structured_output import Dialect
 from tests.support.analysis_contexts import varied_contexts
 from tests.support.llama_cpp_server import LlamaServer
 from tests.test_llm_server.analyst_helpers import (

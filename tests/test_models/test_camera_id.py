@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-import homesec.pipeline.cameras
+import homesec.policy.cameras
 from homesec.models.camera import InvalidCameraId, normalize_camera_id
 
 
 def test_models_reexport_the_pipeline_function() -> None:
-    assert normalize_camera_id is homesec.pipeline.cameras.normalize_camera_id
+    assert normalize_camera_id is homesec.policy.cameras.normalize_camera_id
 
 
 @pytest.mark.parametrize(

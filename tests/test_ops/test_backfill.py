@@ -22,8 +22,8 @@ from homesec.contract.reports import SupervisorReport
 from homesec.models import Detection, Upload
 from homesec.ops.backfill import BackfillOptions, add_arguments, options_from, to_argv
 from homesec.ops.backfill_run import run_backfill
-from homesec.pipeline.backfill_plan import is_reanalysis_batch, reanalysis_batch_id
-from homesec.pipeline.cameras import CameraFolder
+from homesec.policy.backfill_plan import is_reanalysis_batch, reanalysis_batch_id
+from homesec.policy.cameras import CameraFolder
 from homesec.store.cameras import register_cameras
 from tests.e2e.harness import (
     BLUE,

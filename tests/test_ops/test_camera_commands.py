@@ -10,8 +10,8 @@ from homesec.files.ftp_server import AccountTable, FtpServer, FtpServerConfig
 from homesec.ops import cameras
 from homesec.ops.cameras import camera_add, camera_list
 from homesec.ops.cli import build_parser
-from homesec.pipeline.camera_accounts import FtpAccount, hash_password
-from homesec.pipeline.ftp_policy import BanPolicy
+from homesec.policy.camera_accounts import FtpAccount, hash_password
+from homesec.policy.ftp_policy import BanPolicy
 from homesec.settings import load_settings
 
 

@@ -436,7 +436,7 @@ def test_check_reads_the_camera_folders_by_default_and_needs_images(
 
 def test_check_shows_a_few_problems_per_image(tiny, converted, tmp_path, monkeypatch):
     from homesec.engines.detector import precision_guard
-    from homesec.pipeline.detection_agreement import ImageAgreement, decide
+    from homesec.policy.detection_agreement import ImageAgreement, decide
 
     def disagreeing(reference, candidate, paths, *, threshold, progress, name_of, **_):
         image = ImageAgreement(

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from homesec.models import Camera, CameraAccount
-from homesec.pipeline.cameras import CameraFolder
+from homesec.policy.cameras import CameraFolder
 from homesec.store import camera_accounts, cameras
 
 PORCH = CameraFolder("porch", "Porch", "/srv/cameras/porch")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from homesec.models import Camera, Detection
-from homesec.pipeline import scene
+from homesec.policy import scene
 from homesec.store.detections import summaries_in
 
 NOW = dt.datetime(2026, 12, 4, 22, 0, tzinfo=dt.UTC)

@@ -9,7 +9,7 @@ import pytest
 
 from homesec.contract import keys
 from homesec.contract.jobs import DetectionJob
-from homesec.pipeline.retry import RetryBook, RetryStep
+from homesec.policy.retry import RetryBook, RetryStep
 from homesec.store.redis_client import create_redis
 from homesec.store.streams import StreamConsumer, StreamEntry, enqueue
 

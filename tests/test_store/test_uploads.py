@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import select, update
 
 from homesec.models import Camera, Log, Upload
-from homesec.pipeline.cameras import CameraFolder
-from homesec.pipeline.uploads import FileSeen, LedgerRow, plan_scan
+from homesec.policy.cameras import CameraFolder
+from homesec.policy.uploads import FileSeen, LedgerRow, plan_scan
 from homesec.store import cameras, uploads
 from homesec.store.cameras import register_cameras
 

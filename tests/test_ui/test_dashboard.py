@@ -33,8 +33,8 @@ from homesec.models import (
     Upload,
 )
 from homesec.models.enums import UploadStatus
-from homesec.pipeline.camera_accounts import FtpAccount, hash_password, verify_password
-from homesec.pipeline.ftp_policy import BanPolicy
+from homesec.policy.camera_accounts import FtpAccount, hash_password, verify_password
+from homesec.policy.ftp_policy import BanPolicy
 from homesec.settings import local_zone
 from homesec.store import camera_accounts
 from homesec.store.api_keys import hash_api_key

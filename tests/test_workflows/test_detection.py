@@ -16,7 +16,7 @@ from homesec.contract.errors import BatcherUnavailable
 from homesec.contract.jobs import StoredDetection
 from homesec.models import Detection as DetectionRow
 from homesec.models import Upload, UploadStatus
-from homesec.pipeline.detection_policy import BatchersAway
+from homesec.policy.detection_policy import BatchersAway
 from homesec.store.streams import StreamConsumer
 from homesec.workflows.detection import DetectionWork
 from tests.test_actors.pipeline_helpers import (

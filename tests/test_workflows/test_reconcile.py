@@ -10,7 +10,7 @@ from sqlalchemy import update
 from homesec.contract import keys
 from homesec.contract.jobs import DetectionJob
 from homesec.models import Camera, Upload
-from homesec.pipeline.retry import dead_letter_entry
+from homesec.policy.retry import dead_letter_entry
 from homesec.store import streams
 from homesec.workflows.reconcile import requeue_stranded
 

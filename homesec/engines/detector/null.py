@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from PIL import Image
 
 from homesec.contract.analysis import Detection
-from homesec.pipeline.thumbnails import clip_box
+from homesec.policy.thumbnails import clip_box
 
 FIXED_CONFIDENCE = 0.99
 

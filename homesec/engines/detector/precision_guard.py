@@ -2,7 +2,7 @@
 
 With ``DETECTOR_PRECISION=auto`` the OpenVINO engine computes in bf16 only when bf16 found the
 same objects as f32 on this model and this house's images (the comparison and its tolerances:
-:mod:`homesec.pipeline.detection_agreement`). :func:`guarded_engine` does it at start-up:
+:mod:`homesec.policy.detection_agreement`). :func:`guarded_engine` does it at start-up:
 
 1. the f32 engine is built (converting the model when needed);
 2. on a CPU without native bf16 it stays, ``exact``: a bf16 hint would compute in f32 anyway;
@@ -18,7 +18,7 @@ same objects as f32 on this model and this house's images (the comparison and it
 folders or a folder the owner names, and saves its verdict for the next start.
 
 Images are read here, not through ``files/`` (a floor above engines): the same name rules as the
-watcher's (:mod:`homesec.pipeline.uploads`, :mod:`homesec.pipeline.validation`), a pixel cap, and
+watcher's (:mod:`homesec.policy.uploads`, :mod:`homesec.policy.validation`), a pixel cap, and
 only JPEG or PNG decoded.
 """
 
@@ -37,8 +37,8 @@ import msgspec
 from PIL import Image
 
 from homesec.engines.detector.rtdetr_openvino import OpenVinoRtDetrDetector, cpu_has_bf16
-from homesec.pipeline.cameras import InvalidCameraId, normalize_camera_id
-from homesec.pipeline.detection_agreement import (
+from homesec.policy.cameras import InvalidCameraId, normalize_camera_id
+from homesec.policy.detection_agreement import (
     CHECK_IMAGES,
     ImageAgreement,
     PrecisionVerdict,
@@ -48,8 +48,8 @@ from homesec.pipeline.detection_agreement import (
     pick_sample,
     still_valid,
 )
-from homesec.pipeline.uploads import is_ignored_name
-from homesec.pipeline.validation import OPEN_FORMATS, has_allowed_extension
+from homesec.policy.uploads import is_ignored_name
+from homesec.policy.validation import OPEN_FORMATS, has_allowed_extension
 
 VERDICT_FILE = "precision_check.json"
 NO_BF16 = "exact (this CPU has no native bf16)"
@@ -79,7 +79,7 @@ def _images_below(folder: Path, camera: str) -> Iterable[tuple[str, str, float]]
 
 def recent_uploads(base_path: Path, limit: int = CHECK_IMAGES) -> list[Path]:
     """The newest ``limit`` images of the camera folders under ``base_path``, each camera's
-    newest in turn (:func:`homesec.pipeline.detection_agreement.pick_sample`)."""
+    newest in turn (:func:`homesec.policy.detection_agreement.pick_sample`)."""
     try:
         entries = sorted(os.scandir(base_path), key=lambda entry: entry.name)
     except (FileNotFoundError, NotADirectoryError):

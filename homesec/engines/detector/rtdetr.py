@@ -20,7 +20,7 @@ from transformers import AutoImageProcessor, RTDetrV2ForObjectDetection
 
 from homesec.contract.analysis import Detection
 from homesec.engines.detector.base import DetectorError, ModelNotFound
-from homesec.pipeline.thumbnails import clip_box
+from homesec.policy.thumbnails import clip_box
 
 # A camera-sized frame for the warm-up pass (the processor resizes it like any upload).
 WARM_UP_FRAME = (1280, 720)

@@ -36,7 +36,7 @@ from PIL import Image
 
 from homesec.contract.analysis import Detection
 from homesec.engines.detector.base import DetectorError, ModelNotFound
-from homesec.pipeline.thumbnails import clip_box
+from homesec.policy.thumbnails import clip_box
 
 ENGINE_NAME = "rtdetr-openvino"
 PRECISIONS = ("f32", "bf16")

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from PIL import Image, ImageStat
 
 from homesec.contract.analysis import Detection
-from homesec.pipeline.thumbnails import clip_box
+from homesec.policy.thumbnails import clip_box
 
 # Above the default fast-path threshold (0.9), so a scripted person takes the fast path.
 SCRIPTED_CONFIDENCE = 0.95

@@ -14,7 +14,7 @@ from homesec.contract.analysis import ScoredBy
 from homesec.engines.gpu import gpu_count
 from homesec.engines.llm.base import LlmEngine
 from homesec.engines.llm.rules import RULES_SCORER
-from homesec.pipeline.prompt import PROMPT_VERSION
+from homesec.policy.prompt import PROMPT_VERSION
 from homesec.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def create_llm_engine(settings: Settings) -> LlmEngine:
 
 def scored_by(engine: LlmEngine, configured_model: str) -> ScoredBy:
     """Who ``engine`` is, as an event records it: its name, model and prompt version (an engine
-    may say; the LLM engines' model is ``LLM_MODEL``, their prompt pipeline/prompt.py's)."""
+    may say; the LLM engines' model is ``LLM_MODEL``, their prompt policy/prompt.py's)."""
     if engine.name == "rules":
         return RULES_SCORER
     model = getattr(engine, "model", None) or configured_model

@@ -2,7 +2,7 @@
 at ``LLM_URL``.
 
 Servers take the answer's JSON schema in different dialects of ``response_format``
-(:mod:`homesec.pipeline.structured_output`). Before its first assessment the engine probes the
+(:mod:`homesec.policy.structured_output`). Before its first assessment the engine probes the
 server once: it asks in each dialect for a schema only a random token satisfies, and remembers
 the first dialect whose answer validates. A server that answers but honours no dialect raises
 :class:`LlmIgnoresSchema` (its free text is not trusted with a score); one that does not answer
@@ -24,13 +24,13 @@ from homesec.engines.llm.base import (
     LlmIgnoresSchema,
     LlmUnavailable,
 )
-from homesec.pipeline.prompt import (
+from homesec.policy.prompt import (
     RISK_ASSESSMENT_SCHEMA,
     AssessmentParseError,
     build_messages,
     parse_assessment,
 )
-from homesec.pipeline.structured_output import (
+from homesec.policy.structured_output import (
     RETRYABLE_STATUS,
     Dialect,
     ProbeResult,

@@ -1,7 +1,7 @@
 """A deterministic, explainable risk score: the fallback when no LLM answers
 (:func:`fallback_assessment`, which says why), and an engine of its own on machines without one.
 
-The arithmetic lives in :mod:`homesec.pipeline.scoring` (camera roles, time of day in the
+The arithmetic lives in :mod:`homesec.policy.scoring` (camera roles, time of day in the
 house's zone, the camera's habits from its baselines, loitering, weapons); this module turns it
 into an assessment whose ``reasoning`` lists every part with its points, so an owner can see why
 an event scored what it did, and whose ``summary`` speaks of objects and frames ("2 people and
@@ -14,10 +14,10 @@ import msgspec
 
 from homesec.contract.analysis import AnalysisContext, RiskAssessment, ScoredBy
 from homesec.engines.llm.base import LlmBadResponse
-from homesec.pipeline.prompt import MAX_CAMERA_NAME_CHARS, sanitize_text
-from homesec.pipeline.retry import describe_error
-from homesec.pipeline.scene import describe_objects
-from homesec.pipeline.scoring import (
+from homesec.policy.prompt import MAX_CAMERA_NAME_CHARS, sanitize_text
+from homesec.policy.retry import describe_error
+from homesec.policy.scene import describe_objects
+from homesec.policy.scoring import (
     RULES_VERSION,
     apply_weapon_floor,
     explain,

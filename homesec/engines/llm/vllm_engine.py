@@ -14,7 +14,7 @@ from typing import Any
 from homesec.contract.analysis import AnalysisContext, RiskAssessment
 from homesec.engines.llm.base import LlmBadResponse, LlmConfigError
 from homesec.engines.model_store import resolve_model_path
-from homesec.pipeline.prompt import (
+from homesec.policy.prompt import (
     RISK_ASSESSMENT_SCHEMA,
     AssessmentParseError,
     build_messages,

@@ -1,9 +1,9 @@
 """The channels alerts go out on: Apprise, MQTT (with Home Assistant discovery), webhooks.
 
-Each channel has a ``name`` (:mod:`homesec.pipeline.alert_channels`), ``send(message)`` that
+Each channel has a ``name`` (:mod:`homesec.policy.alert_channels`), ``send(message)`` that
 returns once the far side took the message or raises :class:`ChannelError` saying why, and
 ``close()``. They do outside I/O and nothing else: what to send and when is the Notifier's and
-:mod:`homesec.pipeline.alert_rules`'.
+:mod:`homesec.policy.alert_rules`'.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def build_channels(settings: Settings, *, client_id: str) -> dict[str, Channel]:
     """Every channel of the environment by name. MQTT connects in the background."""
     from homesec.contract.alerts import ChannelKind
     from homesec.engines.notify.mqtt_channel import MqttChannel
-    from homesec.pipeline.alert_channels import configured_channels
+    from homesec.policy.alert_channels import configured_channels
 
     channels: dict[str, Channel] = {}
     for name, url in configured_channels(settings).items():

@@ -7,7 +7,7 @@ retained discovery configs of every camera it knows; a last will says ``offline`
 connection drops without a goodbye (the Notifier killed). When Home Assistant announces itself
 ``online`` the configs are published again, as its documentation asks.
 
-Topics and configs are :mod:`homesec.pipeline.home_assistant`'s. An alert counts as sent once
+Topics and configs are :mod:`homesec.policy.home_assistant`'s. An alert counts as sent once
 the broker acknowledged it (QoS 1); while the broker is away :meth:`MqttChannel.send` fails at
 once and the outbox retries later.
 """
@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from homesec.contract.alerts import AlertMessage
 from homesec.engines.notify import ChannelError
-from homesec.pipeline.home_assistant import (
+from homesec.policy.home_assistant import (
     OFFLINE,
     ONLINE,
     STATUS_TOPIC,

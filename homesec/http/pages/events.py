@@ -27,7 +27,7 @@ from homesec.http.queries import events as event_queries
 from homesec.http.schemas.detections import Detection
 from homesec.http.services import DbSession, ServicesDep
 from homesec.models import RiskLevel
-from homesec.pipeline import scene
+from homesec.policy import scene
 from homesec.settings import Settings, local_zone
 
 PAGE_SIZE = 30

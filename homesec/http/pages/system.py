@@ -19,7 +19,7 @@ from homesec.http.actors import is_healthy
 from homesec.http.queries import logs as log_queries
 from homesec.http.queries import system as system_queries
 from homesec.http.services import DbSession, ServicesDep
-from homesec.pipeline.health import badge
+from homesec.policy.health import badge
 from homesec.store.streams import queue_activity
 
 LOG_LINES = 40

@@ -11,7 +11,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from markupsafe import Markup, escape
 
-from homesec.pipeline.text import shorten
+from homesec.policy.text import shorten
 from homesec.settings import Settings, local_zone
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"

@@ -13,7 +13,7 @@ from homesec.contract.alerts import AlertRule, AlertStatus
 from homesec.http.errors import BadRequest, NotFound
 from homesec.http.queries import notify_channels as channel_queries
 from homesec.http.schemas import alerts as schemas
-from homesec.pipeline.alert_rules import parse_time_range, replay
+from homesec.policy.alert_rules import parse_time_range, replay
 from homesec.settings import Settings, local_zone
 from homesec.store import alert_facts, alert_rules, alerts, notifier_wake
 from homesec.store.alert_facts import ShownFacts

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from homesec.http.errors import NotFound
 from homesec.http.schemas import cameras as schemas
 from homesec.models import Camera, Detection, Upload, UploadStatus
-from homesec.pipeline.scoring import camera_role
+from homesec.policy.scoring import camera_role
 from homesec.store.camera_accounts import usernames_in
 from homesec.store.uploads import RejectedUploads, rejected_uploads_in
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from homesec.contract.alerts import ChannelKind
 from homesec.http.errors import BadRequest, Conflict, NotFound
 from homesec.http.schemas import alerts as schemas
-from homesec.pipeline.alert_channels import (
+from homesec.policy.alert_channels import (
     ChannelView,
     channel_label,
     check_apprise_shape,

@@ -34,14 +34,14 @@ from homesec.http.schemas.cameras import (
 from homesec.http.schemas.common import NO_NUL
 from homesec.http.services import DbSession, ServicesDep
 from homesec.models.enums import CameraStatus
-from homesec.pipeline.camera_accounts import (
+from homesec.policy.camera_accounts import (
     FtpServerFacts,
     ftp_server_facts,
     generate_password,
     hash_password,
     password_problem,
 )
-from homesec.pipeline.cameras import CameraFolder, InvalidCameraId, normalize_camera_id
+from homesec.policy.cameras import CameraFolder, InvalidCameraId, normalize_camera_id
 from homesec.settings import Settings
 from homesec.store import camera_accounts
 from homesec.store import cameras as store_cameras

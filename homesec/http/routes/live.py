@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 from homesec.http import status
 from homesec.http.schemas.system import QueueState
 from homesec.http.services import ServicesDep
-from homesec.pipeline.health import badge
+from homesec.policy.health import badge
 
 log = logging.getLogger("homesec.http.live")
 
