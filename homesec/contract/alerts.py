@@ -69,6 +69,8 @@ class AlertRule(msgspec.Struct, frozen=True, kw_only=True):
     fast_path: bool | None = None
     cooldown_seconds: int = 300
     channels: tuple[str, ...] = ()
+    # The house's modes (home, away, night) the rule holds in; empty: every mode.
+    modes: tuple[str, ...] = ()
 
 
 class EventFacts(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,6 +83,7 @@ class EventFacts(msgspec.Struct, frozen=True, kw_only=True):
     is_fast_path: bool
     started_at: dt.datetime
     confidences: dict[str, float] = {}  # object class -> its best confidence in the event
+    house_mode: str = "home"  # the house's mode when the event started
 
 
 class AlertMessage(msgspec.Struct, frozen=True, kw_only=True):

@@ -113,6 +113,9 @@ class AnalysisContext(msgspec.Struct, frozen=True, kw_only=True):
     baseline: CameraBaseline | None = None
     # The owner's recent feedback on this camera's events; None: none given.
     calibration: CameraCalibration | None = None
+    # The house's mode when the batch's first picture was taken (contract.enums.HouseMode):
+    # "home" scores as homesec always did; "away" and "night" weigh people more.
+    house_mode: str = "home"
 
 
 class RiskAssessment(msgspec.Struct, frozen=True, kw_only=True):

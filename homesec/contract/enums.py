@@ -57,3 +57,12 @@ class FeedbackKind(StrEnum):
 
     FALSE_ALARM = "false_alarm"  # nothing worth a look happened
     WRONG_SEVERITY = "wrong_severity"  # the band should have been another (``should_be``)
+
+
+class HouseMode(StrEnum):
+    """The house's mode (``house_mode_changes.mode``): who is home, which weighs what the
+    cameras see. ``home`` scores as homesec always has."""
+
+    HOME = "home"
+    AWAY = "away"
+    NIGHT = "night"

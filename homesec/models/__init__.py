@@ -18,6 +18,7 @@ from homesec.models.enums import CameraStatus, FeedbackKind, LogSource, RiskLeve
 from homesec.models.event import Event
 from homesec.models.event_feedback import EventFeedback
 from homesec.models.gpu_stats import GPUStats
+from homesec.models.house_mode_change import HouseModeChange
 from homesec.models.log import Log
 from homesec.models.notify_channel import NotifyChannelRow
 from homesec.models.upload import Upload
@@ -38,6 +39,7 @@ __all__ = [
     "EventFeedback",
     "FeedbackKind",
     "GPUStats",
+    "HouseModeChange",
     "Log",
     "LogSource",
     "NotifyChannelRow",

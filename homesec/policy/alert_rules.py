@@ -100,6 +100,8 @@ def match_failure(rule: AlertRule, event: EventFacts, zone: dt.tzinfo | None) ->
         rule.days, rule.time_ranges, event.started_at.astimezone(zone)
     ):
         return "outside the rule's schedule"
+    if rule.modes and event.house_mode not in rule.modes:
+        return f"the house was {event.house_mode}, not {' or '.join(rule.modes)}"
     return None
 
 

@@ -35,9 +35,11 @@ def analysis_context(
     camera_role: str | None = None,
     baseline: CameraBaseline | None = None,
     calibration: CameraCalibration | None = None,
+    house_mode: str = "home",
 ) -> AnalysisContext:
     """The engine's input. A baseline without history is left out: the camera's role rules
-    decide alone. ``calibration``: the owner's recent feedback on the camera's events."""
+    decide alone. ``calibration``: the owner's recent feedback on the camera's events;
+    ``house_mode``: the house's mode when the first picture was taken."""
     return AnalysisContext(
         camera_id=job.camera_id,
         camera_name=camera_name,
@@ -47,4 +49,5 @@ def analysis_context(
         camera_role=camera_role,
         baseline=baseline if baseline is not None and baseline.history_days > 0 else None,
         calibration=calibration,
+        house_mode=house_mode,
     )

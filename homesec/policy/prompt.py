@@ -21,7 +21,7 @@ from homesec.policy import scene, scoring
 
 # Recorded on every event an LLM scored (events.prompt_version): raise it when the prompt's
 # wording or data changes, so verdicts of different prompts can be told apart.
-PROMPT_VERSION = "prompt-3"
+PROMPT_VERSION = "prompt-4"
 MAX_CAMERA_NAME_CHARS = 80
 MAX_OBJECTS_CHARS = 300
 MAX_LABEL_CHARS = 40
@@ -63,6 +63,10 @@ lower; what was never seen at this hour scores higher. With no history, judge by
 events marked false alarms or "should have been lower" mean such events here deserve a lower \
 score, "should have been higher" a higher one; "rules_adjustment" is how far the rules engine \
 moves such a score for it (at most 15 points either way).
+- The house's mode ("house_mode"): "home" as usual; "away" means nobody should be there, so \
+people by day are not the household's routine and weigh about as at night; "night" means the \
+household is asleep, so weigh any hour like the dark hours. Say so in the reasoning when it \
+raised the score.
 - People matter most, then large animals (a bear is dangerous), then vehicles; small animals \
 least. Several people at once in the dark, people staying a long time ("seconds" and "frames") \
 and people arriving by vehicle in the dark raise the risk; a single low-confidence detection \
@@ -187,6 +191,7 @@ def prompt_data(context: AnalysisContext) -> dict[str, Any]:
         "seconds": round(scene.span_seconds(context.detections)),
         "house_history": house_history(context),
         "owner_feedback": owner_feedback(context),
+        "house_mode": context.house_mode,
         "minimum_score": floor.score if floor is not None else 0,
         "detection_count": len(context.detections),
         "counts_by_object_type": dict(counts.most_common()),

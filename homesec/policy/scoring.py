@@ -37,7 +37,7 @@ import msgspec
 
 from homesec.contract.analysis import AnalysisContext, CameraBaseline, RiskAssessment
 from homesec.contract.enums import CameraRole
-from homesec.policy import scene
+from homesec.policy import house_mode, scene
 from homesec.policy.calibration import MIN_FEEDBACK, calibrated_score, in_words
 from homesec.policy.scene import (
     ANIMAL,
@@ -179,6 +179,12 @@ def time_of_day(local_time: dt.datetime) -> str:
 
 def is_dark(part: str) -> bool:
     return part in (NIGHT, DAWN)
+
+
+def part_of_day(context: AnalysisContext) -> str:
+    """The part of the day the rules weigh the batch by: the clock's, or night when the house
+    is set to night (policy/house_mode.py)."""
+    return house_mode.weighed_part_of_day(context.house_mode, time_of_day(context.local_time))
 
 
 # --- the tables --------------------------------------------------------------------------------
@@ -404,7 +410,7 @@ def weapon_names(context: AnalysisContext) -> str:
 def score_by_rules(context: AnalysisContext) -> RulesScore:
     """The rules' score of ``context`` and every part of it."""
     role = camera_role(context.camera_name, context.camera_role)
-    part = time_of_day(context.local_time)
+    part = part_of_day(context)
     sightings = scene.by_kind(context.detections)
     if not sightings:
         return RulesScore(0, [], role, part)
@@ -426,14 +432,24 @@ def score_by_rules(context: AnalysisContext) -> RulesScore:
             f"{seen.best_confidence:.2f}",
         )
     ]
+    note = house_mode.night_note(context.house_mode, time_of_day(context.local_time))
+    if note is not None:
+        parts.append(Part(0, note))
     others = [kind for kind in presences if kind != top and presences[kind] > 0]
     habit = habit_of(context.baseline, top)
     if habit is not None:
-        parts.append(_habit_part(top, presences[top], habit, role.role, context.local_time))
+        said = _habit_part(top, presences[top], habit, role.role, context.local_time)
+        if said.points < 0 and not house_mode.habits_count(context.house_mode, top, part):
+            said = Part(0, f"{said.why}; {house_mode.AWAY_HABIT_NOTE}")
+        parts.append(said)
     elif context.baseline is not None and context.baseline.history_days > 0:
         parts.append(Part(0, f"{history_words(context.baseline.history_days)}: the role decides"))
     if PERSON in sightings:
         parts.extend(_people_circumstances(context, sightings, role.role, part))
+        factor = confidence_factor(sightings[PERSON].best_confidence)
+        away = house_mode.away_points(context.house_mode, role.role, part, factor)
+        if away is not None:
+            parts.append(Part(*away))
     score = max(0, min(100, sum(p.points for p in parts)))
     if others:
         parts.append(
@@ -507,7 +523,7 @@ def weapon_floor(context: AnalysisContext, bands: RiskBands | None = None) -> Fl
     kinds = {scene.kind_of(d.object_type) for d in context.detections}
     if WEAPON not in kinds or PERSON not in kinds:
         return None
-    part = time_of_day(context.local_time)
+    part = part_of_day(context)
     what = weapon_names(context)
     if is_dark(part):
         return Floor(bands.critical, f"a person with a {what} {_when(part)}: critical at least")

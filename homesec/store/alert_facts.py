@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from homesec.contract.alerts import EventFacts
 from homesec.models import Camera, Detection, Event
 from homesec.policy.backfill_plan import REANALYSIS_PREFIX
+from homesec.store import house_modes
 from homesec.store.events import LOOKBACK, decode_detection_ids
 
 
@@ -63,6 +64,7 @@ async def events_after(session: AsyncSession, after_id: int, limit: int) -> list
                     is_fast_path=row.is_fast_path,
                     started_at=row.started_at,
                     confidences=best,
+                    house_mode=await house_modes.mode_at(session, row.started_at),
                 ),
                 detection_ids=ids[row.id],
                 is_reanalysis=row.batch_id.startswith(REANALYSIS_PREFIX),

@@ -4,8 +4,8 @@
   is scored again), else the camera and the batch's detections that remain
   (:mod:`homesec.store.detections`, :mod:`homesec.store.cameras`, :mod:`homesec.store.events`),
   the camera's habits at the batch's local hour (:mod:`homesec.store.baselines`) and the
-  owner's feedback (:mod:`homesec.store.event_feedback`), both as of when its first picture was
-  taken.
+  owner's feedback (:mod:`homesec.store.event_feedback`) and the house's mode
+  (:mod:`homesec.store.house_modes`), all as of when its first picture was taken.
 - :func:`record_event`, in one transaction: the event (``INSERT ... ON CONFLICT (batch_id) DO
   NOTHING``, linked to the visit's other verdict) and, when this call wrote it and it is a
   visit, the visit counted in the camera's baselines; both happen or neither.
@@ -27,7 +27,7 @@ from homesec.contract.analysis import (
 from homesec.contract.jobs import AnalysisJob
 from homesec.policy.analysis_context import local_start
 from homesec.policy.scene import kind_of
-from homesec.store import baselines, detections, event_feedback, events
+from homesec.store import baselines, detections, event_feedback, events, house_modes
 from homesec.store.detections import StoredBatch
 from homesec.store.events import StoredEvent
 
@@ -39,6 +39,7 @@ class ToAnalyse(msgspec.Struct, frozen=True, kw_only=True):
     local_start: dt.datetime  # its first picture, in the house's zone
     baseline: CameraBaseline
     calibration: CameraCalibration | None
+    house_mode: str = "home"  # in force when its first picture was taken
 
 
 class AlreadyWritten(msgspec.Struct, frozen=True, kw_only=True):
@@ -72,7 +73,14 @@ async def read_analysis(
         started = local_start(batch.detections, zone)
         baseline = await baselines.baseline_in(session, job.camera_id, started, half_life_days)
         calibration = await event_feedback.calibration_in(session, job.camera_id, started)
-    return ToAnalyse(batch=batch, local_start=started, baseline=baseline, calibration=calibration)
+        mode = await house_modes.mode_at(session, started)
+    return ToAnalyse(
+        batch=batch,
+        local_start=started,
+        baseline=baseline,
+        calibration=calibration,
+        house_mode=mode,
+    )
 
 
 async def record_event(

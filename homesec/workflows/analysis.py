@@ -224,6 +224,7 @@ class Analysis:
                 camera_role=read.batch.camera_role,
                 baseline=read.baseline,
                 calibration=read.calibration,
+                house_mode=read.house_mode,
             )
             scored = await self._assess(consumer, entry, job, context, redis)
             if scored is None:

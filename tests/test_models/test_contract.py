@@ -155,6 +155,8 @@ ADDED_COLUMNS: dict[str, dict[str, tuple[str, bool, str | None]]] = {
         "fast_path": ("boolean", True, None),
         "cooldown_seconds": ("integer", False, "300"),
         "channels": ("jsonb", False, "'[]'"),
+        # The house's modes a rule holds in (migration 0011).
+        "modes": ("jsonb", False, "'[]'"),
         "created_at": ("timestamptz", False, NOW),
         "updated_at": ("timestamptz", False, NOW),
     },
@@ -211,6 +213,13 @@ ADDED_COLUMNS |= {
         "enabled": ("boolean", False, "true"),
         "created_at": ("timestamptz", False, NOW),
     },
+    # Issue 23 (migration 0011): every change of the house's mode and who made it.
+    "house_mode_changes": {
+        "id": ("integer", False, AUTO),
+        "mode": ("varchar(16)", False, None),
+        "changed_at": ("timestamptz", False, NOW),
+        "changed_by": ("varchar(100)", False, None),
+    },
 }
 COLUMNS_ADDED_TO_CONTRACT_TABLES: dict[str, dict[str, tuple[str, bool, str | None]]] = {
     "events": {
@@ -266,6 +275,7 @@ ADDED_INDEXES: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "idx_alerts_pending": ("alerts", ("next_attempt_at",), False),
     "idx_alerts_rule_camera": ("alerts", ("rule_id", "camera_id", "created_at"), False),
     "uq_notify_channels_url": ("notify_channels", ("url",), True),
+    "idx_house_mode_changes_changed_at": ("house_mode_changes", ("changed_at",), False),
 }
 
 COMPOSITE_PRIMARY_KEYS = {
@@ -315,6 +325,7 @@ EXPECTED_CHECKS = {
     "ck_alerts_status_valid",
     "ck_alerts_kind_valid",
     "ck_notify_channels_kind_valid",
+    "ck_house_mode_changes_mode_valid",
 }
 
 _TYPE_NAMES = {

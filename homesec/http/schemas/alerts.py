@@ -10,6 +10,7 @@ import msgspec
 from msgspec import Meta
 
 from homesec.contract.alerts import AlertKind, AlertStatus, ChannelKind
+from homesec.contract.enums import HouseMode
 from homesec.http.schemas.common import NO_NUL, DbId, text
 from homesec.models.enums import RiskLevel
 
@@ -42,6 +43,8 @@ class AlertRuleCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     fast_path: bool | None = None  # True: fast-path events only; False: batch events only
     cooldown_seconds: Cooldown = 300
     channels: Annotated[list[ChannelKind], Meta(max_length=3)] = []
+    # The house's modes the rule holds in; empty: every mode.
+    modes: Annotated[list[HouseMode], Meta(max_length=3)] = []
 
 
 class AlertRuleUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -63,6 +66,7 @@ class AlertRuleUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     fast_path: bool | msgspec.UnsetType | None = msgspec.UNSET
     cooldown_seconds: Cooldown | msgspec.UnsetType = msgspec.UNSET
     channels: Annotated[list[ChannelKind], Meta(max_length=3)] | msgspec.UnsetType = msgspec.UNSET
+    modes: Annotated[list[HouseMode], Meta(max_length=3)] | msgspec.UnsetType = msgspec.UNSET
 
 
 class AlertRule(msgspec.Struct, kw_only=True):
@@ -79,6 +83,7 @@ class AlertRule(msgspec.Struct, kw_only=True):
     fast_path: bool | None
     cooldown_seconds: int
     channels: list[str]
+    modes: list[str] = []
 
 
 class AlertRuleList(msgspec.Struct, kw_only=True):
