@@ -40,6 +40,7 @@ from homesec.http.routes.dlq import DlqController
 from homesec.http.routes.events import EventController
 from homesec.http.routes.feedback import FeedbackController
 from homesec.http.routes.ftp import FtpBanController
+from homesec.http.routes.house_mode import HouseModeController
 from homesec.http.routes.logs import LogController
 from homesec.http.routes.system import SystemController
 from homesec.http.services import Cleanup, Services, provide_services, provide_session
@@ -131,6 +132,7 @@ def create_app(
             AlertRuleController,
             AlertController,
             NotifyChannelController,
+            HouseModeController,
             live.events_socket,
             live.system_socket,
             event_pages.events_page,

@@ -31,6 +31,7 @@ from homesec.policy.retry import CircuitBreaker
 from homesec.policy.risk import risk_level
 from homesec.policy.scoring import RULES_VERSION
 from homesec.settings import RiskBands, Settings
+from homesec.store import house_modes
 from homesec.store.analysis import ToAnalyse, read_analysis, record_event
 from homesec.store.event_channel import publish_event_once
 from homesec.store.streams import RetryBook, StreamEntry, enqueue
@@ -833,3 +834,33 @@ async def test_feedback_on_a_cameras_events_scores_its_next_event_lower_and_says
         "rules_adjustment": -9,
         "over_last_days": 60,
     }
+
+
+# --- the house's mode -------------------------------------------------------------------------
+AFTERNOON = dt.datetime(2024, 3, 5, 15, 0, tzinfo=dt.UTC)
+PERSON_BY_DAY = [("person", 0.92, AFTERNOON, (10, 20, 30, 60))]
+
+
+async def test_switching_to_away_raises_a_daytime_visits_score_and_says_why(
+    build, db_sessions, redis_client, server
+):
+    at_home = make_job(await seed(db_sessions, PERSON_BY_DAY))
+    await _analyse(build(), redis_client, at_home)
+    # The owner leaves at 15:10; the next person at 15:20 is judged with the house away. The
+    # mode is the one in force when the picture was taken, not when it is analysed.
+    await house_modes.set_mode(db_sessions, "away", "test", at=AFTERNOON + dt.timedelta(minutes=10))
+    later = [("person", 0.92, AFTERNOON + dt.timedelta(minutes=20), (10, 20, 30, 60))]
+    while_away = make_job(await seed(db_sessions, later))
+    await _analyse(build(), redis_client, while_away)
+    by_batch = {event.batch_id: event for event in await stored_events(db_sessions)}
+    home_event, away_event = by_batch[at_home.batch_id], by_batch[while_away.batch_id]
+    assert away_event.risk_score > home_event.risk_score
+    assert "the house is set to away" in away_event.reasoning
+    assert "away" not in home_event.reasoning
+
+    # An LLM engine gets the mode as data in its prompt.
+    again = make_job(await seed(db_sessions, later))
+    await _analyse(build(openai_engine(server.url)), redis_client, again)
+    prompt = server.requests[0][1]["messages"][1]["content"]
+    data = json.loads(prompt.split("<detection_data>")[1].split("</detection_data>")[0])
+    assert data["house_mode"] == "away"
