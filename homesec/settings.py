@@ -181,6 +181,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A visit's update (the batch's verdict after a fast-path alert) buzzes the phone again only
     # when its band differs or its score moved by more than this many points.
     notify_update_min_score_change: int = 15
+    # The house's mode on a schedule (policy/house_mode.py): off by default; when on, night
+    # during the night hours (local start, end) and home after them.
+    house_mode_schedule: bool = False
+    house_mode_night_hours: tuple[dt.time, dt.time] = (dt.time(23, 0), dt.time(6, 0))
 
     @property
     def homeassistant_discovery_on(self) -> bool:
@@ -540,6 +544,13 @@ def _parse_quiet_hours(raw: str) -> tuple[dt.time, dt.time] | None:
     return start, end
 
 
+def _parse_night_hours(raw: str) -> tuple[dt.time, dt.time]:
+    hours = _parse_quiet_hours(raw)
+    if hours is None:
+        raise ValueError("a local time range HH:MM-HH:MM such as 23:00-06:00")
+    return hours
+
+
 def _parse_public_url(raw: str) -> str | None:
     url = raw.strip()
     if not url:
@@ -651,6 +662,8 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "NOTIFY_TIMEOUT_SECONDS": ("notify_timeout_seconds", _parse_float(0, 300, exclusive_min=True)),
     "NOTIFY_MAX_ATTEMPTS": ("notify_max_attempts", _parse_int(1, 1000)),
     "NOTIFY_UPDATE_MIN_SCORE_CHANGE": ("notify_update_min_score_change", _parse_int(0, 100)),
+    "HOUSE_MODE_SCHEDULE": ("house_mode_schedule", _parse_bool),
+    "HOUSE_MODE_NIGHT_HOURS": ("house_mode_night_hours", _parse_night_hours),
 }
 
 ENV_VARS: tuple[str, ...] = tuple(_PARSERS)

@@ -26,6 +26,11 @@ more. The page wakes the Notifier (``notifier:wake``) when it adds or removes on
 
 With MQTT it also publishes each event's state for Home Assistant (person, risk, snapshot,
 event) as it hears it: state, not alerts, so it goes out whatever the rules say.
+
+The house's mode (:mod:`homesec.workflows.house_mode`): each cycle applies the commands Home
+Assistant's select sent on the mode's command topic (logged as ``mqtt``) and, with
+``HOUSE_MODE_SCHEDULE``, the schedule's edges (logged as ``schedule``), then reports the mode in
+force on the state topic.
 """
 
 from __future__ import annotations
@@ -48,10 +53,11 @@ from homesec.policy.alert_message import base_url, compose, trial_message
 from homesec.policy.alert_rules import after_failure, retry_delay
 from homesec.policy.retry import describe_error
 from homesec.settings import Settings, local_zone
-from homesec.store import alert_facts, alerts, notifier_wake, notify_channels
+from homesec.store import alert_facts, alerts, house_modes, notifier_wake, notify_channels
 from homesec.store.alerts import StoredAlert
 from homesec.store.outages import as_outage
 from homesec.workflows.alert_decisions import decide_new_events
+from homesec.workflows.house_mode import apply_mqtt_commands, apply_schedule
 
 SWEEP_SECONDS = 5.0
 CAMERAS_EVERY_SECONDS = 30.0
@@ -122,6 +128,7 @@ class Notifier(ServiceActor):
         deliver."""
         await self.refresh_page_channels()
         await self._refresh_cameras()
+        await self.house_mode()
         while await decide_new_events(
             self.sessions,
             list(self.channels),
@@ -209,6 +216,24 @@ class Notifier(ServiceActor):
             self.counters["mqtt_events"] += 1
         except Exception as exc:  # state is best effort: the next event brings it up to date
             self.record_error(exc)
+
+    async def house_mode(self) -> None:
+        """The house's mode: apply Home Assistant's commands and the schedule's edges, then
+        report the mode in force on MQTT (whoever set it: the dashboard wakes us)."""
+        mqtt = self.mqtt
+        if mqtt is not None:
+            if mqtt.on_mode_command is None:
+                loop = asyncio.get_running_loop()
+                mqtt.on_mode_command = lambda: loop.call_soon_threadsafe(self.wake)
+            commands = []
+            while not mqtt.mode_commands.empty():
+                commands.append(mqtt.mode_commands.get_nowait())
+            await apply_mqtt_commands(self.sessions, commands)
+        if self.settings.house_mode_schedule:
+            night = self.settings.house_mode_night_hours
+            await apply_schedule(self.sessions, night, _now(), self.zone)
+        if mqtt is not None:
+            mqtt.report_mode((await house_modes.current(self.sessions)).mode)
 
     async def _refresh_cameras(self) -> None:
         mqtt = self.mqtt

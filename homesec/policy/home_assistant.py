@@ -9,6 +9,10 @@ Each camera is a Home Assistant device with a person binary sensor, a risk senso
 entity (the latest snapshot) and an event entity, announced by retained configs under
 ``homeassistant/<component>/<prefix>_<camera>/<object>/config`` (``<prefix>``: the topic
 prefix, ``homesec`` by default).
+
+The house's mode is a ``select`` entity of a device of its own (policy/house_mode.py's
+:func:`~homesec.policy.house_mode.select_discovery_config`): state ``<prefix>/house_mode``
+(retained), command ``<prefix>/house_mode/set``.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ class Topics:
         self.events = f"{prefix}/events"
         self.alerts = f"{prefix}/alerts"
         self.available = f"{prefix}/available"
+        # The house's mode: its state (retained) and the command topic that sets it.
+        self.house_mode = f"{prefix}/house_mode"
+        self.house_mode_set = f"{prefix}/house_mode/set"
 
     def camera(self, camera_id: str, what: str) -> str:
         """``what``: event, person, risk, snapshot or alert."""

@@ -17,9 +17,11 @@ the latest edge (the owner switched back to home at 23:30) wins until the next e
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from homesec.contract.enums import CameraRole, HouseMode
 from homesec.contract.house_mode import HOUSE_MODES, ModeChange
+from homesec.policy.home_assistant import DISCOVERY_PREFIX, OFFLINE, ONLINE, Topics, node_prefix
 
 _R = CameraRole
 
@@ -41,6 +43,33 @@ def mqtt_command_mode(payload: bytes) -> HouseMode | None:
         return parse_mode(payload.decode("utf-8", errors="strict"))
     except (UnicodeDecodeError, ValueError):
         return None
+
+
+# --- Home Assistant -------------------------------------------------------------------------------
+def select_discovery_config(topics: Topics) -> tuple[str, dict[str, Any]]:
+    """(config topic, payload) of the mode's ``select`` entity, on a "homesec" device of the
+    house's own (the cameras are devices of their own): Home Assistant shows the three modes,
+    sends the one picked to the command topic, and shows what the state topic says."""
+    node = f"{node_prefix(topics.prefix)}_house"
+    config = {
+        "name": "Mode",
+        "icon": "mdi:home-lock",
+        "options": list(HOUSE_MODES),
+        "state_topic": topics.house_mode,
+        "command_topic": topics.house_mode_set,
+        "device": {
+            "identifiers": [node],
+            "name": "homesec",
+            "manufacturer": "homesec",
+            "model": "house",
+        },
+        "availability_topic": topics.available,
+        "payload_available": ONLINE,
+        "payload_not_available": OFFLINE,
+        "unique_id": f"{node}_mode",
+        "object_id": f"{node}_mode",
+    }
+    return f"{DISCOVERY_PREFIX}/select/{node}/mode/config", config
 
 
 # --- the schedule --------------------------------------------------------------------------------

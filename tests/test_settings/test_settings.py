@@ -40,6 +40,7 @@ def test_defaults_follow_the_design():
 
 
 # Every variable with one good value and the field value it must produce.
+NIGHT_START, NIGHT_END = dt.time(22, 30), dt.time(7, 0)
 GOOD_VALUES = {
     "HOMESEC_DATA_DIR": ("/srv/homesec", "data_dir", Path("/srv/homesec")),
     "DATABASE_URL": (
@@ -141,6 +142,8 @@ GOOD_VALUES = {
     "NOTIFY_TIMEOUT_SECONDS": ("5", "notify_timeout_seconds", 5.0),
     "NOTIFY_MAX_ATTEMPTS": ("3", "notify_max_attempts", 3),
     "NOTIFY_UPDATE_MIN_SCORE_CHANGE": ("0", "notify_update_min_score_change", 0),
+    "HOUSE_MODE_SCHEDULE": ("on", "house_mode_schedule", True),
+    "HOUSE_MODE_NIGHT_HOURS": ("22:30-07:00", "house_mode_night_hours", (NIGHT_START, NIGHT_END)),
 }
 
 
@@ -257,6 +260,10 @@ BAD_VALUES = [
     ("NOTIFY_UPDATE_MIN_SCORE_CHANGE", "-1"),
     ("NOTIFY_UPDATE_MIN_SCORE_CHANGE", "101"),
     ("NOTIFY_UPDATE_MIN_SCORE_CHANGE", "ten"),
+    ("HOUSE_MODE_NIGHT_HOURS", ""),
+    ("HOUSE_MODE_NIGHT_HOURS", "23:00"),
+    ("HOUSE_MODE_NIGHT_HOURS", "06:00-06:00"),
+    ("HOUSE_MODE_SCHEDULE", "sometimes"),
 ]
 
 

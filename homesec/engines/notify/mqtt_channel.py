@@ -17,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import queue
 import ssl
 import sys
 import threading
+from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
 from homesec.contract.alerts import AlertMessage
@@ -32,6 +34,7 @@ from homesec.policy.home_assistant import (
     discovery_configs,
     event_type,
 )
+from homesec.policy.house_mode import select_discovery_config
 from homesec.settings import Settings
 
 log = logging.getLogger("homesec.notifier.mqtt")
@@ -54,6 +57,11 @@ class MqttChannel:
         # Why the last connection attempt failed (a refused certificate, a closed port); None
         # once connected. Each failed send says it, so it lands in the alert's last_error.
         self.last_error: str | None = None
+        # The house's mode: commands heard on its command topic (raw payloads, for the Notifier
+        # to judge and apply), a callback that tells it one came, and the mode last reported.
+        self.mode_commands: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+        self.on_mode_command: Callable[[], None] | None = None
+        self._mode: str | None = None
         url = urlsplit(settings.mqtt_url or "")
         client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311
@@ -83,6 +91,9 @@ class MqttChannel:
         self.connections += 1
         self.connected.set()
         client.publish(self.topics.available, ONLINE, qos=1, retain=True)
+        client.subscribe(self.topics.house_mode_set, qos=1)
+        if self._mode is not None:
+            client.publish(self.topics.house_mode, self._mode, qos=1, retain=True)
         if self.discovery:
             client.subscribe(STATUS_TOPIC, qos=1)
             self._announce_all()
@@ -103,10 +114,17 @@ class MqttChannel:
         log.warning("MQTT connection lost (%s); reconnecting", reason_code)
 
     def _on_message(self, client, userdata, message) -> None:
+        if message.topic == self.topics.house_mode_set:
+            self.mode_commands.put(bytes(message.payload[:64]))
+            if self.on_mode_command is not None:
+                self.on_mode_command()
+            return
         if message.topic == STATUS_TOPIC and message.payload.decode(errors="replace") == ONLINE:
             self._announce_all()
 
     def _announce_all(self) -> None:
+        topic, config = select_discovery_config(self.topics)
+        self._client.publish(topic, json.dumps(config), qos=1, retain=True)
         with self._lock:
             cameras = dict(self._cameras)
         for camera_id, name in cameras.items():
@@ -126,6 +144,15 @@ class MqttChannel:
         if self.discovery and self.connected.is_set():
             for camera_id, name in new.items():
                 self._announce(camera_id, name)
+
+    def report_mode(self, mode: str) -> None:
+        """The house's mode as Home Assistant's select shows it (retained); sent when it
+        changes and again on each (re)connection."""
+        if mode == self._mode:
+            return
+        self._mode = mode
+        if self.connected.is_set():
+            self._client.publish(self.topics.house_mode, mode, qos=1, retain=True)
 
     def publish_event(self, event: dict, object_types: list[str], snapshot: bytes | None) -> None:
         """An event's state: fire and forget (the next event supersedes it)."""
