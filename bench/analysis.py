@@ -5,8 +5,8 @@ The situations are data, in ``bench/scenarios.toml`` (its header says how each i
 that the labels were written from a homeowner's judgement, not fitted to an engine). Each is
 turned into the :class:`~homesec.contract.analysis.AnalysisContext` the analyst would build
 (frames spread over the stated seconds, the camera's role when set, its baseline when it has
-history) and scored as the analyst scores: the engine, then the weapon floor that no engine may
-go below (``policy/scoring.py``), then the bands of ``RISK_BANDS``.
+history, the house's mode) and scored as the analyst scores: the engine, then the weapon floor
+that no engine may go below (``policy/scoring.py``), then the bands of ``RISK_BANDS``.
 
 Printed for each engine: band accuracy (in an accepted band), accuracy per group, the band
 distribution on the household-traffic subset against the target 80/15/4/1, the confusion matrix
@@ -116,6 +116,7 @@ def build_context(raw: dict[str, Any]) -> AnalysisContext:
         is_fast_path=bool(raw.get("fast_path", False)),
         camera_role=raw.get("role"),
         baseline=baseline,
+        house_mode=raw.get("mode", "home"),
     )
 
 

@@ -111,7 +111,18 @@ AWAY_PERSON_POINTS: dict[CameraRole, int] = {
     _R.DRIVEWAY: 45,
     _R.YARD: 45,
     _R.GARAGE: 50,
-    _R.INDOOR: 40,
+    # Someone inside while nobody is home is an intruder until shown otherwise: more than the
+    # dark hours add, where residents are expected in.
+    _R.INDOOR: 60,
+}
+# A vehicle by day while away, with nobody seen: a car pulling into the drive is worth a glance.
+AWAY_VEHICLE_POINTS: dict[CameraRole, int] = {
+    _R.STREET: 0,
+    _R.ENTRANCE: 20,
+    _R.DRIVEWAY: 25,
+    _R.YARD: 25,
+    _R.GARAGE: 25,
+    _R.INDOOR: 0,
 }
 NIGHT, DAWN = "night", "dawn"  # scoring's dark parts of the day
 
@@ -132,20 +143,31 @@ def night_note(mode: str, clock_part: str) -> str | None:
 
 
 def habits_count(mode: str, kind: str, part: str) -> bool:
-    """Whether a kind's habits may lower its score: not for people by day while away (the
-    household's routine is what the habits learnt, and the household is out)."""
-    return not (mode == HouseMode.AWAY and kind == "person" and part not in (NIGHT, DAWN))
+    """Whether a kind's habits may lower its score. The habits learnt the household's own
+    comings and goings: they say nothing while it is out (people and vehicles by day while
+    away) or asleep (people while the house is set to night)."""
+    if mode == HouseMode.AWAY:
+        return not (kind in ("person", "vehicle") and part not in (NIGHT, DAWN))
+    if mode == HouseMode.NIGHT:
+        return kind != "person"
+    return True
 
 
-AWAY_HABIT_NOTE = "not counted: the house is set to away"
+def habit_note(mode: str) -> str:
+    return f"not counted: the house is set to {mode}"
 
 
-def away_points(mode: str, role: CameraRole, part: str, factor: float) -> tuple[int, str] | None:
-    """(points, why) for people seen while away and it is light; None otherwise. ``factor``:
-    the people's confidence factor (an uncertain box weighs half)."""
+def away_points(
+    mode: str, kind: str, role: CameraRole, part: str, factor: float
+) -> tuple[int, str] | None:
+    """(points, why) for people (or, with nobody seen, a vehicle: ``kind``) seen while away and
+    it is light; None otherwise. ``factor``: the kind's confidence factor (an uncertain box
+    weighs half)."""
     if mode != HouseMode.AWAY or part in (NIGHT, DAWN):
         return None
-    points = round(AWAY_PERSON_POINTS[role] * factor)
+    table = AWAY_PERSON_POINTS if kind == "person" else AWAY_VEHICLE_POINTS
+    nouns = "people" if kind == "person" else "vehicles"
+    points = round(table[role] * factor)
     if points == 0:
-        return 0, "the house is set to away: people passing here are still ordinary"
-    return points, "the house is set to away: people by day are not the household's routine"
+        return 0, f"the house is set to away: {nouns} here are still ordinary"
+    return points, f"the house is set to away: {nouns} by day are not the household's routine"

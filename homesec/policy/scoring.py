@@ -440,14 +440,16 @@ def score_by_rules(context: AnalysisContext) -> RulesScore:
     if habit is not None:
         said = _habit_part(top, presences[top], habit, role.role, context.local_time)
         if said.points < 0 and not house_mode.habits_count(context.house_mode, top, part):
-            said = Part(0, f"{said.why}; {house_mode.AWAY_HABIT_NOTE}")
+            said = Part(0, f"{said.why}; {house_mode.habit_note(context.house_mode)}")
         parts.append(said)
     elif context.baseline is not None and context.baseline.history_days > 0:
         parts.append(Part(0, f"{history_words(context.baseline.history_days)}: the role decides"))
     if PERSON in sightings:
         parts.extend(_people_circumstances(context, sightings, role.role, part))
-        factor = confidence_factor(sightings[PERSON].best_confidence)
-        away = house_mode.away_points(context.house_mode, role.role, part, factor)
+    away_kind = PERSON if PERSON in sightings else top
+    if away_kind in (PERSON, VEHICLE):
+        factor = confidence_factor(sightings[away_kind].best_confidence)
+        away = house_mode.away_points(context.house_mode, away_kind, role.role, part, factor)
         if away is not None:
             parts.append(Part(*away))
     score = max(0, min(100, sum(p.points for p in parts)))

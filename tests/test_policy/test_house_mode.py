@@ -120,6 +120,36 @@ def test_switching_to_away_raises_a_daytime_visit_and_says_why():
     assert "away" not in explain(at_home)
 
 
+def test_away_makes_a_car_pulling_in_by_day_worth_a_glance():
+    when = local(3, 13)
+    car = DetectionSummary(detection_id=1, object_type="car", confidence=0.9, detected_at=when)
+    cars_usual = CameraBaseline(
+        history_days=30, hour=13, habits=[KindHabit(kind="vehicle", days_seen=25)]
+    )
+    drive = AnalysisContext(
+        camera_id="drive",
+        camera_name="Driveway",
+        local_time=when,
+        detections=[car],
+        baseline=cars_usual,
+        house_mode="home",
+    )
+    away = score_by_rules(msgspec.structs.replace(drive, house_mode="away"))
+    assert score_by_rules(drive).score < 30 <= away.score < 60
+    assert "the house is set to away: vehicles by day" in explain(away)
+
+
+def test_night_mode_does_not_let_the_evening_habits_lower_people():
+    evening = local(3, 21, 30)
+    habit = CameraBaseline(
+        history_days=30, hour=21, habits=[KindHabit(kind="person", days_seen=10)]
+    )
+    home = score_by_rules(garden(evening, "home", baseline=habit))
+    night = score_by_rules(garden(evening, "night", baseline=habit))
+    assert night.score >= 60 > home.score
+    assert "not counted: the house is set to night" in explain(night)
+
+
 def test_home_scores_exactly_as_a_context_without_a_mode():
     for when in (local(3, 3), local(3, 15), local(3, 20)):
         plain = AnalysisContext(
