@@ -59,6 +59,8 @@ def test_conditions_read_as_words() -> None:
     none = msgspec.structs.replace(every, min_risk_level=None, days=list(range(1, 8)),
                                    fast_path=None)  # fmt: skip
     assert conditions_in_words(none, {}) == ["every event"]
+    away = msgspec.structs.replace(none, modes=["away", "night"])
+    assert conditions_in_words(away, {}) == ["the house away or night"]
 
 
 async def test_alerts_page_lists_rules_and_alerts(client, db_sessions, settings) -> None:

@@ -3,6 +3,9 @@ click on a desktop, saying since when and who set it, without widening a 390 px 
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from homesec.models import AlertRuleRow
 from homesec.store import house_modes
 from tests.test_ui.conftest import DESKTOP, PHONE, no_horizontal_scroll, shoot
 
@@ -59,3 +62,33 @@ async def test_the_header_sets_and_shows_the_house_mode(
     await phone.reload()
     await phone.locator('#house-mode[data-mode="home"]').wait_for()
     assert "set by mqtt" in await mobile.get_attribute("title")
+
+
+async def test_a_rule_for_away_is_made_on_the_alerts_page(
+    make_app, serve, watched, db_sessions, screenshots
+) -> None:
+    base = serve(make_app())
+    browser = await watched(base)
+    phone = await browser.page(PHONE)
+    await phone.goto(base + "/alerts")
+    await phone.click("#new-rule")
+    form = phone.locator("#rule-form")
+    await form.locator("input[name=name]").fill("While away")
+    await form.locator("input[name=modes][value=away]").check()
+    await no_horizontal_scroll(phone)
+    async with phone.expect_navigation():
+        await phone.click("#save-rule")
+    async with db_sessions() as session:
+        row = (await session.scalars(select(AlertRuleRow))).one()
+    assert row.modes == ["away"]
+    rule = phone.locator(f"li#rule-{row.id}")
+    assert await rule.locator(".conditions .chip").all_inner_texts() == ["the house away"]
+
+    # Editing keeps the modes ticked; unticking them makes the rule hold in every mode.
+    await rule.locator("button.edit").click()
+    assert await form.locator("input[name=modes][value=away]").is_checked()
+    await form.locator("input[name=modes][value=away]").uncheck()
+    async with phone.expect_navigation():
+        await phone.click("#save-rule")
+    async with db_sessions() as session:
+        assert (await session.get(AlertRuleRow, row.id)).modes == []

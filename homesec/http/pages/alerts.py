@@ -89,6 +89,8 @@ def conditions_in_words(rule: AlertRule, camera_names: dict[str, str]) -> list[s
         words.append("fast-path events only")
     elif rule.fast_path is False:
         words.append("scored batches only")
+    if rule.modes:
+        words.append(f"the house {' or '.join(rule.modes)}")
     return words or ["every event"]
 
 

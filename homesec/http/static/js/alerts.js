@@ -53,7 +53,7 @@ function openEditor(rule) {
       element("input", { type: "checkbox", name: "camera_ids", value: camera }),
       ` ${camera} (unknown camera)`));
   }
-  for (const name of ["camera_ids", "days", "channels"]) {
+  for (const name of ["camera_ids", "days", "channels", "modes"]) {
     const chosen = new Set((rule ? rule[name] : []).map(String));
     for (const box of form.querySelectorAll(`input[name="${name}"]`)) box.checked = chosen.has(box.value);
   }
@@ -100,6 +100,7 @@ function formRule() {
     fast_path: fields.fast_path.value === "" ? null : fields.fast_path.value === "true",
     cooldown_seconds: cooldown === null ? 300 : Math.round(cooldown),
     channels: ticked("channels"),
+    modes: ticked("modes"),
   };
 }
 
