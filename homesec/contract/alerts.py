@@ -1,5 +1,5 @@
-"""Alerts as data: the vocabularies of the ``alerts`` table, a rule as pure code reads it, the
-facts of an event a rule is judged on, and the message every channel sends.
+"""Alerts as data: the vocabularies of the ``alerts`` table, a rule as pure code reads it, an
+event as a rule judges it (:class:`JudgedEvent`), and the message every channel sends.
 
 A rule names channel *kinds* (``apprise``, ``mqtt``, ``webhook``); each configured URL of a kind
 is one concrete channel (``apprise:1a2b3c4d``), so an alert row, its idempotency key and its
@@ -71,8 +71,10 @@ class AlertRule(msgspec.Struct, frozen=True, kw_only=True):
     channels: tuple[str, ...] = ()
 
 
-class EventFacts(msgspec.Struct, frozen=True, kw_only=True):
-    """What a rule is judged on: the event and the best confidence of each class in it."""
+class JudgedEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An event as an alert rule judges it: its verdict and the best confidence of each class
+    in it. Made by ``store/alert_facts.py``; read by ``policy/alert_rules.py`` (the Notifier's
+    decisions, and the rule trial of ``/api/alerts/rules/{id}/test``)."""
 
     event_id: int
     camera_id: str

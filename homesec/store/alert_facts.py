@@ -13,14 +13,17 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homesec.contract.alerts import EventFacts
+from homesec.contract.alerts import JudgedEvent
 from homesec.models import Camera, Detection, Event
 from homesec.policy.backfill_plan import REANALYSIS_PREFIX
 from homesec.store.events import LOOKBACK, decode_detection_ids
 
 
 class DecidableEvent(msgspec.Struct, frozen=True, kw_only=True):
-    facts: EventFacts
+    """An event the Notifier decides next: what its rules judge, and what finds the visit's
+    earlier alerts. Made by :func:`events_after`; read by ``workflows/alert_decisions.py``."""
+
+    facts: JudgedEvent
     detection_ids: list[int]
     # A backfill's reanalysis of past uploads: decided (the cursor passes it), never alerted.
     is_reanalysis: bool = False
@@ -55,7 +58,7 @@ async def events_after(session: AsyncSession, after_id: int, limit: int) -> list
                 best[kind] = max(best.get(kind, 0.0), confidence)
         events.append(
             DecidableEvent(
-                facts=EventFacts(
+                facts=JudgedEvent(
                     event_id=row.id,
                     camera_id=row.camera_id,
                     risk_score=row.risk_score,
@@ -173,7 +176,7 @@ async def camera_names(session: AsyncSession) -> dict[str, str]:
     return {row.id: row.name for row in rows}
 
 
-async def recent_events(session: AsyncSession, limit: int) -> list[EventFacts]:
+async def recent_events(session: AsyncSession, limit: int) -> list[JudgedEvent]:
     """The newest ``limit`` events, oldest first (what a rule's test replays)."""
     newest = (await session.scalars(select(Event.id).order_by(Event.id.desc()).limit(limit))).all()
     if not newest:

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from homesec.contract.alerts import AlertKind, AlertRule, AlertStatus, EventFacts
+from homesec.contract.alerts import AlertKind, AlertRule, AlertStatus, JudgedEvent
 from homesec.policy.alert_rules import (
     decide,
     rule_channels,
@@ -116,7 +116,7 @@ async def _updates_of_visit(
 
 async def _alerts_by_rules(
     session: AsyncSession,
-    facts: EventFacts,
+    facts: JudgedEvent,
     rules: Sequence[AlertRule],
     channels: Sequence[str],
     now: dt.datetime,

@@ -8,7 +8,7 @@ import zoneinfo
 
 import pytest
 
-from homesec.contract.alerts import AlertRule, AlertStatus, EventFacts
+from homesec.contract.alerts import AlertRule, AlertStatus, JudgedEvent
 from homesec.policy.alert_channels import configured_channels, url_channel
 from homesec.policy.alert_message import compose, dashboard_link
 from homesec.policy.alert_rules import (
@@ -32,7 +32,7 @@ DEFAULT = AlertRule(name="High risk or above", min_risk_level="high")
 FRIDAY_NIGHT = dt.datetime(2025, 12, 5, 23, 30, tzinfo=BERLIN)
 
 
-def event(**changes) -> EventFacts:
+def event(**changes) -> JudgedEvent:
     values = dict(
         event_id=1,
         camera_id="porch",
@@ -42,7 +42,7 @@ def event(**changes) -> EventFacts:
         started_at=FRIDAY_NIGHT,
         confidences={"person": 0.95},
     )
-    return EventFacts(**{**values, **changes})
+    return JudgedEvent(**{**values, **changes})
 
 
 def test_the_default_rule_fires_for_high_and_critical_only():
