@@ -99,18 +99,6 @@ async def fast_path_events_of_same_visit(
     ]
 
 
-async def verdicts(
-    session: AsyncSession, event_ids: Sequence[int]
-) -> dict[int, tuple[str | None, int | None]]:
-    """Each event's band and score (what an alert about it said)."""
-    if not event_ids:
-        return {}
-    rows = await session.execute(
-        select(Event.id, Event.risk_level, Event.risk_score).where(Event.id.in_(list(event_ids)))
-    )
-    return {row.id: (row.risk_level, row.risk_score) for row in rows}
-
-
 class MessageFacts(msgspec.Struct, frozen=True, kw_only=True):
     """What an alert message says about its event."""
 
@@ -183,33 +171,3 @@ async def recent_events(session: AsyncSession, limit: int) -> list[JudgedEvent]:
         return []
     decidable = await events_after(session, min(newest) - 1, limit)
     return [event.facts for event in decidable]
-
-
-class ShownFacts(msgspec.Struct, frozen=True, kw_only=True):
-    """What the Alerts page shows of an alert's event."""
-
-    event_id: int
-    risk_score: int | None
-    risk_level: str | None
-    summary: str | None
-    started_at: dt.datetime
-
-
-async def shown_facts(session: AsyncSession, event_ids: Sequence[int]) -> dict[int, ShownFacts]:
-    """Each event's score, band, summary and start, by id (an event gone is left out)."""
-    if not event_ids:
-        return {}
-    rows = await session.execute(
-        select(Event.id, Event.risk_score, Event.risk_level, Event.summary, Event.started_at)
-        .where(Event.id.in_(list(event_ids)))
-    )  # fmt: skip
-    return {
-        row.id: ShownFacts(
-            event_id=row.id,
-            risk_score=row.risk_score,
-            risk_level=row.risk_level,
-            summary=row.summary,
-            started_at=row.started_at,
-        )
-        for row in rows
-    }
