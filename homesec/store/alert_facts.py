@@ -13,7 +13,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homesec.contract.alerts import JudgedEvent
+from homesec.contract.alerts import AnnouncedEvent, JudgedEvent
 from homesec.models import Camera, Detection, Event
 from homesec.policy.backfill_plan import REANALYSIS_PREFIX
 from homesec.store.events import LOOKBACK, decode_detection_ids
@@ -99,22 +99,8 @@ async def fast_path_events_of_same_visit(
     ]
 
 
-class MessageFacts(msgspec.Struct, frozen=True, kw_only=True):
-    """What an alert message says about its event."""
-
-    event_id: int
-    camera_id: str
-    camera_name: str
-    started_at: dt.datetime
-    risk_level: str | None
-    risk_score: int | None
-    summary: str | None
-    object_types: tuple[str, ...]
-    thumbnail_path: str | None  # the most confident detection's that has one
-    image_path: str | None = None  # the uploaded image of the most confident detection
-
-
-async def message_facts(session: AsyncSession, event_id: int) -> MessageFacts | None:
+async def announced_event(session: AsyncSession, event_id: int) -> AnnouncedEvent | None:
+    """The event as its alerts and its MQTT state tell it; None when it is gone."""
     row = (
         await session.execute(
             select(Event, Camera.name)
@@ -144,7 +130,7 @@ async def message_facts(session: AsyncSession, event_id: int) -> MessageFacts | 
     )
     kinds = tuple(dict.fromkeys(d.object_type for d in detections if d.object_type))
     thumbnail = next((d.thumbnail_path for d in detections if d.thumbnail_path), None)
-    return MessageFacts(
+    return AnnouncedEvent(
         event_id=event.id,
         camera_id=event.camera_id,
         camera_name=camera_name,
