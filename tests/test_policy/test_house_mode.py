@@ -9,7 +9,7 @@ import zoneinfo
 import msgspec
 import pytest
 
-from homesec.contract.alerts import AlertRule, EventFacts
+from homesec.contract.alerts import AlertRule, JudgedEvent
 from homesec.contract.analysis import AnalysisContext, CameraBaseline, DetectionSummary, KindHabit
 from homesec.contract.enums import CameraRole, HouseMode
 from homesec.contract.house_mode import ModeChange
@@ -208,8 +208,8 @@ def test_the_prompt_gets_the_mode_as_data():
 
 
 # --- alert rules ---------------------------------------------------------------------------------
-def facts(mode: str) -> EventFacts:
-    return EventFacts(
+def facts(mode: str) -> JudgedEvent:
+    return JudgedEvent(
         event_id=1,
         camera_id="garden",
         risk_score=70,
