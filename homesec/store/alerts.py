@@ -33,6 +33,7 @@ class NewAlert(msgspec.Struct, frozen=True, kw_only=True):
     rule_id: int | None = None
     camera_id: str | None = None
     updates_alert_id: int | None = None
+    camera_problem_id: int | None = None  # a camera alert's problem (issue 23)
 
 
 class StoredAlert(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,6 +51,7 @@ class StoredAlert(msgspec.Struct, frozen=True, kw_only=True):
     created_at: dt.datetime
     sent_at: dt.datetime | None
     acknowledged: bool
+    camera_problem_id: int | None = None  # a camera alert's problem (issue 23)
 
 
 def _stored(row: AlertRow) -> StoredAlert:
@@ -68,6 +70,7 @@ def _stored(row: AlertRow) -> StoredAlert:
         created_at=row.created_at,
         sent_at=row.sent_at,
         acknowledged=row.acknowledged,
+        camera_problem_id=row.camera_problem_id,
     )
 
 

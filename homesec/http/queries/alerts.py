@@ -14,6 +14,7 @@ from homesec.http.errors import BadRequest, NotFound
 from homesec.http.queries import notify_channels as channel_queries
 from homesec.http.schemas import alerts as schemas
 from homesec.policy.alert_rules import parse_time_range, replay
+from homesec.policy.camera_alerts import alert_source
 from homesec.settings import Settings, local_zone
 from homesec.store import alert_facts, alert_rules, alerts, notifier_wake
 from homesec.store.alert_facts import ShownFacts
@@ -31,6 +32,7 @@ def to_rule(rule: AlertRule) -> schemas.AlertRule:
 def to_alert(row: StoredAlert, labels: dict[str, str]) -> schemas.Alert:
     values = msgspec.structs.asdict(row)
     values["channel_label"] = channel_queries.label_of(row.channel, labels)
+    values["source"] = alert_source(row.kind)
     return msgspec.convert(values, schemas.Alert, from_attributes=True)
 
 
