@@ -51,7 +51,7 @@ def camera_match_failure(
         rule.min_risk_level
     ):
         return f"a camera problem weighs {CAMERA_PROBLEM_LEVEL}, below {rule.min_risk_level}"
-    if rule.min_risk_score is not None and CAMERA_PROBLEM_SCORE < rule.min_risk_score:
+    if rule.min_risk_score is not None and rule.min_risk_score > CAMERA_PROBLEM_SCORE:
         return f"a camera problem weighs {CAMERA_PROBLEM_SCORE}, below {rule.min_risk_score}"
     if rule.fast_path:
         return "fast-path events only"
