@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import io
 import secrets
 from pathlib import Path
@@ -19,11 +20,12 @@ from PIL import Image
 from sqlalchemy import select
 
 from homesec.actors.camera_watcher import CameraWatcher
+from homesec.actors.janitor import Janitor
 from homesec.actors.notifier import Notifier
 from homesec.contract.alerts import AlertRule, AlertStatus
 from homesec.engines.notify import build_channels
 from homesec.http.app import create_app
-from homesec.models import CameraProblem
+from homesec.models import Camera, CameraProblem, Upload
 from homesec.store import alert_rules, alerts
 from tests.test_actors.test_camera_watcher import eventually, write
 from tests.test_alerts.conftest import alert_settings
@@ -171,3 +173,83 @@ async def test_a_rule_about_objects_or_critical_only_sends_no_camera_alert(
     assert receiver.json_bodies("/hook") == []
     async with db_sessions() as session:
         assert (await session.get(CameraProblem, problem.id)).decided is True
+
+
+# --- offline ---------------------------------------------------------------------------------
+async def add_history(sessions, camera_id: str, times: list[dt.datetime]) -> None:
+    """A camera and its uploads as the watcher records them (the ledger's ``received_at``)."""
+    async with sessions.begin() as session:
+        session.add(Camera(id=camera_id, name=camera_id.title(), folder_path=f"/c/{camera_id}",
+                           last_seen_at=max(times)))  # fmt: skip
+        await session.flush()
+        session.add_all(
+            Upload(
+                camera_id=camera_id,
+                file_path=f"/c/{camera_id}/{index}.jpg",
+                status="done",
+                received_at=at,
+            )  # fmt: skip
+            for index, at in enumerate(times)
+        )
+
+
+async def test_a_regular_camera_falling_silent_raises_an_offline_alert_a_motion_camera_never(
+    notifier, receiver, settings, tmp_path, db_sessions, migrated_database_url, redis_url
+):
+    now = dt.datetime.now(dt.UTC)
+    # "gate" uploaded every 5 minutes for a day, then nothing for two hours.
+    silent_since = now - dt.timedelta(hours=2)
+    await add_history(db_sessions, "gate",
+                      [silent_since - dt.timedelta(minutes=5 * i) for i in range(288)])  # fmt: skip
+    # "porch" uploads bursts on motion; its last burst was three hours ago.
+    burst_at = [now - dt.timedelta(hours=3 + 2.5 * i) for i in range(40)]
+    await add_history(db_sessions, "porch",
+                      [at - dt.timedelta(seconds=s) for at in burst_at for s in range(4)])  # fmt: skip
+    await alert_rules.create_rule(db_sessions, AlertRule(name="high", min_risk_level="high"))
+
+    janitor = Janitor("janitor", settings, migrated_database_url, redis_url,
+                      str(tmp_path / "ray"), clock=lambda: now)  # fmt: skip
+    try:
+        await janitor.check_cameras_offline()
+        await janitor.check_cameras_offline()  # a second look opens nothing twice
+    finally:
+        await janitor.close()
+    [problem] = await problems_of(db_sessions, "gate")
+    assert problem.problem == "offline" and "silent for 120 min" in problem.detail
+    assert await problems_of(db_sessions, "porch") == []
+
+    await notifier.cycle()
+    [hook] = receiver.json_bodies("/hook")
+    assert hook["kind"] == "camera" and hook["title"] == "Camera Gate: offline"
+
+    # The owner sets porch's threshold through the API: two hours of silence is offline.
+    app = create_app(settings, database_url=migrated_database_url, redis_url=redis_url,
+                     events_channel="security_events:test:camera-alerts")  # fmt: skip
+    async with AsyncTestClient(app, base_url="http://127.0.0.1") as client:
+        changed = await client.patch("/api/cameras/porch", json={"offline_after_minutes": 120})
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["offline_after_minutes"] == 120
+        refused = await client.patch("/api/cameras/porch", json={"offline_after_minutes": 0})
+        assert refused.status_code == 400
+        janitor = Janitor("janitor", settings, migrated_database_url, redis_url,
+                          str(tmp_path / "ray"), clock=lambda: now)  # fmt: skip
+        try:
+            await janitor.check_cameras_offline()
+        finally:
+            await janitor.close()
+        cameras = {c["id"]: c for c in (await client.get("/api/cameras")).json()["items"]}
+        assert cameras["porch"]["problems"] == ["offline"]
+        assert cameras["gate"]["problems"] == ["offline"]
+
+    # gate uploads again: the next check clears it.
+    async with db_sessions.begin() as session:
+        session.add(Upload(camera_id="gate", file_path="/c/gate/back.jpg", status="done",
+                           received_at=now))  # fmt: skip
+    janitor = Janitor("janitor", settings, migrated_database_url, redis_url,
+                      str(tmp_path / "ray"), clock=lambda: now + dt.timedelta(seconds=1))  # fmt: skip
+    try:
+        await janitor.check_cameras_offline()
+    finally:
+        await janitor.close()
+    [cleared] = await problems_of(db_sessions, "gate")
+    assert cleared.cleared_at is not None
