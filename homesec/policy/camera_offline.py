@@ -19,6 +19,7 @@ is not: it was never online to begin with).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Sequence
 
 import msgspec
@@ -47,7 +48,7 @@ def learnt_threshold(upload_times: Sequence[dt.datetime]) -> tuple[dt.timedelta 
     if len(upload_times) < MIN_UPLOADS:
         return None, f"{len(upload_times)} uploads in the last week, too few to learn from"
     times = sorted(upload_times)
-    gaps = sorted((b - a).total_seconds() for a, b in zip(times, times[1:], strict=False))
+    gaps = sorted((b - a).total_seconds() for a, b in itertools.pairwise(times))
     median = _quantile(gaps, 0.5)
     high = _quantile(gaps, 0.9)
     if median <= 0 or high > MAX_SPREAD * median:

@@ -188,7 +188,7 @@ async def add_history(sessions, camera_id: str, times: list[dt.datetime]) -> Non
                 file_path=f"/c/{camera_id}/{index}.jpg",
                 status="done",
                 received_at=at,
-            )  # fmt: skip
+            )
             for index, at in enumerate(times)
         )
 
@@ -199,12 +199,12 @@ async def test_a_regular_camera_falling_silent_raises_an_offline_alert_a_motion_
     now = dt.datetime.now(dt.UTC)
     # "gate" uploaded every 5 minutes for a day, then nothing for two hours.
     silent_since = now - dt.timedelta(hours=2)
-    await add_history(db_sessions, "gate",
-                      [silent_since - dt.timedelta(minutes=5 * i) for i in range(288)])  # fmt: skip
+    gate = [silent_since - dt.timedelta(minutes=5 * i) for i in range(288)]
+    await add_history(db_sessions, "gate", gate)
     # "porch" uploads bursts on motion; its last burst was three hours ago.
     burst_at = [now - dt.timedelta(hours=3 + 2.5 * i) for i in range(40)]
-    await add_history(db_sessions, "porch",
-                      [at - dt.timedelta(seconds=s) for at in burst_at for s in range(4)])  # fmt: skip
+    porch = [at - dt.timedelta(seconds=s) for at in burst_at for s in range(4)]
+    await add_history(db_sessions, "porch", porch)
     await alert_rules.create_rule(db_sessions, AlertRule(name="high", min_risk_level="high"))
 
     janitor = Janitor("janitor", settings, migrated_database_url, redis_url,
@@ -245,8 +245,9 @@ async def test_a_regular_camera_falling_silent_raises_an_offline_alert_a_motion_
     async with db_sessions.begin() as session:
         session.add(Upload(camera_id="gate", file_path="/c/gate/back.jpg", status="done",
                            received_at=now))  # fmt: skip
+    later = now + dt.timedelta(seconds=1)
     janitor = Janitor("janitor", settings, migrated_database_url, redis_url,
-                      str(tmp_path / "ray"), clock=lambda: now + dt.timedelta(seconds=1))  # fmt: skip
+                      str(tmp_path / "ray"), clock=lambda: later)  # fmt: skip
     try:
         await janitor.check_cameras_offline()
     finally:
