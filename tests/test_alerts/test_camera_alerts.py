@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import io
+import json
 import secrets
 from pathlib import Path
 
@@ -26,9 +27,9 @@ from homesec.contract.alerts import AlertRule, AlertStatus
 from homesec.engines.notify import build_channels
 from homesec.http.app import create_app
 from homesec.models import Camera, CameraProblem, Upload
-from homesec.store import alert_rules, alerts
+from homesec.store import alert_rules, alerts, camera_problems
 from tests.test_actors.test_camera_watcher import eventually, write
-from tests.test_alerts.conftest import alert_settings
+from tests.test_alerts.conftest import alert_settings, retained, wait_for
 
 WIDTH, HEIGHT = 640, 480
 
@@ -254,3 +255,53 @@ async def test_a_regular_camera_falling_silent_raises_an_offline_alert_a_motion_
         await janitor.close()
     [cleared] = await problems_of(db_sessions, "gate")
     assert cleared.cleared_at is not None
+
+
+# --- MQTT: the problem binary sensor ------------------------------------------------------------
+async def test_the_problem_sensor_goes_on_and_off_in_home_assistant(
+    tmp_path, mqtt_broker, subscriber, db_sessions, migrated_database_url, redis_url
+):
+    settings = alert_settings(
+        tmp_path, MQTT_URL=f"mqtt://127.0.0.1:{mqtt_broker}", MQTT_TOPIC_PREFIX="hs"
+    )
+    actor = Notifier("notifier", settings, migrated_database_url, redis_url)
+    actor.channels = build_channels(settings, client_id=f"test-problem-{mqtt_broker}")
+    await asyncio.to_thread(wait_for, actor.mqtt.connected.is_set, 15, "the MQTT connection")
+    try:
+        await alert_rules.create_rule(db_sessions, AlertRule(name="high", min_risk_level="high"))
+        async with db_sessions.begin() as session:
+            session.add(Camera(id="gate", name="Gate", folder_path="/c/gate"))
+            await session.flush()
+            opened = await camera_problems.open_problem(
+                session, "gate", "lens covered", dt.datetime.now(dt.UTC)
+            )
+        assert opened is not None
+        await actor.cycle()
+
+        config_topic = "homeassistant/binary_sensor/hs_gate/problem/config"
+        config = json.loads(retained(mqtt_broker, config_topic))
+        assert config["device_class"] == "problem"
+        assert config["state_topic"] == "hs/gate/problem"
+        assert config["json_attributes_topic"] == "hs/gate/problem/attributes"
+        assert config["device"]["identifiers"] == ["hs_gate"]
+        assert retained(mqtt_broker, "hs/gate/problem") == b"ON"
+        assert json.loads(retained(mqtt_broker, "hs/gate/problem/attributes")) == {
+            "problems": ["lens covered"]
+        }
+        # The camera alert went to MQTT too, as kind camera.
+        [alert] = await asyncio.to_thread(
+            wait_for, lambda: subscriber.json_on("hs/alerts"), 5, "the camera alert"
+        )
+        assert alert["kind"] == "camera" and alert["title"] == "Camera Gate: lens covered"
+
+        async with db_sessions.begin() as session:
+            await camera_problems.clear_problem(
+                session, "gate", "lens covered", dt.datetime.now(dt.UTC)
+            )
+        await actor.cycle()
+        await asyncio.to_thread(
+            wait_for, lambda: subscriber.on("hs/gate/problem")[-1:] == [b"OFF"], 5, "OFF"
+        )
+        assert retained(mqtt_broker, "hs/gate/problem") == b"OFF"
+    finally:
+        await actor.close()
