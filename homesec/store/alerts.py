@@ -250,6 +250,8 @@ async def acknowledge(
         same = AlertRow.id == alert_id
         if row.event_id is not None:
             same = same | (AlertRow.event_id == row.event_id)
+        if row.camera_problem_id is not None:  # a camera alert: its problem's rows
+            same = same | (AlertRow.camera_problem_id == row.camera_problem_id)
         await session.execute(
             update(AlertRow)
             .where(same, AlertRow.acknowledged.is_(False))
@@ -294,6 +296,13 @@ def _alert_key():
     any other by its kind and event (``alert:42``, ``update:43``)."""
     return case(
         (AlertRow.kind == AlertKind.TEST, func.split_part(AlertRow.idempotency_key, ":", 2)),
+        # A camera alert by its problem (issue 23): ``camera:7``.
+        (
+            AlertRow.kind == AlertKind.CAMERA,
+            AlertRow.kind
+            + ":"
+            + cast(func.coalesce(AlertRow.camera_problem_id, AlertRow.id), String),
+        ),
         else_=AlertRow.kind + ":" + cast(func.coalesce(AlertRow.event_id, AlertRow.id), String),
     )
 

@@ -115,6 +115,21 @@ async def facts(
     return _facts(*row) if row is not None else None
 
 
+async def described(session: AsyncSession, problem_ids: Sequence[int]) -> dict[int, str]:
+    """Each problem in words for the Alerts page (``lens covered: brightness 0, ...``)."""
+    if not problem_ids:
+        return {}
+    rows = await session.execute(
+        select(CameraProblem.id, CameraProblem.problem, CameraProblem.detail).where(
+            CameraProblem.id.in_(list(problem_ids))
+        )
+    )
+    return {
+        problem_id: f"{problem}: {detail}" if detail else problem
+        for problem_id, problem, detail in rows.all()
+    }
+
+
 async def open_problems_in(session: AsyncSession) -> dict[str, list[str]]:
     """Each camera's open problems (the kinds, oldest first); cameras without any are absent."""
     rows = await session.execute(

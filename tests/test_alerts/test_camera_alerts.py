@@ -147,6 +147,12 @@ async def test_a_black_frame_raises_a_camera_alert_and_normal_frames_clear_it(
         assert camera["problems"] == ["lens covered"]
         [item] = (await client.get("/api/alerts")).json()["items"]
         assert (item["source"], item["kind"], item["camera_id"]) == ("camera", "camera", camera_id)
+        # The Alerts page: one line, marked camera, saying what is wrong.
+        page = await client.get("/alerts")
+        assert page.status_code == 200
+        assert page.text.count('<li class="alert ') == 1
+        assert '<span class="chip camera-problem">camera</span>' in page.text
+        assert '<p class="summary camera-problem">lens covered: brightness 0' in page.text
 
         # More black frames (identical: duplicates) keep the one problem; a normal frame clears.
         await upload(watcher, "black-again.jpg", black_jpeg())

@@ -16,7 +16,7 @@ from homesec.http.schemas import alerts as schemas
 from homesec.policy.alert_rules import parse_time_range, replay
 from homesec.policy.camera_alerts import alert_source
 from homesec.settings import Settings, local_zone
-from homesec.store import alert_facts, alert_rules, alerts, notifier_wake
+from homesec.store import alert_facts, alert_rules, alerts, camera_problems, notifier_wake
 from homesec.store.alert_facts import ShownFacts
 from homesec.store.alerts import StoredAlert
 
@@ -221,6 +221,8 @@ class AlertLine(msgspec.Struct, frozen=True, kw_only=True):
     acknowledged: bool
     facts: ShownFacts | None
     deliveries: list[Delivery]
+    # A camera alert's problem in words (issue 23), e.g. "lens covered: brightness 0, ...".
+    problem: str | None = None
 
 
 async def alert_lines(
@@ -243,6 +245,10 @@ async def alert_lines(
     event_ids = sorted({row.event_id for group in groups for row in group if row.event_id})
     async with sessions() as session:
         facts = await alert_facts.shown_facts(session, event_ids)
+        problems = await camera_problems.described(
+            session, sorted({row.camera_problem_id for g in groups for row in g
+                             if row.camera_problem_id is not None}),
+        )  # fmt: skip
     lines = []
     for group in groups:
         first = group[0]
@@ -256,6 +262,7 @@ async def alert_lines(
             created_at=first.created_at,
             acknowledged=all(row.acknowledged for row in group),
             facts=facts.get(first.event_id) if first.event_id is not None else None,
+            problem=problems.get(first.camera_problem_id or 0),
             deliveries=[
                 Delivery(alert_id=row.id, channel=row.channel,
                          label=channel_queries.label_of(row.channel, labels), status=row.status,
