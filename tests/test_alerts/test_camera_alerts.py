@@ -153,6 +153,8 @@ async def test_a_black_frame_raises_a_camera_alert_and_normal_frames_clear_it(
         assert page.text.count('<li class="alert ') == 1
         assert '<span class="chip camera-problem">camera</span>' in page.text
         assert '<p class="summary camera-problem">lens covered: brightness 0' in page.text
+        cameras_page = (await client.get("/cameras")).text
+        assert '<span class="badge status-error camera-problem">lens covered</span>' in cameras_page
 
         # More black frames (identical: duplicates) keep the one problem; a normal frame clears.
         await upload(watcher, "black-again.jpg", black_jpeg())
@@ -162,6 +164,7 @@ async def test_a_black_frame_raises_a_camera_alert_and_normal_frames_clear_it(
         assert cleared.cleared_at is not None
         camera = (await client.get(f"/api/cameras/{camera_id}")).json()
         assert camera["problems"] == []
+        assert "camera-problem" not in (await client.get("/cameras")).text
     await notifier.cycle()
     assert len(receiver.json_bodies("/hook")) == 1  # clearing alerts nobody
 
