@@ -23,11 +23,13 @@ from sqlalchemy import select
 from homesec.actors.camera_watcher import CameraWatcher
 from homesec.actors.janitor import Janitor
 from homesec.actors.notifier import Notifier
+from homesec.contract import keys
 from homesec.contract.alerts import AlertRule, AlertStatus
 from homesec.engines.notify import build_channels
 from homesec.http.app import create_app
 from homesec.models import Camera, CameraProblem, Upload
 from homesec.store import alert_rules, alerts, camera_problems
+from homesec.workflows import camera_tamper as camera_tamper_workflow
 from tests.test_actors.test_camera_watcher import eventually, write
 from tests.test_alerts.conftest import alert_settings, retained, wait_for
 
@@ -314,3 +316,16 @@ async def test_the_problem_sensor_goes_on_and_off_in_home_assistant(
         assert retained(mqtt_broker, "hs/gate/problem") == b"OFF"
     finally:
         await actor.close()
+
+
+async def test_a_failing_tamper_check_never_holds_an_upload_up(
+    watcher, camera_id, db_sessions, redis_client, monkeypatch
+):
+    async def broken(*args, **kwargs):
+        raise RuntimeError("the tamper check broke")
+
+    monkeypatch.setattr(camera_tamper_workflow, "observe", broken)
+    await upload(watcher, "black.jpg", black_jpeg())
+    assert watcher.counters["accepted"] == 1
+    assert await redis_client.xlen(keys.DETECTION_QUEUE) == 1  # queued for the detector
+    assert await problems_of(db_sessions, camera_id) == []
