@@ -60,6 +60,7 @@ from homesec.policy.uploads import ledger_path
 from homesec.settings import Settings, local_zone
 from homesec.store import detections, logs, retention, uploads
 from homesec.store.log_handler import ALREADY_STORED
+from homesec.workflows.camera_offline import check_offline
 from homesec.workflows.disk_guard import DiskGuard
 
 DEFAULT_RAY_TEMP_DIR = "/tmp/ray"
@@ -160,9 +161,21 @@ class Janitor(ServiceActor):
         except Exception as exc:
             self.record_error(exc)
             self.log.warning("disk guard failed: %s", exc)
+        await self.check_cameras_offline()
         if failed:
             return self.wake_seconds
         return wake_delay(self.clock(), self.next_run_at, self.wake_seconds)
+
+    async def check_cameras_offline(self) -> None:
+        """Issue 23: a regular camera silent far longer than usual gets an ``offline`` problem
+        (:mod:`homesec.workflows.camera_offline`); never fatal to the wake-up."""
+        try:
+            checked = await check_offline(self.sessions, self.clock())
+        except Exception as exc:
+            self.record_error(exc)
+            self.log.warning("offline check failed: %s", exc)
+            return
+        self.counters["cameras_went_offline"] += len(checked.went_offline)
 
     # --- retention cleanup ------------------------------------------------------------------
     async def run_cleanup(self, dry_run: bool = False) -> CleanupStats:

@@ -57,6 +57,8 @@ from homesec.store import alert_facts, alerts, house_modes, notifier_wake, notif
 from homesec.store.alerts import StoredAlert
 from homesec.store.outages import as_outage
 from homesec.workflows.alert_decisions import decide_new_events
+from homesec.workflows.camera_alert_decisions import decide_camera_problems
+from homesec.workflows.camera_alerts_out import camera_alert_message, publish_camera_problems
 from homesec.workflows.house_mode import apply_mqtt_commands, apply_schedule
 
 SWEEP_SECONDS = 5.0
@@ -138,7 +140,23 @@ class Notifier(ServiceActor):
             update_min_score_change=self.settings.notify_update_min_score_change,
         ):
             self.counters["decided_batches"] += 1
+        await self._decide_camera_problems()
         await self.deliver_due()
+
+    async def _decide_camera_problems(self) -> None:
+        """Camera alerts (issue 23): the undecided problems against the rules; then each
+        camera's problem state for Home Assistant."""
+        while await decide_camera_problems(
+            self.sessions,
+            list(self.channels),
+            _now(),
+            quiet_hours=self.settings.notify_quiet_hours,
+            zone=self.zone,
+        ):
+            self.counters["camera_problems_decided"] += 1
+        mqtt = self.mqtt
+        if mqtt is not None:
+            await publish_camera_problems(self.sessions, mqtt)
 
     async def _sleep(self) -> None:
         """Until woken, the next row is due, or the sweep; PostgreSQL away: the sweep."""
@@ -303,6 +321,8 @@ class Notifier(ServiceActor):
         return {} if self.retry_base_seconds is None else {"base": self.retry_base_seconds}
 
     async def _message(self, row: StoredAlert) -> AlertMessage | None:
+        if row.kind == AlertKind.CAMERA:
+            return await camera_alert_message(self.sessions, row, self.link_base, self.zone)
         if row.kind == AlertKind.TEST or row.event_id is None:
             return trial_message(
                 alert_id=row.id,

@@ -32,6 +32,7 @@ class AlertKind(StrEnum):
     ALERT = "alert"  # the first message of a visit
     UPDATE = "update"  # the batch's verdict on a visit a fast-path alert announced
     TEST = "test"  # POST /api/alerts/test
+    CAMERA = "camera"  # a camera went blind or silent (issue 23): no event, a camera problem
 
 
 class ChannelKind(StrEnum):

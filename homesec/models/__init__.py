@@ -12,6 +12,8 @@ from homesec.models.api_key import APIKey
 from homesec.models.base import Base
 from homesec.models.camera import Camera
 from homesec.models.camera_account import CameraAccount
+from homesec.models.camera_problem import CameraProblem
+from homesec.models.camera_tamper import CameraTamper
 from homesec.models.class_baseline import ClassBaseline
 from homesec.models.detection import Detection
 from homesec.models.enums import CameraStatus, FeedbackKind, LogSource, RiskLevel, UploadStatus
@@ -32,7 +34,9 @@ __all__ = [
     "Base",
     "Camera",
     "CameraAccount",
+    "CameraProblem",
     "CameraStatus",
+    "CameraTamper",
     "ClassBaseline",
     "Detection",
     "Event",

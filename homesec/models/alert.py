@@ -67,3 +67,7 @@ class AlertRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     acknowledged: Mapped[bool] = mapped_column(server_default=false())
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A camera alert's problem (migration 0012); NULL for an event's alert or a test.
+    camera_problem_id: Mapped[int | None] = mapped_column(
+        ForeignKey("camera_problems.id", ondelete="CASCADE")
+    )

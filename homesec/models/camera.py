@@ -43,6 +43,9 @@ class Camera(Base):
     # Off: the camera's uploads are still received and kept, but not analysed (the dashboard's
     # switch, for a camera pointed at a busy street during a party, say).
     enabled: Mapped[bool] = mapped_column(server_default=true())
+    # Minutes of silence after which the camera counts as offline (migration 0012); NULL: learnt
+    # from its uploads (homesec.policy.camera_offline), never for a camera that uploads on motion.
+    offline_after_minutes: Mapped[int | None] = mapped_column()
 
     # passive_deletes: the database's ON DELETE CASCADE removes the children, so deleting a
     # camera never loads its (possibly huge) history first. lazy="raise": under asyncio an

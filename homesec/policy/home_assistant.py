@@ -6,7 +6,8 @@ last will), and per camera ``<prefix>/<camera>/event``, ``/person`` (ON/OFF), ``
 ``/snapshot`` (JPEG) and ``/alert`` (retained: an update replaces its alert).
 
 Each camera is a Home Assistant device with a person binary sensor, a risk sensor, an image
-entity (the latest snapshot) and an event entity, announced by retained configs under
+entity (the latest snapshot), an event entity and a problem binary sensor
+(:mod:`homesec.policy.camera_problem_sensor`), announced by retained configs under
 ``homeassistant/<component>/<prefix>_<camera>/<object>/config`` (``<prefix>``: the topic
 prefix, ``homesec`` by default).
 
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import re
 from typing import Any
+
+from homesec.policy.camera_problem_sensor import problem_entity
 
 DISCOVERY_PREFIX = "homeassistant"
 STATUS_TOPIC = f"{DISCOVERY_PREFIX}/status"  # Home Assistant says "online" here when it starts
@@ -124,6 +127,7 @@ def discovery_configs(
             },
         ),
     ]
+    entities.append(problem_entity(topics.prefix, camera_id))  # issue 23: the camera went blind
     return [
         (
             f"{DISCOVERY_PREFIX}/{component}/{node}/{object_id}/config",

@@ -33,6 +33,7 @@ import msgspec
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from homesec.policy.capture_time import ExifCapture, exif_capture
+from homesec.policy.tamper import SAMPLE_SIZE
 from homesec.settings import Settings
 
 # Truncated images must fail to load. This is Pillow's default; a process-wide True set by some
@@ -76,6 +77,8 @@ class ValidationResult(msgspec.Struct, frozen=True, kw_only=True):
     mime_type: str | None = None
     sha256: str | None = None
     exif: ExifCapture | None = None  # the camera's capture time, when a valid image has one
+    # A valid image's SAMPLE_SIZE grey levels, from the same decode: the tamper check's input.
+    sample: bytes | None = None
 
 
 class ImageLimits(msgspec.Struct, frozen=True, kw_only=True):
@@ -193,11 +196,25 @@ def validate_image_bytes(data: bytes, limits: ImageLimits | None = None) -> Vali
             )
         refusal = _decode(image)
         exif = exif_capture(image) if refusal is None else None
+        sample = _gray_sample(image) if refusal is None else None
     if refusal is not None:
         return reject(*refusal, **known)
     return ValidationResult(
-        ok=True, message=f"valid {image_format} {width}x{height}", exif=exif, **known
+        ok=True,
+        message=f"valid {image_format} {width}x{height}",
+        exif=exif,
+        sample=sample,
+        **known,
     )
+
+
+def _gray_sample(image: Image.Image) -> bytes | None:
+    """The decoded (draft-scale) pixels as :data:`SAMPLE_SIZE` grey levels, row by row; None
+    when Pillow cannot convert them (an exotic mode): the tamper check skips that frame."""
+    try:
+        return image.convert("L").resize(SAMPLE_SIZE, Image.Resampling.BILINEAR).tobytes()
+    except Exception:  # untrusted pixels: never let the tamper sample refuse a valid image
+        return None
 
 
 def _decode(image: ImageFile.ImageFile) -> tuple[RejectReason, str] | None:

@@ -33,6 +33,7 @@ class NewAlert(msgspec.Struct, frozen=True, kw_only=True):
     rule_id: int | None = None
     camera_id: str | None = None
     updates_alert_id: int | None = None
+    camera_problem_id: int | None = None  # a camera alert's problem (issue 23)
 
 
 class StoredAlert(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,6 +51,7 @@ class StoredAlert(msgspec.Struct, frozen=True, kw_only=True):
     created_at: dt.datetime
     sent_at: dt.datetime | None
     acknowledged: bool
+    camera_problem_id: int | None = None  # a camera alert's problem (issue 23)
 
 
 def _stored(row: AlertRow) -> StoredAlert:
@@ -68,6 +70,7 @@ def _stored(row: AlertRow) -> StoredAlert:
         created_at=row.created_at,
         sent_at=row.sent_at,
         acknowledged=row.acknowledged,
+        camera_problem_id=row.camera_problem_id,
     )
 
 
@@ -247,6 +250,8 @@ async def acknowledge(
         same = AlertRow.id == alert_id
         if row.event_id is not None:
             same = same | (AlertRow.event_id == row.event_id)
+        if row.camera_problem_id is not None:  # a camera alert: its problem's rows
+            same = same | (AlertRow.camera_problem_id == row.camera_problem_id)
         await session.execute(
             update(AlertRow)
             .where(same, AlertRow.acknowledged.is_(False))
@@ -291,6 +296,13 @@ def _alert_key():
     any other by its kind and event (``alert:42``, ``update:43``)."""
     return case(
         (AlertRow.kind == AlertKind.TEST, func.split_part(AlertRow.idempotency_key, ":", 2)),
+        # A camera alert by its problem (issue 23): ``camera:7``.
+        (
+            AlertRow.kind == AlertKind.CAMERA,
+            AlertRow.kind
+            + ":"
+            + cast(func.coalesce(AlertRow.camera_problem_id, AlertRow.id), String),
+        ),
         else_=AlertRow.kind + ":" + cast(func.coalesce(AlertRow.event_id, AlertRow.id), String),
     )
 

@@ -46,6 +46,7 @@ from homesec.store import streams
 from homesec.store.dedupe import claim_contents
 from homesec.store.log_handler import ALREADY_STORED
 from homesec.store.uploads import ValidUpload, record_rejected, record_valid
+from homesec.workflows import camera_tamper
 
 log = logging.getLogger("homesec.watcher")
 
@@ -116,6 +117,7 @@ class UploadIngest:
         looked = await asyncio.gather(*(asyncio.to_thread(self._validate, p) for p in storable))
         valid: list[ValidUpload] = []
         seen_valid: dict[str, FileSeen] = {}
+        samples: dict[str, bytes] = {}  # the tamper check's input, by path
         for path, (seen, result) in zip(storable, looked, strict=True):
             if seen is None or result.reason is RejectReason.MISSING:
                 answers[path] = Ingested(Outcome.GONE)
@@ -135,6 +137,8 @@ class UploadIngest:
                         captured.why_not_exif,
                     )
                 seen_valid[path] = seen
+                if result.sample is not None:
+                    samples[path] = result.sample
                 valid.append(
                     ValidUpload(
                         file_path=path,
@@ -157,7 +161,29 @@ class UploadIngest:
                     (path, msgspec.structs.replace(answer, seen=seen_valid[path]))
                     for path, answer in recorded.items()
                 )
+                await self._check_tamper(valid, recorded, samples, sessions, redis)
         return [answers[path] for path in paths]
+
+    async def _check_tamper(
+        self,
+        valid: Sequence[ValidUpload],
+        recorded: Mapping[str, Ingested],
+        samples: Mapping[str, bytes],
+        sessions: async_sessionmaker[AsyncSession],
+        redis: aioredis.Redis,
+    ) -> None:
+        """The frames newly recorded (queued or duplicate) go to the tamper check (issue 23)."""
+        frames = [
+            camera_tamper.Frame(
+                image_path=upload.file_path,
+                seen_at=upload.seen_at,
+                sample=samples[upload.file_path],
+            )
+            for upload in valid
+            if upload.file_path in samples
+            and recorded[upload.file_path].outcome in (Outcome.ENQUEUED, Outcome.DUPLICATE)
+        ]
+        await camera_tamper.observe_quietly(sessions, redis, self.camera_id, frames)
 
     async def _record_valid(
         self,

@@ -233,13 +233,15 @@ def test_the_message_carries_camera_time_band_summary_link_and_update_title():
     assert message.local_time.startswith("2025-12-05T23:30:00+01:00")
 
 
-def test_home_assistant_discovery_makes_one_device_with_four_entities():
+def test_home_assistant_discovery_makes_one_device_with_five_entities():
     configs = dict(discovery_configs(Topics("homesec"), "porch", "Porch"))
     assert set(configs) == {
         "homeassistant/binary_sensor/homesec_porch/person/config",
         "homeassistant/sensor/homesec_porch/risk/config",
         "homeassistant/image/homesec_porch/snapshot/config",
         "homeassistant/event/homesec_porch/event/config",
+        # Issue 23: ON while the camera is covered, moved, blurred or offline.
+        "homeassistant/binary_sensor/homesec_porch/problem/config",
     }
     for config in configs.values():
         assert config["device"]["identifiers"] == ["homesec_porch"]

@@ -220,7 +220,25 @@ ADDED_COLUMNS |= {
         "changed_at": ("timestamptz", False, NOW),
         "changed_by": ("varchar(100)", False, None),
     },
+    # Issue 23 (migration 0012): cameras that go blind.
+    "camera_tamper": {
+        "camera_id": ("varchar", False, None),
+        "state": ("jsonb", False, None),
+        "updated_at": ("timestamptz", False, NOW),
+    },
+    "camera_problems": {
+        "id": ("integer", False, AUTO),
+        "camera_id": ("varchar", False, None),
+        "problem": ("varchar(32)", False, None),
+        "detail": ("text", True, None),
+        "image_path": ("text", True, None),
+        "started_at": ("timestamptz", False, None),
+        "cleared_at": ("timestamptz", True, None),
+        "decided": ("boolean", False, "false"),
+    },
 }
+# Issue 23 (migration 0012): a camera alert's problem.
+ADDED_COLUMNS["alerts"] |= {"camera_problem_id": ("integer", True, None)}
 COLUMNS_ADDED_TO_CONTRACT_TABLES: dict[str, dict[str, tuple[str, bool, str | None]]] = {
     "events": {
         "supersedes_event_id": ("integer", True, None),
@@ -229,7 +247,12 @@ COLUMNS_ADDED_TO_CONTRACT_TABLES: dict[str, dict[str, tuple[str, bool, str | Non
         "prompt_version": ("varchar(32)", True, None),
     },
     # enabled (migration 0004): off, uploads are kept, not analysed; role (migration 0005).
-    "cameras": {"enabled": ("boolean", False, "true"), "role": ("varchar(16)", True, None)},
+    # offline_after_minutes (migration 0012): the owner's silence threshold, NULL learnt.
+    "cameras": {
+        "enabled": ("boolean", False, "true"),
+        "role": ("varchar(16)", True, None),
+        "offline_after_minutes": ("integer", True, None),
+    },
     # When the picture was taken (migration 0009); detected_at stays the processing time.
     "detections": {"captured_at": ("timestamptz", True, None)},
 }
@@ -276,11 +299,15 @@ ADDED_INDEXES: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "idx_alerts_rule_camera": ("alerts", ("rule_id", "camera_id", "created_at"), False),
     "uq_notify_channels_url": ("notify_channels", ("url",), True),
     "idx_house_mode_changes_changed_at": ("house_mode_changes", ("changed_at",), False),
+    # Issue 23 (migration 0012): one open problem of a kind per camera; the undecided ones.
+    "uq_camera_problems_open": ("camera_problems", ("camera_id", "problem"), True),
+    "idx_camera_problems_undecided": ("camera_problems", ("id",), False),
 }
 
 COMPOSITE_PRIMARY_KEYS = {
     "class_baselines": ("camera_id", "object_class", "hour"),
     "activity_baselines": ("camera_id", "day_of_week", "hour"),
+    "camera_tamper": ("camera_id",),
 }
 PRIMARY_KEY_INDEXES = {
     f"pk_{table}": (table, COMPOSITE_PRIMARY_KEYS.get(table, ("id",)), True)
@@ -302,6 +329,9 @@ EXPECTED_FOREIGN_KEYS = {
     ("alerts", "event_id"): ("events", "id", "CASCADE"),
     ("alerts", "rule_id"): ("alert_rules", "id", "SET NULL"),
     ("alerts", "updates_alert_id"): ("alerts", "id", "CASCADE"),
+    ("alerts", "camera_problem_id"): ("camera_problems", "id", "CASCADE"),
+    ("camera_problems", "camera_id"): ("cameras", "id", "CASCADE"),
+    ("camera_tamper", "camera_id"): ("cameras", "id", "CASCADE"),
 }
 
 EXPECTED_CHECKS = {
@@ -326,6 +356,7 @@ EXPECTED_CHECKS = {
     "ck_alerts_kind_valid",
     "ck_notify_channels_kind_valid",
     "ck_house_mode_changes_mode_valid",
+    "ck_camera_problems_problem_valid",
 }
 
 _TYPE_NAMES = {

@@ -26,6 +26,11 @@ from urllib.parse import unquote, urlsplit
 
 from homesec.contract.alerts import AlertMessage
 from homesec.engines.notify import ChannelError
+from homesec.policy.camera_problem_sensor import (
+    problem_attributes_topic,
+    problem_payloads,
+    problem_topic,
+)
 from homesec.policy.home_assistant import (
     OFFLINE,
     ONLINE,
@@ -51,6 +56,9 @@ class MqttChannel:
         self.discovery = settings.homeassistant_discovery_on
         self.timeout = settings.notify_timeout_seconds
         self._cameras: dict[str, str] = {}  # camera id -> name, announced on each connection
+        # Each camera's problems as last published (issue 23); emptied on each connection, so
+        # the states go out again.
+        self._problems_sent: dict[str, list[str]] = {}
         self._lock = threading.Lock()
         self.connected = threading.Event()
         self.connections = 0
@@ -89,6 +97,7 @@ class MqttChannel:
             return
         self.last_error = None
         self.connections += 1
+        self._problems_sent = {}
         self.connected.set()
         client.publish(self.topics.available, ONLINE, qos=1, retain=True)
         client.subscribe(self.topics.house_mode_set, qos=1)
@@ -171,6 +180,23 @@ class MqttChannel:
                     qos=1, retain=True)  # fmt: skip
         if snapshot:
             publish(self.topics.camera(camera_id, "snapshot"), snapshot, qos=1, retain=True)
+
+    def publish_problems(self, problems: dict[str, list[str]]) -> None:
+        """Each known camera's problem sensor (retained), where it changed since last sent."""
+        if not self.connected.is_set():
+            return
+        with self._lock:
+            cameras = list(self._cameras)
+        prefix = self.topics.prefix
+        for camera_id in cameras:
+            now = problems.get(camera_id, [])
+            if self._problems_sent.get(camera_id) == now:
+                continue
+            state, attributes = problem_payloads(now)
+            publish = self._client.publish
+            publish(problem_attributes_topic(prefix, camera_id), attributes, qos=1, retain=True)
+            publish(problem_topic(prefix, camera_id), state, qos=1, retain=True)
+            self._problems_sent[camera_id] = now
 
     async def send(self, message: AlertMessage) -> None:
         if not self.connected.is_set():

@@ -14,8 +14,9 @@ from homesec.http.errors import BadRequest, NotFound
 from homesec.http.queries import notify_channels as channel_queries
 from homesec.http.schemas import alerts as schemas
 from homesec.policy.alert_rules import parse_time_range, replay
+from homesec.policy.camera_alerts import alert_source
 from homesec.settings import Settings, local_zone
-from homesec.store import alert_facts, alert_rules, alerts, notifier_wake
+from homesec.store import alert_facts, alert_rules, alerts, camera_problems, notifier_wake
 from homesec.store.alerts import StoredAlert
 from homesec.store.events import StoredEvent, stored_events
 
@@ -31,6 +32,7 @@ def to_rule(rule: AlertRule) -> schemas.AlertRule:
 def to_alert(row: StoredAlert, labels: dict[str, str]) -> schemas.Alert:
     values = msgspec.structs.asdict(row)
     values["channel_label"] = channel_queries.label_of(row.channel, labels)
+    values["source"] = alert_source(row.kind)
     return msgspec.convert(values, schemas.Alert, from_attributes=True)
 
 
@@ -219,6 +221,8 @@ class AlertLine(msgspec.Struct, frozen=True, kw_only=True):
     acknowledged: bool
     event: StoredEvent | None  # None for a test message, or once its event is gone
     deliveries: list[Delivery]
+    # A camera alert's problem in words (issue 23), e.g. "lens covered: brightness 0, ...".
+    problem: str | None = None
 
 
 async def alert_lines(
@@ -241,6 +245,10 @@ async def alert_lines(
     event_ids = sorted({row.event_id for group in groups for row in group if row.event_id})
     async with sessions() as session:
         shown = await stored_events(session, event_ids)
+        problems = await camera_problems.described(
+            session, sorted({row.camera_problem_id for g in groups for row in g
+                             if row.camera_problem_id is not None}),
+        )  # fmt: skip
     lines = []
     for group in groups:
         first = group[0]
@@ -254,6 +262,7 @@ async def alert_lines(
             created_at=first.created_at,
             acknowledged=all(row.acknowledged for row in group),
             event=shown.get(first.event_id) if first.event_id is not None else None,
+            problem=problems.get(first.camera_problem_id or 0),
             deliveries=[
                 Delivery(alert_id=row.id, channel=row.channel,
                          label=channel_queries.label_of(row.channel, labels), status=row.status,

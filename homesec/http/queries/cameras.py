@@ -11,11 +11,15 @@ from homesec.http.schemas import cameras as schemas
 from homesec.models import Camera, Detection, Upload, UploadStatus
 from homesec.policy.scoring import camera_role
 from homesec.store.camera_accounts import usernames_in
+from homesec.store.camera_problems import open_problems_in
 from homesec.store.uploads import RejectedUploads, rejected_uploads_in
 
 
 def _camera(
-    row: Camera, ftp_username: str | None = None, rejected: RejectedUploads | None = None
+    row: Camera,
+    ftp_username: str | None = None,
+    rejected: RejectedUploads | None = None,
+    problems: list[str] | None = None,
 ) -> schemas.Camera:
     camera = msgspec.convert(row, schemas.Camera, from_attributes=True)
     scoring = camera_role(row.name, row.role)
@@ -27,13 +31,15 @@ def _camera(
         role_source=scoring.source,
         rejected_uploads=rejected.count if rejected else 0,
         last_rejected_at=rejected.last_at if rejected else None,
+        problems=problems or [],
     )
 
 
 async def _with_account(session: AsyncSession, row: Camera) -> schemas.Camera:
     usernames = await usernames_in(session, [row.id])
     rejected = await rejected_uploads_in(session, [row.id])
-    return _camera(row, usernames.get(row.id), rejected.get(row.id))
+    problems = await open_problems_in(session)
+    return _camera(row, usernames.get(row.id), rejected.get(row.id), problems.get(row.id))
 
 
 async def list_cameras(session: AsyncSession) -> schemas.CameraList:
@@ -41,7 +47,11 @@ async def list_cameras(session: AsyncSession) -> schemas.CameraList:
     ids = [row.id for row in rows]
     usernames = await usernames_in(session, ids)
     rejected = await rejected_uploads_in(session, ids)
-    items = [_camera(row, usernames.get(row.id), rejected.get(row.id)) for row in rows]
+    problems = await open_problems_in(session)
+    items = [
+        _camera(row, usernames.get(row.id), rejected.get(row.id), problems.get(row.id))
+        for row in rows
+    ]
     return schemas.CameraList(items=items, count=len(rows))
 
 

@@ -128,6 +128,10 @@ class Alert(msgspec.Struct, kw_only=True):
     created_at: dt.datetime
     sent_at: dt.datetime | None
     acknowledged: bool
+    # What it is about (issue 23): "event" (an event's alert or update), "camera" (the camera
+    # went blind or silent: kind is "camera" too) or "test".
+    source: str = "event"
+    camera_problem_id: int | None = None  # a camera alert's problem
 
 
 class AlertList(msgspec.Struct, kw_only=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import msgspec
 
@@ -34,6 +35,12 @@ class Camera(msgspec.Struct, kw_only=True):
     # <FOSCAM_BASE_PATH>/.rejected/<id>/ for REJECTED_UPLOAD_RETENTION_DAYS.
     rejected_uploads: int = 0
     last_rejected_at: dt.datetime | None = None
+    # What is wrong with it now (issue 23): "lens covered", "view moved", "blurred", "offline";
+    # empty while it looks normal. Each one started a camera alert.
+    problems: list[str] = []
+    # Minutes of silence after which it counts as offline; null: learnt from its uploads (a
+    # camera that uploads only on motion never counts as offline).
+    offline_after_minutes: int | None = None
 
 
 class CameraList(msgspec.Struct, kw_only=True):
@@ -60,6 +67,10 @@ class CameraUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # street, entrance, driveway, yard, garage or indoor; null: guess it from the name again.
     role: CameraRole | msgspec.UnsetType | None = msgspec.UNSET
     enabled: bool | msgspec.UnsetType = msgspec.UNSET  # off: uploads kept, not analysed
+    # Minutes of silence that make it offline (1 .. 10080, a week); null: learnt.
+    offline_after_minutes: (
+        Annotated[int, msgspec.Meta(ge=1, le=10080)] | msgspec.UnsetType | None
+    ) = msgspec.UNSET
 
 
 class FtpAccountRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -1,0 +1,68 @@
+"""Cameras that go blind in a real browser (issue 23): a camera alert is one line on the Alerts
+page, marked camera, saying what is wrong, with each channel's part, and is acknowledged there;
+the Cameras page shows the problem as a badge; phone and desktop widths."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+from sqlalchemy import select
+
+from homesec.contract.alerts import AlertRule
+from homesec.models import AlertRow
+from homesec.store import alert_rules, camera_problems
+from homesec.workflows.camera_alert_decisions import decide_camera_problems
+from tests.test_http.conftest import add_camera
+from tests.test_ui.conftest import DESKTOP, PHONE, no_horizontal_scroll, shoot
+
+CHANNELS = ["apprise:1a2b3c4d", "webhook:5e6f7a8b"]
+
+
+async def test_a_camera_alert_on_the_alerts_and_cameras_pages(
+    make_app, serve, watched, db_sessions, settings, screenshots
+) -> None:
+    await add_camera(db_sessions, settings, "back_yard")
+    await alert_rules.create_rule(db_sessions, AlertRule(name="High", min_risk_level="high"))
+    now = dt.datetime.now(dt.UTC)
+    async with db_sessions.begin() as session:
+        await camera_problems.open_problem(
+            session, "back_yard", "view moved", now,
+            detail="brightness 96, contrast 41.0, sharpness 0.93 of usual, scene match 0.08",
+        )  # fmt: skip
+    assert await decide_camera_problems(db_sessions, CHANNELS, now, quiet_hours=None, zone=dt.UTC)
+    async with db_sessions() as session:
+        rows = (await session.scalars(select(AlertRow).order_by(AlertRow.id))).all()
+    assert [row.kind for row in rows] == ["camera", "camera"]
+
+    house = msgspec.structs.replace(settings, notify_urls=(), webhook_urls=())
+    base = serve(make_app(settings=house))
+    browser = await watched(base)
+    for viewport in (PHONE, DESKTOP):
+        page = await browser.page(viewport)
+        await page.goto(base + "/alerts")
+        lines = page.locator("li.alert")
+        assert await lines.count() == 1
+        line = lines.first
+        assert await line.locator(".chip.camera-problem").inner_text() in ("camera", "CAMERA")
+        assert "view moved: brightness 96" in await line.locator(".summary").inner_text()
+        assert "Back Yard" in await line.inner_text()
+        assert "rule High" in await line.inner_text()
+        assert await line.locator("li.delivery").count() == 2
+        await no_horizontal_scroll(page)
+        await shoot(page, screenshots, "alerts-camera-problem")
+
+        await page.goto(base + "/cameras")
+        badge = page.locator("li.camera-card[data-id='back_yard'] .camera-problem")
+        assert await badge.inner_text() in ("view moved", "VIEW MOVED")
+        await no_horizontal_scroll(page)
+        await page.close()
+
+    page = await browser.page(DESKTOP)
+    await page.goto(base + "/alerts")
+    line = page.locator("li.alert").first
+    await line.locator("button.acknowledge").click()
+    await line.locator(".ack").wait_for()
+    async with db_sessions() as session:
+        flags = (await session.scalars(select(AlertRow.acknowledged))).all()
+    assert flags == [True, True]  # both channels' rows of the one problem
