@@ -42,6 +42,7 @@ from homesec.http.routes.feedback import FeedbackController
 from homesec.http.routes.ftp import FtpBanController
 from homesec.http.routes.logs import LogController
 from homesec.http.routes.system import SystemController
+from homesec.http.routes.zones import CameraZoneController
 from homesec.http.services import Cleanup, Services, provide_services, provide_session
 from homesec.http.sessions import SessionStore
 from homesec.settings import Settings
@@ -122,6 +123,7 @@ def create_app(
             SystemController,
             CameraController,
             CameraAccountController,
+            CameraZoneController,
             EventController,
             FeedbackController,
             DetectionController,

@@ -12,6 +12,7 @@ from homesec.models.api_key import APIKey
 from homesec.models.base import Base
 from homesec.models.camera import Camera
 from homesec.models.camera_account import CameraAccount
+from homesec.models.camera_zone import CameraZoneRow
 from homesec.models.class_baseline import ClassBaseline
 from homesec.models.detection import Detection
 from homesec.models.enums import CameraStatus, FeedbackKind, LogSource, RiskLevel, UploadStatus
@@ -32,6 +33,7 @@ __all__ = [
     "Camera",
     "CameraAccount",
     "CameraStatus",
+    "CameraZoneRow",
     "ClassBaseline",
     "Detection",
     "Event",

@@ -42,5 +42,7 @@ class AlertRuleRow(Base):
     fast_path: Mapped[bool | None]
     cooldown_seconds: Mapped[int] = mapped_column(server_default=text("300"))
     channels: Mapped[list] = mapped_column(JSONB, server_default=EMPTY_LIST)  # channel kinds
+    # Zone names (migration 0010): the event must have a detection in one of them.
+    zones: Mapped[list] = mapped_column(JSONB, server_default=EMPTY_LIST)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -31,7 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 HOMESEC_TABLES = {
     "cameras", "detections", "events", "gpu_stats", "logs", "api_keys", "uploads",
     "camera_accounts", "class_baselines", "activity_baselines", "event_feedback",
-    "alert_rules", "alerts", "alert_cursor", "notify_channels",
+    "alert_rules", "alerts", "alert_cursor", "notify_channels", "camera_zones",
 }  # fmt: skip
 
 
