@@ -69,6 +69,9 @@ class AlertRule(msgspec.Struct, frozen=True, kw_only=True):
     fast_path: bool | None = None
     cooldown_seconds: int = 300
     channels: tuple[str, ...] = ()
+    # Zone names (issue 23): the event must have a detection in one of them (any camera's zone
+    # of that name, case aside); empty: anywhere.
+    zones: tuple[str, ...] = ()
 
 
 class EventFacts(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,6 +84,7 @@ class EventFacts(msgspec.Struct, frozen=True, kw_only=True):
     is_fast_path: bool
     started_at: dt.datetime
     confidences: dict[str, float] = {}  # object class -> its best confidence in the event
+    zones: tuple[str, ...] = ()  # the zones its detections stood in (issue 23)
 
 
 class AlertMessage(msgspec.Struct, frozen=True, kw_only=True):

@@ -216,6 +216,12 @@ def is_ignored(holding: Sequence[Zone]) -> bool:
     return bool(holding) and all(zone.action is ZoneAction.IGNORE for zone in holding)
 
 
+def in_any_zone(wanted: Sequence[str], stood_in: Collection[str]) -> bool:
+    """Whether a detection stood in one of the ``wanted`` zones (names, case aside)."""
+    names = {name.casefold() for name in stood_in}
+    return any(name.casefold() in names for name in wanted)
+
+
 def placed_detections(
     detections: Sequence[Detection], zones: Sequence[Zone], size: tuple[int, int]
 ) -> list[tuple[Detection, list[str]]]:

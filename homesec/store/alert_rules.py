@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from homesec.contract.alerts import AlertRule
 from homesec.models import AlertRuleRow
 
-_LIST_FIELDS = ("camera_ids", "object_types", "days", "time_ranges", "channels")
+_LIST_FIELDS = ("camera_ids", "object_types", "days", "time_ranges", "channels", "zones")
 EDITABLE_FIELDS = (
     "name", "enabled", "min_risk_level", "min_risk_score", "camera_ids", "object_types",
     "min_confidence", "days", "time_ranges", "fast_path", "cooldown_seconds", "channels",
+    "zones",
 )  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from homesec.models.enums import RiskLevel
 RuleName = text(100, min_length=1)
 CameraIdText = text(100, min_length=1)
 ObjectType = text(50, min_length=1)
+ZoneName = text(60, min_length=1)
 Weekday = Annotated[int, Meta(ge=1, le=7, description="ISO weekday: 1 Monday .. 7 Sunday")]
 TimeRange = Annotated[
     str,
@@ -42,6 +43,8 @@ class AlertRuleCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     fast_path: bool | None = None  # True: fast-path events only; False: batch events only
     cooldown_seconds: Cooldown = 300
     channels: Annotated[list[ChannelKind], Meta(max_length=3)] = []
+    # The event must have a detection in one of these zones (their names); empty: anywhere.
+    zones: Annotated[list[ZoneName], Meta(max_length=32)] = []
 
 
 class AlertRuleUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -63,6 +66,7 @@ class AlertRuleUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     fast_path: bool | msgspec.UnsetType | None = msgspec.UNSET
     cooldown_seconds: Cooldown | msgspec.UnsetType = msgspec.UNSET
     channels: Annotated[list[ChannelKind], Meta(max_length=3)] | msgspec.UnsetType = msgspec.UNSET
+    zones: Annotated[list[ZoneName], Meta(max_length=32)] | msgspec.UnsetType = msgspec.UNSET
 
 
 class AlertRule(msgspec.Struct, kw_only=True):
@@ -79,6 +83,7 @@ class AlertRule(msgspec.Struct, kw_only=True):
     fast_path: bool | None
     cooldown_seconds: int
     channels: list[str]
+    zones: list[str] = []
 
 
 class AlertRuleList(msgspec.Struct, kw_only=True):
