@@ -24,6 +24,7 @@ from homesec.http.pages import cameras as camera_pages
 from homesec.http.pages import events as event_pages
 from homesec.http.pages import login
 from homesec.http.pages import system as system_pages
+from homesec.http.pages import zones as zone_pages
 from homesec.http.pages.templates import template_config
 from homesec.http.rate_limit import SlidingWindowLimiter
 from homesec.http.relay import DEFAULT_QUEUE_SIZE, EventRelay
@@ -139,6 +140,7 @@ def create_app(
             event_pages.event_page,
             event_pages.event_row,
             camera_pages.cameras_page,
+            zone_pages.zones_page,
             alert_pages.alerts_page,
             system_pages.system_page,
             login.login_page,
