@@ -225,6 +225,23 @@ COLUMNS_ADDED_TO_CONTRACT_TABLES: dict[str, dict[str, tuple[str, bool, str | Non
     "detections": {"captured_at": ("timestamptz", True, None)},
 }
 
+# Issue 23 (migration 0010): each camera's zones; the zones a detection stood in; the zones an
+# alert rule asks for.
+ADDED_COLUMNS |= {
+    "camera_zones": {
+        "camera_id": ("varchar", False, None),
+        "position": ("integer", False, None),
+        "name": ("varchar(60)", False, None),
+        "action": ("varchar(16)", False, None),
+        "points": ("jsonb", False, None),
+        "objects": ("ARRAY", True, None),
+    },
+}
+ADDED_COLUMNS["alert_rules"] = ADDED_COLUMNS["alert_rules"] | {"zones": ("jsonb", False, "'[]'")}
+COLUMNS_ADDED_TO_CONTRACT_TABLES["detections"] = COLUMNS_ADDED_TO_CONTRACT_TABLES["detections"] | {
+    "zones": ("ARRAY", True, None)
+}
+
 EXPECTED_COLUMNS = {
     table: columns | COLUMNS_ADDED_TO_CONTRACT_TABLES.get(table, {})
     for table, columns in (CONTRACT_COLUMNS | ADDED_COLUMNS).items()
@@ -271,6 +288,7 @@ ADDED_INDEXES: dict[str, tuple[str, tuple[str, ...], bool]] = {
 COMPOSITE_PRIMARY_KEYS = {
     "class_baselines": ("camera_id", "object_class", "hour"),
     "activity_baselines": ("camera_id", "day_of_week", "hour"),
+    "camera_zones": ("camera_id", "position"),
 }
 PRIMARY_KEY_INDEXES = {
     f"pk_{table}": (table, COMPOSITE_PRIMARY_KEYS.get(table, ("id",)), True)
@@ -292,6 +310,7 @@ EXPECTED_FOREIGN_KEYS = {
     ("alerts", "event_id"): ("events", "id", "CASCADE"),
     ("alerts", "rule_id"): ("alert_rules", "id", "SET NULL"),
     ("alerts", "updates_alert_id"): ("alerts", "id", "CASCADE"),
+    ("camera_zones", "camera_id"): ("cameras", "id", "CASCADE"),
 }
 
 EXPECTED_CHECKS = {
@@ -315,6 +334,7 @@ EXPECTED_CHECKS = {
     "ck_alerts_status_valid",
     "ck_alerts_kind_valid",
     "ck_notify_channels_kind_valid",
+    "ck_camera_zones_action_valid",
 }
 
 _TYPE_NAMES = {
