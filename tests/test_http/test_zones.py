@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from homesec.models import APIKey, CameraZoneRow
 from homesec.store.api_keys import hash_api_key
-from tests.test_http.conftest import add_camera
+from tests.test_http.conftest import add_camera, add_detection
 
 STREET = {"name": "street", "points": [[0, 0], [1, 0], [1, 0.3], [0, 0.3]], "action": "ignore"}
 DRIVEWAY = {
@@ -111,3 +111,11 @@ async def test_saving_zones_needs_a_key_and_the_sites_own_page(
         ok = await client.put("/api/cameras/front/zones", json=[STREET], headers={"X-API-Key": "k"})
         assert ok.status_code == 200
         assert ok.json() == [STREET]
+
+
+async def test_detections_say_the_zones_they_stood_in(client, db_sessions, settings) -> None:
+    await add_camera(db_sessions, settings, "front")
+    placed = await add_detection(db_sessions, camera_id="front", zones=["porch", "street"])
+    older = await add_detection(db_sessions, camera_id="front")  # stored before zones
+    assert (await client.get(f"/api/detections/{placed}")).json()["zones"] == ["porch", "street"]
+    assert (await client.get(f"/api/detections/{older}")).json()["zones"] is None
