@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from homesec.models import APIKey, CameraZoneRow
 from homesec.store.api_keys import hash_api_key
-from tests.test_http.conftest import add_camera, add_detection
+from tests.test_http.conftest import add_camera, add_detection, add_event
 
 STREET = {"name": "street", "points": [[0, 0], [1, 0], [1, 0.3], [0, 0.3]], "action": "ignore"}
 DRIVEWAY = {
@@ -119,3 +119,13 @@ async def test_detections_say_the_zones_they_stood_in(client, db_sessions, setti
     older = await add_detection(db_sessions, camera_id="front")  # stored before zones
     assert (await client.get(f"/api/detections/{placed}")).json()["zones"] == ["porch", "street"]
     assert (await client.get(f"/api/detections/{older}")).json()["zones"] is None
+
+
+async def test_the_event_page_says_where_each_detection_stood(client, db_sessions, settings):
+    await add_camera(db_sessions, settings, "front")
+    placed = await add_detection(db_sessions, camera_id="front", zones=["porch door"])
+    nowhere = await add_detection(db_sessions, camera_id="front", zones=[], object_type="dog")
+    event = await add_event(db_sessions, camera_id="front", detection_ids=f"[{placed}, {nowhere}]")
+    html = (await client.get(f"/events/{event}")).text
+    assert html.count('class="muted zones"') == 1
+    assert '<span class="muted zones">in porch door</span>' in html
