@@ -4,7 +4,9 @@ read back by GET; what the API refuses is shown as it says it."""
 
 from __future__ import annotations
 
-from homesec.models import Upload
+from sqlalchemy import select
+
+from homesec.models import AlertRuleRow, Upload
 from homesec.models.enums import UploadStatus
 from tests.test_http.conftest import add_camera, write_jpeg
 from tests.test_ui.conftest import DESKTOP, PHONE, Watched, no_horizontal_scroll, shoot
@@ -153,3 +155,27 @@ async def test_the_cameras_page_leads_to_the_zone_editor(
     await page.click('li[data-id="porch"] a.zones-link')
     await page.wait_for_url(base + "/cameras/porch/zones")
     assert await page.locator("h1").inner_text() == "Zones of Porch"
+
+
+async def test_an_alert_rule_asks_for_zones_on_the_alerts_page(
+    watched, make_app, serve, db_sessions
+) -> None:
+    base = serve(make_app())
+    browser = await watched(base)
+    page = await browser.page(PHONE)
+    await page.goto(base + "/alerts")
+    await page.click("#new-rule")
+    form = page.locator("#rule-form")
+    await form.locator("input[name=name]").fill("At the door")
+    await form.locator("input[name=zones]").fill("porch door, gate")
+    async with page.expect_navigation():
+        await page.click("#save-rule")
+    async with db_sessions() as session:
+        named = select(AlertRuleRow).where(AlertRuleRow.name == "At the door")
+        row = (await session.scalars(named)).one()
+    assert row.zones == ["porch door", "gate"]
+    rule = page.locator(f"li#rule-{row.id}")
+    assert "in zones porch door, gate" in await rule.locator(".conditions").inner_text()
+    await rule.locator("button.edit").click()
+    assert await form.locator("input[name=zones]").input_value() == "porch door, gate"
+    await no_horizontal_scroll(page)
