@@ -48,9 +48,9 @@ from sqlalchemy import func, select
 
 from homesec.actors import ray_gateway
 from homesec.actors.camera_watcher import DEFAULT_TICK_SECONDS as WATCHER_TICK_SECONDS
-from homesec.actors.ray_gateway import create_actor
 from homesec.contract import actor_names, keys
 from homesec.contract.reports import ActorSpec
+from homesec.engines.detector import DetectorEngine
 from homesec.models import Detection, Upload
 from homesec.ops import migrate
 from homesec.ops.services import local_services
@@ -116,11 +116,12 @@ def bench_settings(data_dir: Path, detector_model: str, **env: str) -> Settings:
 async def pipeline(settings: Settings, database_url: str, redis_url: str) -> AsyncIterator[None]:
     spec = ActorSpec(
         name=actor_names.SUPERVISOR,
-        kind="supervisor",
-        class_path="homesec.actors.supervisor:Supervisor",
-        args=(actor_names.SUPERVISOR, settings, database_url, redis_url),  # production cycle
+        kind="supervisor",  # the production cycle: it starts every other actor
+        settings=settings,
+        database_url=database_url,
+        redis_url=redis_url,
     )
-    supervisor = create_actor(spec)
+    supervisor, main_loop = ray_gateway.spawn(spec)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -136,7 +137,8 @@ async def pipeline(settings: Settings, database_url: str, redis_url: str) -> Asy
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(supervisor.shutdown.remote(), 60)
-        ray.kill(supervisor, no_restart=True)
+        # As `homesec up` stops it: its `run` answers before the kill (no "killed" noise).
+        await ray_gateway.retire(supervisor, [main_loop], stop_timeout=30, loop_timeout=5)
 
 
 async def done_count(sessions, camera_id: str) -> int:
@@ -311,35 +313,48 @@ def random_rtdetr(directory: Path) -> Path:
     return directory
 
 
-def engine_rate(model_dir: Path, jpegs: list[bytes], batch_size: int) -> float:
-    """Images/s of the engine alone, batch after batch on decoded images, in a Ray worker set up
-    as the detector's is (one CPU, the detector's process environment): the ratio of the
-    pipeline to this rate is then what the pipeline around the engine costs."""
+def engine_rate(settings: Settings, jpegs: list[bytes]) -> tuple[float, str]:
+    """Images/s of the engine alone, batch after batch on decoded images, built as the detector
+    builds it (``create_detector``: the engine, precision and batch size of ``settings``) in a
+    Ray worker set up as the detector's (one CPU, the detector's process environment): the ratio
+    of the pipeline to this rate is then what the pipeline around the engine costs."""
     from homesec.actors.ray_gateway import actor_options
     from homesec.contract.reports import ActorSpec
     from homesec.policy.process_env import DETECTOR_PROCESS_ENV
 
     options = actor_options(
         ActorSpec(
-            name="bench", kind="bench", class_path="", num_cpus=1, env_vars=DETECTOR_PROCESS_ENV
+            name="bench",
+            kind="bench",
+            settings=settings,
+            database_url="",
+            redis_url="",
+            num_cpus=1,
+            env_vars=DETECTOR_PROCESS_ENV,
         )
     )
     task = ray.remote(_engine_rate_here).options(
         num_cpus=options["num_cpus"], runtime_env=options.get("runtime_env")
     )
-    return ray.get(task.remote(str(model_dir), jpegs, batch_size))
+    return ray.get(task.remote(settings, jpegs))
 
 
-def _engine_rate_here(model_dir: str, jpegs: list[bytes], batch_size: int) -> float:
-    from homesec.engines.detector.rtdetr import RtDetrDetector
+def _engine_rate_here(settings: Settings, jpegs: list[bytes]) -> tuple[float, str]:
+    from homesec.engines.detector import create_detector
 
-    detector = RtDetrDetector(model_dir, device="cpu", confidence_threshold=0.5)
+    detector = create_detector(settings, device="cpu")  # warmed up, as the detector's is
     images = [Image.open(io.BytesIO(data)).convert("RGB") for data in jpegs]
-    detector.warm_up(batch_size)  # as the detector does when it loads the model
+    batch_size = settings.detector_batch_size
     started = time.perf_counter()
     for start in range(0, len(images), batch_size):
         detector.detect(images[start : start + batch_size])
-    return len(images) / (time.perf_counter() - started)
+    return len(images) / (time.perf_counter() - started), _engine_words(detector)
+
+
+def _engine_words(detector: DetectorEngine) -> str:
+    """What ran: the engine's name, and OpenVINO's precision as compiled."""
+    precision = getattr(detector, "compiled_precision", None)
+    return f"{detector.name} {precision}" if precision else detector.name
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -371,6 +386,14 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=400)
     parser.add_argument("--rtdetr-images", type=int, default=48)
     parser.add_argument("--fast-samples", type=int, default=20)
+    parser.add_argument(
+        "--engine", default="auto", choices=["auto", "openvino", "torch"],
+        help="DETECTOR_ENGINE of the RT-DETRv2 measurement (3.)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--precision", default="auto", choices=["auto", "f32", "bf16"],
+        help="DETECTOR_PRECISION of the RT-DETRv2 measurement (3.)",
+    )  # fmt: skip
     parser.add_argument(
         "--skip",
         action="append",
@@ -416,27 +439,29 @@ def main() -> None:
                 model_dir = random_rtdetr(data_dir / "rtdetr")
                 # Images of their own: the capacity run's would be duplicates within the TTL.
                 subset = make_jpegs(args.rtdetr_images, first=len(jpegs))
-                # Before and after the pipeline run: on a shared machine two runs of the very same
-                # measurement differ by up to a tenth, so the ratio is taken to their mean.
-                engine_before = engine_rate(model_dir, subset, batch_size=8)
                 # Random weights score every query near chance; a high threshold keeps the number
                 # of stored detections per image in a real model's range (a few, not hundreds).
                 real = bench_settings(
                     data_dir / "rtdetr-run",
                     str(model_dir),
                     DETECTOR_DEVICE="cpu",
+                    DETECTOR_ENGINE=args.engine,
+                    DETECTOR_PRECISION=args.precision,
                     DETECTION_CONFIDENCE_THRESHOLD="0.95",
                 )
+                # Before and after the pipeline run: on a shared machine two runs of the very same
+                # measurement differ by up to a tenth, so the ratio is taken to their mean.
+                engine_before, what = engine_rate(real, subset)
                 stored_before = asyncio.run(detection_count(db))
                 with_model = asyncio.run(pipeline_rate(real, db, endpoints.redis_url, subset))
-                engine_after = engine_rate(model_dir, subset, batch_size=8)
+                engine_after, _ = engine_rate(real, subset)
                 engine = (engine_before + engine_after) / 2
                 found = asyncio.run(detection_count(db)) - stored_before
                 print(
-                    f"3. RT-DETRv2 (r50vd, random weights, CPU): engine {engine:.2f} images/s "
-                    f"(before {engine_before:.2f}, after {engine_after:.2f}), "
-                    f"pipeline {with_model:.2f} images/s ({found} detections stored); "
-                    f"pipeline / engine {with_model / engine:.2f}"
+                    f"3. RT-DETRv2 (r50vd, random weights, CPU; {what}): engine "
+                    f"{engine:.2f} images/s (before {engine_before:.2f}, after "
+                    f"{engine_after:.2f}), pipeline {with_model:.2f} images/s ({found} detections "
+                    f"stored); pipeline / engine {with_model / engine:.2f}"
                 )
 
             if "fast-path" not in args.skip:

@@ -194,18 +194,18 @@ class Notifier(ServiceActor):
         try:
             event = msgspec.json.decode(text, type=SecurityEventMessage).data
             async with self.sessions() as session:
-                facts = await alert_facts.message_facts(session, event.event_id)
-            if facts is None:
+                announced = await alert_facts.announced_event(session, event.event_id)
+            if announced is None:
                 return
-            mqtt.know_cameras({facts.camera_id: facts.camera_name})
+            mqtt.know_cameras({announced.camera_id: announced.camera_name})
             # The whole frame the camera uploaded; its thumbnail when the image is gone.
-            snapshot = await _read(facts.image_path) or await _read(facts.thumbnail_path)
+            snapshot = await _read(announced.image_path) or await _read(announced.thumbnail_path)
             document = {
                 **msgspec.to_builtins(event),
-                "camera_name": facts.camera_name,
-                "local_time": facts.started_at.astimezone(self.zone).isoformat(),
+                "camera_name": announced.camera_name,
+                "local_time": announced.started_at.astimezone(self.zone).isoformat(),
             }
-            mqtt.publish_event(document, list(facts.object_types), snapshot)
+            mqtt.publish_event(document, list(announced.object_types), snapshot)
             self.counters["mqtt_events"] += 1
         except Exception as exc:  # state is best effort: the next event brings it up to date
             self.record_error(exc)
@@ -286,22 +286,14 @@ class Notifier(ServiceActor):
                 now=_now().astimezone(self.zone),
             )
         async with self.sessions() as session:
-            facts = await alert_facts.message_facts(session, row.event_id)
-        if facts is None:
+            event = await alert_facts.announced_event(session, row.event_id)
+        if event is None:
             return None
         return compose(
             alert_id=row.updates_alert_id or row.id,
             kind=row.kind,
             idempotency_key=row.idempotency_key,
-            event_id=facts.event_id,
-            camera_id=facts.camera_id,
-            camera_name=facts.camera_name,
-            started_at=facts.started_at,
-            risk_level=facts.risk_level,
-            risk_score=facts.risk_score,
-            summary=facts.summary,
-            object_types=facts.object_types,
-            thumbnail_path=facts.thumbnail_path,
+            event=event,
             link_base=self.link_base,
             zone=self.zone,
         )

@@ -1,5 +1,6 @@
-"""Alerts as data: the vocabularies of the ``alerts`` table, a rule as pure code reads it, the
-facts of an event a rule is judged on, and the message every channel sends.
+"""Alerts as data: the vocabularies of the ``alerts`` table, a rule as pure code reads it, an
+event as a rule judges it (:class:`JudgedEvent`) and as an alert tells it
+(:class:`AnnouncedEvent`), and the message every channel sends.
 
 A rule names channel *kinds* (``apprise``, ``mqtt``, ``webhook``); each configured URL of a kind
 is one concrete channel (``apprise:1a2b3c4d``), so an alert row, its idempotency key and its
@@ -74,8 +75,10 @@ class AlertRule(msgspec.Struct, frozen=True, kw_only=True):
     zones: tuple[str, ...] = ()
 
 
-class EventFacts(msgspec.Struct, frozen=True, kw_only=True):
-    """What a rule is judged on: the event and the best confidence of each class in it."""
+class JudgedEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An event as an alert rule judges it: its verdict and the best confidence of each class
+    in it. Made by ``store/alert_facts.py``; read by ``policy/alert_rules.py`` (the Notifier's
+    decisions, and the rule trial of ``/api/alerts/rules/{id}/test``)."""
 
     event_id: int
     camera_id: str
@@ -85,6 +88,25 @@ class EventFacts(msgspec.Struct, frozen=True, kw_only=True):
     started_at: dt.datetime
     confidences: dict[str, float] = {}  # object class -> its best confidence in the event
     zones: tuple[str, ...] = ()  # the zones its detections stood in (issue 23)
+
+
+class AnnouncedEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An event as an alert tells it: what its message and its MQTT state say, with the pictures
+    to attach. Made by ``store/alert_facts.py``; read by ``compose`` in
+    ``policy/alert_message.py`` and by the Notifier's MQTT state. Apart from :class:`JudgedEvent`
+    because it is read once per message sent, with the camera's name and the pictures, not once
+    per event decided."""
+
+    event_id: int
+    camera_id: str
+    camera_name: str
+    started_at: dt.datetime
+    risk_level: str | None
+    risk_score: int | None
+    summary: str | None
+    object_types: tuple[str, ...]
+    thumbnail_path: str | None  # the most confident detection's that has one
+    image_path: str | None = None  # the uploaded image of the most confident detection
 
 
 class AlertMessage(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,4 +1,4 @@
-"""The words of an alert: title, body and link, from the event's facts. Pure.
+"""The words of an alert: title, body and link, from the event as an alert tells it. Pure.
 
 Every channel sends the same :class:`AlertMessage`; a channel only chooses how (a push with a
 title and an attachment, a JSON POST, MQTT topics).
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from homesec.contract.alerts import AlertKind, AlertMessage
+from homesec.contract.alerts import AlertKind, AlertMessage, AnnouncedEvent
 
 
 def dashboard_link(base_url: str, event_id: int | None) -> str:
@@ -35,31 +35,24 @@ def compose(
     alert_id: int,
     kind: str,
     idempotency_key: str,
-    event_id: int | None,
-    camera_id: str,
-    camera_name: str,
-    started_at: dt.datetime,
-    risk_level: str | None,
-    risk_score: int | None,
-    summary: str | None,
-    object_types: tuple[str, ...],
-    thumbnail_path: str | None,
+    event: AnnouncedEvent,
     link_base: str,
     zone: dt.tzinfo | None,
 ) -> AlertMessage:
-    """The message of one alert row. ``alert_id``: the conversation's (for an update, the
-    alert it updates)."""
-    local = started_at.astimezone(zone)
+    """The message of one alert row about ``event``. ``alert_id``: the conversation's (for an
+    update, the alert it updates)."""
+    local = event.started_at.astimezone(zone)
+    risk_level, risk_score = event.risk_level, event.risk_score
     band = f"{risk_level or 'unscored'}" + (f" {risk_score}" if risk_score is not None else "")
-    what = describe_objects(object_types)
+    what = describe_objects(event.object_types)
     update = kind == AlertKind.UPDATE
-    title = f"{what} at {camera_name} ({band})"
+    title = f"{what} at {event.camera_name} ({band})"
     if update:
         title = f"Update: {title}"
-    link = dashboard_link(link_base, event_id)
+    link = dashboard_link(link_base, event.event_id)
     lines = [
-        f"{camera_name}, {local:%a %d %b %H:%M:%S}: risk {band}.",
-        summary or "",
+        f"{event.camera_name}, {local:%a %d %b %H:%M:%S}: risk {band}.",
+        event.summary or "",
         link,
     ]
     return AlertMessage(
@@ -67,18 +60,18 @@ def compose(
         kind=kind,
         title=title,
         body="\n".join(line for line in lines if line),
-        camera_id=camera_id,
-        camera_name=camera_name,
+        camera_id=event.camera_id,
+        camera_name=event.camera_name,
         local_time=local.isoformat(),
         risk_level=risk_level,
         risk_score=risk_score,
-        summary=summary,
-        event_id=event_id,
+        summary=event.summary,
+        event_id=event.event_id,
         link=link,
         idempotency_key=idempotency_key,
-        thumbnail_path=thumbnail_path,
+        thumbnail_path=event.thumbnail_path,
         update=update,
-        object_types=object_types,
+        object_types=event.object_types,
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 
-from homesec.contract.alerts import AlertRule, AlertStatus, ChannelKind, EventFacts, channel_kind
+from homesec.contract.alerts import AlertRule, AlertStatus, ChannelKind, JudgedEvent, channel_kind
 from homesec.policy.risk import RISK_LEVELS
 from homesec.policy.zones import in_any_zone
 
@@ -76,7 +76,7 @@ def level_rank(level: str | None) -> int:
     return RISK_LEVELS.index(level) if level in RISK_LEVELS else -1
 
 
-def match_failure(rule: AlertRule, event: EventFacts, zone: dt.tzinfo | None) -> str | None:
+def match_failure(rule: AlertRule, event: JudgedEvent, zone: dt.tzinfo | None) -> str | None:
     """Why ``rule`` does not match ``event`` (its first failing condition), or None: it does."""
     if not rule.enabled:
         return "the rule is disabled"
@@ -117,7 +117,7 @@ def cooling_down(rule: AlertRule, last_alerted_at: dt.datetime | None, now: dt.d
 
 def decide(
     rule: AlertRule,
-    event: EventFacts,
+    event: JudgedEvent,
     last_alerted_at: dt.datetime | None,
     now: dt.datetime,
     *,
@@ -146,10 +146,10 @@ def rule_channels(rule: AlertRule, configured: Iterable[str]) -> list[str]:
 
 def replay(
     rule: AlertRule,
-    events: Sequence[EventFacts],
+    events: Sequence[JudgedEvent],
     *,
     zone: dt.tzinfo | None = None,
-) -> list[tuple[EventFacts, Verdict]]:
+) -> list[tuple[JudgedEvent, Verdict]]:
     """What ``rule`` would have done for ``events`` (oldest first), each judged at its own start
     and with the cooldown its earlier alerts would have set (quiet hours left out: they are about
     when the owner listens, not about the event)."""

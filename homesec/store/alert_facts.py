@@ -13,14 +13,17 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from homesec.contract.alerts import EventFacts
+from homesec.contract.alerts import AnnouncedEvent, JudgedEvent
 from homesec.models import Camera, Detection, Event
 from homesec.policy.backfill_plan import REANALYSIS_PREFIX
 from homesec.store.events import LOOKBACK, decode_detection_ids
 
 
 class DecidableEvent(msgspec.Struct, frozen=True, kw_only=True):
-    facts: EventFacts
+    """An event the Notifier decides next: what its rules judge, and what finds the visit's
+    earlier alerts. Made by :func:`events_after`; read by ``workflows/alert_decisions.py``."""
+
+    facts: JudgedEvent
     detection_ids: list[int]
     # A backfill's reanalysis of past uploads: decided (the cursor passes it), never alerted.
     is_reanalysis: bool = False
@@ -63,7 +66,7 @@ async def events_after(session: AsyncSession, after_id: int, limit: int) -> list
                 zones.update(dict.fromkeys(stood_in))
         events.append(
             DecidableEvent(
-                facts=EventFacts(
+                facts=JudgedEvent(
                     event_id=row.id,
                     camera_id=row.camera_id,
                     risk_score=row.risk_score,
@@ -105,34 +108,8 @@ async def fast_path_events_of_same_visit(
     ]
 
 
-async def verdicts(
-    session: AsyncSession, event_ids: Sequence[int]
-) -> dict[int, tuple[str | None, int | None]]:
-    """Each event's band and score (what an alert about it said)."""
-    if not event_ids:
-        return {}
-    rows = await session.execute(
-        select(Event.id, Event.risk_level, Event.risk_score).where(Event.id.in_(list(event_ids)))
-    )
-    return {row.id: (row.risk_level, row.risk_score) for row in rows}
-
-
-class MessageFacts(msgspec.Struct, frozen=True, kw_only=True):
-    """What an alert message says about its event."""
-
-    event_id: int
-    camera_id: str
-    camera_name: str
-    started_at: dt.datetime
-    risk_level: str | None
-    risk_score: int | None
-    summary: str | None
-    object_types: tuple[str, ...]
-    thumbnail_path: str | None  # the most confident detection's that has one
-    image_path: str | None = None  # the uploaded image of the most confident detection
-
-
-async def message_facts(session: AsyncSession, event_id: int) -> MessageFacts | None:
+async def announced_event(session: AsyncSession, event_id: int) -> AnnouncedEvent | None:
+    """The event as its alerts and its MQTT state tell it; None when it is gone."""
     row = (
         await session.execute(
             select(Event, Camera.name)
@@ -162,7 +139,7 @@ async def message_facts(session: AsyncSession, event_id: int) -> MessageFacts | 
     )
     kinds = tuple(dict.fromkeys(d.object_type for d in detections if d.object_type))
     thumbnail = next((d.thumbnail_path for d in detections if d.thumbnail_path), None)
-    return MessageFacts(
+    return AnnouncedEvent(
         event_id=event.id,
         camera_id=event.camera_id,
         camera_name=camera_name,
@@ -182,40 +159,10 @@ async def camera_names(session: AsyncSession) -> dict[str, str]:
     return {row.id: row.name for row in rows}
 
 
-async def recent_events(session: AsyncSession, limit: int) -> list[EventFacts]:
+async def recent_events(session: AsyncSession, limit: int) -> list[JudgedEvent]:
     """The newest ``limit`` events, oldest first (what a rule's test replays)."""
     newest = (await session.scalars(select(Event.id).order_by(Event.id.desc()).limit(limit))).all()
     if not newest:
         return []
     decidable = await events_after(session, min(newest) - 1, limit)
     return [event.facts for event in decidable]
-
-
-class ShownFacts(msgspec.Struct, frozen=True, kw_only=True):
-    """What the Alerts page shows of an alert's event."""
-
-    event_id: int
-    risk_score: int | None
-    risk_level: str | None
-    summary: str | None
-    started_at: dt.datetime
-
-
-async def shown_facts(session: AsyncSession, event_ids: Sequence[int]) -> dict[int, ShownFacts]:
-    """Each event's score, band, summary and start, by id (an event gone is left out)."""
-    if not event_ids:
-        return {}
-    rows = await session.execute(
-        select(Event.id, Event.risk_score, Event.risk_level, Event.summary, Event.started_at)
-        .where(Event.id.in_(list(event_ids)))
-    )  # fmt: skip
-    return {
-        row.id: ShownFacts(
-            event_id=row.id,
-            risk_score=row.risk_score,
-            risk_level=row.risk_level,
-            summary=row.summary,
-            started_at=row.started_at,
-        )
-        for row in rows
-    }

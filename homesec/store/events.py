@@ -65,7 +65,10 @@ def decode_detection_ids(text: str | None) -> list[int]:
 
 
 class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """The fields of an ``events`` row that its live message carries."""
+    """An ``events`` row's identity and verdict: what its live message carries and what the
+    Alerts page shows of an alert's event. Made here (the Analyst's write, reads by batch or
+    id); read by the Analyst, by ``store/event_channel.py`` (``event_message``, the one
+    converter to the ``security_events`` message) and by the Alerts page's queries."""
 
     id: int
     batch_id: str
@@ -103,6 +106,15 @@ async def event_of_batch(session: AsyncSession, batch_id: str) -> StoredEvent | 
     """The batch's event, if it has one; joins the caller's transaction."""
     row = await session.scalar(select(Event).where(Event.batch_id == batch_id))
     return _stored(row) if row is not None else None
+
+
+async def stored_events(session: AsyncSession, event_ids: Sequence[int]) -> dict[int, StoredEvent]:
+    """The events with these ids, by id (an event gone is left out); joins the caller's
+    session."""
+    if not event_ids:
+        return {}
+    rows = await session.scalars(select(Event).where(Event.id.in_(list(event_ids))))
+    return {row.id: _stored(row) for row in rows}
 
 
 async def insert_event_in(

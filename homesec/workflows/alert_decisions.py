@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from homesec.contract.alerts import AlertKind, AlertRule, AlertStatus, EventFacts
+from homesec.contract.alerts import AlertKind, AlertRule, AlertStatus, JudgedEvent
 from homesec.policy.alert_rules import (
     decide,
     rule_channels,
@@ -36,6 +36,7 @@ from homesec.policy.alert_rules import (
 )
 from homesec.store import alert_cursor, alert_facts, alert_rules, alerts
 from homesec.store.alerts import NewAlert, StoredAlert
+from homesec.store.events import stored_events
 
 DECISION_BATCH = 200
 # NOTIFY_UPDATE_MIN_SCORE_CHANGE's default.
@@ -90,10 +91,11 @@ async def _updates_of_visit(
         session, facts.camera_id, event.detection_ids, facts.started_at
     )
     announced = await alerts.announced_for_events(session, fast_ids)
-    said = await alert_facts.verdicts(session, [first.event_id for first in announced])
+    said = await stored_events(session, [first.event_id for first in announced])
 
     def status(first: StoredAlert) -> AlertStatus:
-        level, score = said.get(first.event_id, (None, None))
+        said_then = said.get(first.event_id)  # its event, if still there: what the alert said
+        level, score = (said_then.risk_level, said_then.risk_score) if said_then else (None, None)
         news = update_worth_a_push(
             level, score, facts.risk_level, facts.risk_score, min_score_change
         )
@@ -116,7 +118,7 @@ async def _updates_of_visit(
 
 async def _alerts_by_rules(
     session: AsyncSession,
-    facts: EventFacts,
+    facts: JudgedEvent,
     rules: Sequence[AlertRule],
     channels: Sequence[str],
     now: dt.datetime,

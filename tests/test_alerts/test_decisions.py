@@ -8,7 +8,7 @@ import zoneinfo
 
 import pytest
 
-from homesec.contract.alerts import AlertRule, AlertStatus, EventFacts
+from homesec.contract.alerts import AlertRule, AlertStatus, AnnouncedEvent, JudgedEvent
 from homesec.policy.alert_channels import configured_channels, url_channel
 from homesec.policy.alert_message import compose, dashboard_link
 from homesec.policy.alert_rules import (
@@ -32,7 +32,7 @@ DEFAULT = AlertRule(name="High risk or above", min_risk_level="high")
 FRIDAY_NIGHT = dt.datetime(2025, 12, 5, 23, 30, tzinfo=BERLIN)
 
 
-def event(**changes) -> EventFacts:
+def event(**changes) -> JudgedEvent:
     values = dict(
         event_id=1,
         camera_id="porch",
@@ -42,7 +42,7 @@ def event(**changes) -> EventFacts:
         started_at=FRIDAY_NIGHT,
         confidences={"person": 0.95},
     )
-    return EventFacts(**{**values, **changes})
+    return JudgedEvent(**{**values, **changes})
 
 
 def test_the_default_rule_fires_for_high_and_critical_only():
@@ -217,11 +217,14 @@ def test_update_margin_is_a_setting_with_a_default_of_15_points():
 
 
 def test_the_message_carries_camera_time_band_summary_link_and_update_title():
+    event = AnnouncedEvent(
+        event_id=9, camera_id="porch", camera_name="Porch",
+        started_at=FRIDAY_NIGHT.astimezone(dt.UTC), risk_level="high", risk_score=72,
+        summary="A person at the door", object_types=("person",), thumbnail_path="/t.jpg",
+    )  # fmt: skip
     message = compose(
-        alert_id=7, kind="update", idempotency_key="update:7:9", event_id=9, camera_id="porch",
-        camera_name="Porch", started_at=FRIDAY_NIGHT.astimezone(dt.UTC), risk_level="high",
-        risk_score=72, summary="A person at the door", object_types=("person",),
-        thumbnail_path="/t.jpg", link_base="https://cam.example", zone=BERLIN,
+        alert_id=7, kind="update", idempotency_key="update:7:9", event=event,
+        link_base="https://cam.example", zone=BERLIN,
     )  # fmt: skip
     assert message.title == "Update: Person at Porch (high 72)"
     assert message.update and message.alert_id == 7

@@ -36,9 +36,10 @@ REVIEWED_CHOICES = ("no", "yes", "all")
 COMMON_OBJECTS = ("person", "car", "truck", "bicycle", "motorcycle", "dog", "cat", "bird")
 
 
-class EventView(msgspec.Struct, kw_only=True):
-    """The list's filters as the URL gives them, cleaned: what cannot be used is dropped and
-    named in ``problems`` (a page never fails on a hand-edited URL)."""
+class EventListParams(msgspec.Struct, kw_only=True):
+    """The events list's filters as the URL gives them, cleaned: what cannot be used is dropped
+    and named in ``problems`` (a page never fails on a hand-edited URL). Not an event: the
+    pages read events as the API's ``Event``."""
 
     camera: str = ""
     band: str = ""
@@ -50,7 +51,7 @@ class EventView(msgspec.Struct, kw_only=True):
     problems: list[str] = []
 
     @classmethod
-    def from_query(cls, query) -> EventView:
+    def from_query(cls, query) -> EventListParams:
         def text(name: str, limit: int = 100) -> str:
             return (query.get(name) or "").strip()[:limit]
 
@@ -132,7 +133,7 @@ class EmptyReason(msgspec.Struct, kw_only=True):
     detector_problem: str = ""
 
 
-async def _empty_reason(db, services, view: EventView, cameras) -> EmptyReason:
+async def _empty_reason(db, services, view: EventListParams, cameras) -> EmptyReason:
     if not cameras:
         return EmptyReason(why="no_camera")
     if view.params(reviewed=""):
@@ -161,7 +162,7 @@ def _band(event) -> str:
 
 @get("/", include_in_schema=False)
 async def events_page(request: Request, db: DbSession, services: ServicesDep) -> Template:
-    view = EventView.from_query(request.query_params)
+    view = EventListParams.from_query(request.query_params)
     filters = view.filters(services.settings)
     position = None
     if view.cursor:
@@ -197,7 +198,7 @@ async def event_row(
 ) -> Template | Response[None]:
     """One line of the list, for the page to add a live event: 204 when the event does not
     pass the page's filters (given as the page's own query string)."""
-    view = EventView.from_query(request.query_params)
+    view = EventListParams.from_query(request.query_params)
     if not await dashboard.event_matches(db, event_id, view.filters(services.settings)):
         return Response(None, status_code=204)
     event = await event_queries.get_event(db, event_id)
@@ -275,7 +276,7 @@ async def _frames(detections: list[Detection], settings: Settings) -> list[Frame
 async def event_page(
     request: Request, db: DbSession, services: ServicesDep, event_id: RowId
 ) -> Template:
-    view = EventView.from_query(request.query_params)
+    view = EventListParams.from_query(request.query_params)
     event = await event_queries.get_event(db, event_id)
     # An alert's link names the event it was sent for; once the visit's batch supersedes it,
     # the page leads to the final verdict.

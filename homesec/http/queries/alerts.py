@@ -16,8 +16,8 @@ from homesec.http.schemas import alerts as schemas
 from homesec.policy.alert_rules import parse_time_range, replay
 from homesec.settings import Settings, local_zone
 from homesec.store import alert_facts, alert_rules, alerts, notifier_wake
-from homesec.store.alert_facts import ShownFacts
 from homesec.store.alerts import StoredAlert
+from homesec.store.events import StoredEvent, stored_events
 
 # How long POST /api/alerts/test waits for the Notifier beyond one channel's timeout (it may be
 # between sweeps, or busy with another channel's retries).
@@ -207,7 +207,7 @@ class Delivery(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AlertLine(msgspec.Struct, frozen=True, kw_only=True):
-    """One alert (or update, or test message) with its event's facts and each channel's part."""
+    """One alert (or update, or test message) with its event and each channel's part."""
 
     id: int  # its newest row's: orders and pages the lines
     first_id: int  # its first row's: what "Acknowledge" sends (the API acknowledges them all)
@@ -217,7 +217,7 @@ class AlertLine(msgspec.Struct, frozen=True, kw_only=True):
     camera_id: str | None
     created_at: dt.datetime
     acknowledged: bool
-    facts: ShownFacts | None
+    event: StoredEvent | None  # None for a test message, or once its event is gone
     deliveries: list[Delivery]
 
 
@@ -240,7 +240,7 @@ async def alert_lines(
     labels = await channel_queries.labels(sessions, settings)
     event_ids = sorted({row.event_id for group in groups for row in group if row.event_id})
     async with sessions() as session:
-        facts = await alert_facts.shown_facts(session, event_ids)
+        shown = await stored_events(session, event_ids)
     lines = []
     for group in groups:
         first = group[0]
@@ -253,7 +253,7 @@ async def alert_lines(
             camera_id=first.camera_id,
             created_at=first.created_at,
             acknowledged=all(row.acknowledged for row in group),
-            facts=facts.get(first.event_id) if first.event_id is not None else None,
+            event=shown.get(first.event_id) if first.event_id is not None else None,
             deliveries=[
                 Delivery(alert_id=row.id, channel=row.channel,
                          label=channel_queries.label_of(row.channel, labels), status=row.status,
