@@ -8,7 +8,7 @@ import datetime as dt
 
 from sqlalchemy import update
 
-from homesec.contract.alerts import AlertRule, EventFacts
+from homesec.contract.alerts import AlertRule, JudgedEvent
 from homesec.models import Detection
 from homesec.policy.alert_rules import match_failure
 from homesec.store import alert_facts
@@ -19,8 +19,8 @@ __all__ = ["make_client"]  # the fixture, shared with test_api.py
 AT = dt.datetime(2025, 12, 5, 23, 30, tzinfo=dt.UTC)
 
 
-def event(zones: tuple[str, ...]) -> EventFacts:
-    return EventFacts(
+def event(zones: tuple[str, ...]) -> JudgedEvent:
+    return JudgedEvent(
         event_id=1,
         camera_id="porch",
         risk_score=70,
