@@ -101,6 +101,8 @@ def build_context(raw: dict[str, Any]) -> AnalysisContext:
                             dt.UTC
                         ),
                         bbox=BoundingBox(40 + 120 * n, 60, 80, 200),
+                        # The owner's zones it stood in (the detector stores them).
+                        zones=list(item.get("zones", [])),
                     )
                 )
     detections.sort(key=lambda d: (d.detected_at, d.detection_id))

@@ -73,6 +73,9 @@ class AlertRule(msgspec.Struct, frozen=True, kw_only=True):
     channels: tuple[str, ...] = ()
     # The house's modes (home, away, night) the rule holds in; empty: every mode.
     modes: tuple[str, ...] = ()
+    # Zone names (issue 23): the event must have a detection in one of them (any camera's zone
+    # of that name, case aside); empty: anywhere.
+    zones: tuple[str, ...] = ()
 
 
 class JudgedEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -88,6 +91,7 @@ class JudgedEvent(msgspec.Struct, frozen=True, kw_only=True):
     started_at: dt.datetime
     confidences: dict[str, float] = {}  # object class -> its best confidence in the event
     house_mode: str = "home"  # the house's mode when the event started
+    zones: tuple[str, ...] = ()  # the zones its detections stood in (issue 23)
 
 
 class AnnouncedEvent(msgspec.Struct, frozen=True, kw_only=True):

@@ -39,6 +39,9 @@ class DetectionSummary(msgspec.Struct, frozen=True, kw_only=True):
     # When the picture was taken (EXIF, else the upload's time); None for rows stored before
     # it was kept. ``detected_at`` is when the detector processed the image.
     captured_at: dt.datetime | None = None
+    # The names of the camera's zones that held where it stood (issue 23); empty: in none, or
+    # stored before zones.
+    zones: list[str] = []
 
     @property
     def happened_at(self) -> dt.datetime:

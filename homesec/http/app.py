@@ -24,6 +24,7 @@ from homesec.http.pages import cameras as camera_pages
 from homesec.http.pages import events as event_pages
 from homesec.http.pages import login
 from homesec.http.pages import system as system_pages
+from homesec.http.pages import zones as zone_pages
 from homesec.http.pages.templates import template_config
 from homesec.http.rate_limit import SlidingWindowLimiter
 from homesec.http.relay import DEFAULT_QUEUE_SIZE, EventRelay
@@ -43,6 +44,7 @@ from homesec.http.routes.ftp import FtpBanController
 from homesec.http.routes.house_mode import HouseModeController
 from homesec.http.routes.logs import LogController
 from homesec.http.routes.system import SystemController
+from homesec.http.routes.zones import CameraZoneController
 from homesec.http.services import Cleanup, Services, provide_services, provide_session
 from homesec.http.sessions import SessionStore
 from homesec.settings import Settings
@@ -123,6 +125,7 @@ def create_app(
             SystemController,
             CameraController,
             CameraAccountController,
+            CameraZoneController,
             EventController,
             FeedbackController,
             DetectionController,
@@ -139,6 +142,7 @@ def create_app(
             event_pages.event_page,
             event_pages.event_row,
             camera_pages.cameras_page,
+            zone_pages.zones_page,
             alert_pages.alerts_page,
             system_pages.system_page,
             login.login_page,

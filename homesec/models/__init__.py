@@ -14,6 +14,7 @@ from homesec.models.camera import Camera
 from homesec.models.camera_account import CameraAccount
 from homesec.models.camera_problem import CameraProblem
 from homesec.models.camera_tamper import CameraTamper
+from homesec.models.camera_zone import CameraZoneRow
 from homesec.models.class_baseline import ClassBaseline
 from homesec.models.detection import Detection
 from homesec.models.enums import CameraStatus, FeedbackKind, LogSource, RiskLevel, UploadStatus
@@ -37,6 +38,7 @@ __all__ = [
     "CameraProblem",
     "CameraStatus",
     "CameraTamper",
+    "CameraZoneRow",
     "ClassBaseline",
     "Detection",
     "Event",

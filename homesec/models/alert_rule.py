@@ -44,5 +44,7 @@ class AlertRuleRow(Base):
     channels: Mapped[list] = mapped_column(JSONB, server_default=EMPTY_LIST)  # channel kinds
     # The house's modes the rule holds in (home, away, night); empty: every mode (migration 0011).
     modes: Mapped[list] = mapped_column(JSONB, server_default=EMPTY_LIST)
+    # Zone names (migration 0010): the event must have a detection in one of them.
+    zones: Mapped[list] = mapped_column(JSONB, server_default=EMPTY_LIST)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, Index, String, func
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from homesec.models.base import Base
@@ -42,5 +43,8 @@ class Detection(Base):
     # An addition to the contract (migration 0008): when the picture was taken, the upload's
     # ``captured_at``; ``detected_at`` stays the processing time. NULL for older rows.
     captured_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # An addition to the contract (migration 0010): the names of the camera's zones that held
+    # the detection's footpoint; empty: in none; NULL for rows stored before zones.
+    zones: Mapped[list[str] | None] = mapped_column(ARRAY(String))
 
     camera: Mapped[Camera] = relationship(back_populates="detections", lazy="raise")

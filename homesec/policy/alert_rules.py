@@ -16,6 +16,7 @@ import msgspec
 
 from homesec.contract.alerts import AlertRule, AlertStatus, ChannelKind, JudgedEvent, channel_kind
 from homesec.policy.risk import RISK_LEVELS
+from homesec.policy.zones import in_any_zone
 
 _RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
@@ -96,6 +97,10 @@ def match_failure(rule: AlertRule, event: JudgedEvent, zone: dt.tzinfo | None) -
         best = max((event.confidences.get(kind, 0.0) for kind in wanted), default=0.0)
         if best < rule.min_confidence:
             return f"best confidence {best:.2f} is below {rule.min_confidence:.2f}"
+    if rule.zones and not in_any_zone(rule.zones, event.zones):
+        return (
+            f"no detection in the zone{'s' if len(rule.zones) > 1 else ''} {', '.join(rule.zones)}"
+        )
     if (rule.days or rule.time_ranges) and not in_schedule(
         rule.days, rule.time_ranges, event.started_at.astimezone(zone)
     ):

@@ -73,6 +73,9 @@ and people arriving by vehicle in the dark raise the risk; a single low-confiden
 lowers it.
 - A weapon (knife, scissors, baseball bat) together with a person is at least high by day and \
 critical at night; "minimum_score" gives the least the system will accept.
+- A detection's "zones" are the owner's names for the parts of the view it stood in: a zone \
+named like a door, porch, entrance or gate is at the house and matters more, most at night; \
+one named street or pavement is public ground and matters less.
 - Use only the data given. Do not assume anything that is not in it.
 
 The message from the user contains one block between {DATA_BEGIN} and {DATA_END}. It is \
@@ -129,6 +132,8 @@ def _detection_data(detection: DetectionSummary, local_zone: dt.tzinfo | None) -
     if detection.bbox is not None:
         box = detection.bbox
         data["box"] = {"x": box.x, "y": box.y, "width": box.width, "height": box.height}
+    if detection.zones:  # the owner's names: outside text like the camera's name
+        data["zones"] = [sanitize_text(name, MAX_LABEL_CHARS) for name in detection.zones]
     return data
 
 

@@ -15,7 +15,8 @@ How a score is made (0-100; bands low <30, medium 30-59, high 60-84, critical 85
    often seen scores lower (up to 60% of the presence off). Without history the role decides.
 3. **Circumstances**: several people at once in the dark, people with a vehicle in the dark,
    people staying (loitering: at least :data:`LOITER_FRAMES` frames over
-   :data:`LOITER_SECONDS` s), a weapon with a person.
+   :data:`LOITER_SECONDS` s), a weapon with a person, and where people stood in the owner's
+   zones (a porch or a door raises, the street lowers: :mod:`homesec.policy.zone_scoring`).
 4. **The weapon floor**: a weapon (knife, scissors, baseball bat) together with a person is
    critical in the dark and at least high by day, whatever any engine said.
 
@@ -48,9 +49,10 @@ from homesec.policy.scene import (
     WEAPON,
     Sighting,
 )
+from homesec.policy.zone_scoring import zone_part
 from homesec.settings import RiskBands
 
-RULES_VERSION = "rules-3"
+RULES_VERSION = "rules-4"  # rules-4: the owner's zones and the house's mode
 
 # --- camera roles ------------------------------------------------------------------------------
 # Words of a camera's name that say what it watches; the first role in this order whose word
@@ -446,6 +448,9 @@ def score_by_rules(context: AnalysisContext) -> RulesScore:
         parts.append(Part(0, f"{history_words(context.baseline.history_days)}: the role decides"))
     if PERSON in sightings:
         parts.extend(_people_circumstances(context, sightings, role.role, part))
+        zones = zone_part(context.detections, part)  # the owner's zones (policy/zone_scoring.py)
+        if zones is not None:
+            parts.append(Part(zones.points, zones.why))
     away_kind = PERSON if PERSON in sightings else top
     if away_kind in (PERSON, VEHICLE):
         factor = confidence_factor(sightings[away_kind].best_confidence)

@@ -30,15 +30,21 @@ class DecidableEvent(msgspec.Struct, frozen=True, kw_only=True):
     is_reanalysis: bool = False
 
 
-async def _confidences(session: AsyncSession, ids: Sequence[int]) -> dict[int, tuple[str, float]]:
+async def _confidences(
+    session: AsyncSession, ids: Sequence[int]
+) -> dict[int, tuple[str, float, list[str]]]:
+    """Each detection's class, confidence and zones."""
     if not ids:
         return {}
     rows = await session.execute(
-        select(Detection.id, Detection.object_type, Detection.confidence).where(
+        select(Detection.id, Detection.object_type, Detection.confidence, Detection.zones).where(
             Detection.id.in_(list(ids))
         )
     )
-    return {row.id: (row.object_type or "", row.confidence or 0.0) for row in rows}
+    return {
+        row.id: (row.object_type or "", row.confidence or 0.0, list(row.zones or []))
+        for row in rows
+    }
 
 
 async def events_after(session: AsyncSession, after_id: int, limit: int) -> list[DecidableEvent]:
@@ -53,10 +59,12 @@ async def events_after(session: AsyncSession, after_id: int, limit: int) -> list
     events = []
     for row in rows:
         best: dict[str, float] = {}
+        zones: dict[str, None] = {}  # in the order first seen
         for detection_id in ids[row.id]:
             if detection_id in found:
-                kind, confidence = found[detection_id]
+                kind, confidence, stood_in = found[detection_id]
                 best[kind] = max(best.get(kind, 0.0), confidence)
+                zones.update(dict.fromkeys(stood_in))
         events.append(
             DecidableEvent(
                 facts=JudgedEvent(
@@ -68,6 +76,7 @@ async def events_after(session: AsyncSession, after_id: int, limit: int) -> list
                     started_at=row.started_at,
                     confidences=best,
                     house_mode=await house_modes.mode_at(session, row.started_at),
+                    zones=tuple(zones),
                 ),
                 detection_ids=ids[row.id],
                 is_reanalysis=row.batch_id.startswith(REANALYSIS_PREFIX),

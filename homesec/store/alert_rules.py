@@ -12,11 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from homesec.contract.alerts import AlertRule
 from homesec.models import AlertRuleRow
 
-_LIST_FIELDS = ("camera_ids", "object_types", "days", "time_ranges", "channels", "modes")
+_LIST_FIELDS = (
+    "camera_ids",
+    "object_types",
+    "days",
+    "time_ranges",
+    "channels",
+    "modes",
+    "zones",
+)
 EDITABLE_FIELDS = (
     "name", "enabled", "min_risk_level", "min_risk_score", "camera_ids", "object_types",
     "min_confidence", "days", "time_ranges", "fast_path", "cooldown_seconds", "channels",
-    "modes",
+    "modes", "zones",
 )  # fmt: skip
 
 

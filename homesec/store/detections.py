@@ -42,6 +42,9 @@ class ImageDetections(msgspec.Struct, frozen=True, kw_only=True):
     thumbnail_paths: list[str | None]  # one per detection
     # When the picture was taken (the job's); None: the ledger row's ``captured_at`` is used.
     captured_at: dt.datetime | None = None
+    # The names of the camera's zones holding each detection (one list per detection); None:
+    # in none.
+    zones: list[list[str]] | None = None
 
 
 class StoredImage(msgspec.Struct, frozen=True, kw_only=True):
@@ -167,9 +170,15 @@ async def _insert_detections(
             "bbox_width": detection.bbox.width,
             "bbox_height": detection.bbox.height,
             "thumbnail_path": thumbnail,
+            "zones": zones,
         }
         for image in images
-        for detection, thumbnail in zip(image.detections, image.thumbnail_paths, strict=True)
+        for detection, thumbnail, zones in zip(
+            image.detections,
+            image.thumbnail_paths,
+            image.zones if image.zones is not None else [[] for _ in image.detections],
+            strict=True,
+        )
     ]
     ids = await session.scalars(
         insert(DetectionRow).returning(DetectionRow.id, sort_by_parameter_order=True), rows
@@ -239,6 +248,7 @@ def summary(row: DetectionRow) -> DetectionSummary:
         bbox=BoundingBox(*box) if all(value is not None for value in box) else None,
         image=row.file_path or "",
         captured_at=row.captured_at,
+        zones=list(row.zones or []),
     )
 
 

@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from homesec.contract.analysis import Detection
 from homesec.contract.errors import BatcherUnavailable
 from homesec.contract.jobs import DetectionJob, StoredDetection
+from homesec.contract.zones import Zone
 from homesec.files.images import DecodedImage, decode_image, write_thumbnails
 from homesec.policy import capture_time
 from homesec.policy.detection_policy import (
@@ -55,7 +56,9 @@ from homesec.policy.detection_policy import (
     to_detect,
 )
 from homesec.policy.retry import RetryStep
+from homesec.policy.zones import placed_detections
 from homesec.settings import Settings
+from homesec.store import camera_zones
 from homesec.store import cameras as store_cameras
 from homesec.store import detections as store_detections
 from homesec.store.detections import ImageDetections
@@ -189,13 +192,17 @@ class DetectionWork:
             if skipped:
                 self.tally.counters["skipped_disabled"] += len(skipped)
             stored |= {path: [] for path in skipped}
+            # Read per batch, so a zone saved on the dashboard holds from the next batch on.
+            zones = await camera_zones.zones_by_camera(
+                self.sessions, {item.job.camera_id for item in work}
+            )
         except Exception as exc:
             for item in work:
                 await self._failed(item.entry, item.job, exc)
             return None
         fresh = to_detect(work, stored)
         if fresh:
-            stored |= await self._detect_and_store(fresh)
+            stored |= await self._detect_and_store(fresh, zones)
         done, away = await self._hand_over(work, stored)
         await self.consumer.ack(done)
         for entry_id in done:
@@ -206,9 +213,12 @@ class DetectionWork:
         )
         return BatchersAway.of(away) if away else None
 
-    async def _detect_and_store(self, work: list[_Work]) -> dict[str, list[StoredDetection]]:
-        """Decode, detect (one call), write thumbnails, store; the stored detections by file
-        path. Jobs that failed a step are handed to the retry book and left out."""
+    async def _detect_and_store(
+        self, work: list[_Work], zones: dict[str, list[Zone]]
+    ) -> dict[str, list[StoredDetection]]:
+        """Decode, detect (one call), keep what the cameras' zones keep, write thumbnails,
+        store; the stored detections by file path. Jobs that failed a step are handed to the
+        retry book and left out."""
         # Pillow decodes without the GIL: the images of a batch decode side by side.
         decoded = await asyncio.gather(
             *(asyncio.to_thread(self._decode_one, item) for item in work)
@@ -231,6 +241,7 @@ class DetectionWork:
             ready, found = await self._detect_one_by_one(ready)
             if not ready:
                 return {}
+        found, zone_names = self._placed(ready, found, zones)
         # Thumbnails side by side (Pillow resizes and encodes without the GIL), then the
         # detections of every image in one transaction.
         thumbnails = await asyncio.gather(
@@ -240,7 +251,9 @@ class DetectionWork:
             )
         )
         images: list[tuple[_Work, ImageDetections]] = []
-        for (item, image), detections, paths in zip(ready, found, thumbnails, strict=True):
+        for (item, image), detections, paths, names in zip(
+            ready, found, thumbnails, zone_names, strict=True
+        ):
             if isinstance(paths, BaseException):
                 await self._failed(item.entry, item.job, paths)
                 continue
@@ -255,6 +268,7 @@ class DetectionWork:
                         detections=detections,
                         thumbnail_paths=paths,
                         captured_at=capture_time.from_iso(item.job.captured_at),
+                        zones=names,
                     ),
                 )
             )
@@ -267,6 +281,25 @@ class DetectionWork:
             self.settings.detection_confidence_threshold,
             self.settings.detection_object_types,
         )
+
+    def _placed(
+        self,
+        ready: list[tuple[_Work, DecodedImage]],
+        found: list[list[Detection]],
+        zones: dict[str, list[Zone]],
+    ) -> tuple[list[list[Detection]], list[list[list[str]]]]:
+        """Each image's detections that its camera's zones keep (one standing only in ignored
+        zones is dropped here: never stored, batched or scored), and each one's zone names."""
+        kept: list[list[Detection]] = []
+        names: list[list[list[str]]] = []
+        for (item, image), detections in zip(ready, found, strict=True):
+            placed = placed_detections(
+                detections, zones.get(item.job.camera_id, []), image.image.size
+            )
+            self.tally.counters["ignored_in_zones"] += len(detections) - len(placed)
+            kept.append([detection for detection, _ in placed])
+            names.append([zone_names for _, zone_names in placed])
+        return kept, names
 
     async def _detect_one_by_one(
         self, ready: list[tuple[_Work, DecodedImage]]

@@ -1,7 +1,7 @@
 """The house's mode (issue 23): ``house_mode_changes`` and ``alert_rules.modes``.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-07
 
 ``house_mode_changes`` logs every change of the mode (home, away, night) with who made it; the
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0009"
+down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

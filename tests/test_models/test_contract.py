@@ -257,6 +257,23 @@ COLUMNS_ADDED_TO_CONTRACT_TABLES: dict[str, dict[str, tuple[str, bool, str | Non
     "detections": {"captured_at": ("timestamptz", True, None)},
 }
 
+# Issue 23 (migration 0010): each camera's zones; the zones a detection stood in; the zones an
+# alert rule asks for.
+ADDED_COLUMNS |= {
+    "camera_zones": {
+        "camera_id": ("varchar", False, None),
+        "position": ("integer", False, None),
+        "name": ("varchar(60)", False, None),
+        "action": ("varchar(16)", False, None),
+        "points": ("jsonb", False, None),
+        "objects": ("ARRAY", True, None),
+    },
+}
+ADDED_COLUMNS["alert_rules"] = ADDED_COLUMNS["alert_rules"] | {"zones": ("jsonb", False, "'[]'")}
+COLUMNS_ADDED_TO_CONTRACT_TABLES["detections"] = COLUMNS_ADDED_TO_CONTRACT_TABLES["detections"] | {
+    "zones": ("ARRAY", True, None)
+}
+
 EXPECTED_COLUMNS = {
     table: columns | COLUMNS_ADDED_TO_CONTRACT_TABLES.get(table, {})
     for table, columns in (CONTRACT_COLUMNS | ADDED_COLUMNS).items()
@@ -308,6 +325,7 @@ COMPOSITE_PRIMARY_KEYS = {
     "class_baselines": ("camera_id", "object_class", "hour"),
     "activity_baselines": ("camera_id", "day_of_week", "hour"),
     "camera_tamper": ("camera_id",),
+    "camera_zones": ("camera_id", "position"),
 }
 PRIMARY_KEY_INDEXES = {
     f"pk_{table}": (table, COMPOSITE_PRIMARY_KEYS.get(table, ("id",)), True)
@@ -332,6 +350,7 @@ EXPECTED_FOREIGN_KEYS = {
     ("alerts", "camera_problem_id"): ("camera_problems", "id", "CASCADE"),
     ("camera_problems", "camera_id"): ("cameras", "id", "CASCADE"),
     ("camera_tamper", "camera_id"): ("cameras", "id", "CASCADE"),
+    ("camera_zones", "camera_id"): ("cameras", "id", "CASCADE"),
 }
 
 EXPECTED_CHECKS = {
@@ -357,6 +376,7 @@ EXPECTED_CHECKS = {
     "ck_notify_channels_kind_valid",
     "ck_house_mode_changes_mode_valid",
     "ck_camera_problems_problem_valid",
+    "ck_camera_zones_action_valid",
 }
 
 _TYPE_NAMES = {

@@ -81,6 +81,8 @@ def conditions_in_words(rule: AlertRule, camera_names: dict[str, str]) -> list[s
         words.append(" or ".join(rule.object_types))
     if rule.min_confidence is not None:
         words.append(f"confidence {round(rule.min_confidence * 100)}% or more")
+    if rule.zones:
+        words.append(f"in zone{'s' if len(rule.zones) > 1 else ''} {', '.join(rule.zones)}")
     if rule.days and len(set(rule.days)) < 7:
         words.append(_days_in_words(rule.days))
     if rule.time_ranges:

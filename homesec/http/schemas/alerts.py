@@ -17,6 +17,7 @@ from homesec.models.enums import RiskLevel
 RuleName = text(100, min_length=1)
 CameraIdText = text(100, min_length=1)
 ObjectType = text(50, min_length=1)
+ZoneName = text(60, min_length=1)
 Weekday = Annotated[int, Meta(ge=1, le=7, description="ISO weekday: 1 Monday .. 7 Sunday")]
 TimeRange = Annotated[
     str,
@@ -45,6 +46,8 @@ class AlertRuleCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     channels: Annotated[list[ChannelKind], Meta(max_length=3)] = []
     # The house's modes the rule holds in; empty: every mode.
     modes: Annotated[list[HouseMode], Meta(max_length=3)] = []
+    # The event must have a detection in one of these zones (their names); empty: anywhere.
+    zones: Annotated[list[ZoneName], Meta(max_length=32)] = []
 
 
 class AlertRuleUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -67,6 +70,7 @@ class AlertRuleUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     cooldown_seconds: Cooldown | msgspec.UnsetType = msgspec.UNSET
     channels: Annotated[list[ChannelKind], Meta(max_length=3)] | msgspec.UnsetType = msgspec.UNSET
     modes: Annotated[list[HouseMode], Meta(max_length=3)] | msgspec.UnsetType = msgspec.UNSET
+    zones: Annotated[list[ZoneName], Meta(max_length=32)] | msgspec.UnsetType = msgspec.UNSET
 
 
 class AlertRule(msgspec.Struct, kw_only=True):
@@ -84,6 +88,7 @@ class AlertRule(msgspec.Struct, kw_only=True):
     cooldown_seconds: int
     channels: list[str]
     modes: list[str] = []
+    zones: list[str] = []
 
 
 class AlertRuleList(msgspec.Struct, kw_only=True):

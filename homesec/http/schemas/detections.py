@@ -23,6 +23,9 @@ class Detection(msgspec.Struct, kw_only=True):
     # When the picture was taken (EXIF, else the upload's time); ``detected_at`` is when it was
     # processed. None for detections stored before capture times were kept.
     captured_at: dt.datetime | None = None
+    # The names of the camera's zones that held where it stood (issue 23); [] in none; None
+    # for detections stored before zones.
+    zones: list[str] | None = None
 
 
 class DetectionPage(msgspec.Struct, kw_only=True):

@@ -40,6 +40,7 @@ function openEditor(rule) {
   fields.min_risk_level.value = rule?.min_risk_level ?? "";
   fields.min_risk_score.value = rule?.min_risk_score ?? "";
   fields.object_types.value = rule ? rule.object_types.join(", ") : "";
+  fields.zones.value = rule ? (rule.zones || []).join(", ") : "";
   fields.min_confidence.value = rule?.min_confidence != null ? Math.round(rule.min_confidence * 100) : "";
   fields.time_ranges.value = rule ? rule.time_ranges.join(", ") : "";
   fields.fast_path.value = rule?.fast_path == null ? "" : String(rule.fast_path);
@@ -94,6 +95,7 @@ function formRule() {
     min_risk_score: score === null ? null : Math.round(score),
     camera_ids: ticked("camera_ids"),
     object_types: list(fields.object_types.value),
+    zones: list(fields.zones.value),
     min_confidence: confidence === null ? null : confidence / 100,
     days: ticked("days").map(Number),
     time_ranges: ranges,
