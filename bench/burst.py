@@ -485,6 +485,8 @@ def role_of(process) -> str:
         return "gone"
     if cmdline.startswith("ray::"):
         title = cmdline.split()[0].removeprefix("ray::").split(".")[0]
+        if title in ("DashboardAgent", "RuntimeEnvAgent"):  # Ray's own, not homesec's actors
+            return f"ray {title}"
         return "ray idle workers" if title == "IDLE" else f"ray worker {title}"
     if "homesec.ops.cli" in cmdline:
         return "homesec up (CLI)"
@@ -492,8 +494,15 @@ def role_of(process) -> str:
         return "ray gcs"
     if "raylet" in name or "/raylet " in cmdline:
         return "raylet"
-    if "dashboard.py" in cmdline or "dashboard/dashboard" in cmdline:
+    if "dashboard.py" in cmdline or "ray-dashboard-" in cmdline:  # the head and its modules
         return "ray dashboard"
+    for marker, role in (
+        ("log_monitor", "ray log monitor"),
+        ("monitor.py", "ray autoscaler monitor"),
+        ("ray.util.client.server", "ray client server"),
+    ):
+        if marker in cmdline:
+            return role
     if "ray.scripts.scripts start" in cmdline:
         return "ray start (head's parent)"
     program = cmdline.split()[0] if cmdline else ""
@@ -501,8 +510,10 @@ def role_of(process) -> str:
         return "postgresql (embedded)"
     if "redis-server" in name or "redis-server" in cmdline:
         return "redis (embedded)"
+    if "multiprocessing" in cmdline:  # a resource tracker or forkserver of one of the above
+        return "python multiprocessing helpers"
     if "ray" in cmdline:
-        return "ray agents and monitors"
+        return f"ray, other ({name})"
     return f"other ({name})"
 
 
