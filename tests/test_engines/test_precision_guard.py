@@ -215,14 +215,14 @@ def test_no_images_yet_stays_on_f32_and_saves_that_for_a_day(models, cache, tmp_
 def test_an_open_verdict_gives_way_once_a_full_sample_exists(models, cache, tmp_path):
     tiny, perturbed = models
     guarded(builder(tiny, cache), [])
-    full = write_frames(tmp_path / "cameras" / "door", CHECK_IMAGES)
+    full = write_frames(tmp_path / "cameras" / "door", CHECK_IMAGES + 3)  # more than the cap
     engine = guarded(builder(tiny, cache, bf16_model=perturbed), full,
                      now=lambda: NOW + timedelta(minutes=10))  # fmt: skip
     assert engine.precision == "f32"
     assert engine.precision_check.startswith(f"f32: bf16 disagreed on {CHECK_IMAGES} of ")
     saved = guard.saved_verdict(engine.cache_entry)
     assert saved is not None and saved.outcome is Outcome.DISAGREES
-    assert saved.offered == saved.images == CHECK_IMAGES
+    assert saved.offered == saved.images == CHECK_IMAGES  # the cap: never more than 20
 
 
 class SteppingClock:

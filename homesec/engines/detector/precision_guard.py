@@ -250,7 +250,8 @@ def guarded_engine(
             verdict.text if verdict.decided else f"{verdict.text} ({recheck_note(verdict)})"
         )
         return exact
-    paths = images() if paths is None else paths
+    # The cap holds whatever the image source gives: a start never compares more than this.
+    paths = (images() if paths is None else paths)[:CHECK_IMAGES]
     candidate: OpenVinoRtDetrDetector | None = None
     if not paths:
         verdict = decide([], threshold=threshold, now=now())
