@@ -12,8 +12,8 @@ measures from the first upload's start to the last upload marked ``done`` (``pro
 in the embedded PostgreSQL): images/s, ms/image, and the ratios to ``torch``. The issue's
 targets: ``openvino-f32`` at least 1.5x torch, ``openvino-bf16`` at least 4x.
 
-``--idle-memory``: one `homesec up` (the first engine setting) with ``--cameras`` cameras
-(default 8), idle after warming up; the PSS of every process of the service (from
+``--idle-memory``: for each engine setting, `homesec up` with ``--cameras`` cameras (default 8),
+idle ``--settle`` seconds after warming up; the PSS of every process of the service (from
 ``/proc/PID/smaps_rollup``), grouped by role (the homesec CLI, Ray's GCS, raylet, dashboard
 and agents, each actor kind's workers, idle workers, the embedded PostgreSQL and Redis), and
 the Detector worker's RSS and PSS.
@@ -24,14 +24,23 @@ script quickly): the compute is the same as trained weights'. It is given as ``D
 each run converts it for OpenVINO in its own data dir (not timed: before the detector reports
 its engine loaded).
 
+How long: per engine setting, adding the cameras (one `homesec camera add` each, ~5-25 s with
+its embedded PostgreSQL), the start until the detector is warm (~1.5-2 min on a busy 2-core
+machine with the tiny model; r50 adds its conversion for OpenVINO, ~15 s on a quiet machine,
+and PyTorch's load), the burst, and the stop (~10 s). Building the random r50 takes about a
+minute. The full r50 run of the three default settings with 40 images is estimated at 12-15
+minutes on a quiet 2-core machine (the bursts themselves about 40-60 s with torch, 25-40 s
+with OpenVINO f32 and 10-15 s with bf16, from bench/detector.py's r50 figures); it was tried
+only with the tiny model, on a machine shared with other work.
+
 Each `homesec up` is stopped (SIGINT, then `homesec down`'s wait; leftovers killed) when its
 measurement is done, on an error, and on Ctrl-C. Its output is in ``<work dir>/<engine>/up.log``
 (kept with ``--keep``).
 
     PYTHONPATH=. .venv/bin/python bench/burst.py [--size r50|r18|tiny | --model DIR]
         [--engines torch,openvino-f32,openvino-bf16] [--images 40] [--cameras 2]
-    PYTHONPATH=. .venv/bin/python bench/burst.py --idle-memory [--cameras 8]
-        [--engines openvino-f32]
+    PYTHONPATH=. .venv/bin/python bench/burst.py --idle-memory [--cameras 8] [--settle 20]
+        [--engines torch,openvino-f32,openvino-bf16]
 """
 
 from __future__ import annotations
@@ -636,8 +645,9 @@ def main() -> int:
             model, what = build_model(work, args.size), f"RT-DETRv2 {args.size} (random weights)"
         say(f"model: {what}; {os.cpu_count()} CPUs; work dir {work}")
         if args.idle_memory:
-            with running(engines[0], work, model, cameras, args.timeout) as service:
-                idle_memory(service, args.settle)
+            for name in engines:
+                with running(name, work, model, cameras, args.timeout) as service:
+                    idle_memory(service, args.settle)
             return 0
         jpegs = make_jpegs(args.images)
         say(f"{len(jpegs)} JPEGs of {FRAME[0]}x{FRAME[1]}, "
