@@ -19,25 +19,36 @@ The process runs with the detector's allocator settings (``policy/process_env.py
 Detector's Ray worker does (without them PyTorch on the CPU runs about twice as slowly);
 ``--plain-env`` runs without them.
 
+``--arena-compare`` asks whether ``MALLOC_ARENA_MAX=1`` (one of those settings, chosen for
+PyTorch) slows OpenVINO: it converts the model once, then runs the OpenVINO cases in two fresh
+processes, one with the detector's settings and one with them less ``MALLOC_ARENA_MAX``, each
+detecting on a worker thread of its own as the Detector does (a thread's own arena is where
+the setting matters), and prints both and their ratio. PyTorch is not run.
+
     .venv/bin/python bench/detector.py [--size tiny|r18|r34|r50|r101] [--input 640]
         [--model-dir DIR]
-        [--frames 4] [--repeats 2] [--threshold 0.3]
+        [--frames 4] [--repeats 2] [--threshold 0.3] [--arena-compare]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from homesec.policy.process_env import DETECTOR_PROCESS_ENV
 
 SIZE = (1280, 720)
+# The line on which a side of --arena-compare reports its medians (ms/image) to the parent.
+MEDIANS = "medians: "
 # The repository root, for tests.support's model builders.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -223,6 +234,83 @@ def line(label: str, times: list[float]) -> str:
     )
 
 
+def openvino_cases(
+    model_dir: Path,
+    cache: Path,
+    frames: Sequence,
+    args: argparse.Namespace,
+    expected=None,
+    torch_model=None,
+    on_thread: bool = False,
+) -> dict[str, float]:
+    """OpenVINO f32 and bf16, image by image and in batches; agreement with PyTorch when its
+    detections are given. ``on_thread``: detect on one worker thread, as the Detector does.
+    Returns each precision's median ms/image, image by image."""
+    from homesec.engines.detector.rtdetr_openvino import OpenVinoRtDetrDetector
+
+    medians: dict[str, float] = {}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="detect") as worker:
+        for precision in ("f32", "bf16"):
+            engine = OpenVinoRtDetrDetector(
+                str(model_dir),
+                cache_root=cache,
+                precision=precision,
+                confidence_threshold=args.threshold,
+            )
+
+            def run(timer: Callable, engine=engine) -> list[float]:
+                if not on_thread:
+                    return timer(engine.detect, frames, args.repeats)
+                return worker.submit(timer, engine.detect, frames, args.repeats).result()
+
+            run(lambda detect, frames, repeats: detect([frames[0]] * 2))  # warm up, same thread
+            label = f"openvino {precision} ({engine.compiled_precision})"
+            per_image = run(timed_per_image)
+            medians[precision] = statistics.median(per_image)
+            print(line(label, per_image))
+            print(line(f"{label} (batch)", run(timed_batch)))
+            if expected is not None:
+                print(f"    vs torch fp32: {agreement(expected, engine.detect(frames))}")
+                print(f"    vs torch fp32, {raw_agreement(torch_model, engine, frames)}")
+            del engine
+    return medians
+
+
+def arena_compare(model_dir: Path, cache: Path, args: argparse.Namespace) -> None:
+    """The OpenVINO cases in two fresh processes: with ``MALLOC_ARENA_MAX=1`` and without."""
+    from homesec.engines.detector.rtdetr_openvino import OpenVinoRtDetrDetector
+
+    started = time.perf_counter()
+    OpenVinoRtDetrDetector(str(model_dir), cache_root=cache)  # converted once, for both
+    print(f"  openvino: conversion (once) {time.perf_counter() - started:.1f} s")
+    without = {k: v for k, v in DETECTOR_PROCESS_ENV.items() if k != "MALLOC_ARENA_MAX"}
+    plain = {k: v for k, v in os.environ.items() if k not in DETECTOR_PROCESS_ENV}
+    command = [
+        sys.executable, __file__, "--openvino-only", "--model-dir", str(model_dir),
+        "--cache-dir", str(cache), "--frames", str(args.frames), "--repeats", str(args.repeats),
+        "--threshold", str(args.threshold),
+    ]  # fmt: skip
+    medians: dict[str, dict[str, float]] = {}
+    for label, env in (
+        ("with MALLOC_ARENA_MAX=1 (the detector's settings)", DETECTOR_PROCESS_ENV),
+        ("without MALLOC_ARENA_MAX (the other settings kept)", without),
+    ):
+        print(f"{label}: {' '.join(f'{k}={v}' for k, v in env.items())}", flush=True)
+        done = subprocess.run(command, env={**plain, **env}, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"the OpenVINO run {label} failed:\n{done.stdout}{done.stderr}")
+        shown = [row for row in done.stdout.splitlines() if not row.startswith(MEDIANS)]
+        print("\n".join(shown), flush=True)
+        [reported] = [row for row in done.stdout.splitlines() if row.startswith(MEDIANS)]
+        medians[label] = json.loads(reported.removeprefix(MEDIANS))
+    with_ms, without_ms = medians.values()
+    for precision in ("f32", "bf16"):
+        ratio = without_ms[precision] / with_ms[precision]
+        print(f"  {precision}: median {with_ms[precision]:.1f} ms with one arena, "
+              f"{without_ms[precision]:.1f} ms without ({ratio:.2f}x; above 1: one arena "
+              "is faster)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", choices=("tiny", "r18", "r34", "r50", "r101"), default="tiny")
@@ -234,8 +322,21 @@ def main() -> None:
     parser.add_argument(
         "--plain-env", action="store_true", help="without the detector's allocator settings"
     )
+    parser.add_argument(
+        "--arena-compare",
+        action="store_true",
+        help="OpenVINO only, in two processes: with and without MALLOC_ARENA_MAX=1",
+    )
+    # One side of --arena-compare: its process environment is set by the parent.
+    parser.add_argument("--openvino-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--cache-dir", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if not args.plain_env:
+    if args.openvino_only:
+        frames = make_frames(args.frames)
+        medians = openvino_cases(args.model_dir, args.cache_dir, frames, args, on_thread=True)
+        print(MEDIANS + json.dumps(medians))
+        return
+    if not args.plain_env and not args.arena_compare:
         reexec_with_detector_env()
 
     import logging
@@ -264,6 +365,9 @@ def main() -> None:
             f"frames: {len(frames)} of {SIZE[0]}x{SIZE[1]}, each timed {args.repeats}x; "
             f"threshold {args.threshold}; {os.cpu_count()} CPUs; openvino {openvino.get_version()}"
         )
+        if args.arena_compare:
+            arena_compare(model_dir, work / "openvino", args)
+            return
 
         reference = RtDetrDetector(
             str(model_dir), device="cpu", confidence_threshold=args.threshold
@@ -284,20 +388,7 @@ def main() -> None:
         started = time.perf_counter()
         OpenVinoRtDetrDetector(str(model_dir), cache_root=cache)
         print(f", load from cache + compile {time.perf_counter() - started:.2f} s")
-
-        for precision in ("f32", "bf16"):
-            engine = OpenVinoRtDetrDetector(
-                str(model_dir),
-                cache_root=cache,
-                precision=precision,
-                confidence_threshold=args.threshold,
-            )
-            engine.warm_up(2)
-            label = f"openvino {precision} ({engine.compiled_precision})"
-            print(line(label, timed_per_image(engine.detect, frames, args.repeats)))
-            print(line(f"{label} (batch)", timed_batch(engine.detect, frames, args.repeats)))
-            print(f"    vs torch fp32: {agreement(expected, engine.detect(frames))}")
-            print(f"    vs torch fp32, {raw_agreement(torch_model, engine, frames)}")
+        openvino_cases(model_dir, cache, frames, args, expected, torch_model)
 
 
 if __name__ == "__main__":

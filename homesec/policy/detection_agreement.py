@@ -28,6 +28,14 @@ The verdict over a set of images is strict: bf16 agrees only when every image ag
 found at least one object at the threshold on at least one of them (agreement on empty frames
 proves nothing). No images, or nothing found, leaves the question open (``unchecked``), and
 homesec stays on f32.
+
+The check is bounded: at most ``CHECK_IMAGES`` images and ``CHECK_BUDGET_SECONDS`` of
+comparing. When the budget runs out, the images compared so far decide if there are at least
+``MIN_CHECKED_IMAGES`` of them; fewer leave the question open (``unchecked: not enough
+checked``).
+
+A decided verdict stands for ``VERDICT_MAX_AGE``; an open one for ``UNCHECKED_MAX_AGE``, or
+until the camera folders hold a full sample when it had less (:func:`still_valid`).
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import msgspec
 
@@ -45,6 +54,20 @@ CHECK_IMAGES = 20
 IOU_MIN = 0.9
 SCORE_MARGIN = 0.05
 MOVED_IOU = 0.5
+# How long a start-up check may compare (both precisions, image after image) before it decides on
+# what it has: r50vd in f32 and bf16 on a 2-core Xeon takes about 2 s an image, so 20 images fit
+# with room to spare on a busy machine, and a slow one delays the detector by a minute at most.
+CHECK_BUDGET_SECONDS = 60.0
+# Fewer images than this, when the budget ran out, decide nothing: f32 stays.
+MIN_CHECKED_IMAGES = 5
+# How long an open verdict (no images yet, nothing found on them, not enough checked in the
+# budget) stands. Not checking again at every start: a house whose cameras upload little, or a
+# machine too slow for the budget, would pay the check's minute at every restart for the same
+# answer. Not 30 days like a decided one: the cameras' uploads change within a day (night, day,
+# visitors), and a day's f32 costs speed only, never a missed object. A new house is not made to
+# wait the day either: once its folders hold a full sample (CHECK_IMAGES) where the open verdict
+# had fewer, the next start checks (see still_valid).
+UNCHECKED_MAX_AGE = timedelta(days=1)
 # How long a decided verdict stands before it is checked again on newer images (the model's own
 # change is the cache entry's: a new model, or a new OpenVINO, gets a new entry and no verdict).
 VERDICT_MAX_AGE = timedelta(days=30)
@@ -88,6 +111,9 @@ class PrecisionVerdict(msgspec.Struct, frozen=True, kw_only=True):
     checked_at: datetime | None = None
     text: str = ""
     rules: int = RULES_VERSION
+    # How many images the check was given (``images`` counts those it compared): fewer than
+    # CHECK_IMAGES means the folders held no more, which a later start may find changed.
+    offered: int = 0
 
     @property
     def agrees(self) -> bool:
@@ -176,15 +202,38 @@ def decide(
     now: datetime,
     reference: str = "f32",
     candidate: str = "bf16",
+    offered: int | None = None,
+    out_of_time: bool = False,
 ) -> PrecisionVerdict:
-    """The verdict over a set of compared images, with its line."""
+    """The verdict over a set of compared images, with its line. ``offered``: how many images
+    the check was given (default: those compared); ``out_of_time``: the budget ran out before
+    it compared them all, so fewer than :data:`MIN_CHECKED_IMAGES` decide nothing."""
+    offered = len(images) if offered is None else offered
     common = {
         "reference": reference,
         "candidate": candidate,
         "images": len(images),
         "threshold": threshold,
         "checked_at": now,
+        "offered": offered,
     }
+    if out_of_time and len(images) < MIN_CHECKED_IMAGES:
+        return PrecisionVerdict(
+            outcome=Outcome.UNCHECKED,
+            text=f"unchecked: not enough checked ({len(images)} of {_images(range(offered))} in "
+            f"the {CHECK_BUDGET_SECONDS:.0f} s budget; {MIN_CHECKED_IMAGES} needed)",
+            **common,
+        )
+    verdict = _decide_compared(images, reference=reference, candidate=candidate, common=common)
+    if out_of_time:  # said, so that health does not read "on 7 images" as all there were
+        budget = f"{len(images)} of {offered} compared in the {CHECK_BUDGET_SECONDS:.0f} s budget"
+        return msgspec.structs.replace(verdict, text=f"{verdict.text} ({budget})")
+    return verdict
+
+
+def _decide_compared(
+    images: Sequence[ImageAgreement], *, reference: str, candidate: str, common: dict[str, Any]
+) -> PrecisionVerdict:
     if not images:
         return PrecisionVerdict(
             outcome=Outcome.UNCHECKED, text="unchecked: no images yet", **common
@@ -219,16 +268,35 @@ def _images(images: Sequence[object]) -> str:
     return f"{len(images)} image" if len(images) == 1 else f"{len(images)} images"
 
 
-def still_valid(verdict: PrecisionVerdict, *, threshold: float, now: datetime) -> bool:
-    """Whether a saved verdict still decides: a decided one, under these rules, for this
-    threshold, younger than :data:`VERDICT_MAX_AGE`."""
-    return (
-        verdict.decided
-        and verdict.rules == RULES_VERSION
-        and abs(verdict.threshold - threshold) < 1e-9
-        and verdict.checked_at is not None
-        and timedelta(0) <= now - verdict.checked_at < VERDICT_MAX_AGE
-    )
+def still_valid(
+    verdict: PrecisionVerdict, *, threshold: float, now: datetime, available: int = 0
+) -> bool:
+    """Whether a saved verdict still stands, under these rules and for this threshold: a decided
+    one younger than :data:`VERDICT_MAX_AGE`; an open one younger than
+    :data:`UNCHECKED_MAX_AGE`, unless it was given fewer than :data:`CHECK_IMAGES` images and
+    ``available`` (the images a check would be given now) is a full sample."""
+    if (
+        verdict.rules != RULES_VERSION
+        or abs(verdict.threshold - threshold) >= 1e-9
+        or verdict.checked_at is None
+    ):
+        return False
+    age = now - verdict.checked_at
+    if verdict.decided:
+        return timedelta(0) <= age < VERDICT_MAX_AGE
+    more_to_check = verdict.offered < CHECK_IMAGES <= available
+    return timedelta(0) <= age < UNCHECKED_MAX_AGE and not more_to_check
+
+
+def recheck_note(verdict: PrecisionVerdict) -> str:
+    """When a saved open verdict is checked again, for health and the log: ``as of 2026-05-01
+    12:00 UTC; checked again after a day or at 20 uploads``."""
+    when = verdict.checked_at.strftime("%Y-%m-%d %H:%M %Z") if verdict.checked_at else "?"
+    hours = UNCHECKED_MAX_AGE.total_seconds() / 3600
+    after = "a day" if hours == 24 else f"{hours:g} h"
+    if verdict.offered < CHECK_IMAGES:
+        return f"as of {when}; checked again after {after} or at {CHECK_IMAGES} uploads"
+    return f"as of {when}; checked again after {after}"
 
 
 def pick_sample(

@@ -12,6 +12,9 @@ the threshold (7.3 s per batch with the thresholds alone, 4.3 s with one arena).
 are read when a process starts, so they are given to the detector's Ray worker in its
 environment (``ActorSpec.env_vars``).
 
+The one arena was measured for PyTorch; ``bench/detector.py --arena-compare`` runs the OpenVINO
+engine with and without it.
+
 glibc's older variables rather than ``GLIBC_TUNABLES``: Ray 2.60 cut a runtime_env value at its
 first ``:``, which left only the first of the two tunables in the worker.
 """

@@ -10,6 +10,7 @@ precision that disagrees is therefore stood in for by the same model with pertur
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,13 @@ from PIL import Image
 from homesec.engines.detector import create_detector
 from homesec.engines.detector import precision_guard as guard
 from homesec.engines.detector.rtdetr_openvino import OpenVinoRtDetrDetector, cpu_has_bf16
-from homesec.policy.detection_agreement import Outcome, PrecisionVerdict
+from homesec.policy.detection_agreement import (
+    CHECK_BUDGET_SECONDS,
+    CHECK_IMAGES,
+    MIN_CHECKED_IMAGES,
+    Outcome,
+    PrecisionVerdict,
+)
 from homesec.settings import Settings
 from tests.support.tiny_rtdetr import build_tiny_rtdetr, perturbed_copy
 
@@ -182,12 +189,111 @@ def test_a_saved_verdict_decides_until_it_expires(models, cache, tmp_path):
         assert verdict is not None and verdict.checked_at == NOW + timedelta(days=31)
 
 
-def test_no_images_yet_stays_on_f32_and_saves_nothing(models, cache):
+def test_no_images_yet_stays_on_f32_and_saves_that_for_a_day(models, cache, tmp_path):
     tiny, _ = models
     engine = guarded(builder(tiny, cache), [])
     assert engine.precision == "f32"
     assert engine.precision_check == "unchecked: no images yet"
-    assert not (engine.cache_entry / guard.VERDICT_FILE).exists()
+    saved = guard.saved_verdict(engine.cache_entry)
+    assert saved is not None and saved.outcome is Outcome.UNCHECKED and saved.offered == 0
+    # A restart that day with a few uploads: the open verdict stands, and health says since when.
+    few = write_frames(tmp_path / "cameras" / "door", 3)
+    again = guarded(builder(tiny, cache), few, now=lambda: NOW + timedelta(hours=5))
+    assert again.precision == "f32"
+    assert again.precision_check == (
+        "unchecked: no images yet (as of 2026-05-01 12:00 UTC; checked again after a day or "
+        f"at {CHECK_IMAGES} uploads)"
+    )
+    assert guard.saved_verdict(engine.cache_entry) == saved  # not checked, not saved again
+    # The next day: checked on what the folders hold now.
+    if cpu_has_bf16():
+        day = guarded(builder(tiny, cache), few, now=lambda: NOW + timedelta(days=1))
+        assert day.precision == "bf16"
+        assert day.precision_check == "checked: bf16 agrees with f32 on 3 images"
+
+
+def test_an_open_verdict_gives_way_once_a_full_sample_exists(models, cache, tmp_path):
+    tiny, perturbed = models
+    guarded(builder(tiny, cache), [])
+    full = write_frames(tmp_path / "cameras" / "door", CHECK_IMAGES + 3)  # more than the cap
+    engine = guarded(builder(tiny, cache, bf16_model=perturbed), full,
+                     now=lambda: NOW + timedelta(minutes=10))  # fmt: skip
+    assert engine.precision == "f32"
+    assert engine.precision_check.startswith(f"f32: bf16 disagreed on {CHECK_IMAGES} of ")
+    saved = guard.saved_verdict(engine.cache_entry)
+    assert saved is not None and saved.outcome is Outcome.DISAGREES
+    assert saved.offered == saved.images == CHECK_IMAGES  # the cap: never more than 20
+
+
+class SteppingClock:
+    """A monotonic clock that moves ``step`` seconds each time it is read: a slow machine."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_the_check_stops_at_its_budget_and_decides_on_what_it_compared(models, cache, tmp_path):
+    tiny, _ = models
+    paths = write_frames(tmp_path / "frames", 9)
+    f32 = OpenVinoRtDetrDetector(str(tiny), cache_root=cache, confidence_threshold=THRESHOLD)
+    # Read once at the start, then before each image: the 6th image starts 60 s in, past 55.
+    result = guard.run_check(f32, f32, paths, threshold=THRESHOLD, max_pixels=10**8,
+                             budget_seconds=55, clock=SteppingClock(10))  # fmt: skip
+    assert len(result.images) == MIN_CHECKED_IMAGES == 5
+    assert result.verdict.outcome is Outcome.AGREES
+    assert result.verdict.images == 5 and result.verdict.offered == 9
+    assert result.verdict.text == (
+        "checked: f32 agrees with f32 on 5 images (5 of 9 compared in the "
+        f"{CHECK_BUDGET_SECONDS:.0f} s budget)"
+    )
+    too_few = guard.run_check(f32, f32, paths, threshold=THRESHOLD, max_pixels=10**8,
+                              budget_seconds=25, clock=SteppingClock(10))  # fmt: skip
+    assert len(too_few.images) == 2
+    assert too_few.verdict.outcome is Outcome.UNCHECKED
+    assert too_few.verdict.text.startswith("unchecked: not enough checked (2 of 9 images in ")
+
+
+def test_out_of_budget_at_start_up_runs_f32_and_saves_it_for_a_day(models, cache, tmp_path):
+    tiny, _ = models
+    paths = write_frames(tmp_path / "cameras" / "door", 4)
+    engine = guarded(builder(tiny, cache), paths, budget_seconds=0)
+    assert engine.precision == "f32"
+    assert engine.precision_check.startswith("unchecked: not enough checked (0 of 4 images in ")
+    saved = guard.saved_verdict(engine.cache_entry)
+    assert saved is not None and saved.outcome is Outcome.UNCHECKED and saved.offered == 4
+    # A restart within the day does not pay for the check again.
+    again = guarded(builder(tiny, cache), paths, now=lambda: NOW + timedelta(hours=1))
+    assert again.precision == "f32"
+    assert again.precision_check == (
+        f"{saved.text} (as of 2026-05-01 12:00 UTC; checked again after a day or at "
+        f"{CHECK_IMAGES} uploads)"
+    )
+
+
+def test_the_start_up_check_logs_its_progress(models, cache, tmp_path, caplog):
+    tiny, _ = models
+    paths = write_frames(tmp_path / "cameras" / "door", 3)
+
+    def progress_lines(clock) -> list[str]:
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger=guard.__name__):
+            engine = guarded(builder(tiny, cache), paths, clock=clock)
+        (engine.cache_entry / guard.VERDICT_FILE).unlink()  # the next call checks again
+        messages = [record.getMessage() for record in caplog.records]
+        return [line for line in messages if line.startswith("precision check: checked ")]
+
+    # A slow check: a line after each image.
+    assert progress_lines(SteppingClock(guard.PROGRESS_EVERY_SECONDS)) == [
+        "precision check: checked 1 of 3 images (20 s)",
+        "precision check: checked 2 of 3 images (35 s)",
+        "precision check: checked 3 of 3 images (45 s)",
+    ]
+    # A quick one: only the last.
+    assert progress_lines(lambda: 0.0) == ["precision check: checked 3 of 3 images (0 s)"]
 
 
 def test_without_native_bf16_nothing_is_checked(models, cache):

@@ -9,7 +9,11 @@ import pytest
 
 from homesec.contract.analysis import BoundingBox, Detection
 from homesec.policy.detection_agreement import (
+    CHECK_BUDGET_SECONDS,
+    CHECK_IMAGES,
+    MIN_CHECKED_IMAGES,
     RULES_VERSION,
+    UNCHECKED_MAX_AGE,
     VERDICT_MAX_AGE,
     ImageAgreement,
     Outcome,
@@ -19,6 +23,7 @@ from homesec.policy.detection_agreement import (
     decide,
     iou,
     pick_sample,
+    recheck_note,
     still_valid,
 )
 
@@ -148,7 +153,53 @@ def test_a_saved_verdict_round_trips_and_expires():
     older_rules = msgspec.structs.replace(again, rules=RULES_VERSION - 1)
     assert not still_valid(older_rules, threshold=T, now=NOW)
     unchecked = decide([], threshold=T, now=NOW)
-    assert not still_valid(unchecked, threshold=T, now=NOW)
+    assert not still_valid(unchecked, threshold=T, now=NOW, available=CHECK_IMAGES)
+
+
+def test_an_open_verdict_stands_a_day_or_until_a_full_sample_exists():
+    nothing_yet = decide([], threshold=T, now=NOW)
+    assert nothing_yet.offered == 0
+    assert still_valid(nothing_yet, threshold=T, now=NOW + timedelta(hours=23), available=5)
+    assert not still_valid(nothing_yet, threshold=T, now=NOW + UNCHECKED_MAX_AGE, available=5)
+    assert not still_valid(nothing_yet, threshold=T, now=NOW, available=CHECK_IMAGES)
+    assert not still_valid(nothing_yet, threshold=0.6, now=NOW)  # another threshold
+    assert recheck_note(nothing_yet) == (
+        f"as of 2026-05-01 12:00 UTC; checked again after a day or at {CHECK_IMAGES} uploads"
+    )
+    # Nothing found on a full sample: more uploads would not make it fuller, only the day.
+    empty = [agreement(f"{i}", found=0) for i in range(CHECK_IMAGES)]
+    nothing_found = decide(empty, threshold=T, now=NOW)
+    assert nothing_found.outcome is Outcome.UNCHECKED and nothing_found.offered == CHECK_IMAGES
+    assert still_valid(nothing_found, threshold=T, now=NOW, available=CHECK_IMAGES)
+    assert not still_valid(nothing_found, threshold=T, now=NOW + UNCHECKED_MAX_AGE)
+    assert recheck_note(nothing_found) == "as of 2026-05-01 12:00 UTC; checked again after a day"
+
+
+def test_out_of_time_with_too_few_images_decides_nothing():
+    images = [agreement(f"{i}") for i in range(MIN_CHECKED_IMAGES - 1)]
+    verdict = decide(images, threshold=T, now=NOW, offered=20, out_of_time=True)
+    assert verdict.outcome is Outcome.UNCHECKED and not verdict.decided
+    assert verdict.images == MIN_CHECKED_IMAGES - 1 and verdict.offered == 20
+    assert verdict.text == (
+        f"unchecked: not enough checked ({MIN_CHECKED_IMAGES - 1} of 20 images in the "
+        f"{CHECK_BUDGET_SECONDS:.0f} s budget; {MIN_CHECKED_IMAGES} needed)"
+    )
+    # Within the budget the same images would have decided.
+    assert decide(images, threshold=T, now=NOW).outcome is Outcome.AGREES
+
+
+def test_out_of_time_with_enough_images_decides_on_them_and_says_so():
+    images = [agreement(f"{i}") for i in range(MIN_CHECKED_IMAGES)]
+    verdict = decide(images, threshold=T, now=NOW, offered=20, out_of_time=True)
+    assert verdict.outcome is Outcome.AGREES and verdict.images == MIN_CHECKED_IMAGES
+    assert verdict.text == (
+        f"checked: bf16 agrees with f32 on {MIN_CHECKED_IMAGES} images "
+        f"({MIN_CHECKED_IMAGES} of 20 compared in the {CHECK_BUDGET_SECONDS:.0f} s budget)"
+    )
+    images[0] = agreement("cam/x.jpg", ["missing person 0.81"])
+    refused = decide(images, threshold=T, now=NOW, offered=20, out_of_time=True)
+    assert refused.outcome is Outcome.DISAGREES
+    assert refused.text.startswith(f"f32: bf16 disagreed on 1 of {MIN_CHECKED_IMAGES} images (")
 
 
 def test_the_sample_takes_each_cameras_newest_in_turn():

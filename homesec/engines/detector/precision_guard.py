@@ -10,9 +10,13 @@ same objects as f32 on this model and this house's images (the comparison and it
    key is the model's, so a new model has none) decides when it still holds (same threshold,
    same rules, younger than 30 days);
 4. otherwise the newest :data:`CHECK_IMAGES` images of the camera folders (each camera's newest
-   in turn) are run through both precisions and compared; a decided verdict is saved, and with
-   no images yet the engine stays on f32, ``unchecked: no images yet``, to be checked at a
-   later start.
+   in turn) are run through both precisions and compared, for at most
+   :data:`CHECK_BUDGET_SECONDS` (the images compared by then decide when there are at least
+   :data:`MIN_CHECKED_IMAGES`; progress is logged), and the verdict is saved. An open one (no
+   images yet, nothing found on them, not enough checked in the budget) keeps f32 and stands
+   for a day, or until the folders hold a full sample when it had less
+   (:func:`homesec.policy.detection_agreement.still_valid`); a saved open verdict costs a
+   start one walk of the camera folders, to count their images.
 
 ``homesec models check`` runs the same comparison on demand (:func:`run_check`), on the camera
 folders or a folder the owner names, and saves its verdict for the next start.
@@ -39,6 +43,7 @@ from PIL import Image
 from homesec.engines.detector.rtdetr_openvino import OpenVinoRtDetrDetector, cpu_has_bf16
 from homesec.policy.cameras import InvalidCameraId, normalize_camera_id
 from homesec.policy.detection_agreement import (
+    CHECK_BUDGET_SECONDS,
     CHECK_IMAGES,
     ImageAgreement,
     PrecisionVerdict,
@@ -46,6 +51,7 @@ from homesec.policy.detection_agreement import (
     compare_image,
     decide,
     pick_sample,
+    recheck_note,
     still_valid,
 )
 from homesec.policy.uploads import is_ignored_name
@@ -53,6 +59,8 @@ from homesec.policy.validation import OPEN_FORMATS, has_allowed_extension
 
 VERDICT_FILE = "precision_check.json"
 NO_BF16 = "exact (this CPU has no native bf16)"
+# At most one progress line this often while a start-up check runs (and one at its end).
+PROGRESS_EVERY_SECONDS = 5.0
 
 log = logging.getLogger(__name__)
 
@@ -139,12 +147,21 @@ def run_check(
     name_of: Callable[[Path], str] = str,
     progress: Callable[[int, int, ImageAgreement], None] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    budget_seconds: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> CheckResult:
     """Both engines on each image in turn (one image in memory at a time), compared; then the
-    verdict. ``progress(done, total, image)`` after each image."""
+    verdict. ``progress(done, total, image)`` after each image. With ``budget_seconds``, no
+    image is started once that many seconds (by ``clock``) have passed: the verdict is then
+    on the images compared (:func:`homesec.policy.detection_agreement.decide`)."""
     result = CheckResult(verdict=decide([], threshold=threshold, now=now()))
     low = check_threshold(threshold)
+    started_at = clock()
+    out_of_time = False
     for index, path in enumerate(paths, start=1):
+        if budget_seconds is not None and clock() - started_at >= budget_seconds:
+            out_of_time = True
+            break
         image = load_image(path, max_pixels)
         if image is None:
             result.unreadable.append(name_of(path))
@@ -165,6 +182,8 @@ def run_check(
         now=now(),
         reference=reference.precision,
         candidate=candidate.precision,
+        offered=len(paths),
+        out_of_time=out_of_time,
     )
     return result
 
@@ -204,42 +223,76 @@ def guarded_engine(
     name_of: Callable[[Path], str] = str,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     has_bf16: Callable[[], bool] = cpu_has_bf16,
+    budget_seconds: float = CHECK_BUDGET_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
 ) -> OpenVinoRtDetrDetector:
     """The engine for ``DETECTOR_PRECISION=auto``: ``build("bf16")`` when bf16 agrees with f32
     on this model (saved or checked now), else ``build("f32")``; its ``precision_check`` says
-    which and why."""
+    which and why. The check compares for at most ``budget_seconds`` (by ``clock``)."""
     exact = build("f32")
     if not has_bf16():
         exact.precision_check = NO_BF16
         return exact
     entry = exact.cache_entry
     verdict = saved_verdict(entry)
-    candidate: OpenVinoRtDetrDetector | None = None
-    if verdict is not None and still_valid(verdict, threshold=threshold, now=now()):
+    # An open verdict stands only while the folders hold no fuller sample: count what they hold.
+    paths = images() if verdict is not None and not verdict.decided else None
+    if verdict is not None and still_valid(
+        verdict, threshold=threshold, now=now(), available=len(paths or ())
+    ):
         log.info("precision check of %s (saved %s): %s", entry.name, verdict.checked_at,
                  verdict.text)  # fmt: skip
+        if verdict.agrees:
+            chosen = build("bf16")
+            chosen.precision_check = verdict.text
+            return chosen
+        exact.precision_check = (
+            verdict.text if verdict.decided else f"{verdict.text} ({recheck_note(verdict)})"
+        )
+        return exact
+    # The cap holds whatever the image source gives: a start never compares more than this.
+    paths = (images() if paths is None else paths)[:CHECK_IMAGES]
+    candidate: OpenVinoRtDetrDetector | None = None
+    if not paths:
+        verdict = decide([], threshold=threshold, now=now())
     else:
-        paths = images()
-        if not paths:
-            exact.precision_check = "unchecked: no images yet"
-            log.info("DETECTOR_PRECISION=auto: no images yet to check bf16 on; f32 for now")
-            return exact
-        log.info("checking bf16 against f32 on %d recent images ...", len(paths))
+        log.info("checking bf16 against f32 on %d recent images (for at most %.0f s) ...",
+                 len(paths), budget_seconds)  # fmt: skip
         try:
             candidate = build("bf16")
             result = run_check(exact, candidate, paths, threshold=threshold,
-                               max_pixels=max_pixels, name_of=name_of, now=now)  # fmt: skip
+                               max_pixels=max_pixels, name_of=name_of, now=now,
+                               progress=_progress_log(clock), budget_seconds=budget_seconds,
+                               clock=clock)  # fmt: skip
         except Exception as exc:  # the check must never keep the detector from starting
             log.warning("the bf16 check failed; staying on f32", exc_info=True)
             exact.precision_check = f"unchecked: the check failed ({type(exc).__name__}: {exc})"
             return exact
         verdict = result.verdict
-        log.info("precision check: %s", verdict.text)
-        if verdict.decided:
-            save_verdict(entry, verdict)
+    log.info("precision check: %s", verdict.text)
+    # Open verdicts are saved too: they stand briefly (still_valid), so that restarts do not pay
+    # for the check again and again for the same answer. A failed check (above) is not saved.
+    save_verdict(entry, verdict)
     if verdict.agrees:
         chosen = candidate or build("bf16")
         chosen.precision_check = verdict.text
         return chosen
     exact.precision_check = verdict.text
+    if not verdict.decided:
+        log.info("DETECTOR_PRECISION=auto: f32 until bf16 is checked (%s)", recheck_note(verdict))
     return exact
+
+
+def _progress_log(clock: Callable[[], float]) -> Callable[[int, int, ImageAgreement], None]:
+    """A ``run_check`` progress that logs ``checked 7 of 20 images`` every few seconds and at
+    the last image: a slow check shows it is moving."""
+    started = last = clock()
+
+    def progress(done: int, total: int, image: ImageAgreement) -> None:
+        nonlocal last
+        if done < total and clock() - last < PROGRESS_EVERY_SECONDS:
+            return
+        last = clock()
+        log.info("precision check: checked %d of %d images (%.0f s)", done, total, last - started)
+
+    return progress
