@@ -215,6 +215,7 @@ async def test_alerts_page(
     # A test message through the Notifier to a real receiver (Apprise's json://).
     with RunningNotifier(house, migrated_database_url, redis_url) as running:
         await running.listening(redis_client)
+        assert await page.locator("#recent li.alert .chip", has_text="test message").count() == 0
         await page.click("#send-test")
         summary = page.locator("#test-summary", has_text="1 of 2 channels did not take it")
         await summary.wait_for(timeout=40_000)
@@ -225,6 +226,10 @@ async def test_alerts_page(
         assert "ConnectError" in await webhook.locator(".error").inner_text()
         titles = [body.get("title") for body in receiver.json_bodies("/apprise")]
         assert "homesec test message" in titles
+        # The recent alerts gain the test's line without a reload (the page swaps the section).
+        await page.locator("#recent li.alert .chip", has_text="test message").first.wait_for(
+            timeout=10_000
+        )
         # The environment's channels by service and host, not removable here.
         env_apprise = page.locator("li.channel.source-environment").first
         assert await env_apprise.locator(".channel-label").inner_text() == (

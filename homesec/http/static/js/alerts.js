@@ -195,21 +195,41 @@ for (const item of document.querySelectorAll("li.rule[data-id]")) {
 }
 
 // --- recent alerts -------------------------------------------------------------------------------
-for (const row of document.querySelectorAll("li.alert[data-id]")) {
-  row.querySelector("button.acknowledge")?.addEventListener("click", async () => {
-    const done = await attempt("acknowledge the alert",
-      () => api("POST", `/api/alerts/${row.dataset.id}/acknowledge`));
-    if (!done) return;
-    // The API acknowledges the event's alerts on every channel: so does the list.
-    const same = row.dataset.event
-      ? document.querySelectorAll(`li.alert[data-event="${row.dataset.event}"]`) : [row];
-    for (const other of same) {
-      other.classList.add("acknowledged");
-      other.querySelector("button.acknowledge")?.replaceWith(
-        element("span", { class: "badge on ack" }, "acknowledged"));
-    }
-  });
-}
+const bindAcknowledge = (root) => {
+  for (const row of root.querySelectorAll("li.alert[data-id]")) {
+    row.querySelector("button.acknowledge")?.addEventListener("click", async () => {
+      const done = await attempt("acknowledge the alert",
+        () => api("POST", `/api/alerts/${row.dataset.id}/acknowledge`));
+      if (!done) return;
+      // The API acknowledges the event's alerts on every channel: so does the list.
+      const same = row.dataset.event
+        ? document.querySelectorAll(`li.alert[data-event="${row.dataset.event}"]`) : [row];
+      for (const other of same) {
+        other.classList.add("acknowledged");
+        other.querySelector("button.acknowledge")?.replaceWith(
+          element("span", { class: "badge on ack" }, "acknowledged"));
+      }
+    });
+  }
+};
+bindAcknowledge(document);
+
+// After a test message the list gains its line: the server renders the section again (one
+// place draws an alert line), and this swaps it in, so the owner sees it without a reload.
+const refreshRecent = async () => {
+  try {
+    const page = await fetch(location.href, { credentials: "same-origin" });
+    if (!page.ok) return;
+    const fresh = new DOMParser().parseFromString(await page.text(), "text/html")
+      .getElementById("recent");
+    const shown = document.getElementById("recent");
+    if (!fresh || !shown) return;
+    shown.replaceWith(fresh);
+    bindAcknowledge(fresh);
+  } catch {
+    // The list stays as it was; a reload shows the line.
+  }
+};
 
 // --- channels -----------------------------------------------------------------------------------
 const describeResult = (result) => result.status === "sent" ? "sent: the channel took the test message"
@@ -235,6 +255,7 @@ sendTest?.addEventListener("click", async () => {
     element("b", {}, result.channel_label), " ",
     element("span", { class: `badge status-${result.status}` }, result.status),
     result.error ? element("div", { class: "error wrap" }, result.error) : "")));
+  await refreshRecent();
 });
 
 for (const item of document.querySelectorAll("li.channel")) {
@@ -254,6 +275,7 @@ for (const item of document.querySelectorAll("li.channel")) {
     result.className = `channel-result status-${only.status}`;
     result.replaceChildren(element("span", { class: `badge status-${only.status}` }, only.status), " ",
       element("span", { class: only.status === "sent" ? "" : "error wrap" }, describeResult(only)));
+    await refreshRecent();
   });
   item.querySelector("button.remove-channel")?.addEventListener("click", async () => {
     if (!confirm(`Remove the channel ${label}? Alerts will no longer go to it, and its URL is deleted.`)) return;
