@@ -15,7 +15,7 @@ from homesec.engines.notify import build_channels
 from homesec.http.app import create_app
 from homesec.ops.ports import free_port
 from homesec.workflows.alert_decisions import decide_new_events
-from tests.test_alerts.conftest import alert_settings
+from tests.support.alerts import alert_settings
 
 
 @pytest.fixture

@@ -19,13 +19,12 @@ from homesec.models import Upload, UploadStatus
 from homesec.policy.detection_policy import BatchersAway
 from homesec.store.streams import StreamConsumer
 from homesec.workflows.detection import DetectionWork
-from tests.test_actors.pipeline_helpers import (
-    BLUE,
+from tests.support.images import BLUE, RED
+from tests.support.pipeline import (
     CAMERA,
-    RED,
     all_acknowledged,
-    make_settings,
     pending_count,
+    pipeline_settings,
     queue_upload,
     seed_camera,
     write_image,
@@ -86,7 +85,7 @@ class Tally:
 @pytest.fixture
 async def house(tmp_path, db_sessions, redis_client):
     await seed_camera(db_sessions, tmp_path / "cameras" / CAMERA)
-    settings = make_settings(tmp_path, detector_batch_size=4, detector_batch_wait_ms=50)
+    settings = pipeline_settings(tmp_path, detector_batch_size=4, detector_batch_wait_ms=50)
 
     class House:
         engine = Engine()
