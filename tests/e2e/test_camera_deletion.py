@@ -11,16 +11,15 @@ from litestar.testing import AsyncTestClient
 
 from homesec.actors.directory import RayActorDirectory
 from homesec.http.app import create_app
-from tests.e2e.harness import (
-    BLUE,
+from tests.support.images import BLUE, jpeg_bytes
+from tests.support.live_pipeline import (
     e2e_settings,
-    jpeg_bytes,
     running_pipeline,
     unique_camera,
     uploads_by_status,
-    wait_for,
     write_slowly,
 )
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -47,7 +46,7 @@ async def test_a_deleted_camera_is_not_registered_or_watched_again(
         async def done():
             return (await uploads_by_status(db_sessions, [camera])).get("done") == 1
 
-        await wait_for(done, what="the camera's upload done")
+        await eventually(done, timeout=60.0, what="the camera's upload done", interval=0.25)
 
         def watched(wanted: bool):
             async def check() -> bool:
@@ -57,9 +56,11 @@ async def test_a_deleted_camera_is_not_registered_or_watched_again(
 
             return check
 
-        await wait_for(watched(True), what="its watcher in the report")
+        await eventually(
+            watched(True), timeout=60.0, what="its watcher in the report", interval=0.25
+        )
         assert (await client.delete(f"/api/cameras/{camera}")).status_code == 204
-        await wait_for(watched(False), what="its watcher stopped")
+        await eventually(watched(False), timeout=60.0, what="its watcher stopped", interval=0.25)
         await asyncio.sleep(4.0)  # several supervisor cycles (1 s each) later ...
         assert (await client.get(f"/api/cameras/{camera}")).status_code == 404
         assert await uploads_by_status(db_sessions, [camera]) == {}  # nothing ingested again

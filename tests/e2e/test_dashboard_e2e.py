@@ -12,15 +12,9 @@ import pytest
 from homesec.actors.directory import RayActorDirectory, run_cleanup
 from homesec.contract import keys
 from homesec.http.app import create_app
-from tests.e2e.harness import (
-    RED,
-    e2e_settings,
-    jpeg_bytes,
-    running_pipeline,
-    unique_camera,
-    write_slowly,
-)
-from tests.test_ui.conftest import DESKTOP, no_horizontal_scroll, shoot
+from tests.support.browser import DESKTOP, no_horizontal_scroll, shoot
+from tests.support.images import RED, jpeg_bytes
+from tests.support.live_pipeline import e2e_settings, running_pipeline, unique_camera, write_slowly
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 

@@ -10,15 +10,9 @@ from litestar.testing import AsyncTestClient
 
 from homesec.actors.directory import RayActorDirectory, run_cleanup
 from homesec.http.app import create_app
-from tests.e2e.harness import (
-    RED,
-    e2e_settings,
-    jpeg_bytes,
-    running_pipeline,
-    unique_camera,
-    wait_for,
-    write_slowly,
-)
+from tests.support.images import RED, jpeg_bytes
+from tests.support.live_pipeline import e2e_settings, running_pipeline, unique_camera, write_slowly
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -49,7 +43,12 @@ async def test_health_cleanup_and_events_through_the_running_pipeline(
             ready = wanted <= names.keys() and all(names[n] == "ALIVE" for n in wanted)
             return body if ready else None
 
-        health = await wait_for(every_actor_alive, what="the supervisor's report via the API")
+        health = await eventually(
+            every_actor_alive,
+            timeout=60.0,
+            what="the supervisor's report via the API",
+            interval=0.25,
+        )
         assert health["status"] in {"healthy", "degraded"}
         assert {"janitor"} <= {actor["name"] for actor in health["actors"]}
 
@@ -68,7 +67,9 @@ async def test_health_cleanup_and_events_through_the_running_pipeline(
             page = (await client.get("/api/events", params=params)).json()
             return page["items"] if len(page["items"]) >= 2 else None
 
-        items = await wait_for(events, what="the fast-path and batch events via the API")
+        items = await eventually(
+            events, timeout=60.0, what="the fast-path and batch events via the API", interval=0.25
+        )
         assert sorted(item["is_fast_path"] for item in items) == [False, True]
         # By default one entry per visit: the final verdict, the preliminary one inside it.
         [visit] = (await client.get("/api/events", params={"camera_id": camera})).json()["items"]

@@ -10,17 +10,16 @@ from litestar.testing import AsyncTestClient
 
 from homesec.actors.directory import RayActorDirectory
 from homesec.http.app import create_app
-from tests.e2e.harness import (
-    BLUE,
+from tests.support.images import BLUE, jpeg_bytes
+from tests.support.live_pipeline import (
     e2e_settings,
-    jpeg_bytes,
     running_pipeline,
     unique_camera,
     uploads_by_status,
-    wait_for,
     write_slowly,
 )
 from tests.support.tiny_rtdetr import build_tiny_rtdetr
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -51,7 +50,9 @@ async def test_uploads_wait_for_a_missing_model_and_go_through_once_it_is_there(
             found = [p for p in body.get("problems", []) if "no detector engine" in p["summary"]]
             return (body, found[0]) if found else None
 
-        health, problem = await wait_for(degraded_for_the_model, timeout=120, what="the reason")
+        health, problem = await eventually(
+            degraded_for_the_model, timeout=120, what="the reason", interval=0.25
+        )
         assert health["status"] == "degraded"
         assert problem["component"] == "detector:0"
         assert "DETECTOR_MODEL" in problem["remedy"]
@@ -65,7 +66,9 @@ async def test_uploads_wait_for_a_missing_model_and_go_through_once_it_is_there(
             statuses = await uploads_by_status(db_sessions, [camera])
             return statuses if statuses.get("queued") == 3 else None
 
-        await wait_for(queued, what="three uploads queued, waiting for the model")
+        await eventually(
+            queued, timeout=60.0, what="three uploads queued, waiting for the model", interval=0.25
+        )
 
         build_tiny_rtdetr(model_dir)  # the owner copies a model into place
 
@@ -73,12 +76,17 @@ async def test_uploads_wait_for_a_missing_model_and_go_through_once_it_is_there(
             statuses = await uploads_by_status(db_sessions, [camera])
             return statuses if statuses.get("done") == 3 else None
 
-        assert await wait_for(done, timeout=120, what="the waiting uploads processed") == {
-            "done": 3
-        }
+        assert await eventually(
+            done, timeout=120, what="the waiting uploads processed", interval=0.25
+        ) == {"done": 3}
 
         async def model_problem_gone():
             body = (await client.get("/api/system/health")).json()
             return not any("no detector engine" in p["summary"] for p in body["problems"])
 
-        await wait_for(model_problem_gone, what="the reason gone from the health report")
+        await eventually(
+            model_problem_gone,
+            timeout=60.0,
+            what="the reason gone from the health report",
+            interval=0.25,
+        )

@@ -22,20 +22,20 @@ from homesec.ops.migrate import upgrade
 from homesec.policy.health import actor_problems
 from homesec.store.database import create_engine, session_factory
 from homesec.store.redis_client import create_redis
-from tests.e2e.harness import (
-    detections_of,
-    e2e_settings,
-    events_of,
-    running_pipeline,
-    unique_camera,
-    wait_for,
-)
-from tests.e2e.test_pipeline_faults import (
+from tests.e2e.faults import (
     all_processed,
     assert_exactly_once,
     every_detection_batched,
     write_images,
 )
+from tests.support.live_pipeline import (
+    detections_of,
+    e2e_settings,
+    events_of,
+    running_pipeline,
+    unique_camera,
+)
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -113,7 +113,7 @@ async def flow_through_outage(
                 report = await _report(supervisor)
                 return sum(actor.state == "ALIVE" for actor in report.actors) >= 8
 
-            await wait_for(alive, what="every actor alive")
+            await eventually(alive, timeout=60.0, what="every actor alive", interval=0.25)
             writer = asyncio.create_task(
                 write_images(settings.foscam_base_path, cameras, UPLOADS, pace=0.05)
             )
@@ -122,7 +122,9 @@ async def flow_through_outage(
                 statuses = await all_processed(sessions, cameras, 20)
                 return statuses is not None
 
-            await wait_for(some_done, timeout=120, what="20 uploads done before the outage")
+            await eventually(
+                some_done, timeout=120, what="20 uploads done before the outage", interval=0.25
+            )
             await asyncio.to_thread(stop)
             stopped = time.monotonic()
             seen = False
@@ -132,15 +134,19 @@ async def flow_through_outage(
             await asyncio.to_thread(start)
             back = time.monotonic()
             expected = await writer
-            statuses = await wait_for(
-                lambda: all_processed(sessions, cameras, UPLOADS), timeout=300, what="all done"
+            statuses = await eventually(
+                lambda: all_processed(sessions, cameras, UPLOADS),
+                timeout=300,
+                what="all done",
+                interval=0.25,
             )
             drained = time.monotonic() - back
             try:
-                outcome = await wait_for(
+                outcome = await eventually(
                     lambda: every_detection_batched(sessions, cameras),
                     timeout=120,
                     what="every detection in a batch event",
+                    interval=0.25,
                 )
             except AssertionError as exc:
                 detail = await _unbatched(sessions, cameras, supervisor)
@@ -150,7 +156,9 @@ async def flow_through_outage(
                 report = await _report(supervisor)
                 return not actor_problems(report.actors)
 
-            await wait_for(clean, timeout=60, what="a health report with no problem")
+            await eventually(
+                clean, timeout=60, what="a health report with no problem", interval=0.25
+            )
         redis = create_redis(redis_url)
         try:
             dead = [await redis.llen(keys.dlq(queue)) for queue in keys.QUEUES]

@@ -9,20 +9,18 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.e2e.harness import (
-    BLUE,
-    RED,
+from tests.support.images import BLUE, RED, jpeg_bytes
+from tests.support.live_pipeline import (
     EventListener,
     detections_of,
     e2e_settings,
     events_of,
-    jpeg_bytes,
     running_pipeline,
     unique_camera,
     uploads_by_status,
-    wait_for,
     write_slowly,
 )
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -40,8 +38,11 @@ async def test_uploads_in_two_folders_become_events_with_one_fast_path(
         EventListener(redis_client, cameras) as listener,
         running_pipeline(settings, migrated_database_url, redis_url) as supervisor,
     ):
-        await wait_for(
-            lambda: _all_alive(supervisor, 2 * len(cameras) + 2), what="every actor alive"
+        await eventually(
+            lambda: _all_alive(supervisor, 2 * len(cameras) + 2),
+            timeout=60.0,
+            what="every actor alive",
+            interval=0.25,
         )
         # Two people at the porch (the second within the fast path's cooldown), a car outside.
         await asyncio.gather(
@@ -62,9 +63,12 @@ async def test_uploads_in_two_folders_become_events_with_one_fast_path(
             events = await events_of(db_sessions, cameras)
             return events if len(events) >= 3 else None
 
-        events = await wait_for(three_events, timeout=60, what="three events")
-        await wait_for(
-            lambda: _count(listener.of_type("event"), 3), timeout=10, what="three event messages"
+        events = await eventually(three_events, timeout=60, what="three events", interval=0.25)
+        await eventually(
+            lambda: _count(listener.of_type("event"), 3),
+            timeout=10,
+            what="three event messages",
+            interval=0.25,
         )
 
     assert await uploads_by_status(db_sessions, cameras) == {"done": 3}

@@ -5,9 +5,7 @@ one batch event."""
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
-import json
 import os
 import signal
 import time
@@ -19,64 +17,23 @@ import ray
 from homesec.actors import ray_gateway
 from homesec.contract import actor_names
 from homesec.contract.actor_names import NAMESPACE
-from tests.e2e.harness import (
-    BLUE,
-    GREY,
-    RED,
-    detections_of,
+from tests.e2e.faults import (
+    all_processed,
+    assert_exactly_once,
+    every_detection_batched,
+    write_images,
+)
+from tests.support.live_pipeline import (
     e2e_settings,
-    events_of,
-    jpeg_bytes,
     running_pipeline,
     unique_camera,
     uploads_by_status,
-    wait_for,
 )
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 IMAGES = 200
-COLOURS = (RED, BLUE, GREY, BLUE)  # persons, cars, nothing
-
-
-async def write_images(base: Path, cameras: list[str], count: int, pace: float) -> int:
-    """``count`` distinct JPEGs round-robin into the cameras' folders; returns how many will
-    yield a detection (the scripted engine sees red and blue)."""
-    expected = 0
-    for index in range(count):
-        colour = COLOURS[index % len(COLOURS)]
-        expected += colour != GREY
-        camera = cameras[index % len(cameras)]
-        path = base / camera / f"img_{index:04d}.jpg"
-        path.write_bytes(jpeg_bytes(colour, size=(320, 240), seed=index))
-        await asyncio.sleep(pace)
-    return expected
-
-
-async def all_processed(sessions, cameras, total: int):
-    statuses = await uploads_by_status(sessions, cameras)
-    return statuses if statuses.get("done", 0) >= total else None
-
-
-async def every_detection_batched(sessions, cameras):
-    detections = await detections_of(sessions, cameras)
-    events = await events_of(sessions, cameras)
-    batched = collections.Counter(
-        detection_id
-        for event in events
-        if not event.is_fast_path
-        for detection_id in json.loads(event.detection_ids)
-    )
-    ids = {detection.id for detection in detections}
-    return (detections, events, batched) if ids and set(batched) >= ids else None
-
-
-def assert_exactly_once(detections, events, batched, total_uploads, expected_detections):
-    per_file = collections.Counter(detection.file_path for detection in detections)
-    assert len(per_file) == expected_detections, "one detection per red or blue image"
-    assert set(per_file.values()) == {1}, "no image was detected twice"
-    assert set(batched.values()) == {1}, "no detection is in two batch events"
-    assert len({event.batch_id for event in events}) == len(events)
 
 
 async def actor_pid(name: str, timeout: float = 60) -> int:
@@ -127,7 +84,7 @@ class Flow:
             statuses = await uploads_by_status(self.sessions, self.cameras)
             return statuses.get("done", 0) >= count
 
-        await wait_for(at_least, what=f"{count} uploads processed")
+        await eventually(at_least, timeout=60.0, what=f"{count} uploads processed", interval=0.25)
 
     async def restarts(self, name: str) -> int:
         report = await self.supervisor.report.options(concurrency_group="health").remote()
@@ -142,7 +99,9 @@ class Flow:
         async def counted() -> bool:
             return await self.restarts(name) > before
 
-        await wait_for(counted, timeout=60, what=f"the supervisor saw {name} restart")
+        await eventually(
+            counted, timeout=60, what=f"the supervisor saw {name} restart", interval=0.25
+        )
 
 
 async def flow_with_faults(database_url, redis_url, sessions, tmp_path: Path, harm) -> Flow:
@@ -154,7 +113,9 @@ async def flow_with_faults(database_url, redis_url, sessions, tmp_path: Path, ha
         (settings.foscam_base_path / camera).mkdir(parents=True)
     async with running_pipeline(settings, database_url, redis_url) as supervisor:
         # Two watchers, two batchers, the detector, the analyst, a GPU monitor, the janitor.
-        await wait_for(lambda: _alive(supervisor, 8), what="every actor alive")
+        await eventually(
+            lambda: _alive(supervisor, 8), timeout=60.0, what="every actor alive", interval=0.25
+        )
         flow = Flow(supervisor, cameras, sessions)
         writer = asyncio.create_task(
             write_images(settings.foscam_base_path, cameras, IMAGES, pace=0.02)
@@ -162,15 +123,19 @@ async def flow_with_faults(database_url, redis_url, sessions, tmp_path: Path, ha
         await harm(flow)
         expected = await writer
         try:
-            statuses = await wait_for(
-                lambda: all_processed(sessions, cameras, IMAGES), timeout=240, what="all done"
+            statuses = await eventually(
+                lambda: all_processed(sessions, cameras, IMAGES),
+                timeout=240,
+                what="all done",
+                interval=0.25,
             )
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{await diagnose(sessions, cameras)}") from None
-        outcome = await wait_for(
+        outcome = await eventually(
             lambda: every_detection_batched(sessions, cameras),
             timeout=120,
             what="every detection in a batch event",
+            interval=0.25,
         )
         flow.report = await supervisor.report.options(concurrency_group="health").remote()
     assert statuses == {"done": IMAGES}

@@ -11,17 +11,15 @@ from sqlalchemy import select
 
 from homesec.contract import keys
 from homesec.models import Upload
-from tests.e2e.harness import (
-    BLUE,
-    RED,
+from tests.support.images import BLUE, RED, jpeg_bytes
+from tests.support.live_pipeline import (
     e2e_settings,
-    jpeg_bytes,
     running_pipeline,
     unique_camera,
     uploads_by_status,
-    wait_for,
     write_slowly,
 )
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -43,7 +41,9 @@ async def test_a_poison_image_is_dead_lettered_after_its_retries_and_alone(
             statuses = await uploads_by_status(db_sessions, [camera])
             return statuses if sum(statuses.values()) == 4 and "queued" not in statuses else None
 
-        statuses = await wait_for(finished, timeout=120, what="every upload done or failed")
+        statuses = await eventually(
+            finished, timeout=120, what="every upload done or failed", interval=0.25
+        )
     assert statuses == {"done": 3, "failed": 1}
     [raw] = await redis_client.lrange(keys.dlq(keys.DETECTION_QUEUE), 0, -1)
     letter = msgspec.json.decode(raw)

@@ -18,7 +18,9 @@ from homesec.actors.supervisor_keeper import SupervisorKeeper
 from homesec.contract import actor_names
 from homesec.contract.reports import ActorSpec
 from homesec.models import Upload
-from tests.e2e.harness import RED, e2e_settings, jpeg_bytes, unique_camera, wait_for
+from tests.support.images import RED, jpeg_bytes
+from tests.support.live_pipeline import e2e_settings, unique_camera
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -76,7 +78,7 @@ async def test_a_killed_supervisor_comes_back_and_reconciles_again(
                 a.name == actor_names.watcher(camera) and a.state == "ALIVE" for a in report.actors
             )
 
-        await wait_for(watching, timeout=120, what="the camera's watcher alive")
+        await eventually(watching, timeout=120, what="the camera's watcher alive", interval=0.25)
         # The watcher registered the camera; the image it scanned at start is not there yet.
 
         # 1. Killed for good through Ray: the keeper notices and makes a new one.
@@ -85,17 +87,23 @@ async def test_a_killed_supervisor_comes_back_and_reconciles_again(
         async def recreated() -> bool:
             return keeper.check()
 
-        await wait_for(recreated, timeout=30, what="the keeper re-creating the supervisor")
+        await eventually(
+            recreated, timeout=30, what="the keeper re-creating the supervisor", interval=0.25
+        )
         assert keeper.recreated == 1
         first = await plant_stranded_upload(db_sessions, camera, folder, "lost-1.jpg")
 
-        await wait_for(done(db_sessions, first), timeout=90, what="the stranded upload done")
+        await eventually(
+            done(db_sessions, first), timeout=90, what="the stranded upload done", interval=0.25
+        )
 
         # 2. Its worker SIGKILLed: Ray restarts it in place; nothing for the keeper to do.
         health = await ray_gateway.health(keeper.handle, 30.0)
         os.kill(int(health.detail["pid"]), signal.SIGKILL)
         second = await plant_stranded_upload(db_sessions, camera, folder, "lost-22.jpg")
-        await wait_for(done(db_sessions, second), timeout=90, what="the second one done")
+        await eventually(
+            done(db_sessions, second), timeout=90, what="the second one done", interval=0.25
+        )
         assert keeper.check() is False and keeper.recreated == 1
         restarted = await ray_gateway.health(keeper.handle, 30.0)
         assert restarted.detail["pid"] != health.detail["pid"]

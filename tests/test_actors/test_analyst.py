@@ -10,8 +10,7 @@ import asyncio
 import datetime as dt
 import json
 import secrets
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -35,7 +34,9 @@ from homesec.store import house_modes
 from homesec.store.analysis import ToAnalyse, read_analysis, record_event
 from homesec.store.event_channel import publish_event_once
 from homesec.store.streams import RetryBook, StreamEntry, enqueue
+from tests.support.analyst import analyst_settings, image_of, seed_detections
 from tests.support.llm_server import GOOD_ANSWER, FakeLlmServer, Script, serve_fake_llm, unused_port
+from tests.support.waiting import eventually
 
 CAMERA_ID = "front_door"
 CAMERA_NAME = "Front Door"
@@ -54,59 +55,11 @@ SEEN = [
 
 
 # --- helpers ----------------------------------------------------------------------------------
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = WAIT_SECONDS) -> Any:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s: {check.__name__}")
-        await asyncio.sleep(0.05)
-
-
-def make_settings(tmp_path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "data_dir": tmp_path,
-        "foscam_base_path": tmp_path,
-        "llm_engine": "rules",
-        "max_retries": MAX_RETRIES,
-        "retry_base_seconds": FAST_RETRIES,
-        "timezone": "UTC",
-    }
-    return Settings(**(values | overrides))
-
-
 async def seed(
     db_sessions, seen=SEEN, camera_id: str = CAMERA_ID, camera_name: str = CAMERA_NAME
 ) -> list[int]:
     """A camera and its detections; their ids in the order given."""
-    async with db_sessions.begin() as session:
-        if await session.get(Camera, camera_id) is None:
-            session.add(Camera(id=camera_id, name=camera_name, folder_path=f"/cams/{camera_id}"))
-        rows = [
-            Detection(
-                camera_id=camera_id,
-                file_path=_image_of(camera_id, detected_at),
-                detected_at=detected_at,
-                object_type=object_type,
-                confidence=confidence,
-                bbox_x=box[0],
-                bbox_y=box[1],
-                bbox_width=box[2],
-                bbox_height=box[3],
-            )
-            for object_type, confidence, detected_at, box in seen
-        ]
-        session.add_all(rows)
-        await session.flush()
-        return [row.id for row in rows]
-
-
-def _image_of(camera_id: str, detected_at: dt.datetime) -> str:
-    """Detections seen at one moment are the boxes of one picture, as the detector stores them."""
-    return f"/cams/{camera_id}/{detected_at:%Y%m%d-%H%M%S-%f}.jpg"
+    return await seed_detections(db_sessions, seen, camera_id, camera_name)
 
 
 def make_job(ids: list[int], **fields: Any) -> AnalysisJob:
@@ -133,7 +86,7 @@ def expected_context(ids: list[int], seen=SEEN, is_fast_path: bool = False) -> A
                 confidence=confidence,
                 detected_at=detected_at,
                 bbox=BoundingBox(*box),
-                image=_image_of(CAMERA_ID, detected_at),
+                image=image_of(CAMERA_ID, detected_at),
             )
             for detection_id, (object_type, confidence, detected_at, box) in zip(
                 ids, seen, strict=True
@@ -169,7 +122,7 @@ async def wait_acked(redis, entry_id: str) -> None:
     async def acked() -> bool:
         return await is_acked(redis, entry_id)
 
-    await eventually(acked)
+    await eventually(acked, WAIT_SECONDS)
 
 
 @asynccontextmanager
@@ -211,7 +164,7 @@ async def received(pubsub, *jobs: AnalysisJob, quiet: float = 0.3) -> list[dict[
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return make_settings(tmp_path)
+    return analyst_settings(tmp_path, max_retries=MAX_RETRIES)
 
 
 @pytest.fixture
@@ -248,7 +201,9 @@ async def test_a_batch_becomes_one_event_acknowledged_and_published_once(
     build, tmp_path, db_sessions, redis_client
 ):
     bands = RiskBands(medium=10, high=20, critical=95)
-    analyst = build(settings=make_settings(tmp_path, risk_bands=bands))  # engine from settings
+    analyst = build(
+        settings=analyst_settings(tmp_path, max_retries=MAX_RETRIES, risk_bands=bands)
+    )  # engine from settings
     ids = await seed(db_sessions)
     expected = assess_by_rules(expected_context(ids))
     assert expected.risk_score == 88
@@ -407,7 +362,7 @@ async def test_a_database_that_is_down_holds_the_job_and_counts_no_attempt(
             problems = (await analyst.health()).problems
             return [p for p in problems if p.summary.startswith("waiting for PostgreSQL")]
 
-        [problem] = await eventually(waiting)
+        [problem] = await eventually(waiting, WAIT_SECONDS)
         await asyncio.sleep(2.0)  # a few probes later, it still waits
         assert await waiting()
         [pending] = await redis_client.xpending_range(
@@ -575,7 +530,7 @@ async def test_an_open_breaker_keeps_calls_away_from_the_llm_until_it_cools_down
         async def half_open() -> bool:
             return await breaker_state() == "half_open"
 
-        await eventually(half_open)
+        await eventually(half_open, WAIT_SECONDS)
         entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, make_job(third))
         await wait_acked(redis_client, entry_id)
         assert await breaker_state() == "closed"

@@ -14,7 +14,7 @@ from homesec.contract.jobs import AnalysisJob
 from homesec.models import Camera, Detection, Event
 from homesec.settings import load_settings
 from homesec.store.detections import load_batch
-from tests.test_actors.pipeline_helpers import analysis_jobs
+from tests.support.pipeline import analysis_jobs
 
 CAMERA = "porch"
 

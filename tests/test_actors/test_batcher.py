@@ -12,14 +12,8 @@ from homesec.contract import actor_names, keys
 from homesec.contract.jobs import StoredDetection
 from homesec.policy.batching import batch_id_for, fast_path_batch_id
 from homesec.store import batch_state
-from tests.test_actors.pipeline_helpers import (
-    CAMERA,
-    analysis_jobs,
-    make_settings,
-    start,
-    stop,
-    wait_until,
-)
+from tests.support.pipeline import CAMERA, analysis_jobs, pipeline_settings, start, stop
+from tests.support.waiting import eventually
 
 
 def car(detection_id: int) -> StoredDetection:
@@ -40,7 +34,7 @@ async def make_batcher(tmp_path, redis_client, migrated_database_url, redis_url)
         overrides = {"batch_window_seconds": 2.0, "batch_idle_timeout_seconds": 1.0} | overrides
         batcher = Batcher(
             actor_names.batcher(CAMERA),
-            make_settings(tmp_path, **overrides),
+            pipeline_settings(tmp_path, **overrides),
             migrated_database_url,
             redis_url,
             CAMERA,
@@ -63,7 +57,7 @@ async def test_an_idle_batch_closes_into_one_analysis_job(make_batcher, redis_cl
     await batcher.add([car(1), car(2)])
     assert (await redis_client.get(keys.batch_current(CAMERA))) == batch_id_for(CAMERA, 1)
 
-    await wait_until(lambda: job_count(redis_client, 1), what="the idle close")
+    await eventually(lambda: job_count(redis_client, 1), timeout=15.0, what="the idle close")
 
     [job] = await analysis_jobs(redis_client)
     assert job.batch_id == batch_id_for(CAMERA, 1)
@@ -82,7 +76,7 @@ async def test_a_busy_batch_closes_when_its_window_ends(make_batcher, redis_clie
     for detection_id in range(1, 16):  # one every 0.2 s for 3 s: never idle
         await batcher.add([car(detection_id)])
         await asyncio.sleep(0.2)
-    await wait_until(lambda: job_count(redis_client, 2), what="two closed batches")
+    await eventually(lambda: job_count(redis_client, 2), timeout=15.0, what="two closed batches")
 
     first, *rest = await analysis_jobs(redis_client)
     # Open longer than the idle timeout while detections kept coming: only the window closes
@@ -138,7 +132,9 @@ async def test_a_restarted_batcher_resumes_and_closes_the_open_batch(make_batche
     await after.add([car(3)])
     assert after.health_detail()["open_batch_size"] == "3"
     task = start(after)
-    await wait_until(lambda: job_count(redis_client, 1), what="the resumed batch to close")
+    await eventually(
+        lambda: job_count(redis_client, 1), timeout=15.0, what="the resumed batch to close"
+    )
 
     [job] = await analysis_jobs(redis_client)
     assert job.batch_id == batch_id_for(CAMERA, 1)
@@ -150,7 +146,7 @@ async def test_redelivered_detections_join_no_second_batch(make_batcher, redis_c
     batcher = make_batcher()
     await batcher.add([car(1), car(2)])
     await batcher.add([car(2), car(3), car(3)])  # 2 redelivered, 3 twice in one call
-    await wait_until(lambda: job_count(redis_client, 1), what="the batch to close")
+    await eventually(lambda: job_count(redis_client, 1), timeout=15.0, what="the batch to close")
 
     await batcher.add([car(1), car(3)])  # redelivered after their batch closed
     assert await redis_client.get(keys.batch_current(CAMERA)) is None

@@ -6,44 +6,26 @@ under Ray)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import inspect
-import io
 import os
 import secrets
 import shutil
 import struct
 import zlib
-from pathlib import Path
 
 import msgspec
 import pytest
-from PIL import Image
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import select, update
 
-from homesec.actors.camera_watcher import CameraWatcher
 from homesec.contract import keys
-from homesec.contract.jobs import DetectionJob
 from homesec.contract.messages import CameraStatusMessage
 from homesec.models import Camera, Log, Upload
-from homesec.settings import load_settings
 from homesec.store import streams
 from homesec.workflows import ingest
-
-SETTLE_SECONDS = 0.5
-TIMEOUT = 10.0
-
+from tests.support.waiting import eventually
+from tests.support.watcher import SETTLE_SECONDS, TIMEOUT, jobs, ledger, noise_jpeg, write
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def jpeg_bytes(width: int = 320, height: int = 240) -> bytes:
-    """A JPEG of random noise: tens of KB, and a new SHA-256 every call."""
-    image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=80)
-    return buffer.getvalue()
 
 
 def huge_png_bytes(side: int = 20_000) -> bytes:
@@ -62,36 +44,6 @@ def huge_png_bytes(side: int = 20_000) -> bytes:
     )
 
 
-def write(path: Path, data: bytes) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return str(path)
-
-
-async def eventually(check, timeout: float = TIMEOUT, interval: float = 0.05):
-    """Poll ``check`` (sync or async) until it returns something truthy; that value."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {getattr(check, '__name__', check)}")
-        await asyncio.sleep(interval)
-
-
-async def ledger(sessions) -> dict[str, Upload]:
-    async with sessions() as session:
-        return {row.file_path: row for row in (await session.scalars(select(Upload))).all()}
-
-
-async def jobs(redis) -> list[DetectionJob]:
-    entries = await redis.xrange(keys.DETECTION_QUEUE)
-    return [msgspec.json.decode(f[keys.STREAM_FIELD], type=DetectionJob) for _, f in entries]
-
-
 def statuses_of(sessions, wanted: str):
     async def check():
         rows = await ledger(sessions)
@@ -100,72 +52,12 @@ def statuses_of(sessions, wanted: str):
     return check
 
 
-@pytest.fixture
-def camera_id() -> str:
-    # Pub/sub channels are shared by every Redis database: a unique camera to filter on.
-    return f"cam-{secrets.token_hex(3)}"
-
-
-@pytest.fixture
-def folder(tmp_path: Path, camera_id: str) -> Path:
-    path = tmp_path / "cameras" / camera_id
-    path.mkdir(parents=True)
-    return path
-
-
-@pytest.fixture
-def make_settings(tmp_path: Path):
-    def make(**overrides: str):
-        return load_settings(
-            {
-                "HOMESEC_DATA_DIR": str(tmp_path / "data"),
-                "FOSCAM_BASE_PATH": str(tmp_path / "cameras"),
-                "UPLOAD_SETTLE_SECONDS": str(SETTLE_SECONDS),
-                "MIN_IMAGE_BYTES": "100",
-                **overrides,
-            }
-        )
-
-    return make
-
-
-@pytest.fixture
-async def start_watcher(migrated_database_url, redis_url, db_sessions, redis_client, camera_id):
-    """Start CameraWatchers in this loop; every one is stopped at the end of the test."""
-    running: list[tuple[CameraWatcher, asyncio.Task]] = []
-
-    async def start(settings, folder: Path, **options) -> CameraWatcher:
-        watcher = CameraWatcher(
-            f"watcher:{camera_id}",
-            settings,
-            migrated_database_url,
-            redis_url,
-            camera_id,
-            str(folder),
-            **options,
-        )
-        running.append((watcher, asyncio.create_task(watcher.run())))
-        return watcher
-
-    async def stop(watcher: CameraWatcher) -> None:
-        for known, task in running:
-            if known is watcher:
-                await watcher.stop()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-
-    start.stop = stop
-    yield start
-    for watcher, _ in running:
-        await stop(watcher)
-
-
 # --- completeness ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("polling", [False, True], ids=["inotify", "polling"])
 async def test_a_slow_upload_is_read_once_complete_and_queued_once(
-    polling, folder, make_settings, start_watcher, db_sessions, redis_client, monkeypatch
+    polling, folder, watcher_settings, start_watcher, db_sessions, redis_client, monkeypatch
 ):
     validated: list[tuple[str, int]] = []
     real_validate = ingest.validate_upload
@@ -175,12 +67,12 @@ async def test_a_slow_upload_is_read_once_complete_and_queued_once(
         return real_validate(path, camera_folder, limits)
 
     monkeypatch.setattr(ingest, "validate_upload", spy)
-    settings = make_settings(FILE_WATCHER_POLLING=str(polling).lower())
+    settings = watcher_settings(FILE_WATCHER_POLLING=str(polling).lower())
     watcher = await start_watcher(settings, folder)
-    await eventually(lambda: watcher.health_detail()["observer_alive"] == "true")
+    await eventually(lambda: watcher.health_detail()["observer_alive"] == "true", timeout=TIMEOUT)
     assert watcher.health_detail()["observer"] == ("polling" if polling else "inotify")
 
-    content = jpeg_bytes()
+    content = noise_jpeg()
     target = folder / "MDAlarm_20251223-103005.jpg"
     step = -(-len(content) // 10)
     chunks = [content[i : i + step] for i in range(0, len(content), step)]
@@ -197,8 +89,8 @@ async def test_a_slow_upload_is_read_once_complete_and_queued_once(
     finally:
         os.close(descriptor)
 
-    rows = await eventually(statuses_of(db_sessions, "queued"))
-    await eventually(lambda: watcher.counters["enqueued"] >= 1)
+    rows = await eventually(statuses_of(db_sessions, "queued"), timeout=TIMEOUT)
+    await eventually(lambda: watcher.counters["enqueued"] >= 1, timeout=TIMEOUT)
     await start_watcher.stop(watcher)
 
     assert validated == [(str(target), len(content))]
@@ -218,22 +110,22 @@ async def test_a_slow_upload_is_read_once_complete_and_queued_once(
 
 
 async def test_duplicates_and_bad_files_are_recorded_with_reasons_beside_good_ones(
-    folder, tmp_path, make_settings, start_watcher, db_sessions, redis_client
+    folder, tmp_path, watcher_settings, start_watcher, db_sessions, redis_client
 ):
-    watcher = await start_watcher(make_settings(), folder)
-    await eventually(lambda: watcher.health_detail()["observer_alive"] == "true")
+    watcher = await start_watcher(watcher_settings(), folder)
+    await eventually(lambda: watcher.health_detail()["observer_alive"] == "true", timeout=TIMEOUT)
 
-    original = jpeg_bytes()
+    original = noise_jpeg()
     good = write(folder / "good.jpg", original)
-    await eventually(statuses_of(db_sessions, "queued"))
+    await eventually(statuses_of(db_sessions, "queued"), timeout=TIMEOUT)
     copy = write(folder / "copy.jpg", original)
 
-    valid = jpeg_bytes()
-    outside = write(tmp_path / "outside" / "secret.jpg", jpeg_bytes())
+    valid = noise_jpeg()
+    outside = write(tmp_path / "outside" / "secret.jpg", noise_jpeg())
     (folder / "link.jpg").symlink_to(outside)
-    odd = write(folder / "front door ünï\ncode 📷.jpg", jpeg_bytes())
-    dated = write(folder / "2025-12-23" / "MDAlarm_1.jpg", jpeg_bytes())
-    write(folder / os.fsdecode(b"bad\xffname.jpg"), jpeg_bytes())  # not UTF-8
+    odd = write(folder / "front door ünï\ncode 📷.jpg", noise_jpeg())
+    dated = write(folder / "2025-12-23" / "MDAlarm_1.jpg", noise_jpeg())
+    write(folder / os.fsdecode(b"bad\xffname.jpg"), noise_jpeg())  # not UTF-8
     rejected = {
         write(folder / "empty.jpg", b""): "empty",
         write(folder / "truncated.jpg", valid[: len(valid) // 2]): "truncated",
@@ -244,7 +136,7 @@ async def test_duplicates_and_bad_files_are_recorded_with_reasons_beside_good_on
         f"{folder}/bad\\xffname.jpg": "undecodable_name",
     }
     for ignored in (".hidden.jpg", "upload.jpg.tmp", "MDAlarm_2.jpg.part", ".sync/inner.jpg"):
-        write(folder / ignored, jpeg_bytes())
+        write(folder / ignored, noise_jpeg())
 
     expected = {good: "queued", copy: "duplicate", odd: "queued", dated: "queued"}
     expected |= dict.fromkeys(rejected, "rejected")
@@ -253,7 +145,7 @@ async def test_duplicates_and_bad_files_are_recorded_with_reasons_beside_good_on
         rows = await ledger(db_sessions)
         return rows if {path: row.status for path, row in rows.items()} == expected else None
 
-    rows = await eventually(all_recorded)
+    rows = await eventually(all_recorded, timeout=TIMEOUT)
     assert rows[copy].error == f"duplicate of {good}"
     assert rows[copy].sha256 == rows[good].sha256
     for path, reason in rejected.items():
@@ -268,8 +160,8 @@ async def test_duplicates_and_bad_files_are_recorded_with_reasons_beside_good_on
     )
 
     # Still running: a later upload goes through, and the good files were queued exactly once.
-    later = write(folder / "later.jpg", jpeg_bytes())
-    await eventually(lambda: watcher.counters["enqueued"] == 4)
+    later = write(folder / "later.jpg", noise_jpeg())
+    await eventually(lambda: watcher.counters["enqueued"] == 4, timeout=TIMEOUT)
     assert (await watcher.health()).state == "running"
     assert sorted(job.file_path for job in await jobs(redis_client)) == sorted(
         [good, odd, dated, later]
@@ -285,7 +177,7 @@ async def test_duplicates_and_bad_files_are_recorded_with_reasons_beside_good_on
     # ... but a rejected file that changes is looked at again.
     write(folder / "truncated.jpg", valid)
     fixed = await eventually(
-        lambda: _status_of(db_sessions, str(folder / "truncated.jpg"), "queued")
+        lambda: _status_of(db_sessions, str(folder / "truncated.jpg"), "queued"), timeout=TIMEOUT
     )
     assert fixed.error is None and fixed.file_size == len(valid)
 
@@ -299,20 +191,20 @@ async def _status_of(sessions, path: str, status: str) -> Upload | None:
 
 
 async def test_restart_enqueues_what_arrived_meanwhile_and_what_redis_lost(
-    folder, make_settings, start_watcher, db_sessions, redis_client
+    folder, watcher_settings, start_watcher, db_sessions, redis_client
 ):
-    settings = make_settings()
+    settings = watcher_settings()
     first = await start_watcher(settings, folder)
-    done = write(folder / "done.jpg", jpeg_bytes())
-    await eventually(statuses_of(db_sessions, "queued"))
+    done = write(folder / "done.jpg", noise_jpeg())
+    await eventually(statuses_of(db_sessions, "queued"), timeout=TIMEOUT)
     await start_watcher.stop(first)
 
     # While it is down: new files (one in a dated subfolder), and the ledger moves on.
-    arrived = write(folder / "arrived.jpg", jpeg_bytes())
-    dated = write(folder / "2025-12-24" / "arrived.jpg", jpeg_bytes())
-    lost = write(folder / "lost.jpg", jpeg_bytes())  # queued, but its entry is gone
+    arrived = write(folder / "arrived.jpg", noise_jpeg())
+    dated = write(folder / "2025-12-24" / "arrived.jpg", noise_jpeg())
+    lost = write(folder / "lost.jpg", noise_jpeg())  # queued, but its entry is gone
     rejected = write(folder / "rejected.jpg", b"junk" * 50)
-    rewritten = write(folder / "rewritten.jpg", jpeg_bytes())  # rejected when it was smaller
+    rewritten = write(folder / "rewritten.jpg", noise_jpeg())  # rejected when it was smaller
     async with db_sessions.begin() as session:
         await session.execute(update(Upload).values(status="done"))
         session.add_all(
@@ -344,7 +236,7 @@ async def test_restart_enqueues_what_arrived_meanwhile_and_what_redis_lost(
         queued = {path for path, row in rows.items() if row.status == "queued"}
         return queued == unfinished and len(await jobs(redis_client)) == len(unfinished)
 
-    await eventually(requeued)
+    await eventually(requeued, timeout=TIMEOUT)
     rows = await ledger(db_sessions)
     assert rows[done].status == "done" and rows[rejected].status == "rejected"
     assert {job.file_path for job in await jobs(redis_client)} == unfinished
@@ -358,7 +250,7 @@ async def test_restart_enqueues_what_arrived_meanwhile_and_what_redis_lost(
 
 
 async def test_a_failed_xadd_leaves_the_row_queued_and_is_enqueued_again(
-    folder, make_settings, start_watcher, db_sessions, redis_client, monkeypatch
+    folder, watcher_settings, start_watcher, db_sessions, redis_client, monkeypatch
 ):
     attempts: list[str] = []
     real_enqueue = streams.enqueue_many
@@ -370,10 +262,10 @@ async def test_a_failed_xadd_leaves_the_row_queued_and_is_enqueued_again(
         return await real_enqueue(redis, stream, jobs)
 
     monkeypatch.setattr(streams, "enqueue_many", flaky_enqueue)
-    watcher = await start_watcher(make_settings(), folder)
-    path = write(folder / "a.jpg", jpeg_bytes())
+    watcher = await start_watcher(watcher_settings(), folder)
+    path = write(folder / "a.jpg", noise_jpeg())
 
-    queued = await eventually(lambda: jobs(redis_client))
+    queued = await eventually(lambda: jobs(redis_client), timeout=TIMEOUT)
     rows = await ledger(db_sessions)
     assert attempts == [path, path]
     assert [(job.file_path, job.upload_id) for job in queued] == [(path, rows[path].id)]
@@ -386,15 +278,16 @@ async def test_a_failed_xadd_leaves_the_row_queued_and_is_enqueued_again(
 
 
 async def test_a_full_queue_defers_files_on_disk_until_it_drains(
-    folder, make_settings, start_watcher, db_sessions, redis_client
+    folder, watcher_settings, start_watcher, db_sessions, redis_client
 ):
-    watcher = await start_watcher(make_settings(QUEUE_MAX_DEPTH="2"), folder)
-    await eventually(lambda: watcher.health_detail()["observer_alive"] == "true")
-    paths = [write(folder / f"MDAlarm_{index}.jpg", jpeg_bytes()) for index in range(5)]
+    watcher = await start_watcher(watcher_settings(QUEUE_MAX_DEPTH="2"), folder)
+    await eventually(lambda: watcher.health_detail()["observer_alive"] == "true", timeout=TIMEOUT)
+    paths = [write(folder / f"MDAlarm_{index}.jpg", noise_jpeg()) for index in range(5)]
 
     # Both: files are deferred while the admitted ones are still being ingested.
     await eventually(
-        lambda: watcher.counters["deferred"] == 3 and watcher.counters["accepted"] == 2
+        lambda: watcher.counters["deferred"] == 3 and watcher.counters["accepted"] == 2,
+        timeout=TIMEOUT,
     )
     assert watcher.counters["accepted"] == 2
     assert watcher.health_detail()["deferred"] == "3"
@@ -403,7 +296,7 @@ async def test_a_full_queue_defers_files_on_disk_until_it_drains(
 
     # Drained by deleting the stream: two more fit.
     await redis_client.delete(keys.DETECTION_QUEUE)
-    await eventually(lambda: watcher.counters["accepted"] == 4)
+    await eventually(lambda: watcher.counters["accepted"] == 4, timeout=TIMEOUT)
     assert len(await ledger(db_sessions)) == 4
 
     # Drained the way detectors drain it: read and acknowledged, entries still in the stream.
@@ -414,7 +307,7 @@ async def test_a_full_queue_defers_files_on_disk_until_it_drains(
     await redis_client.xack(
         keys.DETECTION_QUEUE, keys.DETECTOR_GROUP, *[i for i, _ in entries[0][1]]
     )
-    await eventually(lambda: watcher.counters["enqueued"] == 5)
+    await eventually(lambda: watcher.counters["enqueued"] == 5, timeout=TIMEOUT)
     rows = await ledger(db_sessions)
     assert sorted(rows) == sorted(paths)
     assert {row.status for row in rows.values()} == {"queued"}
@@ -425,7 +318,7 @@ async def test_a_full_queue_defers_files_on_disk_until_it_drains(
 
 
 async def test_camera_status_follows_uploads_and_the_folder(
-    folder, make_settings, start_watcher, db_sessions, redis_client, camera_id
+    folder, watcher_settings, start_watcher, db_sessions, redis_client, camera_id
 ):
     pubsub = redis_client.pubsub()
     await pubsub.subscribe(keys.SECURITY_EVENTS)
@@ -443,19 +336,21 @@ async def test_camera_status_follows_uploads_and_the_folder(
         return published and published[-1] == wanted and stored == wanted
 
     try:
-        settings = make_settings(CAMERA_OFFLINE_SECONDS="1")
+        settings = watcher_settings(CAMERA_OFFLINE_SECONDS="1")
         watcher = await start_watcher(settings, folder, status_check_seconds=0.1)
-        await eventually(lambda: status_now("offline"))  # registered; no upload yet
-        write(folder / "a.jpg", jpeg_bytes())
-        await eventually(lambda: status_now("online"))
-        await eventually(lambda: status_now("offline"))  # a second without uploads
+        await eventually(
+            lambda: status_now("offline"), timeout=TIMEOUT
+        )  # registered; no upload yet
+        write(folder / "a.jpg", noise_jpeg())
+        await eventually(lambda: status_now("online"), timeout=TIMEOUT)
+        await eventually(lambda: status_now("offline"), timeout=TIMEOUT)  # a second without uploads
         shutil.rmtree(folder)
-        await eventually(lambda: status_now("error"))
+        await eventually(lambda: status_now("error"), timeout=TIMEOUT)
         assert watcher.health_detail()["observer_alive"] == "false"
         # The folder comes back (no recent upload: offline), is watched afresh, and the file
         # in it, found by the scan, makes the camera online again.
-        write(folder / "b.jpg", jpeg_bytes())
-        await eventually(lambda: status_now("online"))
+        write(folder / "b.jpg", noise_jpeg())
+        await eventually(lambda: status_now("online"), timeout=TIMEOUT)
         assert published == ["offline", "online", "offline", "error", "offline", "online"]
         async with db_sessions() as session:
             logged = (
@@ -473,7 +368,13 @@ async def test_camera_status_follows_uploads_and_the_folder(
 
 @pytest.mark.ray
 async def test_runs_as_a_ray_actor(
-    ray_cluster, folder, make_settings, migrated_database_url, redis_url, db_sessions, redis_client
+    ray_cluster,
+    folder,
+    watcher_settings,
+    migrated_database_url,
+    redis_url,
+    db_sessions,
+    redis_client,
 ):
     import ray
 
@@ -485,7 +386,7 @@ async def test_runs_as_a_ray_actor(
     spec = ActorSpec(
         name=name,
         kind="watcher",
-        settings=make_settings(),
+        settings=watcher_settings(),
         database_url=migrated_database_url,
         redis_url=redis_url,
         camera_id="ray-cam",
@@ -496,8 +397,8 @@ async def test_runs_as_a_ray_actor(
         await eventually(
             lambda: _observer_alive(ray_gateway.health(handle, 30.0)), timeout=60.0, interval=0.2
         )
-        path = write(folder / "MDAlarm_ray.jpg", jpeg_bytes())
-        rows = await eventually(statuses_of(db_sessions, "queued"))
+        path = write(folder / "MDAlarm_ray.jpg", noise_jpeg())
+        rows = await eventually(statuses_of(db_sessions, "queued"), timeout=TIMEOUT)
         assert list(rows) == [path]
 
         # Health answers on its own thread: the count may trail the ledger row by a moment.
@@ -505,7 +406,7 @@ async def test_runs_as_a_ray_actor(
             health = await ray_gateway.health(handle, 30.0)
             return health if health.counters.get("enqueued") else None
 
-        health = await eventually(counted)
+        health = await eventually(counted, timeout=TIMEOUT)
         assert health.kind == "watcher" and health.state == "running"
         assert health.counters["enqueued"] == 1
         assert [job.camera_id for job in await jobs(redis_client)] == ["ray-cam"]

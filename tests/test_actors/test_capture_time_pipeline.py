@@ -30,17 +30,17 @@ from homesec.models import Detection, Event, Upload
 from homesec.policy.capture_time import DATE_TIME_ORIGINAL, EXIF_IFD
 from homesec.store import streams
 from homesec.workflows.ingest import Outcome, UploadIngest
-from tests.test_actors.pipeline_helpers import (
+from tests.support.images import RED
+from tests.support.pipeline import (
     CAMERA,
-    RED,
     all_acknowledged,
     analysis_jobs,
-    make_settings,
+    pipeline_settings,
     seed_camera,
     start,
     stop,
-    wait_until,
 )
+from tests.support.waiting import eventually
 
 HOUSE = "Europe/Berlin"
 ZONE = zoneinfo.ZoneInfo(HOUSE)
@@ -70,7 +70,7 @@ async def house(tmp_path, db_sessions, redis_client, migrated_database_url, redi
     takes files through all of them and returns the events."""
     folder = tmp_path / "cameras" / CAMERA
     await seed_camera(db_sessions, folder)
-    settings = make_settings(
+    settings = pipeline_settings(
         tmp_path,
         detector_model="scripted",
         llm_engine="rules",
@@ -99,7 +99,9 @@ async def house(tmp_path, db_sessions, redis_client, migrated_database_url, redi
         async def run(self, paths: list[Path]) -> list[Event]:
             answers = await ingest.ingest_many([str(p) for p in paths], db_sessions, redis_client)
             assert [answer.outcome for answer in answers] == [Outcome.ENQUEUED] * len(paths)
-            await wait_until(lambda: all_acknowledged(redis_client), what="detections stored")
+            await eventually(
+                lambda: all_acknowledged(redis_client), timeout=15.0, what="detections stored"
+            )
             await asyncio.sleep(settings.batch_idle_timeout_seconds)
             await batcher.tick()  # closes the batch: idle
             assert len(await analysis_jobs(redis_client)) == 1
@@ -107,7 +109,7 @@ async def house(tmp_path, db_sessions, redis_client, migrated_database_url, redi
             async def event_written() -> bool:
                 return bool(await events())
 
-            await wait_until(event_written, what="the event")
+            await eventually(event_written, timeout=15.0, what="the event")
             return await events()
 
     async def events() -> list[Event]:

@@ -36,24 +36,23 @@ from homesec.settings import Settings
 from homesec.store import batch_state, streams
 from homesec.store.detections import ImageDetections, store_image, store_images
 from homesec.store.telemetry import latency_percentiles
-from tests.support.tiny_rtdetr import build_tiny_rtdetr
-from tests.test_actors.pipeline_helpers import (
-    BLUE,
+from tests.support.images import BLUE, GREY, RED
+from tests.support.pipeline import (
     CAMERA,
-    GREY,
-    RED,
     all_acknowledged,
     analysis_jobs,
     dead_letters,
-    make_settings,
     pending_count,
+    pipeline_settings,
     queue_upload,
     seed_camera,
     start,
     stop,
-    wait_until,
     write_image,
 )
+from tests.support.settings import make_settings
+from tests.support.tiny_rtdetr import build_tiny_rtdetr
+from tests.support.waiting import eventually
 
 
 class CountingEngine:
@@ -120,7 +119,7 @@ async def pipeline(tmp_path, db_sessions, redis_client, migrated_database_url, r
         def detector(
             self, *, directory_failures: int = 0, claim_idle_ms: int = 30_000, **overrides
         ) -> Detector:
-            settings = make_settings(tmp_path, **({"detector_model": "scripted"} | overrides))
+            settings = pipeline_settings(tmp_path, **({"detector_model": "scripted"} | overrides))
             self.batcher = Batcher(
                 actor_names.batcher(CAMERA), settings, migrated_database_url, redis_url, CAMERA
             )
@@ -185,8 +184,10 @@ async def test_a_batch_of_uploads_takes_one_forward_pass_and_reaches_the_batcher
         detection_confidence_threshold=0.6,
     )
 
-    await wait_until(lambda: _all_done(db_sessions, 4), what="four uploads done")
-    await wait_until(lambda: all_acknowledged(redis_client), what="the entries acknowledged")
+    await eventually(lambda: _all_done(db_sessions, 4), timeout=15.0, what="four uploads done")
+    await eventually(
+        lambda: all_acknowledged(redis_client), timeout=15.0, what="the entries acknowledged"
+    )
 
     assert pipeline.engine.batch_sizes == [4]  # one forward pass for the whole batch
     rows = await detection_rows(db_sessions)
@@ -239,8 +240,10 @@ async def test_on_a_machine_without_cuda_the_detector_runs_openvino_and_says_so(
     detector = pipeline.detector(detector_model=str(tiny_model_dir))  # DETECTOR_ENGINE=auto
 
     # The first start converts the model for OpenVINO (seconds), then the upload goes through.
-    await wait_until(lambda: _all_done(db_sessions, 1), timeout=120, what="the upload done")
-    await wait_until(lambda: all_acknowledged(redis_client), what="the entry acknowledged")
+    await eventually(lambda: _all_done(db_sessions, 1), timeout=120, what="the upload done")
+    await eventually(
+        lambda: all_acknowledged(redis_client), timeout=15.0, what="the entry acknowledged"
+    )
     health = await detector.health()
     assert health.detail["engine"] == pipeline.engine.name == "rtdetr-openvino"
     assert health.detail["device"] == "cpu"
@@ -270,7 +273,7 @@ async def test_when_openvino_fails_the_detector_runs_on_pytorch_and_health_says_
     await pipeline.queue("snap.jpg")
     detector = pipeline.detector(detector_model=str(tiny_model_dir))
 
-    await wait_until(lambda: _all_done(db_sessions, 1), timeout=120, what="the upload done")
+    await eventually(lambda: _all_done(db_sessions, 1), timeout=120, what="the upload done")
     health = await detector.health()
     assert health.detail["engine"] == "rtdetr"
     [problem] = health.problems
@@ -287,7 +290,9 @@ async def test_a_redelivered_job_stores_nothing_twice(
     # The first hand-over fails after the commit, as if the Batcher were restarting: the entry
     # stays pending, is retried, finds its detections stored and only hands them over.
     pipeline.detector(directory_failures=1, max_retries=2)
-    await wait_until(lambda: all_acknowledged(redis_client), what="the retried entry acknowledged")
+    await eventually(
+        lambda: all_acknowledged(redis_client), timeout=15.0, what="the retried entry acknowledged"
+    )
 
     [row] = await detection_rows(db_sessions)
     assert row.object_type == "person"
@@ -297,7 +302,9 @@ async def test_a_redelivered_job_stores_nothing_twice(
 
     # The same job again (a requeue): the model does not run, nothing new is stored or batched.
     await streams.enqueue(redis_client, keys.DETECTION_QUEUE, job)
-    await wait_until(lambda: all_acknowledged(redis_client), what="the requeued job acknowledged")
+    await eventually(
+        lambda: all_acknowledged(redis_client), timeout=15.0, what="the requeued job acknowledged"
+    )
     assert pipeline.engine.batch_sizes == [2]
     assert [r.id for r in await detection_rows(db_sessions)] == [row.id]
     assert await assigned_ids(redis_client) == [row.id]
@@ -323,10 +330,10 @@ async def test_uploads_queued_during_the_batch_wait_join_the_batch(
         except ResponseError:  # the detector has not made its group yet
             return False
 
-    await wait_until(first_delivered, what="the first uploads handed to the detector")
+    await eventually(first_delivered, timeout=15.0, what="the first uploads handed to the detector")
     for index in range(2):
         await pipeline.queue(f"then_{index}.jpg", RED)
-    await wait_until(lambda: _all_done(db_sessions, 4), timeout=30, what="four uploads done")
+    await eventually(lambda: _all_done(db_sessions, 4), timeout=30, what="four uploads done")
     assert pipeline.engine.batch_sizes == [4]
 
 
@@ -335,7 +342,7 @@ async def test_a_lone_upload_does_not_wait_for_a_batch(pipeline, db_sessions):
     before the wait would end."""
     await pipeline.queue("alone.jpg", RED)
     pipeline.detector(detector_batch_size=4, detector_batch_wait_ms=60_000)
-    await wait_until(lambda: _all_done(db_sessions, 1), timeout=30, what="the upload done")
+    await eventually(lambda: _all_done(db_sessions, 1), timeout=30, what="the upload done")
     assert pipeline.engine.batch_sizes == [1]
 
 
@@ -347,7 +354,9 @@ async def test_two_entries_of_one_file_in_a_batch_store_it_once(
     job = await pipeline.queue("person.jpg", RED)
     await streams.enqueue(redis_client, keys.DETECTION_QUEUE, job)
     pipeline.detector()
-    await wait_until(lambda: all_acknowledged(redis_client), what="both entries acknowledged")
+    await eventually(
+        lambda: all_acknowledged(redis_client), timeout=15.0, what="both entries acknowledged"
+    )
 
     [row] = await detection_rows(db_sessions)
     assert pipeline.engine.batch_sizes == [1]
@@ -365,7 +374,9 @@ async def test_a_disabled_cameras_uploads_are_kept_but_not_analysed(
         await session.execute(update(Camera).where(Camera.id == CAMERA).values(enabled=False))
     job = await pipeline.queue("person.jpg", RED)
     detector = pipeline.detector()
-    await wait_until(lambda: all_acknowledged(redis_client), what="the entry acknowledged")
+    await eventually(
+        lambda: all_acknowledged(redis_client), timeout=15.0, what="the entry acknowledged"
+    )
 
     assert await detection_rows(db_sessions) == []
     assert pipeline.engine.batch_sizes == []  # the model never ran
@@ -379,7 +390,9 @@ async def test_a_disabled_cameras_uploads_are_kept_but_not_analysed(
     async with db_sessions.begin() as session:
         await session.execute(update(Camera).where(Camera.id == CAMERA).values(enabled=True))
     await pipeline.queue("person2.jpg", RED)
-    await wait_until(lambda: all_acknowledged(redis_client), what="the second entry acknowledged")
+    await eventually(
+        lambda: all_acknowledged(redis_client), timeout=15.0, what="the second entry acknowledged"
+    )
     [row] = await detection_rows(db_sessions)
     assert row.object_type == "person" and row.file_path.endswith("person2.jpg")
 
@@ -392,7 +405,9 @@ async def test_a_batcher_that_stays_away_holds_the_hand_over_and_dead_letters_no
     job = await pipeline.queue("person.jpg", RED)
     detector = pipeline.detector(directory_failures=-1, max_retries=1)
 
-    await wait_until(lambda: _calls_at_least(pipeline.directory, 4), what="four hand-over tries")
+    await eventually(
+        lambda: _calls_at_least(pipeline.directory, 4), timeout=15.0, what="four hand-over tries"
+    )
     assert await redis_client.llen(keys.dlq(keys.DETECTION_QUEUE)) == 0
     assert await pending_count(redis_client) == 1  # held: neither acknowledged nor dropped
     assert (await uploads_by_path(db_sessions))[job.file_path].status == UploadStatus.DONE
@@ -406,11 +421,13 @@ async def test_a_batcher_that_stays_away_holds_the_hand_over_and_dead_letters_no
 
     # The Batcher answers again: the same ids are handed over, and the wait leaves health.
     pipeline.directory.failures = 0
-    await wait_until(lambda: all_acknowledged(redis_client), what="the held job handed over")
+    await eventually(
+        lambda: all_acknowledged(redis_client), timeout=15.0, what="the held job handed over"
+    )
     assert [r.id for r in await detection_rows(db_sessions)] == [row.id]
     assert await assigned_ids(redis_client) == [row.id]
     assert (await uploads_by_path(db_sessions))[job.file_path].status == UploadStatus.DONE
-    await wait_until(lambda: _no_problems(detector), what="health clean again")
+    await eventually(lambda: _no_problems(detector), timeout=15.0, what="health clean again")
 
 
 async def test_while_a_batcher_is_away_new_uploads_are_still_detected(
@@ -418,15 +435,18 @@ async def test_while_a_batcher_is_away_new_uploads_are_still_detected(
 ):
     first = await pipeline.queue("person.jpg", RED)
     pipeline.detector(directory_failures=-1)
-    await wait_until(lambda: _calls_at_least(pipeline.directory, 2), what="the hand-over held")
+    await eventually(
+        lambda: _calls_at_least(pipeline.directory, 2), timeout=15.0, what="the hand-over held"
+    )
 
     second = await pipeline.queue("person2.jpg", BLUE)
-    await wait_until(
+    await eventually(
         lambda: _upload_status(db_sessions, second.file_path, UploadStatus.DONE),
+        timeout=15.0,
         what="the upload queued during the wait detected and stored",
     )
     pipeline.directory.failures = 0
-    await wait_until(lambda: all_acknowledged(redis_client), what="both handed over")
+    await eventually(lambda: all_acknowledged(redis_client), timeout=15.0, what="both handed over")
     rows = await detection_rows(db_sessions)
     assert {r.file_path for r in rows} == {first.file_path, second.file_path}
     assert await assigned_ids(redis_client) == sorted(r.id for r in rows)
@@ -438,11 +458,13 @@ async def test_a_camera_removed_while_its_hand_over_is_held_stalls_nothing(
 ):
     job = await pipeline.queue("person.jpg", RED)
     pipeline.detector(directory_failures=-1)
-    await wait_until(lambda: _calls_at_least(pipeline.directory, 2), what="the hand-over held")
+    await eventually(
+        lambda: _calls_at_least(pipeline.directory, 2), timeout=15.0, what="the hand-over held"
+    )
 
     async with db_sessions.begin() as session:  # the owner switches the camera off
         await session.execute(update(Camera).where(Camera.id == CAMERA).values(enabled=False))
-    await wait_until(lambda: all_acknowledged(redis_client), what="the entry let go")
+    await eventually(lambda: all_acknowledged(redis_client), timeout=15.0, what="the entry let go")
     assert (await uploads_by_path(db_sessions))[job.file_path].status == UploadStatus.DONE
     assert await redis_client.llen(keys.dlq(keys.DETECTION_QUEUE)) == 0
 
@@ -464,9 +486,13 @@ async def test_a_deleted_file_and_a_garbled_entry_go_to_the_dead_letter_queue_at
     kept = await pipeline.queue("car.jpg", BLUE)
     pipeline.detector(max_retries=3)
 
-    await wait_until(lambda: _dead_lettered(redis_client, 2), what="two dead letters")
-    await wait_until(lambda: _upload_status(db_sessions, gone.file_path, UploadStatus.FAILED))
-    await wait_until(lambda: _upload_status(db_sessions, kept.file_path, UploadStatus.DONE))
+    await eventually(lambda: _dead_lettered(redis_client, 2), timeout=15.0, what="two dead letters")
+    await eventually(
+        lambda: _upload_status(db_sessions, gone.file_path, UploadStatus.FAILED), timeout=15.0
+    )
+    await eventually(
+        lambda: _upload_status(db_sessions, kept.file_path, UploadStatus.DONE), timeout=15.0
+    )
 
     letters = {
         letter.original_job.get("file_path", "garbled"): letter
@@ -482,7 +508,9 @@ async def test_a_deleted_file_and_a_garbled_entry_go_to_the_dead_letter_queue_at
     assert row.object_type == "car" and row.file_path == kept.file_path
     # The upload is done when its detections are stored; the entry is acknowledged just after
     # the hand-over, a moment later on a busy machine.
-    await wait_until(lambda: all_acknowledged(redis_client), what="every entry acknowledged")
+    await eventually(
+        lambda: all_acknowledged(redis_client), timeout=15.0, what="every entry acknowledged"
+    )
 
 
 async def test_an_entry_abandoned_by_a_dead_consumer_is_claimed_and_processed(
@@ -497,8 +525,12 @@ async def test_an_entry_abandoned_by_a_dead_consumer_is_claimed_and_processed(
     assert len(taken[0][1]) == 1
     pipeline.detector(claim_idle_ms=300)
 
-    await wait_until(lambda: _upload_status(db_sessions, job.file_path, UploadStatus.DONE))
-    await wait_until(lambda: all_acknowledged(redis_client), what="the claimed entry acknowledged")
+    await eventually(
+        lambda: _upload_status(db_sessions, job.file_path, UploadStatus.DONE), timeout=15.0
+    )
+    await eventually(
+        lambda: all_acknowledged(redis_client), timeout=15.0, what="the claimed entry acknowledged"
+    )
     [row] = await detection_rows(db_sessions)
     assert await assigned_ids(redis_client) == [row.id]
 
@@ -590,11 +622,16 @@ async def test_one_image_the_database_refuses_fails_alone(
     await streams.enqueue(redis_client, keys.DETECTION_QUEUE, orphan)
     pipeline.detector(max_retries=3)
 
-    await wait_until(lambda: _dead_lettered(redis_client, 1), what="the orphan dead-lettered")
-    await wait_until(lambda: all_acknowledged(redis_client), what="every entry handled")
+    await eventually(
+        lambda: _dead_lettered(redis_client, 1), timeout=15.0, what="the orphan dead-lettered"
+    )
+    await eventually(
+        lambda: all_acknowledged(redis_client), timeout=15.0, what="every entry handled"
+    )
     for job in kept:
-        await wait_until(
-            lambda job=job: _upload_status(db_sessions, job.file_path, UploadStatus.DONE)
+        await eventually(
+            lambda job=job: _upload_status(db_sessions, job.file_path, UploadStatus.DONE),
+            timeout=15.0,
         )
     assert pipeline.engine.batch_sizes == [3]
     [letter] = await dead_letters(redis_client, keys.DETECTION_QUEUE)
@@ -658,7 +695,7 @@ async def test_detector_and_batcher_as_ray_actors(
     path = tmp_path / "cameras" / CAMERA / "person.jpg"
     data = await asyncio.to_thread(write_image, path, RED)
     await queue_upload(db_sessions, redis_client, path, data)
-    settings = make_settings(
+    settings = pipeline_settings(
         tmp_path,
         detector_model="scripted",
         batch_window_seconds=2.0,
@@ -683,7 +720,7 @@ async def test_detector_and_batcher_as_ray_actors(
     handles = [create_actor(spec) for spec in specs]
     try:
         # The person takes the fast path at once; its batch closes a second later (idle).
-        await wait_until(lambda: _analysis_job_count(redis_client, 2), timeout=30)
+        await eventually(lambda: _analysis_job_count(redis_client, 2), timeout=30)
         [row] = await detection_rows(db_sessions)
         fast, batch = await analysis_jobs(redis_client)
         assert fast.is_fast_path and fast.detection_ids == [row.id]
@@ -718,7 +755,7 @@ async def test_a_poison_image_fails_alone_not_its_batch_mates(pipeline, db_sessi
         uploads = await uploads_by_path(db_sessions)
         return all(uploads[job.file_path].status in ("done", "failed") for job in [*good, poison])
 
-    await wait_until(settled, timeout=30, what="every upload done or failed")
+    await eventually(settled, timeout=30, what="every upload done or failed")
     uploads = await uploads_by_path(db_sessions)
     assert [uploads[job.file_path].status for job in good] == ["done", "done"]
     assert uploads[poison.file_path].status == "failed"
@@ -728,6 +765,4 @@ async def test_a_poison_image_fails_alone_not_its_batch_mates(pipeline, db_sessi
 
 
 def make_settings_default_classes() -> tuple[str, ...]:
-    return Settings(
-        data_dir=Path("/unused"), foscam_base_path=Path("/unused")
-    ).detection_object_types
+    return make_settings().detection_object_types

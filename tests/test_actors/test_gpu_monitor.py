@@ -21,7 +21,8 @@ from homesec.contract.reports import ActorHealth
 from homesec.engines.gpu import gpu_count
 from homesec.engines.gpu_sampling import total_inference_fps
 from homesec.models import GPUStats, Log
-from tests.test_actors.pipeline_helpers import make_settings, start, stop, wait_until
+from tests.support.pipeline import pipeline_settings, start, stop
+from tests.support.waiting import eventually
 
 GIB = 1024**3
 
@@ -108,7 +109,7 @@ def detectors_answering(*fps: float | None):
 
 
 def monitor(tmp_path: Path, database_url: str, redis_url: str, **kwargs) -> GpuMonitor:
-    settings = make_settings(tmp_path, gpu_poll_interval_seconds=0.1)
+    settings = pipeline_settings(tmp_path, gpu_poll_interval_seconds=0.1)
     return GpuMonitor("gpu_monitor:test", settings, database_url, redis_url, **kwargs)
 
 
@@ -138,7 +139,7 @@ async def test_samples_every_gpu_in_contract_units(
     async def two_samples() -> bool:
         return len(await gpu_rows(db_sessions)) >= 4
 
-    await wait_until(two_samples, what="two samples of two GPUs")
+    await eventually(two_samples, timeout=15.0, what="two samples of two GPUs")
     health = await actor.health()
     await stop(actor, task)
 
@@ -193,7 +194,7 @@ async def test_without_nvml_it_says_so_once_and_records_nothing(
     async def reported() -> bool:
         return len(await log_rows(db_sessions)) > 0
 
-    await wait_until(reported, what="the no-GPU log row")
+    await eventually(reported, timeout=15.0, what="the no-GPU log row")
     await asyncio.sleep(0.5)  # five poll intervals: time to repeat itself, if it would
     health = await actor.health()
     await stop(actor, task)
@@ -219,7 +220,7 @@ async def test_the_real_nvml_here(tmp_path, migrated_database_url, redis_url, db
             return len(await gpu_rows(db_sessions)) >= gpus
         return len(await log_rows(db_sessions)) > 0
 
-    await wait_until(settled, what="a sample or the no-GPU report")
+    await eventually(settled, timeout=15.0, what="a sample or the no-GPU report")
     health = await actor.health()
     await stop(actor, task)
 

@@ -24,7 +24,7 @@ from homesec.actors.ray_gateway import create_actor
 from homesec.contract.reports import ActorSpec, CleanupStats
 from homesec.models import Camera, Detection, Event, GPUStats, Log, Upload, UploadStatus
 from homesec.store import retention
-from tests.test_actors.pipeline_helpers import CAMERA, make_settings
+from tests.support.pipeline import CAMERA, pipeline_settings
 
 RETENTION_DAYS = 30
 LOG_RETENTION_DAYS = 7
@@ -64,7 +64,7 @@ def put(path: Path, size: int, modified: dt.datetime) -> str:
 def janitor(tmp_path: Path, database_url: str, redis_url: str, **options) -> Janitor:
     clock = options.pop("clock", Clock(NOW))
     disk = options.pop("disk", Disk())
-    settings = make_settings(
+    settings = pipeline_settings(
         tmp_path,
         retention_days=RETENTION_DAYS,
         log_retention_days=LOG_RETENTION_DAYS,
@@ -494,13 +494,13 @@ async def test_a_failed_scheduled_cleanup_is_tried_again_at_the_next_wake_up(
 
 
 def test_the_schedule_follows_the_configured_zone_else_the_machines(tmp_path, monkeypatch):
-    berlin = make_settings(tmp_path, timezone="Europe/Berlin")
+    berlin = pipeline_settings(tmp_path, timezone="Europe/Berlin")
     assert schedule_zone(berlin) == zoneinfo.ZoneInfo("Europe/Berlin")
     monkeypatch.setenv("TZ", "America/New_York")
-    assert schedule_zone(make_settings(tmp_path)) == zoneinfo.ZoneInfo("America/New_York")
+    assert schedule_zone(pipeline_settings(tmp_path)) == zoneinfo.ZoneInfo("America/New_York")
     monkeypatch.setenv("TZ", "Not/A_Zone")
     # Else the zone of /etc/localtime (with its DST rules), or UTC where there is none.
-    assert isinstance(schedule_zone(make_settings(tmp_path)), zoneinfo.ZoneInfo | dt.timezone)
+    assert isinstance(schedule_zone(pipeline_settings(tmp_path)), zoneinfo.ZoneInfo | dt.timezone)
 
 
 # --- the disk guard ------------------------------------------------------------------------------
@@ -658,7 +658,7 @@ async def test_a_dry_run_through_ray(
     await seed_world(db_sessions, tmp_path)
     # Half a day away from now, so the actor's own loop cannot run a real cleanup meanwhile.
     cleanup_time = (dt.datetime.now() + dt.timedelta(hours=12)).time().replace(second=0)
-    settings = make_settings(
+    settings = pipeline_settings(
         tmp_path,
         retention_days=RETENTION_DAYS,
         log_retention_days=LOG_RETENTION_DAYS,

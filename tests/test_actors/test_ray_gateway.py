@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from homesec.actors.ray_gateway import actor_options
 from homesec.policy.actor_plan import ClusterFacts, plan_actors
-from tests.test_policy.test_actor_plan import ENDPOINTS, settings
+from tests.support.actor_plan import ENDPOINTS
+from tests.support.settings import make_settings
 
 
 def test_actor_options_are_detached_named_restarted_forever_in_the_namespace():
-    spec = plan_actors(settings(), ENDPOINTS, [], ClusterFacts(gpus=1), llm_engine="rules")[0]
+    spec = plan_actors(make_settings(), ENDPOINTS, [], ClusterFacts(gpus=1), llm_engine="rules")[0]
     options = actor_options(spec)
     assert options["name"] == "detector:0"
     assert options["namespace"] == "homesec"
@@ -22,7 +23,7 @@ def test_the_detector_process_keeps_freed_memory_unless_the_operator_says_otherw
     monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     specs = plan_actors(
-        settings(), ENDPOINTS, [("front", "/c/front")], ClusterFacts(), llm_engine="rules"
+        make_settings(), ENDPOINTS, [("front", "/c/front")], ClusterFacts(), llm_engine="rules"
     )
     by_kind = {spec.kind: spec for spec in specs}
     env_vars = actor_options(by_kind["detector"])["runtime_env"]["env_vars"]
@@ -40,7 +41,7 @@ def test_the_detector_process_keeps_freed_memory_unless_the_operator_says_otherw
 
 def test_one_gpu_monitor_pinned_to_each_gpu_node():
     cluster = ClusterFacts(gpus=2, gpu_node_ids=("a" * 56, "b" * 56))
-    specs = plan_actors(settings(), ENDPOINTS, [], cluster, llm_engine="rules")
+    specs = plan_actors(make_settings(), ENDPOINTS, [], cluster, llm_engine="rules")
     monitors = [spec for spec in specs if spec.kind == "gpu_monitor"]
     assert [(m.name, m.node_id) for m in monitors] == [
         ("gpu_monitor:" + "a" * 12, "a" * 56),

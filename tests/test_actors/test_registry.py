@@ -11,19 +11,22 @@ from homesec.actors.registry import BUILDERS, constructor
 from homesec.actors.supervisor import Supervisor
 from homesec.contract.reports import ActorSpec
 from homesec.policy.actor_plan import ClusterFacts, plan_actors
-from tests.test_policy.test_actor_plan import ENDPOINTS, settings
+from tests.support.actor_plan import ENDPOINTS
+from tests.support.settings import make_settings
 
 
 def _planned() -> list[ActorSpec]:
     cluster = ClusterFacts(gpus=1, gpu_node_ids=("a" * 56,))
-    return plan_actors(settings(), ENDPOINTS, [("front", "/c/front")], cluster, llm_engine="rules")
+    return plan_actors(
+        make_settings(), ENDPOINTS, [("front", "/c/front")], cluster, llm_engine="rules"
+    )
 
 
 def _supervisor_spec(**tuning) -> ActorSpec:
     return ActorSpec(
         name="supervisor",
         kind="supervisor",
-        settings=settings(),
+        settings=make_settings(),
         database_url=ENDPOINTS.database_url,
         redis_url=ENDPOINTS.redis_url,
         tuning=tuning,

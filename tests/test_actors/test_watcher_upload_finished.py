@@ -9,32 +9,23 @@ import pytest
 from sqlalchemy import select
 
 from homesec.models import Log
-from tests.test_actors.test_camera_watcher import (  # the fixtures of the watcher's tests
-    camera_id,
-    eventually,
-    folder,
-    jobs,
-    jpeg_bytes,
-    ledger,
-    make_settings,
-    start_watcher,
-    write,
-)
-
-__all__ = ["camera_id", "folder", "make_settings", "start_watcher"]
+from tests.support.waiting import eventually
+from tests.support.watcher import TIMEOUT, jobs, ledger, noise_jpeg, write
 
 
 async def test_a_handed_over_upload_skips_the_settle_wait_and_is_queued_once(
-    start_watcher, make_settings, folder, db_sessions, redis_client, tmp_path
+    start_watcher, watcher_settings, folder, db_sessions, redis_client, tmp_path
 ):
     # Polling with a long settle time: the folder watch alone would take 30 s.
-    settings = make_settings(FILE_WATCHER_POLLING="true", UPLOAD_SETTLE_SECONDS="30")
+    settings = watcher_settings(FILE_WATCHER_POLLING="true", UPLOAD_SETTLE_SECONDS="30")
     watcher = await start_watcher(settings, folder)
     # After the start-up scan: it puts every queued ledger row on the stream again (at least
     # once, by design), so a hand-over racing it could be enqueued twice, which is not what
     # this test is about.
-    await eventually(lambda: watcher._observer is not None and not watcher._scan_needed)
-    path = write(folder / "snap" / "2025-12-23" / "a.jpg", jpeg_bytes())
+    await eventually(
+        lambda: watcher._observer is not None and not watcher._scan_needed, timeout=TIMEOUT
+    )
+    path = write(folder / "snap" / "2025-12-23" / "a.jpg", noise_jpeg())
     started = asyncio.get_running_loop().time()
     assert await watcher.upload_finished(path) is True
     rows = await ledger(db_sessions)
@@ -47,21 +38,23 @@ async def test_a_handed_over_upload_skips_the_settle_wait_and_is_queued_once(
     assert len(await ledger(db_sessions)) == 1 and len(await jobs(redis_client)) == 1
     assert watcher.counters["accepted"] == 1
     # Nothing outside its folder.
-    outside = write(tmp_path / "elsewhere.jpg", jpeg_bytes())
+    outside = write(tmp_path / "elsewhere.jpg", noise_jpeg())
     assert await watcher.upload_finished(outside) is False
     assert await watcher.upload_finished(str(folder) + "_other/x.jpg") is False
 
 
 @pytest.mark.parametrize("hand_over_first", [True, False])
 async def test_one_upload_is_read_once_though_both_the_ftp_server_and_the_folder_report_it(
-    start_watcher, make_settings, folder, db_sessions, redis_client, hand_over_first
+    start_watcher, watcher_settings, folder, db_sessions, redis_client, hand_over_first
 ):
     # Issue 19's bug: the FTP hand-over and the folder's own close-write both reached the
     # watcher, and the file was validated, decoded and hashed twice, the ledger saying
     # "already recorded" the second time. Either may come first.
-    settings = make_settings(UPLOAD_SETTLE_SECONDS="0.2")  # inotify: the close-write is seen
+    settings = watcher_settings(UPLOAD_SETTLE_SECONDS="0.2")  # inotify: the close-write is seen
     watcher = await start_watcher(settings, folder)
-    await eventually(lambda: watcher._observer is not None and not watcher._scan_needed)
+    await eventually(
+        lambda: watcher._observer is not None and not watcher._scan_needed, timeout=TIMEOUT
+    )
     read: list[str] = []
     ingest_many = watcher.ingest.ingest_many
 
@@ -70,27 +63,29 @@ async def test_one_upload_is_read_once_though_both_the_ftp_server_and_the_folder
         return await ingest_many(paths, sessions, redis)
 
     watcher.ingest.ingest_many = counting
-    path = write(folder / "snap" / "b.jpg", jpeg_bytes())
+    path = write(folder / "snap" / "b.jpg", noise_jpeg())
     if not hand_over_first:  # the folder's watch takes it in first
-        await eventually(lambda: _status(db_sessions, path, "queued"))
+        await eventually(lambda: _status(db_sessions, path, "queued"), timeout=TIMEOUT)
     assert await watcher.upload_finished(path) is True
-    await eventually(lambda: _status(db_sessions, path, "queued"))
+    await eventually(lambda: _status(db_sessions, path, "queued"), timeout=TIMEOUT)
     await asyncio.sleep(1.5)  # every report of the upload has come and gone
     assert read == [path]
     assert len(await jobs(redis_client)) == 1
     # The camera writes the file again: a new upload, read again.
-    write(folder / "snap" / "b.jpg", jpeg_bytes())
+    write(folder / "snap" / "b.jpg", noise_jpeg())
     assert await watcher.upload_finished(path) is True
     assert read == [path, path]
 
 
 async def test_a_rejected_upload_is_set_aside_recorded_and_logged_once(
-    start_watcher, make_settings, folder, db_sessions, tmp_path
+    start_watcher, watcher_settings, folder, db_sessions, tmp_path
 ):
     # inotify: the folder watch sees the close as well as the hand-over.
-    settings = make_settings()
+    settings = watcher_settings()
     watcher = await start_watcher(settings, folder)
-    await eventually(lambda: watcher._observer is not None and not watcher._scan_needed)
+    await eventually(
+        lambda: watcher._observer is not None and not watcher._scan_needed, timeout=TIMEOUT
+    )
     camera = watcher.camera_id
     text = b"not a picture at all\n" * 20
     path = write(folder / "snap" / "notes.jpg", text)
@@ -113,9 +108,9 @@ async def test_a_rejected_upload_is_set_aside_recorded_and_logged_once(
     assert str(aside) in logged[0].message
     assert watcher.counters["rejected"] == 1
     # The camera sends a good image under the same name: it is taken.
-    write(folder / "snap" / "notes.jpg", jpeg_bytes())
+    write(folder / "snap" / "notes.jpg", noise_jpeg())
     assert await watcher.upload_finished(path) is True
-    await eventually(lambda: _status(db_sessions, path, "queued"))
+    await eventually(lambda: _status(db_sessions, path, "queued"), timeout=TIMEOUT)
 
 
 async def _status(sessions, path: str, status: str) -> bool:

@@ -18,19 +18,21 @@ from homesec.contract import actor_names
 from homesec.contract.zones import Zone, ZoneAction
 from homesec.models import Detection, Event, Upload, UploadStatus
 from homesec.store import camera_zones
-from tests.test_actors.pipeline_helpers import (
+from tests.support.images import RED
+from tests.support.pipeline import (
     CAMERA,
-    RED,
     all_acknowledged,
     analysis_jobs,
-    make_settings,
+    pipeline_settings,
     queue_upload,
     seed_camera,
     start,
     stop,
-    wait_until,
     write_image,
 )
+from tests.support.waiting import eventually
+
+WAIT = 15.0  # seconds, as long as the stages had before
 
 # The scripted engine's box is the centre half of the image: it stands at (0.5, 0.75).
 BOTTOM = [(0.0, 0.6), (1.0, 0.6), (1.0, 1.0), (0.0, 1.0)]
@@ -41,7 +43,7 @@ async def house(tmp_path, db_sessions, redis_client, migrated_database_url, redi
     folder = tmp_path / "cameras" / CAMERA
     await seed_camera(db_sessions, folder)
     # The fast path stays on: a confident person would make an event at once.
-    settings = make_settings(
+    settings = pipeline_settings(
         tmp_path, detector_model="scripted", llm_engine="rules", batch_idle_timeout_seconds=0.5
     )
     batcher = Batcher(
@@ -62,7 +64,7 @@ async def house(tmp_path, db_sessions, redis_client, migrated_database_url, redi
             path = folder / name
             data = await asyncio.to_thread(write_image, path, RED)
             job = await queue_upload(db_sessions, redis_client, path, data)
-            await wait_until(lambda: all_acknowledged(redis_client), what="the detector")
+            await eventually(lambda: all_acknowledged(redis_client), WAIT, "the detector")
             await asyncio.sleep(settings.batch_idle_timeout_seconds)
             await batcher.tick()  # closes a batch, if there is one: idle
             return job.file_path
@@ -108,7 +110,7 @@ async def test_a_person_at_the_porch_door_makes_an_event_that_names_it(house, db
     async def batch_event() -> Event | None:
         return next((e for e in await rows(db_sessions, Event) if not e.is_fast_path), None)
 
-    await wait_until(batch_event, what="the batch's event")
+    await eventually(batch_event, WAIT, "the batch's event")
     event = await batch_event()
     assert "a person in the zone 'porch door' (a way into the house)" in event.reasoning
 
@@ -121,5 +123,5 @@ async def test_without_zones_the_same_person_makes_an_event(house, db_sessions):
     async def any_event() -> bool:
         return bool(await rows(db_sessions, Event))
 
-    await wait_until(any_event, what="an event")
+    await eventually(any_event, WAIT, "an event")
     assert all("zone" not in event.reasoning for event in await rows(db_sessions, Event))

@@ -22,9 +22,10 @@ from pathlib import Path
 import pytest
 
 from homesec.policy.home_assistant import node_prefix
-from tests.e2e.harness import RED, jpeg_bytes
+from tests.support.alerts import retained
 from tests.support.homesec_process import start_up, up_env
-from tests.test_alerts.conftest import retained, wait_for
+from tests.support.images import RED, jpeg_bytes
+from tests.support.waiting import eventually_blocking
 
 pytestmark = [pytest.mark.slow]
 
@@ -60,13 +61,16 @@ def test_a_person_at_night_becomes_one_push_and_home_assistant_sensors(
     process, output = start_up(env)
     try:
         # The Notifier is up: Home Assistant sees homesec available.
-        wait_for(lambda: b"online" in subscriber.on(f"{prefix}/available"), 90, "availability",
-                 every=0.5)  # fmt: skip
+        eventually_blocking(
+            lambda: b"online" in subscriber.on(f"{prefix}/available"), 90, "availability", 0.5
+        )
         image = jpeg_bytes(RED, seed=41)
         (folder / "snap_0001.jpg").write_bytes(image)
         uploaded = time.monotonic()
 
-        pushes = wait_for(lambda: receiver.json_bodies("/push"), 90, "the push", every=0.1)
+        pushes = eventually_blocking(
+            lambda: receiver.json_bodies("/push"), 90, "the push", interval=0.1
+        )
         first_push = time.monotonic() - uploaded
         alert = pushes[0]
         assert alert["title"].startswith("Person at ") and "(high" in alert["title"], alert
@@ -74,16 +78,24 @@ def test_a_person_at_night_becomes_one_push_and_home_assistant_sensors(
         assert alert["attachments"], "the best thumbnail rides along"
 
         # Home Assistant: the camera's device, its person sensor ON, its risk, its snapshot.
-        config = wait_for(lambda: retained(mqtt_broker,
+        config = eventually_blocking(lambda: retained(mqtt_broker,
                           f"homeassistant/binary_sensor/{node_prefix(prefix)}_{camera}/person/config"),
                           30, "the discovery config")  # fmt: skip
         assert json.loads(config)["state_topic"] == f"{prefix}/{camera}/person"
-        wait_for(lambda: b"ON" in subscriber.on(f"{prefix}/{camera}/person"), 30, "person ON")
-        risk = wait_for(lambda: subscriber.on(f"{prefix}/{camera}/risk"), 30, "the risk sensor")
+        eventually_blocking(
+            lambda: b"ON" in subscriber.on(f"{prefix}/{camera}/person"), 30, "person ON"
+        )
+        risk = eventually_blocking(
+            lambda: subscriber.on(f"{prefix}/{camera}/risk"), 30, "the risk sensor"
+        )
         assert int(risk[0]) >= 60
-        snapshot = wait_for(lambda: subscriber.on(f"{prefix}/{camera}/snapshot"), 30, "snapshot")
+        snapshot = eventually_blocking(
+            lambda: subscriber.on(f"{prefix}/{camera}/snapshot"), 30, "snapshot"
+        )
         assert snapshot[-1] == image  # the frame as the camera uploaded it
-        (mqtt_alert,) = wait_for(lambda: subscriber.json_on(f"{prefix}/alerts")[:1], 30, "alert")
+        (mqtt_alert,) = eventually_blocking(
+            lambda: subscriber.json_on(f"{prefix}/alerts")[:1], 30, "alert"
+        )
         assert mqtt_alert["camera_id"] == camera and mqtt_alert["update"] is False
 
         # The batch of the same visit is scored: at most a follow-up titled as an update, never a

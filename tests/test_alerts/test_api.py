@@ -7,27 +7,11 @@ import asyncio
 import datetime as dt
 import threading
 
-import pytest
-from litestar.testing import AsyncTestClient
-
 from homesec.actors.notifier import Notifier
 from homesec.engines.notify import build_channels
-from homesec.http.app import create_app
 from homesec.ops.ports import free_port
 from homesec.workflows.alert_decisions import decide_new_events
-from tests.test_alerts.conftest import alert_settings
-
-
-@pytest.fixture
-def make_client(migrated_database_url, redis_url, db_sessions, tmp_path):
-    def make(**env: str) -> AsyncTestClient:
-        settings = alert_settings(tmp_path, **env)
-        app = create_app(settings, database_url=migrated_database_url, redis_url=redis_url,
-                         events_channel="security_events:test:alerts-api")  # fmt: skip
-        # A loopback Host: the app refuses names that are not this machine's (DNS rebinding).
-        return AsyncTestClient(app, base_url="http://127.0.0.1")
-
-    return make
+from tests.support.alerts import alert_settings
 
 
 async def test_rules_are_created_read_changed_and_deleted(make_client):

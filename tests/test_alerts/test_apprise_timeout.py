@@ -11,7 +11,7 @@ import pytest
 from homesec.contract.alerts import AlertMessage
 from homesec.engines.notify import ChannelError
 from homesec.engines.notify.apprise_channel import AppriseChannel
-from tests.test_alerts.conftest import port_outside_ray
+from tests.support.alerts import port_outside_ray
 
 MESSAGE = AlertMessage(
     alert_id=1,

@@ -30,8 +30,11 @@ from homesec.http.app import create_app
 from homesec.models import Camera, CameraProblem, Upload
 from homesec.store import alert_rules, alerts, camera_problems
 from homesec.workflows import camera_tamper as camera_tamper_workflow
-from tests.test_actors.test_camera_watcher import eventually, write
-from tests.test_alerts.conftest import alert_settings, retained, wait_for
+from tests.support.alerts import alert_settings, retained
+from tests.support.waiting import eventually, eventually_blocking
+from tests.support.watcher import write
+
+TIMEOUT = 10.0  # as the watcher's own tests wait
 
 WIDTH, HEIGHT = 640, 480
 
@@ -83,7 +86,7 @@ async def watcher(settings, camera_id, migrated_database_url, redis_url, db_sess
         f"watcher:{camera_id}", settings, migrated_database_url, redis_url, camera_id, str(folder)
     )
     task = asyncio.create_task(actor.run())
-    await eventually(lambda: actor.health_detail()["observer_alive"] == "true")
+    await eventually(lambda: actor.health_detail()["observer_alive"] == "true", TIMEOUT)
     yield actor
     await actor.stop()
     with contextlib.suppress(asyncio.CancelledError):
@@ -112,13 +115,21 @@ async def upload(watcher: CameraWatcher, name: str, data: bytes) -> None:
     """Write a frame into the camera's folder and wait until the watcher took it in."""
     before = watcher.counters["accepted"] + watcher.counters["duplicates"]
     write(Path(watcher.folder_path) / name, data)
-    await eventually(lambda: watcher.counters["accepted"] + watcher.counters["duplicates"] > before)
+    await eventually(
+        lambda: watcher.counters["accepted"] + watcher.counters["duplicates"] > before, TIMEOUT
+    )
 
 
 async def test_a_black_frame_raises_a_camera_alert_and_normal_frames_clear_it(
-    watcher, notifier, receiver, settings, camera_id, db_sessions, migrated_database_url,
+    watcher,
+    notifier,
+    receiver,
+    settings,
+    camera_id,
+    db_sessions,
+    migrated_database_url,
     redis_url,
-):  # fmt: skip
+):
     # The default rule of a fresh install: high and above.
     await alert_rules.create_rule(db_sessions, AlertRule(name="high", min_risk_level="high"))
     for index in range(6):
@@ -142,8 +153,12 @@ async def test_a_black_frame_raises_a_camera_alert_and_normal_frames_clear_it(
     await notifier.cycle()
     assert len(receiver.json_bodies("/hook")) == 1
 
-    app = create_app(settings, database_url=migrated_database_url, redis_url=redis_url,
-                     events_channel="security_events:test:camera-alerts")  # fmt: skip
+    app = create_app(
+        settings,
+        database_url=migrated_database_url,
+        redis_url=redis_url,
+        events_channel="security_events:test:camera-alerts",
+    )
     async with AsyncTestClient(app, base_url="http://127.0.0.1") as client:
         camera = (await client.get(f"/api/cameras/{camera_id}")).json()
         assert camera["problems"] == ["lens covered"]
@@ -191,8 +206,14 @@ async def test_a_rule_about_objects_or_critical_only_sends_no_camera_alert(
 async def add_history(sessions, camera_id: str, times: list[dt.datetime]) -> None:
     """A camera and its uploads as the watcher records them (the ledger's ``received_at``)."""
     async with sessions.begin() as session:
-        session.add(Camera(id=camera_id, name=camera_id.title(), folder_path=f"/c/{camera_id}",
-                           last_seen_at=max(times)))  # fmt: skip
+        session.add(
+            Camera(
+                id=camera_id,
+                name=camera_id.title(),
+                folder_path=f"/c/{camera_id}",
+                last_seen_at=max(times),
+            )
+        )
         await session.flush()
         session.add_all(
             Upload(
@@ -219,8 +240,14 @@ async def test_a_regular_camera_falling_silent_raises_an_offline_alert_a_motion_
     await add_history(db_sessions, "porch", porch)
     await alert_rules.create_rule(db_sessions, AlertRule(name="high", min_risk_level="high"))
 
-    janitor = Janitor("janitor", settings, migrated_database_url, redis_url,
-                      str(tmp_path / "ray"), clock=lambda: now)  # fmt: skip
+    janitor = Janitor(
+        "janitor",
+        settings,
+        migrated_database_url,
+        redis_url,
+        str(tmp_path / "ray"),
+        clock=lambda: now,
+    )
     try:
         await janitor.check_cameras_offline()
         await janitor.check_cameras_offline()  # a second look opens nothing twice
@@ -235,16 +262,26 @@ async def test_a_regular_camera_falling_silent_raises_an_offline_alert_a_motion_
     assert hook["kind"] == "camera" and hook["title"] == "Camera Gate: offline"
 
     # The owner sets porch's threshold through the API: two hours of silence is offline.
-    app = create_app(settings, database_url=migrated_database_url, redis_url=redis_url,
-                     events_channel="security_events:test:camera-alerts")  # fmt: skip
+    app = create_app(
+        settings,
+        database_url=migrated_database_url,
+        redis_url=redis_url,
+        events_channel="security_events:test:camera-alerts",
+    )
     async with AsyncTestClient(app, base_url="http://127.0.0.1") as client:
         changed = await client.patch("/api/cameras/porch", json={"offline_after_minutes": 120})
         assert changed.status_code == 200, changed.text
         assert changed.json()["offline_after_minutes"] == 120
         refused = await client.patch("/api/cameras/porch", json={"offline_after_minutes": 0})
         assert refused.status_code == 400
-        janitor = Janitor("janitor", settings, migrated_database_url, redis_url,
-                          str(tmp_path / "ray"), clock=lambda: now)  # fmt: skip
+        janitor = Janitor(
+            "janitor",
+            settings,
+            migrated_database_url,
+            redis_url,
+            str(tmp_path / "ray"),
+            clock=lambda: now,
+        )
         try:
             await janitor.check_cameras_offline()
         finally:
@@ -255,11 +292,18 @@ async def test_a_regular_camera_falling_silent_raises_an_offline_alert_a_motion_
 
     # gate uploads again: the next check clears it.
     async with db_sessions.begin() as session:
-        session.add(Upload(camera_id="gate", file_path="/c/gate/back.jpg", status="done",
-                           received_at=now))  # fmt: skip
+        session.add(
+            Upload(camera_id="gate", file_path="/c/gate/back.jpg", status="done", received_at=now)
+        )
     later = now + dt.timedelta(seconds=1)
-    janitor = Janitor("janitor", settings, migrated_database_url, redis_url,
-                      str(tmp_path / "ray"), clock=lambda: later)  # fmt: skip
+    janitor = Janitor(
+        "janitor",
+        settings,
+        migrated_database_url,
+        redis_url,
+        str(tmp_path / "ray"),
+        clock=lambda: later,
+    )
     try:
         await janitor.check_cameras_offline()
     finally:
@@ -277,7 +321,9 @@ async def test_the_problem_sensor_goes_on_and_off_in_home_assistant(
     )
     actor = Notifier("notifier", settings, migrated_database_url, redis_url)
     actor.channels = build_channels(settings, client_id=f"test-problem-{mqtt_broker}")
-    await asyncio.to_thread(wait_for, actor.mqtt.connected.is_set, 15, "the MQTT connection")
+    await asyncio.to_thread(
+        eventually_blocking, actor.mqtt.connected.is_set, 15, "the MQTT connection"
+    )
     try:
         await alert_rules.create_rule(db_sessions, AlertRule(name="high", min_risk_level="high"))
         async with db_sessions.begin() as session:
@@ -301,7 +347,7 @@ async def test_the_problem_sensor_goes_on_and_off_in_home_assistant(
         }
         # The camera alert went to MQTT too, as kind camera.
         [alert] = await asyncio.to_thread(
-            wait_for, lambda: subscriber.json_on("hs/alerts"), 5, "the camera alert"
+            eventually_blocking, lambda: subscriber.json_on("hs/alerts"), 5, "the camera alert"
         )
         assert alert["kind"] == "camera" and alert["title"] == "Camera Gate: lens covered"
 
@@ -311,7 +357,7 @@ async def test_the_problem_sensor_goes_on_and_off_in_home_assistant(
             )
         await actor.cycle()
         await asyncio.to_thread(
-            wait_for, lambda: subscriber.on("hs/gate/problem")[-1:] == [b"OFF"], 5, "OFF"
+            eventually_blocking, lambda: subscriber.on("hs/gate/problem")[-1:] == [b"OFF"], 5, "OFF"
         )
         assert retained(mqtt_broker, "hs/gate/problem") == b"OFF"
     finally:

@@ -16,8 +16,9 @@ import pytest
 from PIL import Image
 
 from homesec.policy.home_assistant import node_prefix
+from tests.support.alerts import retained
 from tests.support.homesec_process import start_up, up_env
-from tests.test_alerts.conftest import retained, wait_for
+from tests.support.waiting import eventually_blocking
 
 pytestmark = [pytest.mark.slow]
 
@@ -48,21 +49,33 @@ def test_a_black_frame_raises_a_camera_alert_through_homesec_up(
     )
     process, output = start_up(env)
     try:
-        wait_for(lambda: b"online" in subscriber.on(f"{prefix}/available"), 90, "availability",
-                 every=0.5)  # fmt: skip
+        eventually_blocking(
+            lambda: b"online" in subscriber.on(f"{prefix}/available"),
+            90,
+            "availability",
+            interval=0.5,
+        )
         (folder / "snap_0001.jpg").write_bytes(black_jpeg())
 
-        hooks = wait_for(lambda: receiver.json_bodies("/hook"), 90, "the webhook", every=0.1)
+        hooks = eventually_blocking(
+            lambda: receiver.json_bodies("/hook"), 90, "the webhook", interval=0.1
+        )
         assert hooks[0]["kind"] == "camera", hooks
         assert hooks[0]["title"].endswith(": lens covered")
         assert hooks[0]["event"]["camera_id"] == camera
 
         node = node_prefix(prefix)
-        config = wait_for(lambda: retained(mqtt_broker,
-                          f"homeassistant/binary_sensor/{node}_{camera}/problem/config"),
-                          30, "the problem sensor's config")  # fmt: skip
+        config = eventually_blocking(
+            lambda: retained(
+                mqtt_broker, f"homeassistant/binary_sensor/{node}_{camera}/problem/config"
+            ),
+            30,
+            "the problem sensor's config",
+        )
         assert json.loads(config)["device_class"] == "problem"
-        wait_for(lambda: b"ON" in subscriber.on(f"{prefix}/{camera}/problem"), 30, "problem ON")
+        eventually_blocking(
+            lambda: b"ON" in subscriber.on(f"{prefix}/{camera}/problem"), 30, "problem ON"
+        )
 
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=90)

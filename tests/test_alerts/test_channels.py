@@ -21,7 +21,8 @@ from homesec.policy.alert_rules import retry_delay
 from homesec.store import alert_rules, alerts
 from homesec.store.event_channel import encode_message, event_message
 from homesec.store.events import StoredEvent
-from tests.test_alerts.conftest import alert_settings, retained, wait_for
+from tests.support.alerts import alert_settings, retained
+from tests.support.waiting import eventually
 
 SECRET = "webhook-test-secret"
 
@@ -40,7 +41,7 @@ async def notifier(tmp_path, mqtt_broker, receiver, migrated_database_url, redis
     )
     actor = Notifier("notifier", settings, migrated_database_url, redis_url, retry_base_seconds=0.2)
     actor.channels = build_channels(settings, client_id=f"test-notifier-{mqtt_broker}")
-    await asyncio.to_thread(wait_for, actor.mqtt.connected.is_set, 15, "the MQTT connection")
+    await eventually(actor.mqtt.connected.is_set, 15, "the MQTT connection")
     yield actor
     await actor.close()
 
@@ -77,8 +78,7 @@ async def test_an_alert_and_its_update_on_every_channel(notifier, rows, db_sessi
     config = json.loads(retained(mqtt_broker, config_topic))
     assert config["state_topic"] == "hs/porch/person" and config["device"]["name"] == "Porch"
     assert retained(mqtt_broker, "hs/available") == b"online"
-    (mqtt_alert,) = await asyncio.to_thread(wait_for, lambda: subscriber.json_on("hs/alerts"), 5,
-                                            "the MQTT alert")  # fmt: skip
+    (mqtt_alert,) = await eventually(lambda: subscriber.json_on("hs/alerts"), 5, "the MQTT alert")
     assert mqtt_alert["title"] == push["title"] and mqtt_alert["update"] is False
 
     # The event's state for Home Assistant, as the Notifier hears it on security_events.
@@ -86,7 +86,7 @@ async def test_an_alert_and_its_update_on_every_channel(notifier, rows, db_sessi
                          risk_level="high", summary="s", started_at=dt.datetime.now(dt.UTC),
                          is_fast_path=True)  # fmt: skip
     await notifier._publish_state(encode_message(event_message(stored)))
-    await asyncio.to_thread(wait_for, lambda: subscriber.on("hs/porch/snapshot"), 5, "snapshot")
+    await eventually(lambda: subscriber.on("hs/porch/snapshot"), 5, "snapshot")
     assert subscriber.on("hs/porch/person")[-1] == b"ON"
     assert subscriber.on("hs/porch/risk")[-1] == b"70"
     assert subscriber.json_on("hs/porch/event")[-1]["event_type"] == "person"
@@ -117,8 +117,9 @@ async def test_an_alert_and_its_update_on_every_channel(notifier, rows, db_sessi
     # Home Assistant restarts and says so: the discovery configs come again.
     before = len(subscriber.on(config_topic))
     subscriber.client.publish("homeassistant/status", "online")
-    await asyncio.to_thread(wait_for, lambda: len(subscriber.on(config_topic)) > before, 5,
-                            "the configs published again")  # fmt: skip
+    await eventually(
+        lambda: len(subscriber.on(config_topic)) > before, 5, "the configs published again"
+    )
 
 
 async def test_an_update_that_changes_little_is_quiet_on_the_phone(notifier, rows, db_sessions,
@@ -149,8 +150,9 @@ async def test_an_update_that_changes_little_is_quiet_on_the_phone(notifier, row
     updated = json.loads(retained(mqtt_broker, "hs/porch/alert"))
     assert (updated["update"], updated["event_id"], updated["risk_score"]) == (True, batch, 75)
     assert updated["summary"] == "Still at the door"
-    await asyncio.to_thread(wait_for, lambda: len(subscriber.json_on("hs/alerts")) == 2, 5,
-                            "the update on hs/alerts")  # fmt: skip
+    await eventually(
+        lambda: len(subscriber.json_on("hs/alerts")) == 2, 5, "the update on hs/alerts"
+    )
 
     # The record says what happened on each channel: the push was held back on purpose.
     updates = {a.channel.split(":")[0]: a for a in await alerts.recent(db_sessions, 10)
@@ -177,8 +179,9 @@ async def test_a_receiver_down_for_a_while_gets_every_alert_once(notifier, rows,
     notifier.sweep_seconds = 0.2
     running = asyncio.create_task(notifier.run())
     try:
-        await asyncio.to_thread(wait_for, lambda: len(receiver.requests) >= 6, 30,
-                                "attempts against the down receiver")  # fmt: skip
+        await eventually(
+            lambda: len(receiver.requests) >= 6, 30, "attempts against the down receiver"
+        )
         waiting = await alerts.recent(db_sessions, 20)
         assert len(waiting) == 6 and {a.status for a in waiting} == {AlertStatus.PENDING}
         assert any(a.last_error and "503" in a.last_error for a in waiting)
@@ -188,10 +191,7 @@ async def test_a_receiver_down_for_a_while_gets_every_alert_once(notifier, rows,
         async def all_sent() -> bool:
             return {a.status for a in await alerts.recent(db_sessions, 20)} == {AlertStatus.SENT}
 
-        deadline = asyncio.get_running_loop().time() + 60
-        while not await all_sent():
-            assert asyncio.get_running_loop().time() < deadline, "not every alert was sent"
-            await asyncio.sleep(0.2)
+        await eventually(all_sent, 60, "every alert sent", interval=0.2)
     finally:
         await notifier.stop()
         running.cancel()
@@ -209,7 +209,7 @@ async def test_the_mqtt_channel_reconnects_on_its_own(notifier, broker, rows, db
                                                          channels=("mqtt",)))  # fmt: skip
     await rows.camera("porch", "Porch")
     broker.stop()
-    await asyncio.to_thread(wait_for, lambda: not mqtt.connected.is_set(), 15, "the drop")
+    await eventually(lambda: not mqtt.connected.is_set(), 15, "the drop")
     await rows.event("porch", [await rows.detection("porch")], score=70, level="high",
                      fast_path=True)  # fmt: skip
     await notifier.cycle()  # the broker is away: the alert waits, with the reason
@@ -217,7 +217,7 @@ async def test_the_mqtt_channel_reconnects_on_its_own(notifier, broker, rows, db
     assert waiting.status == AlertStatus.PENDING and "not connected" in waiting.last_error
 
     broker.start()  # same port, a new broker: it knows nothing retained
-    await asyncio.to_thread(wait_for, mqtt.connected.is_set, 60, "the reconnection")
+    await eventually(mqtt.connected.is_set, 60, "the reconnection")
     assert mqtt.connections == 2
     assert retained(broker.port, "hs/available") == b"online"
     assert retained(broker.port, "homeassistant/sensor/hs_porch/risk/config")

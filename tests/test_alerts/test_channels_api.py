@@ -21,7 +21,8 @@ from homesec.actors.notifier import Notifier
 from homesec.contract.alerts import AlertRule, AlertStatus
 from homesec.http.app import create_app
 from homesec.store import alert_rules, alerts, notify_channels
-from tests.test_alerts.conftest import alert_settings, wait_for
+from tests.support.alerts import alert_settings
+from tests.support.waiting import eventually
 
 # What makes each URL a secret: none of it may come back.
 APPRISE_SECRET = "apprise-topic-s3cret"
@@ -175,7 +176,7 @@ async def test_a_channel_added_while_the_notifier_runs_gets_the_next_alert(
         # No channel yet: an event decided now alerts nobody.
         before = await rows.event("porch", [await rows.detection("porch")], score=80,
                                   level="high", fast_path=True)  # fmt: skip
-        await asyncio.to_thread(wait_for, lambda: not notifier.channels and notifier.counters[
+        await eventually(lambda: not notifier.channels and notifier.counters[
             "decided_batches"] > 0, 20, "the Notifier to decide the first event")  # fmt: skip
         assert await alerts.recent(db_sessions, 10) == []
 
@@ -190,19 +191,19 @@ async def test_a_channel_added_while_the_notifier_runs_gets_the_next_alert(
 
             # The Notifier takes both without a restart (an event is decided for the channels
             # it knows then: wait until it knows both) ...
-            await asyncio.to_thread(wait_for, lambda: {hook["name"], push["name"]} <= set(
+            await eventually(lambda: {hook["name"], push["name"]} <= set(
                 notifier.channels), 20, "the Notifier to take the new channels")  # fmt: skip
             # ... and the next event goes to both.
             after = await rows.event("porch", [await rows.detection("porch")], score=90,
                                      level="critical", fast_path=True,
                                      summary="Someone at the porch at night")  # fmt: skip
             hook_path = f"/hook/{WEBHOOK_SECRET_PATH}"
-            (delivered,) = await asyncio.to_thread(
-                wait_for, lambda: receiver.json_bodies(hook_path), 30, "the webhook"
+            (delivered,) = await eventually(
+                lambda: receiver.json_bodies(hook_path), 30, "the webhook"
             )
             assert delivered["event"]["id"] == after and delivered["event"]["risk_score"] == 90
-            (pushed,) = await asyncio.to_thread(
-                wait_for, lambda: receiver.json_bodies("/apprise"), 30, "the Apprise push"
+            (pushed,) = await eventually(
+                lambda: receiver.json_bodies("/apprise"), 30, "the Apprise push"
             )
             assert "Someone at the porch at night" in pushed["message"]
             assert before not in {body["event"]["id"] for body in receiver.json_bodies(hook_path)}
@@ -222,13 +223,17 @@ async def test_a_channel_added_while_the_notifier_runs_gets_the_next_alert(
 
             # Removed: the next event reaches the Apprise channel only.
             assert (await client.delete(f"/api/alerts/channels/{hook['id']}")).status_code == 204
-            await asyncio.to_thread(wait_for, lambda: hook["name"] not in notifier.channels, 20,
-                                    "the Notifier to drop the removed channel")  # fmt: skip
+            await eventually(
+                lambda: hook["name"] not in notifier.channels,
+                20,
+                "the Notifier to drop the removed channel",
+            )
             hook_posts = len(receiver.json_bodies(hook_path))
             last = await rows.event("porch", [await rows.detection("porch")], score=95,
                                     level="critical", fast_path=True)  # fmt: skip
-            await asyncio.to_thread(wait_for, lambda: len(receiver.json_bodies("/apprise")) == 3,
-                                    30, "the last event's push")  # fmt: skip
+            await eventually(
+                lambda: len(receiver.json_bodies("/apprise")) == 3, 30, "the last event's push"
+            )
     rows_of_last = [row for row in await alerts.recent(db_sessions, 50) if row.event_id == last]
     assert [row.channel for row in rows_of_last] == [push["name"]]
     assert len(receiver.json_bodies(hook_path)) == hook_posts

@@ -14,7 +14,8 @@ import pytest
 from homesec.actors.notifier import Notifier
 from homesec.engines.notify import build_channels
 from homesec.store import house_modes
-from tests.test_alerts.conftest import alert_settings, retained, wait_for
+from tests.support.alerts import alert_settings, retained
+from tests.support.waiting import eventually_blocking
 
 CONFIG_TOPIC = "homeassistant/select/hs_house/mode/config"
 
@@ -31,7 +32,9 @@ def make_notifier(tmp_path, port, database_url, redis_url, **env) -> Notifier:
 @pytest.fixture
 async def notifier(tmp_path, mqtt_broker, migrated_database_url, redis_url, db_sessions):
     actor = make_notifier(tmp_path, mqtt_broker, migrated_database_url, redis_url)
-    await asyncio.to_thread(wait_for, actor.mqtt.connected.is_set, 15, "the MQTT connection")
+    await asyncio.to_thread(
+        eventually_blocking, actor.mqtt.connected.is_set, 15, "the MQTT connection"
+    )
     yield actor
     await actor.close()
 
@@ -64,8 +67,12 @@ async def test_home_assistants_select_sets_the_mode_and_follows_it(
     subscriber.client.publish("hs/house_mode/set", "away", qos=1)
     change = await cycle_until(notifier, db_sessions, "away")
     assert change.changed_by == "mqtt"
-    await asyncio.to_thread(wait_for, lambda: subscriber.on("hs/house_mode")[-1:] == [b"away"], 5,
-                            "the state to follow")  # fmt: skip
+    await asyncio.to_thread(
+        eventually_blocking,
+        lambda: subscriber.on("hs/house_mode")[-1:] == [b"away"],
+        5,
+        "the state to follow",
+    )
     assert retained(mqtt_broker, "hs/house_mode") == b"away"
 
     # A payload that names no mode is ignored; the mode stays.
@@ -86,10 +93,18 @@ async def test_the_schedule_sets_night_at_its_start_logged_as_schedule(
 ):
     now = dt.datetime.now(dt.UTC)  # alert_settings' zone is UTC
     hours = f"{now - dt.timedelta(hours=1):%H:%M}-{now + dt.timedelta(hours=1):%H:%M}"
-    actor = make_notifier(tmp_path, mqtt_broker, migrated_database_url, redis_url,
-                          HOUSE_MODE_SCHEDULE="on", HOUSE_MODE_NIGHT_HOURS=hours)  # fmt: skip
+    actor = make_notifier(
+        tmp_path,
+        mqtt_broker,
+        migrated_database_url,
+        redis_url,
+        HOUSE_MODE_SCHEDULE="on",
+        HOUSE_MODE_NIGHT_HOURS=hours,
+    )
     try:
-        await asyncio.to_thread(wait_for, actor.mqtt.connected.is_set, 15, "the MQTT connection")
+        await asyncio.to_thread(
+            eventually_blocking, actor.mqtt.connected.is_set, 15, "the MQTT connection"
+        )
         change = await cycle_until(actor, db_sessions, "night")
         assert change.changed_by == "schedule"
         assert retained(mqtt_broker, "hs/house_mode") == b"night"

@@ -14,7 +14,7 @@ from homesec.http.app import create_app
 from homesec.models import AlertRow
 from homesec.store import alert_rules, house_modes
 from homesec.workflows.alert_decisions import decide_new_events
-from tests.test_alerts.conftest import alert_settings
+from tests.support.alerts import alert_settings
 
 
 @pytest.fixture

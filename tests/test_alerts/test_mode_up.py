@@ -21,9 +21,10 @@ from pathlib import Path
 import pytest
 
 from homesec.policy.home_assistant import node_prefix
-from tests.e2e.harness import RED, jpeg_bytes
+from tests.support.alerts import retained
 from tests.support.homesec_process import start_up, up_env
-from tests.test_alerts.conftest import retained, wait_for
+from tests.support.images import RED, jpeg_bytes
+from tests.support.waiting import eventually_blocking
 
 pytestmark = [pytest.mark.slow]
 
@@ -69,32 +70,50 @@ def test_switching_to_away_over_mqtt_raises_a_daytime_visit_and_pushes_it(
 
     process, output = start_up(env)
     try:
-        wait_for(lambda: b"online" in subscriber.on(f"{prefix}/available"), 90, "availability",
-                 every=0.5)  # fmt: skip
-        select = wait_for(lambda: retained(mqtt_broker,
-                          f"homeassistant/select/{node_prefix(prefix)}_house/mode/config"),
-                          30, "the select's discovery config")  # fmt: skip
+        eventually_blocking(
+            lambda: b"online" in subscriber.on(f"{prefix}/available"),
+            90,
+            "availability",
+            interval=0.5,
+        )
+        select = eventually_blocking(
+            lambda: retained(
+                mqtt_broker, f"homeassistant/select/{node_prefix(prefix)}_house/mode/config"
+            ),
+            30,
+            "the select's discovery config",
+        )
         assert json.loads(select)["command_topic"] == f"{prefix}/house_mode/set"
-        wait_for(lambda: retained(mqtt_broker, f"{prefix}/house_mode") == b"home", 30, "home")
+        eventually_blocking(
+            lambda: retained(mqtt_broker, f"{prefix}/house_mode") == b"home", 30, "home"
+        )
 
         # At home, a person at the porch by day: medium, nobody is pushed.
         (folder / "snap_0001.jpg").write_bytes(jpeg_bytes(RED, seed=51))
-        (at_home,) = wait_for(final_events, 90, "the visit at home", every=0.2)
+        (at_home,) = eventually_blocking(final_events, 90, "the visit at home", interval=0.2)
         assert at_home["risk_level"] == "medium", at_home
         assert "away" not in at_home["reasoning"]
 
         # Home Assistant's select: away. The mode is logged as set over MQTT.
         subscriber.client.publish(f"{prefix}/house_mode/set", "away", qos=1)
-        wait_for(lambda: retained(mqtt_broker, f"{prefix}/house_mode") == b"away", 30, "away")
+        eventually_blocking(
+            lambda: retained(mqtt_broker, f"{prefix}/house_mode") == b"away", 30, "away"
+        )
         mode = get_json(f"{api}/mode")
         assert (mode["mode"], mode["changed_by"]) == ("away", "mqtt")
 
         # The same visit while away: higher, saying why, and pushed.
         (folder / "snap_0002.jpg").write_bytes(jpeg_bytes(RED, seed=52))
-        pushes = wait_for(lambda: receiver.json_bodies("/push"), 90, "the push", every=0.1)
+        pushes = eventually_blocking(
+            lambda: receiver.json_bodies("/push"), 90, "the push", interval=0.1
+        )
         assert "(high" in pushes[0]["title"], pushes[0]
-        later = wait_for(lambda: [e for e in final_events() if e["id"] != at_home["id"]], 90,
-                         "the visit while away", every=0.2)  # fmt: skip
+        later = eventually_blocking(
+            lambda: [e for e in final_events() if e["id"] != at_home["id"]],
+            90,
+            "the visit while away",
+            interval=0.2,
+        )
         away = later[0]
         assert away["risk_score"] > at_home["risk_score"]
         assert "the house is set to away" in away["reasoning"], away["reasoning"]

@@ -6,7 +6,6 @@ alert waits with that reason as its error, and nothing is published."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import ipaddress
 from collections.abc import Iterator
@@ -22,7 +21,8 @@ from homesec.actors.notifier import Notifier
 from homesec.contract.alerts import AlertRule, AlertStatus
 from homesec.engines.notify import build_channels
 from homesec.store import alert_rules, alerts
-from tests.test_alerts.conftest import Broker, Subscriber, alert_settings, wait_for
+from tests.support.alerts import Broker, Subscriber, alert_settings
+from tests.support.waiting import eventually
 
 CA_KEY_USAGE = x509.KeyUsage(
     digital_signature=True, key_cert_sign=True, crl_sign=True,
@@ -143,18 +143,22 @@ async def test_with_the_ca_file_alerts_go_out_over_tls(
                                MQTT_CA_FILE=str(tls_files[0]))  # fmt: skip
     try:
         mqtt = notifier.mqtt
-        await asyncio.to_thread(wait_for, mqtt.connected.is_set, 30, "the TLS connection")
+        await eventually(mqtt.connected.is_set, 30, "the TLS connection")
         assert mqtt.last_error is None
         # The subscriber holds its subscription once the retained availability reached it.
-        await asyncio.to_thread(wait_for, lambda: tls_subscriber.on("hs/available") == [b"online"],
-                                30, "the availability at the TLS subscriber")  # fmt: skip
+        await eventually(
+            lambda: tls_subscriber.on("hs/available") == [b"online"],
+            30,
+            "the availability at the TLS subscriber",
+        )
 
         await _an_alert_due(rows, db_sessions)
         await notifier.cycle()
         (sent,) = await alerts.recent(db_sessions, 5)
         assert sent.channel == "mqtt" and sent.status == AlertStatus.SENT, sent.last_error
-        (alert,) = await asyncio.to_thread(wait_for, lambda: tls_subscriber.json_on("hs/alerts"),
-                                           30, "the alert at the TLS subscriber")  # fmt: skip
+        (alert,) = await eventually(
+            lambda: tls_subscriber.json_on("hs/alerts"), 30, "the alert at the TLS subscriber"
+        )
         assert alert["alert_id"] == sent.id and alert["camera_id"] == "porch"
         assert alert["risk_level"] == "high"
     finally:
@@ -168,10 +172,11 @@ async def test_without_the_ca_file_the_certificate_is_refused(
     try:
         mqtt = notifier.mqtt
         # The system's CAs do not know the test's CA: the handshake fails, and says so.
-        await asyncio.to_thread(
-            wait_for, lambda: mqtt.last_error and "certificate verify failed" in mqtt.last_error,
-            30, "the refused certificate",
-        )  # fmt: skip
+        await eventually(
+            lambda: mqtt.last_error and "certificate verify failed" in mqtt.last_error,
+            30,
+            "the refused certificate",
+        )
         assert not mqtt.connected.is_set()
 
         await _an_alert_due(rows, db_sessions)
@@ -184,7 +189,7 @@ async def test_without_the_ca_file_the_certificate_is_refused(
         # The subscriber (which trusts the CA) is connected and subscribed: a message of its own
         # comes back to it, while not one of homesec's reached the broker.
         tls_subscriber.client.publish("probe", b"here", qos=1)
-        await asyncio.to_thread(wait_for, lambda: tls_subscriber.on("probe"), 30, "the probe")
+        await eventually(lambda: tls_subscriber.on("probe"), 30, "the probe")
         assert [t for t, _, _ in tls_subscriber.messages if t.startswith("hs/")] == []
     finally:
         await notifier.close()

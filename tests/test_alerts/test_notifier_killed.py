@@ -4,7 +4,6 @@ that was in flight, which goes again with the same idempotency key."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 
 import pytest
@@ -13,7 +12,8 @@ from homesec.actors import ray_gateway
 from homesec.contract.alerts import AlertRule, AlertStatus
 from homesec.contract.reports import ActorSpec
 from homesec.store import alert_rules, alerts
-from tests.test_alerts.conftest import alert_settings, retained, wait_for
+from tests.support.alerts import alert_settings, retained
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -52,13 +52,12 @@ async def test_killed_mid_delivery_nothing_lost_nothing_twice(
     spec = notifier_spec(name, settings, migrated_database_url, redis_url)
     handle = ray_gateway.create_actor(spec)
     try:
-        await asyncio.to_thread(wait_for, receiver.holding.is_set, 90, "a delivery in flight")
+        await eventually(receiver.holding.is_set, 90, "a delivery in flight")
         assert retained(mqtt_broker, f"{prefix}/available") == b"online"
         ray_gateway.kill(handle)
-        will = await asyncio.to_thread(
-            wait_for, lambda: b"offline" in subscriber.on(f"{prefix}/available"), 30,
-            "the last will",
-        )  # fmt: skip
+        will = await eventually(
+            lambda: b"offline" in subscriber.on(f"{prefix}/available"), 30, "the last will"
+        )
         assert will
         in_flight = [a for a in await alerts.recent(db_sessions, 10) if a.attempts]
         assert len(in_flight) == 1 and in_flight[0].status == AlertStatus.PENDING
@@ -69,10 +68,7 @@ async def test_killed_mid_delivery_nothing_lost_nothing_twice(
         async def all_sent() -> bool:
             return {a.status for a in await alerts.recent(db_sessions, 10)} == {AlertStatus.SENT}
 
-        deadline = asyncio.get_running_loop().time() + 90
-        while not await all_sent():
-            assert asyncio.get_running_loop().time() < deadline, "not every alert was sent"
-            await asyncio.sleep(0.3)
+        await eventually(all_sent, 90, "every alert sent", interval=0.3)
         assert retained(mqtt_broker, f"{prefix}/available") == b"online"
     finally:
         ray_gateway.kill(handle)

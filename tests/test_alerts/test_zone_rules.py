@@ -12,9 +12,6 @@ from homesec.contract.alerts import AlertRule, JudgedEvent
 from homesec.models import Detection
 from homesec.policy.alert_rules import match_failure
 from homesec.store import alert_facts
-from tests.test_alerts.test_api import make_client
-
-__all__ = ["make_client"]  # the fixture, shared with test_api.py
 
 AT = dt.datetime(2025, 12, 5, 23, 30, tzinfo=dt.UTC)
 

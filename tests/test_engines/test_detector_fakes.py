@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from PIL import Image
 
@@ -11,11 +10,7 @@ from homesec.contract.analysis import BoundingBox
 from homesec.engines.detector import DetectorEngine, create_detector
 from homesec.engines.detector.null import NullDetector
 from homesec.engines.detector.scripted import SCRIPTED_CONFIDENCE, ScriptedDetector
-from homesec.settings import Settings
-
-
-def settings_for(tmp_path: Path, model: str) -> Settings:
-    return Settings(data_dir=tmp_path, foscam_base_path=tmp_path / "cameras", detector_model=model)
+from tests.support.settings import make_settings
 
 
 def as_jpeg(image: Image.Image) -> Image.Image:
@@ -26,13 +21,13 @@ def as_jpeg(image: Image.Image) -> Image.Image:
 
 
 def test_null_detector_returns_nothing_by_default(tmp_path):
-    engine = create_detector(settings_for(tmp_path, "null"))
+    engine = create_detector(make_settings(tmp_path, detector_model="null"))
     assert isinstance(engine, NullDetector) and isinstance(engine, DetectorEngine)
     assert engine.detect([Image.new("RGB", (64, 48))] * 3) == [[], [], []]
 
 
 def test_null_detector_with_classes_returns_fixed_boxes_inside_each_image(tmp_path):
-    engine = create_detector(settings_for(tmp_path, "null:Person, car"))
+    engine = create_detector(make_settings(tmp_path, detector_model="null:Person, car"))
     results = engine.detect([Image.new("RGB", (64, 48)), Image.new("RGB", (200, 100))])
     assert [[d.object_type for d in found] for found in results] == [["person", "car"]] * 2
     assert results[0][0].bbox == BoundingBox(16, 12, 32, 24)
@@ -40,7 +35,7 @@ def test_null_detector_with_classes_returns_fixed_boxes_inside_each_image(tmp_pa
 
 
 def test_scripted_detector_reads_the_marker_colour_after_jpeg(tmp_path):
-    engine = create_detector(settings_for(tmp_path, "scripted"))
+    engine = create_detector(make_settings(tmp_path, detector_model="scripted"))
     assert isinstance(engine, ScriptedDetector) and isinstance(engine, DetectorEngine)
     red = as_jpeg(Image.new("RGB", (320, 240), (255, 0, 0)))
     blue = as_jpeg(Image.new("RGB", (320, 240), (0, 0, 255)))

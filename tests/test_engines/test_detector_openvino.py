@@ -24,7 +24,7 @@ from homesec.engines.detector.rtdetr_openvino import (
     cpu_has_bf16,
     postprocess,
 )
-from homesec.settings import Settings
+from tests.support.settings import make_settings
 from tests.support.tiny_rtdetr import INPUT_SIZE, TINY_LABELS, build_tiny_rtdetr
 
 pytest.importorskip("openvino")
@@ -35,12 +35,6 @@ THRESHOLD = 0.3
 BOX_TOLERANCE_PX = 1
 SCORE_TOLERANCE = 1e-3
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def settings_for(data_dir: Path, model: str, **overrides) -> Settings:
-    return Settings(
-        data_dir=data_dir, foscam_base_path=data_dir / "cameras", detector_model=model, **overrides
-    )
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +52,9 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def detector(tiny_model_dir: Path, data_dir: Path) -> OpenVinoRtDetrDetector:
-    settings = settings_for(
+    settings = make_settings(
         data_dir,
-        str(tiny_model_dir),
+        detector_model=str(tiny_model_dir),
         detector_device="cpu",
         detection_confidence_threshold=THRESHOLD,
     )
@@ -182,8 +176,11 @@ def test_same_images_same_detections_and_an_empty_batch(detector):
 
 
 def test_bf16_when_asked_is_said_to_be_unchecked(tiny_model_dir, data_dir):
-    settings = settings_for(
-        data_dir, str(tiny_model_dir), detector_device="cpu", detector_precision="bf16"
+    settings = make_settings(
+        data_dir,
+        detector_model=str(tiny_model_dir),
+        detector_device="cpu",
+        detector_precision="bf16",
     )
     engine = create_detector(settings)
     assert isinstance(engine, OpenVinoRtDetrDetector)
@@ -297,8 +294,11 @@ def test_a_conversion_failure_falls_back_to_pytorch_with_the_reason(
         raise RuntimeError("the converter tripped")
 
     monkeypatch.setattr(ov_engine, "_convert", broken)
-    settings = settings_for(
-        tmp_path, str(tiny_model_dir), detector_device="cpu", detector_engine="openvino"
+    settings = make_settings(
+        tmp_path,
+        detector_model=str(tiny_model_dir),
+        detector_device="cpu",
+        detector_engine="openvino",
     )
     engine = create_detector(settings)
     assert isinstance(engine, RtDetrDetector)
@@ -312,8 +312,8 @@ def test_a_conversion_failure_falls_back_to_pytorch_with_the_reason(
 
 
 def test_torch_when_asked(tiny_model_dir, tmp_path):
-    settings = settings_for(
-        tmp_path, str(tiny_model_dir), detector_device="cpu", detector_engine="torch"
+    settings = make_settings(
+        tmp_path, detector_model=str(tiny_model_dir), detector_device="cpu", detector_engine="torch"
     )
     engine = create_detector(settings)
     assert isinstance(engine, RtDetrDetector)
@@ -353,16 +353,20 @@ def test_cuda_hidden_by_cuda_visible_devices_is_no_cuda(monkeypatch):
 
 
 def test_auto_precision_starts_from_f32_until_the_guard_finds_bf16_agrees(tmp_path):
-    assert factory.openvino_precision(settings_for(tmp_path, "m")) == "f32"
-    bf16 = settings_for(tmp_path, "m", detector_precision="bf16")
+    assert factory.openvino_precision(make_settings(tmp_path, detector_model="m")) == "f32"
+    bf16 = make_settings(tmp_path, detector_model="m", detector_precision="bf16")
     assert factory.openvino_precision(bf16) == "bf16"
 
 
 def test_a_missing_model_is_model_not_found_not_a_fallback(tmp_path):
-    settings = settings_for(tmp_path, str(tmp_path / "no-such-model"), detector_engine="openvino")
+    settings = make_settings(
+        tmp_path, detector_model=str(tmp_path / "no-such-model"), detector_engine="openvino"
+    )
     with pytest.raises(ModelNotFound, match="homesec models pull"):
         create_detector(settings)
     (tmp_path / "empty").mkdir()
-    settings = settings_for(tmp_path, str(tmp_path / "empty"), detector_engine="openvino")
+    settings = make_settings(
+        tmp_path, detector_model=str(tmp_path / "empty"), detector_engine="openvino"
+    )
     with pytest.raises(ModelNotFound, match="holds no usable RT-DETRv2 model"):
         create_detector(settings)

@@ -10,16 +10,10 @@ from PIL import Image
 
 from homesec.engines.detector import DetectorEngine, DetectorError, ModelNotFound, create_detector
 from homesec.engines.detector.rtdetr import RtDetrDetector
-from homesec.settings import Settings
+from tests.support.settings import make_settings
 from tests.support.tiny_rtdetr import TINY_LABELS, build_tiny_rtdetr
 
 THRESHOLD = 0.5
-
-
-def settings_for(tmp_path: Path, model: str, **overrides) -> Settings:
-    return Settings(
-        data_dir=tmp_path, foscam_base_path=tmp_path / "cameras", detector_model=model, **overrides
-    )
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +23,11 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def detector(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> RtDetrDetector:
-    settings = settings_for(
+    settings = make_settings(
         tmp_path_factory.mktemp("data"),
-        str(tiny_model_dir),
+        detector_model=str(tiny_model_dir),
         detector_device="auto",
-        detector_engine="torch",  # auto would pick OpenVINO on a CPU (test_detector_openvino)
+        detector_engine="torch",
         detection_confidence_threshold=THRESHOLD,
     )
     engine = create_detector(settings)
@@ -83,40 +77,42 @@ def test_an_empty_batch(detector):
 def test_a_missing_directory_is_model_not_found(tmp_path):
     missing = tmp_path / "no-such-model"
     with pytest.raises(ModelNotFound, match="homesec models pull") as caught:
-        create_detector(settings_for(tmp_path, str(missing)))
+        create_detector(make_settings(tmp_path, detector_model=str(missing)))
     assert "DETECTOR_MODEL" in str(caught.value)
 
 
 def test_a_directory_without_a_model_is_model_not_found(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelNotFound, match="holds no usable RT-DETRv2 model"):
-        create_detector(settings_for(tmp_path, str(tmp_path / "empty")))
+        create_detector(make_settings(tmp_path, detector_model=str(tmp_path / "empty")))
 
 
 def test_a_hub_id_not_in_the_cache_is_model_not_found_without_downloading(tmp_path):
     # The engine loads with local_files_only: an id it has not got is an error, not a download.
     with pytest.raises(ModelNotFound, match="not in the local model cache"):
-        create_detector(settings_for(tmp_path, "homesec-tests/no-such-model"))
+        create_detector(make_settings(tmp_path, detector_model="homesec-tests/no-such-model"))
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on machines without CUDA")
 def test_asking_for_cuda_without_cuda_is_a_clear_error(tiny_model_dir, tmp_path):
     with pytest.raises(DetectorError, match="no CUDA device"):
-        create_detector(settings_for(tmp_path, str(tiny_model_dir)), device="cuda")
+        create_detector(make_settings(tmp_path, detector_model=str(tiny_model_dir)), device="cuda")
 
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_half_precision_on_cuda(tiny_model_dir, tmp_path):
-    engine = create_detector(settings_for(tmp_path, str(tiny_model_dir)), device="cuda")
+    engine = create_detector(
+        make_settings(tmp_path, detector_model=str(tiny_model_dir)), device="cuda"
+    )
     assert engine.device == "cuda"
     assert len(engine.detect(images())) == 3
 
 
 def test_the_factory_warms_the_model_up_with_a_full_batch(tiny_model_dir, tmp_path, caplog):
-    settings = settings_for(
+    settings = make_settings(
         tmp_path,
-        str(tiny_model_dir),
+        detector_model=str(tiny_model_dir),
         detector_device="cpu",
         detector_engine="torch",
         detector_batch_size=3,

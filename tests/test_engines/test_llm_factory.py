@@ -16,13 +16,9 @@ from homesec.engines.llm.openai_compatible import OpenAICompatibleEngine
 from homesec.engines.llm.rules import RULES_SCORER, RulesEngine
 from homesec.policy.prompt import PROMPT_VERSION
 from homesec.policy.scoring import RULES_VERSION
-from homesec.settings import Settings
+from tests.support.settings import make_settings
 
 URL = "http://127.0.0.1:8080/v1"
-
-
-def settings(tmp_path: Path, engine: str = "auto", url: str | None = None) -> Settings:
-    return Settings(data_dir=tmp_path, foscam_base_path=tmp_path, llm_engine=engine, llm_url=url)
 
 
 @pytest.mark.parametrize(
@@ -45,7 +41,9 @@ def settings(tmp_path: Path, engine: str = "auto", url: str | None = None) -> Se
 )
 def test_choose_llm_engine(tmp_path, engine, url, vllm, gpu_present, expected):
     chosen = choose_llm_engine(
-        settings(tmp_path, engine, url), vllm_available=vllm, gpu_available=gpu_present
+        make_settings(tmp_path, foscam_base_path=tmp_path, llm_engine=engine, llm_url=url),
+        vllm_available=vllm,
+        gpu_available=gpu_present,
     )
     assert chosen == expected
 
@@ -74,18 +72,22 @@ def test_gpu_count_is_zero_without_pynvml(monkeypatch):
 
 async def test_create_builds_and_logs_the_choice(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="homesec.engines.llm.factory")
-    engine = create_llm_engine(settings(tmp_path, "rules"))
+    engine = create_llm_engine(
+        make_settings(tmp_path, foscam_base_path=tmp_path, llm_engine="rules")
+    )
     assert isinstance(engine, RulesEngine)
     assert "LLM engine rules" in caplog.text
 
-    engine = create_llm_engine(settings(tmp_path, "openai", URL))
+    engine = create_llm_engine(
+        make_settings(tmp_path, foscam_base_path=tmp_path, llm_engine="openai", llm_url=URL)
+    )
     assert isinstance(engine, OpenAICompatibleEngine)
     await engine.aclose()
 
 
 def test_create_explicit_openai_without_a_url_fails_clearly(tmp_path):
     with pytest.raises(LlmConfigError, match="LLM_URL"):
-        create_llm_engine(settings(tmp_path, "openai"))
+        create_llm_engine(make_settings(tmp_path, foscam_base_path=tmp_path, llm_engine="openai"))
 
 
 # --- who scored an event -----------------------------------------------------------------------

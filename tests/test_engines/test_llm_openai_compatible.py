@@ -17,9 +17,9 @@ import pytest
 from homesec.contract.analysis import AnalysisContext, BoundingBox, DetectionSummary
 from homesec.engines.llm import LlmBadResponse, LlmConfigError, LlmEngine, LlmUnavailable
 from homesec.engines.llm.openai_compatible import OpenAICompatibleEngine
-from homesec.settings import Settings
 from tests.support.llm_server import GOOD_ANSWER as ANSWER
 from tests.support.llm_server import FakeLlmServer, Script, serve_fake_llm, unused_port
+from tests.support.settings import make_settings
 
 NIGHT = dt.datetime(2024, 3, 5, 2, 30, tzinfo=dt.UTC)
 CONTEXT = AnalysisContext(
@@ -121,8 +121,8 @@ async def test_connection_refused_is_unavailable():
 
 
 async def test_built_from_settings(server, tmp_path):
-    settings = Settings(
-        data_dir=tmp_path,
+    settings = make_settings(
+        tmp_path,
         foscam_base_path=tmp_path,
         llm_engine="openai",
         llm_url=server.url,
@@ -138,6 +138,6 @@ async def test_built_from_settings(server, tmp_path):
 
 
 def test_settings_without_a_url_are_a_config_error(tmp_path):
-    settings = Settings(data_dir=tmp_path, foscam_base_path=tmp_path, llm_engine="openai")
+    settings = make_settings(tmp_path, foscam_base_path=tmp_path, llm_engine="openai")
     with pytest.raises(LlmConfigError, match="LLM_URL"):
         OpenAICompatibleEngine.from_settings(settings)

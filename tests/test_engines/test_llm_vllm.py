@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -19,11 +18,7 @@ from homesec.engines.llm.vllm_engine import (
     engine_arguments,
 )
 from homesec.policy.prompt import RISK_ASSESSMENT_SCHEMA
-from homesec.settings import Settings
-
-
-def settings(tmp_path: Path, **overrides) -> Settings:
-    return Settings(data_dir=tmp_path, foscam_base_path=tmp_path, **overrides)
+from tests.support.settings import make_settings
 
 
 class Recorder:
@@ -48,7 +43,11 @@ def test_sampling_params_fall_back_to_guided_decoding_on_older_vllm():
 
 
 def test_engine_arguments(tmp_path):
-    arguments = engine_arguments(settings(tmp_path, llm_model="org/model", llm_gpu_fraction=0.4))
+    arguments = engine_arguments(
+        make_settings(
+            tmp_path, foscam_base_path=tmp_path, llm_model="org/model", llm_gpu_fraction=0.4
+        )
+    )
     assert arguments == {
         "model": "org/model",
         "gpu_memory_utilization": 0.4,
@@ -60,7 +59,9 @@ def test_engine_arguments_prefer_a_pulled_copy(tmp_path):
     pulled = tmp_path / "models" / "org" / "model"
     pulled.mkdir(parents=True)
     (pulled / "config.json").write_text("{}")
-    assert engine_arguments(settings(tmp_path, llm_model="org/model"))["model"] == str(pulled)
+    assert engine_arguments(
+        make_settings(tmp_path, foscam_base_path=tmp_path, llm_model="org/model")
+    )["model"] == str(pulled)
 
 
 @pytest.mark.skipif(
@@ -68,7 +69,7 @@ def test_engine_arguments_prefer_a_pulled_copy(tmp_path):
 )
 def test_without_vllm_the_error_names_the_extra(tmp_path):
     with pytest.raises(LlmConfigError, match=r"pip install 'homesec\[gpu\]'"):
-        VllmEngine(settings(tmp_path))
+        VllmEngine(make_settings(tmp_path, foscam_base_path=tmp_path))
 
 
 @pytest.mark.gpu
@@ -86,7 +87,9 @@ async def test_a_real_assessment(tmp_path):
             DetectionSummary(detection_id=1, object_type="person", confidence=0.9, detected_at=now)
         ],
     )
-    engine = VllmEngine(settings(tmp_path))  # LLM_MODEL must be in the local cache
+    engine = VllmEngine(
+        make_settings(tmp_path, foscam_base_path=tmp_path)
+    )  # LLM_MODEL must be in the local cache
     try:
         result = await engine.assess(context)
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
@@ -15,11 +14,7 @@ from homesec.engines.model_store import (
     pulled_model_dir,
     resolve_model_path,
 )
-from homesec.settings import Settings
-
-
-def settings(tmp_path: Path, model: str = "PekingU/rtdetr_v2_r50vd") -> Settings:
-    return Settings(data_dir=tmp_path, foscam_base_path=tmp_path, detector_model=model)
+from tests.support.settings import make_settings
 
 
 @pytest.fixture
@@ -50,7 +45,7 @@ def test_pull_rejects_what_is_not_a_hub_id(tmp_path, model_id):
 
 
 def test_pulled_models_live_under_the_data_dir(tmp_path):
-    root = models_dir(settings(tmp_path))
+    root = models_dir(make_settings(tmp_path, foscam_base_path=tmp_path))
     assert root == tmp_path / "models"
     assert pulled_model_dir(root, "PekingU/rtdetr_v2_r50vd") == root / "PekingU" / "rtdetr_v2_r50vd"
 
@@ -58,17 +53,28 @@ def test_pulled_models_live_under_the_data_dir(tmp_path):
 def test_resolve_prefers_a_local_directory(tmp_path):
     local = tmp_path / "my-model"
     local.mkdir()
-    assert resolve_model_path(settings(tmp_path, str(local))) == str(local)
+    assert resolve_model_path(
+        make_settings(tmp_path, foscam_base_path=tmp_path, detector_model=str(local))
+    ) == str(local)
 
 
 def test_resolve_finds_a_pulled_copy(tmp_path):
     pulled = tmp_path / "models" / "PekingU" / "rtdetr_v2_r50vd"
     pulled.mkdir(parents=True)
-    assert resolve_model_path(settings(tmp_path)) == "PekingU/rtdetr_v2_r50vd"  # incomplete
+    assert (
+        resolve_model_path(make_settings(tmp_path, foscam_base_path=tmp_path))
+        == "PekingU/rtdetr_v2_r50vd"
+    )  # incomplete
     (pulled / "config.json").write_text("{}")
-    assert resolve_model_path(settings(tmp_path)) == str(pulled)
+    assert resolve_model_path(make_settings(tmp_path, foscam_base_path=tmp_path)) == str(pulled)
 
 
 def test_resolve_falls_back_to_the_id(tmp_path):
-    assert resolve_model_path(settings(tmp_path)) == "PekingU/rtdetr_v2_r50vd"
-    assert resolve_model_path(settings(tmp_path), "org/llm") == "org/llm"
+    assert (
+        resolve_model_path(make_settings(tmp_path, foscam_base_path=tmp_path))
+        == "PekingU/rtdetr_v2_r50vd"
+    )
+    assert (
+        resolve_model_path(make_settings(tmp_path, foscam_base_path=tmp_path), "org/llm")
+        == "org/llm"
+    )

@@ -30,7 +30,7 @@ from homesec.policy.detection_agreement import (
     Outcome,
     PrecisionVerdict,
 )
-from homesec.settings import Settings
+from tests.support.settings import make_settings
 from tests.support.tiny_rtdetr import build_tiny_rtdetr, perturbed_copy
 
 pytest.importorskip("openvino")
@@ -106,8 +106,8 @@ def test_bf16_on_the_tiny_model_agrees_and_is_taken(models, cache, tmp_path):
     write_frames(cameras / "yard", 3, seed=2)
     (tmp_path / "models").mkdir()
     cache.rename(tmp_path / "models" / "openvino")  # where the factory looks: converted already
-    settings = Settings(
-        data_dir=tmp_path,
+    settings = make_settings(
+        tmp_path,
         foscam_base_path=cameras,
         detector_model=str(tiny),
         detector_device="cpu",
@@ -334,12 +334,8 @@ def test_forced_bf16_is_not_checked(models, cache, tmp_path):
     tiny, _ = models
     (tmp_path / "models").mkdir()
     cache.rename(tmp_path / "models" / "openvino")
-    settings = Settings(
-        data_dir=tmp_path,
-        foscam_base_path=tmp_path / "cameras",
-        detector_model=str(tiny),
-        detector_device="cpu",
-        detector_precision="bf16",
+    settings = make_settings(
+        tmp_path, detector_model=str(tiny), detector_device="cpu", detector_precision="bf16"
     )
     engine = create_detector(settings)
     assert engine.describe()["precision_check"] == "forced (unchecked)"

@@ -26,7 +26,7 @@ from homesec.policy.validation import (
     printable_path,
     validate_image_bytes,
 )
-from homesec.settings import Settings
+from tests.support.settings import make_settings
 
 
 def jpeg_bytes(width: int = 320, height: int = 240, seed: int = 0) -> bytes:
@@ -204,7 +204,7 @@ def test_pixel_cap_is_checked_before_decoding(folder: Path) -> None:
 
 
 def test_pixel_cap_from_settings(folder: Path, tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, foscam_base_path=tmp_path, max_image_pixels=10_000)
+    settings = make_settings(tmp_path, foscam_base_path=tmp_path, max_image_pixels=10_000)
     limits = ImageLimits.from_settings(settings)
     result = validate_upload(write(folder / "a.jpg", jpeg_bytes(200, 100)), str(folder), limits)
     assert result.reason == RejectReason.TOO_MANY_PIXELS

@@ -26,9 +26,10 @@ import redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.e2e.harness import BLUE, RED, jpeg_bytes
 from tests.support.homesec_process import homesec, start_up, with_ftp_ports
 from tests.support.homesec_process import up_env as homesec_env
+from tests.support.images import BLUE, RED, jpeg_bytes
+from tests.support.waiting import eventually_blocking
 
 pytestmark = [pytest.mark.slow]
 
@@ -61,16 +62,6 @@ class Channel:
         self._stop.set()
         self._thread.join(5)
         self._pubsub.close()
-
-
-def _wait(condition, timeout: float, what: str, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def _ledger(database_url: str, camera_id: str) -> dict[str, str]:
@@ -143,10 +134,17 @@ def test_a_camera_set_up_with_the_printed_credentials_delivers_events(up_env, fr
             except OSError:  # the supervisor has not started the FTP server yet
                 return None
 
-        client = _wait(logged_in, 60, "the FTP server and the new account")
+        client = eventually_blocking(
+            logged_in, timeout=60, what="the FTP server and the new account", interval=0.2
+        )
         # Its watcher (started by the supervisor's next cycle) is there before the upload.
         status = lambda: homesec("status", "--json", env=env, timeout=60).stdout  # noqa: E731
-        _wait(lambda: f"watcher:{camera_id}" in status(), 60, "the camera's watcher", every=1)
+        eventually_blocking(
+            lambda: f"watcher:{camera_id}" in status(),
+            timeout=60,
+            what="the camera's watcher",
+            interval=1,
+        )
 
         # A camera's upload: into dated subfolders it makes, in slow chunks.
         client.mkd("snap")
@@ -156,7 +154,12 @@ def test_a_camera_set_up_with_the_printed_credentials_delivers_events(up_env, fr
         stored_at = time.monotonic()
         client.quit()
         try:
-            at, event = _wait(lambda: channel.of_type("event")[:1], 20, "the fast-path event")[0]
+            at, event = eventually_blocking(
+                lambda: channel.of_type("event")[:1],
+                timeout=20,
+                what="the fast-path event",
+                interval=0.2,
+            )[0]
         except AssertionError as missing:  # say where the upload got to
             ledger = _ledger(fresh_database_url, camera_id)
             raise AssertionError(f"{missing}; the ledger says {ledger}") from None
@@ -176,12 +179,18 @@ def test_a_camera_set_up_with_the_printed_credentials_delivers_events(up_env, fr
             str(folder / "snap" / "2025-12-23" / "person_001.jpg"): "done",
             str(folder / "car.jpg"): "done",
         }
-        _wait(
+        eventually_blocking(
             lambda: _ledger(fresh_database_url, camera_id) == expected,
-            20,
-            "both uploads done in the ledger",
+            timeout=20,
+            what="both uploads done in the ledger",
+            interval=0.2,
         )
-        _wait(lambda: len(channel.of_type("event")) >= 2, 20, "the batch's event")
+        eventually_blocking(
+            lambda: len(channel.of_type("event")) >= 2,
+            timeout=20,
+            what="the batch's event",
+            interval=0.2,
+        )
         assert channel.of_type("detection.new")
 
         # A wrong password is refused; repeated failures ban the address (127.0.0.3 here, so
@@ -208,7 +217,9 @@ def test_a_camera_set_up_with_the_printed_credentials_delivers_events(up_env, fr
             health = httpx.get(f"{api}/api/system/health", timeout=10).json()
             return [p for p in health["problems"] if "127.0.0.3 is banned" in p["summary"]]
 
-        [problem] = _wait(ban_problem, 20, "the ban in health")
+        [problem] = eventually_blocking(
+            ban_problem, timeout=20, what="the ban in health", interval=0.2
+        )
         assert "homesec camera unban 127.0.0.3" in problem["remedy"]
         unbanned = homesec("camera", "unban", "127.0.0.3", env=env)
         assert unbanned.returncode == 0, unbanned.stderr
@@ -229,7 +240,9 @@ def test_a_camera_set_up_with_the_printed_credentials_delivers_events(up_env, fr
         )  # fmt: skip
         assert "got 550" in curl.stderr, curl.stderr
         aside = Path(env["HOMESEC_DATA_DIR"]) / "cameras" / ".rejected" / camera_id / "notes.jpg"
-        _wait(aside.exists, 20, "the rejected file set aside")
+        eventually_blocking(
+            aside.exists, timeout=20, what="the rejected file set aside", interval=0.2
+        )
         assert not (folder / "notes.jpg").exists()
         assert _ledger(fresh_database_url, camera_id)[str(folder / "notes.jpg")] == "rejected"
         camera = httpx.get(f"{api}/api/cameras/{camera_id}", timeout=10).json()
@@ -261,7 +274,9 @@ def test_a_camera_set_up_with_the_printed_credentials_delivers_events(up_env, fr
             except ftplib.error_perm:
                 return True
 
-        _wait(refused, 20, "the removed account to be refused")
+        eventually_blocking(
+            refused, timeout=20, what="the removed account to be refused", interval=0.2
+        )
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=90)
     finally:

@@ -6,7 +6,6 @@ is tested in tests/test_ui.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import msgspec
@@ -16,29 +15,12 @@ from homesec.contract.alerts import AlertStatus
 from homesec.http.pages.alerts import conditions_in_words
 from homesec.http.schemas.alerts import AlertRule
 from homesec.models import APIKey
-from homesec.store import alerts as alert_store
-from homesec.store.alerts import NewAlert
 from homesec.store.api_keys import hash_api_key
-from tests.test_http.conftest import T0, add_camera, add_event
+from tests.support.rows import T0, add_alert, add_camera, add_event
 
 
 def listed_alerts(html: str) -> list[int]:
     return [int(found) for found in re.findall(r'<li class="alert[^"]*" data-id="(\d+)"', html)]
-
-
-async def add_alert(db_sessions, *, event_id, rule_id, channel, camera_id="porch",
-                    status=AlertStatus.SENT, error=None, at=T0) -> int:  # fmt: skip
-    async with db_sessions.begin() as session:
-        (alert_id,) = await alert_store.add(session, [NewAlert(
-            channel=channel, status=AlertStatus.PENDING, event_id=event_id, rule_id=rule_id,
-            camera_id=camera_id, idempotency_key=f"event:{event_id}:{channel}",
-        )], at)  # fmt: skip
-    await alert_store.claim(db_sessions, alert_id)
-    if status == AlertStatus.SENT:
-        await alert_store.mark_sent(db_sessions, alert_id, at + dt.timedelta(seconds=2))
-    else:
-        await alert_store.mark_failed(db_sessions, alert_id, error or "", status, at)
-    return alert_id
 
 
 def test_conditions_read_as_words() -> None:

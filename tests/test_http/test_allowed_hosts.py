@@ -19,6 +19,7 @@ from litestar.testing import AsyncTestClient
 from homesec.http.hosts import allowed_hosts, host_name
 from homesec.http.server import build_server
 from homesec.ops.ports import free_port
+from tests.support.waiting import eventually
 
 LOG_LINE = {"level": "INFO", "message": "x"}
 
@@ -94,9 +95,7 @@ async def served(make_app, settings) -> AsyncIterator[int]:
     port = free_port()
     server = build_server(make_app(), "127.0.0.1", port, log_level="warning")
     serving = asyncio.create_task(server.serve())
-    async with asyncio.timeout(10):
-        while not server.started:  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
+    await eventually(lambda: server.started, 10, "uvicorn to listen", interval=0.02)
     try:
         yield port
     finally:

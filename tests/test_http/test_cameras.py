@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from homesec.files.camera_folders import archive_folder
 from homesec.models import Detection, Event, Upload, UploadStatus
-from tests.test_http.conftest import add_camera, add_detection, add_event, write_jpeg
+from tests.support.rows import add_camera, add_detection, add_event, write_jpeg
 
 
 async def test_create_makes_the_folder_and_normalises_the_id(client, settings) -> None:

@@ -8,8 +8,8 @@ import os
 
 from PIL import Image
 
-from tests.test_http.conftest import T0, add_camera, add_detection, write_jpeg
-from tests.test_http.test_events import walk
+from tests.support.http_app import walk
+from tests.support.rows import T0, add_camera, add_detection, write_jpeg
 
 
 async def test_filters_and_pages(client, db_sessions, settings) -> None:

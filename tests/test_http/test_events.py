@@ -5,54 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from homesec.models import Event
-from tests.test_http.conftest import T0, add_camera, add_detection, add_event
-
-
-async def seed_filter_cases(db_sessions, settings) -> dict[str, int]:
-    """Events that differ in one property each, named for it."""
-    for camera in ("front_door", "garage"):
-        await add_camera(db_sessions, settings, camera)
-    person = await add_detection(db_sessions, camera_id="front_door", object_type="person")
-    car = await add_detection(db_sessions, camera_id="garage", object_type="car")
-    cat = await add_detection(db_sessions, camera_id="front_door", object_type="cat")
-    hour = dt.timedelta(hours=1)
-    return {
-        "low_person": await add_event(
-            db_sessions,
-            batch_id="a",
-            camera_id="front_door",
-            started_at=T0,
-            risk_score=10,
-            risk_level="low",
-            detection_ids=f"[{person}, {cat}]",
-        ),
-        "critical_fast": await add_event(
-            db_sessions,
-            batch_id="b",
-            camera_id="front_door",
-            started_at=T0 + hour,
-            risk_score=95,
-            risk_level="critical",
-            detection_ids=f"[{person}]",
-            is_fast_path=True,
-        ),
-        "medium_car_reviewed": await add_event(
-            db_sessions,
-            batch_id="c",
-            camera_id="garage",
-            started_at=T0 + 2 * hour,
-            risk_score=45,
-            risk_level="medium",
-            detection_ids=f"[{car}]",
-            reviewed=True,
-        ),
-        "unscored_no_ids": await add_event(
-            db_sessions,
-            batch_id="d",
-            camera_id="garage",
-            started_at=T0 + 3 * hour,
-        ),
-    }
+from tests.support.http_app import walk
+from tests.support.rows import T0, add_camera, add_detection, add_event, seed_filter_cases
 
 
 async def ids_for(client, **params) -> list[int]:
@@ -147,19 +101,6 @@ async def test_bad_filters_are_400_with_the_field_named(client) -> None:
         assert response.status_code == 400, params
         assert response.headers["content-type"].startswith("application/problem+json")
         assert expected in response.json()["detail"], (params, response.json())
-
-
-async def walk(client, path: str, **params) -> list[int]:
-    seen: list[int] = []
-    cursor = None
-    while True:
-        query = dict(params, **({"cursor": cursor} if cursor else {}))
-        page = (await client.get(path, params=query)).json()
-        assert len(page["items"]) <= params["limit"]
-        seen.extend(item["id"] for item in page["items"])
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return seen
 
 
 async def test_pages_cover_every_event_once_in_order(client, db_sessions, settings) -> None:

@@ -17,7 +17,7 @@ from homesec.files.network import lan_address
 from homesec.models import Camera, CameraAccount
 from homesec.policy.camera_accounts import verify_password
 from homesec.store import camera_accounts
-from tests.test_http.conftest import add_camera
+from tests.support.rows import add_camera
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 2000 + b"\xff\xd9"
 

@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from tests.test_http.conftest import add_camera, add_event
+from tests.support.rows import add_camera, add_event
 
 PROBLEM = "application/problem+json"
 

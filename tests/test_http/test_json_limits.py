@@ -7,7 +7,7 @@ import pytest
 
 from homesec.http.request_checks import json_too_deep
 from homesec.http.routes.live import _is_ping
-from tests.test_http.conftest import add_camera, add_event
+from tests.support.rows import add_camera, add_event
 
 PROBLEM = "application/problem+json"
 DEEP_ARRAY = "[" * 1000 + "]" * 1000

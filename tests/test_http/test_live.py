@@ -15,6 +15,7 @@ from homesec.contract.messages import SecurityEventData, SecurityEventMessage
 from homesec.http.app import create_app
 from homesec.http.relay import EventRelay
 from homesec.store.redis_client import create_redis
+from tests.support.http_app import relay_subscribed
 
 EVENT = SecurityEventMessage(
     data=SecurityEventData(
@@ -30,22 +31,12 @@ EVENT = SecurityEventMessage(
 )
 
 
-async def subscribed(redis_client, channel: str, at_least: int = 1) -> None:
-    """Wait until the app's relay has subscribed (it does so in the background at start)."""
-    async with asyncio.timeout(5):
-        while True:
-            [(_, count)] = await redis_client.pubsub_numsub(channel)
-            if count >= at_least:
-                return
-            await asyncio.sleep(0.02)
-
-
 async def test_a_published_event_reaches_the_client_as_published(
     client, redis_client, events_channel
 ) -> None:
     published = msgspec.json.encode(EVENT).decode()
     with await client.websocket_connect("/ws/events") as socket:
-        await subscribed(redis_client, events_channel)
+        await relay_subscribed(redis_client, events_channel)
         await redis_client.publish(events_channel, published)
         received = socket.receive_text(timeout=5)
     assert received == published
@@ -79,7 +70,7 @@ async def test_every_type_is_forwarded_and_types_filter(
         await client.websocket_connect("/ws/events") as everything,
         await client.websocket_connect("/ws/events?types=camera_status,event") as some,
     ):
-        await subscribed(redis_client, events_channel)
+        await relay_subscribed(redis_client, events_channel)
         for message in messages:
             await redis_client.publish(events_channel, json.dumps(message))
         assert [everything.receive_json(timeout=5) for _ in messages] == messages
@@ -135,7 +126,7 @@ async def test_a_client_that_falls_behind_is_dropped_alone(
 
     reader = asyncio.create_task(read_fast())
     try:
-        await subscribed(redis_client, events_channel)
+        await relay_subscribed(redis_client, events_channel)
         for index in range(10):
             await redis_client.publish(events_channel, json.dumps({"n": index}))
         await until_received(10)

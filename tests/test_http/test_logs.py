@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from homesec.models import Log
-from tests.test_http.test_events import walk
+from tests.support.http_app import walk
 
 
 async def seed_logs(db_sessions) -> None:

@@ -31,7 +31,7 @@ from schemathesis.specs.openapi.checks import (
 from homesec.contract.reports import CleanupStats, FtpBan, SupervisorReport
 from homesec.models import APIKey
 from homesec.store.api_keys import hash_api_key
-from tests.test_http.conftest import T0, add_camera, add_detection, add_event
+from tests.support.rows import T0, add_camera, add_detection, add_event
 
 MAX_EXAMPLES = 20
 LONG_MAX_EXAMPLES = int(os.environ.get("HOMESEC_FUZZ_EXAMPLES", "150"))

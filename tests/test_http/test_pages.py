@@ -15,8 +15,14 @@ from sqlalchemy import select
 
 from homesec.http.pages.templates import time_range
 from homesec.models import Camera, EventFeedback
-from tests.test_http.conftest import T0, add_camera, add_detection, add_event, write_jpeg
-from tests.test_http.test_events import seed_filter_cases
+from tests.support.rows import (
+    T0,
+    add_camera,
+    add_detection,
+    add_event,
+    seed_filter_cases,
+    write_jpeg,
+)
 
 
 def listed_ids(html: str) -> list[int]:

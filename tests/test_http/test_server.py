@@ -15,7 +15,8 @@ from websockets.exceptions import ConnectionClosed
 
 from homesec.http.server import build_server
 from homesec.ops.ports import free_port
-from tests.test_http.test_live import subscribed
+from tests.support.http_app import relay_subscribed
+from tests.support.waiting import eventually
 
 MESSAGES = 120
 PAYLOAD = "x" * 200_000  # big messages fill the socket buffers of a client that does not read
@@ -26,10 +27,8 @@ async def base_url(make_app) -> AsyncIterator[str]:
     port = free_port()
     server = build_server(make_app(websocket_queue_size=8), "127.0.0.1", port, log_level="warning")
     serving = asyncio.create_task(server.serve())
-    async with asyncio.timeout(10):
-        # uvicorn offers a flag, not an event, to say it is listening.
-        while not server.started:  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
+    # uvicorn offers a flag, not an event, to say it is listening.
+    await eventually(lambda: server.started, 10, "uvicorn to listen", interval=0.02)
     try:
         yield f"127.0.0.1:{port}"
     finally:
@@ -67,7 +66,7 @@ async def test_a_client_that_never_reads_is_dropped_and_others_keep_receiving(
         ) as slow,
         connect(f"ws://{base_url}/ws/events", max_size=None, compression=None) as fast,
     ):
-        await subscribed(redis_client, events_channel)
+        await relay_subscribed(redis_client, events_channel)
         received = []
 
         async def read_fast() -> None:

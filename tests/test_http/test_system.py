@@ -14,7 +14,7 @@ from homesec.contract.reports import ActorStatus, CleanupStats, Problem, Supervi
 from homesec.http.app import create_app
 from homesec.models import GPUStats
 from homesec.store.telemetry import record_latency
-from tests.test_http.conftest import T0, add_camera, add_detection, add_event
+from tests.support.rows import T0, add_camera, add_detection, add_event
 
 
 class ReportingDirectory:

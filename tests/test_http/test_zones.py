@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from homesec.models import APIKey, CameraZoneRow
 from homesec.store.api_keys import hash_api_key
-from tests.test_http.conftest import add_camera, add_detection, add_event
+from tests.support.rows import add_camera, add_detection, add_event
 
 STREET = {"name": "street", "points": [[0, 0], [1, 0], [1, 0.3], [0, 0.3]], "action": "ignore"}
 DRIVEWAY = {

@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import secrets
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 
@@ -17,9 +14,9 @@ from homesec.actors.analyst import Analyst
 from homesec.contract import keys
 from homesec.contract.jobs import AnalysisJob
 from homesec.models import Event
-from homesec.settings import Settings
 from homesec.store.streams import enqueue
-from tests.test_actors.test_analyst import seed
+from tests.support.analyst import seed_detections
+from tests.support.waiting import eventually
 
 CAMERA_ID = "driveway"
 CAMERA_NAME = "Driveway"
@@ -30,30 +27,9 @@ SEEN = [
 ]
 
 
-def analyst_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "data_dir": tmp_path,
-        "foscam_base_path": tmp_path,
-        "llm_engine": "rules",
-        "max_retries": 2,
-        "retry_base_seconds": 0.02,
-        "timezone": "UTC",
-    }
-    return Settings(**(values | overrides))
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := await check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        await asyncio.sleep(0.05)
-    return result
-
-
 async def seed_batch(db_sessions) -> AnalysisJob:
     """A camera, its detections, and the job of their batch."""
-    ids = await seed(db_sessions, SEEN, CAMERA_ID, CAMERA_NAME)
+    ids = await seed_detections(db_sessions, SEEN, CAMERA_ID, CAMERA_NAME)
     return AnalysisJob(
         batch_id=f"batch-{secrets.token_hex(4)}", camera_id=CAMERA_ID, detection_ids=ids
     )

@@ -16,6 +16,7 @@ from homesec.engines.llm import LlmIgnoresSchema, LlmUnavailable, ProbedLlmEngin
 from homesec.engines.llm.openai_compatible import OpenAICompatibleEngine
 from homesec.engines.llm.rules import assess_by_rules
 from homesec.store.detections import load_batch
+from tests.support.analyst import analyst_settings
 from tests.support.llm_server import (
     GOOD_ANSWER,
     IGNORES,
@@ -25,14 +26,8 @@ from tests.support.llm_server import (
     WANTED_RESPONSE_FORMAT,
     Script,
 )
-from tests.test_llm_server.analyst_helpers import (
-    NIGHT,
-    analyst_settings,
-    eventually,
-    running,
-    scored_event,
-    seed_batch,
-)
+from tests.support.waiting import eventually
+from tests.test_llm_server.analyst_helpers import NIGHT, running, scored_event, seed_batch
 
 CONTEXT = AnalysisContext(
     camera_id="front_door",
@@ -120,7 +115,7 @@ async def test_a_server_away_at_first_is_probed_again_when_back(fake):
 def build(tmp_path, migrated_database_url, redis_url, url: str) -> Analyst:
     return Analyst(
         "analyst:probe-test",
-        analyst_settings(tmp_path),
+        analyst_settings(tmp_path, max_retries=2),
         migrated_database_url,
         redis_url,
         engine_for(url),

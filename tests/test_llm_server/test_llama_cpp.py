@@ -19,13 +19,9 @@ from homesec.engines.llm.openai_compatible import OpenAICompatibleEngine, chat_r
 from homesec.policy.prompt import RISK_ASSESSMENT_SCHEMA, parse_assessment
 from homesec.policy.structured_output import Dialect
 from tests.support.analysis_contexts import varied_contexts
+from tests.support.analyst import analyst_settings
 from tests.support.llama_cpp_server import LlamaServer
-from tests.test_llm_server.analyst_helpers import (
-    analyst_settings,
-    running,
-    scored_event,
-    seed_batch,
-)
+from tests.test_llm_server.analyst_helpers import running, scored_event, seed_batch
 
 # An answer takes 1-2 s on an idle CPU; on a machine shared with other test runs reading the
 # prompt alone took 15-30 s. Bounds generous enough for a busy machine, not for a hang.
@@ -88,6 +84,7 @@ async def test_the_analyst_writes_events_the_llm_scored(
 ):
     settings = analyst_settings(
         tmp_path,
+        max_retries=2,
         llm_engine="openai",
         llm_url=llama_server.url,
         llm_model=llama_server.model,

@@ -25,18 +25,15 @@ from homesec.ops.backfill_run import run_backfill
 from homesec.policy.backfill_plan import is_reanalysis_batch, reanalysis_batch_id
 from homesec.policy.cameras import CameraFolder
 from homesec.store.cameras import register_cameras
-from tests.e2e.harness import (
-    BLUE,
-    GREY,
-    RED,
+from tests.support.images import BLUE, GREY, RED, jpeg_bytes
+from tests.support.live_pipeline import (
     e2e_settings,
     events_of,
-    jpeg_bytes,
     running_pipeline,
     unique_camera,
     uploads_by_status,
-    wait_for,
 )
+from tests.support.waiting import eventually
 
 TWO_HOURS_AGO = time.time() - 7200
 
@@ -126,7 +123,9 @@ async def test_unknown_images_are_ingested_and_reprocess_replaces_detections(
         async def all_done():
             return (await uploads_by_status(db_sessions, [camera])) == {"done": 4}
 
-        await wait_for(all_done, timeout=60, what="the watcher's scan to process every image")
+        await eventually(
+            all_done, timeout=60, what="the watcher's scan to process every image", interval=0.25
+        )
         original_events = [event.id for event in await events_of(db_sessions, [camera])]
         await _forget(db_sessions, [paths["nothing"], paths["car2"]])
 
@@ -230,7 +229,9 @@ async def test_reanalyze_makes_new_events_once_per_run_id_and_keeps_the_old(
             events = await events_of(db_sessions, [camera])
             return events if len(events) == 2 else None
 
-        originals = await wait_for(two_events, timeout=60, what="the fast-path and batch events")
+        originals = await eventually(
+            two_events, timeout=60, what="the fast-path and batch events", interval=0.25
+        )
         first = await run_backfill(
             options, settings, migrated_database_url, redis_url, say=lines.append
         )

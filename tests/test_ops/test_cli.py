@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ from PIL import Image
 
 from tests.support.homesec_process import free_port, homesec, start_up
 from tests.support.tiny_rtdetr import build_tiny_rtdetr
+from tests.support.waiting import eventually_blocking
 
 
 @pytest.fixture
@@ -119,12 +119,12 @@ def test_up_with_nothing_configured_turns_an_upload_into_an_event_and_stops_clea
         folder = Path(data_dir) / "cameras" / "Front Door"
         folder.mkdir(parents=True)
         Image.effect_noise((640, 480), 60).convert("RGB").save(folder / "snap.jpg", "JPEG")
-        deadline = time.monotonic() + 120
-        events: list = []
-        while not events and time.monotonic() < deadline:
-            time.sleep(1)
-            events = httpx.get(f"{api}/api/events", timeout=10).json()["items"]
-        assert events, "no event within 120 s of the upload"
+        events = eventually_blocking(
+            lambda: httpx.get(f"{api}/api/events", timeout=10).json()["items"],
+            120,
+            "an event of the upload",
+            interval=1,
+        )
         assert events[0]["camera_id"] == "front_door"
         assert 0 <= events[0]["risk_score"] <= 100
         process.send_signal(signal.SIGINT)
@@ -144,7 +144,5 @@ def test_up_with_nothing_configured_turns_an_upload_into_an_event_and_stops_clea
     def leftovers() -> list[psutil.Process]:
         return [process for mark in marks for process in _processes_mentioning(mark)]
 
-    deadline = time.monotonic() + 10
-    while leftovers() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    eventually_blocking(lambda: not leftovers(), 10, "every process of the run gone", interval=0.2)
     assert leftovers() == []

@@ -33,8 +33,9 @@ from homesec.ops.status import (
 )
 from homesec.settings import load_settings
 from homesec.store.streams import QueueCounts
-from tests.e2e.harness import RED, jpeg_bytes
 from tests.support.homesec_process import free_port, homesec, start_up
+from tests.support.images import RED, jpeg_bytes
+from tests.support.waiting import eventually_blocking
 
 # The port every Ray node's dashboard agent takes unless told otherwise; the job server needs
 # the agent of the head that `homesec up` starts.
@@ -63,7 +64,12 @@ def test_the_run_file_counts_only_while_its_process_lives(tmp_path):
 
     exited = subprocess.Popen([sys.executable, "-c", "pass"])
     try:
-        _until(lambda: psutil.Process(exited.pid).status() == psutil.STATUS_ZOMBIE, 10, "its exit")
+        eventually_blocking(
+            lambda: psutil.Process(exited.pid).status() == psutil.STATUS_ZOMBIE,
+            timeout=10,
+            what="its exit",
+            interval=1,
+        )
         _write_run_file(settings, exited.pid)
         assert read_run_state(settings) is None, "a zombie: exited, not yet reaped"
     finally:
@@ -212,16 +218,6 @@ def running_service() -> Iterator[Service]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _until(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(1)
-
-
 @pytest.mark.slow
 def test_status_lists_the_pipeline_actors_and_queues(service):
     def detector_and_analyst_alive():
@@ -232,7 +228,12 @@ def test_status_lists_the_pipeline_actors_and_queues(service):
         alive = states.get("detector:0") == "ALIVE" and states.get("analyst:0") == "ALIVE"
         return shown if alive else None
 
-    shown = _until(detector_and_analyst_alive, 60, "detector:0 and analyst:0 to be ALIVE")
+    shown = eventually_blocking(
+        detector_and_analyst_alive,
+        timeout=60,
+        what="detector:0 and analyst:0 to be ALIVE",
+        interval=1,
+    )
     assert shown["running"] is True and shown["pid"] == service.process.pid
     assert {"watcher:porch", "batcher:porch"} <= {actor["name"] for actor in shown["actors"]}
     assert set(shown["queues"]) == {keys.DETECTION_QUEUE, keys.ANALYSIS_QUEUE}
@@ -258,17 +259,20 @@ def test_a_dry_run_backfill_in_process_lists_the_processed_image(service):
         assert result.returncode == 0, result.stdout + result.stderr
         return result if "1 to reprocess" in result.stdout else None
 
-    result = _until(image_done, 60, "the watcher and detector to process the image")
+    result = eventually_blocking(
+        image_done, timeout=60, what="the watcher and detector to process the image", interval=1
+    )
     assert "would reprocess " in result.stdout and "snap_001.jpg" in result.stdout
     assert result.stdout.rstrip().endswith("backfill: dry run, nothing changed")
 
 
 @pytest.mark.slow
 def test_a_dry_run_backfill_as_a_ray_job(service):
-    _until(
+    eventually_blocking(
         lambda: "1 to reprocess" in _reprocess_dry_run("--local", env=service.env).stdout,
-        60,
-        "the image to be processed",
+        timeout=60,
+        what="the image to be processed",
+        interval=1,
     )
     result = _reprocess_dry_run(env=service.env)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -304,9 +308,7 @@ def test_down_stops_homesec_and_leaves_nothing_behind(own_service):
                 found.append(process)
         return found
 
-    deadline = time.monotonic() + 10
-    while leftovers() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    eventually_blocking(lambda: not leftovers(), 10, "every process of the run gone", interval=0.2)
     assert leftovers() == []
     assert not run_state_path(load_settings(env)).exists()
     for command in (["status"], ["down"]):

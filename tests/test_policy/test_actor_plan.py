@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from homesec.contract.actor_names import CAMERA_FOLDERS_RESOURCE
 from homesec.contract.reports import ActorSpec
-from homesec.policy.actor_plan import ClusterFacts, Endpoints, plan_actors, reconcile
-from homesec.settings import load_settings
-
-ENDPOINTS = Endpoints("postgresql+asyncpg://u@h/d", "redis://h:6379/0")
-
-
-def settings(**env: str):
-    return load_settings({"HOMESEC_DATA_DIR": "/tmp/homesec-plan", **env})
+from homesec.policy.actor_plan import ClusterFacts, plan_actors, reconcile
+from tests.support.actor_plan import ENDPOINTS
+from tests.support.settings import make_settings
 
 
 def by_name(specs: list[ActorSpec]) -> dict[str, ActorSpec]:
@@ -21,7 +16,7 @@ def by_name(specs: list[ActorSpec]) -> dict[str, ActorSpec]:
 def test_one_watcher_and_batcher_per_camera_plus_the_shared_stages():
     specs = by_name(
         plan_actors(
-            settings(),
+            make_settings(),
             ENDPOINTS,
             [("front_door", "/c/Front Door"), ("garage", "/c/garage")],
             ClusterFacts(),
@@ -58,7 +53,9 @@ def test_one_watcher_and_batcher_per_camera_plus_the_shared_stages():
 
 
 def test_gpu_shares_only_where_a_gpu_exists_and_vllm_runs_in_the_analyst():
-    config = settings(DETECTOR_GPU_FRACTION="0.25", LLM_GPU_FRACTION="0.6", DETECTOR_REPLICAS="2")
+    config = make_settings(
+        env={"DETECTOR_GPU_FRACTION": "0.25", "LLM_GPU_FRACTION": "0.6", "DETECTOR_REPLICAS": "2"}
+    )
     no_gpu = by_name(plan_actors(config, ENDPOINTS, [], ClusterFacts(), llm_engine="vllm"))
     assert no_gpu["detector:1"].num_gpus == 0 and no_gpu["analyst:0"].num_gpus == 0
     gpu = by_name(plan_actors(config, ENDPOINTS, [], ClusterFacts(gpus=1), llm_engine="vllm"))
@@ -69,11 +66,13 @@ def test_gpu_shares_only_where_a_gpu_exists_and_vllm_runs_in_the_analyst():
 
 
 def test_watchers_go_to_the_node_holding_the_folders_when_the_cluster_marks_one():
-    plain = plan_actors(settings(), ENDPOINTS, [("a", "/c/a")], ClusterFacts(), llm_engine="rules")
+    plain = plan_actors(
+        make_settings(), ENDPOINTS, [("a", "/c/a")], ClusterFacts(), llm_engine="rules"
+    )
     assert by_name(plain)["watcher:a"].resources == {}
     marked = by_name(
         plan_actors(
-            settings(),
+            make_settings(),
             ENDPOINTS,
             [("a", "/c/a")],
             ClusterFacts(has_camera_folders_resource=True),
@@ -86,7 +85,9 @@ def test_watchers_go_to_the_node_holding_the_folders_when_the_cluster_marks_one(
 
 
 def test_reconcile_starts_the_missing_and_stops_the_unwanted():
-    specs = plan_actors(settings(), ENDPOINTS, [("a", "/c/a")], ClusterFacts(), llm_engine="rules")
+    specs = plan_actors(
+        make_settings(), ENDPOINTS, [("a", "/c/a")], ClusterFacts(), llm_engine="rules"
+    )
     result = reconcile(specs, ["watcher:a", "watcher:gone", "batcher:gone"])
     assert {spec.name for spec in result.to_start} == {
         "batcher:a",
@@ -103,8 +104,12 @@ def test_reconcile_starts_the_missing_and_stops_the_unwanted():
 
 def test_the_ftp_server_runs_where_the_camera_folders_are_unless_disabled():
     marked = ClusterFacts(has_camera_folders_resource=True)
-    ftp = by_name(plan_actors(settings(), ENDPOINTS, [], marked, llm_engine="rules"))["ftp_server"]
+    ftp = by_name(plan_actors(make_settings(), ENDPOINTS, [], marked, llm_engine="rules"))[
+        "ftp_server"
+    ]
     assert ftp.kind == "ftp_server"
     assert CAMERA_FOLDERS_RESOURCE in ftp.resources and ftp.num_cpus == 0
-    off = plan_actors(settings(FTP_ENABLED="false"), ENDPOINTS, [], marked, llm_engine="rules")
+    off = plan_actors(
+        make_settings(env={"FTP_ENABLED": "false"}), ENDPOINTS, [], marked, llm_engine="rules"
+    )
     assert "ftp_server" not in by_name(off)

@@ -22,7 +22,7 @@ from homesec.policy.batching import (
     on_tick,
     should_close,
 )
-from homesec.settings import Settings
+from tests.support.settings import make_settings
 
 T0 = 1_700_000_000.0
 CAM = "front_door"
@@ -256,8 +256,8 @@ def test_no_detections_changes_nothing() -> None:
 
 
 def test_policy_from_settings(tmp_path: Path) -> None:
-    settings = Settings(
-        data_dir=tmp_path,
+    settings = make_settings(
+        tmp_path,
         foscam_base_path=tmp_path,
         batch_window_seconds=60,
         batch_idle_timeout_seconds=10,

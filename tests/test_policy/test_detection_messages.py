@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 from homesec.contract.jobs import StoredDetection
 from homesec.contract.messages import DetectionNewMessage, encode_message
 from homesec.policy.detection_messages import detection_new_message
 from homesec.policy.scene import HOUSE_CLASSES, kept_by_house, objects_in_image
-from homesec.settings import Settings
+from tests.support.settings import make_settings
 
 AT = dt.datetime(2026, 3, 4, 22, 0, tzinfo=dt.UTC)
 
@@ -24,7 +23,7 @@ def test_only_confident_boxes_of_house_classes_are_kept():
 
 
 def test_the_default_classes_are_the_house_classes_the_scoring_knows():
-    settings = Settings(data_dir=Path("/unused"), foscam_base_path=Path("/unused"))
+    settings = make_settings()
     assert set(settings.detection_object_types) == set(HOUSE_CLASSES)
 
 

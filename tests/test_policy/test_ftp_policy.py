@@ -36,7 +36,7 @@ from homesec.policy.ftp_policy import (
     store_name_refusal,
 )
 from homesec.policy.uploads import is_ignored_name, upload_name_refusal
-from homesec.settings import Settings
+from tests.support.settings import make_settings
 
 
 @pytest.mark.parametrize(
@@ -163,23 +163,19 @@ def test_hashes_are_salted_self_describing_and_verify():
         assert not verify_password("hunter2hunter2", broken), broken
 
 
-def _settings(**fields) -> Settings:
-    return Settings(data_dir=Path("/unused"), foscam_base_path=Path("/unused"), **fields)
-
-
 def test_the_server_a_camera_is_given_is_the_one_it_can_reach():
-    facts = ftp_server_facts(_settings(), "192.168.1.20")  # FTP_HOST 0.0.0.0: every interface
+    facts = ftp_server_facts(make_settings(), "192.168.1.20")  # FTP_HOST 0.0.0.0: every interface
     assert (facts.server, facts.port, facts.folder) == ("192.168.1.20", 2121, "/")
     assert facts.tls_words == "no (plain FTP)" and facts.passive_words == "60000-60099"
     assert facts.enabled
-    bound = ftp_server_facts(_settings(ftp_host="10.0.0.2", ftp_port=21), "192.168.1.20")
+    bound = ftp_server_facts(make_settings(ftp_host="10.0.0.2", ftp_port=21), "192.168.1.20")
     assert (bound.server, bound.port) == ("10.0.0.2", 21)
-    behind_nat = ftp_server_facts(_settings(ftp_masquerade_address="203.0.113.9"), "172.17.0.2")
+    behind_nat = ftp_server_facts(make_settings(ftp_masquerade_address="203.0.113.9"), "172.17.0.2")
     assert behind_nat.server == "203.0.113.9"
-    tls = ftp_server_facts(_settings(ftp_tls=True, ftp_enabled=False), "192.168.1.20")
+    tls = ftp_server_facts(make_settings(ftp_tls=True, ftp_enabled=False), "192.168.1.20")
     assert tls.tls_words == "yes: explicit FTPS (FTP over TLS, AUTH TLS), self-signed certificate"
     assert not tls.enabled
-    own = ftp_server_facts(_settings(ftp_tls=True, ftp_certfile=Path("/etc/c.pem")), "h")
+    own = ftp_server_facts(make_settings(ftp_tls=True, ftp_certfile=Path("/etc/c.pem")), "h")
     assert own.tls_words == "yes: explicit FTPS (FTP over TLS, AUTH TLS)"
 
 

@@ -15,8 +15,8 @@ from homesec.engines.llm.rules import assess_by_rules
 from homesec.models import ActivityBaseline, Camera, ClassBaseline, Detection, Event
 from homesec.ops.backfill import BackfillOptions
 from homesec.ops.backfill_run import run_backfill
-from homesec.settings import Settings
 from homesec.store.baselines import load_baseline, rebuild_baselines, record_visit
+from tests.support.settings import make_settings
 
 ZONE = zoneinfo.ZoneInfo("Europe/Berlin")
 HALF_LIFE = 30.0
@@ -153,7 +153,7 @@ async def test_the_backfill_rebuilds_the_same_baselines_from_the_stored_visits(
     assert await rebuild_baselines(db_sessions, [CAMERA], ZONE, HALF_LIFE) == len(visits)
     assert await _stored_rows(db_sessions) == live
 
-    settings = Settings(data_dir=tmp_path, foscam_base_path=tmp_path, timezone="Europe/Berlin")
+    settings = make_settings(tmp_path, foscam_base_path=tmp_path, timezone="Europe/Berlin")
     said: list[str] = []
     await visit(db_sessions, local(20, 8), {"bear"})
     result = await run_backfill(

@@ -23,10 +23,10 @@ from homesec.contract.alerts import AlertRule, AlertStatus
 from homesec.engines.notify import build_channels
 from homesec.models import AlertRow, AlertRuleRow, NotifyChannelRow
 from homesec.store import alert_rules
-from tests.test_alerts.conftest import Receiver, port_outside_ray
-from tests.test_http.test_alert_pages import add_alert
-from tests.test_ui.conftest import DESKTOP, PHONE, no_horizontal_scroll, shoot
-from tests.test_ui.test_dashboard import NOW, seed
+from tests.support.alerts import Receiver, port_outside_ray
+from tests.support.browser import DESKTOP, PHONE, no_horizontal_scroll, shoot
+from tests.support.rows import NOW, add_alert, seed_dashboard
+from tests.support.waiting import eventually
 
 HOUSE = "America/New_York"
 
@@ -53,10 +53,10 @@ class RunningNotifier:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
     async def listening(self, redis_client, timeout: float = 30.0) -> None:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while (await redis_client.pubsub_numsub(self.channel))[0][1] < 1:
-            assert asyncio.get_running_loop().time() < deadline, "the Notifier never subscribed"
-            await asyncio.sleep(0.1)
+        async def subscribers() -> int:
+            return (await redis_client.pubsub_numsub(self.channel))[0][1]
+
+        await eventually(subscribers, timeout, "the Notifier to subscribe", interval=0.1)
 
     def __enter__(self) -> RunningNotifier:
         self.thread.start()
@@ -74,7 +74,7 @@ async def test_alerts_page(
     make_app, serve, watched, db_sessions, settings, migrated_database_url, redis_url,
     receiver, redis_client, screenshots,
 ) -> None:  # fmt: skip
-    ids = await seed(db_sessions, settings)
+    ids = await seed_dashboard(db_sessions, settings)
     default = await alert_rules.create_rule(
         db_sessions,
         AlertRule(

@@ -13,8 +13,8 @@ from homesec.contract.alerts import AlertRule
 from homesec.models import AlertRow
 from homesec.store import alert_rules, camera_problems
 from homesec.workflows.camera_alert_decisions import decide_camera_problems
-from tests.test_http.conftest import add_camera
-from tests.test_ui.conftest import DESKTOP, PHONE, no_horizontal_scroll, shoot
+from tests.support.browser import DESKTOP, PHONE, no_horizontal_scroll, shoot
+from tests.support.rows import add_camera
 
 CHANNELS = ["apprise:1a2b3c4d", "webhook:5e6f7a8b"]
 

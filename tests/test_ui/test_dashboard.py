@@ -38,53 +38,10 @@ from homesec.policy.ftp_policy import BanPolicy
 from homesec.settings import local_zone
 from homesec.store import camera_accounts
 from homesec.store.api_keys import hash_api_key
-from tests.test_http.conftest import add_camera, add_detection, add_event, write_jpeg
-from tests.test_ui.conftest import DESKTOP, PHONE, no_horizontal_scroll, shoot
+from tests.support.browser import DESKTOP, PHONE, no_horizontal_scroll, shoot
+from tests.support.rows import NOW, add_camera, add_event, seed_dashboard, write_jpeg
 
-NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 KEY = "a long and secret dashboard key"
-
-
-async def seed(db_sessions, settings) -> dict[str, int]:
-    """Two cameras; events in three bands, one with two boxes on one frame."""
-    ids: dict[str, int] = {}
-    folders = {}
-    for camera in ("front_door", "garage"):
-        folders[camera] = await add_camera(db_sessions, settings, camera)
-    frame = str(write_jpeg(folders["front_door"] / "f1.jpg", (640, 480), (70, 90, 110)))
-    person = await add_detection(
-        db_sessions, camera_id="front_door", file_path=frame, object_type="person",
-        confidence=0.93, bbox_x=60, bbox_y=80, bbox_width=160, bbox_height=320, detected_at=NOW,
-    )  # fmt: skip
-    dog = await add_detection(
-        db_sessions, camera_id="front_door", file_path=frame, object_type="dog",
-        confidence=0.71, bbox_x=380, bbox_y=300, bbox_width=150, bbox_height=120, detected_at=NOW,
-    )  # fmt: skip
-    car_frame = str(write_jpeg(folders["garage"] / "g1.jpg", (640, 480), (120, 110, 90)))
-    car = await add_detection(
-        db_sessions, camera_id="garage", file_path=car_frame, object_type="car",
-        confidence=0.88, bbox_x=100, bbox_y=200, bbox_width=400, bbox_height=200, detected_at=NOW,
-    )  # fmt: skip
-    ids["high"] = await add_event(
-        db_sessions, batch_id="high", camera_id="front_door",
-        started_at=NOW - dt.timedelta(minutes=5),
-        risk_score=72, risk_level="high", summary="A person and a dog walk up to the front door.",
-        reasoning="Someone not seen before, at night, close to the door.",
-        detection_ids=f"[{person}, {dog}]",
-    )  # fmt: skip
-    ids["low"] = await add_event(
-        db_sessions, batch_id="low", camera_id="garage", started_at=NOW - dt.timedelta(minutes=20),
-        risk_score=12, risk_level="low", summary="A car parks in the drive.",
-        detection_ids=f"[{car}]",
-    )  # fmt: skip
-    ids["critical"] = await add_event(
-        db_sessions, batch_id="critical", camera_id="front_door",
-        started_at=NOW - dt.timedelta(minutes=40), risk_score=91, risk_level="critical",
-        summary="A person tries the door handle twice.", detection_ids=f"[{person}]",
-        is_fast_path=True,
-    )  # fmt: skip
-    ids["frame_detection"] = person
-    return ids
 
 
 async def images_loaded(page, selector: str) -> list[int]:
@@ -97,7 +54,7 @@ async def images_loaded(page, selector: str) -> list[int]:
 async def test_events_page_live_filters_and_keys(
     make_app, serve, watched, db_sessions, settings, redis_client, events_channel, screenshots
 ) -> None:
-    ids = await seed(db_sessions, settings)
+    ids = await seed_dashboard(db_sessions, settings)
     base = serve(make_app())
     browser = await watched(base)
     page = await browser.page(DESKTOP)
@@ -171,7 +128,7 @@ async def test_events_page_live_filters_and_keys(
 async def test_event_page_frames_review_notes_and_feedback(
     make_app, serve, watched, db_sessions, settings, screenshots
 ) -> None:
-    ids = await seed(db_sessions, settings)
+    ids = await seed_dashboard(db_sessions, settings)
     base = serve(make_app())
     browser = await watched(base)
     page = await browser.page(DESKTOP)
@@ -253,7 +210,7 @@ async def test_a_pushed_links_preliminary_event_leads_to_the_visits_final_verdic
 async def test_cameras_and_system_pages(
     make_app, serve, watched, db_sessions, settings, redis_client, screenshots
 ) -> None:
-    await seed(db_sessions, settings)
+    await seed_dashboard(db_sessions, settings)
     await add_camera(db_sessions, settings, "back_yard")  # never uploaded: no snapshot
     base = serve(make_app())
     browser = await watched(base)
@@ -361,7 +318,7 @@ async def test_cameras_and_system_pages(
 async def test_login_images_websocket_and_logout(
     make_app, serve, watched, db_sessions, settings, screenshots
 ) -> None:
-    ids = await seed(db_sessions, settings)
+    ids = await seed_dashboard(db_sessions, settings)
     async with db_sessions.begin() as session:
         session.add(APIKey(key_hash=hash_api_key(KEY), name="browser"))
     secured = msgspec.structs.replace(settings, api_key_enabled=True)

@@ -9,8 +9,8 @@ import itertools
 
 import msgspec
 
-from tests.test_http.conftest import add_camera, add_detection, add_event, write_jpeg
-from tests.test_ui.conftest import DESKTOP, PHONE, no_horizontal_scroll, shoot
+from tests.support.browser import DESKTOP, PHONE, no_horizontal_scroll, shoot
+from tests.support.rows import add_camera, add_detection, add_event, write_jpeg
 
 START = dt.datetime(2025, 12, 23, 13, 1, 15, tzinfo=dt.UTC)
 # Seven images read by the detector in four batches: the images of one batch share its time.

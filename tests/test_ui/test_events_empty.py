@@ -9,8 +9,8 @@ import re
 from homesec.contract.reports import ActorStatus, Problem, SupervisorReport
 from homesec.models import Upload
 from homesec.models.enums import UploadStatus
-from tests.test_http.conftest import add_camera, add_event
-from tests.test_ui.conftest import DESKTOP, PHONE, no_horizontal_scroll, shoot
+from tests.support.browser import DESKTOP, PHONE, no_horizontal_scroll, shoot
+from tests.support.rows import add_camera, add_event
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import RED, jpeg_bytes
+from tests.support.browser import DESKTOP, PHONE, no_horizontal_scroll, shoot
 from tests.support.homesec_process import free_port, start_up, up_env
-from tests.test_ui.conftest import DESKTOP, PHONE, no_horizontal_scroll, shoot
+from tests.support.images import RED, jpeg_bytes
 
 pytestmark = [pytest.mark.slow]
 

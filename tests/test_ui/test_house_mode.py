@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from homesec.models import AlertRuleRow
 from homesec.store import house_modes
-from tests.test_ui.conftest import DESKTOP, PHONE, no_horizontal_scroll, shoot
+from tests.support.browser import DESKTOP, PHONE, no_horizontal_scroll, shoot
 
 
 async def test_the_header_sets_and_shows_the_house_mode(

@@ -8,7 +8,7 @@ import datetime as dt
 
 from homesec.contract.reports import ActorStatus, SupervisorReport
 from homesec.models import Log
-from tests.test_ui.conftest import DESKTOP, PHONE, no_horizontal_scroll, shoot
+from tests.support.browser import DESKTOP, PHONE, no_horizontal_scroll, shoot
 
 T0 = dt.datetime.now(dt.UTC).replace(microsecond=0)
 OLD_ERROR_AT = (T0 - dt.timedelta(minutes=20)).timestamp()

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from homesec.models import AlertRuleRow, Upload
 from homesec.models.enums import UploadStatus
-from tests.test_http.conftest import add_camera, write_jpeg
-from tests.test_ui.conftest import DESKTOP, PHONE, Watched, no_horizontal_scroll, shoot
+from tests.support.browser import DESKTOP, PHONE, Watched, no_horizontal_scroll, shoot
+from tests.support.rows import add_camera, write_jpeg
 
 READ_ZONES = "fetch('/api/cameras/porch/zones').then((response) => response.json())"
 

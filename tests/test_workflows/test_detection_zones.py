@@ -1,17 +1,16 @@
 """DetectionWork with camera zones, on a real PostgreSQL and Redis (the scripted engine and the
-recording Batchers of test_detection.py): a person standing only in an ignored zone is never
-stored or handed to a Batcher, so no event can come of it; stored detections say their zones;
-a zone saved while the Detector runs holds from its next batch."""
+recording Batchers of tests/support/detection_work.py): a person standing only in an ignored
+zone is never stored or handed to a Batcher, so no event can come of it; stored detections say
+their zones; a zone saved while the Detector runs holds from its next batch."""
 
 from __future__ import annotations
 
 from homesec.contract.zones import Zone, ZoneAction
 from homesec.models import UploadStatus
 from homesec.store import camera_zones
-from tests.test_actors.pipeline_helpers import CAMERA, all_acknowledged
-from tests.test_workflows.test_detection import BLUE, RED, house, rows, statuses
-
-__all__ = ["house"]  # the fixture, shared with test_detection.py
+from tests.support.detection_work import rows, statuses
+from tests.support.images import BLUE, RED
+from tests.support.pipeline import CAMERA, all_acknowledged
 
 # The scripted engine's box is (0, 0, 40, 40) on a 640 x 480 image: it stands at (0.03, 0.08).
 TOP_LEFT = [(0.0, 0.0), (0.2, 0.0), (0.2, 0.2), (0.0, 0.2)]

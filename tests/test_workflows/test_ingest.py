@@ -11,8 +11,8 @@ from PIL import Image
 from sqlalchemy import select
 
 from homesec.models import Camera, Upload
-from homesec.settings import Settings
 from homesec.workflows.ingest import Outcome, UploadIngest
+from tests.support.settings import make_settings
 
 
 def _jpeg() -> bytes:
@@ -38,7 +38,7 @@ async def test_of_two_identical_files_the_one_that_arrived_first_is_the_original
     now = time.time()
     os.utime(original, (now - 120, now - 120))  # uploaded two minutes before its copy
     os.utime(copy, (now - 60, now - 60))
-    settings = Settings(data_dir=tmp_path / "data", foscam_base_path=tmp_path / "cameras")
+    settings = make_settings(tmp_path / "data", foscam_base_path=tmp_path / "cameras")
     ingest = UploadIngest("porch", str(folder), settings, time.time)
 
     # The copy is named first, as a folder listing may well do.

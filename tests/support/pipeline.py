@@ -1,4 +1,6 @@
-"""What the Detector and Batcher tests share: settings, seeding, polling, reading the queues."""
+"""What the tests of the pipeline's stages share (the Detector, Batcher, Janitor and GPU monitor
+actors, and the detection workflow): settings, seeding, starting and stopping, reading the
+queues."""
 
 from __future__ import annotations
 
@@ -6,8 +8,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import msgspec
@@ -21,28 +21,16 @@ from homesec.contract.jobs import AnalysisJob, DetectionJob, DlqEntry
 from homesec.models import Camera, Upload, UploadStatus
 from homesec.settings import Settings
 from homesec.store import streams
+from tests.support.settings import make_settings
 
 CAMERA = "front_door"
-RED = (255, 0, 0)  # the scripted engine's "person"
-BLUE = (0, 0, 255)  # its "car"
-GREY = (128, 128, 128)  # nothing
 
 
-def make_settings(data_dir: Path, **overrides) -> Settings:
+def pipeline_settings(data_dir: Path, **overrides) -> Settings:
+    """Settings of a stage's test, FOSCAM_BASE_PATH under ``data_dir``."""
     # Quick retries (0.1-0.8 s): a poison job reaches its dead-letter queue within a test.
     overrides.setdefault("retry_base_seconds", 0.2)
-    return Settings(data_dir=data_dir, foscam_base_path=data_dir / "cameras", **overrides)
-
-
-async def wait_until(
-    condition: Callable[[], Awaitable[bool]], timeout: float = 15.0, what: str = "condition"
-) -> None:
-    """Poll ``condition`` until it holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.05)
+    return make_settings(data_dir, **overrides)
 
 
 def start(actor: ServiceActor) -> asyncio.Task:

@@ -1,10 +1,11 @@
-"""The whole pipeline on real Ray, PostgreSQL and Redis: start it, feed it, read what it made."""
+"""The whole pipeline on real Ray, PostgreSQL and Redis: start it, feed it, read what it made.
+
+For tests/e2e and the tests of what runs on the pipeline (tests/test_ops/test_backfill.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import json
 import os
 import secrets
@@ -14,7 +15,6 @@ from pathlib import Path
 import msgspec
 import ray
 import redis.asyncio as aioredis
-from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -22,17 +22,13 @@ from homesec.actors.ray_gateway import create_actor
 from homesec.contract import actor_names, keys
 from homesec.contract.reports import ActorSpec
 from homesec.models import Detection, Event, Upload
-from homesec.settings import Settings, load_settings
-
-RED = (255, 0, 0)  # the scripted detector's "person" (0.95: the fast path)
-BLUE = (0, 0, 255)  # its "car"
-GREY = (128, 128, 128)  # nothing
+from homesec.settings import Settings
+from tests.support.settings import make_settings
 
 
 def e2e_settings(data_dir: Path, **env: str) -> Settings:
     """Fast timings, the scripted detector and the rules engine (the edges of the world)."""
     base = {
-        "HOMESEC_DATA_DIR": str(data_dir),
         "FOSCAM_BASE_PATH": str(data_dir / "cameras"),
         "DETECTOR_MODEL": "scripted",
         "LLM_ENGINE": "rules",
@@ -47,25 +43,12 @@ def e2e_settings(data_dir: Path, **env: str) -> Settings:
         # No FTP server: these tests drop files into the folders (tests/test_ftp test FTP).
         "FTP_ENABLED": "false",
     }
-    return load_settings({**base, **env})
+    return make_settings(data_dir, env={**base, **env})
 
 
 def unique_camera(prefix: str) -> str:
     """Camera names unique to one test: pub/sub channels are shared by every test session."""
     return f"{prefix}_{secrets.token_hex(3)}"
-
-
-def jpeg_bytes(colour: tuple[int, int, int], size: tuple[int, int] = (640, 480), seed: int = 0):
-    """A JPEG whose top-left block is ``colour``; ``seed`` makes the content (and hash) unique."""
-    image = Image.new("RGB", size, colour)
-    image.paste(
-        Image.effect_noise((size[0] // 2, size[1] // 2), 40 + seed % 50).convert("RGB"),
-        (size[0] // 2, size[1] // 2),
-    )
-    image.putpixel((size[0] - 1, size[1] - 1), (seed % 256, (seed // 256) % 256, 7))
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=90)
-    return out.getvalue()
 
 
 async def write_slowly(path: Path, data: bytes, chunks: int = 6, gap: float = 0.1) -> None:
@@ -100,17 +83,6 @@ async def running_pipeline(
         with contextlib.suppress(Exception):
             await asyncio.wait_for(supervisor.shutdown.remote(), 60)
         ray.kill(supervisor, no_restart=True)
-
-
-async def wait_for(condition, timeout: float = 60.0, what: str = "condition", every: float = 0.25):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await condition()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        await asyncio.sleep(every)
 
 
 async def uploads_by_status(sessions: async_sessionmaker[AsyncSession], camera_ids) -> dict:
