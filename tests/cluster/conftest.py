@@ -5,6 +5,7 @@ three Ray nodes takes a minute of a small machine."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -35,6 +36,7 @@ def three_hosts() -> Iterator[NetnsCluster]:
     why_not = can_run()
     if why_not:
         pytest.skip(f"no namespace hosts here: {why_not}")
+    started = time.monotonic()
     cluster = NetnsCluster()
     try:
         head = cluster.add_host("head")
@@ -48,6 +50,9 @@ def three_hosts() -> Iterator[NetnsCluster]:
         cluster.start_ray(cameras, head=head, port=GCS_PORT, resources={CAMERA_FOLDERS_RESOURCE: 1})
         cluster.start_ray(gpu, head=head, port=GCS_PORT, num_gpus=1)
         cluster.ray_address = f"{head.address}:{GCS_PORT}"
+        print(f"\nthree hosts with PostgreSQL, Redis and Ray: {time.monotonic() - started:.1f} s")
         yield cluster
     finally:
+        closing = time.monotonic()
         cluster.close()
+        print(f"\nthe hosts removed: {time.monotonic() - closing:.1f} s")

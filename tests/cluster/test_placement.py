@@ -1,7 +1,8 @@
 """homesec on three hosts: `homesec up` on the head joins the cluster, and Ray's state API shows
-each actor where the placement rules say: watchers, the Janitor and the FTP server on the host
-with the camera folders, detectors and the GPU monitor on the GPU host, and on the head only
-actors that asked for nothing the head alone has. An upload then goes through all three hosts."""
+each actor where the placement rules say: watchers, the Janitor, the FTP server and the
+Supervisor on the host with the camera folders, two detectors sharing the one declared GPU (half
+each) and the GPU monitor on the GPU host, and on the head only actors that asked for nothing the
+head alone has. An upload then goes through all three hosts."""
 
 from __future__ import annotations
 
@@ -110,21 +111,30 @@ def test_each_actor_runs_on_the_host_the_placement_rules_name(three_hosts: Netns
     cluster = three_hosts
     started = time.monotonic()
     (cluster.directory / "cameras" / CAMERA).mkdir(parents=True)
-    up = start_homesec(cluster, homesec_env(cluster))
+    # Two detectors on the one declared GPU, half of it each (DETECTOR_REPLICAS,
+    # DETECTOR_GPU_FRACTION); each also asks for one CPU, and the gpu host has two.
+    up = start_homesec(
+        cluster, homesec_env(cluster, DETECTOR_REPLICAS="2", DETECTOR_GPU_FRACTION="0.5")
+    )
     try:
         up_seconds = time.monotonic() - started
         state = wait_for_placement(
             cluster,
-            {f"watcher:{CAMERA}", f"batcher:{CAMERA}", "detector:0", "analyst:0", "janitor",
-             "notifier", "ftp_server", "supervisor"},
+            {f"watcher:{CAMERA}", f"batcher:{CAMERA}", "detector:0", "detector:1", "analyst:0",
+             "janitor", "notifier", "ftp_server", "supervisor"},
         )  # fmt: skip
         address = {name: host.address for name, host in cluster.hosts.items()}
         where = {actor["name"]: actor["address"] for actor in state["actors"]}
         print(json.dumps(where, indent=1, sort_keys=True))
 
-        for name in (f"watcher:{CAMERA}", "janitor", "ftp_server"):
+        # The supervisor lists the camera folders to find the cameras: it goes where they are.
+        for name in (f"watcher:{CAMERA}", "janitor", "ftp_server", "supervisor"):
             assert where[name] == address["cameras"], (name, where)
-        assert where["detector:0"] == address["gpu"], where
+        detectors = [actor for actor in state["actors"] if actor["name"].startswith("detector:")]
+        assert len(detectors) == 2, detectors
+        for detector in detectors:
+            assert detector["address"] == address["gpu"], where
+            assert detector["required_resources"] == {"CPU": 1.0, "GPU": 0.5}, detector
         monitors = [name for name in where if name.startswith("gpu_monitor:")]
         assert monitors and all(where[name] == address["gpu"] for name in monitors), where
         # Whatever runs on the head is there by Ray's choice, not by a request only the head
