@@ -17,7 +17,8 @@ from homesec.contract.actor_names import CAMERA_FOLDERS_RESOURCE
 from tests.e2e.harness import RED, jpeg_bytes
 from tests.support.netns_cluster import NetnsCluster
 
-pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+# Three Ray nodes, homesec up and the teardown: 2-3 minutes on 2 shared cores, more when busy.
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(600)]
 
 READY = "Press Ctrl-C"  # the line `homesec up` prints once everything runs
 CAMERA = "porch"
@@ -159,5 +160,13 @@ def test_each_actor_runs_on_the_host_the_placement_rules_name(three_hosts: Netns
             time.sleep(1)
         print(f"homesec up on the cluster: {up_seconds:.1f} s; "
               f"placed and one upload done: {time.monotonic() - started:.1f} s")  # fmt: skip
-    finally:
+
+        # `homesec up` stops what it started on every host: no actor of homesec is left.
+        stopping = time.monotonic()
         stop_homesec(up)
+        assert up.returncode == 0, cluster.log("homesec-up.log")
+        assert placement(cluster)["actors"] == []
+        print(f"homesec stopped on every host: {time.monotonic() - stopping:.1f} s")
+    finally:
+        if up.poll() is None:
+            stop_homesec(up)

@@ -98,11 +98,15 @@ class NetnsCluster:
         self.token_file.write_text(secrets.token_hex(32))
         self.token_file.chmod(0o600)
         self.ray_temp_dir = self.directory / "ray"
-        self._ip("netns", "add", self.switch)
-        self.namespaces.append(self.switch)
-        self._ip("-n", self.switch, "link", "set", "lo", "up")
-        self._ip("-n", self.switch, "link", "add", "br0", "type", "bridge")
-        self._ip("-n", self.switch, "link", "set", "br0", "up")
+        try:
+            self._ip("netns", "add", self.switch)
+            self.namespaces.append(self.switch)
+            self._ip("-n", self.switch, "link", "set", "lo", "up")
+            self._ip("-n", self.switch, "link", "add", "br0", "type", "bridge")
+            self._ip("-n", self.switch, "link", "set", "br0", "up")
+        except BaseException:
+            self.close()
+            raise
 
     # --- hosts ----------------------------------------------------------------------------------
     def add_host(self, name: str) -> Host:
@@ -217,7 +221,9 @@ class NetnsCluster:
         if head is None:
             command += [
                 "--head", f"--port={port}", f"--temp-dir={self.ray_temp_dir}",
-                f"--dashboard-host={host.address}",
+                # As ray_cluster.yaml: the dashboard and job server answer on the head only
+                # (its own 127.0.0.1), where the test's probe asks them.
+                "--dashboard-host=127.0.0.1",
             ]  # fmt: skip
         else:
             command.append(f"--address={head.address}:{port}")
