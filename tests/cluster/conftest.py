@@ -5,17 +5,38 @@ three Ray nodes takes a minute of a small machine."""
 
 from __future__ import annotations
 
+import json
+import shlex
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import yaml
+from ray.scripts.scripts import start as ray_start
 
 from homesec.contract.actor_names import CAMERA_FOLDERS_RESOURCE
 from homesec.settings import load_settings
 from tests.support.netns_cluster import NetnsCluster, can_run
 
-# The GCS port homesec's own head uses (HOMESEC_RAY_PORT's default, ray_cluster.yaml's --port).
-GCS_PORT = load_settings({"HOMESEC_DATA_DIR": "/nonexistent"}).ray_port
+CONFIG = Path(__file__).resolve().parents[2] / "ray_cluster.yaml"
+
+
+def ray_start_options(command: str) -> dict:
+    """The options of the `ray start` in one of ray_cluster.yaml's shell commands, as Ray's own
+    CLI parses them."""
+    words = shlex.split(command.split(";")[-1])
+    at = words.index("ray")
+    return ray_start.make_context("start", words[at + 2 :]).params
+
+
+def cluster_file_options() -> tuple[dict, dict]:
+    """ray_cluster.yaml's head and worker `ray start` options: the test cluster is started
+    with the same port, resources and GPUs, so the file and the test describe one cluster."""
+    config = yaml.safe_load(CONFIG.read_text())
+    head = ray_start_options(config["head_start_ray_commands"][-1])
+    worker = ray_start_options(config["worker_start_ray_commands"][-1])
+    return head, worker
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -44,12 +65,18 @@ def three_hosts() -> Iterator[NetnsCluster]:
         gpu = cluster.add_host("gpu")
         cluster.database_url = cluster.start_postgres(head)
         cluster.redis_url = cluster.start_redis(head)
-        # The head offers no camera folders here: they are on their own host, which says so
-        # with the resource (ray_cluster.yaml's head holds them when it is that host).
-        cluster.start_ray(head, port=GCS_PORT)
-        cluster.start_ray(cameras, head=head, port=GCS_PORT, resources={CAMERA_FOLDERS_RESOURCE: 1})
-        cluster.start_ray(gpu, head=head, port=GCS_PORT, num_gpus=1)
-        cluster.ray_address = f"{head.address}:{GCS_PORT}"
+        head_options, worker_options = cluster_file_options()
+        port = head_options["port"]
+        assert port == load_settings({"HOMESEC_DATA_DIR": "/nonexistent"}).ray_port
+        folders = json.loads(head_options["resources"])
+        assert folders == {CAMERA_FOLDERS_RESOURCE: 1}
+        # ray_cluster.yaml's head is the box the cameras upload to; here the cameras upload to a
+        # host of their own, which declares the head's resource instead (the layout README's
+        # "Growing to a cluster" 7 describes), and the head declares none.
+        cluster.start_ray(head, port=port)
+        cluster.start_ray(cameras, head=head, port=port, resources=folders)
+        cluster.start_ray(gpu, head=head, port=port, num_gpus=worker_options["num_gpus"])
+        cluster.ray_address = f"{head.address}:{port}"
         print(f"\nthree hosts with PostgreSQL, Redis and Ray: {time.monotonic() - started:.1f} s")
         yield cluster
     finally:
