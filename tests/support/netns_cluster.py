@@ -15,9 +15,11 @@ What it takes to run Ray across the hosts (found out while writing this):
   namespace has no default route, so Ray's guess (the address towards a public DNS server) would
   fail. A driver started in a host (``homesec up``) needs nothing: Ray finds its address from
   the GCS address it is given.
-- **Ports.** Everything Ray opens (GCS 6390, raylet, object manager, the workers' ports, the
-  dashboard and its agents) is on the host's own address, and each host has every port to
-  itself, so Ray's defaults do not collide across hosts. Nothing filters between the hosts.
+- **Ports.** Everything Ray opens for other nodes (GCS 6390, raylet, object manager, the
+  workers' ports, the agents) is on the host's own address, and each host has every port to
+  itself, so Ray's defaults do not collide across hosts. Nothing filters between the hosts. The
+  dashboard (with the state API and the job server) stays on the head's own 127.0.0.1, as
+  ray_cluster.yaml has it: ask it from a process on the head host.
 - **Ray's temp dir.** Each cluster uses ``--temp-dir`` under the harness's directory, never
   ``/tmp/ray``: the head writes ``ray_current_cluster`` there, which an ``address="auto"`` of
   any other Ray user on the machine would read. Workers take the head's temp dir from the GCS.
