@@ -117,7 +117,7 @@ def test_every_test_folder_is_in_testpaths():
     folders = {
         f"tests/{path.name}"
         for path in (ROOT / "tests").iterdir()
-        if path.is_dir() and (path.name.startswith("test_") or path.name == "e2e")
+        if path.is_dir() and (path.name.startswith("test_") or path.name in ("e2e", "cluster"))
     }
     files = {f"tests/{path.name}" for path in (ROOT / "tests").glob("test_*.py")}
     assert folders | files == listed

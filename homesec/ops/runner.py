@@ -21,12 +21,12 @@ from homesec.actors import ray_gateway
 from homesec.actors.supervisor_keeper import SupervisorKeeper
 from homesec.contract import actor_names
 from homesec.contract.errors import HomesecError
-from homesec.contract.reports import ActorSpec
 from homesec.ops import migrate, ray_credentials
 from homesec.ops.embedded_common import write_private
 from homesec.ops.instance_lock import single_instance
 from homesec.ops.ray_head import RayHead
 from homesec.ops.services import ServiceEndpoints, describe, local_services
+from homesec.policy.actor_plan import Endpoints, plan_supervisor
 from homesec.policy.health import actor_problems
 from homesec.policy.problem_notices import ProblemNotices
 from homesec.settings import Settings
@@ -131,12 +131,11 @@ def supervised_pipeline(
 ) -> Iterator[SupervisorKeeper]:
     """The supervisor, which starts every other actor, and its keeper (check it now and then);
     on exit it stops them, then itself."""
-    spec = ActorSpec(
-        name=actor_names.SUPERVISOR,
-        kind="supervisor",
-        settings=settings,
-        database_url=endpoints.database_url,
-        redis_url=endpoints.redis_url,
+    # Where it runs is the plan's (it lists the camera folders, so it goes where they are).
+    spec = plan_supervisor(
+        settings,
+        Endpoints(endpoints.database_url, endpoints.redis_url or ""),
+        ray_gateway.cluster_facts(),
     )
     keeper = SupervisorKeeper(spec)
     try:

@@ -50,11 +50,7 @@ def plan_actors(
         "redis_url": endpoints.redis_url,
     }
     specs: list[ActorSpec] = []
-    watcher_resources = (
-        {CAMERA_FOLDERS_RESOURCE: _FOLDER_RESOURCE_SHARE}
-        if cluster.has_camera_folders_resource
-        else {}
-    )
+    watcher_resources = _beside_the_folders(cluster)
     for camera_id, folder_path in sorted(camera_ids):
         specs.append(
             ActorSpec(
@@ -136,6 +132,32 @@ def plan_actors(
             )
         )
     return specs
+
+
+def plan_supervisor(settings: Settings, endpoints: Endpoints, cluster: ClusterFacts) -> ActorSpec:
+    """The Supervisor, which `homesec up` starts and which starts every actor above.
+
+    It finds the cameras by listing the folders under ``FOSCAM_BASE_PATH`` on its own node, so
+    it runs where they are: beside the watchers on the node marked with the camera folders'
+    resource. Left to Ray, it would land on any node (on the three-host test cluster it went to
+    the GPU worker), where the folders may not exist, and no camera would be found.
+    """
+    return ActorSpec(
+        name=actor_names.SUPERVISOR,
+        kind="supervisor",
+        settings=settings,
+        database_url=endpoints.database_url,
+        redis_url=endpoints.redis_url,
+        resources=_beside_the_folders(cluster),
+    )
+
+
+def _beside_the_folders(cluster: ClusterFacts) -> dict[str, float]:
+    """What an actor asks for to run on the node with the camera folders (nothing when the
+    cluster marks none: one machine, or a cluster with the folders mounted everywhere)."""
+    if not cluster.has_camera_folders_resource:
+        return {}
+    return {CAMERA_FOLDERS_RESOURCE: _FOLDER_RESOURCE_SHARE}
 
 
 class Reconciliation(msgspec.Struct, frozen=True):

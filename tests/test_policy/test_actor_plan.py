@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from homesec.contract.actor_names import CAMERA_FOLDERS_RESOURCE
 from homesec.contract.reports import ActorSpec
-from homesec.policy.actor_plan import ClusterFacts, plan_actors, reconcile
+from homesec.policy.actor_plan import ClusterFacts, plan_actors, plan_supervisor, reconcile
 from tests.support.actor_plan import ENDPOINTS
 from tests.support.settings import make_settings
 
@@ -113,3 +113,27 @@ def test_the_ftp_server_runs_where_the_camera_folders_are_unless_disabled():
         make_settings(env={"FTP_ENABLED": "false"}), ENDPOINTS, [], marked, llm_engine="rules"
     )
     assert "ftp_server" not in by_name(off)
+
+
+def test_the_supervisor_runs_beside_the_camera_folders_it_lists():
+    """It discovers cameras by listing FOSCAM_BASE_PATH on its own node: on a cluster that marks
+    the folders' node it goes there (the three-host test cluster once put it on the GPU worker),
+    and asks for nothing anywhere else."""
+    marked = plan_supervisor(
+        make_settings(), ENDPOINTS, ClusterFacts(has_camera_folders_resource=True, gpus=1)
+    )
+    watcher = by_name(
+        plan_actors(
+            make_settings(),
+            ENDPOINTS,
+            [("a", "/c/a")],
+            ClusterFacts(has_camera_folders_resource=True, gpus=1),
+            llm_engine="rules",
+        )
+    )["watcher:a"]
+    assert marked.name == "supervisor" and marked.kind == "supervisor"
+    assert marked.resources == watcher.resources == {CAMERA_FOLDERS_RESOURCE: 0.001}
+    assert marked.num_cpus == 0 and marked.num_gpus == 0 and marked.node_id is None
+    assert (marked.database_url, marked.redis_url) == (ENDPOINTS.database_url, ENDPOINTS.redis_url)
+    plain = plan_supervisor(make_settings(), ENDPOINTS, ClusterFacts(gpus=1))
+    assert plain.resources == {} and plain.num_gpus == 0
