@@ -139,6 +139,24 @@ def decide(
     return Verdict(AlertStatus.PENDING, "matches")
 
 
+def channel_choices(
+    decisions: Iterable[tuple[int, Sequence[str], AlertStatus]],
+) -> dict[str, tuple[AlertStatus, int]]:
+    """Per channel, the status and rule of the alert it gets, from each deciding rule's id, its
+    channels and its verdict: a rule that sends (``pending``) wins over one that holds back
+    (cooldown, quiet hours), and otherwise the first rule to name the channel stands. Event
+    alerts and camera alerts choose alike."""
+    chosen: dict[str, tuple[AlertStatus, int]] = {}
+    for rule_id, targets, status in decisions:
+        for channel in targets:
+            held = chosen.get(channel)
+            if held is None or (
+                held[0] is not AlertStatus.PENDING and status is AlertStatus.PENDING
+            ):
+                chosen[channel] = (status, rule_id)
+    return chosen
+
+
 def rule_channels(rule: AlertRule, configured: Iterable[str]) -> list[str]:
     """The concrete channels (``webhook:1a2b3c4d``) of ``configured`` that the rule sends to:
     those of its kinds, or every one when it names none."""

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from homesec.contract.alerts import AlertKind, AlertRule, AlertStatus, JudgedEvent
 from homesec.policy.alert_rules import (
+    channel_choices,
     decide,
     rule_channels,
     update_status,
@@ -128,21 +129,15 @@ async def _alerts_by_rules(
 ) -> list[NewAlert]:
     """One row per channel that some rule sends this event to; a rule that sends it wins over
     one that holds it back (cooldown, quiet hours)."""
-    chosen: dict[str, tuple[AlertStatus, int]] = {}
+    decisions = []
     for rule in rules:
         targets = rule_channels(rule, channels)
         if not targets:
             continue
         last = await alerts.last_alerted_at(session, rule.id, facts.camera_id)
         verdict = decide(rule, facts, last, now, quiet_hours=quiet_hours, zone=zone)
-        if verdict.status is None:
-            continue
-        for channel in targets:
-            held = chosen.get(channel)
-            if held is None or (
-                held[0] is not AlertStatus.PENDING and verdict.status is AlertStatus.PENDING
-            ):
-                chosen[channel] = (verdict.status, rule.id)
+        if verdict.status is not None:
+            decisions.append((rule.id, targets, verdict.status))
     return [
         NewAlert(
             channel=channel,
@@ -152,5 +147,5 @@ async def _alerts_by_rules(
             rule_id=rule_id,
             camera_id=facts.camera_id,
         )
-        for channel, (status, rule_id) in chosen.items()
+        for channel, (status, rule_id) in channel_choices(decisions).items()
     ]

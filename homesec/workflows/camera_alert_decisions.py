@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from homesec.contract.alerts import AlertKind, AlertRule, AlertStatus
+from homesec.contract.alerts import AlertKind, AlertRule
 from homesec.contract.camera_problems import CameraProblemFacts
-from homesec.policy.alert_rules import rule_channels
+from homesec.policy.alert_rules import channel_choices, rule_channels
 from homesec.policy.camera_alerts import decide_camera
 from homesec.store import alert_rules, alerts, camera_problems
 from homesec.store.alerts import NewAlert
@@ -39,20 +39,14 @@ def camera_alert_rows(
     zone: dt.tzinfo | None,
 ) -> list[NewAlert]:
     """One row per channel some rule sends the problem to; sending wins over holding back."""
-    chosen: dict[str, tuple[AlertStatus, int]] = {}
+    decisions = []
     for rule in rules:
         targets = rule_channels(rule, channels)
         if not targets:
             continue
         verdict = decide_camera(rule, problem, now, quiet_hours=quiet_hours, zone=zone)
-        if verdict.status is None:
-            continue
-        for channel in targets:
-            held = chosen.get(channel)
-            if held is None or (
-                held[0] is not AlertStatus.PENDING and verdict.status is AlertStatus.PENDING
-            ):
-                chosen[channel] = (verdict.status, rule.id)
+        if verdict.status is not None:
+            decisions.append((rule.id, targets, verdict.status))
     return [
         NewAlert(
             channel=channel,
@@ -63,7 +57,7 @@ def camera_alert_rows(
             camera_id=problem.camera_id,
             camera_problem_id=problem.problem_id,
         )
-        for channel, (status, rule_id) in chosen.items()
+        for channel, (status, rule_id) in channel_choices(decisions).items()
     ]
 
 

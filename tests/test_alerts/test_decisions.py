@@ -13,6 +13,7 @@ from homesec.policy.alert_channels import configured_channels, url_channel
 from homesec.policy.alert_message import compose, dashboard_link
 from homesec.policy.alert_rules import (
     after_failure,
+    channel_choices,
     decide,
     in_schedule,
     match_failure,
@@ -268,3 +269,14 @@ def test_two_instances_on_one_broker_never_share_a_home_assistant_id():
     assert second["homeassistant/sensor/cabin_homesec_porch/risk/config"]["state_topic"] == (
         "cabin/homesec/porch/risk"
     )
+
+
+def test_a_rule_that_sends_wins_a_channel_over_one_that_holds_back():
+    pending, cooling = AlertStatus.PENDING, AlertStatus.SUPPRESSED_COOLDOWN
+    chosen = channel_choices([
+        (1, ["webhook:a", "apprise:b"], cooling),  # holds back on both
+        (2, ["apprise:b"], pending),  # sends on one: it wins that one
+        (3, ["webhook:a", "apprise:b"], AlertStatus.SUPPRESSED_QUIET_HOURS),  # too late to win
+    ])  # fmt: skip
+    assert chosen == {"webhook:a": (cooling, 1), "apprise:b": (pending, 2)}
+    assert channel_choices([]) == {}
