@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ray.scripts.scripts import start as ray_start
 
 from homesec.contract.actor_names import CAMERA_FOLDERS_RESOURCE
 from homesec.settings import load_settings
@@ -25,6 +24,11 @@ CONFIG = Path(__file__).resolve().parents[2] / "ray_cluster.yaml"
 def ray_start_options(command: str) -> dict:
     """The options of the `ray start` in one of ray_cluster.yaml's shell commands, as Ray's own
     CLI parses them."""
+    # Imported here, not at collection: importing Ray reads RAY_AUTH_MODE once, and the rest of
+    # the session's tests set it (token) before their Ray starts; a Ray imported earlier kept
+    # "disabled" and every local cluster of the session refused its own driver.
+    from ray.scripts.scripts import start as ray_start
+
     words = shlex.split(command.split(";")[-1])
     at = words.index("ray")
     return ray_start.make_context("start", words[at + 2 :]).params
