@@ -20,7 +20,10 @@ the very detection that mattered most (and during cooldown it must land somewher
 and first detection id, a fast-path job's id is ``fast-{detection_id}``. A shell that crashes
 between enqueuing a job and saving the new state, or a redelivered detection, produces the same
 batch id again, and the Analyst (``events.batch_id`` unique) makes no second event. Closing is
-idempotent for the same reason: the same state always closes into the same job.
+idempotent for the same reason: the same state always closes into the same job. The price:
+after Redis lost its data a rebuilt batch can start with a detection an older batch started
+with, and take that batch's id while holding later detections too; the Analyst gives those
+their own event under :func:`continuation_batch_id`, so none is left out.
 
 Times are float epoch seconds (``time.time()``), as stored in the contract's ``batch:*`` keys.
 Shell recipe: load the state (:meth:`BatchState.from_redis_values`), call
@@ -167,6 +170,14 @@ class BatcherDecision(msgspec.Struct, frozen=True, kw_only=True):
 
 def batch_id_for(camera_id: str, first_detection_id: int) -> str:
     return str(uuid.uuid5(BATCH_ID_NAMESPACE, f"{camera_id}:{first_detection_id}"))
+
+
+def continuation_batch_id(batch_id: str, first_detection_id: int) -> str:
+    """The id under which a batch's detections that an older event of the same id lacks are
+    analysed. A batch rebuilt after Redis lost its data can be opened by a detection an event
+    already started with, so it gets that event's id while it holds later detections too; this
+    id is as deterministic as the first, so a redelivery finds the continuation's event."""
+    return str(uuid.uuid5(BATCH_ID_NAMESPACE, f"{batch_id}+{first_detection_id}"))
 
 
 def fast_path_batch_id(detection_id: int) -> str:

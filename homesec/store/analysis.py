@@ -26,6 +26,8 @@ from homesec.contract.analysis import (
 )
 from homesec.contract.jobs import AnalysisJob
 from homesec.policy.analysis_context import local_start
+from homesec.policy.backfill_plan import is_reanalysis_batch
+from homesec.policy.batching import continuation_batch_id
 from homesec.policy.scene import kind_of
 from homesec.store import baselines, detections, event_feedback, events, house_modes
 from homesec.store.detections import StoredBatch
@@ -35,22 +37,27 @@ from homesec.store.events import StoredEvent
 class ToAnalyse(msgspec.Struct, frozen=True, kw_only=True):
     """A batch with no event yet, and what its scoring needs to know."""
 
+    job: AnalysisJob  # the entry's job, or its continuation (see read_analysis)
     batch: StoredBatch
     local_start: dt.datetime  # its first picture, in the house's zone
     baseline: CameraBaseline
     calibration: CameraCalibration | None
     house_mode: str = "home"  # in force when its first picture was taken
+    earlier: tuple[StoredEvent, ...] = ()  # events of the entry's batch id before `job`'s
 
 
 class AlreadyWritten(msgspec.Struct, frozen=True, kw_only=True):
     """The batch has its event (a redelivery): publish it if need be, score nothing."""
 
     event: StoredEvent
+    earlier: tuple[StoredEvent, ...] = ()  # the chain's events before it, to publish as well
 
 
-class NothingLeft(msgspec.Struct, frozen=True):
+class NothingLeft(msgspec.Struct, frozen=True, kw_only=True):
     """None of the batch's detections remain (retention, the camera deleted, every one already
     in another event): no event."""
+
+    earlier: tuple[StoredEvent, ...] = ()
 
 
 AnalysisRead = ToAnalyse | AlreadyWritten | NothingLeft
@@ -62,24 +69,42 @@ async def read_analysis(
     zone: dt.tzinfo | None,
     half_life_days: float,
 ) -> AnalysisRead:
-    """Everything the job's analysis reads, in one session."""
+    """Everything the job's analysis reads, in one session.
+
+    A batch whose id has an event is a redelivery, unless it holds detections that event does
+    not: a batch rebuilt after Redis lost its data took an older batch's id (its first
+    detection is that batch's first). Those detections are analysed as the job's continuation
+    (:func:`~homesec.policy.batching.continuation_batch_id`), whose own event a redelivery
+    finds in turn; the events met on the way come back in ``earlier``, to be published.
+    """
+    earlier: list[StoredEvent] = []
     async with sessions() as session:
-        event = await events.event_of_batch(session, job.batch_id)
-        if event is not None:
-            return AlreadyWritten(event=event)
+        while (event := await events.event_of_batch(session, job.batch_id)) is not None:
+            if job.is_fast_path or is_reanalysis_batch(job.batch_id):
+                return AlreadyWritten(event=event)
+            held = set(await events.held_by_batch_in(session, job.batch_id))
+            rest = [detection_id for detection_id in job.detection_ids if detection_id not in held]
+            if not rest:
+                return AlreadyWritten(event=event, earlier=tuple(earlier))
+            earlier.append(event)
+            job = msgspec.structs.replace(
+                job, batch_id=continuation_batch_id(job.batch_id, rest[0]), detection_ids=rest
+            )
         batch = await detections.batch_in(session, job)
         if batch is None:
-            return NothingLeft()
+            return NothingLeft(earlier=tuple(earlier))
         started = local_start(batch.detections, zone)
         baseline = await baselines.baseline_in(session, job.camera_id, started, half_life_days)
         calibration = await event_feedback.calibration_in(session, job.camera_id, started)
         mode = await house_modes.mode_at(session, started)
     return ToAnalyse(
+        job=job,
         batch=batch,
         local_start=started,
         baseline=baseline,
         calibration=calibration,
         house_mode=mode,
+        earlier=tuple(earlier),
     )
 
 
@@ -98,7 +123,9 @@ async def record_event(
         event, inserted = await events.insert_event_in(
             session, job, read.batch, assessment, risk_level, scored_by=scored_by
         )
-        if inserted and baselines.counts_as_visit(job.batch_id, job.is_fast_path):
+        # A continuation is the rest of a visit its first event counted already.
+        visit = baselines.counts_as_visit(job.batch_id, job.is_fast_path) and not read.earlier
+        if inserted and visit:
             kinds = {kind_of(d.object_type) for d in read.batch.detections}
             await baselines.record_visit(
                 session, job.camera_id, read.local_start, kinds, half_life_days

@@ -108,6 +108,13 @@ async def event_of_batch(session: AsyncSession, batch_id: str) -> StoredEvent | 
     return _stored(row) if row is not None else None
 
 
+async def held_by_batch_in(session: AsyncSession, batch_id: str) -> list[int]:
+    """The detection ids the batch's event holds (none when it has no event); joins the
+    caller's transaction."""
+    held = await session.scalar(select(Event.detection_ids).where(Event.batch_id == batch_id))
+    return decode_detection_ids(held)
+
+
 async def stored_events(session: AsyncSession, event_ids: Sequence[int]) -> dict[int, StoredEvent]:
     """The events with these ids, by id (an event gone is left out); joins the caller's
     session."""

@@ -3,7 +3,9 @@ published event (docs/architecture.md, data flow step 5).
 
 1. Read what the job needs in one session (:func:`homesec.store.analysis.read_analysis`). The
    batch already has an event (a redelivery): skip to step 4, the LLM is not asked again. None
-   of its detections remain: acknowledge, no event.
+   of its detections remain: acknowledge, no event. A batch rebuilt after Redis lost its data
+   that took an older event's id while holding detections that event lacks: those are scored
+   as the batch's continuation, under an id of their own.
 2. Score it: the LLM engine behind a circuit breaker, each attempt's fate decided by
    :mod:`homesec.policy.llm_attempts`; then the weapon floor, whatever engine scored; the
    risk level comes from the score in code (``RISK_BANDS``).
@@ -200,6 +202,8 @@ class Analysis:
         redis: aioredis.Redis,
     ) -> Handled:
         read = await read_analysis(sessions, job, self.zone, self.half_life_days)
+        for event in read.earlier:  # a rebuilt batch's older events (see read_analysis)
+            await publish_event_once(redis, event)
         if isinstance(read, NothingLeft):
             self.counters["empty_batches"] += 1
             log.info(
@@ -216,6 +220,17 @@ class Analysis:
             event = read.event
             log.info("batch %s already has event %d", job.batch_id, event.id)
         else:
+            if read.job.batch_id != job.batch_id:
+                self.counters["continuations"] += 1
+                log.warning(
+                    "batch %s of %s holds %d detections its event lacks (rebuilt after Redis "
+                    "lost its data): analysed as batch %s",
+                    job.batch_id,
+                    job.camera_id,
+                    len(read.job.detection_ids),
+                    read.job.batch_id,
+                )
+            job = read.job
             context = analysis_context(
                 job,
                 read.batch.camera_name,

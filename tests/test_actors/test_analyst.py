@@ -25,6 +25,7 @@ from homesec.contract.jobs import AnalysisJob
 from homesec.engines.llm.openai_compatible import OpenAICompatibleEngine
 from homesec.engines.llm.rules import RULES_SCORER, assess_by_rules
 from homesec.models import Camera, ClassBaseline, Detection, Event, EventFeedback
+from homesec.policy.batching import continuation_batch_id
 from homesec.policy.prompt import PROMPT_VERSION
 from homesec.policy.retry import CircuitBreaker
 from homesec.policy.risk import risk_level
@@ -301,6 +302,41 @@ async def test_an_event_written_but_never_published_is_published_once_without_as
     assert messages[0]["data"]["summary"] == "Written before the crash."
     assert server.requests == []
     assert len(await stored_events(db_sessions)) == 1
+
+
+async def test_a_rebuilt_batch_that_took_an_older_events_id_leaves_no_detection_unanalysed(
+    build, db_sessions, redis_client
+):
+    """Redis lost its data; a batch rebuilt from PostgreSQL started with the detection an older
+    batch started with, so it has that batch's id, and later detections too. The older event
+    keeps what it holds; the rest get an event of their own, once, and both are published."""
+    ids = await seed(db_sessions)
+    older_job = make_job(ids[:1])
+    read = await read_analysis(db_sessions, older_job, dt.UTC, HALF_LIFE)
+    assert isinstance(read, ToAnalyse)
+    verdict = RiskAssessment(risk_score=40, summary="Before Redis lost its data.", reasoning="r")
+    older, _ = await record_event(
+        db_sessions, older_job, read, verdict, "medium", RULES_SCORER, HALF_LIFE
+    )
+    rebuilt = msgspec.structs.replace(older_job, detection_ids=ids)
+    continuation_id = continuation_batch_id(older_job.batch_id, ids[1])
+    continued = msgspec.structs.replace(rebuilt, batch_id=continuation_id)
+    async with subscriber(redis_client) as pubsub, running(build()) as analyst:
+        entry_id = await enqueue(redis_client, keys.ANALYSIS_QUEUE, rebuilt)
+        await wait_acked(redis_client, entry_id)
+        again = await enqueue(redis_client, keys.ANALYSIS_QUEUE, rebuilt)
+        await wait_acked(redis_client, again)
+        messages = await received(pubsub, rebuilt, continued)
+
+    first, rest = await stored_events(db_sessions)
+    assert (first.id, json.loads(first.detection_ids)) == (older.id, ids[:1])
+    assert (rest.batch_id, json.loads(rest.detection_ids)) == (continuation_id, ids[1:])
+    assert rest.is_fast_path is False
+    assert rest.risk_score == assess_by_rules(expected_context(ids[1:], SEEN[1:])).risk_score
+    # The older event (never published before) and the rest's: each published once.
+    assert sorted(m["data"]["event_id"] for m in messages) == [older.id, rest.id]
+    assert analyst.counters["continuations"] == 1 and analyst.counters["events"] == 1
+    assert analyst.counters["redeliveries"] == 1
 
 
 async def test_a_fast_path_job_makes_a_fast_path_event(build, db_sessions, redis_client):

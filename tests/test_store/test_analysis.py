@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from homesec.contract.analysis import RiskAssessment, ScoredBy
 from homesec.contract.jobs import AnalysisJob
 from homesec.models import ActivityBaseline, Camera, ClassBaseline, Detection, Event
+from homesec.policy.batching import continuation_batch_id
 from homesec.store.analysis import (
     AlreadyWritten,
     NothingLeft,
@@ -101,3 +102,37 @@ async def test_a_batch_whose_detections_are_gone_leaves_nothing_to_analyse(db_se
         await session.execute(delete(Detection))
     job = AnalysisJob(batch_id="b-3", camera_id=CAMERA, detection_ids=ids)
     assert await read_analysis(db_sessions, job, ZONE, HALF_LIFE) == NothingLeft()
+
+
+async def test_a_rebuilt_batch_with_an_older_events_id_has_the_rest_read_as_its_continuation(
+    db_sessions,
+):
+    """After Redis lost its data a rebuilt batch can start with a detection an older batch
+    started with, and so carry that batch's id while holding later detections too. Those must
+    not pass for a redelivery (never analysed): they are read as the batch's continuation."""
+    person, car = await seed(db_sessions)
+    first = AnalysisJob(batch_id="b-5", camera_id=CAMERA, detection_ids=[person])
+    read = await read_analysis(db_sessions, first, ZONE, HALF_LIFE)
+    assert isinstance(read, ToAnalyse) and read.job == first and read.earlier == ()
+    older, _ = await record_event(db_sessions, first, read, VERDICT, "medium", SCORER, HALF_LIFE)
+
+    rebuilt = AnalysisJob(batch_id="b-5", camera_id=CAMERA, detection_ids=[person, car])
+    read = await read_analysis(db_sessions, rebuilt, ZONE, HALF_LIFE)
+    assert isinstance(read, ToAnalyse)
+    assert read.job.batch_id == continuation_batch_id("b-5", car) != "b-5"
+    assert read.job.detection_ids == [car]
+    assert [d.detection_id for d in read.batch.detections] == [car]
+    assert read.earlier == (older,)
+    rest, inserted = await record_event(
+        db_sessions, read.job, read, VERDICT, "medium", SCORER, HALF_LIFE
+    )
+    assert inserted
+    async with db_sessions() as session:
+        held = dict((await session.execute(select(Event.batch_id, Event.detection_ids))).all())
+        visits = list(await session.scalars(select(ActivityBaseline.visits)))
+    assert held == {"b-5": f"[{person}]", read.job.batch_id: f"[{car}]"}
+    assert visits == [1.0]  # the continuation is the rest of a visit counted once
+
+    # The rebuilt batch delivered again: both events are found, nothing is analysed again.
+    again = await read_analysis(db_sessions, rebuilt, ZONE, HALF_LIFE)
+    assert again == AlreadyWritten(event=rest, earlier=(older,))
