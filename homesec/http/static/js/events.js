@@ -70,20 +70,40 @@ document.addEventListener("keydown", (key) => {
   else if (key.key === "Enter" && row) location.assign(row.querySelector("a").href);
 });
 
-async function addLive(eventId) {
+// A visit's final verdict replaces its preliminary (fast-path) line where that stands, as the
+// server's list shows one line per visit; any other new event goes on top.
+async function addLive(eventId, supersedes) {
   if (list.dataset.firstPage !== "true" || list.querySelector(`li[data-id="${eventId}"]`)) return;
   const response = await fetch(`/events/${eventId}/row${query ? `?${query}` : ""}`,
     { credentials: "same-origin" });
-  if (response.status !== 200) return; // 204: not one this list shows
+  const preliminary = supersedes ? list.querySelector(`li[data-id="${supersedes}"]`) : null;
+  if (response.status !== 200) { // 204: not one this list shows, and neither is its visit now
+    if (preliminary) removeRow(preliminary);
+    return;
+  }
   const holder = document.createElement("template");
   holder.innerHTML = (await response.text()).trim();
   const row = holder.content.firstElementChild;
   if (list.querySelector(`li[data-id="${eventId}"]`)) return;
   row.classList.add("fresh");
-  list.prepend(row);
-  if (selected >= 0) selected += 1;
+  if (preliminary && preliminary.isConnected) {
+    preliminary.replaceWith(row);
+  } else {
+    list.prepend(row);
+    if (selected >= 0) selected += 1;
+  }
   document.getElementById("empty").hidden = true;
   document.getElementById("mark-all").disabled = false;
+}
+
+function removeRow(row) {
+  const index = rows().indexOf(row);
+  row.remove();
+  if (index >= 0 && index < selected) selected -= 1;
+  if (!rows().length) {
+    document.getElementById("empty").hidden = false;
+    document.getElementById("mark-all").disabled = true;
+  }
 }
 
 function setBadge(state) {
@@ -92,6 +112,10 @@ function setBadge(state) {
 }
 
 connectWithBackoff("/ws/events?types=event", {
-  onMessage: (data) => { if (data.type === "event") addLive(data.data.event_id ?? data.data.id); },
+  onMessage: (data) => {
+    if (data.type === "event") {
+      addLive(data.data.event_id ?? data.data.id, data.data.supersedes_event_id);
+    }
+  },
   onState: (open) => setBadge(open ? "on" : "off"),
 });
