@@ -32,6 +32,7 @@ from homesec.contract.actor_names import CAMERA_FOLDERS_RESOURCE, HEALTH_GROUP, 
 from homesec.contract.errors import ServiceUnreachable
 from homesec.contract.reports import ActorHealth, ActorSpec
 from homesec.policy.actor_plan import ClusterFacts
+from homesec.policy.placement import UNPLACED_RAY_STATES, demand_of, no_node_for
 
 Handle = Any  # a Ray actor handle
 MainLoop = Any  # the ObjectRef of an actor's `run` call
@@ -335,6 +336,21 @@ def call_blocking(
 async def health(handle: Handle, timeout: float) -> ActorHealth:
     """The actor's ``health()``, on its own concurrency group."""
     return await call(handle, "health", timeout=timeout, health_group=True)
+
+
+def placement_problem(handle: Handle, spec: ActorSpec) -> str | None:
+    """What the actor waits for when Ray holds it unplaced and no live node has the resources
+    it asks for (its node died, say); None when it runs, or merely waits for room Ray will find.
+    Blocking (asks the GCS): call it off the event loop."""
+    import ray
+    from ray._private import state as ray_state  # the GCS's actor table: any node may ask
+
+    found = ray_state.actors(handle._actor_id.hex())
+    if (found or {}).get("State") not in UNPLACED_RAY_STATES:
+        return None
+    demand = demand_of(spec.num_cpus, spec.num_gpus, dict(spec.resources))
+    nodes = [node.get("Resources", {}) for node in ray.nodes() if node.get("Alive")]
+    return no_node_for(demand, nodes)
 
 
 # --- metrics --------------------------------------------------------------------------------------

@@ -212,7 +212,17 @@ class Supervisor(ServiceActor):
         try:
             health = await ray_gateway.health(tracked.handle, HEALTH_TIMEOUT_SECONDS)
         except (ray_gateway.CallTimedOut, ray_gateway.ActorUnavailable):
-            return Observation(outcome=Outcome.TIMED_OUT)  # busy, or Ray is restarting it
+            # Busy, or Ray is restarting it, or it has nowhere to run (its node died).
+            try:
+                waits_for = await asyncio.to_thread(
+                    ray_gateway.placement_problem, tracked.handle, tracked.spec
+                )
+            except Exception as exc:  # the GCS busy too: say no more than "no answer"
+                self.log.debug("%s: placement not known: %s", tracked.spec.name, exc)
+                waits_for = None
+            if waits_for is not None:
+                return Observation(outcome=Outcome.UNPLACED, error=waits_for)
+            return Observation(outcome=Outcome.TIMED_OUT)
         except ray_gateway.ActorGone as exc:
             # Dead for good (killed without restart, or its node is gone): make a new one.
             return Observation(outcome=Outcome.GONE, error=str(exc))

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import msgspec
 
 from homesec.contract.reports import ActorStatus, Problem
+from homesec.policy.supervision import UNPLACED
 from homesec.policy.text import shorten
 
 # Ray's word for an actor that is up and serving.
@@ -24,6 +25,10 @@ STARTING = "STARTING"
 # An entry delivered and not acknowledged for this long, or a backlog nobody takes from for
 # this long, is a stuck queue (a batch of 8 on a slow CPU takes seconds, not minutes).
 QUEUE_STUCK_SECONDS = 300.0
+UNPLACED_REMEDY = (
+    "start (or bring back) a Ray node with what it waits for (README: Growing to a cluster); "
+    "Ray places it there by itself, and its queue waits meanwhile"
+)
 
 
 class QueueActivity(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,7 +70,9 @@ def actor_problems(actors: Iterable[ActorStatus]) -> list[Problem]:
                 Problem(
                     component=actor.name,
                     summary=shorten(f"{actor.name} is {actor.state}{why}"),
-                    remedy="see its last error (`homesec status`); the supervisor restarts it",
+                    remedy=UNPLACED_REMEDY
+                    if actor.state.upper() == UNPLACED
+                    else "see its last error (`homesec status`); the supervisor restarts it",
                 )
             )
         problems.extend(actor.problems)

@@ -8,7 +8,10 @@ answer in time, or it is gone (dead for good: killed, or its node is gone). The 
   Ray restarted it in place, which counts as a restart;
 - answered ``failed`` (its main loop died): restart the main loop;
 - gone: create it again;
-- no answer (busy, or Ray is restarting it): nothing yet; it is reported ``UNRESPONSIVE``.
+- no answer (busy, or Ray is restarting it): nothing yet; it is reported ``UNRESPONSIVE``;
+- not placed (Ray holds it pending and no live node has the resources it asks for, as when
+  the GPU node died): nothing to do either, Ray places it once such a node joins; it is
+  reported ``UNPLACED`` with what it waits for (:mod:`homesec.policy.placement`).
 
 **Restart storms.** An actor that keeps dying (a model that crashes its process, a setting that
 makes it fail at once) must not be restarted as fast as it fails, filling the logs and starving the
@@ -34,12 +37,14 @@ UNRESPONSIVE = "UNRESPONSIVE"
 FAILED = "FAILED"
 DEAD = "DEAD"
 BACKING_OFF = "BACKING_OFF"
+UNPLACED = "UNPLACED"
 
 
 class Outcome(enum.StrEnum):
     ANSWERED = "answered"
     TIMED_OUT = "timed_out"
     GONE = "gone"
+    UNPLACED = "unplaced"
 
 
 class Observation(msgspec.Struct, frozen=True, kw_only=True):
@@ -47,7 +52,7 @@ class Observation(msgspec.Struct, frozen=True, kw_only=True):
 
     outcome: Outcome
     health: ActorHealth | None = None  # when it answered
-    error: str | None = None  # when it is gone: why
+    error: str | None = None  # when it is gone: why; when unplaced: what it waits for
 
 
 class Action(enum.StrEnum):
@@ -96,6 +101,11 @@ def decide(
         return _during_backoff(record, observation, now)
     if observation.outcome is Outcome.TIMED_OUT:
         return Decision(msgspec.structs.replace(record, state=UNRESPONSIVE), Action.NONE)
+    if observation.outcome is Outcome.UNPLACED:
+        # Ray places it when a node with room joins: re-creating it would change nothing. Its
+        # first answer there, with a new start time, counts as the restart it is.
+        waiting = msgspec.structs.replace(record, state=UNPLACED, last_error=observation.error)
+        return Decision(waiting, Action.NONE)
     if observation.outcome is Outcome.GONE:
         error = observation.error or "actor died"
         return _restart(record, now, policy, DEAD, error, Action.RECREATE)

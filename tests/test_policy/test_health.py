@@ -55,6 +55,16 @@ def test_actors_not_alive_and_their_own_problems_are_reasons():
     assert [p.summary for p in problems] == ["detector:0 is BACKING_OFF: boom", own.summary]
 
 
+def test_an_actor_waiting_for_a_node_says_what_it_waits_for_and_how_to_give_it_one():
+    waits = "waiting for a Ray node with CPU 1, GPU 0.5: no live node has GPU"
+    [problem] = actor_problems(
+        [ActorStatus(name="detector:0", kind="detector", state="UNPLACED", last_error=waits)]
+    )
+    assert problem.summary == f"detector:0 is UNPLACED: {waits}"
+    assert problem.remedy is not None and "Ray node" in problem.remedy
+    assert "restarts it" not in problem.remedy  # no restart helps: a node must join
+
+
 def test_the_status_follows_the_services_and_the_problems():
     problem = Problem(component="x", summary="y")
     assert overall_status(services_up=True, problems=[]) == "healthy"

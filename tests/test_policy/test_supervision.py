@@ -12,6 +12,7 @@ from homesec.policy.supervision import (
     DEAD,
     FAILED,
     STARTING,
+    UNPLACED,
     UNRESPONSIVE,
     Action,
     ActorRecord,
@@ -50,6 +51,20 @@ def test_a_running_actor_is_alive_and_left_alone():
     assert decision.record.state == ALIVE
     assert (decision.record.started_at, decision.record.node) == (1.0, "node-a")
     assert decision.record.restarts == 0
+
+
+def test_an_actor_with_no_node_to_run_on_is_reported_with_what_it_waits_for_and_left_to_ray():
+    waits = "waiting for a Ray node with CPU 1, GPU 0.5: no live node has GPU"
+    unplaced = Observation(outcome=Outcome.UNPLACED, error=waits)
+    record = decide(ActorRecord(), answered(started_at=1.0), T0, POLICY).record
+    for minute in range(30):  # however long the node stays away: no re-creation, no storm
+        decision = decide(record, unplaced, T0 + 60 * minute, POLICY)
+        assert decision.action is Action.NONE
+        record = decision.record
+    assert (record.state, record.last_error, record.restarts) == (UNPLACED, waits, 0)
+    # The node is back: Ray placed it there, a new process, counted as the restart it was.
+    back = decide(record, answered(started_at=2.0), T0 + 1_900, POLICY)
+    assert (back.action, back.record.state, back.record.restarts) == (Action.NONE, ALIVE, 1)
 
 
 def test_no_answer_is_reported_and_waited_for():
