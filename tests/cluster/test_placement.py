@@ -170,3 +170,79 @@ def test_each_actor_runs_on_the_host_the_placement_rules_name(three_hosts: Netns
     finally:
         if up.poll() is None:
             stop_homesec(up)
+
+
+def homesec_status(cluster: NetnsCluster, env: dict[str, str]) -> dict:
+    """`homesec status --json` on the head: the supervisor's report, the queues."""
+    answer = cluster.run(
+        cluster.hosts["head"],
+        [sys.executable, "-m", "homesec.ops.cli", "status", "--json"],
+        env=env,
+        timeout=120,
+    )
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    return json.loads(answer.stdout)
+
+
+def upload_images(cluster: NetnsCluster, first: int, count: int) -> None:
+    for number in range(first, first + count):
+        image = cluster.directory / "cameras" / CAMERA / f"snap{number}.jpg"
+        image.write_bytes(jpeg_bytes(RED, size=(320, 240), seed=number))
+
+
+def test_a_gpu_node_that_dies_holds_the_uploads_until_it_returns(three_hosts: NetnsCluster):
+    """The gpu host's power goes while uploads flow: the report names the detectors as waiting
+    for a node with a GPU, the uploads wait in their queue (none failed, none dead-lettered),
+    and once the node is back Ray places the detectors there and the backlog drains."""
+    cluster = three_hosts
+    gpu, head = cluster.hosts["gpu"], cluster.hosts["head"]
+    (cluster.directory / "cameras" / CAMERA).mkdir(parents=True, exist_ok=True)
+    env = homesec_env(cluster, DETECTOR_REPLICAS="2", DETECTOR_GPU_FRACTION="0.5")
+    up = start_homesec(cluster, env)
+    try:
+        before = len(upload_status(cluster))  # the first test's upload, when it ran
+        wait_for_placement(cluster, {"detector:0", "detector:1", f"watcher:{CAMERA}"})
+        upload_images(cluster, 100, 3)
+        deadline = time.monotonic() + 120
+        while upload_status(cluster).count("done") < before + 3:
+            assert time.monotonic() < deadline, upload_status(cluster)
+            time.sleep(1)
+
+        assert cluster.kill_host(gpu) > 0
+        killed = time.monotonic()
+        upload_images(cluster, 200, 6)
+        deadline = time.monotonic() + 180
+        while True:
+            report = homesec_status(cluster, env)
+            detectors = [a for a in report["actors"] if a["kind"] == "detector"]
+            if detectors and all(a["state"] == "UNPLACED" for a in detectors):
+                break
+            assert time.monotonic() < deadline, json.dumps(report, indent=1)
+            time.sleep(2)
+        noticed = time.monotonic() - killed
+        for detector in detectors:
+            assert "GPU" in detector["last_error"], detector
+        statuses = upload_status(cluster)
+        assert statuses.count("done") < before + 9 and "failed" not in statuses, statuses
+        assert all(q["dead_letters"] == 0 for q in report["queues"].values()), report["queues"]
+
+        cluster.start_ray(gpu, head=head, port=cluster.ray_port, num_gpus=cluster.gpu_count)
+        back = time.monotonic()
+        deadline = back + 240
+        while upload_status(cluster).count("done") < before + 9:
+            assert time.monotonic() < deadline, (
+                upload_status(cluster),
+                homesec_status(cluster, env),
+            )
+            time.sleep(1)
+        drained = time.monotonic() - back
+        report = homesec_status(cluster, env)
+        assert all(q["dead_letters"] == 0 for q in report["queues"].values()), report["queues"]
+        assert "failed" not in upload_status(cluster)
+        print(f"\nthe gpu node killed: detectors reported unplaced after {noticed:.1f} s; "
+              f"from the node's return to the backlog drained: {drained:.1f} s")  # fmt: skip
+        stop_homesec(up)
+        assert up.returncode == 0, cluster.log("homesec-up.log")
+    finally:
+        if up.poll() is None:
+            stop_homesec(up)

@@ -326,6 +326,28 @@ class NetnsCluster:
                 )
             time.sleep(0.3)
 
+    # --- a host that dies --------------------------------------------------------------------
+    def kill_host(self, host: Host) -> int:
+        """SIGKILL every process on ``host`` (its raylet, workers and agents), as a power cut
+        would; its network stays. Returns how many were killed."""
+        return self._kill_namespace(host.namespace)
+
+    def _kill_namespace(self, namespace: str) -> int:
+        killed = 0
+        # Ray daemonises some of its processes out of our groups: the namespace knows them.
+        for _ in range(3):
+            pids = subprocess.run(
+                ["ip", "netns", "pids", namespace], capture_output=True, text=True
+            ).stdout.split()
+            if not pids:
+                break
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(pid), signal.SIGKILL)
+                    killed += 1
+            time.sleep(0.5)
+        return killed
+
     # --- the end ----------------------------------------------------------------------------------
     def close(self) -> None:
         """Stop every process (ours, then whatever is left in our namespaces), delete the
@@ -339,17 +361,7 @@ class NetnsCluster:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
         for namespace in reversed(self.namespaces):
-            # Ray daemonises some of its processes out of our groups: the namespace knows them.
-            for _ in range(3):
-                pids = subprocess.run(
-                    ["ip", "netns", "pids", namespace], capture_output=True, text=True
-                ).stdout.split()
-                if not pids:
-                    break
-                for pid in pids:
-                    with contextlib.suppress(ProcessLookupError, ValueError):
-                        os.kill(int(pid), signal.SIGKILL)
-                time.sleep(0.5)
+            self._kill_namespace(namespace)
             subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
         for process in self.processes:
             with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
