@@ -7,6 +7,7 @@ head alone has. An upload then goes through all three hosts."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -241,6 +242,58 @@ def test_a_gpu_node_that_dies_holds_the_uploads_until_it_returns(three_hosts: Ne
         assert "failed" not in upload_status(cluster)
         print(f"\nthe gpu node killed: detectors reported unplaced after {noticed:.1f} s; "
               f"from the node's return to the backlog drained: {drained:.1f} s")  # fmt: skip
+        stop_homesec(up)
+        assert up.returncode == 0, cluster.log("homesec-up.log")
+    finally:
+        if up.poll() is None:
+            stop_homesec(up)
+
+
+def test_a_backfill_submitted_from_a_laptop_outside_the_cluster_runs_and_reports_progress(
+    three_hosts: NetnsCluster,
+):
+    """The owner's laptop, a fourth host with only Ray's client and the cluster's token, submits
+    a backfill to the job server (on the head's 127.0.0.1, reached through an SSH-like tunnel)
+    and follows it to its end: progress, a summary, the images computed again."""
+    cluster = three_hosts
+    laptop = cluster.hosts.get("laptop") or cluster.add_host("laptop")
+    head = cluster.hosts["head"]
+    (cluster.directory / "cameras" / CAMERA).mkdir(parents=True, exist_ok=True)
+    env = homesec_env(cluster)
+    up = start_homesec(cluster, env)
+    try:
+        wait_for_placement(cluster, {"detector:0", f"watcher:{CAMERA}", f"batcher:{CAMERA}"})
+        upload_images(cluster, 300, 3)
+        folder = cluster.directory / "cameras" / CAMERA
+        images = sorted(folder.glob("*.jpg"))
+        deadline = time.monotonic() + 120
+        while upload_status(cluster).count("done") < len(images):
+            assert time.monotonic() < deadline, upload_status(cluster)
+            time.sleep(1)
+        # The backfill leaves images of the last minute to the watcher: these are older.
+        an_hour_ago = time.time() - 3600
+        for image in images:
+            os.utime(image, (an_hour_ago, an_hour_ago))
+
+        cluster.forward(head, 8266, 8265)  # the owner's `ssh -L 8266:127.0.0.1:8265 head`
+        since = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 2 * 86400))
+        runtime_env = json.dumps({"env_vars": {"HOMESEC_DATA_DIR": env["HOMESEC_DATA_DIR"]}})
+        started = time.monotonic()
+        job = cluster.run(
+            laptop,
+            ["ray", "job", "submit", "--address", f"http://{head.address}:8266",
+             "--runtime-env-json", runtime_env, "--",
+             "python", "-m", "homesec.ops.backfill", "--reprocess", "--since", since],
+            env=cluster.ray_env(),
+            timeout=300,
+        )  # fmt: skip
+        output = job.stdout + job.stderr
+        assert job.returncode == 0, output
+        assert f"backfill: {len(images)} images in the window" in output, output
+        assert "backfill finished" in output and "succeeded" in output, output
+        assert "failed" not in output.split("backfill finished", 1)[1], output
+        print(f"\na backfill of {len(images)} images submitted from the laptop host: "
+              f"{time.monotonic() - started:.1f} s")  # fmt: skip
         stop_homesec(up)
         assert up.returncode == 0, cluster.log("homesec-up.log")
     finally:

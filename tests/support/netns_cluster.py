@@ -326,6 +326,19 @@ class NetnsCluster:
                 )
             time.sleep(0.3)
 
+    def forward(self, host: Host, port: int, target_port: int, timeout: float = 30) -> None:
+        """Make ``host``'s 127.0.0.1:``target_port`` reachable on its address at ``port``, as
+        an SSH tunnel would (tests/support/tcp_forward.py)."""
+        log_name = f"forward-{host.name}-{port}.log"
+        argv = [sys.executable, "-m", "tests.support.tcp_forward", host.address, str(port),
+                "127.0.0.1", str(target_port)]  # fmt: skip
+        process = self.start(host, argv, env=self.ray_env(), log_name=log_name)
+        deadline = time.monotonic() + timeout
+        while "forwarding" not in self.log(log_name):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the forwarder did not start:\n{self.log(log_name)}")
+            time.sleep(0.2)
+
     # --- a host that dies --------------------------------------------------------------------
     def kill_host(self, host: Host) -> int:
         """SIGKILL every process on ``host`` (its raylet, workers and agents), as a power cut
