@@ -43,6 +43,7 @@ from homesec.http.routes.feedback import FeedbackController
 from homesec.http.routes.ftp import FtpBanController
 from homesec.http.routes.house_mode import HouseModeController
 from homesec.http.routes.logs import LogController
+from homesec.http.routes.stats import StatsController
 from homesec.http.routes.system import SystemController
 from homesec.http.routes.zones import CameraZoneController
 from homesec.http.services import Cleanup, Services, provide_services, provide_session
@@ -136,6 +137,7 @@ def create_app(
             AlertController,
             NotifyChannelController,
             HouseModeController,
+            StatsController,
             live.events_socket,
             live.system_socket,
             event_pages.events_page,
