@@ -23,6 +23,7 @@ from homesec.http.pages import alerts as alert_pages
 from homesec.http.pages import cameras as camera_pages
 from homesec.http.pages import events as event_pages
 from homesec.http.pages import login
+from homesec.http.pages import stats as stats_pages
 from homesec.http.pages import system as system_pages
 from homesec.http.pages import zones as zone_pages
 from homesec.http.pages.templates import template_config
@@ -147,6 +148,7 @@ def create_app(
             zone_pages.zones_page,
             alert_pages.alerts_page,
             system_pages.system_page,
+            stats_pages.stats_page,
             login.login_page,
             login.login,
             login.logout,

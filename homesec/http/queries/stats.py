@@ -160,6 +160,12 @@ def _learnt(camera_id: str | None):
     )
 
 
+async def camera_names(session: AsyncSession) -> list[tuple[str, str]]:
+    """(id, name) of every camera, by id: the page's camera filter."""
+    rows = await session.execute(select(Camera.id, Camera.name).order_by(Camera.id))
+    return [(camera, name) for camera, name in rows.all()]
+
+
 def _tally(counts: Counts) -> dict:
     rate = alert_stats.false_alarm_rate(counts.false_alarms, counts.rated)
     return {
