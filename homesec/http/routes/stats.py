@@ -20,11 +20,21 @@ Months = Annotated[
 ]
 
 
+DESCRIPTION = (
+    "Per camera and month (in the house's zone): alerts sent (visits with a delivered first "
+    "alert; test messages, camera-problem alerts, updates and undelivered alerts do not "
+    "count), how many the owner gave feedback on or reviewed, false alarms, wrong severity, "
+    'and the false-alarm rate with its sample size: null, with "too little feedback to say", '
+    "below min_rated rated alerts. calibration compares the rate before and after the "
+    "camera's calibration first had enough feedback. 404: no camera camera_id."
+)
+
+
 class StatsController(Controller):
     path = "/api/stats"
     tags = ["stats"]
 
-    @get(responses=problems(404))
+    @get(responses=problems(404), description=DESCRIPTION)
     async def get_stats(
         self,
         db: DbSession,
@@ -32,11 +42,4 @@ class StatsController(Controller):
         months: Months = DEFAULT_MONTHS,
         camera_id: FilterText = None,
     ) -> StatsReport:
-        """Per camera and month (in the house's zone): alerts sent (visits with a delivered
-        first alert; test messages, camera-problem alerts, updates and undelivered alerts do
-        not count), how many the owner gave feedback on or reviewed, false alarms, wrong
-        severity, and the false-alarm rate with its sample size; null with "too little
-        feedback to say" below ``min_rated`` rated alerts. ``calibration`` compares the rate
-        before and after the camera's calibration first had enough feedback. 404: no camera
-        ``camera_id``."""
         return await queries.stats_report(db, services.settings, months, camera_id)
