@@ -4,10 +4,11 @@ said at all, when a camera's calibration first had enough feedback, and the word
 What counts (the SQL is :mod:`homesec.http.queries.stats`):
 
 - An **alert sent** is a visit (a fast-path event and the batch event that supersedes it are
-  one visit) with at least one delivered first message (``alerts.kind = 'alert'``,
-  ``status = 'sent'``), counted once however many channels carried it, in the month (in the
-  house's zone) of its first delivery. Updates, test messages and camera-problem alerts are not
-  alerts of an event and never count; nor do suppressed, failed or pending rows.
+  one visit) with at least one delivered message (``alerts.kind`` ``alert``, or ``update``
+  when the first message failed; ``status = 'sent'``), counted once however many channels
+  and messages carried it, in the month (in the house's zone) of its first delivery. Test
+  messages and camera-problem alerts are not alerts of an event and never count; nor do
+  suppressed, failed or pending rows.
 - A sent alert is **rated** when the owner gave feedback on the visit or marked it reviewed:
   the latest word on a visit wins (as in :mod:`homesec.policy.calibration`), and a visit
   reviewed with no feedback was looked at and found right.

@@ -104,10 +104,10 @@ EXPECTED = {
     "garage": {
         -2: dict(alerts_sent=5, with_feedback=5, rated=5, false_alarms=4, wrong_severity=1),
         -1: dict(alerts_sent=5, with_feedback=1, rated=5, false_alarms=1, wrong_severity=0),
-        0: dict(alerts_sent=2, with_feedback=1, rated=1, false_alarms=1, wrong_severity=0),
-        "total": dict(alerts_sent=12, with_feedback=7, rated=11, false_alarms=6, wrong_severity=1),
+        0: dict(alerts_sent=3, with_feedback=1, rated=2, false_alarms=1, wrong_severity=0),
+        "total": dict(alerts_sent=13, with_feedback=7, rated=12, false_alarms=6, wrong_severity=1),
         "before": dict(alerts_sent=5, with_feedback=5, rated=5, false_alarms=4, wrong_severity=1),
-        "after": dict(alerts_sent=7, with_feedback=2, rated=6, false_alarms=2, wrong_severity=0),
+        "after": dict(alerts_sent=8, with_feedback=2, rated=7, false_alarms=2, wrong_severity=0),
     },
 }
 
@@ -168,7 +168,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession], settings: Settings,
         await s.feedback(event_id, feedback, at(now, 2, 20, 11 + day))
     # 23:30 on the last day of M-3 in New York: outside a three-month report.
     await s.alerted("garage", at(now, 2, 0, 23, 30))
-    # --- garage, M-1: five rated, one false alarm; M: two, one false alarm ------------------
+    # --- garage, M-1: five rated, one false alarm; M: three, one false alarm ----------------
     fa = await s.alerted("garage", at(now, 1, 10, 12))
     await s.feedback(fa, "false_alarm", at(now, 1, 10, 13))
     for day in (11, 12, 13, 14):
@@ -176,3 +176,8 @@ async def seed(sessions: async_sessionmaker[AsyncSession], settings: Settings,
     fa = await s.alerted("garage", at(now, 0, 1, 9))
     await s.feedback(fa, "false_alarm", at(now, 0, 1, 10))
     await s.alerted("garage", at(now, 0, 1, 11))
+    # The first message failed, the batch's update got through: the owner was told. Reviewed.
+    fast = await s.event("garage", at(now, 0, 1, 12), is_fast_path=True, reviewed=True)
+    first = await s.alert(fast, "garage", at(now, 0, 1, 12), status="failed")
+    batch = await s.event("garage", at(now, 0, 1, 12), supersedes_event_id=fast)
+    await s.alert(batch, "garage", at(now, 0, 1, 12, 5), kind="update", updates=first)

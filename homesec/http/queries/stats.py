@@ -63,7 +63,8 @@ def _month_rows(zone_name: str, since: dt.datetime, camera_id: str | None):
     """Per camera, month and side of the calibration's start: the counts of sent alerts."""
     visit = _visit()
     first_sent = func.min(AlertRow.sent_at)
-    # One row per visit with a delivered first alert, in the month of its first delivery.
+    # One row per visit with a delivered alert or update (an update that got through when the
+    # first message failed still told the owner), in the month of its first delivery.
     sent = (
         select(
             Event.camera_id.label("camera_id"),
@@ -73,7 +74,7 @@ def _month_rows(zone_name: str, since: dt.datetime, camera_id: str | None):
         )
         .join(Event, Event.id == AlertRow.event_id)
         .where(
-            AlertRow.kind == AlertKind.ALERT.value,
+            AlertRow.kind.in_((AlertKind.ALERT.value, AlertKind.UPDATE.value)),
             AlertRow.status == AlertStatus.SENT.value,
             AlertRow.sent_at.is_not(None),
         )

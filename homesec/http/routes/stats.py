@@ -21,8 +21,8 @@ Months = Annotated[
 
 
 DESCRIPTION = (
-    "Per camera and month (in the house's zone): alerts sent (visits with a delivered first "
-    "alert; test messages, camera-problem alerts, updates and undelivered alerts do not "
+    "Per camera and month (in the house's zone): alerts sent (visits with a delivered alert "
+    "or update, once each; test messages, camera-problem alerts and undelivered alerts do not "
     "count), how many the owner gave feedback on or reviewed, false alarms, wrong severity, "
     'and the false-alarm rate with its sample size: null, with "too little feedback to say", '
     "below min_rated rated alerts. calibration compares the rate before and after the "

@@ -15,8 +15,8 @@ def _count(description: str):
 
 
 AlertsSent = _count(
-    "visits with a delivered first alert, once however many channels carried it; test "
-    "messages, camera-problem alerts, updates and undelivered alerts do not count"
+    "visits with a delivered alert (or update), once however many channels and messages "
+    "carried it; test messages, camera-problem alerts and undelivered alerts do not count"
 )
 WithFeedback = _count("sent alerts the owner gave feedback on")
 Rated = _count("sent alerts with feedback or marked reviewed (reviewed, no feedback: right)")
