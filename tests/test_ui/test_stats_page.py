@@ -84,6 +84,14 @@ async def test_the_stats_page_on_a_phone_and_a_desktop(
     assert (await front_rows.nth(3).get_by_role("cell").all_inner_texts())[4] == "no alerts"
     await shoot(phone, screenshots, "stats")
 
+    # The default six months fit a phone's width without scrolling the bars sideways.
+    await phone.goto(base + "/stats")
+    await no_horizontal_scroll(phone)
+    charts = await phone.locator("svg.bars").evaluate_all(
+        "(svgs) => svgs.map((s) => [s.parentElement.scrollWidth, s.parentElement.clientWidth])"
+    )
+    assert len(charts) == 2 and all(wide <= box for wide, box in charts), charts
+
     desktop = await browser.page(DESKTOP_WIDE)
     await desktop.goto(base + "/stats?months=3")
     await no_horizontal_scroll(desktop)
