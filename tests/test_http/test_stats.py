@@ -140,4 +140,6 @@ async def test_api_keys_guard_the_stats(make_app, db_sessions, tmp_path) -> None
     )  # fmt: skip
     async with AsyncTestClient(make_app(settings=keyed)) as keyed_client:
         response = await keyed_client.get("/api/stats")
+        page = await keyed_client.get("/stats", follow_redirects=False)
     assert response.status_code == 401
+    assert page.status_code in (302, 303) and page.headers["location"].startswith("/login")
