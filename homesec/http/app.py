@@ -23,6 +23,7 @@ from homesec.http.pages import alerts as alert_pages
 from homesec.http.pages import cameras as camera_pages
 from homesec.http.pages import events as event_pages
 from homesec.http.pages import login
+from homesec.http.pages import stats as stats_pages
 from homesec.http.pages import system as system_pages
 from homesec.http.pages import zones as zone_pages
 from homesec.http.pages.templates import template_config
@@ -43,6 +44,7 @@ from homesec.http.routes.feedback import FeedbackController
 from homesec.http.routes.ftp import FtpBanController
 from homesec.http.routes.house_mode import HouseModeController
 from homesec.http.routes.logs import LogController
+from homesec.http.routes.stats import StatsController
 from homesec.http.routes.system import SystemController
 from homesec.http.routes.zones import CameraZoneController
 from homesec.http.services import Cleanup, Services, provide_services, provide_session
@@ -136,6 +138,7 @@ def create_app(
             AlertController,
             NotifyChannelController,
             HouseModeController,
+            StatsController,
             live.events_socket,
             live.system_socket,
             event_pages.events_page,
@@ -145,6 +148,7 @@ def create_app(
             zone_pages.zones_page,
             alert_pages.alerts_page,
             system_pages.system_page,
+            stats_pages.stats_page,
             login.login_page,
             login.login,
             login.logout,

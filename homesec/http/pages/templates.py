@@ -21,6 +21,7 @@ NAV = (
     ("/", "Events"),
     ("/cameras", "Cameras"),
     ("/alerts", "Alerts"),
+    ("/stats", "Statistics"),
     ("/system", "System"),
 )
 
