@@ -83,6 +83,7 @@ async def timeline_page(request: Request, db: DbSession, services: ServicesDep) 
             "ticks": timeline.ticks(start, end, zone),
             "now_percent": timeline.position(now, start, end) if start <= now < end else None,
             "start": start,
+            "hours": round((end - start).total_seconds() / 3600, 2),
             "end": end,
             "day": day,
             "today": today,
