@@ -126,6 +126,39 @@ async def test_the_digest_reaches_the_phone_once_with_last_night(
     assert len(await digest_rows(db_sessions)) == 1
 
 
+async def test_the_notifier_cycle_sends_it_when_due(make_notifier, rows, db_sessions, receiver):
+    notifier = make_notifier()
+    # Due a minute ago by the real clock: the cycle's own clock decides and delivers it.
+    a_minute_ago = dt.datetime.now(BERLIN) - dt.timedelta(minutes=1)
+    notifier.settings = msgspec.structs.replace(
+        notifier.settings, digest_at=a_minute_ago.time().replace(second=0, microsecond=0)
+    )
+    try:
+        await notifier.cycle()
+        await notifier.cycle()
+    finally:
+        await notifier.close()
+    (push,) = receiver.json_bodies("/apprise")
+    assert push["title"] == "Last night: no visits"
+
+
+async def test_the_alerts_page_and_api_list_the_digest(make_notifier, make_client, rows,
+                                                       db_sessions, receiver):  # fmt: skip
+    await seed_night(rows, db_sessions)
+    notifier = make_notifier()
+    try:
+        await notifier.decide_digest(local(8, 7, 1))
+        assert await notifier.deliver_due() == 1
+    finally:
+        await notifier.close()
+    async with make_client() as client:
+        [item] = (await client.get("/api/alerts")).json()["items"]
+        assert (item["source"], item["kind"], item["event_id"]) == ("digest", "digest", None)
+        page = (await client.get("/alerts")).text
+        assert page.count('<li class="alert ') == 1
+        assert '<span class="chip">morning digest</span>' in page and "rule deleted" not in page
+
+
 async def test_off_without_digest_at_and_skipped_when_stale(
     make_notifier, rows, db_sessions, receiver
 ):
