@@ -15,6 +15,8 @@ import msgspec
 LOOK_GAP = dt.timedelta(minutes=30)
 # With no earlier look (a first visit), "since I last looked" goes back this far.
 FIRST_LOOK_SPAN = dt.timedelta(hours=24)
+# After a long absence the page goes back this far at most (a week of lanes is still readable).
+LONGEST_SPAN = dt.timedelta(days=7)
 
 
 class Look(msgspec.Struct, frozen=True, kw_only=True):
@@ -33,4 +35,6 @@ def after_view(look: Look | None, now: dt.datetime, gap: dt.timedelta = LOOK_GAP
 
 def since(look: Look, now: dt.datetime) -> dt.datetime:
     """Where "since I last looked" starts, given the look that counts the current view."""
-    return look.previous_at if look.previous_at is not None else now - FIRST_LOOK_SPAN
+    if look.previous_at is None:
+        return now - FIRST_LOOK_SPAN
+    return max(look.previous_at, now - LONGEST_SPAN)

@@ -24,6 +24,7 @@ TICK_STEPS = (
     (dt.timedelta(days=4), dt.timedelta(hours=12)),
 )
 LONGEST_TICK = dt.timedelta(days=1)
+QUARTER_HOUR = dt.timedelta(minutes=15)
 
 
 class TimelineVisit(msgspec.Struct, frozen=True, kw_only=True):
@@ -160,7 +161,9 @@ def ticks(start: dt.datetime, end: dt.datetime, zone: dt.tzinfo | None) -> list[
     step = tick_step(start, end)
     hours = int(step.total_seconds() // 3600)
     found = []
-    moment = start.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    # Quarter hours of real time: a zone's offset may be a half or three quarters of an hour.
+    first = start.astimezone(dt.UTC)
+    moment = first.replace(minute=first.minute - first.minute % 15, second=0, microsecond=0)
     while moment <= end:
         local = moment.astimezone(zone)
         on_step = local.minute == 0 and (
@@ -169,5 +172,5 @@ def ticks(start: dt.datetime, end: dt.datetime, zone: dt.tzinfo | None) -> list[
         if moment >= start and on_step:
             label = f"{local:%a %d}" if hours >= 24 else f"{local:%H}:00"
             found.append(Tick(at_percent=position(moment, start, end), label=label))
-        moment += dt.timedelta(hours=1)
+        moment += QUARTER_HOUR
     return found

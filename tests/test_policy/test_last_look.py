@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from homesec.policy.last_look import FIRST_LOOK_SPAN, LOOK_GAP, Look, after_view, since
+from homesec.policy.last_look import (
+    FIRST_LOOK_SPAN,
+    LONGEST_SPAN,
+    LOOK_GAP,
+    Look,
+    after_view,
+    since,
+)
 
 T0 = dt.datetime(2026, 12, 8, 8, tzinfo=dt.UTC)
 
@@ -32,3 +39,10 @@ def test_views_close_together_are_one_look_and_a_pause_starts_the_next():
 def test_a_clock_that_went_back_never_moves_the_look_backwards():
     look = after_view(Look(looked_at=T0, previous_at=None), T0 - dt.timedelta(minutes=1))
     assert look.looked_at == T0
+
+
+def test_after_a_long_absence_the_page_goes_back_a_week():
+    months_ago = T0 - dt.timedelta(days=90)
+    look = after_view(Look(looked_at=months_ago, previous_at=None), T0)
+    assert look.previous_at == months_ago
+    assert since(look, T0) == T0 - LONGEST_SPAN

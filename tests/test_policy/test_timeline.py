@@ -92,3 +92,10 @@ def test_the_axis_says_local_hours_and_the_clock_changes():
     assert [tick.label for tick in hourly] == ["06:00", "07:00", "08:00", "09:00", "10:00"]
     daily = ticks(now - dt.timedelta(days=6), now, dt.UTC)
     assert daily[0].label == "Wed 27"
+
+
+def test_a_zone_half_an_hour_off_utc_gets_its_local_hours():
+    kolkata = zoneinfo.ZoneInfo("Asia/Kolkata")
+    start, end = day_window(dt.date(2026, 6, 1), kolkata)
+    labels = [tick.label for tick in ticks(start, end, kolkata)]
+    assert labels == [f"{h:02d}:00" for h in range(0, 24, 3)] + ["00:00"]
