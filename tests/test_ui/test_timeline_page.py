@@ -132,3 +132,24 @@ async def test_since_i_last_looked_starts_at_the_last_look(
     await page.go_back()
     await page.reload()
     assert await page.locator(f'a.mark[data-event="{new}"]').count() == 1
+
+
+async def test_many_cameras_scroll_inside_the_timeline_on_a_phone(
+    make_app, serve, watched, db_sessions, settings, screenshots
+):
+    names = ["drive", "porch", "garage", "garden", "side_gate", "shed", "attic", "kitchen_door"]
+    for camera in names:
+        await add_camera(db_sessions, settings, camera)
+    base = serve(make_app())
+    browser = await watched(base)
+    page = await browser.page(PHONE)
+    await page.goto(f"{base}/timeline")
+    await no_horizontal_scroll(page)  # the page stays 390 px; the lanes scroll in their box
+    box = page.locator(".timeline")
+    assert await box.evaluate("(e) => e.scrollWidth > e.clientWidth")
+    last = page.locator('.lane[data-camera="side_gate"] .lane-name')
+    await last.scroll_into_view_if_needed()
+    assert (await last.bounding_box())["x"] < PHONE["width"]
+    lane = await page.locator('.lane[data-camera="attic"]').bounding_box()
+    assert lane["width"] >= 70
+    await shoot(page, screenshots, "timeline-many")
