@@ -185,6 +185,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # during the night hours (local start, end) and home after them.
     house_mode_schedule: bool = False
     house_mode_night_hours: tuple[dt.time, dt.time] = (dt.time(23, 0), dt.time(6, 0))
+    # The morning digest (policy/digest.py): off while None; else sent at this local time on the
+    # Apprise channels, about the night since DIGEST_NIGHT_STARTS the evening before.
+    digest_at: dt.time | None = None
+    digest_night_starts: dt.time = dt.time(18, 0)
 
     @property
     def homeassistant_discovery_on(self) -> bool:
@@ -359,6 +363,10 @@ def _parse_time(raw: str) -> dt.time:
     if not match or int(match[1]) > 23 or int(match[2]) > 59:
         raise ValueError("a local time HH:MM, such as 03:00")
     return dt.time(int(match[1]), int(match[2]))
+
+
+def _parse_optional_time(raw: str) -> dt.time | None:
+    return _parse_time(raw) if raw.strip() else None
 
 
 def _parse_port(raw: str) -> int:
@@ -664,6 +672,8 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "NOTIFY_UPDATE_MIN_SCORE_CHANGE": ("notify_update_min_score_change", _parse_int(0, 100)),
     "HOUSE_MODE_SCHEDULE": ("house_mode_schedule", _parse_bool),
     "HOUSE_MODE_NIGHT_HOURS": ("house_mode_night_hours", _parse_night_hours),
+    "DIGEST_AT": ("digest_at", _parse_optional_time),
+    "DIGEST_NIGHT_STARTS": ("digest_night_starts", _parse_time),
 }
 
 ENV_VARS: tuple[str, ...] = tuple(_PARSERS)

@@ -51,6 +51,7 @@ from homesec.engines.notify.mqtt_channel import MqttChannel
 from homesec.policy.alert_channels import page_channel, page_channel_id
 from homesec.policy.alert_message import base_url, compose, trial_message
 from homesec.policy.alert_rules import after_failure, retry_delay
+from homesec.policy.digest import due_day
 from homesec.policy.retry import describe_error
 from homesec.settings import Settings, local_zone
 from homesec.store import alert_facts, alerts, house_modes, notifier_wake, notify_channels
@@ -59,6 +60,7 @@ from homesec.store.outages import as_outage
 from homesec.workflows.alert_decisions import decide_new_events
 from homesec.workflows.camera_alert_decisions import decide_camera_problems
 from homesec.workflows.camera_alerts_out import camera_alert_message, publish_camera_problems
+from homesec.workflows.digest import decide_digest, digest_alert_message
 from homesec.workflows.house_mode import apply_mqtt_commands, apply_schedule
 
 SWEEP_SECONDS = 5.0
@@ -96,6 +98,7 @@ class Notifier(ServiceActor):
         self._page_urls: dict[str, str] = {}  # page channel name -> the URL it was built with
         self._wake = asyncio.Event()
         self._cameras_at = 0.0
+        self._digest_queued: tuple[dt.date, frozenset[str]] | None = None
 
     @property
     def mqtt(self) -> MqttChannel | None:
@@ -141,6 +144,7 @@ class Notifier(ServiceActor):
         ):
             self.counters["decided_batches"] += 1
         await self._decide_camera_problems()
+        await self.decide_digest(_now())
         await self.deliver_due()
 
     async def _decide_camera_problems(self) -> None:
@@ -157,6 +161,21 @@ class Notifier(ServiceActor):
         mqtt = self.mqtt
         if mqtt is not None:
             await publish_camera_problems(self.sessions, mqtt)
+
+    async def decide_digest(self, now: dt.datetime) -> None:
+        """The morning digest (``DIGEST_AT``) into the outbox, once a day per Apprise channel;
+        a day already queued on these channels asks the database nothing."""
+        channels = frozenset(self.channels)
+        day = due_day(now, self.settings.digest_at, self.zone)
+        if day is None or self._digest_queued == (day, channels):
+            return
+        _, written = await decide_digest(
+            self.sessions, sorted(channels), now, digest_at=self.settings.digest_at, zone=self.zone
+        )
+        self._digest_queued = (day, channels)
+        if written:
+            self.counters["digests_queued"] += written
+            self.log.info("morning digest of %s queued on %d channel(s)", day, written)
 
     async def _sleep(self) -> None:
         """Until woken, the next row is due, or the sweep; PostgreSQL away: the sweep."""
@@ -323,6 +342,12 @@ class Notifier(ServiceActor):
     async def _message(self, row: StoredAlert) -> AlertMessage | None:
         if row.kind == AlertKind.CAMERA:
             return await camera_alert_message(self.sessions, row, self.link_base, self.zone)
+        if row.kind == AlertKind.DIGEST:
+            return await digest_alert_message(
+                self.sessions, row, digest_at=self.settings.digest_at,
+                night_starts=self.settings.digest_night_starts, link_base=self.link_base,
+                zone=self.zone, now=_now(),
+            )  # fmt: skip
         if row.kind == AlertKind.TEST or row.event_id is None:
             return trial_message(
                 alert_id=row.id,

@@ -33,6 +33,7 @@ class AlertKind(StrEnum):
     UPDATE = "update"  # the batch's verdict on a visit a fast-path alert announced
     TEST = "test"  # POST /api/alerts/test
     CAMERA = "camera"  # a camera went blind or silent (issue 23): no event, a camera problem
+    DIGEST = "digest"  # the morning digest (issue 24): last night in one message, no event
 
 
 class ChannelKind(StrEnum):

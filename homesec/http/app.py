@@ -25,6 +25,7 @@ from homesec.http.pages import events as event_pages
 from homesec.http.pages import login
 from homesec.http.pages import stats as stats_pages
 from homesec.http.pages import system as system_pages
+from homesec.http.pages import timeline as timeline_pages
 from homesec.http.pages import zones as zone_pages
 from homesec.http.pages.templates import template_config
 from homesec.http.rate_limit import SlidingWindowLimiter
@@ -144,6 +145,7 @@ def create_app(
             event_pages.events_page,
             event_pages.event_page,
             event_pages.event_row,
+            timeline_pages.timeline_page,
             camera_pages.cameras_page,
             zone_pages.zones_page,
             alert_pages.alerts_page,

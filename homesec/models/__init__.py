@@ -24,6 +24,7 @@ from homesec.models.gpu_stats import GPUStats
 from homesec.models.house_mode_change import HouseModeChange
 from homesec.models.log import Log
 from homesec.models.notify_channel import NotifyChannelRow
+from homesec.models.timeline_look import TimelineLook
 from homesec.models.upload import Upload
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "LogSource",
     "NotifyChannelRow",
     "RiskLevel",
+    "TimelineLook",
     "Upload",
     "UploadStatus",
 ]

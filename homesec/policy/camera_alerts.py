@@ -31,9 +31,12 @@ CAMERA_PROBLEM_SCORE = 60
 
 def alert_source(kind: str) -> str:
     """What an alert is about, as ``GET /api/alerts`` says it: ``camera`` (a camera problem),
-    ``test`` (a test message) or ``event`` (an event's alert or update)."""
+    ``test`` (a test message), ``digest`` (the morning digest) or ``event`` (an event's alert
+    or update)."""
     if kind == AlertKind.CAMERA:
         return "camera"
+    if kind == AlertKind.DIGEST:
+        return "digest"
     return "test" if kind == AlertKind.TEST else "event"
 
 

@@ -236,6 +236,12 @@ ADDED_COLUMNS |= {
         "cleared_at": ("timestamptz", True, None),
         "decided": ("boolean", False, "false"),
     },
+    # Issue 24 (migration 0013): each viewer's last look at the timeline.
+    "timeline_looks": {
+        "viewer": ("varchar(64)", False, None),
+        "looked_at": ("timestamptz", False, None),
+        "previous_at": ("timestamptz", True, None),
+    },
 }
 # Issue 23 (migration 0012): a camera alert's problem.
 ADDED_COLUMNS["alerts"] |= {"camera_problem_id": ("integer", True, None)}
@@ -325,6 +331,7 @@ COMPOSITE_PRIMARY_KEYS = {
     "class_baselines": ("camera_id", "object_class", "hour"),
     "activity_baselines": ("camera_id", "day_of_week", "hour"),
     "camera_tamper": ("camera_id",),
+    "timeline_looks": ("viewer",),
     "camera_zones": ("camera_id", "position"),
 }
 PRIMARY_KEY_INDEXES = {

@@ -37,6 +37,9 @@ def test_defaults_follow_the_design():
     assert settings.detector_gpu_fraction == 0.25
     assert settings.risk_bands == RiskBands(30, 60, 85)
     assert settings.ray_port != 6379
+    # The morning digest is off until DIGEST_AT is set; an empty one is off too.
+    assert settings.digest_at is None and settings.digest_night_starts == dt.time(18, 0)
+    assert load(DIGEST_AT="").digest_at is None
 
 
 # Every variable with one good value and the field value it must produce.
@@ -144,6 +147,8 @@ GOOD_VALUES = {
     "NOTIFY_UPDATE_MIN_SCORE_CHANGE": ("0", "notify_update_min_score_change", 0),
     "HOUSE_MODE_SCHEDULE": ("on", "house_mode_schedule", True),
     "HOUSE_MODE_NIGHT_HOURS": ("22:30-07:00", "house_mode_night_hours", (NIGHT_START, NIGHT_END)),
+    "DIGEST_AT": ("7:05", "digest_at", dt.time(7, 5)),
+    "DIGEST_NIGHT_STARTS": ("19:30", "digest_night_starts", dt.time(19, 30)),
 }
 
 
@@ -264,6 +269,10 @@ BAD_VALUES = [
     ("HOUSE_MODE_NIGHT_HOURS", "23:00"),
     ("HOUSE_MODE_NIGHT_HOURS", "06:00-06:00"),
     ("HOUSE_MODE_SCHEDULE", "sometimes"),
+    ("DIGEST_AT", "7am"),
+    ("DIGEST_AT", "24:00"),
+    ("DIGEST_NIGHT_STARTS", ""),
+    ("DIGEST_NIGHT_STARTS", "evening"),
 ]
 
 

@@ -19,6 +19,7 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
 # (path, label) of each page in the nav, in order. A new page adds its line here.
 NAV = (
     ("/", "Events"),
+    ("/timeline", "Timeline"),
     ("/cameras", "Cameras"),
     ("/alerts", "Alerts"),
     ("/stats", "Statistics"),
