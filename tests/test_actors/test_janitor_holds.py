@@ -91,6 +91,10 @@ async def seed_two_old_events(db_sessions, settings_dir: Path):
     return kept, gone
 
 
+def exist(*paths: str | Path) -> list[bool]:
+    return [os.path.exists(path) for path in paths]
+
+
 async def rows_of(db_sessions, camera_id: str) -> tuple[int, int, int]:
     async with db_sessions() as session:
 
@@ -120,15 +124,15 @@ async def test_retention_keeps_a_held_event_and_its_files_and_deletes_the_unheld
     assert (preview.events_deleted, preview.detections_deleted) == (1, 3)
     assert await rows_of(db_sessions, "held_cam") == (1, 3, 2)
     assert await rows_of(db_sessions, "other_cam") == (0, 0, 0)
-    assert all(os.path.exists(p) for p in [*kept_thumbnails, *map(str, kept.originals)])
-    assert not any(os.path.exists(p) for p in [*gone_thumbnails, *map(str, gone.originals)])
+    assert all(exist(*kept_thumbnails, *kept.originals))
+    assert not any(exist(*gone_thumbnails, *gone.originals))
 
     # Released, it is an old event like any other: the next run deletes it.
     assert await store_events.release_hold(db_sessions, kept.event_id) is not None
     stats = await actor.run_cleanup()
     assert (stats.events_deleted, stats.detections_deleted, stats.images_deleted) == (1, 3, 2)
     assert await rows_of(db_sessions, "held_cam") == (0, 0, 0)
-    assert not any(os.path.exists(p) for p in [*kept_thumbnails, *map(str, kept.originals)])
+    assert not any(exist(*kept_thumbnails, *kept.originals))
 
 
 async def test_the_disk_guard_passes_over_a_held_events_files(tmp_path, db_sessions, janitor):
@@ -141,5 +145,5 @@ async def test_the_disk_guard_passes_over_a_held_events_files(tmp_path, db_sessi
 
     await actor.relieve_disk_pressure()
 
-    assert all(os.path.exists(p) for p in [*kept_thumbnails, *map(str, kept.originals)])
-    assert not any(os.path.exists(p) for p in map(str, gone.originals))
+    assert all(exist(*kept_thumbnails, *kept.originals))
+    assert not any(exist(*gone.originals))
