@@ -41,17 +41,21 @@ document.getElementById("wrong-severity").addEventListener("click", () => {
 const hold = document.getElementById("hold");
 const heldBadge = document.getElementById("held-badge");
 const holdState = document.getElementById("hold-state");
+const holdNote = document.getElementById("hold-note");
 hold.addEventListener("click", async () => {
   const held = hold.getAttribute("aria-pressed") === "true";
+  const note = holdNote.value.trim() || null;
   const done = await attempt(held ? "release the hold" : "keep the event", () =>
-    api(held ? "DELETE" : "PUT", `/api/events/${id}/hold`, held ? undefined : {}));
+    api(held ? "DELETE" : "PUT", `/api/events/${id}/hold`, held ? undefined : { note }));
   if (!done) return;
   const now = Boolean(done.held_at);
   hold.setAttribute("aria-pressed", String(now));
   hold.textContent = now ? "Release hold" : "Keep (hold)";
   heldBadge.hidden = !now;
+  holdNote.hidden = now;
+  const why = done.hold_note ? `: ${done.hold_note}` : "";
   holdState.textContent = now
-    ? `Kept since ${new Date(done.held_at).toLocaleString()}. Retention will not delete it or its pictures until released.`
+    ? `Kept since ${new Date(done.held_at).toLocaleString()}${why}. Retention will not delete it or its pictures until released.`
     : "Released: deleted with its pictures after the retention period.";
 });
 
