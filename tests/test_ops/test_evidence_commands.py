@@ -176,15 +176,29 @@ def test_an_archive_signed_again_by_another_key_is_told_apart_on_the_box(setting
     assert "not on the box" in printed[-1]
 
 
-def test_the_command_line_exits_nonzero_for_a_tampered_archive(settings, archive, tmp_path):
-    env = {**os.environ, "HOMESEC_DATA_DIR": str(settings.data_dir)}
-    env.pop("DATABASE_URL", None)
-    intact = homesec("evidence", "verify", str(archive), env=env, timeout=60)
+def test_the_command_line_exports_and_verifies_and_exits_nonzero_when_tampered(
+    settings, seeded, tmp_path
+):
+    """The real `homesec` process, as an owner runs it on the box."""
+    env = {
+        **os.environ,
+        "HOMESEC_DATA_DIR": str(settings.data_dir),
+        "DATABASE_URL": str(settings.database_url),
+        "HOMESEC_TIMEZONE": "Europe/Berlin",
+    }
+    out = tmp_path / "cli.zip"
+    exported = homesec("evidence", "export", str(seeded.event_id), "-o", str(out), env=env)
+    assert exported.returncode == 0, exported.stderr
+    assert f"Wrote {out}: event #{seeded.event_id} of Back Door" in exported.stdout
+    intact = homesec("evidence", "verify", str(out), env=env)
     assert intact.returncode == 0, intact.stderr
-    assert "OK: every file matches" in intact.stdout
-    tampered = homesec("evidence", "verify", str(rewrite_zip(archive, _remove)), env=env)
+    assert "OK: every file matches the signed manifest; signed by this box's key" in intact.stdout
+    tampered = homesec("evidence", "verify", str(rewrite_zip(out, _remove)), env=env)
     assert tampered.returncode == 1
     assert "file missing: annotated/02-snap2.jpg" in tampered.stdout
+    unknown = homesec("evidence", "export", "999999", "-o", str(tmp_path / "no.zip"), env=env)
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == "homesec: no event with id 999999"
     not_a_zip = tmp_path / "notes.zip"
     not_a_zip.write_text("hello")
     broken = homesec("evidence", "verify", str(not_a_zip), env=env)
