@@ -237,11 +237,15 @@ def _hash_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> ArchiveEntr
 
 
 def _root(names: list[str]) -> str:
-    """The one folder every member is in (``homesec-event-12/``), or "" when they are not."""
-    tops = {name.split("/", 1)[0] for name in names}
-    if len(tops) == 1 and all("/" in name for name in names):
-        return f"{tops.pop()}/"
-    return ""
+    """The archive's folder (``homesec-event-12/``): where its manifest lies, so that a file
+    slipped in beside the folder is one file added, not every file moved. "" when the
+    manifest lies at the top (an archive zipped again by hand) or is gone."""
+    manifests = [
+        name.removesuffix(evidence.MANIFEST)
+        for name in names
+        if name == evidence.MANIFEST or name.endswith(f"/{evidence.MANIFEST}")
+    ]
+    return min(manifests, key=len) if manifests else ""
 
 
 def verify_archive(path: Path, data_dir: Path) -> Verification:

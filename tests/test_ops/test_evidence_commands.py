@@ -124,6 +124,10 @@ def _add(members: dict[str, bytes]) -> None:
     members[f"{folder}/originals/03-planted.jpg"] = b"\xff\xd8 not from the camera"
 
 
+def _add_beside(members: dict[str, bytes]) -> None:
+    members["note-from-the-neighbour.txt"] = b"this was not in the archive"
+
+
 def _edit_manifest(members: dict[str, bytes]) -> None:
     name = member(members, "manifest.json")
     members[name] = members[name].replace(b'"risk_score": 72', b'"risk_score": 12')
@@ -135,9 +139,10 @@ def _edit_manifest(members: dict[str, bytes]) -> None:
         (_flip_a_byte, "file changed: originals/01-snap_1.jpg (SHA-256 "),
         (_remove, "file missing: annotated/02-snap2.jpg"),
         (_add, "file added: originals/03-planted.jpg"),
+        (_add_beside, "file added: note-from-the-neighbour.txt"),
         (_edit_manifest, "manifest altered: manifest.json (its signature does not match"),
     ],
-    ids=["changed byte", "removed file", "added file", "edited manifest"],
+    ids=["changed byte", "removed file", "added file", "added beside", "edited manifest"],
 )
 def test_each_kind_of_tampering_is_named(settings, archive, tamper, expected):
     tampered = rewrite_zip(archive, tamper)
