@@ -16,6 +16,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 import msgspec
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
@@ -46,7 +47,6 @@ class EvidenceArchiveError(HomesecError):
 
 
 class ExportedArchive(msgspec.Struct, frozen=True, kw_only=True):
-    path: str
     manifest: Manifest
     fingerprint: str
 
@@ -125,104 +125,117 @@ def house_zone(settings: Settings) -> tuple[dt.tzinfo | None, str]:
     return None, f"this machine's zone ({dt.datetime.now().astimezone().tzname()})"
 
 
+class ArchiveOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the pictures may be read from, the key's folder, the zone and the pixel cap."""
+
+    roots: list[Path]
+    data_dir: Path
+    zone: dt.tzinfo | None
+    zone_name: str
+    max_pixels: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> ArchiveOptions:
+        zone, zone_name = house_zone(settings)
+        return cls(
+            roots=[settings.foscam_base_path],
+            data_dir=settings.data_dir,
+            zone=zone,
+            zone_name=zone_name,
+            max_pixels=settings.max_image_pixels,
+        )
+
+
 def export_event(
     settings: Settings, record: EvidenceRecord, out: Path, now: dt.datetime
 ) -> ExportedArchive:
-    """:func:`write_archive` with the settings' folders, key and zone (what the API and the
-    command both call)."""
-    zone, zone_name = house_zone(settings)
-    return write_archive(
-        record,
-        out,
-        roots=[settings.foscam_base_path],
-        data_dir=settings.data_dir,
-        zone=zone,
-        zone_name=zone_name,
-        now=now,
-        max_pixels=settings.max_image_pixels,
-    )
-
-
-def export_to_temporary(settings: Settings, record: EvidenceRecord, now: dt.datetime) -> Path:
-    """:func:`export_event` into a new temporary file (the caller deletes it once sent)."""
-    fd, name = tempfile.mkstemp(prefix="homesec-evidence-", suffix=".zip")
-    os.close(fd)
-    path = Path(name)
-    try:
-        export_event(settings, record, path, now)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_archive(
-    record: EvidenceRecord,
-    out: Path,
-    *,
-    roots: list[Path],
-    data_dir: Path,
-    zone: dt.tzinfo | None,
-    zone_name: str,
-    now: dt.datetime,
-    max_pixels: int,
-) -> ExportedArchive:
-    """Write ``record``'s archive to ``out`` (replaced if there), signed with the box's key."""
-    key = evidence_key.signing_key(data_dir)
-    pem = evidence_key.public_pem(key)
-    fingerprint = evidence_key.fingerprint(pem) or ""
-    folder = evidence.folder_name(record.event_id)
-    stamp = now.astimezone(zone).timetuple()[:6]
+    """Write ``record``'s archive to ``out`` (replaced if there): a temporary file beside it,
+    renamed into place once complete, so a failed export never leaves half an archive under the
+    archive's name. The file is the owner's alone (0600): it holds the house's pictures."""
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=".evidence-", suffix=".zip", dir=out.parent)
     try:
-        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w") as archive:
-            files: list[ManifestFile] = []
-            frames = []
-            for plan in evidence.plan_frames(record.detections):
-                data, missing = _original(plan.source_path, roots)
-                annotated = False
-                original_sha256 = None
-                if data is not None:
-                    files.append(_add(archive, folder, plan.original, data, stamp))
-                    original_sha256 = files[-1].sha256
-                    try:
-                        drawn = annotate(data, plan.detections, max_pixels)
-                    except (
-                        OSError,
-                        ValueError,
-                        UnidentifiedImageError,
-                        Image.DecompressionBombError,
-                    ) as exc:
-                        missing = f"no annotated copy: the picture cannot be decoded ({exc})"
-                    else:
-                        files.append(_add(archive, folder, plan.annotated, drawn, stamp))
-                        annotated = True
-                frames.append(
-                    evidence.frame_facts(
-                        plan,
-                        record.uploads.get(plan.source_path),
-                        exported_sha256=original_sha256,
-                        annotated=annotated,
-                        missing=missing,
-                        zone=zone,
-                    )
-                )
-            readme = evidence.readme(record, now, zone_name, fingerprint).encode()
-            files.append(_add(archive, folder, evidence.README, readme, stamp))
-            manifest = evidence.build_manifest(
-                record, frames, files, exported_at=now, zone=zone, zone_name=zone_name
-            )
-            signed = evidence.encode_manifest(manifest)
-            _add(archive, folder, evidence.MANIFEST, signed, stamp)
-            _add(archive, folder, evidence.SIGNATURE, evidence_key.sign(key, signed), stamp)
-            _add(archive, folder, evidence.PUBLIC_KEY, pem, stamp)
-        os.chmod(temporary, 0o644)
+        with os.fdopen(fd, "wb") as raw:
+            exported = write_archive(record, raw, ArchiveOptions.of(settings), now)
         os.replace(temporary, out)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return ExportedArchive(path=str(out), manifest=manifest, fingerprint=fingerprint)
+    return exported
+
+
+def export_to_anonymous_file(
+    settings: Settings, record: EvidenceRecord, now: dt.datetime
+) -> tuple[BinaryIO, int]:
+    """``record``'s archive in a temporary file without a name (nothing to clean up when the
+    download is cut short, nothing another user could open), rewound; and its size."""
+    raw = tempfile.TemporaryFile(prefix="homesec-evidence-")  # noqa: SIM115 (the caller closes it)
+    try:
+        write_archive(record, raw, ArchiveOptions.of(settings), now)
+        size = raw.tell()
+        raw.seek(0)
+    except BaseException:
+        raw.close()
+        raise
+    return raw, size
+
+
+def write_archive(
+    record: EvidenceRecord, raw: BinaryIO, options: ArchiveOptions, now: dt.datetime
+) -> ExportedArchive:
+    """Write ``record``'s archive into ``raw``, signed with the box's key."""
+    key = evidence_key.signing_key(options.data_dir)
+    pem = evidence_key.public_pem(key)
+    fingerprint = evidence_key.fingerprint(pem) or ""
+    folder = evidence.folder_name(record.event_id)
+    stamp = now.astimezone(options.zone).timetuple()[:6]
+    with zipfile.ZipFile(raw, "w") as archive:
+        files: list[ManifestFile] = []
+        frames = []
+        for plan in evidence.plan_frames(record.detections):
+            data, missing = _original(plan.source_path, options.roots)
+            annotated = False
+            original_sha256 = None
+            if data is not None:
+                files.append(_add(archive, folder, plan.original, data, stamp))
+                original_sha256 = files[-1].sha256
+                try:
+                    drawn = annotate(data, plan.detections, options.max_pixels)
+                except (
+                    OSError,
+                    ValueError,
+                    UnidentifiedImageError,
+                    Image.DecompressionBombError,
+                ) as exc:
+                    missing = f"no annotated copy: the picture cannot be decoded ({exc})"
+                else:
+                    files.append(_add(archive, folder, plan.annotated, drawn, stamp))
+                    annotated = True
+            frames.append(
+                evidence.frame_facts(
+                    plan,
+                    record.uploads.get(plan.source_path),
+                    exported_sha256=original_sha256,
+                    annotated=annotated,
+                    missing=missing,
+                    zone=options.zone,
+                )
+            )
+        readme = evidence.readme(record, now, options.zone_name, fingerprint).encode()
+        files.append(_add(archive, folder, evidence.README, readme, stamp))
+        manifest = evidence.build_manifest(
+            record,
+            frames,
+            files,
+            exported_at=now,
+            zone=options.zone,
+            zone_name=options.zone_name,
+        )
+        signed = evidence.encode_manifest(manifest)
+        _add(archive, folder, evidence.MANIFEST, signed, stamp)
+        _add(archive, folder, evidence.SIGNATURE, evidence_key.sign(key, signed), stamp)
+        _add(archive, folder, evidence.PUBLIC_KEY, pem, stamp)
+    return ExportedArchive(manifest=manifest, fingerprint=fingerprint)
 
 
 # --- verification --------------------------------------------------------------------------------

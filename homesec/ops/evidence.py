@@ -67,7 +67,7 @@ def evidence_export(
     exported = export_event(settings, record, out, dt.datetime.now(dt.UTC))
     manifest = exported.manifest
     say(
-        f"Wrote {exported.path}: event #{event_id} of {manifest.camera.name}, "
+        f"Wrote {out}: event #{event_id} of {manifest.camera.name}, "
         f"{sum(1 for f in manifest.frames if f.original)} of {len(manifest.frames)} pictures, "
         f"{len(manifest.files)} files signed by this box ({exported.fingerprint})"
     )

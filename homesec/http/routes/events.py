@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Annotated
+from collections.abc import AsyncIterator
+from typing import Annotated, BinaryIO
 
 from litestar import Controller, delete, get, patch, put
-from litestar.background_tasks import BackgroundTask
 from litestar.params import FromQuery, JSONBody, QueryParameter
-from litestar.response import File
+from litestar.response import Stream
 
 from homesec.contract.enums import RiskLevel
-from homesec.files.evidence_archive import export_to_temporary
+from homesec.files.evidence_archive import export_to_anonymous_file
 from homesec.http.errors import BadRequest, NotFound
 from homesec.http.openapi import problems
 from homesec.http.pagination import decode_cursor
@@ -41,6 +41,17 @@ from homesec.store import events as store_events
 from homesec.store.evidence import read_evidence
 
 Score = Annotated[int | None, QueryParameter(ge=0, le=100)]
+CHUNK = 1 << 20
+
+
+async def _chunks(raw: BinaryIO) -> AsyncIterator[bytes]:
+    """The file's bytes, read off the event loop; closed (and so gone) at the end, or when the
+    client goes away."""
+    try:
+        while chunk := await asyncio.to_thread(raw.read, CHUNK):
+            yield chunk
+    finally:
+        raw.close()
 
 
 class EventController(Controller):
@@ -125,7 +136,7 @@ class EventController(Controller):
         media_type="application/zip",
         responses=problems(404),
     )
-    async def evidence(self, services: ServicesDep, event_id: RowId) -> File:
+    async def evidence(self, services: ServicesDep, event_id: RowId) -> Stream:
         """The event as one signed evidence archive (zip): the original uploads byte for byte,
         the annotated frames, the verdict, the times, the camera and a manifest with the
         SHA-256 of every file, signed with the box's own key. ``homesec evidence verify``
@@ -133,16 +144,18 @@ class EventController(Controller):
         record = await read_evidence(services.sessions, event_id)
         if record is None:
             raise NotFound(f"no event with id {event_id}")
-        # A temporary file, not memory: an event's originals may be many megabytes. It goes
-        # once the response is sent.
-        path = await asyncio.to_thread(
-            export_to_temporary, services.settings, record, dt.datetime.now(dt.UTC)
+        # A file without a name, not memory: an event's originals may be many megabytes, and a
+        # download cut short leaves nothing behind.
+        raw, size = await asyncio.to_thread(
+            export_to_anonymous_file, services.settings, record, dt.datetime.now(dt.UTC)
         )
-        return File(
-            path=path,
-            filename=archive_file_name(event_id),
+        return Stream(
+            _chunks(raw),
             media_type="application/zip",
-            background=BackgroundTask(path.unlink, missing_ok=True),
+            headers={
+                "Content-Length": str(size),
+                "Content-Disposition": f'attachment; filename="{archive_file_name(event_id)}"',
+            },
         )
 
     @put("/{event_id:str}/hold", status_code=200, responses=problems(404))
