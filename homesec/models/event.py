@@ -14,6 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -38,6 +39,8 @@ class Event(Base):
         CheckConstraint("risk_score >= 0 AND risk_score <= 100", name="risk_score_range"),
         CheckConstraint(one_of("risk_level", RiskLevel), name="risk_level_valid"),
         Index("idx_events_supersedes_event_id", "supersedes_event_id"),
+        # Retention reads the held events at every run.
+        Index("idx_events_held", "id", postgresql_where=text("held_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,5 +67,9 @@ class Event(Base):
     scored_by_engine: Mapped[str | None] = mapped_column(String(32))
     scored_by_model: Mapped[str | None] = mapped_column(String(255))
     prompt_version: Mapped[str | None] = mapped_column(String(32))
+    # On hold ("keep", issue 24): while set, retention deletes neither the event nor its
+    # detections nor their files. The note says why, in the owner's words.
+    held_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    hold_note: Mapped[str | None] = mapped_column(Text)
 
     camera: Mapped[Camera] = relationship(back_populates="events", lazy="raise")

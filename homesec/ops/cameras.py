@@ -59,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @contextlib.contextmanager
-def _database(settings: Settings) -> Iterator[str]:
+def database_url_for_command(settings: Settings) -> Iterator[str]:
     from homesec.ops import migrate
     from homesec.ops.services import local_services
     from homesec.ops.status import read_run_state
@@ -107,7 +107,7 @@ def _server_lines(settings: Settings, username: str, password: str, folder: str)
     return lines
 
 
-async def _with_sessions(database_url: str, work):
+async def with_sessions(database_url: str, work):
     from homesec.store.database import create_engine, session_factory
 
     engine = create_engine(database_url, pool_size=1)
@@ -123,10 +123,10 @@ def camera_add(settings: Settings, name: str, password: str | None, say: Say = p
     camera_id, secret = _camera_id(name), _password(password)
     folder = settings.foscam_base_path / camera_id
     camera = CameraFolder(camera_id, name, str(folder))
-    with _database(settings) as url:
+    with database_url_for_command(settings) as url:
         try:
             account = asyncio.run(
-                _with_sessions(url, lambda s: camera_accounts.create_account(s, camera, secret))
+                with_sessions(url, lambda s: camera_accounts.create_account(s, camera, secret))
             )
         except camera_accounts.AccountExists:
             raise CameraCommandError(
@@ -144,9 +144,9 @@ def camera_passwd(settings: Settings, name: str, password: str | None, say: Say 
     from homesec.store import camera_accounts
 
     camera_id, secret = _camera_id(name), _password(password)
-    with _database(settings) as url:
+    with database_url_for_command(settings) as url:
         account = asyncio.run(
-            _with_sessions(url, lambda s: camera_accounts.set_password(s, camera_id, secret))
+            with_sessions(url, lambda s: camera_accounts.set_password(s, camera_id, secret))
         )
     if account is None:
         raise CameraCommandError(
@@ -162,15 +162,15 @@ def camera_remove(settings: Settings, name: str, say: Say = print) -> int:
     from homesec.store import camera_accounts, cameras
 
     camera_id = _camera_id(name)
-    with _database(settings) as url:
-        known = asyncio.run(_with_sessions(url, cameras.registered_cameras))
+    with database_url_for_command(settings) as url:
+        known = asyncio.run(with_sessions(url, cameras.registered_cameras))
         camera = next((c for c in known if c.camera_id == camera_id), None)
         if camera is None:
             raise CameraCommandError(f"no camera {camera_id!r}; `homesec camera list` shows them")
         # The folder first: a discovery between the two steps must not register it again.
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         archived = archive_folder(Path(camera.folder_path), settings.foscam_base_path, stamp)
-        asyncio.run(_with_sessions(url, lambda s: camera_accounts.remove_camera(s, camera_id)))
+        asyncio.run(with_sessions(url, lambda s: camera_accounts.remove_camera(s, camera_id)))
     say(f"Removed camera {camera_id}: its FTP account, uploads, detections and events.")
     if archived is not None:
         say(f"Its images were kept in {archived}")
@@ -186,8 +186,8 @@ def camera_list(settings: Settings, say: Say = print) -> int:
             await camera_accounts.list_accounts(sessions),
         )
 
-    with _database(settings) as url:
-        known, accounts = asyncio.run(_with_sessions(url, read))
+    with database_url_for_command(settings) as url:
+        known, accounts = asyncio.run(with_sessions(url, read))
     users = {account.camera_id: account for account in accounts}
     if not known:
         say('No cameras yet: `homesec camera add "Front Door"` makes one.')

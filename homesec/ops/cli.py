@@ -58,6 +58,12 @@ def _cmd_camera(settings: Settings, args: argparse.Namespace) -> int:
     return cameras.run(settings, args, say=lambda line: print(line, flush=True))
 
 
+def _cmd_evidence(settings: Settings, args: argparse.Namespace) -> int:
+    from homesec.ops import evidence
+
+    return evidence.run(settings, args, say=lambda line: print(line, flush=True))
+
+
 def _cmd_config(settings: Settings, args: argparse.Namespace) -> int:
     values = settings.masked()
     if args.json:
@@ -142,6 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_camera_arguments(camera)
     camera.set_defaults(handler=_cmd_camera)
+
+    evidence = commands.add_parser(
+        "evidence", help="an event as one signed archive: export it, verify one"
+    )
+    from homesec.ops.evidence import add_arguments as add_evidence_arguments
+
+    add_evidence_arguments(evidence)
+    evidence.set_defaults(handler=_cmd_evidence)
 
     config = commands.add_parser("config", help="print the effective settings, secrets masked")
     config.add_argument("--json", action="store_true", help="print JSON")

@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 import msgspec
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,7 +23,7 @@ from homesec.contract.analysis import BoundingBox, Detection, DetectionSummary
 from homesec.contract.jobs import AnalysisJob, StoredDetection
 from homesec.models import Detection as DetectionRow
 from homesec.policy.backfill_plan import is_reanalysis_batch
-from homesec.store import cameras, events, uploads
+from homesec.store import cameras, event_holds, events, uploads
 from homesec.store.uploads import any_path, chunks
 
 # A detector may store a row without a class or score; the model is told so rather than
@@ -362,7 +362,12 @@ async def delete_for_file_in(session: AsyncSession, path: str) -> list[str]:
 
 # --- retention and the disk guard --------------------------------------------------------------
 def expired(cutoff: dt.datetime) -> ColumnElement[bool]:
-    return DetectionRow.detected_at < cutoff
+    """Processed before the cutoff and not listed by a held event."""
+    return and_(DetectionRow.detected_at < cutoff, ~event_holds.detection_is_held())
+
+
+def _stays(cutoff: dt.datetime) -> ColumnElement[bool]:
+    return or_(DetectionRow.detected_at >= cutoff, event_holds.detection_is_held())
 
 
 async def expired_files_in(
@@ -380,14 +385,14 @@ async def expired_files_in(
 def thumbnails_kept(thumbnails: Iterable[str], cutoff: dt.datetime):
     """SELECT of those ``thumbnails`` a detection that stays names."""
     return select(DetectionRow.thumbnail_path).where(
-        DetectionRow.detected_at >= cutoff, DetectionRow.thumbnail_path == any_path(thumbnails)
+        _stays(cutoff), DetectionRow.thumbnail_path == any_path(thumbnails)
     )
 
 
 def images_kept(paths: Iterable[str], cutoff: dt.datetime):
     """SELECT of those image ``paths`` a detection that stays names."""
     return select(DetectionRow.file_path).where(
-        DetectionRow.detected_at >= cutoff, DetectionRow.file_path == any_path(paths)
+        _stays(cutoff), DetectionRow.file_path == any_path(paths)
     )
 
 
@@ -404,6 +409,18 @@ async def referenced_thumbnails(
             )
         )
         return set(rows.all())
+
+
+async def held_files(sessions: async_sessionmaker[AsyncSession]) -> set[str]:
+    """The thumbnails and originals of every detection a held event lists: the disk guard
+    leaves them alone too."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(DetectionRow.thumbnail_path, DetectionRow.file_path).where(
+                event_holds.detection_is_held()
+            )
+        )
+        return {path for row in rows.all() for path in row if path}
 
 
 async def clear_thumbnail_paths(

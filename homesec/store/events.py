@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import msgspec
-from sqlalchemy import JSON, ColumnElement, Integer, cast, func, or_, select, true, update
+from sqlalchemy import JSON, ColumnElement, Integer, and_, cast, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Select
@@ -30,6 +30,7 @@ from homesec.models.base import MAX_INTEGER
 from homesec.policy.backfill_plan import REANALYSIS_PREFIX, OriginalEvent, TimeWindow
 from homesec.policy.batching import fast_path_batch_id
 from homesec.policy.capture_time import MAX_UPLOAD_DELAY
+from homesec.store import event_holds
 from homesec.store.uploads import chunks
 
 if TYPE_CHECKING:
@@ -351,10 +352,11 @@ async def existing_batch_ids(
 
 # --- retention -----------------------------------------------------------------------------------
 def expired(cutoff: dt.datetime) -> ColumnElement[bool]:
-    return Event.started_at < cutoff
+    """Older than the cutoff and not on hold (a held event stays whatever its age)."""
+    return and_(Event.started_at < cutoff, ~event_holds.is_held())
 
 
-# --- the owner's review ---------------------------------------------------------------------------
+# --- the owner's review --------------------------------------------------------------------------
 # A visit holds a few verdicts at most (a fast-path event or two, then the batch's).
 MAX_VISIT_DEPTH = 4
 
@@ -403,3 +405,42 @@ async def review_event(
         if notes is not msgspec.UNSET:
             await session.execute(update(Event).where(Event.id == event_id).values(notes=notes))
     return True
+
+
+# --- the owner's hold ("keep", issue 24) ---------------------------------------------------------
+class EventHold(msgspec.Struct, frozen=True, kw_only=True):
+    held_at: dt.datetime | None
+    note: str | None
+
+
+async def set_hold(
+    sessions: async_sessionmaker[AsyncSession],
+    event_id: int,
+    *,
+    at: dt.datetime,
+    note: str | None,
+) -> EventHold | None:
+    """Put the event on hold (retention keeps it and its files) with the owner's note; holding
+    a held event again keeps its first ``held_at`` and takes the new note. None when there is no
+    such event."""
+    async with sessions.begin() as session:
+        row = await session.get(Event, event_id, with_for_update=True)
+        if row is None:
+            return None
+        row.held_at = row.held_at or at
+        row.hold_note = note
+        return EventHold(held_at=row.held_at, note=row.hold_note)
+
+
+async def release_hold(
+    sessions: async_sessionmaker[AsyncSession], event_id: int
+) -> EventHold | None:
+    """Take the event off hold: retention treats it by its age again. None when there is no
+    such event."""
+    async with sessions.begin() as session:
+        row = await session.get(Event, event_id, with_for_update=True)
+        if row is None:
+            return None
+        row.held_at = None
+        row.hold_note = None
+        return EventHold(held_at=None, note=None)

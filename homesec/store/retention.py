@@ -6,6 +6,10 @@ gpu_stats (``recorded_at``) older than ``RETENTION_DAYS``, logs (``timestamp``) 
 reads which files that frees. A dry run reads the same with the same predicates and counts
 instead of deleting, so its numbers are what a real run would delete.
 
+An event on hold (``events.held_at``, issue 24) is never expired, and neither are the
+detections it lists: each table's ``expired`` predicate leaves them out
+(:mod:`homesec.store.event_holds`), so their files and ledger rows count as used by what stays.
+
 Files shared with what stays are kept: a thumbnail path is deterministic per upload path, so a
 re-uploaded ``snapshot.jpg`` has new detections with the old ones' thumbnail paths, and an
 original image may hold newer detections or a newer ledger row.

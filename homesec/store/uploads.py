@@ -34,7 +34,7 @@ from homesec.contract.enums import UploadStatus
 from homesec.models import Detection, Upload
 from homesec.policy.retry import describe_error
 from homesec.policy.uploads import DETECTOR_OWNED, LedgerRow
-from homesec.store import cameras, logs
+from homesec.store import cameras, event_holds, logs
 
 COMPONENT = "watcher"  # logs.component of the rows the watcher writes with its ledger rows
 
@@ -440,10 +440,14 @@ async def requeue_for_reprocess_in(
 
 # --- retention -----------------------------------------------------------------------------------
 def expired(cutoff: dt.datetime) -> ColumnElement[bool]:
-    """A finished row older than the cutoff whose file no surviving detection uses."""
+    """A finished row older than the cutoff whose file no surviving detection uses (one a held
+    event lists survives)."""
     still_detected = (
         select(Detection.id)
-        .where(Detection.file_path == Upload.file_path, Detection.detected_at >= cutoff)
+        .where(
+            Detection.file_path == Upload.file_path,
+            or_(Detection.detected_at >= cutoff, event_holds.detection_is_held()),
+        )
         .exists()
     )
     return and_(Upload.received_at < cutoff, Upload.status.in_(FINISHED), ~still_detected)

@@ -6,7 +6,7 @@ under ``MIN_FREE_DISK_PERCENT``, its candidates are ordered oldest first (by mti
 and finished originals together, and deleted until free space is back above the threshold plus
 a margin (:func:`~homesec.policy.retention.files_to_free`). Originals are those of finished
 ledger rows only: a file still waiting for the detector is never a candidate, and without
-``DELETE_IMAGES`` no original is.
+``DELETE_IMAGES`` no original is. Nor is a file of an event on hold (issue 24).
 
 The database stays consistent: the detections naming a thumbnail stop naming it (committed)
 before the file goes, so a crash in between leaves an orphan file, never a dangling path. An
@@ -98,6 +98,9 @@ class DiskGuard:
             found = await asyncio.to_thread(cleanup_files.look_at_files, finished)
             kinds.update(dict.fromkeys((f.path for f in found), IMAGES))
             candidates += found
+        # An event the owner keeps (issue 24) keeps its files under pressure too.
+        held = await detections.held_files(sessions)
+        candidates = [f for f in candidates if f.path not in held]
         chosen = files_to_free(candidates, volume.usage, self.settings.min_free_disk_percent)
         by_kind = {kind: [f.path for f in chosen if kinds[f.path] == kind] for kind in volume.roots}
         await detections.clear_thumbnail_paths(sessions, by_kind.get(THUMBNAILS, []))

@@ -279,6 +279,11 @@ ADDED_COLUMNS["alert_rules"] = ADDED_COLUMNS["alert_rules"] | {"zones": ("jsonb"
 COLUMNS_ADDED_TO_CONTRACT_TABLES["detections"] = COLUMNS_ADDED_TO_CONTRACT_TABLES["detections"] | {
     "zones": ("ARRAY", True, None)
 }
+# Issue 24 (migration 0013): an event the owner keeps out of retention, and why.
+COLUMNS_ADDED_TO_CONTRACT_TABLES["events"] = COLUMNS_ADDED_TO_CONTRACT_TABLES["events"] | {
+    "held_at": ("timestamptz", True, None),
+    "hold_note": ("text", True, None),
+}
 
 EXPECTED_COLUMNS = {
     table: columns | COLUMNS_ADDED_TO_CONTRACT_TABLES.get(table, {})
@@ -339,6 +344,8 @@ PRIMARY_KEY_INDEXES = {
     for table in EXPECTED_COLUMNS
 }
 
+# Issue 24 (migration 0013): the held events, partial (held_at IS NOT NULL), read by retention.
+ADDED_INDEXES["idx_events_held"] = ("events", ("id",), False)
 EXPECTED_INDEXES = CONTRACT_INDEXES | ADDED_INDEXES | PRIMARY_KEY_INDEXES
 
 # (table, column) -> (referenced table, referenced column, ON DELETE)

@@ -121,6 +121,8 @@ def to_event(
         scored_by_engine=row.scored_by_engine,
         scored_by_model=row.scored_by_model,
         prompt_version=row.prompt_version,
+        held_at=row.held_at,
+        hold_note=row.hold_note,
     )
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Annotated, BinaryIO
 
-from litestar import Controller, get, patch
+from litestar import Controller, delete, get, patch, put
 from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.response import Stream
 
 from homesec.contract.enums import RiskLevel
+from homesec.files.evidence_archive import export_to_anonymous_file
 from homesec.http.errors import BadRequest, NotFound
 from homesec.http.openapi import problems
 from homesec.http.pagination import decode_cursor
@@ -23,11 +28,30 @@ from homesec.http.params import (
 )
 from homesec.http.queries import events as queries
 from homesec.http.schemas.detections import DetectionList
-from homesec.http.schemas.events import Event, EventPage, EventStats, EventUpdate
+from homesec.http.schemas.events import (
+    Event,
+    EventHoldRequest,
+    EventPage,
+    EventStats,
+    EventUpdate,
+)
 from homesec.http.services import DbSession, ServicesDep
+from homesec.policy.evidence import archive_file_name
 from homesec.store import events as store_events
+from homesec.store.evidence import read_evidence
 
 Score = Annotated[int | None, QueryParameter(ge=0, le=100)]
+CHUNK = 1 << 20
+
+
+async def _chunks(raw: BinaryIO) -> AsyncIterator[bytes]:
+    """The file's bytes, read off the event loop; closed (and so gone) at the end, or when the
+    client goes away."""
+    try:
+        while chunk := await asyncio.to_thread(raw.read, CHUNK):
+            yield chunk
+    finally:
+        raw.close()
 
 
 class EventController(Controller):
@@ -106,3 +130,55 @@ class EventController(Controller):
     @get("/{event_id:str}/detections", responses=problems(404))
     async def event_detections(self, db: DbSession, event_id: RowId) -> DetectionList:
         return await queries.event_detections(db, event_id)
+
+    @get(
+        "/{event_id:str}/evidence",
+        media_type="application/zip",
+        responses=problems(404),
+    )
+    async def evidence(self, services: ServicesDep, event_id: RowId) -> Stream:
+        """The event as one signed evidence archive (zip): the original uploads byte for byte,
+        the annotated frames, the verdict, the times, the camera and a manifest with the
+        SHA-256 of every file, signed with the box's own key. ``homesec evidence verify``
+        checks one. Events only: incidents across cameras are not exported."""
+        record = await read_evidence(services.sessions, event_id)
+        if record is None:
+            raise NotFound(f"no event with id {event_id}")
+        # A file without a name, not memory: an event's originals may be many megabytes, and a
+        # download cut short leaves nothing behind.
+        raw, size = await asyncio.to_thread(
+            export_to_anonymous_file, services.settings, record, dt.datetime.now(dt.UTC)
+        )
+        return Stream(
+            _chunks(raw),
+            media_type="application/zip",
+            headers={
+                "Content-Length": str(size),
+                "Content-Disposition": f'attachment; filename="{archive_file_name(event_id)}"',
+            },
+        )
+
+    @put("/{event_id:str}/hold", status_code=200, responses=problems(404))
+    async def hold(
+        self,
+        db: DbSession,
+        services: ServicesDep,
+        event_id: RowId,
+        data: JSONBody[EventHoldRequest | None] = None,
+    ) -> Event:
+        """Keep the event: retention deletes neither it, nor its detections, nor their files
+        while it is held. Holding it again changes only the note."""
+        note = data.note if data is not None else None
+        held = await store_events.set_hold(
+            services.sessions, event_id, at=dt.datetime.now(dt.UTC), note=note or None
+        )
+        if held is None:
+            raise NotFound(f"no event with id {event_id}")
+        return await queries.get_event(db, event_id)
+
+    @delete("/{event_id:str}/hold", status_code=200, responses=problems(404))
+    async def release(self, db: DbSession, services: ServicesDep, event_id: RowId) -> Event:
+        """Release the hold: retention treats the event by its age again."""
+        if await store_events.release_hold(services.sessions, event_id) is None:
+            raise NotFound(f"no event with id {event_id}")
+        return await queries.get_event(db, event_id)

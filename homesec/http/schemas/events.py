@@ -40,6 +40,10 @@ class Event(msgspec.Struct, kw_only=True, omit_defaults=True):
     scored_by_engine: str | None = None
     scored_by_model: str | None = None
     prompt_version: str | None = None
+    # On hold ("keep", issue 24): retention deletes neither the event nor its files while
+    # ``held_at`` is set; ``hold_note`` says why. Left out while not held.
+    held_at: dt.datetime | None = None
+    hold_note: str | None = None
 
 
 class EventPage(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -59,6 +63,12 @@ class EventUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     reviewed: bool | msgspec.UnsetType = msgspec.UNSET
     notes: Notes | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class EventHoldRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """``PUT /api/events/{id}/hold``: keep the event out of retention, with why (optional)."""
+
+    note: Notes | None = None
 
 
 class CameraEventCount(msgspec.Struct, kw_only=True):

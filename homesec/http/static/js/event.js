@@ -37,6 +37,28 @@ document.getElementById("wrong-severity").addEventListener("click", () => {
   feedback({ feedback: "wrong_severity", should_be: shouldBe }, `should be ${shouldBe}`);
 });
 
+// Keep (hold): retention never deletes a held event or its pictures; the badge says so.
+const hold = document.getElementById("hold");
+const heldBadge = document.getElementById("held-badge");
+const holdState = document.getElementById("hold-state");
+const holdNote = document.getElementById("hold-note");
+hold.addEventListener("click", async () => {
+  const held = hold.getAttribute("aria-pressed") === "true";
+  const note = holdNote.value.trim() || null;
+  const done = await attempt(held ? "release the hold" : "keep the event", () =>
+    api(held ? "DELETE" : "PUT", `/api/events/${id}/hold`, held ? undefined : { note }));
+  if (!done) return;
+  const now = Boolean(done.held_at);
+  hold.setAttribute("aria-pressed", String(now));
+  hold.textContent = now ? "Release hold" : "Keep (hold)";
+  heldBadge.hidden = !now;
+  holdNote.hidden = now;
+  const why = done.hold_note ? `: ${done.hold_note}` : "";
+  holdState.textContent = now
+    ? `Kept since ${new Date(done.held_at).toLocaleString()}${why}. Retention will not delete it or its pictures until released.`
+    : "Released: deleted with its pictures after the retention period.";
+});
+
 document.addEventListener("keydown", (key) => {
   if (key.target.closest("input, select, textarea") || key.ctrlKey || key.metaKey || key.altKey) {
     return;
