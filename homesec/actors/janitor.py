@@ -92,6 +92,7 @@ def describe_stats(stats: CleanupStats) -> str:
     return (
         f"{stats.events_deleted} events, {stats.detections_deleted} detections, "
         f"{stats.gpu_stats_deleted} gpu_stats, {stats.logs_deleted} logs, "
+        f"{stats.camera_problems_deleted} cleared camera problems, "
         f"{stats.thumbnails_deleted} thumbnails, {stats.images_deleted} images, "
         f"{stats.space_reclaimed} bytes"
     )
@@ -215,6 +216,7 @@ class Janitor(ServiceActor):
             detections_deleted=rows.detections,
             gpu_stats_deleted=rows.gpu_stats,
             logs_deleted=rows.logs,
+            camera_problems_deleted=rows.camera_problems,
             thumbnails_deleted=len(thumbnails.removed),
             images_deleted=len(images.removed),
             space_reclaimed=thumbnails.bytes_removed + images.bytes_removed,

@@ -80,6 +80,8 @@ class CleanupStats(msgspec.Struct, frozen=True, kw_only=True):
     retention_days: int
     dry_run: bool
     timestamp: dt.datetime
+    # homesec's addition: camera problems cleared before the cutoff (their alerts go with them).
+    camera_problems_deleted: int = 0
 
 
 class ActorStatus(msgspec.Struct, frozen=True, kw_only=True):

@@ -12,12 +12,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from homesec.contract.camera_problems import CameraProblemFacts
 from homesec.models import Camera, CameraProblem
+
+
+def expired(cutoff: dt.datetime) -> ColumnElement[bool]:
+    """A problem cleared before ``cutoff`` is history the retention cleanup removes (with its
+    camera alerts, which cascade); an open one stays however old, since it is the camera's
+    status now."""
+    return CameraProblem.cleared_at.is_not(None) & (CameraProblem.cleared_at < cutoff)
 
 
 # --- building blocks ------------------------------------------------------------------------------

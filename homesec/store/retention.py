@@ -2,7 +2,9 @@
 
 What goes, by the data-model contract: events (``started_at``), detections (``detected_at``) and
 gpu_stats (``recorded_at``) older than ``RETENTION_DAYS``, logs (``timestamp``) older than
-``LOG_RETENTION_DAYS``; all four in one transaction (:func:`remove_expired_rows`), which also
+``LOG_RETENTION_DAYS``; and homesec's camera problems cleared (``cleared_at``) before the data
+cutoff, with their camera alerts (an open one stays: it is the camera's status); all in one
+transaction (:func:`remove_expired_rows`), which also
 reads which files that frees. A dry run reads the same with the same predicates and counts
 instead of deleting, so its numbers are what a real run would delete.
 
@@ -32,9 +34,9 @@ import msgspec
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from homesec.models import Detection, Event, GPUStats, Log
+from homesec.models import CameraProblem, Detection, Event, GPUStats, Log
 from homesec.policy.retention import RetentionCutoffs
-from homesec.store import detections, events, gpu_stats, logs, uploads
+from homesec.store import camera_problems, detections, events, gpu_stats, logs, uploads
 from homesec.store.uploads import LedgerEntry
 
 COMPONENT = "janitor"  # logs.component of the Janitor's rows
@@ -49,6 +51,7 @@ class ExpiredRows(msgspec.Struct, frozen=True, kw_only=True):
     detections: int
     gpu_stats: int
     logs: int
+    camera_problems: int
     thumbnail_paths: list[str]
     image_paths: list[str]
     uploads: list[LedgerEntry]  # expired ledger rows, deleted only once their file is gone
@@ -60,6 +63,7 @@ def _expired_tables(cutoffs: RetentionCutoffs) -> list[tuple[str, type, ColumnEl
         ("events", Event, events.expired(cutoffs.data)),
         ("gpu_stats", GPUStats, gpu_stats.expired(cutoffs.data)),
         ("logs", Log, logs.expired(cutoffs.logs)),
+        ("camera_problems", CameraProblem, camera_problems.expired(cutoffs.data)),
     ]
 
 

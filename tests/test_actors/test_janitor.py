@@ -22,7 +22,17 @@ from homesec.actors import ray_gateway
 from homesec.actors.janitor import Janitor, schedule_zone
 from homesec.actors.ray_gateway import create_actor
 from homesec.contract.reports import ActorSpec, CleanupStats
-from homesec.models import Camera, Detection, Event, GPUStats, Log, Upload, UploadStatus
+from homesec.models import (
+    AlertRow,
+    Camera,
+    CameraProblem,
+    Detection,
+    Event,
+    GPUStats,
+    Log,
+    Upload,
+    UploadStatus,
+)
 from homesec.store import retention
 from tests.support.pipeline import CAMERA, pipeline_settings
 
@@ -252,6 +262,46 @@ async def test_cleanup_deletes_expired_rows_and_their_thumbnails(
         world.rejected_image,
         world.queued_image,
     }
+
+
+async def test_camera_problems_cleared_before_the_cutoff_go_with_their_alerts(
+    tmp_path, migrated_database_url, redis_url, db_sessions, closing
+):
+    """A cleared problem older than the retention is history; a recent one and an open one,
+    however old (it is the camera's status now), stay."""
+    async with db_sessions.begin() as session:
+        session.add(Camera(id="shed", name="Shed", folder_path=str(tmp_path / "shed")))
+        await session.flush()
+        problems = {
+            name: CameraProblem(camera_id="shed", problem=kind, started_at=OLD, cleared_at=cleared)
+            for name, kind, cleared in (
+                ("old", "lens covered", OLD + dt.timedelta(hours=1)),
+                ("recent", "blurred", NEW),
+                ("open", "offline", None),
+            )
+        }
+        session.add_all(problems.values())
+        await session.flush()
+        for name, problem in problems.items():
+            session.add(
+                AlertRow(
+                    camera_problem_id=problem.id, camera_id="shed", channel="mqtt",
+                    kind="camera", status="sent", idempotency_key=f"camera:{name}",
+                    created_at=OLD, next_attempt_at=OLD, sent_at=OLD,
+                )
+            )  # fmt: skip
+    actor = janitor(tmp_path, migrated_database_url, redis_url)
+    closing(actor)
+
+    preview = await actor.run_cleanup(dry_run=True)
+    stats = await actor.run_cleanup()
+
+    assert preview.camera_problems_deleted == stats.camera_problems_deleted == 1
+    async with db_sessions() as session:
+        kept = set(await session.scalars(select(CameraProblem.problem)))
+        alerted = set(await session.scalars(select(AlertRow.idempotency_key)))
+    assert kept == {"blurred", "offline"}
+    assert alerted == {"camera:recent", "camera:open"}
 
 
 async def test_with_delete_images_originals_and_their_ledger_rows_go_too(

@@ -304,6 +304,7 @@ async def test_cleanup_calls_the_injected_janitor(make_app) -> None:
         "retention_days": 30,
         "dry_run": True,
         "timestamp": "2025-12-27T10:30:00Z",
+        "camera_problems_deleted": 0,  # homesec's addition to the contract's shape
     }
     assert refused.status_code == 400
     assert run.status_code == 200 and run.json()["dry_run"] is False
