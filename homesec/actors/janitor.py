@@ -171,7 +171,7 @@ class Janitor(ServiceActor):
         """Issue 23: a regular camera silent far longer than usual gets an ``offline`` problem
         (:mod:`homesec.workflows.camera_offline`); never fatal to the wake-up."""
         try:
-            checked = await check_offline(self.sessions, self.clock())
+            checked = await check_offline(self.sessions, self.redis, self.clock())
         except Exception as exc:
             self.record_error(exc)
             self.log.warning("offline check failed: %s", exc)

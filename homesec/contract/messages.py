@@ -77,8 +77,26 @@ class CameraStatusMessage(msgspec.Struct, frozen=True, kw_only=True):
     type: str = "camera_status"
 
 
-ChannelMessage = SecurityEventMessage | DetectionNewMessage | CameraStatusMessage
-MESSAGE_TYPES = ("event", "detection.new", "camera_status")
+class CameraProblemData(msgspec.Struct, frozen=True, kw_only=True):
+    camera_id: str
+    problem: str  # camera_problems.problem: "lens covered", "view moved", "blurred", "offline"
+    state: str  # opened | cleared
+    at: str  # ISO-8601: when the frame (or the silence) showed it
+    problem_id: int | None = None  # the camera_problems row, when opened
+
+
+class CameraProblemMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """homesec's addition (issue 23): published when a camera problem opens or clears, so the
+    Cameras page shows it without a reload."""
+
+    data: CameraProblemData
+    type: str = "camera_problem"
+
+
+ChannelMessage = (
+    SecurityEventMessage | DetectionNewMessage | CameraStatusMessage | CameraProblemMessage
+)
+MESSAGE_TYPES = ("event", "detection.new", "camera_status", "camera_problem")
 
 
 def encode_message(message: ChannelMessage) -> str:

@@ -20,6 +20,8 @@ from redis.exceptions import RedisError
 
 from homesec.contract import keys
 from homesec.contract.messages import (
+    CameraProblemData,
+    CameraProblemMessage,
     ChannelMessage,
     SecurityEventData,
     SecurityEventMessage,
@@ -54,6 +56,14 @@ async def publish_many(redis: aioredis.Redis, messages: Sequence[ChannelMessage]
         for message in messages:
             pipe.publish(CHANNEL, encode_message(message))
         await pipe.execute()
+
+
+async def publish_camera_problems(
+    redis: aioredis.Redis, changes: Sequence[CameraProblemData]
+) -> None:
+    """Tell live clients the camera's problems that opened or cleared (best effort: the rows in
+    ``camera_problems`` are the record, and a page loaded later shows them)."""
+    await publish_many(redis, [CameraProblemMessage(data=change) for change in changes])
 
 
 def event_message(event: StoredEvent) -> SecurityEventMessage:

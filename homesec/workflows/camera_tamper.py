@@ -5,7 +5,8 @@ frame again and again) gives its frame's statistics (:mod:`homesec.files.frame_s
 sample validation decoded); :func:`homesec.policy.tamper.judge` weighs them, in upload order,
 against the camera's baseline. One transaction per round: the baseline is read under its row
 lock, problems are opened or cleared in ``camera_problems``, and the baseline is written back.
-A problem raised wakes the Notifier, which decides its camera alert against the rules.
+A problem raised wakes the Notifier, which decides its camera alert against the rules; every
+change is published live (``camera_problem``), for the Cameras page.
 
 The check is an addition to the ingest, never a condition of it: a failure is logged and the
 upload goes on (one frame less to learn from).
@@ -22,9 +23,10 @@ import msgspec
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from homesec.contract.messages import CameraProblemData
 from homesec.files.frame_stats import frame_stats
 from homesec.policy.tamper import TamperVerdict, judge
-from homesec.store import camera_problems, camera_tamper, notifier_wake
+from homesec.store import camera_problems, camera_tamper, event_channel, notifier_wake
 
 log = logging.getLogger("homesec.watcher")
 
@@ -44,6 +46,15 @@ class Change(msgspec.Struct, frozen=True, kw_only=True):
     raised: bool
     at: dt.datetime
     problem_id: int | None = None
+
+    def message(self, camera_id: str) -> CameraProblemData:
+        return CameraProblemData(
+            camera_id=camera_id,
+            problem=self.problem,
+            state="opened" if self.raised else "cleared",
+            at=self.at.isoformat(),
+            problem_id=self.problem_id,
+        )
 
 
 async def observe(
@@ -104,4 +115,9 @@ async def observe_quietly(
         # Without the wake-up the Notifier's sweep finds it a few seconds later.
         with contextlib.suppress(Exception):
             await notifier_wake.wake(redis, "camera problem")
+    if changes:
+        with contextlib.suppress(Exception):  # live news only: the rows are the record
+            await event_channel.publish_camera_problems(
+                redis, [change.message(camera_id) for change in changes]
+            )
     return changes

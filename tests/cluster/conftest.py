@@ -81,8 +81,9 @@ def three_hosts() -> Iterator[NetnsCluster]:
         cluster.start_ray(cameras, head=head, port=port, resources=folders)
         cluster.start_ray(gpu, head=head, port=port, num_gpus=worker_options["num_gpus"])
         cluster.ray_address = f"{head.address}:{port}"
-        # How the gpu host's node is started again after a test killed it.
+        # How the gpu and cameras hosts' nodes are started again after a test killed them.
         cluster.ray_port, cluster.gpu_count = port, worker_options["num_gpus"]
+        cluster.camera_resources = folders
         print(f"\nthree hosts with PostgreSQL, Redis and Ray: {time.monotonic() - started:.1f} s")
         yield cluster
     finally:

@@ -1,5 +1,7 @@
 """Where homesec's actors run, as Ray's state API says: run on a host of the test cluster
-(``python -m tests.cluster.probe ADDRESS``); prints one JSON object.
+(``python -m tests.cluster.probe ADDRESS``); prints one JSON object. The actors and the nodes'
+resources come from the Ray dashboard's state API (``list_actors``, ``list_nodes``), the list an
+owner watching actor health in the dashboard sees.
 
 It talks to Ray directly, as an operator's tool would: it checks homesec's placement from the
 outside, so it must not go through homesec's own gateway.
@@ -11,7 +13,7 @@ import json
 import sys
 
 import ray
-from ray.util.state import list_actors
+from ray.util.state import list_actors, list_nodes
 
 
 def main(address: str) -> None:
@@ -38,7 +40,12 @@ def main(address: str) -> None:
         )
         if actor.state == "ALIVE"
     ]
-    print(json.dumps({"nodes": nodes, "actors": actors}))
+    dashboard_nodes = {
+        node.node_ip: node.resources_total
+        for node in list_nodes(address=address, detail=True)
+        if node.state == "ALIVE"
+    }
+    print(json.dumps({"nodes": nodes, "actors": actors, "dashboard_nodes": dashboard_nodes}))
     ray.shutdown()
 
 

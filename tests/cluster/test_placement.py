@@ -129,6 +129,12 @@ def test_each_actor_runs_on_the_host_the_placement_rules_name(three_hosts: Netns
         where = {actor["name"]: actor["address"] for actor in state["actors"]}
         print(json.dumps(where, indent=1, sort_keys=True))
 
+        # The dashboard's state API shows each node with its resources, as the owner sees it.
+        shown = state["dashboard_nodes"]
+        assert shown[address["gpu"]].get("GPU") == 1.0, shown
+        assert shown[address["cameras"]].get(CAMERA_FOLDERS_RESOURCE) == 1.0, shown
+        assert "GPU" not in shown[address["head"]], shown
+
         # The supervisor lists the camera folders to find the cameras: it goes where they are.
         for name in (f"watcher:{CAMERA}", "janitor", "ftp_server", "supervisor"):
             assert where[name] == address["cameras"], (name, where)
@@ -242,6 +248,56 @@ def test_a_gpu_node_that_dies_holds_the_uploads_until_it_returns(three_hosts: Ne
         assert "failed" not in upload_status(cluster)
         print(f"\nthe gpu node killed: detectors reported unplaced after {noticed:.1f} s; "
               f"from the node's return to the backlog drained: {drained:.1f} s")  # fmt: skip
+        stop_homesec(up)
+        assert up.returncode == 0, cluster.log("homesec-up.log")
+    finally:
+        if up.poll() is None:
+            stop_homesec(up)
+
+
+def test_the_cameras_node_that_dies_comes_back_with_its_watchers_which_rescan(
+    three_hosts: NetnsCluster,
+):
+    """The host with the camera folders loses power (its watchers, the FTP server, the Janitor
+    and the Supervisor with it); pictures land in the folders meanwhile (the share outlives the
+    Ray node). When the node is back, Ray brings its actors back there, the watchers scan their
+    folders again and every picture is done: none lost, none failed, nothing dead-lettered."""
+    cluster = three_hosts
+    cameras, head = cluster.hosts["cameras"], cluster.hosts["head"]
+    (cluster.directory / "cameras" / CAMERA).mkdir(parents=True, exist_ok=True)
+    env = homesec_env(cluster)
+    up = start_homesec(cluster, env)
+    try:
+        wait_for_placement(cluster, {"detector:0", f"watcher:{CAMERA}", "supervisor"})
+        before = len(upload_status(cluster))
+        upload_images(cluster, 400, 2)
+        deadline = time.monotonic() + 120
+        while upload_status(cluster).count("done") < before + 2:
+            assert time.monotonic() < deadline, upload_status(cluster)
+            time.sleep(1)
+
+        assert cluster.kill_host(cameras) > 0
+        upload_images(cluster, 500, 4)  # written to the share while its node is down
+        time.sleep(5)
+        cluster.start_ray(
+            cameras, head=head, port=cluster.ray_port, resources=cluster.camera_resources
+        )
+        back = time.monotonic()
+        deadline = back + 240
+        while upload_status(cluster).count("done") < before + 6:
+            assert time.monotonic() < deadline, (
+                upload_status(cluster),
+                cluster.log("homesec-up.log"),
+            )
+            time.sleep(1)
+        drained = time.monotonic() - back
+        state = wait_for_placement(cluster, {f"watcher:{CAMERA}", "supervisor"})
+        where = {actor["name"]: actor["address"] for actor in state["actors"]}
+        assert where[f"watcher:{CAMERA}"] == where["supervisor"] == cameras.address, where
+        assert "failed" not in upload_status(cluster)
+        report = homesec_status(cluster, env)
+        assert all(q["dead_letters"] == 0 for q in report["queues"].values()), report["queues"]
+        print(f"\nthe cameras node back: its pictures done after {drained:.1f} s")
         stop_homesec(up)
         assert up.returncode == 0, cluster.log("homesec-up.log")
     finally:

@@ -101,6 +101,29 @@ async def notifier(settings, migrated_database_url, redis_url, db_sessions):
     await actor.close()
 
 
+@pytest.fixture
+async def live(redis_client):
+    """A subscriber to the live channel, subscribed before the test acts."""
+    pubsub = redis_client.pubsub()
+    await pubsub.subscribe(keys.SECURITY_EVENTS)
+    confirmation = await pubsub.get_message(timeout=5)
+    assert confirmation and confirmation["type"] == "subscribe"
+    yield pubsub
+    await pubsub.aclose()
+
+
+async def problem_news(pubsub, camera_id: str, quiet: float = 0.5) -> list[tuple[str, str]]:
+    """The live camera_problem messages about ``camera_id`` so far: (problem, state), in
+    order. The channel is the whole Redis server's: other tests' messages pass by too."""
+    news = []
+    while message := await pubsub.get_message(ignore_subscribe_messages=True, timeout=quiet):
+        decoded = json.loads(message["data"])
+        data = decoded.get("data") or {}
+        if decoded.get("type") == "camera_problem" and data.get("camera_id") == camera_id:
+            news.append((data["problem"], data["state"]))
+    return news
+
+
 async def problems_of(sessions, camera_id: str) -> list[CameraProblem]:
     async with sessions() as session:
         rows = await session.scalars(
@@ -122,6 +145,7 @@ async def upload(watcher: CameraWatcher, name: str, data: bytes) -> None:
 
 async def test_a_black_frame_raises_a_camera_alert_and_normal_frames_clear_it(
     watcher,
+    live,
     notifier,
     receiver,
     settings,
@@ -184,6 +208,11 @@ async def test_a_black_frame_raises_a_camera_alert_and_normal_frames_clear_it(
         assert "camera-problem" not in (await client.get("/cameras")).text
     await notifier.cycle()
     assert len(receiver.json_bodies("/hook")) == 1  # clearing alerts nobody
+    # Live clients (the Cameras page) heard it open and clear.
+    assert await problem_news(live, camera_id) == [
+        ("lens covered", "opened"),
+        ("lens covered", "cleared"),
+    ]
 
 
 async def test_a_rule_about_objects_or_critical_only_sends_no_camera_alert(
@@ -227,7 +256,7 @@ async def add_history(sessions, camera_id: str, times: list[dt.datetime]) -> Non
 
 
 async def test_a_regular_camera_falling_silent_raises_an_offline_alert_a_motion_camera_never(
-    notifier, receiver, settings, tmp_path, db_sessions, migrated_database_url, redis_url
+    notifier, receiver, settings, tmp_path, db_sessions, migrated_database_url, redis_url, live
 ):
     now = dt.datetime.now(dt.UTC)
     # "gate" uploaded every 5 minutes for a day, then nothing for two hours.
@@ -310,6 +339,7 @@ async def test_a_regular_camera_falling_silent_raises_an_offline_alert_a_motion_
         await janitor.close()
     [cleared] = await problems_of(db_sessions, "gate")
     assert cleared.cleared_at is not None
+    assert await problem_news(live, "gate") == [("offline", "opened"), ("offline", "cleared")]
 
 
 # --- MQTT: the problem binary sensor ------------------------------------------------------------

@@ -8,6 +8,8 @@ import msgspec
 
 from homesec.contract.messages import (
     MESSAGE_TYPES,
+    CameraProblemData,
+    CameraProblemMessage,
     CameraStatusData,
     CameraStatusMessage,
     ChannelMessage,
@@ -49,6 +51,15 @@ EXAMPLES: list[ChannelMessage] = [
             previous_status="online",
             reason="no upload for 600 s",
             changed_at="2026-12-04T12:10:00+00:00",
+        )
+    ),
+    CameraProblemMessage(
+        data=CameraProblemData(
+            camera_id="front",
+            problem="lens covered",
+            state="opened",
+            at="2026-12-04T12:11:00+00:00",
+            problem_id=3,
         )
     ),
 ]

@@ -10,6 +10,7 @@ import msgspec
 from sqlalchemy import select
 
 from homesec.contract.alerts import AlertRule
+from homesec.contract.messages import CameraProblemData, CameraProblemMessage, encode_message
 from homesec.models import AlertRow
 from homesec.store import alert_rules, camera_problems
 from homesec.workflows.camera_alert_decisions import decide_camera_problems
@@ -66,3 +67,41 @@ async def test_a_camera_alert_on_the_alerts_and_cameras_pages(
     async with db_sessions() as session:
         flags = (await session.scalars(select(AlertRow.acknowledged))).all()
     assert flags == [True, True]  # both channels' rows of the one problem
+
+
+async def test_a_problem_that_opens_and_clears_shows_on_the_cameras_page_live(
+    make_app, serve, watched, db_sessions, settings, redis_client, events_channel, screenshots
+) -> None:
+    await add_camera(db_sessions, settings, "side_gate")
+    base = serve(make_app())
+    browser = await watched(base)
+    page = await browser.page(PHONE)
+    await page.goto(base + "/cameras")
+    badges = page.locator("li.camera-card[data-id='side_gate'] .camera-problem")
+    assert await badges.count() == 0
+    # The page's own edits stay put while a live update comes in.
+    name_field = page.locator("li.camera-card[data-id='side_gate'] input[name=name]")
+    if await name_field.count():
+        await name_field.fill("Side gate (typing)")
+    await page.wait_for_timeout(500)  # the WebSocket opens after the page loads
+
+    now = dt.datetime.now(dt.UTC)
+    async with db_sessions.begin() as session:
+        problem_id = await camera_problems.open_problem(session, "side_gate", "lens covered", now)
+    opened = CameraProblemData(
+        camera_id="side_gate", problem="lens covered", state="opened", at=now.isoformat(),
+        problem_id=problem_id,
+    )  # fmt: skip
+    await redis_client.publish(events_channel, encode_message(CameraProblemMessage(data=opened)))
+    await badges.first.wait_for(timeout=10_000)
+    assert await badges.inner_text() in ("lens covered", "LENS COVERED")
+    if await name_field.count():
+        assert await name_field.input_value() == "Side gate (typing)"
+    await no_horizontal_scroll(page)
+    await shoot(page, screenshots, "cameras-problem-live")
+
+    async with db_sessions.begin() as session:
+        await camera_problems.clear_problem(session, "side_gate", "lens covered", now)
+    cleared = msgspec.structs.replace(opened, state="cleared")
+    await redis_client.publish(events_channel, encode_message(CameraProblemMessage(data=cleared)))
+    await badges.first.wait_for(state="detached", timeout=10_000)

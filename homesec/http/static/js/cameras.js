@@ -2,8 +2,10 @@
 // (POST /api/camera-accounts), a new FTP password (POST /api/cameras/{id}/ftp-account), each
 // shown once with a copy button; rename, the role the scoring uses and analyse or not
 // (PATCH /api/cameras/{id}); remove after a confirmation (DELETE /api/cameras/{id}); unban an
-// address the FTP server blocks, after a confirmation (DELETE /api/ftp/bans/{address}).
+// address the FTP server blocks, after a confirmation (DELETE /api/ftp/bans/{address}); each
+// camera's problems and status follow live (/ws/events).
 import { api, attempt } from "./common.js";
+import { connectWithBackoff } from "./live.js";
 
 const list = document.querySelector("ul.cameras");
 const empty = document.getElementById("no-cameras");
@@ -217,4 +219,22 @@ async function unban(item, button) {
 bans.addEventListener("click", (click) => {
   const button = click.target.closest("button.unban");
   if (button) unban(button.closest("li.ban"), button);
+});
+
+// A camera's problems and status live: a problem that opens or clears (a covered lens, a
+// camera gone silent) or a status change updates that camera's badges from the server's
+// rendering, leaving the rest of its card (a password being read, a field being edited) alone.
+async function refreshBadges(cameraId) {
+  const selector = `li[data-id="${CSS.escape(cameraId)}"] .camera-badges`;
+  const fresh = (await freshPage())?.querySelector(selector);
+  const shown = list.querySelector(selector);
+  if (fresh && shown) shown.innerHTML = fresh.innerHTML;
+}
+
+connectWithBackoff("/ws/events?types=camera_problem,camera_status", {
+  onMessage: (message) => {
+    const cameraId = message.data?.camera_id;
+    if (cameraId) refreshBadges(cameraId);
+  },
+  onState: () => {}, // the header's badge says whether homesec answers
 });
