@@ -15,6 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from homesec.models.base import Base, one_of
@@ -38,6 +39,7 @@ class Event(Base):
         CheckConstraint("risk_score >= 0 AND risk_score <= 100", name="risk_score_range"),
         CheckConstraint(one_of("risk_level", RiskLevel), name="risk_level_valid"),
         Index("idx_events_supersedes_event_id", "supersedes_event_id"),
+        Index("idx_events_search_document", "search_document", postgresql_using="gin"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,5 +66,9 @@ class Event(Base):
     scored_by_engine: Mapped[str | None] = mapped_column(String(32))
     scored_by_model: Mapped[str | None] = mapped_column(String(255))
     prompt_version: Mapped[str | None] = mapped_column(String(32))
+    # Search (revision 0013): the event's words, its camera's name, its objects' kinds and
+    # zones, stemmed and weighted; written only by the database's triggers (the migration says
+    # why), never by homesec. Deferred: a page of events never needs it loaded.
+    search_document: Mapped[str | None] = mapped_column(TSVECTOR, deferred=True)
 
     camera: Mapped[Camera] = relationship(back_populates="events", lazy="raise")

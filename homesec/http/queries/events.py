@@ -16,12 +16,20 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from homesec.http.errors import NotFound
-from homesec.http.pagination import Cursor, after, split_page
+from homesec.http.pagination import (
+    Cursor,
+    RankedCursor,
+    after,
+    encode_ranked_cursor,
+    split_page,
+)
+from homesec.http.queries import event_search
 from homesec.http.queries.detections import to_detection
 from homesec.http.schemas import events as schemas
 from homesec.http.schemas.detections import DetectionList
@@ -42,6 +50,27 @@ class EventFilters(msgspec.Struct, kw_only=True):
     # False: one entry per visit, the final verdict (a preliminary one it supersedes is
     # inside it); True: every event. Statistics count visits alike.
     include_superseded: bool = False
+    # A search's words (time words already taken out, into start_date and end_date): every
+    # word must match the event's search document, and the page is ranked.
+    words: str | None = None
+
+    def narrowed(self, search: event_search.Search) -> EventFilters:
+        """These filters and a search together: its words, its time range within theirs (an
+        empty intersection matches nothing)."""
+        start, end = self.start_date, self.end_date
+        if search.time_range is not None:
+            start = max(filter(None, [start, search.time_range.start]))
+            # end_date is inclusive, the time words' end is not.
+            last = search.time_range.end - dt.timedelta(microseconds=1)
+            end = min(filter(None, [end, last]))
+        return msgspec.structs.replace(self, words=search.words, start_date=start, end_date=end)
+
+
+# A search ranks at most this many matches, the newest: ranking needs every ranked row's
+# document, and a word like "person" matches most of a million events. The newest thousand
+# are found through the time index in milliseconds; words, filters and time words narrow
+# which thousand. Pages after the first keep the same ranking.
+SEARCH_RANKED_NEWEST = 1000
 
 
 def _has_detection_of(object_type: str) -> Exists:
@@ -82,6 +111,8 @@ def _filtered(statement: Select, filters: EventFilters) -> Select:
         conditions.append(Event.is_fast_path.is_(filters.is_fast_path))
     if filters.object_type is not None:
         conditions.append(_has_detection_of(filters.object_type))
+    if filters.words is not None:
+        conditions.append(event_search.matches(filters.words))
     if not filters.include_superseded:
         conditions.append(~_superseded())
     return statement.where(*conditions) if conditions else statement
@@ -167,22 +198,96 @@ def page_statement(filters: EventFilters, cursor: Cursor | None, limit: int) -> 
     return statement.order_by(Event.started_at.desc(), Event.id.desc()).limit(limit + 1)
 
 
+def ranked_page_statement(
+    filters: EventFilters, words: str, cursor: RankedCursor | None, limit: int
+) -> Select:
+    """One page of a search, most relevant first (then newest): the newest
+    ``SEARCH_RANKED_NEWEST`` matches, ranked; ``limit + 1`` rows of ``(Event, relevance)``."""
+    newest = (
+        _filtered(select(Event.id), filters)
+        .order_by(Event.started_at.desc(), Event.id.desc())
+        .limit(SEARCH_RANKED_NEWEST)
+        .subquery("newest")
+    )
+    ranked = (
+        select(
+            Event.id,
+            Event.started_at,
+            event_search.relevance(words).label("relevance"),
+        )
+        .join(newest, newest.c.id == Event.id)
+        .subquery("ranked")
+    )
+    statement = select(Event, ranked.c.relevance).join(ranked, ranked.c.id == Event.id)
+    if cursor is not None:
+        statement = statement.where(
+            tuple_(ranked.c.relevance, ranked.c.started_at, ranked.c.id)
+            < tuple_(cursor.relevance, cursor.at, cursor.id)
+        )
+    return statement.order_by(
+        ranked.c.relevance.desc(), ranked.c.started_at.desc(), ranked.c.id.desc()
+    ).limit(limit + 1)
+
+
+async def _ranked_page(
+    session: AsyncSession,
+    filters: EventFilters,
+    words: str,
+    cursor: RankedCursor | None,
+    limit: int,
+) -> tuple[list[schemas.Event], str | None]:
+    rows = (await session.execute(ranked_page_statement(filters, words, cursor, limit))).all()
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit and page:
+        last, relevance = page[-1]
+        next_cursor = encode_ranked_cursor(relevance, last.started_at, last.id)
+    events = await to_events(session, [row for row, _ in page])
+    marks = await event_search.highlights(session, [event.id for event in events], words)
+    for event, (_, relevance) in zip(events, page, strict=True):
+        mark = marks.get(event.id)
+        event.search = schemas.SearchMatch(
+            relevance=relevance,
+            summary_html=mark.summary_html if mark else None,
+            snippet_html=mark.snippet_html if mark else None,
+        )
+    return events, next_cursor
+
+
 async def list_events(
     session: AsyncSession,
     filters: EventFilters,
-    cursor: Cursor | None,
+    cursor: Cursor | RankedCursor | None,
     limit: int,
     *,
     include_count: bool = False,
+    search: event_search.Search | None = None,
 ) -> schemas.EventPage:
-    rows = (await session.scalars(page_statement(filters, cursor, limit))).all()
-    page, next_cursor = split_page(rows, limit, ("started_at", "id"))
+    """A page of events; with ``search`` (whose words and times ``filters`` already holds, see
+    ``EventFilters.narrowed``) ranked when it has words, newest first when only times."""
+    if filters.words is not None:
+        if cursor is not None and not isinstance(cursor, RankedCursor):
+            raise TypeError("a search pages with a RankedCursor")
+        items, next_cursor = await _ranked_page(session, filters, filters.words, cursor, limit)
+    else:
+        if isinstance(cursor, RankedCursor):
+            raise TypeError("a list without words pages with a Cursor")
+        rows = (await session.scalars(page_statement(filters, cursor, limit))).all()
+        page, next_cursor = split_page(rows, limit, ("started_at", "id"))
+        items = await to_events(session, list(page))
     count = None
     if include_count:
         count = await session.scalar(_filtered(select(func.count(Event.id)), filters))
-    return schemas.EventPage(
-        items=await to_events(session, list(page)), next_cursor=next_cursor, count=count
-    )
+    understood = None
+    if search is not None and (search.words is not None or search.time_range is not None):
+        understood = schemas.SearchUnderstood(
+            words=search.words,
+            time_phrases=list(search.time_phrases),
+            start=search.time_range.start if search.time_range else None,
+            end=search.time_range.end if search.time_range else None,
+            ranked_newest=SEARCH_RANKED_NEWEST,
+        )
+    return schemas.EventPage(items=items, next_cursor=next_cursor, count=count, search=understood)
 
 
 async def _get(session: AsyncSession, event_id: int) -> Event:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from litestar import Controller, get, patch
@@ -10,7 +11,7 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 from homesec.contract.enums import RiskLevel
 from homesec.http.errors import BadRequest, NotFound
 from homesec.http.openapi import problems
-from homesec.http.pagination import decode_cursor
+from homesec.http.pagination import decode_cursor, decode_ranked_cursor
 from homesec.http.params import (
     DEFAULT_LIMIT,
     FilterText,
@@ -21,13 +22,29 @@ from homesec.http.params import (
     Until,
     time_window,
 )
+from homesec.http.queries import event_search
 from homesec.http.queries import events as queries
+from homesec.http.schemas.common import NO_NUL
 from homesec.http.schemas.detections import DetectionList
 from homesec.http.schemas.events import Event, EventPage, EventStats, EventUpdate
 from homesec.http.services import DbSession, ServicesDep
+from homesec.settings import local_zone
 from homesec.store import events as store_events
 
 Score = Annotated[int | None, QueryParameter(ge=0, le=100)]
+SearchQuery = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=200,
+        pattern=NO_NUL,
+        description=(
+            "words to find in summaries, reasoning, notes, object kinds, camera and zone names "
+            '(English stemming; "quoted phrases", -word); time words (today, yesterday, last '
+            "night, this morning, this week, a weekday) narrow the time in the house's zone. "
+            "Ranked, most relevant first; empty: no search"
+        ),
+    ),
+]
 
 
 class EventController(Controller):
@@ -38,6 +55,8 @@ class EventController(Controller):
     async def list_events(
         self,
         db: DbSession,
+        services: ServicesDep,
+        q: SearchQuery = None,
         camera_id: FilterText = None,
         risk_level: FromQuery[RiskLevel | None] = None,
         min_risk_score: Score = None,
@@ -56,7 +75,11 @@ class EventController(Controller):
 
         One entry per visit: a preliminary (fast-path) event that a visit's final verdict
         supersedes is inside that verdict (``preliminary``), not listed on its own, unless
-        ``include_superseded=true``."""
+        ``include_superseded=true``.
+
+        With ``q``, a search: the events whose words match every word of it, most relevant
+        first, with the matched words highlighted (``search`` on each); ``search`` on the page
+        says how ``q`` was read."""
         if (
             min_risk_score is not None
             and max_risk_score is not None
@@ -76,8 +99,16 @@ class EventController(Controller):
             is_fast_path=is_fast_path,
             include_superseded=include_superseded,
         )
-        position = decode_cursor(cursor) if cursor else None
-        return await queries.list_events(db, filters, position, limit, include_count=include_count)
+        search = await event_search.read_search(
+            db, q, dt.datetime.now(dt.UTC), local_zone(services.settings)
+        )
+        filters = filters.narrowed(search)
+        position = None
+        if cursor:
+            position = decode_ranked_cursor(cursor) if filters.words else decode_cursor(cursor)
+        return await queries.list_events(
+            db, filters, position, limit, include_count=include_count, search=search
+        )
 
     @get("/stats")
     async def event_stats(

@@ -1,0 +1,138 @@
+"""The events search box: what a search text asks for, and its matches highlighted.
+
+The words go through PostgreSQL's ``websearch_to_tsquery`` with the English configuration,
+against ``events.search_document`` (revision 0013 says what it holds and why it is stored):
+every word must match, "quoted phrases" and ``-word`` work as on a web search engine, and no
+text can make it fail. Time words ("last night", "tuesday") are taken out first by
+``policy.time_words`` and narrow the time range instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import msgspec
+from markupsafe import Markup, escape
+from sqlalchemy import ColumnElement, Integer, cast, func, literal_column, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from homesec.http.errors import BadRequest
+from homesec.models import Event
+from homesec.policy.search_synonyms import SYNONYMS
+from homesec.policy.time_words import TimeRange, read_time_words
+
+# A constant configuration (not a parameter), so the planner can match the GIN index.
+_ENGLISH = literal_column("'english'::regconfig")
+# ts_headline marks matched words with these; they are stripped from the text first, so a
+# summary cannot forge a mark, and everything between them is HTML-escaped in Python.
+_START, _STOP = "\x02", "\x03"
+_MARKS = f"StartSel={_START}, StopSel={_STOP}"
+_WHOLE = f"{_MARKS}, HighlightAll=true"
+_FRAGMENT = f'{_MARKS}, MaxFragments=1, MaxWords=18, MinWords=6, FragmentDelimiter=" … "'
+# Relevance is ts_rank scaled to an integer, so a page's cursor carries an exact value.
+RELEVANCE_SCALE = 10_000
+
+
+class Search(msgspec.Struct, kw_only=True):
+    """What a search box's text asks for: ``words`` for the text search (None: none) and the
+    range its time words name (None: none), with the phrases understood."""
+
+    words: str | None = None
+    time_range: TimeRange | None = None
+    time_phrases: tuple[str, ...] = ()
+
+
+class Highlight(msgspec.Struct, kw_only=True):
+    """An event's matched words as HTML fragments: the text escaped, matches in ``<mark>``."""
+
+    summary_html: str | None
+    snippet_html: str | None  # from the owner's notes, else the reasoning, where they matched
+
+
+def tsquery(words: str) -> ColumnElement:
+    """The words as a tsquery, each synonym group's word widened to its alternatives. Every
+    argument is a constant, so PostgreSQL folds it once per query, before the index scan."""
+    query = func.websearch_to_tsquery(_ENGLISH, words)
+    for word, alternatives in SYNONYMS.items():
+        either = " | ".join((word, *alternatives))
+        query = func.ts_rewrite(
+            query,
+            func.to_tsquery(_ENGLISH, literal_column(f"'{word}'")),
+            func.to_tsquery(_ENGLISH, literal_column(f"'{either}'")),
+        )
+    return query
+
+
+def matches(words: str) -> ColumnElement[bool]:
+    return Event.search_document.op("@@")(tsquery(words))
+
+
+def relevance(words: str) -> ColumnElement[int]:
+    """ts_rank with the document's weights (summary and notes first, then camera, kinds and
+    zones, then the reasoning), scaled to an integer."""
+    rank = func.ts_rank(Event.search_document, tsquery(words))
+    return cast(func.round(rank * RELEVANCE_SCALE), Integer)
+
+
+async def read_search(
+    session: AsyncSession, text: str | None, now: dt.datetime, zone: dt.tzinfo | None
+) -> Search:
+    """``text`` as a search. Empty text is no search. Text left with nothing to look for
+    (punctuation, only words like "the") is a 400, unless it named a time, which then stands
+    alone ("on monday")."""
+    if text is None or not text.strip():
+        return Search()
+    read = read_time_words(text, now, zone)
+    words = read.words or None
+    if words is not None:
+        nodes = await session.scalar(select(func.numnode(tsquery(words))))
+        if not nodes:
+            if read.time_range is None:
+                raise BadRequest(
+                    f"nothing to search for in {text.strip()!r}: give words such as "
+                    "'parcel', 'person back door' or 'car last night'"
+                )
+            words = None
+    return Search(words=words, time_range=read.time_range, time_phrases=read.time_phrases)
+
+
+def _marked(text: str | None) -> str | None:
+    """ts_headline's output as safe HTML, or None when nothing in it matched."""
+    if text is None or _START not in text:
+        return None
+    html = Markup()
+    for index, part in enumerate(text.split(_START)):
+        if index == 0:
+            html += escape(part)
+            continue
+        matched, _, rest = part.partition(_STOP)
+        html += Markup("<mark>{}</mark>").format(matched) + escape(rest)
+    return str(html)
+
+
+def _headline(column, words: str, options: str) -> ColumnElement[str]:
+    clean = func.translate(column, _START + _STOP, "")
+    return func.ts_headline(_ENGLISH, clean, tsquery(words), options)
+
+
+async def highlights(
+    session: AsyncSession, event_ids: Sequence[int], words: str
+) -> dict[int, Highlight]:
+    """The matched words of these events (a page's: ts_headline is too slow for every match)."""
+    if not event_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            Event.id,
+            _headline(Event.summary, words, _WHOLE),
+            _headline(Event.notes, words, _FRAGMENT),
+            _headline(Event.reasoning, words, _FRAGMENT),
+        ).where(Event.id.in_(list(event_ids)))
+    )
+    return {
+        event_id: Highlight(
+            summary_html=_marked(summary), snippet_html=_marked(notes) or _marked(reasoning)
+        )
+        for event_id, summary, notes, reasoning in rows
+    }
