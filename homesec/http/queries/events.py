@@ -202,31 +202,37 @@ def ranked_page_statement(
     filters: EventFilters, words: str, cursor: RankedCursor | None, limit: int
 ) -> Select:
     """One page of a search, most relevant first (then newest): the newest
-    ``SEARCH_RANKED_NEWEST`` matches, ranked; ``limit + 1`` rows of ``(Event, relevance)``."""
+    ``SEARCH_RANKED_NEWEST`` matches, ranked; ``limit + 1`` rows of ``(Event, relevance)``.
+
+    Ranked in the subquery that finds the matches (only rows that pass its LIMIT are ranked),
+    and the page's events are read by primary key last, so a page reads its 51 rows, not the
+    thousand candidates' whole rows."""
     newest = (
-        _filtered(select(Event.id), filters)
+        _filtered(
+            select(
+                Event.id,
+                Event.started_at,
+                event_search.relevance(words).label("relevance"),
+            ),
+            filters,
+        )
         .order_by(Event.started_at.desc(), Event.id.desc())
         .limit(SEARCH_RANKED_NEWEST)
         .subquery("newest")
     )
-    ranked = (
-        select(
-            Event.id,
-            Event.started_at,
-            event_search.relevance(words).label("relevance"),
-        )
-        .join(newest, newest.c.id == Event.id)
-        .subquery("ranked")
-    )
-    statement = select(Event, ranked.c.relevance).join(ranked, ranked.c.id == Event.id)
+    page = select(newest)
     if cursor is not None:
-        statement = statement.where(
-            tuple_(ranked.c.relevance, ranked.c.started_at, ranked.c.id)
+        page = page.where(
+            tuple_(newest.c.relevance, newest.c.started_at, newest.c.id)
             < tuple_(cursor.relevance, cursor.at, cursor.id)
         )
-    return statement.order_by(
-        ranked.c.relevance.desc(), ranked.c.started_at.desc(), ranked.c.id.desc()
-    ).limit(limit + 1)
+    order = (newest.c.relevance.desc(), newest.c.started_at.desc(), newest.c.id.desc())
+    ranked = page.order_by(*order).limit(limit + 1).subquery("ranked")
+    return (
+        select(Event, ranked.c.relevance)
+        .join(ranked, ranked.c.id == Event.id)
+        .order_by(ranked.c.relevance.desc(), ranked.c.started_at.desc(), ranked.c.id.desc())
+    )
 
 
 async def _ranked_page(
