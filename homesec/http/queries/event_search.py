@@ -10,7 +10,6 @@ text can make it fail. Time words ("last night", "tuesday") are taken out first 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 import msgspec
 from markupsafe import Markup, escape
@@ -115,9 +114,14 @@ async def read_search(
         # time index for "person", the GIN index for "fox". A cached generic plan (asyncpg
         # prepares every statement; PostgreSQL switches to one after five runs) cannot know
         # which, and was measured at ten times the custom plan's time; so this transaction
-        # (the request's) plans each search with its words. SET LOCAL writes nothing.
-        await session.execute(sql("SET LOCAL plan_cache_mode = force_custom_plan"))
-        nodes = await session.scalar(select(func.numnode(tsquery(words))))
+        # (the request's) plans each search with its words. set_config(..., true) is SET LOCAL:
+        # it writes nothing. In the same round trip as the check for words.
+        nodes = await session.scalar(
+            select(
+                func.numnode(tsquery(words)),
+                func.set_config("plan_cache_mode", "force_custom_plan", True),
+            )
+        )
         if not nodes:
             if read.time_range is None:
                 raise BadRequest(
@@ -147,23 +151,18 @@ def _headline(column, words: str, options: str) -> ColumnElement[str]:
     return func.ts_headline(_ENGLISH, clean, tsquery(words), options)
 
 
-async def highlights(
-    session: AsyncSession, event_ids: Sequence[int], words: str
-) -> dict[int, Highlight]:
-    """The matched words of these events (a page's: ts_headline is too slow for every match)."""
-    if not event_ids:
-        return {}
-    rows = await session.execute(
-        select(
-            Event.id,
-            _headline(Event.summary, words, _WHOLE),
-            _headline(Event.notes, words, _FRAGMENT),
-            _headline(Event.reasoning, words, _FRAGMENT),
-        ).where(Event.id.in_(list(event_ids)))
+def headline_columns(words: str) -> tuple[ColumnElement[str], ...]:
+    """The summary, notes and reasoning with the matched words marked, for ``highlight`` (a
+    page's rows only: ts_headline is too slow for every match)."""
+    return (
+        _headline(Event.summary, words, _WHOLE),
+        _headline(Event.notes, words, _FRAGMENT),
+        _headline(Event.reasoning, words, _FRAGMENT),
     )
-    return {
-        event_id: Highlight(
-            summary_html=_marked(summary), snippet_html=_marked(notes) or _marked(reasoning)
-        )
-        for event_id, summary, notes, reasoning in rows
-    }
+
+
+def highlight(summary: str | None, notes: str | None, reasoning: str | None) -> Highlight:
+    """``headline_columns``' values as safe HTML."""
+    return Highlight(
+        summary_html=_marked(summary), snippet_html=_marked(notes) or _marked(reasoning)
+    )

@@ -202,7 +202,8 @@ def ranked_page_statement(
     filters: EventFilters, words: str, cursor: RankedCursor | None, limit: int
 ) -> Select:
     """One page of a search, most relevant first (then newest): the newest
-    ``SEARCH_RANKED_NEWEST`` matches, ranked; ``limit + 1`` rows of ``(Event, relevance)``.
+    ``SEARCH_RANKED_NEWEST`` matches, ranked; ``limit + 1`` rows of ``(Event, relevance,
+    summary, notes, reasoning headlines)``.
 
     Ranked in the subquery that finds the matches (only rows that pass its LIMIT are ranked),
     and the page's events are read by primary key last, so a page reads its 51 rows, not the
@@ -229,7 +230,7 @@ def ranked_page_statement(
     order = (newest.c.relevance.desc(), newest.c.started_at.desc(), newest.c.id.desc())
     ranked = page.order_by(*order).limit(limit + 1).subquery("ranked")
     return (
-        select(Event, ranked.c.relevance)
+        select(Event, ranked.c.relevance, *event_search.headline_columns(words))
         .join(ranked, ranked.c.id == Event.id)
         .order_by(ranked.c.relevance.desc(), ranked.c.started_at.desc(), ranked.c.id.desc())
     )
@@ -246,16 +247,15 @@ async def _ranked_page(
     page = rows[:limit]
     next_cursor = None
     if len(rows) > limit and page:
-        last, relevance = page[-1]
+        last, relevance, *_ = page[-1]
         next_cursor = encode_ranked_cursor(relevance, last.started_at, last.id)
-    events = await to_events(session, [row for row, _ in page])
-    marks = await event_search.highlights(session, [event.id for event in events], words)
-    for event, (_, relevance) in zip(events, page, strict=True):
-        mark = marks.get(event.id)
+    events = await to_events(session, [row[0] for row in page])
+    for event, (_, relevance, *headlines) in zip(events, page, strict=True):
+        marked = event_search.highlight(*headlines)
         event.search = schemas.SearchMatch(
             relevance=relevance,
-            summary_html=mark.summary_html if mark else None,
-            snippet_html=mark.snippet_html if mark else None,
+            summary_html=marked.summary_html,
+            snippet_html=marked.snippet_html,
         )
     return events, next_cursor
 
