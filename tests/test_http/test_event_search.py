@@ -168,6 +168,16 @@ async def test_a_search_combines_with_the_other_filters(
     found = await _search(search_client, q="person yesterday", object_type="person")
     assert set(_ids(found)) == {e["back_last_night"], e["front_last_night"], e["courier"]}
     assert _ids(await _search(search_client, q="person yesterday", object_type="car")) == []
+    assert set(_ids(await _search(search_client, q="walked", object_type="person"))) == {
+        e["back_last_night"],
+        e["back_days_ago"],
+    }
+    assert _ids(await _search(search_client, q="walked", object_type="car")) == []
+    assert _ids(await _search(search_client, q="walked", risk_level="low")) == []
+    # Filter values no camera, band or kind can hold find nothing, and fail nothing.
+    for odd in ("o'brien", "a & b", "x:*", "Front_Door"):
+        assert _ids(await _search(search_client, q="person", camera_id=odd)) == []
+        assert _ids(await _search(search_client, q="person", object_type=odd)) == []
     # A time word outside the given range: nothing, not an error.
     assert (
         _ids(await _search(search_client, q="today", end_date=_local_day(3, 0).isoformat())) == []

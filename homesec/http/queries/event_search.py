@@ -10,6 +10,7 @@ text can make it fail. Time words ("last night", "tuesday") are taken out first 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import msgspec
 from markupsafe import Markup, escape
@@ -34,7 +35,8 @@ from homesec.policy.search_synonyms import SYNONYMS
 from homesec.policy.time_words import TimeRange, read_time_words
 
 # A constant configuration (not a parameter), so the planner can match the GIN index.
-_ENGLISH = literal_column("'english'::regconfig")
+_CONFIG = "'english'::regconfig"
+_ENGLISH = literal_column(_CONFIG)
 # ts_headline marks matched words with these; they are stripped from the text first, so a
 # summary cannot forge a mark, and everything between them is HTML-escaped in Python.
 _START, _STOP = "\x02", "\x03"
@@ -78,7 +80,6 @@ def _query_sql() -> str:
     return query
 
 
-_CONFIG = "'english'::regconfig"
 _QUERY_SQL = _query_sql()
 
 
@@ -88,8 +89,29 @@ def tsquery(words: str) -> ColumnElement:
     )
 
 
-def matches(words: str) -> ColumnElement[bool]:
-    return Event.search_document.op("@@")(tsquery(words))
+# What a facet lexeme may hold to be written into a tsquery as it is: camera ids, bands and
+# object kinds are all of this form; a filter value that is not matches no event anyway.
+_FACET_VALUE = re.compile(r"[a-z0-9_ -]{1,100}")
+
+
+def facets(*, camera_id: str | None, risk_level: str | None, object_type: str | None) -> list[str]:
+    """The document's facet lexemes (revision 0013) that these filters require."""
+    wanted = [("camera", camera_id), ("band", risk_level), ("kind", object_type)]
+    return [
+        f"{name}:{value}"
+        for name, value in wanted
+        if value is not None and _FACET_VALUE.fullmatch(value)
+    ]
+
+
+def matches(words: str, required: list[str] | None = None) -> ColumnElement[bool]:
+    """The words match, and the document holds every ``required`` facet: one GIN lookup for
+    both, so a common word on one camera reads that camera's matches, not every match."""
+    query = tsquery(words)
+    if required:
+        facet_query = " & ".join(f"'{facet}'" for facet in required)
+        query = query.op("&&")(cast(bindparam("search_facets", facet_query, String), TSQUERY))
+    return Event.search_document.op("@@")(query)
 
 
 def relevance(words: str) -> ColumnElement[int]:

@@ -93,9 +93,21 @@ def _has_detection_of(object_type: str) -> Exists:
 
 def _filtered(statement: Select, filters: EventFilters) -> Select:
     conditions = []
-    if filters.camera_id is not None:
+    required: list[str] = []
+    if filters.words is not None:
+        # A search asks the document's facets (revision 0013) for the camera, band and kind
+        # too, in the one GIN lookup. A camera or band facet is the row's own column, so it
+        # replaces that condition (else PostgreSQL also ANDs a bitmap of the camera's every
+        # event); the kind's stays, as a detection may expire before its event.
+        required = event_search.facets(
+            camera_id=filters.camera_id,
+            risk_level=filters.risk_level,
+            object_type=filters.object_type,
+        )
+        conditions.append(event_search.matches(filters.words, required))
+    if filters.camera_id is not None and f"camera:{filters.camera_id}" not in required:
         conditions.append(Event.camera_id == filters.camera_id)
-    if filters.risk_level is not None:
+    if filters.risk_level is not None and f"band:{filters.risk_level}" not in required:
         conditions.append(Event.risk_level == filters.risk_level)
     if filters.min_risk_score is not None:
         conditions.append(Event.risk_score >= filters.min_risk_score)
@@ -111,8 +123,6 @@ def _filtered(statement: Select, filters: EventFilters) -> Select:
         conditions.append(Event.is_fast_path.is_(filters.is_fast_path))
     if filters.object_type is not None:
         conditions.append(_has_detection_of(filters.object_type))
-    if filters.words is not None:
-        conditions.append(event_search.matches(filters.words))
     if not filters.include_superseded:
         conditions.append(~_superseded())
     return statement.where(*conditions) if conditions else statement
