@@ -57,6 +57,28 @@ def decode_cursor(cursor: str) -> Cursor:
     return Cursor(at, int(id_text))
 
 
+class RankedCursor(NamedTuple):
+    """A position in a search's order: ``(relevance DESC, time DESC, id DESC)``."""
+
+    relevance: int
+    at: dt.datetime
+    id: int
+
+
+def encode_ranked_cursor(relevance: int, at: dt.datetime, row_id: int) -> str:
+    return encode_cursor(at, row_id) + "." + str(relevance)
+
+
+def decode_ranked_cursor(cursor: str) -> RankedCursor:
+    """A search page's cursor: a plain cursor and the relevance after a dot. A plain cursor
+    given to a search (or a search's to a plain list) is a 400 like any other."""
+    plain, dot, relevance = cursor.rpartition(".")
+    if not dot or not relevance.isdigit() or int(relevance) > MAX_DB_INT:
+        raise BadRequest(_NOT_A_CURSOR)
+    position = decode_cursor(plain)
+    return RankedCursor(int(relevance), position.at, position.id)
+
+
 def after(
     at_column: InstrumentedAttribute[dt.datetime],
     id_column: InstrumentedAttribute[int],

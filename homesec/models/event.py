@@ -16,6 +16,7 @@ from sqlalchemy import (
     false,
     text,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from homesec.models.base import Base, one_of
@@ -41,6 +42,7 @@ class Event(Base):
         Index("idx_events_supersedes_event_id", "supersedes_event_id"),
         # Retention reads the held events at every run.
         Index("idx_events_held", "id", postgresql_where=text("held_at IS NOT NULL")),
+        Index("idx_events_search_document", "search_document", postgresql_using="gin"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,5 +73,9 @@ class Event(Base):
     # detections nor their files. The note says why, in the owner's words.
     held_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     hold_note: Mapped[str | None] = mapped_column(Text)
+    # Search (revision 0015): the event's words, its camera's name, its objects' kinds and
+    # zones, stemmed and weighted; written only by the database's triggers (the migration says
+    # why), never by homesec. Deferred: a page of events never needs it loaded.
+    search_document: Mapped[str | None] = mapped_column(TSVECTOR, deferred=True)
 
     camera: Mapped[Camera] = relationship(back_populates="events", lazy="raise")

@@ -251,6 +251,8 @@ COLUMNS_ADDED_TO_CONTRACT_TABLES: dict[str, dict[str, tuple[str, bool, str | Non
         "scored_by_engine": ("varchar(32)", True, None),
         "scored_by_model": ("varchar(255)", True, None),
         "prompt_version": ("varchar(32)", True, None),
+        # Search (migration 0013): kept by triggers.
+        "search_document": ("tsvector", True, None),
     },
     # enabled (migration 0004): off, uploads are kept, not analysed; role (migration 0005).
     # offline_after_minutes (migration 0012): the owner's silence threshold, NULL learnt.
@@ -319,6 +321,7 @@ ADDED_INDEXES: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "uq_camera_accounts_camera_id": ("camera_accounts", ("camera_id",), True),
     "uq_camera_accounts_username": ("camera_accounts", ("username",), True),
     "idx_events_supersedes_event_id": ("events", ("supersedes_event_id",), False),
+    "idx_events_search_document": ("events", ("search_document",), False),
     "idx_event_feedback_event_id": ("event_feedback", ("event_id",), False),
     "uq_alerts_idempotency_key": ("alerts", ("idempotency_key",), True),
     "idx_alerts_created_at": ("alerts", ("created_at",), False),

@@ -1,8 +1,10 @@
 """The Events page (home), an event's detail page, and the live row fragment.
 
-The filters live in the URL (``camera``, ``band``, ``object``, ``since``, ``until`` as local
-dates, ``reviewed`` = no | yes | all, ``cursor``), so a filtered list can be bookmarked, reloaded
-and paged without losing them; the detail page keeps them for its previous/next links.
+The filters live in the URL (``q`` the search box, ``camera``, ``band``, ``object``, ``since``,
+``until`` as local dates, ``reviewed`` = no | yes | all, ``cursor``), so a filtered list can be
+bookmarked, reloaded and paged without losing them; the detail page keeps them for its
+previous/next links. A search shows reviewed events too unless ``reviewed`` says otherwise:
+what is looked for is often what was already seen.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from PIL import Image, UnidentifiedImageError
 from homesec.http import status
 from homesec.http.errors import ApiError
 from homesec.http.media import resolve_media
-from homesec.http.pagination import decode_cursor
+from homesec.http.pagination import decode_cursor, decode_ranked_cursor
 from homesec.http.params import RowId
 from homesec.http.queries import cameras as camera_queries
-from homesec.http.queries import dashboard
+from homesec.http.queries import dashboard, event_search
 from homesec.http.queries import events as event_queries
 from homesec.http.schemas.detections import Detection
 from homesec.http.services import DbSession, ServicesDep
@@ -41,12 +43,14 @@ class EventListParams(msgspec.Struct, kw_only=True):
     and named in ``problems`` (a page never fails on a hand-edited URL). Not an event: the
     pages read events as the API's ``Event``."""
 
+    q: str = ""
     camera: str = ""
     band: str = ""
     object: str = ""
     since: str = ""
     until: str = ""
     reviewed: str = "no"
+    reviewed_given: bool = False  # the address named it (else the default, by ``q``)
     cursor: str = ""
     problems: list[str] = []
 
@@ -56,11 +60,12 @@ class EventListParams(msgspec.Struct, kw_only=True):
             return (query.get(name) or "").strip()[:limit]
 
         problems = []
+        q = text("q", 200).replace("\x00", "")
         band = text("band")
         if band and band not in {level.value for level in RiskLevel}:
             problems.append(f"unknown band {band!r}")
             band = ""
-        reviewed = text("reviewed") or "no"
+        reviewed = text("reviewed") or ("all" if q else "no")
         if reviewed not in REVIEWED_CHOICES:
             problems.append(f"reviewed must be one of {', '.join(REVIEWED_CHOICES)}")
             reviewed = "no"
@@ -75,6 +80,8 @@ class EventListParams(msgspec.Struct, kw_only=True):
                     value = ""
             dates[name] = value
         return cls(
+            q=q,
+            reviewed_given=bool(text("reviewed")),
             camera=text("camera").replace("\x00", ""),
             band=band,
             object=text("object").lower().replace("\x00", ""),
@@ -87,12 +94,14 @@ class EventListParams(msgspec.Struct, kw_only=True):
     def params(self, **changes: str) -> dict[str, str]:
         """The filters (without the cursor unless given) as URL parameters, empty ones left out."""
         values = {
+            "q": self.q,
             "camera": self.camera,
             "band": self.band,
             "object": self.object,
             "since": self.since,
             "until": self.until,
-            "reviewed": "" if self.reviewed == "no" else self.reviewed,
+            # The default: "no" without a search, "all" with one.
+            "reviewed": "" if self.reviewed == ("all" if self.q else "no") else self.reviewed,
         }
         values.update(changes)
         return {name: value for name, value in values.items() if value}
@@ -118,6 +127,21 @@ class EventListParams(msgspec.Struct, kw_only=True):
             end_date=until + dt.timedelta(days=1) - dt.timedelta(microseconds=1) if until else None,
             reviewed={"no": False, "yes": True, "all": None}[self.reviewed],
         )
+
+
+async def _filters(
+    db, view: EventListParams, settings: Settings
+) -> tuple[event_queries.EventFilters, event_search.Search]:
+    """The view's filters with its search; search text with nothing to look for is named in
+    ``view.problems`` and left out."""
+    try:
+        search = await event_search.read_search(
+            db, view.q, dt.datetime.now(dt.UTC), local_zone(settings)
+        )
+    except ApiError as error:
+        view.problems.append(error.detail)
+        search = event_search.Search()
+    return view.filters(settings).narrowed(search), search
 
 
 # The detector's problem while it has no model (actors/detector.py says it this way).
@@ -163,14 +187,14 @@ def _band(event) -> str:
 @get("/", include_in_schema=False)
 async def events_page(request: Request, db: DbSession, services: ServicesDep) -> Template:
     view = EventListParams.from_query(request.query_params)
-    filters = view.filters(services.settings)
+    filters, search = await _filters(db, view, services.settings)
     position = None
     if view.cursor:
         try:
-            position = decode_cursor(view.cursor)
+            position = (decode_ranked_cursor if filters.words else decode_cursor)(view.cursor)
         except ApiError:
-            view.problems.append("the page position in the URL is not valid: showing the newest")
-    page = await event_queries.list_events(db, filters, position, PAGE_SIZE)
+            view.problems.append("the page position in the URL is not valid: showing the first")
+    page = await event_queries.list_events(db, filters, position, PAGE_SIZE, search=search)
     cameras = (await camera_queries.list_cameras(db)).items
     empty = None if page.items else await _empty_reason(db, services, view, cameras)
     return Template(
@@ -188,6 +212,7 @@ async def events_page(request: Request, db: DbSession, services: ServicesDep) ->
             "objects": COMMON_OBJECTS,
             "band_of": _band,
             "empty": empty,
+            "searched": page.search,
         },
     )
 
@@ -199,7 +224,8 @@ async def event_row(
     """One line of the list, for the page to add a live event: 204 when the event does not
     pass the page's filters (given as the page's own query string)."""
     view = EventListParams.from_query(request.query_params)
-    if not await dashboard.event_matches(db, event_id, view.filters(services.settings)):
+    filters, _ = await _filters(db, view, services.settings)
+    if not await dashboard.event_matches(db, event_id, filters):
         return Response(None, status_code=204)
     event = await event_queries.get_event(db, event_id)
     cameras = (await camera_queries.list_cameras(db)).items
@@ -282,7 +308,8 @@ async def event_page(
     # the page leads to the final verdict.
     final = await event_queries.final_verdict(db, event)
     detections = (await event_queries.event_detections(db, event_id)).items
-    newer, older = await dashboard.neighbours(db, event, view.filters(services.settings))
+    filters, _ = await _filters(db, view, services.settings)
+    newer, older = await dashboard.neighbours(db, event, filters)
     camera = await camera_queries.get_camera(db, event.camera_id)
     frames = await _frames(detections, services.settings)
     # The summary was written from the batch as the analyst saw it (or by an LLM, counting in

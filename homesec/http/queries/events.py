@@ -16,12 +16,20 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from homesec.http.errors import NotFound
-from homesec.http.pagination import Cursor, after, split_page
+from homesec.http.pagination import (
+    Cursor,
+    RankedCursor,
+    after,
+    encode_ranked_cursor,
+    split_page,
+)
+from homesec.http.queries import event_search
 from homesec.http.queries.detections import to_detection
 from homesec.http.schemas import events as schemas
 from homesec.http.schemas.detections import DetectionList
@@ -42,6 +50,27 @@ class EventFilters(msgspec.Struct, kw_only=True):
     # False: one entry per visit, the final verdict (a preliminary one it supersedes is
     # inside it); True: every event. Statistics count visits alike.
     include_superseded: bool = False
+    # A search's words (time words already taken out, into start_date and end_date): every
+    # word must match the event's search document, and the page is ranked.
+    words: str | None = None
+
+    def narrowed(self, search: event_search.Search) -> EventFilters:
+        """These filters and a search together: its words, its time range within theirs (an
+        empty intersection matches nothing)."""
+        start, end = self.start_date, self.end_date
+        if search.time_range is not None:
+            start = max(filter(None, [start, search.time_range.start]))
+            # end_date is inclusive, the time words' end is not.
+            last = search.time_range.end - dt.timedelta(microseconds=1)
+            end = min(filter(None, [end, last]))
+        return msgspec.structs.replace(self, words=search.words, start_date=start, end_date=end)
+
+
+# A search ranks at most this many matches, the newest: ranking needs every ranked row's
+# document, and a word like "person" matches most of a million events. The newest thousand
+# are found through the time index in milliseconds; words, filters and time words narrow
+# which thousand. Pages after the first keep the same ranking.
+SEARCH_RANKED_NEWEST = 1000
 
 
 def _has_detection_of(object_type: str) -> Exists:
@@ -64,9 +93,21 @@ def _has_detection_of(object_type: str) -> Exists:
 
 def _filtered(statement: Select, filters: EventFilters) -> Select:
     conditions = []
-    if filters.camera_id is not None:
+    required: list[str] = []
+    if filters.words is not None:
+        # A search asks the document's facets (revision 0015) for the camera, band and kind
+        # too, in the one GIN lookup. A camera or band facet is the row's own column, so it
+        # replaces that condition (else PostgreSQL also ANDs a bitmap of the camera's every
+        # event); the kind's stays, as a detection may expire before its event.
+        required = event_search.facets(
+            camera_id=filters.camera_id,
+            risk_level=filters.risk_level,
+            object_type=filters.object_type,
+        )
+        conditions.append(event_search.matches(filters.words, required))
+    if filters.camera_id is not None and f"camera:{filters.camera_id}" not in required:
         conditions.append(Event.camera_id == filters.camera_id)
-    if filters.risk_level is not None:
+    if filters.risk_level is not None and f"band:{filters.risk_level}" not in required:
         conditions.append(Event.risk_level == filters.risk_level)
     if filters.min_risk_score is not None:
         conditions.append(Event.risk_score >= filters.min_risk_score)
@@ -169,22 +210,102 @@ def page_statement(filters: EventFilters, cursor: Cursor | None, limit: int) -> 
     return statement.order_by(Event.started_at.desc(), Event.id.desc()).limit(limit + 1)
 
 
+def ranked_page_statement(
+    filters: EventFilters, words: str, cursor: RankedCursor | None, limit: int
+) -> Select:
+    """One page of a search, most relevant first (then newest): the newest
+    ``SEARCH_RANKED_NEWEST`` matches, ranked; ``limit + 1`` rows of ``(Event, relevance,
+    summary, notes, reasoning headlines)``.
+
+    Ranked in the subquery that finds the matches (only rows that pass its LIMIT are ranked),
+    and the page's events are read by primary key last, so a page reads its 51 rows, not the
+    thousand candidates' whole rows."""
+    newest = (
+        _filtered(
+            select(
+                Event.id,
+                Event.started_at,
+                event_search.relevance(words).label("relevance"),
+            ),
+            filters,
+        )
+        .order_by(Event.started_at.desc(), Event.id.desc())
+        .limit(SEARCH_RANKED_NEWEST)
+        .subquery("newest")
+    )
+    page = select(newest)
+    if cursor is not None:
+        page = page.where(
+            tuple_(newest.c.relevance, newest.c.started_at, newest.c.id)
+            < tuple_(cursor.relevance, cursor.at, cursor.id)
+        )
+    order = (newest.c.relevance.desc(), newest.c.started_at.desc(), newest.c.id.desc())
+    ranked = page.order_by(*order).limit(limit + 1).subquery("ranked")
+    return (
+        select(Event, ranked.c.relevance, *event_search.headline_columns(words))
+        .join(ranked, ranked.c.id == Event.id)
+        .order_by(ranked.c.relevance.desc(), ranked.c.started_at.desc(), ranked.c.id.desc())
+    )
+
+
+async def _ranked_page(
+    session: AsyncSession,
+    filters: EventFilters,
+    words: str,
+    cursor: RankedCursor | None,
+    limit: int,
+) -> tuple[list[schemas.Event], str | None]:
+    rows = (await session.execute(ranked_page_statement(filters, words, cursor, limit))).all()
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit and page:
+        last, relevance, *_ = page[-1]
+        next_cursor = encode_ranked_cursor(relevance, last.started_at, last.id)
+    events = await to_events(session, [row[0] for row in page])
+    for event, (_, relevance, *headlines) in zip(events, page, strict=True):
+        marked = event_search.highlight(*headlines)
+        event.search = schemas.SearchMatch(
+            relevance=relevance,
+            summary_html=marked.summary_html,
+            snippet_html=marked.snippet_html,
+        )
+    return events, next_cursor
+
+
 async def list_events(
     session: AsyncSession,
     filters: EventFilters,
-    cursor: Cursor | None,
+    cursor: Cursor | RankedCursor | None,
     limit: int,
     *,
     include_count: bool = False,
+    search: event_search.Search | None = None,
 ) -> schemas.EventPage:
-    rows = (await session.scalars(page_statement(filters, cursor, limit))).all()
-    page, next_cursor = split_page(rows, limit, ("started_at", "id"))
+    """A page of events; with ``search`` (whose words and times ``filters`` already holds, see
+    ``EventFilters.narrowed``) ranked when it has words, newest first when only times."""
+    if filters.words is not None:
+        if cursor is not None and not isinstance(cursor, RankedCursor):
+            raise TypeError("a search pages with a RankedCursor")
+        items, next_cursor = await _ranked_page(session, filters, filters.words, cursor, limit)
+    else:
+        if isinstance(cursor, RankedCursor):
+            raise TypeError("a list without words pages with a Cursor")
+        rows = (await session.scalars(page_statement(filters, cursor, limit))).all()
+        page, next_cursor = split_page(rows, limit, ("started_at", "id"))
+        items = await to_events(session, list(page))
     count = None
     if include_count:
         count = await session.scalar(_filtered(select(func.count(Event.id)), filters))
-    return schemas.EventPage(
-        items=await to_events(session, list(page)), next_cursor=next_cursor, count=count
-    )
+    understood = None
+    if search is not None and (search.words is not None or search.time_range is not None):
+        understood = schemas.SearchUnderstood(
+            words=search.words,
+            time_phrases=list(search.time_phrases),
+            start=search.time_range.start if search.time_range else None,
+            end=search.time_range.end if search.time_range else None,
+            ranked_newest=SEARCH_RANKED_NEWEST,
+        )
+    return schemas.EventPage(items=items, next_cursor=next_cursor, count=count, search=understood)
 
 
 async def _get(session: AsyncSession, event_id: int) -> Event:

@@ -15,7 +15,7 @@ from homesec.contract.enums import RiskLevel
 from homesec.files.evidence_archive import export_to_anonymous_file
 from homesec.http.errors import BadRequest, NotFound
 from homesec.http.openapi import problems
-from homesec.http.pagination import decode_cursor
+from homesec.http.pagination import decode_cursor, decode_ranked_cursor
 from homesec.http.params import (
     DEFAULT_LIMIT,
     FilterText,
@@ -26,7 +26,9 @@ from homesec.http.params import (
     Until,
     time_window,
 )
+from homesec.http.queries import event_search
 from homesec.http.queries import events as queries
+from homesec.http.schemas.common import NO_NUL
 from homesec.http.schemas.detections import DetectionList
 from homesec.http.schemas.events import (
     Event,
@@ -37,6 +39,7 @@ from homesec.http.schemas.events import (
 )
 from homesec.http.services import DbSession, ServicesDep
 from homesec.policy.evidence import archive_file_name
+from homesec.settings import local_zone
 from homesec.store import events as store_events
 from homesec.store.evidence import read_evidence
 
@@ -54,6 +57,21 @@ async def _chunks(raw: BinaryIO) -> AsyncIterator[bytes]:
         raw.close()
 
 
+SearchQuery = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=200,
+        pattern=NO_NUL,
+        description=(
+            "words to find in summaries, reasoning, notes, object kinds, camera and zone names "
+            '(English stemming; "quoted phrases", -word); time words (today, yesterday, last '
+            "night, this morning, this week, a weekday) narrow the time in the house's zone. "
+            "Ranked, most relevant first; empty: no search"
+        ),
+    ),
+]
+
+
 class EventController(Controller):
     path = "/api/events"
     tags = ["events"]
@@ -62,6 +80,8 @@ class EventController(Controller):
     async def list_events(
         self,
         db: DbSession,
+        services: ServicesDep,
+        q: SearchQuery = None,
         camera_id: FilterText = None,
         risk_level: FromQuery[RiskLevel | None] = None,
         min_risk_score: Score = None,
@@ -80,7 +100,11 @@ class EventController(Controller):
 
         One entry per visit: a preliminary (fast-path) event that a visit's final verdict
         supersedes is inside that verdict (``preliminary``), not listed on its own, unless
-        ``include_superseded=true``."""
+        ``include_superseded=true``.
+
+        With ``q``, a search: the events whose words match every word of it, most relevant
+        first, with the matched words highlighted (``search`` on each); ``search`` on the page
+        says how ``q`` was read."""
         if (
             min_risk_score is not None
             and max_risk_score is not None
@@ -100,8 +124,16 @@ class EventController(Controller):
             is_fast_path=is_fast_path,
             include_superseded=include_superseded,
         )
-        position = decode_cursor(cursor) if cursor else None
-        return await queries.list_events(db, filters, position, limit, include_count=include_count)
+        search = await event_search.read_search(
+            db, q, dt.datetime.now(dt.UTC), local_zone(services.settings)
+        )
+        filters = filters.narrowed(search)
+        position = None
+        if cursor:
+            position = decode_ranked_cursor(cursor) if filters.words else decode_cursor(cursor)
+        return await queries.list_events(
+            db, filters, position, limit, include_count=include_count, search=search
+        )
 
     @get("/stats")
     async def event_stats(

@@ -12,6 +12,16 @@ from homesec.models.enums import RiskLevel
 Notes = text(10_000)
 
 
+class SearchMatch(msgspec.Struct, kw_only=True):
+    """How an event matched ``q``: its relevance (higher first) and its matched words as HTML
+    fragments (the text HTML-escaped, each matched word in ``<mark>``), None where that text
+    did not match (the words may have matched the camera, the objects or the zones)."""
+
+    relevance: int
+    summary_html: str | None
+    snippet_html: str | None  # from the notes, else the reasoning
+
+
 class Event(msgspec.Struct, kw_only=True, omit_defaults=True):
     id: int
     batch_id: str
@@ -44,10 +54,13 @@ class Event(msgspec.Struct, kw_only=True, omit_defaults=True):
     # ``held_at`` is set; ``hold_note`` says why. Left out while not held.
     held_at: dt.datetime | None = None
     hold_note: str | None = None
+    # Only in the results of a search (``q``).
+    search: SearchMatch | None = None
 
 
 class EventPage(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Newest first. ``next_cursor`` fetches the following page; None on the last one.
+    """Newest first (a search: most relevant first). ``next_cursor`` fetches the following
+    page; None on the last one.
 
     ``count`` (all events matching the filters) is there only when asked for with
     ``include_count=true``: counting a large table costs more than the page itself.
@@ -56,6 +69,21 @@ class EventPage(msgspec.Struct, kw_only=True, omit_defaults=True):
     items: list[Event]
     next_cursor: str | None
     count: int | None = None
+    # What ``q`` was read as; only for a search.
+    search: SearchUnderstood | None = None
+
+
+class SearchUnderstood(msgspec.Struct, kw_only=True):
+    """``q`` as the search read it: the words searched for (None: only time words, or none
+    left) and the time phrases understood with the range they name, ``[start, end)`` in UTC.
+    A search ranks the newest ``ranked_newest`` matches (the filters and time words narrow
+    which); older matches are reached by narrowing."""
+
+    words: str | None
+    time_phrases: list[str]
+    start: dt.datetime | None
+    end: dt.datetime | None
+    ranked_newest: int
 
 
 class EventUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -12,12 +12,20 @@ let selected = -1;
 
 function rows() { return [...list.querySelectorAll("li.event")]; }
 
-// Empty fields stay out of the address, so it shows only the filters in use.
+// Empty fields stay out of the address, so it shows only the filters in use. "Show" defaults
+// to Unreviewed, and to All with a search: a Show the address did not give and nobody changed
+// is left to that default, so typing a search on the plain list finds reviewed events too.
 form.addEventListener("submit", (submit) => {
   submit.preventDefault();
   const params = new URLSearchParams();
+  const searching = form.elements.q.value.trim() !== "";
+  const reviewed = form.elements.reviewed;
+  const chosen = "given" in reviewed.dataset || !reviewed.selectedOptions[0].defaultSelected;
   for (const [name, value] of new FormData(form)) {
-    if (value && !(name === "reviewed" && value === "no")) params.set(name, value);
+    const shown = value.trim();
+    if (!shown) continue;
+    if (name === "reviewed" && (!chosen || shown === (searching ? "all" : "no"))) continue;
+    params.set(name, shown);
   }
   location.assign(params.size ? `/?${params}` : "/");
 });
@@ -64,7 +72,10 @@ document.addEventListener("keydown", (key) => {
     return;
   }
   const row = rows()[selected];
-  if (key.key === "j") select(selected + 1);
+  if (key.key === "/") {
+    key.preventDefault();
+    form.elements.q.focus();
+  } else if (key.key === "j") select(selected + 1);
   else if (key.key === "k") select(selected - 1);
   else if (key.key === "r" && row) setReviewed(row, !row.classList.contains("reviewed"));
   else if (key.key === "Enter" && row) location.assign(row.querySelector("a").href);
