@@ -45,9 +45,7 @@ def test_iou_of_boxes() -> None:
 
 def test_a_parked_car_stays_stationary_all_night_since_it_was_first_seen() -> None:
     # A snapshot every 5 minutes for 8 hours, the box wobbling a little.
-    night = [
-        frame(f"f{i}", minutes(5 * i), ("car", CAR if i % 2 else NEAR_CAR)) for i in range(96)
-    ]
+    night = [frame(f"f{i}", minutes(5 * i), ("car", CAR if i % 2 else NEAR_CAR)) for i in range(96)]
     marks = mark_frames([], [], night, POLICY)
     assert marks[0] == [Spot(NIGHT, False)]  # the car arriving counts
     assert marks[1] == [Spot(NIGHT, False)]  # seen 5 minutes ago: not settled yet ...
