@@ -16,7 +16,7 @@ import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from homesec.contract.analysis import BoundingBox
+from homesec.contract.analysis import BoundingBox, StationaryThing
 from homesec.models import Detection as DetectionRow
 from homesec.models import Upload
 from homesec.policy.stationary import Frame, Sighting
@@ -77,3 +77,26 @@ async def recent_memory(
                 )
             )
     return found
+
+
+async def stationary_in_frames_in(
+    session: AsyncSession, camera_id: str, file_paths: Collection[str]
+) -> list[StationaryThing]:
+    """The things that stayed put in these frames of the camera (a parked car), one per kind
+    and spot, the longest-standing first: what the Analyst tells its LLM as the scenery."""
+    if not file_paths:
+        return []
+    rows = await session.execute(
+        select(DetectionRow.object_type, DetectionRow.spot_since)
+        .where(
+            DetectionRow.file_path.in_(list(file_paths)),
+            DetectionRow.camera_id == camera_id,
+            DetectionRow.stationary,
+            DetectionRow.spot_since.is_not(None),
+        )
+        .distinct()
+        .order_by(DetectionRow.spot_since, DetectionRow.object_type)
+    )
+    return [
+        StationaryThing(object_type=kind or "unknown", since=since) for kind, since in rows.all()
+    ]
