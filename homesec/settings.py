@@ -122,7 +122,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # stationary: stored, opens no visit. A spot unseen this long is forgotten; 0 turns it off.
     stationary_forget_minutes: float = 10.0
     stationary_min_iou: float = 0.7
-    stationary_settle_seconds: float = 120.0
+    stationary_settle_seconds: float = 60.0
 
     # --- analysis ---------------------------------------------------------------------------
     llm_engine: str = "auto"

@@ -6,18 +6,18 @@ camera shows it again, and each would open a visit of its own. A detection is *s
 - one of the camera's last ``RECENT_FRAMES`` frames before it, taken at most ``forget_seconds``
   before it, holds a box of the same kind over nearly the same pixels (intersection over union
   at least ``min_iou``): the spot is still occupied, and
-- that spot had already been seen for ``settle_seconds`` by then (from its first sighting to the
-  matching one).
+- its spot was first seen at least ``settle_seconds`` before this picture.
 
 Each detection carries ``since``, when its spot was first seen (its own time when it matched
 nothing), handed down the chain of matches: that is how a spot is remembered across a night of
 frames, and how the page can say "parked here since 21:40". The continuity rule is what makes a
 passer-by count: the frames between two people at the same spot do not hold a person there, so
-the second one matches nothing. A burst of frames of one person at the door (a second apart, the
-same box) stays a visit: the spot is not old enough. A spot no frame has matched for
-``forget_seconds`` is forgotten: a car that leaves, and a different car that parks there later,
-is new. A car that moved (its box overlaps its old spot too little) counts again, and settles at
-its new spot like any newcomer.
+the second one matches nothing (a camera that sends pictures only on motion and sent none in
+between saw nothing move). A burst of frames of one person at the door (a second apart, the same
+box) stays one visit with all its frames: the spot is not old enough. A spot no frame has
+matched for ``forget_seconds`` is forgotten: a car that leaves, and a different car that parks
+there later, is new. A car that moved (its box overlaps its old spot too little) counts again,
+and settles at its new spot like any newcomer.
 
 The frames are all of the camera's images, those where nothing was detected included (the
 ``uploads`` ledger), so an empty frame between two visitors breaks the chain.
@@ -43,7 +43,7 @@ class StationaryPolicy(msgspec.Struct, frozen=True, kw_only=True):
 
     forget_seconds: float = 10 * 60.0
     min_iou: float = 0.7
-    settle_seconds: float = 120.0
+    settle_seconds: float = 60.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StationaryPolicy:
@@ -131,8 +131,7 @@ def spot_of(
     if not policy.enabled or not matched:
         return Spot(at, False)
     since = min(seen.since or seen.at for seen in matched)
-    latest = max(seen.at for seen in matched)
-    return Spot(since, (latest - since).total_seconds() >= policy.settle_seconds)
+    return Spot(since, (at - since).total_seconds() >= policy.settle_seconds)
 
 
 def mark_frames(

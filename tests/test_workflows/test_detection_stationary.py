@@ -95,8 +95,8 @@ async def test_a_parked_car_makes_one_visit_and_each_passer_by_one(house, db_ses
     stored = await rows(db_sessions)
     cars = [row for row in stored if row.object_type == "car"]
     assert len(cars) == 60  # every snapshot's car is stored: the owner can see it
-    assert [row.stationary for row in cars[:7]] == [False] * 7  # settling (60 s)
-    assert all(row.stationary for row in cars[7:])
+    assert [row.stationary for row in cars[:6]] == [False] * 6  # settling (60 s)
+    assert all(row.stationary for row in cars[6:])
     assert {row.spot_since for row in cars} == {dt.datetime.fromtimestamp(START, dt.UTC)}
     people = [row for row in stored if row.object_type == "person"]
     assert [row.stationary for row in people] == [False, False]
@@ -104,7 +104,7 @@ async def test_a_parked_car_makes_one_visit_and_each_passer_by_one(house, db_ses
     # (with its fast path).
     assert visits.count() == 3
     assert sum(job.is_fast_path for job in visits.jobs) == 2
-    assert house.tally.counters["stationary"] == 53
+    assert house.tally.counters["stationary"] == 54
 
 
 async def test_a_car_that_moves_counts_again(house, db_sessions):
@@ -115,9 +115,9 @@ async def test_a_car_that_moves_counts_again(house, db_sessions):
         scene.now = [seen]
         await snapshot(house, work, f"{i:03}.jpg", visits, clock.t)
     marks = [row.stationary for row in await rows(db_sessions)]
-    assert marks == [False] * 3 + [True] * 7 + [False] * 2
+    assert marks == [False] * 2 + [True] * 8 + [False] * 2
     handed = [d for _, detections in house.directory.handed for d in detections]
-    assert len(handed) == 5
+    assert len(handed) == 4
 
 
 async def test_the_memory_survives_a_restarted_detector_and_redis_losing_its_data(
@@ -157,4 +157,4 @@ async def test_the_memory_survives_a_restarted_detector_and_redis_losing_its_dat
     orphans = await uncovered_detections(db_sessions, CAMERA, since)
     stored = await rows(db_sessions)
     assert [d.detection_id for d in orphans] == [r.id for r in stored if not r.stationary]
-    assert len(orphans) == 2
+    assert len(orphans) == 1
