@@ -71,9 +71,10 @@ async def with_stationary_marks(
     missed parked car costs a visit; a missed passer-by would cost an alarm)."""
     if not policy.enabled or not any(image.detections for image in images):
         return list(images)
-    # A frame up to the forget time before the batch's oldest picture may hold its spots.
-    oldest = min(image.captured_at or now for image in images)
-    since = min(oldest, now) - dt.timedelta(seconds=policy.forget_seconds)
+    # Only what was processed within the forget time: one bounded read, however old the
+    # pictures. A backlog's frames were processed together and still find each other; an old
+    # picture reprocessed alone (a backfill) finds no neighbours and counts, the safe side.
+    since = now - dt.timedelta(seconds=policy.forget_seconds)
     try:
         memory = await store_stationary.recent_memory(
             sessions, {image.camera_id for image in images if image.detections}, since
