@@ -2,9 +2,8 @@
 
 No state of its own: the detections already stored (each with the time its spot was first
 seen) and the camera's processed uploads are the memory, so it survives restarts and Redis
-losing its data, and forgets by itself as frames age out. Two indexed queries
-(``idx_uploads_camera_processed``, ``idx_detections_camera_time``) per detector batch, for all
-of the batch's cameras together.
+losing its data, and forgets by itself as frames age out. One indexed query per detector batch,
+for all of the batch's cameras together.
 """
 
 from __future__ import annotations
@@ -13,14 +12,13 @@ import datetime as dt
 from collections.abc import Collection
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from homesec.contract.analysis import BoundingBox, StationaryThing
 from homesec.models import Detection as DetectionRow
 from homesec.models import Upload
 from homesec.policy.stationary import Frame, Sighting
-from homesec.store.detections import happened_at
 
 
 class Memory(msgspec.Struct, frozen=True):
@@ -33,41 +31,43 @@ class Memory(msgspec.Struct, frozen=True):
 async def recent_memory(
     sessions: async_sessionmaker[AsyncSession], camera_ids: Collection[str], since: dt.datetime
 ) -> dict[str, Memory]:
-    """Each camera's uploads processed since ``since``, and its detections with a box stored
-    since then, by camera."""
+    """Each camera's uploads processed since ``since`` and the boxes found on them, by camera:
+    one query (``idx_uploads_camera_processed``, then ``idx_detections_file_path``)."""
     found: dict[str, Memory] = {camera_id: Memory([], []) for camera_id in camera_ids}
     if not found:
         return found
+    taken = func.coalesce(Upload.captured_at, Upload.processed_at)
+    boxes = and_(
+        DetectionRow.file_path == Upload.file_path,
+        DetectionRow.camera_id == Upload.camera_id,
+        DetectionRow.bbox_width.is_not(None),
+        DetectionRow.bbox_height.is_not(None),
+    )
     async with sessions() as session:
-        uploads = await session.execute(
+        rows = await session.execute(
             select(
                 Upload.camera_id,
                 Upload.file_path,
-                func.coalesce(Upload.captured_at, Upload.processed_at),
-            ).where(Upload.camera_id.in_(list(found)), Upload.processed_at >= since)
-        )
-        for camera_id, frame, at in uploads.all():
-            found[camera_id].frames.append(Frame(frame=frame, at=at))
-        rows = await session.execute(
-            select(
-                DetectionRow.camera_id,
+                taken,
                 DetectionRow.object_type,
                 DetectionRow.bbox_x,
                 DetectionRow.bbox_y,
                 DetectionRow.bbox_width,
                 DetectionRow.bbox_height,
-                DetectionRow.file_path,
-                happened_at(),
                 DetectionRow.spot_since,
-            ).where(
-                DetectionRow.camera_id.in_(list(found)),
-                DetectionRow.detected_at >= since,
-                DetectionRow.bbox_width.is_not(None),
-                DetectionRow.bbox_height.is_not(None),
             )
+            .select_from(Upload)
+            .outerjoin(DetectionRow, boxes)
+            .where(Upload.camera_id.in_(list(found)), Upload.processed_at >= since)
         )
-        for camera_id, kind, x, y, width, height, frame, at, spot_since in rows.all():
-            found[camera_id].sightings.append(
+    seen: set[str] = set()
+    for camera_id, frame, at, kind, x, y, width, height, spot_since in rows.all():
+        memory = found[camera_id]
+        if frame not in seen:
+            seen.add(frame)
+            memory.frames.append(Frame(frame=frame, at=at))
+        if width is not None:  # an empty frame has no box, but it is a frame
+            memory.sightings.append(
                 Sighting(
                     object_type=kind or "",
                     bbox=BoundingBox(x or 0, y or 0, width, height),

@@ -158,3 +158,28 @@ async def test_the_memory_survives_a_restarted_detector_and_redis_losing_its_dat
     stored = await rows(db_sessions)
     assert [d.detection_id for d in orphans] == [r.id for r in stored if not r.stationary]
     assert len(orphans) == 1
+
+
+async def test_an_empty_frame_between_two_people_on_one_spot_keeps_the_second_a_visit(
+    house, db_sessions
+):
+    scene, clock, work = watched(house)
+    visits = Visits()
+    door = Detection("person", 0.93, BoundingBox(100, 50, 60, 180))
+    # Someone stands at the door for two minutes (they settle: stationary by the end) ...
+    for i in range(5):
+        clock.t = START + 30 * i
+        scene.now = [door]
+        await snapshot(house, work, f"first-{i}.jpg", visits, clock.t)
+    # ... leaves (three frames with nobody), and someone else stands on the same spot.
+    for i in range(3):
+        clock.t = START + 150 + 30 * i
+        scene.now = []
+        await snapshot(house, work, f"empty-{i}.jpg", visits, clock.t)
+    clock.t = START + 300
+    scene.now = [door]
+    await snapshot(house, work, "second.jpg", visits, clock.t)
+
+    marks = [(row.file_path.rsplit("/", 1)[1], row.stationary) for row in await rows(db_sessions)]
+    assert marks[-1] == ("second.jpg", False)  # the empty frames broke the chain: a visit
+    assert [stationary for _, stationary in marks[:5]] == [False, False, True, True, True]
