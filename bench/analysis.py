@@ -43,6 +43,7 @@ from homesec.contract.analysis import (
     DetectionSummary,
     KindHabit,
     RiskAssessment,
+    StationaryThing,
 )
 from homesec.engines.llm import LlmEngine, create_llm_engine
 from homesec.engines.llm.rules import RulesEngine
@@ -119,6 +120,14 @@ def build_context(raw: dict[str, Any]) -> AnalysisContext:
         camera_role=raw.get("role"),
         baseline=baseline,
         house_mode=raw.get("mode", "home"),
+        # What stayed put in the frames (a parked car), parked since an hour before: scenery,
+        # never among the detections (issue 23).
+        stationary=[
+            StationaryThing(
+                object_type=kind, since=(start - dt.timedelta(hours=1)).astimezone(dt.UTC)
+            )
+            for kind in raw.get("stationary", [])
+        ],
     )
 
 

@@ -117,6 +117,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     fast_path_confidence_threshold: float = 0.9
     fast_path_object_types: tuple[str, ...] = ("person",)
     fast_path_cooldown_seconds: float = 60.0
+    # Things that stay put (a parked car): a box of the same kind over nearly the same pixels
+    # as in one of the camera's last frames, its spot seen for the settle time already, is
+    # stationary: stored, opens no visit. A spot unseen this long is forgotten; 0 turns it off.
+    stationary_forget_minutes: float = 10.0
+    stationary_min_iou: float = 0.7
+    stationary_settle_seconds: float = 60.0
 
     # --- analysis ---------------------------------------------------------------------------
     llm_engine: str = "auto"
@@ -621,6 +627,9 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "FAST_PATH_CONFIDENCE_THRESHOLD": ("fast_path_confidence_threshold", _parse_float(0, 1)),
     "FAST_PATH_OBJECT_TYPES": ("fast_path_object_types", _parse_object_types),
     "FAST_PATH_COOLDOWN_SECONDS": ("fast_path_cooldown_seconds", _parse_float(0)),
+    "STATIONARY_FORGET_MINUTES": ("stationary_forget_minutes", _parse_float(0, 24 * 60)),
+    "STATIONARY_MIN_IOU": ("stationary_min_iou", _parse_float(0, 1, exclusive_min=True)),
+    "STATIONARY_SETTLE_SECONDS": ("stationary_settle_seconds", _parse_float(0, 24 * 3600)),
     "LLM_ENGINE": ("llm_engine", _parse_choice(LLM_ENGINES)),
     "LLM_URL": ("llm_url", _parse_http_url),
     "LLM_MODEL": ("llm_model", _parse_nonempty),

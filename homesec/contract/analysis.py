@@ -102,6 +102,14 @@ class CameraCalibration(msgspec.Struct, frozen=True, kw_only=True):
         return next((k for k in self.kinds if k.kind == kind), None)
 
 
+class StationaryThing(msgspec.Struct, frozen=True, kw_only=True):
+    """Something that stayed put in the batch's frames (a parked car): seen on the same spot in
+    the camera's earlier frames, so it is the scenery, not the batch's reason (issue 23)."""
+
+    object_type: str
+    since: dt.datetime  # when its spot was first seen
+
+
 class AnalysisContext(msgspec.Struct, frozen=True, kw_only=True):
     """Everything an LLM engine needs to assess one batch."""
 
@@ -119,6 +127,9 @@ class AnalysisContext(msgspec.Struct, frozen=True, kw_only=True):
     # The house's mode when the batch's first picture was taken (contract.enums.HouseMode):
     # "home" scores as homesec always did; "away" and "night" weigh people more.
     house_mode: str = "home"
+    # The things that stayed put in the batch's frames (a parked car): context, never the
+    # reason; their detections are not in ``detections``.
+    stationary: list[StationaryThing] = []
 
 
 class RiskAssessment(msgspec.Struct, frozen=True, kw_only=True):

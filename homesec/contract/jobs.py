@@ -50,3 +50,5 @@ class StoredDetection(msgspec.Struct, frozen=True):
     detection_id: int
     object_type: str
     confidence: float
+    # It sat where one sat in the camera's recent frames (a parked car): stored, not batched.
+    stationary: bool = False

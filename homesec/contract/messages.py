@@ -39,6 +39,8 @@ class DetectedObject(msgspec.Struct, frozen=True, kw_only=True):
     detection_id: int
     object_type: str | None
     confidence: float | None
+    # It stayed put where one stood in the camera's last frames (a parked car): no visit.
+    stationary: bool = False
 
 
 class DetectionNewData(msgspec.Struct, frozen=True, kw_only=True):

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, Index, String, func
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    false,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -23,6 +34,13 @@ class Detection(Base):
         Index("idx_detections_camera_time", "camera_id", "detected_at"),
         # An addition to the contract: lookups by source image (migration 0002).
         Index("idx_detections_file_path", "file_path"),
+        # A camera's stationary things, for the cameras page (migration 0016).
+        Index(
+            "idx_detections_stationary",
+            "camera_id",
+            "detected_at",
+            postgresql_where=text("stationary"),
+        ),
         CheckConstraint("confidence >= 0 AND confidence <= 1", name="confidence_range"),
     )
 
@@ -46,5 +64,10 @@ class Detection(Base):
     # An addition to the contract (migration 0010): the names of the camera's zones that held
     # the detection's footpoint; empty: in none; NULL for rows stored before zones.
     zones: Mapped[list[str] | None] = mapped_column(ARRAY(String))
+    # An addition to the contract (migration 0016): the box sat, same kind, where one sat in
+    # the camera's last frames (a parked car): stored, but it opened no visit; and when its
+    # spot was first seen (its own time when it matched nothing; NULL for older rows).
+    stationary: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
+    spot_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     camera: Mapped[Camera] = relationship(back_populates="detections", lazy="raise")

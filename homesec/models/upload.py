@@ -40,6 +40,8 @@ class Upload(Base):
         # Rebuilding the queue: the oldest queued files first.
         Index("idx_uploads_status_received_at", "status", "received_at"),
         Index("idx_uploads_sha256", "sha256"),
+        # A camera's recent frames, for things that stay put (migration 0013).
+        Index("idx_uploads_camera_processed", "camera_id", "processed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

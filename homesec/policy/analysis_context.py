@@ -17,6 +17,7 @@ from homesec.contract.analysis import (
     CameraBaseline,
     CameraCalibration,
     DetectionSummary,
+    StationaryThing,
 )
 from homesec.contract.jobs import AnalysisJob
 
@@ -36,10 +37,12 @@ def analysis_context(
     baseline: CameraBaseline | None = None,
     calibration: CameraCalibration | None = None,
     house_mode: str = "home",
+    stationary: Sequence[StationaryThing] = (),
 ) -> AnalysisContext:
     """The engine's input. A baseline without history is left out: the camera's role rules
     decide alone. ``calibration``: the owner's recent feedback on the camera's events;
-    ``house_mode``: the house's mode when the first picture was taken."""
+    ``house_mode``: the house's mode when the first picture was taken; ``stationary``: what
+    stayed put in the batch's frames (a parked car), context and never the reason."""
     return AnalysisContext(
         camera_id=job.camera_id,
         camera_name=camera_name,
@@ -50,4 +53,5 @@ def analysis_context(
         baseline=baseline if baseline is not None and baseline.history_days > 0 else None,
         calibration=calibration,
         house_mode=house_mode,
+        stationary=list(stationary),
     )

@@ -25,7 +25,10 @@ def detection_new_message(
             file_path=file_path,
             detections=[
                 DetectedObject(
-                    detection_id=d.detection_id, object_type=d.object_type, confidence=d.confidence
+                    detection_id=d.detection_id,
+                    object_type=d.object_type,
+                    confidence=d.confidence,
+                    stationary=d.stationary,
                 )
                 for d in detections
             ],

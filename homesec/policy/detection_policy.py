@@ -130,8 +130,9 @@ def hand_over_plan(
     work: Sequence[Q], stored: Mapping[str, list[StoredDetection]]
 ) -> dict[str, list[tuple[Q, list[StoredDetection]]]]:
     """The jobs whose detections are stored, by camera, each with what it hands over: its
-    file's detections, given once (a second entry of the same file rides along with none).
-    Jobs not stored (they failed) are left out."""
+    file's detections, given once (a second entry of the same file rides along with none),
+    less the stationary ones (a parked car: stored, but it opens no visit and fires no fast
+    path). Jobs not stored (they failed) are left out."""
     by_camera: dict[str, list[tuple[Q, list[StoredDetection]]]] = {}
     handed: set[str] = set()
     for item in work:
@@ -140,7 +141,8 @@ def hand_over_plan(
             continue
         first = item.job.file_path not in handed
         handed.add(item.job.file_path)
-        by_camera.setdefault(item.job.camera_id, []).append((item, detections if first else []))
+        moving = [detection for detection in detections if not detection.stationary]
+        by_camera.setdefault(item.job.camera_id, []).append((item, moving if first else []))
     return by_camera
 
 

@@ -21,7 +21,7 @@ from homesec.policy import scene, scoring
 
 # Recorded on every event an LLM scored (events.prompt_version): raise it when the prompt's
 # wording or data changes, so verdicts of different prompts can be told apart.
-PROMPT_VERSION = "prompt-4"
+PROMPT_VERSION = "prompt-5"
 MAX_CAMERA_NAME_CHARS = 80
 MAX_OBJECTS_CHARS = 300
 MAX_LABEL_CHARS = 40
@@ -76,6 +76,10 @@ critical at night; "minimum_score" gives the least the system will accept.
 - A detection's "zones" are the owner's names for the parts of the view it stood in: a zone \
 named like a door, porch, entrance or gate is at the house and matters more, most at night; \
 one named street or pavement is public ground and matters less.
+- "stationary_in_view" lists what stayed put in these frames (a parked car, a bicycle against \
+the fence, a statue): seen on the same spot in the camera's earlier frames. It is the scenery, \
+not this activity: it is not among the detections; do not score it, and a parked vehicle is not \
+someone arriving by vehicle.
 - Use only the data given. Do not assume anything that is not in it.
 
 The message from the user contains one block between {DATA_BEGIN} and {DATA_END}. It is \
@@ -202,6 +206,15 @@ def prompt_data(context: AnalysisContext) -> dict[str, Any]:
         "counts_by_object_type": dict(counts.most_common()),
         "detections_listed": len(listed),
         "detections": [_detection_data(d, context.local_time.tzinfo) for d in listed],
+        "stationary_in_view": [
+            {
+                "object_type": sanitize_text(thing.object_type, MAX_LABEL_CHARS),
+                "since": thing.since.astimezone(context.local_time.tzinfo).isoformat(
+                    timespec="minutes"
+                ),
+            }
+            for thing in context.stationary[:MAX_LISTED_DETECTIONS]
+        ],
     }
 
 

@@ -33,12 +33,14 @@ class DecidableEvent(msgspec.Struct, frozen=True, kw_only=True):
 async def _confidences(
     session: AsyncSession, ids: Sequence[int]
 ) -> dict[int, tuple[str, float, list[str]]]:
-    """Each detection's class, confidence and zones."""
+    """Each detection's class, confidence and zones; a thing that stayed put (a parked car,
+    in a backfill's reanalysis of old batches) is left out: it is no event's reason, so no
+    rule matches on it."""
     if not ids:
         return {}
     rows = await session.execute(
         select(Detection.id, Detection.object_type, Detection.confidence, Detection.zones).where(
-            Detection.id.in_(list(ids))
+            Detection.id.in_(list(ids)), Detection.stationary.is_(False)
         )
     )
     return {

@@ -23,13 +23,21 @@ from homesec.contract.analysis import (
     CameraCalibration,
     RiskAssessment,
     ScoredBy,
+    StationaryThing,
 )
 from homesec.contract.jobs import AnalysisJob
 from homesec.policy.analysis_context import local_start
 from homesec.policy.backfill_plan import is_reanalysis_batch
 from homesec.policy.batching import continuation_batch_id
 from homesec.policy.scene import kind_of
-from homesec.store import baselines, detections, event_feedback, events, house_modes
+from homesec.store import (
+    baselines,
+    detections,
+    event_feedback,
+    events,
+    house_modes,
+    stationary,
+)
 from homesec.store.detections import StoredBatch
 from homesec.store.events import StoredEvent
 
@@ -43,6 +51,8 @@ class ToAnalyse(msgspec.Struct, frozen=True, kw_only=True):
     baseline: CameraBaseline
     calibration: CameraCalibration | None
     house_mode: str = "home"  # in force when its first picture was taken
+    # What stayed put in the batch's frames (a parked car): context for the LLM, not a reason.
+    stationary: tuple[StationaryThing, ...] = ()
     earlier: tuple[StoredEvent, ...] = ()  # events of the entry's batch id before `job`'s
 
 
@@ -97,6 +107,9 @@ async def read_analysis(
         baseline = await baselines.baseline_in(session, job.camera_id, started, half_life_days)
         calibration = await event_feedback.calibration_in(session, job.camera_id, started)
         mode = await house_modes.mode_at(session, started)
+        parked = await stationary.stationary_in_frames_in(
+            session, job.camera_id, {d.image for d in batch.detections if d.image}
+        )
     return ToAnalyse(
         job=job,
         batch=batch,
@@ -104,6 +117,7 @@ async def read_analysis(
         baseline=baseline,
         calibration=calibration,
         house_mode=mode,
+        stationary=tuple(parked),
         earlier=tuple(earlier),
     )
 

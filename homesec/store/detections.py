@@ -23,6 +23,7 @@ from homesec.contract.analysis import BoundingBox, Detection, DetectionSummary
 from homesec.contract.jobs import AnalysisJob, StoredDetection
 from homesec.models import Detection as DetectionRow
 from homesec.policy.backfill_plan import is_reanalysis_batch
+from homesec.policy.stationary import Spot
 from homesec.store import cameras, event_holds, events, uploads
 from homesec.store.uploads import any_path, chunks
 
@@ -45,6 +46,9 @@ class ImageDetections(msgspec.Struct, frozen=True, kw_only=True):
     # The names of the camera's zones holding each detection (one list per detection); None:
     # in none.
     zones: list[list[str]] | None = None
+    # Each detection's spot: when it was first seen, and whether it stayed put (a parked car).
+    # None: not judged (none is stationary).
+    spots: list[Spot] | None = None
 
 
 class StoredImage(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,13 +91,14 @@ async def _stored_detections(
             DetectionRow.id,
             DetectionRow.object_type,
             DetectionRow.confidence,
+            DetectionRow.stationary,
         )
         .where(DetectionRow.file_path.in_(file_paths))
         .order_by(DetectionRow.id)
     )
     return [
-        (path, StoredDetection(detection_id, object_type or "", confidence or 0.0))
-        for path, detection_id, object_type, confidence in rows.all()
+        (path, StoredDetection(detection_id, object_type or "", confidence or 0.0, stationary))
+        for path, detection_id, object_type, confidence, stationary in rows.all()
     ]
 
 
@@ -171,21 +176,26 @@ async def _insert_detections(
             "bbox_height": detection.bbox.height,
             "thumbnail_path": thumbnail,
             "zones": zones,
+            "stationary": spot is not None and spot.stationary,
+            "spot_since": spot.since if spot is not None else None,
         }
         for image in images
-        for detection, thumbnail, zones in zip(
+        for detection, thumbnail, zones, spot in zip(
             image.detections,
             image.thumbnail_paths,
             image.zones if image.zones is not None else [[] for _ in image.detections],
+            image.spots if image.spots is not None else [None for _ in image.detections],
             strict=True,
         )
     ]
     ids = await session.scalars(
         insert(DetectionRow).returning(DetectionRow.id, sort_by_parameter_order=True), rows
     )
-    for (image, detection), detection_id in zip(found, ids.all(), strict=True):
+    for (image, detection), detection_id, row in zip(found, ids.all(), rows, strict=True):
         stored[image.file_path].append(
-            StoredDetection(detection_id, detection.object_type, detection.confidence)
+            StoredDetection(
+                detection_id, detection.object_type, detection.confidence, row["stationary"]
+            )
         )
     return stored
 
@@ -282,6 +292,8 @@ async def uncovered_detections(
             .where(
                 DetectionRow.camera_id == camera_id,
                 DetectionRow.detected_at >= since,
+                # A parked car opens no visit, after Redis lost its data neither.
+                DetectionRow.stationary.is_(False),
                 DetectionRow.id.not_in(select(covered.c[0])),
             )
             .order_by(DetectionRow.detected_at, DetectionRow.id)

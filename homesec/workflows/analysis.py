@@ -240,6 +240,7 @@ class Analysis:
                 baseline=read.baseline,
                 calibration=read.calibration,
                 house_mode=read.house_mode,
+                stationary=read.stationary,
             )
             scored = await self._assess(consumer, entry, job, context, redis)
             if scored is None:

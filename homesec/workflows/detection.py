@@ -56,6 +56,7 @@ from homesec.policy.detection_policy import (
     to_detect,
 )
 from homesec.policy.retry import RetryStep
+from homesec.policy.stationary import StationaryPolicy
 from homesec.policy.zones import placed_detections
 from homesec.settings import Settings
 from homesec.store import camera_zones
@@ -133,6 +134,7 @@ class DetectionWork:
         self.detect = detect
         self.tally = tally
         self.clock = clock
+        self.stationary = StationaryPolicy.from_settings(settings)
         self._held: dict[str, StreamEntry] = {}
         self._held_for_batchers = False
 
@@ -336,13 +338,18 @@ class DetectionWork:
     async def _store(
         self, images: list[tuple[_Work, ImageDetections]]
     ) -> dict[str, list[StoredDetection]]:
-        """Store the batch; publish what was newly stored. The stored detections by path."""
+        """Mark what stayed put (a parked car), store the batch, publish what was newly
+        stored. The stored detections by path."""
         if not images:
             return {}
         now = self._now()
-        outcomes = await detection_store.store_batch(
-            self.sessions, [image for _, image in images], now, self.name
+        marked = await detection_store.with_stationary_marks(
+            self.sessions, [image for _, image in images], now, self.stationary
         )
+        self.tally.counters["stationary"] += sum(
+            spot.stationary for image in marked for spot in image.spots or []
+        )
+        outcomes = await detection_store.store_batch(self.sessions, marked, now, self.name)
         stored: dict[str, list[StoredDetection]] = {}
         published: list[tuple[DetectionJob, list[StoredDetection]]] = []
         for (item, _image), outcome in zip(images, outcomes, strict=True):

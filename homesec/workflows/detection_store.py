@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Collection, Sequence
 
+import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,9 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from homesec.contract.jobs import DetectionJob, StoredDetection
 from homesec.policy.detection_messages import detection_new_message
 from homesec.policy.detection_policy import latency_samples, one_by_one_after
+from homesec.policy.stationary import NewFrame, StationaryPolicy, mark_frames
 from homesec.store import cameras as store_cameras
 from homesec.store import detections as store_detections
 from homesec.store import event_channel, uploads
+from homesec.store import stationary as store_stationary
 from homesec.store.detections import ImageDetections, StoredImage
 from homesec.store.outages import as_outage
 from homesec.store.telemetry import record_latencies
@@ -54,6 +57,52 @@ async def store_batch(
                 return_exceptions=True,
             )
         )
+
+
+async def with_stationary_marks(
+    sessions: async_sessionmaker[AsyncSession],
+    images: Sequence[ImageDetections],
+    now: dt.datetime,
+    policy: StationaryPolicy,
+) -> list[ImageDetections]:
+    """The images with each detection's spot (when it was first seen; whether it stayed put, a
+    parked car), judged against the cameras' recent frames and detections: one read for the
+    batch. When that read fails for another reason than an outage, every detection counts (a
+    missed parked car costs a visit; a missed passer-by would cost an alarm)."""
+    if not policy.enabled or not any(image.detections for image in images):
+        return list(images)
+    # Only what was processed within the forget time: one bounded read, however old the
+    # pictures. A backlog's frames were processed together and still find each other; an old
+    # picture reprocessed alone (a backfill) finds no neighbours and counts, the safe side.
+    since = now - dt.timedelta(seconds=policy.forget_seconds)
+    try:
+        memory = await store_stationary.recent_memory(
+            sessions, {image.camera_id for image in images if image.detections}, since
+        )
+    except Exception as exc:
+        if as_outage(exc) is not None:
+            raise
+        log.warning("could not read the cameras' recent detections: %s", exc)
+        return list(images)
+    by_camera: dict[str, list[int]] = {}
+    for index, image in enumerate(images):
+        if image.detections:
+            by_camera.setdefault(image.camera_id, []).append(index)
+    marked = list(images)
+    for camera_id, indexes in by_camera.items():
+        new = [
+            NewFrame(
+                frame=images[i].file_path,
+                at=images[i].captured_at or now,
+                boxes=[(d.object_type, d.bbox) for d in images[i].detections],
+            )
+            for i in indexes
+        ]
+        seen = memory[camera_id]
+        spots = mark_frames(seen.sightings, seen.frames, new, policy)
+        for i, found in zip(indexes, spots, strict=True):
+            marked[i] = msgspec.structs.replace(images[i], spots=found)
+    return marked
 
 
 async def mark_disabled_done(

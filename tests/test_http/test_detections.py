@@ -151,3 +151,26 @@ async def test_a_detection_says_when_its_picture_was_taken(client, db_sessions, 
     assert dt.datetime.fromisoformat(found["captured_at"]) == taken
     assert dt.datetime.fromisoformat(found["detected_at"]) == T0
     assert (await client.get(f"/api/detections/{old}")).json()["captured_at"] is None
+
+
+async def test_a_detection_says_whether_it_stayed_put(client, db_sessions, settings) -> None:
+    await add_camera(db_sessions, settings, "drive")
+    since = T0 - dt.timedelta(hours=3)
+    parked = await add_detection(
+        db_sessions, camera_id="drive", object_type="car", stationary=True, spot_since=since
+    )
+    passing = await add_detection(db_sessions, camera_id="drive", spot_since=T0)
+    older = await add_detection(db_sessions, camera_id="drive")  # stored before the column
+
+    found = (await client.get(f"/api/detections/{parked}")).json()
+    assert found["stationary"] is True
+    assert dt.datetime.fromisoformat(found["stationary_since"]) == since
+    for moving in (passing, older):
+        found = (await client.get(f"/api/detections/{moving}")).json()
+        assert (found["stationary"], found["stationary_since"]) == (False, None)
+    listed = (await client.get("/api/detections", params={"camera_id": "drive"})).json()
+    assert {item["id"]: item["stationary"] for item in listed["items"]} == {
+        parked: True,
+        passing: False,
+        older: False,
+    }

@@ -286,6 +286,11 @@ COLUMNS_ADDED_TO_CONTRACT_TABLES["events"] = COLUMNS_ADDED_TO_CONTRACT_TABLES["e
     "held_at": ("timestamptz", True, None),
     "hold_note": ("text", True, None),
 }
+# Issue 23 (migration 0016): things that stay put (a parked car), and when their spot was seen.
+COLUMNS_ADDED_TO_CONTRACT_TABLES["detections"] = COLUMNS_ADDED_TO_CONTRACT_TABLES["detections"] | {
+    "stationary": ("boolean", False, "false"),
+    "spot_since": ("timestamptz", True, None),
+}
 
 EXPECTED_COLUMNS = {
     table: columns | COLUMNS_ADDED_TO_CONTRACT_TABLES.get(table, {})
@@ -333,6 +338,9 @@ ADDED_INDEXES: dict[str, tuple[str, tuple[str, ...], bool]] = {
     # Issue 23 (migration 0012): one open problem of a kind per camera; the undecided ones.
     "uq_camera_problems_open": ("camera_problems", ("camera_id", "problem"), True),
     "idx_camera_problems_undecided": ("camera_problems", ("id",), False),
+    # Issue 23 (migration 0013): a camera's stationary things; a camera's recent frames.
+    "idx_detections_stationary": ("detections", ("camera_id", "detected_at"), False),
+    "idx_uploads_camera_processed": ("uploads", ("camera_id", "processed_at"), False),
 }
 
 COMPOSITE_PRIMARY_KEYS = {

@@ -31,12 +31,13 @@ def test_one_message_per_image_names_its_best_box_and_every_box():
     boxes = [
         StoredDetection(detection_id=11, object_type="person", confidence=0.81),
         StoredDetection(detection_id=12, object_type="person", confidence=0.93),
-        StoredDetection(detection_id=13, object_type="car", confidence=0.7),
+        StoredDetection(detection_id=13, object_type="car", confidence=0.7, stationary=True),
     ]
     message = detection_new_message("front_door", "/cams/front_door/1.jpg", boxes, AT)
     data = message.data
     assert (data.detection_id, data.object_type, data.confidence) == (12, "person", 0.93)
     assert [d.detection_id for d in data.detections] == [11, 12, 13]
+    assert [d.stationary for d in data.detections] == [False, False, True]  # a parked car
     assert data.objects == "2 people and 1 car"
     assert data.detected_at == AT.isoformat() and data.file_path == "/cams/front_door/1.jpg"
     # The contract's fields are all there, the additions beside them.

@@ -9,7 +9,7 @@ import zoneinfo
 
 from sqlalchemy import delete, select
 
-from homesec.contract.analysis import RiskAssessment, ScoredBy
+from homesec.contract.analysis import RiskAssessment, ScoredBy, StationaryThing
 from homesec.contract.jobs import AnalysisJob
 from homesec.models import ActivityBaseline, Camera, ClassBaseline, Detection, Event
 from homesec.policy.batching import continuation_batch_id
@@ -58,6 +58,30 @@ async def test_a_batch_to_analyse_is_read_as_of_its_first_picture(db_sessions):
     assert read.local_start == TAKEN and read.local_start.tzinfo == ZONE
     assert (read.baseline.hour, read.baseline.history_days) == (18, 0)
     assert read.calibration is None
+
+
+async def test_what_stayed_put_in_the_batchs_frames_is_read_beside_it(db_sessions):
+    ids = await seed(db_sessions)
+    parked_since = TAKEN - dt.timedelta(hours=3)
+    async with db_sessions.begin() as session:
+        session.add_all(
+            Detection(
+                camera_id=CAMERA,
+                file_path=path,
+                detected_at=TAKEN,
+                object_type="car",
+                confidence=0.8,
+                stationary=True,
+                spot_since=parked_since,
+            )
+            for path in [f"/cams/{CAMERA}/0.jpg", f"/cams/{CAMERA}/1.jpg", "/cams/other/9.jpg"]
+        )
+    job = AnalysisJob(batch_id="b-1", camera_id=CAMERA, detection_ids=ids[:1])
+    read = await read_analysis(db_sessions, job, ZONE, HALF_LIFE)
+    assert isinstance(read, ToAnalyse)
+    # The car in the person's frame, once; the batch's detections are still only the person.
+    assert read.stationary == (StationaryThing(object_type="car", since=parked_since),)
+    assert [d.detection_id for d in read.batch.detections] == ids[:1]
 
 
 async def test_an_event_written_once_counts_its_visit_once(db_sessions):

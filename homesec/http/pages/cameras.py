@@ -78,6 +78,11 @@ async def cameras_page(db: DbSession, services: ServicesDep) -> Template:
         path = await camera_queries.latest_image_path(db, camera.id)
         snapshots[camera.id] = await asyncio.to_thread(_taken_at, path)
     settings = services.settings
+    now = dt.datetime.now(dt.UTC)
+    # Things still standing: seen within the time a spot is remembered.
+    stationary = await camera_queries.stationary_things(
+        db, now - dt.timedelta(minutes=settings.stationary_forget_minutes)
+    )
     bans, notices, ftp = await asyncio.gather(
         ftp_bans(services), ftp_notices(services), server_facts(settings)
     )
@@ -89,7 +94,8 @@ async def cameras_page(db: DbSession, services: ServicesDep) -> Template:
             "cameras": cameras,
             "snapshots": snapshots,
             "roles": [role.value for role in CameraRole],
-            "now": dt.datetime.now(dt.UTC),
+            "now": now,
+            "stationary": stationary,
             "ftp": ftp,
             "bans": bans,
             "notices": notices,

@@ -247,6 +247,7 @@ class Box(msgspec.Struct, kw_only=True):
     width: int
     height: int
     label: str
+    stationary: bool = False  # a thing that stayed put (a parked car), in no visit
 
 
 class Frame(msgspec.Struct, kw_only=True):
@@ -268,10 +269,17 @@ def _image_size(path: str, roots) -> tuple[int, int] | None:
         return None
 
 
-async def _frames(detections: list[Detection], settings: Settings) -> list[Frame]:
+async def _frames(
+    detections: list[Detection], stationary: list[Detection], settings: Settings
+) -> list[Frame]:
+    """The event's frames, in order, with its own boxes and those of the things that stayed
+    put in them (drawn apart: they are not why the event was made)."""
     by_file: dict[str, list[Detection]] = {}
     for detection in detections:
         by_file.setdefault(detection.file_path, []).append(detection)
+    for detection in stationary:
+        if detection.file_path in by_file:
+            by_file[detection.file_path].append(detection)
     frames = []
     for file_path, found in by_file.items():
         size = await asyncio.to_thread(_image_size, file_path, [settings.foscam_base_path])
@@ -281,7 +289,10 @@ async def _frames(detections: list[Detection], settings: Settings) -> list[Frame
                 y=d.bbox_y,
                 width=d.bbox_width,
                 height=d.bbox_height,
-                label=f"{d.object_type or 'object'} {round((d.confidence or 0) * 100)}%",
+                label=f"{d.object_type or 'object'} · stationary"
+                if d.stationary
+                else f"{d.object_type or 'object'} {round((d.confidence or 0) * 100)}%",
+                stationary=d.stationary,
             )
             for d in found
             if None not in (d.bbox_x, d.bbox_y, d.bbox_width, d.bbox_height)
@@ -298,6 +309,15 @@ async def _frames(detections: list[Detection], settings: Settings) -> list[Frame
     return frames
 
 
+def _distinct_spots(stationary: list[Detection]) -> list[Detection]:
+    """One detection per thing that stayed put (its kind and the time its spot was first
+    seen), the latest, so a car parked through five frames is listed once."""
+    spots: dict[tuple[str | None, dt.datetime | None], Detection] = {}
+    for detection in stationary:
+        spots[(detection.object_type, detection.stationary_since)] = detection
+    return list(spots.values())
+
+
 @get("/events/{event_id:str}", include_in_schema=False)
 async def event_page(
     request: Request, db: DbSession, services: ServicesDep, event_id: RowId
@@ -311,7 +331,10 @@ async def event_page(
     filters, _ = await _filters(db, view, services.settings)
     newer, older = await dashboard.neighbours(db, event, filters)
     camera = await camera_queries.get_camera(db, event.camera_id)
-    frames = await _frames(detections, services.settings)
+    stationary = await event_queries.stationary_in_frames(
+        db, list(dict.fromkeys(d.file_path for d in detections)), event.camera_id
+    )
+    frames = await _frames(detections, stationary, services.settings)
     # The summary was written from the batch as the analyst saw it (or by an LLM, counting in
     # its own way); its frame counts are said as the facts below have them.
     summary = event.summary
@@ -333,6 +356,7 @@ async def event_page(
             "frames": frames,
             "summary": summary,
             "detections": detections,
+            "stationary": _distinct_spots(stationary),
             "newer": newer,
             "older": older,
             "feedback_levels": [level.value for level in RiskLevel],

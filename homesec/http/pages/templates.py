@@ -97,6 +97,28 @@ def breakable(name: str) -> Markup:
     return Markup("<wbr>").join(escape(part) for part in _BREAK_AFTER.split(name))
 
 
+# Kinds that are parked rather than standing somewhere.
+_PARKED_KINDS = frozenset({"car", "truck", "bus", "motorcycle", "bicycle", "boat"})
+
+
+def stationary_line(
+    object_type: str | None,
+    since: dt.datetime | None,
+    zone: dt.tzinfo | None,
+    now: dt.datetime | None = None,
+) -> str:
+    """How a thing that stayed put is told: ``stationary: parked here since 21:40`` (a
+    vehicle), ``stationary: here since Mon 07 Dec 21:40`` (anything else, seen a day ago)."""
+    where = "parked here" if (object_type or "").casefold() in _PARKED_KINDS else "here"
+    if since is None:
+        return f"stationary: {where}"
+    now = now or dt.datetime.now(dt.UTC)
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=dt.UTC)
+    style = "short" if now - since < dt.timedelta(hours=20) else "list"
+    return f"stationary: {where} since {local_time(since, zone, style)}"
+
+
 def template_config(settings: Settings) -> TemplateConfig:
     zone = local_zone(settings)
     environment = Environment(
@@ -112,6 +134,9 @@ def template_config(settings: Settings) -> TemplateConfig:
     environment.filters["duration"] = duration
     environment.filters["breakable"] = breakable
     environment.filters["shorten"] = shorten
+    environment.filters["stationary_line"] = lambda detection: stationary_line(
+        detection.object_type, detection.stationary_since, zone
+    )
     environment.globals["nav"] = NAV
     environment.globals["zone_name"] = settings.timezone or "this machine's time zone"
     environment.globals["keys_enabled"] = settings.api_key_enabled

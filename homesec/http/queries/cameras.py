@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homesec.http.errors import NotFound
@@ -83,3 +85,32 @@ async def latest_image_path(session: AsyncSession, camera_id: str) -> str | None
         .order_by(Detection.detected_at.desc(), Detection.id.desc())
         .limit(1)
     )
+
+
+class StationaryThing(msgspec.Struct, kw_only=True):
+    """A thing that stays put in a camera's view (a parked car), as the Cameras page lists it."""
+
+    object_type: str | None
+    stationary_since: dt.datetime | None  # when its spot was first seen
+    last_seen: dt.datetime
+
+
+async def stationary_things(
+    session: AsyncSession, seen_since: dt.datetime
+) -> dict[str, list[StationaryThing]]:
+    """Each camera's things that stayed put and were seen since ``seen_since`` (one per kind
+    and spot, the longest-standing first), by camera (the partial ``idx_detections_stationary``
+    index)."""
+    seen = func.max(func.coalesce(Detection.captured_at, Detection.detected_at))
+    rows = await session.execute(
+        select(Detection.camera_id, Detection.object_type, Detection.spot_since, seen)
+        .where(Detection.stationary, Detection.detected_at >= seen_since)
+        .group_by(Detection.camera_id, Detection.object_type, Detection.spot_since)
+        .order_by(Detection.camera_id, Detection.spot_since)
+    )
+    things: dict[str, list[StationaryThing]] = {}
+    for camera_id, object_type, since, last_seen in rows.all():
+        things.setdefault(camera_id, []).append(
+            StationaryThing(object_type=object_type, stationary_since=since, last_seen=last_seen)
+        )
+    return things

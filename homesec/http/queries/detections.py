@@ -23,7 +23,10 @@ class DetectionFilters(msgspec.Struct, kw_only=True):
 
 
 def to_detection(row: Detection) -> schemas.Detection:
-    return msgspec.convert(row, schemas.Detection, from_attributes=True)
+    detection = msgspec.convert(row, schemas.Detection, from_attributes=True)
+    if row.stationary:
+        detection = msgspec.structs.replace(detection, stationary_since=row.spot_since)
+    return detection
 
 
 def page_statement(filters: DetectionFilters, cursor: Cursor | None, limit: int) -> Select:

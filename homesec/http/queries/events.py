@@ -32,6 +32,7 @@ from homesec.http.pagination import (
 from homesec.http.queries import event_search
 from homesec.http.queries.detections import to_detection
 from homesec.http.schemas import events as schemas
+from homesec.http.schemas.detections import Detection as DetectionOut
 from homesec.http.schemas.detections import DetectionList
 from homesec.models import Camera, Detection, Event, RiskLevel
 from homesec.store.events import MAX_VISIT_DEPTH, decode_detection_ids
@@ -346,6 +347,25 @@ async def event_detections(session: AsyncSession, event_id: int) -> DetectionLis
         )
         rows = (await session.scalars(statement)).all()
     return DetectionList(items=[to_detection(row) for row in rows], count=len(rows))
+
+
+async def stationary_in_frames(
+    session: AsyncSession, file_paths: list[str], camera_id: str
+) -> list[DetectionOut]:
+    """The things that stayed put (a parked car) in the event's frames: stored, but in no
+    visit, so the page shows them beside the event's own detections."""
+    if not file_paths:
+        return []
+    rows = await session.scalars(
+        select(Detection)
+        .where(
+            Detection.file_path.in_(file_paths),
+            Detection.camera_id == camera_id,
+            Detection.stationary,
+        )
+        .order_by(Detection.id)
+    )
+    return [to_detection(row) for row in rows.all()]
 
 
 async def event_stats(

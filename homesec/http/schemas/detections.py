@@ -26,6 +26,10 @@ class Detection(msgspec.Struct, kw_only=True):
     # The names of the camera's zones that held where it stood (issue 23); [] in none; None
     # for detections stored before zones.
     zones: list[str] | None = None
+    # It sat, same kind, where one sat in the camera's last frames (a parked car, issue 23):
+    # stored, but it opened no visit. ``stationary_since``: when its spot was first seen.
+    stationary: bool = False
+    stationary_since: dt.datetime | None = None
 
 
 class DetectionPage(msgspec.Struct, kw_only=True):
