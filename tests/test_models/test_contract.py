@@ -338,7 +338,7 @@ ADDED_INDEXES: dict[str, tuple[str, tuple[str, ...], bool]] = {
     # Issue 23 (migration 0012): one open problem of a kind per camera; the undecided ones.
     "uq_camera_problems_open": ("camera_problems", ("camera_id", "problem"), True),
     "idx_camera_problems_undecided": ("camera_problems", ("id",), False),
-    # Issue 23 (migration 0013): a camera's stationary things; a camera's recent frames.
+    # Issue 23 (migration 0016): a camera's stationary things; a camera's recent frames.
     "idx_detections_stationary": ("detections", ("camera_id", "detected_at"), False),
     "idx_uploads_camera_processed": ("uploads", ("camera_id", "processed_at"), False),
 }
