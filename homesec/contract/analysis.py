@@ -102,6 +102,23 @@ class CameraCalibration(msgspec.Struct, frozen=True, kw_only=True):
         return next((k for k in self.kinds if k.kind == kind), None)
 
 
+class IncidentVisit(msgspec.Struct, frozen=True, kw_only=True):
+    """One visit of an incident (visits on different cameras close in time, issue 23), as the
+    engine hears of the incident a batch joins and as the incident's story tells it. Made by
+    ``store/incidents.py``; read by ``policy/prompt.py``, ``policy/scoring.py`` and
+    ``policy/incidents.py``."""
+
+    event_id: int
+    camera_id: str
+    camera_name: str
+    camera_role: str | None = None  # as set by the owner; None: guessed from the name
+    started_at: dt.datetime  # its first picture
+    ended_at: dt.datetime  # its last picture
+    # The kinds seen (policy/scene.py: person, vehicle ...), most concerning first.
+    kinds: list[str] = []
+    risk_score: int | None = None
+
+
 class AnalysisContext(msgspec.Struct, frozen=True, kw_only=True):
     """Everything an LLM engine needs to assess one batch."""
 
@@ -119,6 +136,10 @@ class AnalysisContext(msgspec.Struct, frozen=True, kw_only=True):
     # The house's mode when the batch's first picture was taken (contract.enums.HouseMode):
     # "home" scores as homesec always did; "away" and "night" weigh people more.
     house_mode: str = "home"
+    # The incident this batch joins so far, oldest first: other cameras' visits that ended
+    # within INCIDENT_WINDOW_SECONDS of it (policy/incidents.py); empty: it stands alone.
+    earlier_visits: list[IncidentVisit] = []
+    incident_window_seconds: int = 120  # INCIDENT_WINDOW_SECONDS, as the prompt tells it
 
 
 class RiskAssessment(msgspec.Struct, frozen=True, kw_only=True):

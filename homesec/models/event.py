@@ -41,6 +41,7 @@ class Event(Base):
         Index("idx_events_supersedes_event_id", "supersedes_event_id"),
         # Retention reads the held events at every run.
         Index("idx_events_held", "id", postgresql_where=text("held_at IS NOT NULL")),
+        Index("idx_events_incident_id", "incident_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,5 +72,8 @@ class Event(Base):
     # detections nor their files. The note says why, in the owner's words.
     held_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     hold_note: Mapped[str | None] = mapped_column(Text)
+    # The incident (migration 0015) this visit belongs to: visits on different cameras close in
+    # time; None: a visit alone.
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
 
     camera: Mapped[Camera] = relationship(back_populates="events", lazy="raise")

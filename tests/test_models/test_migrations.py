@@ -32,7 +32,7 @@ HOMESEC_TABLES = {
     "cameras", "detections", "events", "gpu_stats", "logs", "api_keys", "uploads",
     "camera_accounts", "class_baselines", "activity_baselines", "event_feedback",
     "alert_rules", "alerts", "alert_cursor", "notify_channels", "house_mode_changes",
-    "camera_tamper", "camera_problems", "camera_zones", "timeline_looks",
+    "camera_tamper", "camera_problems", "camera_zones", "timeline_looks", "incidents",
 }  # fmt: skip
 
 
