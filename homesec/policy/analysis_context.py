@@ -17,6 +17,7 @@ from homesec.contract.analysis import (
     CameraBaseline,
     CameraCalibration,
     DetectionSummary,
+    IncidentVisit,
 )
 from homesec.contract.jobs import AnalysisJob
 
@@ -36,6 +37,8 @@ def analysis_context(
     baseline: CameraBaseline | None = None,
     calibration: CameraCalibration | None = None,
     house_mode: str = "home",
+    earlier_visits: Sequence[IncidentVisit] = (),
+    incident_window_seconds: int = 120,
 ) -> AnalysisContext:
     """The engine's input. A baseline without history is left out: the camera's role rules
     decide alone. ``calibration``: the owner's recent feedback on the camera's events;
@@ -50,4 +53,6 @@ def analysis_context(
         baseline=baseline if baseline is not None and baseline.history_days > 0 else None,
         calibration=calibration,
         house_mode=house_mode,
+        earlier_visits=list(earlier_visits),
+        incident_window_seconds=incident_window_seconds,
     )

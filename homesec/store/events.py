@@ -80,6 +80,7 @@ class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
     started_at: dt.datetime
     is_fast_path: bool
     supersedes_event_id: int | None = None
+    incident_id: int | None = None  # the incident its visit belongs to (store/incidents.py)
 
 
 def _stored(row: Event) -> StoredEvent:
@@ -93,6 +94,7 @@ def _stored(row: Event) -> StoredEvent:
         started_at=row.started_at,
         is_fast_path=row.is_fast_path,
         supersedes_event_id=row.supersedes_event_id,
+        incident_id=row.incident_id,
     )
 
 
