@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
+
 from homesec.contract.analysis import IncidentVisit
 from homesec.policy.incidents import (
     INCIDENT_WINDOW_SECONDS,
@@ -130,3 +132,23 @@ def test_kinds_are_told_most_concerning_first():
 def test_a_new_camera_is_news():
     assert grew(["a"], ["a", "b"])
     assert not grew(["a", "b"], ["a", "b"])
+
+
+def test_a_rule_judges_an_incidents_event_by_the_incidents_score():
+    from homesec.contract.alerts import AlertRule, JudgedEvent
+    from homesec.policy.alert_rules import match_failure
+
+    event = JudgedEvent(
+        event_id=2,
+        camera_id="back_door",
+        risk_score=40,
+        risk_level="medium",
+        is_fast_path=False,
+        started_at=T0,
+    )
+    rule = AlertRule(name="high", min_risk_level="high", min_risk_score=60)
+    assert match_failure(rule, event, dt.UTC) == "risk level medium is below high"
+    in_incident = msgspec.structs.replace(
+        event, incident_id=7, incident_risk_score=85, incident_risk_level="critical"
+    )
+    assert match_failure(rule, in_incident, dt.UTC) is None
