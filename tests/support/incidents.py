@@ -35,16 +35,20 @@ async def write_visit(
     kind: str = "person",
     summary: str | None = None,
     thumbnail_dir: Path | None = None,
+    image: Path | None = None,
 ) -> StoredEvent:
     """One picture on ``camera_id`` at ``at``, read and written as a batch by the Analyst's
-    store functions (the engine's verdict given as ``score``)."""
+    store functions (the engine's verdict given as ``score``). ``image``: a real picture for
+    the dashboard (the box a person's)."""
     thumbnail = None
     if thumbnail_dir is not None:
         thumbnail = _thumbnail(thumbnail_dir, f"{camera_id}-{at.timestamp()}.jpg")
     async with sessions.begin() as session:
+        box = {"bbox_x": 60, "bbox_y": 80, "bbox_width": 160, "bbox_height": 320} if image else {}
         row = Detection(
+            **box,
             camera_id=camera_id,
-            file_path=f"/cams/{camera_id}/{at.timestamp()}.jpg",
+            file_path=str(image) if image else f"/cams/{camera_id}/{at.timestamp()}.jpg",
             detected_at=at + dt.timedelta(seconds=3),
             captured_at=at,
             object_type=kind,

@@ -44,6 +44,9 @@ class Event(msgspec.Struct, kw_only=True, omit_defaults=True):
     # ``held_at`` is set; ``hold_note`` says why. Left out while not held.
     held_at: dt.datetime | None = None
     hold_note: str | None = None
+    # The incident (issue 23) its visit belongs to: visits on different cameras close in time
+    # (/api/incidents/{id}); left out for a visit alone.
+    incident_id: int | None = None
 
 
 class EventPage(msgspec.Struct, kw_only=True, omit_defaults=True):
