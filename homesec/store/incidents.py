@@ -23,7 +23,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 import msgspec
-from sqlalchemy import exists, func, literal, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -233,6 +233,16 @@ async def _superseded_by_in(session: AsyncSession, event_ids: Sequence[int]) -> 
             break
         found |= frontier
     return sorted(found)
+
+
+# --- retention -----------------------------------------------------------------------------------
+def expired(cutoff: dt.datetime) -> ColumnElement[bool]:
+    """Ended before the cutoff with none of its events staying (retention deletes them in the
+    same transaction, just before)."""
+    staying = exists(
+        select(literal(1)).where(Event.incident_id == Incident.id, ~event_rows.expired(cutoff))
+    )
+    return and_(Incident.ended_at < cutoff, ~staying)
 
 
 # --- the owner's review --------------------------------------------------------------------------

@@ -157,3 +157,24 @@ async def test_reviewing_an_incident_reviews_its_visits(db_sessions):
         [incident] = list(await session.scalars(select(Incident)))
     assert reviewed == {a.id: True, b.id: True, alone.id: False}
     assert incident.reviewed
+
+
+async def test_retention_takes_an_incident_with_the_last_of_its_events(db_sessions):
+    from homesec.policy.retention import RetentionCutoffs
+    from homesec.store.retention import remove_expired_rows
+
+    await seed_cameras(db_sessions)
+    await visit(db_sessions, "driveway", NIGHT)
+    _, b = await visit(db_sessions, "back_door", NIGHT + dt.timedelta(seconds=60))
+    between = RetentionCutoffs(data=NIGHT + dt.timedelta(seconds=30), logs=NIGHT)
+    dry = await remove_expired_rows(db_sessions, between, with_images=False, dry_run=True)
+    assert (dry.events, dry.incidents) == (1, 0)  # the back door's visit stays: so does it
+    gone = await remove_expired_rows(db_sessions, between, with_images=False, dry_run=False)
+    assert (gone.events, gone.incidents) == (1, 0)
+    assert [i.id for i in await incidents(db_sessions)] == [b.incident_id]
+    after = RetentionCutoffs(data=NIGHT + dt.timedelta(hours=1), logs=NIGHT)
+    dry = await remove_expired_rows(db_sessions, after, with_images=False, dry_run=True)
+    assert (dry.events, dry.incidents) == (1, 1)
+    gone = await remove_expired_rows(db_sessions, after, with_images=False, dry_run=False)
+    assert (gone.events, gone.incidents) == (1, 1)
+    assert await incidents(db_sessions) == []
