@@ -778,7 +778,7 @@ PERSON_EARLIER = [("person", 0.9, NIGHT - dt.timedelta(days=1), (10, 20, 30, 60)
 
 
 async def test_feedback_on_a_cameras_events_scores_its_next_event_lower_and_says_why(
-    build, db_sessions, redis_client, server
+    build, db_sessions, redis_client, server, tmp_path
 ):
     # Five earlier visits of a person at the front door, scored by the analyst; the owner marks
     # four false alarms and says the fifth should have been critical.
@@ -799,7 +799,10 @@ async def test_feedback_on_a_cameras_events_scores_its_next_event_lower_and_says
         detection_ids=await seed(db_sessions, camera_id="back_door"),
     )
     job = make_job(ids)
-    await _analyse(build(), redis_client, job, elsewhere)
+    # Incidents off: the two cameras' batches at one moment would be one story (scored as such
+    # in the incidents' tests); here each camera is judged on its own feedback.
+    alone = analyst_settings(tmp_path, max_retries=MAX_RETRIES, incident_window_seconds=0)
+    await _analyse(build(settings=alone), redis_client, job, elsewhere)
     by_batch = {event.batch_id: event for event in await stored_events(db_sessions)}
     event = by_batch[job.batch_id]
     assert assess_by_rules(expected_context(ids)).risk_score == 88  # without the feedback

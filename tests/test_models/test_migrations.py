@@ -78,7 +78,7 @@ def fresh_database_url(postgres_server_url: str, database_url: str) -> Iterator[
 def test_the_package_reaches_the_migrations_through_its_link() -> None:
     assert MIGRATIONS_DIR == REPO_ROOT / "homesec" / "migrations"
     assert MIGRATIONS_DIR.resolve() == REPO_ROOT / "migrations"
-    assert head_revision() == "0014"
+    assert head_revision() == "0015"
 
 
 def test_an_installed_wheel_migrates_a_database(fresh_database_url: str, tmp_path: Path) -> None:
