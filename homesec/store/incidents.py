@@ -73,7 +73,13 @@ async def _near_in(
     ended = func.coalesce(Event.ended_at, Event.started_at)
     rows = await session.execute(
         select(Event.id, Event.camera_id, Event.started_at, ended.label("ended"), Event.incident_id)
-        .where(ended >= started_at - window, Event.started_at <= ended_at + window, *_is_visit())
+        .where(
+            ended >= started_at - window,
+            # A visit spans at most LOOKBACK: a lower bound the started_at index can use.
+            Event.started_at >= started_at - window - event_rows.LOOKBACK,
+            Event.started_at <= ended_at + window,
+            *_is_visit(),
+        )
         .order_by(Event.started_at, Event.id)
     )
     return [
