@@ -146,7 +146,10 @@ async def record_event(
     """Write the batch's event, place it in its incident and count its visit, in one
     transaction; returns the event and whether this call wrote it (False: another analyst was
     first, and did all of it)."""
+    joins = incident_rules is not None and incident_rules.window_seconds > 0
     async with sessions.begin() as session:
+        if joins:
+            await incidents.lock_joins_in(session)  # before any event row is locked
         event, inserted = await events.insert_event_in(
             session, job, read.batch, assessment, risk_level, scored_by=scored_by
         )

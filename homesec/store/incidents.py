@@ -155,6 +155,14 @@ async def story_before_in(
     return await visits_in(session, sorted(ids))
 
 
+async def lock_joins_in(session: AsyncSession) -> None:
+    """Take the incidents' lock for the rest of the caller's transaction. The Analyst takes it
+    before it writes its event: a writer that locked event rows (its visit's fast-path verdicts)
+    and then waited for this lock could deadlock with the holder updating those rows' incident;
+    taking it first orders them. Re-entrant within a transaction."""
+    await session.execute(select(func.pg_advisory_xact_lock(JOIN_LOCK_KEY)))
+
+
 async def join_in(
     session: AsyncSession,
     event_id: int,
@@ -167,7 +175,7 @@ async def join_in(
     stands alone. Joins the caller's transaction (the Analyst's write)."""
     if window_seconds <= 0:
         return None
-    await session.execute(select(func.pg_advisory_xact_lock(JOIN_LOCK_KEY)))
+    await lock_joins_in(session)
     row = await session.get(Event, event_id)
     if row is None or row.batch_id.startswith(REANALYSIS_PREFIX):
         return None
