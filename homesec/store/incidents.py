@@ -8,8 +8,9 @@ outcome.
 - :func:`join_in`: in the Analyst's write transaction, the new event joins (or starts) its
   incident. Concurrent analysts are serialised by a transaction-scoped advisory lock: two
   visits written at once on two cameras must make one incident, not two, and a row lock cannot
-  guard an incident that does not exist yet. The lock is held only for the few statements
-  between it and the commit of one event.
+  guard an incident that does not exist yet. The Analyst takes it first in its write
+  (:func:`lock_joins_in`), so event writes are serialised for the few statements of one
+  event's transaction.
 - :func:`review_incident`: the owner's review of an incident reviews its visits.
 
 A *visit* is an event nothing supersedes (see :mod:`homesec.store.events`, ``link_visit``);
