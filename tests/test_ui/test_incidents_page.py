@@ -115,6 +115,12 @@ async def test_an_incident_is_one_line_that_opens_into_its_visits(
         reviewed = dict((await session.execute(select(Event.id, Event.reviewed))).all())
     assert reviewed == {lone.id: False, first.id: True, second.id: True, third.id: True}
 
+    # A visit's own page says it is part of the incident, and leads there.
+    await page.goto(f"{base}/events/{second.id}")
+    assert await page.get_attribute("#incident-link", "href") == f"/incidents/{incident}"
+    await no_horizontal_scroll(page)
+    await _shoot(page, "event")
+
     # The list of what is left to review: the lone visit only.
     await page.goto(base + "/")
     assert [await v.get_attribute("data-id") for v in await lines.all()] == [str(lone.id)]
@@ -128,6 +134,3 @@ async def test_an_incident_is_one_line_that_opens_into_its_visits(
     await wide.goto(f"{base}/incidents/{incident}")
     await no_horizontal_scroll(wide)
     await _shoot(wide, "incident")
-    # A visit's own page leads to its incident.
-    await wide.goto(f"{base}/events/{first.id}")
-    assert await wide.get_attribute("#incident-link", "href") == f"/incidents/{incident}"
