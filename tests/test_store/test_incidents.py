@@ -178,3 +178,17 @@ async def test_retention_takes_an_incident_with_the_last_of_its_events(db_sessio
     gone = await remove_expired_rows(db_sessions, after, with_images=False, dry_run=False)
     assert (gone.events, gone.incidents) == (1, 1)
     assert await incidents(db_sessions) == []
+
+
+async def test_an_incident_is_reviewed_once_each_of_its_visits_is(db_sessions):
+    from homesec.store.events import review_event
+
+    await seed_cameras(db_sessions)
+    _, a = await visit(db_sessions, "driveway", NIGHT)
+    _, b = await visit(db_sessions, "back_door", NIGHT + dt.timedelta(seconds=60))
+    assert await review_event(db_sessions, a.id, reviewed=True)
+    assert [i.reviewed for i in await incidents(db_sessions)] == [False]
+    assert await review_event(db_sessions, b.id, reviewed=True)
+    assert [i.reviewed for i in await incidents(db_sessions)] == [True]
+    assert await review_event(db_sessions, a.id, reviewed=False)
+    assert [i.reviewed for i in await incidents(db_sessions)] == [False]
