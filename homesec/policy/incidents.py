@@ -94,6 +94,17 @@ def joining(visit: VisitSpan, recent: Sequence[VisitSpan], window_seconds: float
     return Joining(incident_id=incident, loose=loose)
 
 
+def told_before(visit: VisitSpan, members: Sequence[VisitSpan]) -> list[VisitSpan]:
+    """The incident's visits to tell the engine before ``visit``: all but those of its own
+    camera that overlap it (its own preliminary, fast-path verdict: the same visit)."""
+    return [
+        member
+        for member in members
+        if member.event_id != visit.event_id
+        and not (member.camera_id == visit.camera_id and gap_seconds(member, visit) == 0)
+    ]
+
+
 def incident_score(scores: Sequence[int | None]) -> int | None:
     """The incident's score: its story's latest assessment saw every visit before it, and an
     incident never scores below its worst visit (a cautious house: one visit's alarm is not

@@ -37,6 +37,7 @@ from homesec.policy.incidents import (
     incident_score,
     joining,
     story_line,
+    told_before,
     told_kinds,
 )
 from homesec.policy.risk import risk_level
@@ -153,7 +154,27 @@ async def story_before_in(
     ids = set(joined.loose)
     if joined.incident_id is not None:
         ids |= set(await _member_ids_in(session, joined.incident_id))
-    return await visits_in(session, sorted(ids))
+    spans = await _spans_in(session, sorted(ids))
+    return await visits_in(session, [span.event_id for span in told_before(probe, spans)])
+
+
+async def _spans_in(session: AsyncSession, event_ids: Sequence[int]) -> list[VisitSpan]:
+    if not event_ids:
+        return []
+    rows = await session.execute(
+        select(Event.id, Event.camera_id, Event.started_at, Event.ended_at).where(
+            Event.id.in_(list(event_ids))
+        )
+    )
+    return [
+        VisitSpan(
+            event_id=row.id,
+            camera_id=row.camera_id,
+            started_at=row.started_at,
+            ended_at=row.ended_at or row.started_at,
+        )
+        for row in rows
+    ]
 
 
 async def lock_joins_in(session: AsyncSession) -> None:

@@ -18,6 +18,7 @@ from homesec.policy.incidents import (
     incident_score,
     joining,
     story_line,
+    told_before,
     told_kinds,
 )
 
@@ -152,3 +153,13 @@ def test_a_rule_judges_an_incidents_event_by_the_incidents_score():
         event, incident_id=7, incident_risk_score=85, incident_risk_level="critical"
     )
     assert match_failure(rule, in_incident, dt.UTC) is None
+
+
+def test_a_visits_own_preliminary_verdict_is_not_told_as_an_earlier_visit():
+    batch = span(0, "back_door", 60, 90)
+    members = [
+        span(1, "driveway", 0, 20, incident=3),
+        span(2, "back_door", 60, 60, incident=3),  # its fast-path verdict: the same visit
+        span(4, "back_door", 10, 15, incident=3),  # an earlier visit of its camera: the story
+    ]
+    assert [m.event_id for m in told_before(batch, members)] == [1, 4]

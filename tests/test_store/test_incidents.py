@@ -192,3 +192,31 @@ async def test_an_incident_is_reviewed_once_each_of_its_visits_is(db_sessions):
     assert [i.reviewed for i in await incidents(db_sessions)] == [True]
     assert await review_event(db_sessions, a.id, reviewed=False)
     assert [i.reviewed for i in await incidents(db_sessions)] == [False]
+
+
+async def test_a_batch_after_its_own_fast_path_verdict_hears_only_the_other_cameras(db_sessions):
+    """The back door's fast-path verdict joined the driveway's incident; the back door's batch,
+    holding that picture, is told of the driveway only, then supersedes its fast-path verdict."""
+    await seed_cameras(db_sessions)
+    await visit(db_sessions, "driveway", NIGHT)
+    seen = NIGHT + dt.timedelta(seconds=60)
+    detection = await person(db_sessions, "back_door", seen)
+    fast_job = AnalysisJob(
+        batch_id=f"fast-{detection}", camera_id="back_door", detection_ids=[detection],
+        is_fast_path=True,
+    )  # fmt: skip
+    verdict = RiskAssessment(risk_score=70, summary="s", reasoning="r")
+    read = await read_analysis(db_sessions, fast_job, ZONE, HALF_LIFE, 120)
+    fast, _ = await record_event(
+        db_sessions, fast_job, read, verdict, "high", SCORER, HALF_LIFE, RULES
+    )
+    assert fast.incident_id is not None
+    more = await person(db_sessions, "back_door", seen + dt.timedelta(seconds=10))
+    job = AnalysisJob(batch_id="b-door", camera_id="back_door", detection_ids=[detection, more])
+    read = await read_analysis(db_sessions, job, ZONE, HALF_LIFE, 120)
+    assert isinstance(read, ToAnalyse)
+    assert [v.camera_id for v in read.incident_so_far] == ["driveway"]
+    final, _ = await record_event(db_sessions, job, read, verdict, "high", SCORER, HALF_LIFE, RULES)
+    assert final.incident_id == fast.incident_id and final.supersedes_event_id == fast.id
+    [incident] = await incidents(db_sessions)
+    assert incident.summary == "A person at Driveway at 02:09, then at Back Door at 02:10."
