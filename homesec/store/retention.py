@@ -59,10 +59,10 @@ def _expired_tables(cutoffs: RetentionCutoffs) -> list[tuple[str, type, ColumnEl
     return [
         ("detections", Detection, detections.expired(cutoffs.data)),
         ("events", Event, events.expired(cutoffs.data)),
-        ("gpu_stats", GPUStats, gpu_stats.expired(cutoffs.data)),
-        ("logs", Log, logs.expired(cutoffs.logs)),
         # After the events: an incident goes with the last of its events.
         ("incidents", Incident, incidents.expired(cutoffs.data)),
+        ("gpu_stats", GPUStats, gpu_stats.expired(cutoffs.data)),
+        ("logs", Log, logs.expired(cutoffs.logs)),
     ]
 
 

@@ -19,12 +19,12 @@ from PIL import Image, UnidentifiedImageError
 from homesec.http import status
 from homesec.http.errors import ApiError
 from homesec.http.media import resolve_media
-from homesec.http.pages import incident_lines
 from homesec.http.pagination import decode_cursor
 from homesec.http.params import RowId
 from homesec.http.queries import cameras as camera_queries
 from homesec.http.queries import dashboard
 from homesec.http.queries import events as event_queries
+from homesec.http.queries import incidents as incident_queries
 from homesec.http.schemas.detections import Detection
 from homesec.http.services import DbSession, ServicesDep
 from homesec.models import RiskLevel
@@ -174,7 +174,7 @@ async def events_page(request: Request, db: DbSession, services: ServicesDep) ->
     page = await event_queries.list_events(db, filters, position, PAGE_SIZE)
     cameras = (await camera_queries.list_cameras(db)).items
     empty = None if page.items else await _empty_reason(db, services, view, cameras)
-    events = incident_lines.one_line_per_incident(page.items)  # one line per incident
+    events = incident_queries.one_line_per_incident(page.items)  # one line per incident
     return Template(
         template_name="events.html",
         context={
@@ -182,7 +182,7 @@ async def events_page(request: Request, db: DbSession, services: ServicesDep) ->
             "active": "/",
             "view": view,
             "events": events,
-            "incidents": await incident_lines.incidents_of(db, events),
+            "incidents": await incident_queries.incidents_of(db, events),
             "cards": await dashboard.event_cards(db, page.items),
             "camera_names": {camera.id: camera.name for camera in cameras},
             "cameras": cameras,
@@ -206,7 +206,7 @@ async def event_row(
         return Response(None, status_code=204)
     event = await event_queries.get_event(db, event_id)
     cameras = (await camera_queries.list_cameras(db)).items
-    incidents = await incident_lines.incidents_of(db, [event])  # an incident's line instead
+    incidents = await incident_queries.incidents_of(db, [event])  # an incident's line instead
     return Template(
         template_name="incident_row.html" if incidents else "event_row.html",
         context={

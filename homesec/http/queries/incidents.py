@@ -13,6 +13,7 @@ from homesec.http.errors import NotFound
 from homesec.http.pagination import Cursor, after, split_page
 from homesec.http.queries.events import to_events
 from homesec.http.schemas import incidents as schemas
+from homesec.http.schemas.events import Event as EventOut
 from homesec.models import Camera, Event, Incident, RiskLevel
 
 
@@ -107,4 +108,28 @@ async def get_incident(session: AsyncSession, incident_id: int) -> schemas.Incid
     return schemas.IncidentDetail(
         **{field: getattr(incident, field) for field in incident.__struct_fields__},
         visits=await to_events(session, list(events)),
+    )
+
+
+# --- the events list: one line per incident ------------------------------------------------------
+def one_line_per_incident(events: list[EventOut]) -> list[EventOut]:
+    """The list's events with an incident's visits folded into one line: its newest visit on
+    the list stands for it (the list is newest first), the others are left out."""
+    shown: list[EventOut] = []
+    seen: set[int] = set()
+    for event in events:
+        if event.incident_id is not None:
+            if event.incident_id in seen:
+                continue
+            seen.add(event.incident_id)
+        shown.append(event)
+    return shown
+
+
+async def incidents_of(
+    session: AsyncSession, events: list[EventOut]
+) -> dict[int, schemas.Incident]:
+    """The incidents of the list's events, by id."""
+    return await incidents_by_id(
+        session, [event.incident_id for event in events if event.incident_id is not None]
     )
