@@ -135,6 +135,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     timezone: str | None = None
     # The cameras' habits (baselines): each day's weight halves after this many days.
     baseline_half_life_days: float = 30.0
+    # Visits on different cameras this close in time are one incident (policy/incidents.py);
+    # 0 turns incidents off.
+    incident_window_seconds: int = 120
 
     # --- operations -------------------------------------------------------------------------
     gpu_poll_interval_seconds: float = 5.0
@@ -639,6 +642,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "RISK_BANDS": ("risk_bands", _parse_risk_bands),
     "HOMESEC_TIMEZONE": ("timezone", _parse_timezone),
     "BASELINE_HALF_LIFE_DAYS": ("baseline_half_life_days", _parse_float(1, 3650)),
+    "INCIDENT_WINDOW_SECONDS": ("incident_window_seconds", _parse_int(0, 3600)),
     "GPU_POLL_INTERVAL_SECONDS": ("gpu_poll_interval_seconds", _parse_float(0, exclusive_min=True)),
     "LOG_LEVEL": ("log_level", _parse_choice(LOG_LEVELS, upper=True)),
     "API_KEY_ENABLED": ("api_key_enabled", _parse_bool),

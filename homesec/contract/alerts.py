@@ -93,6 +93,24 @@ class JudgedEvent(msgspec.Struct, frozen=True, kw_only=True):
     confidences: dict[str, float] = {}  # object class -> its best confidence in the event
     house_mode: str = "home"  # the house's mode when the event started
     zones: tuple[str, ...] = ()  # the zones its detections stood in (issue 23)
+    # The incident its visit belongs to (visits on different cameras close in time, issue 23)
+    # and the incident's verdict on the whole story: rules judge that where it is given.
+    incident_id: int | None = None
+    incident_risk_score: int | None = None
+    incident_risk_level: str | None = None
+
+    @property
+    def judged_score(self) -> int | None:
+        """The score a rule judges: the incident's when the event is part of one."""
+        if self.incident_id is not None and self.incident_risk_score is not None:
+            return max(self.incident_risk_score, self.risk_score or 0)
+        return self.risk_score
+
+    @property
+    def judged_level(self) -> str | None:
+        if self.incident_id is not None and self.incident_risk_level is not None:
+            return self.incident_risk_level
+        return self.risk_level
 
 
 class AnnouncedEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -112,6 +130,12 @@ class AnnouncedEvent(msgspec.Struct, frozen=True, kw_only=True):
     object_types: tuple[str, ...]
     thumbnail_path: str | None  # the most confident detection's that has one
     image_path: str | None = None  # the uploaded image of the most confident detection
+    # The incident its visit belongs to, if any: its id, its story so far in words and its
+    # verdict on the whole story (issue 23).
+    incident_id: int | None = None
+    story: str | None = None
+    incident_risk_level: str | None = None
+    incident_risk_score: int | None = None
 
 
 class AlertMessage(msgspec.Struct, frozen=True, kw_only=True):
@@ -134,6 +158,10 @@ class AlertMessage(msgspec.Struct, frozen=True, kw_only=True):
     thumbnail_path: str | None = None  # the best detection's thumbnail, for channels that attach
     update: bool = False
     object_types: tuple[str, ...] = ()
+    # The incident (visits on different cameras close in time) and its story so far; None: a
+    # visit alone.
+    incident_id: int | None = None
+    story: str | None = None
 
 
 class DeliveryResult(msgspec.Struct, frozen=True, kw_only=True):

@@ -110,6 +110,23 @@ class StationaryThing(msgspec.Struct, frozen=True, kw_only=True):
     since: dt.datetime  # when its spot was first seen
 
 
+class IncidentVisit(msgspec.Struct, frozen=True, kw_only=True):
+    """One visit of an incident (visits on different cameras close in time, issue 23), as the
+    engine hears of the incident a batch joins and as the incident's story tells it. Made by
+    ``store/incidents.py``; read by ``policy/prompt.py``, ``policy/scoring.py`` and
+    ``policy/incidents.py``."""
+
+    event_id: int
+    camera_id: str
+    camera_name: str
+    camera_role: str | None = None  # as set by the owner; None: guessed from the name
+    started_at: dt.datetime  # its first picture
+    ended_at: dt.datetime  # its last picture
+    # The kinds seen (policy/scene.py: person, vehicle ...), most concerning first.
+    kinds: list[str] = []
+    risk_score: int | None = None
+
+
 class AnalysisContext(msgspec.Struct, frozen=True, kw_only=True):
     """Everything an LLM engine needs to assess one batch."""
 
@@ -130,6 +147,10 @@ class AnalysisContext(msgspec.Struct, frozen=True, kw_only=True):
     # The things that stayed put in the batch's frames (a parked car): context, never the
     # reason; their detections are not in ``detections``.
     stationary: list[StationaryThing] = []
+    # The incident this batch joins so far, oldest first: other cameras' visits that ended
+    # within INCIDENT_WINDOW_SECONDS of it (policy/incidents.py); empty: it stands alone.
+    earlier_visits: list[IncidentVisit] = []
+    incident_window_seconds: int = 120  # INCIDENT_WINDOW_SECONDS, as the prompt tells it
 
 
 class RiskAssessment(msgspec.Struct, frozen=True, kw_only=True):

@@ -26,6 +26,9 @@ class SecurityEventData(msgspec.Struct, frozen=True, kw_only=True):
     # homesec's addition: the visit's preliminary (fast-path) event this final verdict replaces;
     # a client showing one entry per visit folds that one into this.
     supersedes_event_id: int | None = None
+    # homesec's addition (issue 23): the incident the event's visit joined (visits on different
+    # cameras close in time); a client showing one entry per incident folds it into that entry.
+    incident_id: int | None = None
 
 
 class SecurityEventMessage(msgspec.Struct, frozen=True, kw_only=True):

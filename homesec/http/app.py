@@ -22,6 +22,7 @@ from homesec.http.openapi import complete_document
 from homesec.http.pages import alerts as alert_pages
 from homesec.http.pages import cameras as camera_pages
 from homesec.http.pages import events as event_pages
+from homesec.http.pages import incidents as incident_pages
 from homesec.http.pages import login
 from homesec.http.pages import stats as stats_pages
 from homesec.http.pages import system as system_pages
@@ -44,6 +45,7 @@ from homesec.http.routes.events import EventController
 from homesec.http.routes.feedback import FeedbackController
 from homesec.http.routes.ftp import FtpBanController
 from homesec.http.routes.house_mode import HouseModeController
+from homesec.http.routes.incidents import IncidentController
 from homesec.http.routes.logs import LogController
 from homesec.http.routes.stats import StatsController
 from homesec.http.routes.system import SystemController
@@ -130,6 +132,7 @@ def create_app(
             CameraAccountController,
             CameraZoneController,
             EventController,
+            IncidentController,
             FeedbackController,
             DetectionController,
             LogController,
@@ -145,6 +148,7 @@ def create_app(
             event_pages.events_page,
             event_pages.event_page,
             event_pages.event_row,
+            incident_pages.incident_page,
             timeline_pages.timeline_page,
             camera_pages.cameras_page,
             zone_pages.zones_page,

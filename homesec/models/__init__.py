@@ -22,6 +22,7 @@ from homesec.models.event import Event
 from homesec.models.event_feedback import EventFeedback
 from homesec.models.gpu_stats import GPUStats
 from homesec.models.house_mode_change import HouseModeChange
+from homesec.models.incident import Incident
 from homesec.models.log import Log
 from homesec.models.notify_channel import NotifyChannelRow
 from homesec.models.timeline_look import TimelineLook
@@ -47,6 +48,7 @@ __all__ = [
     "FeedbackKind",
     "GPUStats",
     "HouseModeChange",
+    "Incident",
     "Log",
     "LogSource",
     "NotifyChannelRow",

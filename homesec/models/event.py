@@ -40,6 +40,7 @@ class Event(Base):
         CheckConstraint("risk_score >= 0 AND risk_score <= 100", name="risk_score_range"),
         CheckConstraint(one_of("risk_level", RiskLevel), name="risk_level_valid"),
         Index("idx_events_supersedes_event_id", "supersedes_event_id"),
+        Index("idx_events_incident_id", "incident_id"),
         # Retention reads the held events at every run.
         Index("idx_events_held", "id", postgresql_where=text("held_at IS NOT NULL")),
         Index("idx_events_search_document", "search_document", postgresql_using="gin"),
@@ -64,6 +65,9 @@ class Event(Base):
     supersedes_event_id: Mapped[int | None] = mapped_column(
         ForeignKey("events.id", ondelete="SET NULL")
     )
+    # The incident (migration 0017) this visit belongs to: visits on different cameras close in
+    # time; None: a visit alone.
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
     # Who scored it: "rules", "openai", "vllm"; the model (None for the rules); the prompt's
     # (or the rules') version.
     scored_by_engine: Mapped[str | None] = mapped_column(String(32))

@@ -17,6 +17,11 @@ def dashboard_link(base_url: str, event_id: int | None) -> str:
     return f"{base}/events/{event_id}" if event_id is not None else f"{base}/"
 
 
+def incident_link(base_url: str, incident_id: int) -> str:
+    """Where the dashboard shows the incident: its story and its visits."""
+    return f"{base_url.rstrip('/')}/incidents/{incident_id}"
+
+
 def base_url(public_url: str | None, host: str, port: int) -> str:
     if public_url:
         return public_url
@@ -43,6 +48,9 @@ def compose(
     update, the alert it updates)."""
     local = event.started_at.astimezone(zone)
     risk_level, risk_score = event.risk_level, event.risk_score
+    if event.incident_id is not None and event.incident_risk_level is not None:
+        # One incident, one alert: its band is the incident's, on the whole story.
+        risk_level, risk_score = event.incident_risk_level, event.incident_risk_score
     band = f"{risk_level or 'unscored'}" + (f" {risk_score}" if risk_score is not None else "")
     what = describe_objects(event.object_types)
     update = kind == AlertKind.UPDATE
@@ -50,8 +58,11 @@ def compose(
     if update:
         title = f"Update: {title}"
     link = dashboard_link(link_base, event.event_id)
+    if event.incident_id is not None:
+        link = incident_link(link_base, event.incident_id)
     lines = [
         f"{event.camera_name}, {local:%a %d %b %H:%M:%S}: risk {band}.",
+        event.story or "",
         event.summary or "",
         link,
     ]
@@ -72,6 +83,8 @@ def compose(
         thumbnail_path=event.thumbnail_path,
         update=update,
         object_types=event.object_types,
+        incident_id=event.incident_id,
+        story=event.story,
     )
 
 

@@ -80,12 +80,12 @@ def match_failure(rule: AlertRule, event: JudgedEvent, zone: dt.tzinfo | None) -
     """Why ``rule`` does not match ``event`` (its first failing condition), or None: it does."""
     if not rule.enabled:
         return "the rule is disabled"
-    if rule.min_risk_level is not None and level_rank(event.risk_level) < level_rank(
-        rule.min_risk_level
-    ):
-        return f"risk level {event.risk_level} is below {rule.min_risk_level}"
-    if rule.min_risk_score is not None and (event.risk_score or 0) < rule.min_risk_score:
-        return f"risk score {event.risk_score} is below {rule.min_risk_score}"
+    # An event of an incident is judged by the incident's verdict on the whole story.
+    level, score = event.judged_level, event.judged_score
+    if rule.min_risk_level is not None and level_rank(level) < level_rank(rule.min_risk_level):
+        return f"risk level {level} is below {rule.min_risk_level}"
+    if rule.min_risk_score is not None and (score or 0) < rule.min_risk_score:
+        return f"risk score {score} is below {rule.min_risk_score}"
     if rule.camera_ids and event.camera_id not in rule.camera_ids:
         return f"camera {event.camera_id} is not one of the rule's"
     if rule.fast_path is not None and event.is_fast_path != rule.fast_path:
@@ -134,7 +134,7 @@ def decide(
         return Verdict(None, failure)
     if cooling_down(rule, last_alerted_at, now):
         return Verdict(AlertStatus.SUPPRESSED_COOLDOWN, "within the rule's cooldown")
-    if event.risk_level != "critical" and in_quiet_hours(quiet_hours, now.astimezone(zone)):
+    if event.judged_level != "critical" and in_quiet_hours(quiet_hours, now.astimezone(zone)):
         return Verdict(AlertStatus.SUPPRESSED_QUIET_HOURS, "quiet hours (not critical)")
     return Verdict(AlertStatus.PENDING, "matches")
 

@@ -17,6 +17,7 @@ from homesec.contract.analysis import (
     CameraBaseline,
     CameraCalibration,
     DetectionSummary,
+    IncidentVisit,
     StationaryThing,
 )
 from homesec.contract.jobs import AnalysisJob
@@ -38,6 +39,8 @@ def analysis_context(
     calibration: CameraCalibration | None = None,
     house_mode: str = "home",
     stationary: Sequence[StationaryThing] = (),
+    earlier_visits: Sequence[IncidentVisit] = (),
+    incident_window_seconds: int = 120,
 ) -> AnalysisContext:
     """The engine's input. A baseline without history is left out: the camera's role rules
     decide alone. ``calibration``: the owner's recent feedback on the camera's events;
@@ -54,4 +57,6 @@ def analysis_context(
         calibration=calibration,
         house_mode=house_mode,
         stationary=list(stationary),
+        earlier_visits=list(earlier_visits),
+        incident_window_seconds=incident_window_seconds,
     )

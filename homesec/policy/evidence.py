@@ -18,7 +18,8 @@ unpacking the rest; a tar needs an app on a phone). Inside one folder, ``homesec
   box's* key can only be told on the box (or by comparing fingerprints);
 - ``README.txt``: what the archive is and how to check it (listed in the manifest too).
 
-Only events are exported: incidents spanning several cameras do not exist in homesec yet.
+Only events are exported: an incident across cameras (docs/incidents.md) is exported visit by
+visit, each its own archive.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from homesec.policy import scene, scoring
 
 # Recorded on every event an LLM scored (events.prompt_version): raise it when the prompt's
 # wording or data changes, so verdicts of different prompts can be told apart.
-PROMPT_VERSION = "prompt-5"
+PROMPT_VERSION = "prompt-6"  # prompt-5: what stayed put; prompt-6: the incident so far
 MAX_CAMERA_NAME_CHARS = 80
 MAX_OBJECTS_CHARS = 300
 MAX_LABEL_CHARS = 40
@@ -80,6 +80,11 @@ one named street or pavement is public ground and matters less.
 the fence, a statue): seen on the same spot in the camera's earlier frames. It is the scenery, \
 not this activity: it is not among the detections; do not score it, and a parked vehicle is not \
 someone arriving by vehicle.
+- "incident" lists what other cameras of the house saw just before this batch (within \
+"window_seconds"), oldest first: one story, such as a person at the driveway, then at the back \
+door. Score the whole story: one person moving from one entrance to another, or round the \
+house, in the dark is more concerning than either sighting alone; a delivery walking from the \
+street to the front door by day is not. Tell the story in the summary.
 - Use only the data given. Do not assume anything that is not in it.
 
 The message from the user contains one block between {DATA_BEGIN} and {DATA_END}. It is \
@@ -180,6 +185,31 @@ def owner_feedback(context: AnalysisContext) -> dict[str, Any] | str:
     }
 
 
+def incident_data(context: AnalysisContext) -> dict[str, Any] | str:
+    """The incident this batch joins as data (other cameras' visits just before it, oldest
+    first), or that it stands alone."""
+    if not context.earlier_visits:
+        return "no other camera saw anything just before"
+    zone = context.local_time.tzinfo
+    visits = sorted(context.earlier_visits, key=lambda v: (v.started_at, v.event_id))
+    return {
+        "window_seconds": context.incident_window_seconds,
+        "earlier_visits": [
+            {
+                "camera_name": sanitize_text(visit.camera_name, MAX_CAMERA_NAME_CHARS),
+                "camera_role": scoring.camera_role(visit.camera_name, visit.camera_role).role.value,
+                "local_time": visit.started_at.astimezone(zone).isoformat(timespec="seconds"),
+                "seconds_before_this": max(
+                    0, round((context.local_time - visit.ended_at).total_seconds())
+                ),
+                "objects": [scene.noun(kind, 1) for kind in visit.kinds],
+                "risk_score": visit.risk_score,
+            }
+            for visit in visits
+        ],
+    }
+
+
 def prompt_data(context: AnalysisContext) -> dict[str, Any]:
     """The facts the model sees, as plain data (also what tests inspect)."""
     counts = Counter(sanitize_text(d.object_type, MAX_LABEL_CHARS) for d in context.detections)
@@ -201,6 +231,7 @@ def prompt_data(context: AnalysisContext) -> dict[str, Any]:
         "house_history": house_history(context),
         "owner_feedback": owner_feedback(context),
         "house_mode": context.house_mode,
+        "incident": incident_data(context),
         "minimum_score": floor.score if floor is not None else 0,
         "detection_count": len(context.detections),
         "counts_by_object_type": dict(counts.most_common()),

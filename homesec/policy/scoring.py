@@ -52,7 +52,7 @@ from homesec.policy.scene import (
 from homesec.policy.zone_scoring import zone_part
 from homesec.settings import RiskBands
 
-RULES_VERSION = "rules-4"  # rules-4: the owner's zones and the house's mode
+RULES_VERSION = "rules-5"  # rules-5: a person across cameras (incidents); rules-4: zones, mode
 
 # --- camera roles ------------------------------------------------------------------------------
 # Words of a camera's name that say what it watches; the first role in this order whose word
@@ -247,6 +247,12 @@ LOITER_POINTS: dict[CameraRole, tuple[int, int, int, int]] = {
     _R.INDOOR: (0, 0, 10, 10),
 }
 WEAPON_WITH_PERSON_POINTS = 30
+# A person seen just before on another camera of the house, off the street (an incident,
+# policy/incidents.py): one person moving round the house. Points by time of day (day, evening,
+# dawn, night), and a few more for each further camera.
+ACROSS_CAMERAS_POINTS = (5, 10, 15, 20)
+ACROSS_EACH_MORE_POINTS = 5
+MAX_ACROSS_CAMERAS_POINTS = 30
 # The weapon floor is the lowest score of a band (RISK_BANDS): critical at night and dawn, at
 # least high by day.
 
@@ -394,7 +400,35 @@ def _people_circumstances(
             )
     if WEAPON in sightings:
         parts.append(Part(WEAPON_WITH_PERSON_POINTS, f"a person with a {weapon_names(context)}"))
+    across = across_cameras_part(context, role, part)
+    if across is not None:
+        parts.append(across)
     return parts
+
+
+def across_cameras_part(context: AnalysisContext, role: CameraRole, part: str) -> Part | None:
+    """Points for a person this camera sees after other cameras of the house saw one (the
+    incident so far), both off the street; None: no such story."""
+    if role is _R.STREET:
+        return None
+    earlier = sorted(context.earlier_visits, key=lambda v: (v.started_at, v.event_id))
+    cameras = list(
+        dict.fromkeys(
+            visit.camera_name
+            for visit in earlier
+            if PERSON in visit.kinds
+            and visit.camera_id != context.camera_id
+            and camera_role(visit.camera_name, visit.camera_role).role is not _R.STREET
+        )
+    )
+    if not cameras:
+        return None
+    points = ACROSS_CAMERAS_POINTS[_TIME_INDEX[part]] + ACROSS_EACH_MORE_POINTS * (len(cameras) - 1)
+    return Part(
+        min(points, MAX_ACROSS_CAMERAS_POINTS),
+        f"a person seen just before at {', then '.join(cameras)}, now {_where(role)} "
+        f"{_when(part)}: moving round the house",
+    )
 
 
 def weapon_names(context: AnalysisContext) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from homesec.contract.alerts import AnnouncedEvent, JudgedEvent
-from homesec.models import Camera, Detection, Event
+from homesec.models import Camera, Detection, Event, Incident
 from homesec.policy.backfill_plan import REANALYSIS_PREFIX
 from homesec.store import house_modes
 from homesec.store.events import LOOKBACK, decode_detection_ids
@@ -58,6 +58,7 @@ async def events_after(session: AsyncSession, after_id: int, limit: int) -> list
     ).all()
     ids = {row.id: decode_detection_ids(row.detection_ids) for row in rows}
     found = await _confidences(session, [i for listed in ids.values() for i in listed])
+    verdicts = await incident_verdicts(session, [row.incident_id for row in rows])
     events = []
     for row in rows:
         best: dict[str, float] = {}
@@ -79,12 +80,51 @@ async def events_after(session: AsyncSession, after_id: int, limit: int) -> list
                     confidences=best,
                     house_mode=await house_modes.mode_at(session, row.started_at),
                     zones=tuple(zones),
+                    incident_id=row.incident_id,
+                    incident_risk_score=verdicts.get(row.incident_id, (None, None))[0],
+                    incident_risk_level=verdicts.get(row.incident_id, (None, None))[1],
                 ),
                 detection_ids=ids[row.id],
                 is_reanalysis=row.batch_id.startswith(REANALYSIS_PREFIX),
             )
         )
     return events
+
+
+async def incident_verdicts(
+    session: AsyncSession, incident_ids: Sequence[int | None]
+) -> dict[int, tuple[int | None, str | None]]:
+    """Each incident's score and band on the whole story, by id."""
+    wanted = [i for i in set(incident_ids) if i is not None]
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Incident.id, Incident.risk_score, Incident.risk_level).where(Incident.id.in_(wanted))
+    )
+    return {row.id: (row.risk_score, row.risk_level) for row in rows}
+
+
+class IncidentSoFar(msgspec.Struct, frozen=True, kw_only=True):
+    """What an incident's alert decision reads: its other events and their cameras."""
+
+    other_event_ids: list[int]
+    other_cameras: frozenset[str]
+
+
+async def incident_so_far(session: AsyncSession, incident_id: int, event_id: int) -> IncidentSoFar:
+    """The incident's events other than ``event_id`` (every verdict of its visits), and the
+    cameras they were on."""
+    rows = (
+        await session.execute(
+            select(Event.id, Event.camera_id).where(
+                Event.incident_id == incident_id, Event.id != event_id
+            )
+        )
+    ).all()
+    return IncidentSoFar(
+        other_event_ids=[row.id for row in rows],
+        other_cameras=frozenset(row.camera_id for row in rows),
+    )
 
 
 async def fast_path_events_of_same_visit(
@@ -143,6 +183,9 @@ async def announced_event(session: AsyncSession, event_id: int) -> AnnouncedEven
     )
     kinds = tuple(dict.fromkeys(d.object_type for d in detections if d.object_type))
     thumbnail = next((d.thumbnail_path for d in detections if d.thumbnail_path), None)
+    incident = (
+        await session.get(Incident, event.incident_id) if event.incident_id is not None else None
+    )
     return AnnouncedEvent(
         event_id=event.id,
         camera_id=event.camera_id,
@@ -154,6 +197,10 @@ async def announced_event(session: AsyncSession, event_id: int) -> AnnouncedEven
         object_types=kinds,
         thumbnail_path=thumbnail,
         image_path=detections[0].file_path if detections else None,
+        incident_id=incident.id if incident is not None else None,
+        story=incident.summary if incident is not None else None,
+        incident_risk_level=incident.risk_level if incident is not None else None,
+        incident_risk_score=incident.risk_score if incident is not None else None,
     )
 
 

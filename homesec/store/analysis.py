@@ -6,9 +6,12 @@
   the camera's habits at the batch's local hour (:mod:`homesec.store.baselines`) and the
   owner's feedback (:mod:`homesec.store.event_feedback`) and the house's mode
   (:mod:`homesec.store.house_modes`), all as of when its first picture was taken.
+  Also the incident it would join as things stand (:mod:`homesec.store.incidents`): other
+  cameras' visits just before it, for the engine to score the whole story.
 - :func:`record_event`, in one transaction: the event (``INSERT ... ON CONFLICT (batch_id) DO
-  NOTHING``, linked to the visit's other verdict) and, when this call wrote it and it is a
-  visit, the visit counted in the camera's baselines; both happen or neither.
+  NOTHING``, linked to the visit's other verdict), its incident (joined or started, decided
+  again under the incidents' lock) and, when this call wrote it and it is a visit, the visit
+  counted in the camera's baselines; all happen or none.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from homesec.contract.analysis import (
     CameraBaseline,
     CameraCalibration,
+    IncidentVisit,
     RiskAssessment,
     ScoredBy,
     StationaryThing,
@@ -30,12 +34,14 @@ from homesec.policy.analysis_context import local_start
 from homesec.policy.backfill_plan import is_reanalysis_batch
 from homesec.policy.batching import continuation_batch_id
 from homesec.policy.scene import kind_of
+from homesec.settings import RiskBands
 from homesec.store import (
     baselines,
     detections,
     event_feedback,
     events,
     house_modes,
+    incidents,
     stationary,
 )
 from homesec.store.detections import StoredBatch
@@ -54,6 +60,18 @@ class ToAnalyse(msgspec.Struct, frozen=True, kw_only=True):
     # What stayed put in the batch's frames (a parked car): context for the LLM, not a reason.
     stationary: tuple[StationaryThing, ...] = ()
     earlier: tuple[StoredEvent, ...] = ()  # events of the entry's batch id before `job`'s
+    # The incident it would join as read: other cameras' visits just before it, oldest first.
+    incident_so_far: tuple[IncidentVisit, ...] = ()
+
+
+class IncidentRules(msgspec.Struct, frozen=True, kw_only=True):
+    """How the Analyst's write places a new event in an incident: the window
+    (INCIDENT_WINDOW_SECONDS; 0: incidents off), the house's zone (the story's times) and the
+    risk bands (the incident's band)."""
+
+    window_seconds: float = 0
+    zone: dt.tzinfo | None = None
+    bands: RiskBands = RiskBands()
 
 
 class AlreadyWritten(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,6 +96,7 @@ async def read_analysis(
     job: AnalysisJob,
     zone: dt.tzinfo | None,
     half_life_days: float,
+    incident_window_seconds: float = 0,
 ) -> AnalysisRead:
     """Everything the job's analysis reads, in one session.
 
@@ -110,6 +129,12 @@ async def read_analysis(
         parked = await stationary.stationary_in_frames_in(
             session, job.camera_id, {d.image for d in batch.detections if d.image}
         )
+        story: list[IncidentVisit] = []
+        if incident_window_seconds > 0 and not is_reanalysis_batch(job.batch_id):
+            times = [d.happened_at for d in batch.detections]
+            story = await incidents.story_before_in(
+                session, job.camera_id, min(times), max(times), incident_window_seconds
+            )
     return ToAnalyse(
         job=job,
         batch=batch,
@@ -119,6 +144,7 @@ async def read_analysis(
         house_mode=mode,
         stationary=tuple(parked),
         earlier=tuple(earlier),
+        incident_so_far=tuple(story),
     )
 
 
@@ -130,13 +156,28 @@ async def record_event(
     risk_level: str,
     scored_by: ScoredBy,
     half_life_days: float,
+    incident_rules: IncidentRules | None = None,
 ) -> tuple[StoredEvent, bool]:
-    """Write the batch's event and count its visit, in one transaction; returns the event and
-    whether this call wrote it (False: another analyst was first, and counted the visit)."""
+    """Write the batch's event, place it in its incident and count its visit, in one
+    transaction; returns the event and whether this call wrote it (False: another analyst was
+    first, and did all of it)."""
+    joins = incident_rules is not None and incident_rules.window_seconds > 0
     async with sessions.begin() as session:
+        if joins:
+            await incidents.lock_joins_in(session)  # before any event row is locked
         event, inserted = await events.insert_event_in(
             session, job, read.batch, assessment, risk_level, scored_by=scored_by
         )
+        if inserted and incident_rules is not None:
+            joined = await incidents.join_in(
+                session,
+                event.id,
+                window_seconds=incident_rules.window_seconds,
+                zone=incident_rules.zone,
+                bands=incident_rules.bands,
+            )
+            if joined is not None:
+                event = msgspec.structs.replace(event, incident_id=joined.incident_id)
         # A continuation is the rest of a visit its first event counted already.
         visit = baselines.counts_as_visit(job.batch_id, job.is_fast_path) and not read.earlier
         if inserted and visit:

@@ -80,6 +80,7 @@ def event_message(event: StoredEvent) -> SecurityEventMessage:
             started_at=event.started_at.isoformat(),
             is_fast_path=event.is_fast_path,
             supersedes_event_id=event.supersedes_event_id,
+            incident_id=event.incident_id,
         )
     )
 

@@ -18,14 +18,26 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import msgspec
-from sqlalchemy import JSON, ColumnElement, Integer, and_, cast, func, or_, select, true, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Integer,
+    and_,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Select
 
 from homesec.contract.analysis import RiskAssessment, ScoredBy
 from homesec.contract.jobs import AnalysisJob
-from homesec.models import Event
+from homesec.models import Event, Incident
 from homesec.models.base import MAX_INTEGER
 from homesec.policy.backfill_plan import REANALYSIS_PREFIX, OriginalEvent, TimeWindow
 from homesec.policy.batching import fast_path_batch_id
@@ -80,6 +92,7 @@ class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
     started_at: dt.datetime
     is_fast_path: bool
     supersedes_event_id: int | None = None
+    incident_id: int | None = None  # the incident its visit belongs to (store/incidents.py)
 
 
 def _stored(row: Event) -> StoredEvent:
@@ -93,6 +106,7 @@ def _stored(row: Event) -> StoredEvent:
         started_at=row.started_at,
         is_fast_path=row.is_fast_path,
         supersedes_event_id=row.supersedes_event_id,
+        incident_id=row.incident_id,
     )
 
 
@@ -394,7 +408,8 @@ async def review_event(
     """Mark the event's visit reviewed (its preliminary and final verdicts together) and set
     the notes of this event; what is UNSET stays. False when there is no such event."""
     async with sessions.begin() as session:
-        if await session.get(Event, event_id) is None:
+        row = await session.get(Event, event_id)
+        if row is None:
             return False
         if reviewed is not msgspec.UNSET:
             await session.execute(
@@ -402,6 +417,17 @@ async def review_event(
                 .where(Event.id.in_(await visit_ids(session, event_id)))
                 .values(reviewed=reviewed)
             )
+            if row.incident_id is not None:  # an incident is reviewed once all its visits are
+                unreviewed = exists(
+                    select(Event.id).where(
+                        Event.incident_id == row.incident_id, Event.reviewed.is_(False)
+                    )
+                )
+                await session.execute(
+                    update(Incident)
+                    .where(Incident.id == row.incident_id)
+                    .values(reviewed=~unreviewed)
+                )
         if notes is not msgspec.UNSET:
             await session.execute(update(Event).where(Event.id == event_id).values(notes=notes))
     return True

@@ -34,9 +34,17 @@ import msgspec
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from homesec.models import CameraProblem, Detection, Event, GPUStats, Log
+from homesec.models import CameraProblem, Detection, Event, GPUStats, Incident, Log
 from homesec.policy.retention import RetentionCutoffs
-from homesec.store import camera_problems, detections, events, gpu_stats, logs, uploads
+from homesec.store import (
+    camera_problems,
+    detections,
+    events,
+    gpu_stats,
+    incidents,
+    logs,
+    uploads,
+)
 from homesec.store.uploads import LedgerEntry
 
 COMPONENT = "janitor"  # logs.component of the Janitor's rows
@@ -55,12 +63,15 @@ class ExpiredRows(msgspec.Struct, frozen=True, kw_only=True):
     thumbnail_paths: list[str]
     image_paths: list[str]
     uploads: list[LedgerEntry]  # expired ledger rows, deleted only once their file is gone
+    incidents: int = 0  # incidents none of whose events stay
 
 
 def _expired_tables(cutoffs: RetentionCutoffs) -> list[tuple[str, type, ColumnElement[bool]]]:
     return [
         ("detections", Detection, detections.expired(cutoffs.data)),
         ("events", Event, events.expired(cutoffs.data)),
+        # After the events: an incident goes with the last of its events.
+        ("incidents", Incident, incidents.expired(cutoffs.data)),
         ("gpu_stats", GPUStats, gpu_stats.expired(cutoffs.data)),
         ("logs", Log, logs.expired(cutoffs.logs)),
         ("camera_problems", CameraProblem, camera_problems.expired(cutoffs.data)),

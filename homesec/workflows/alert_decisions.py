@@ -14,6 +14,12 @@ no news next to the alert (same band, a score within ``update_min_score_change``
 :func:`homesec.policy.alert_rules.update_worth_a_push`) is recorded but not pushed
 (``suppressed_unchanged`` on Apprise); MQTT and webhooks get it all the same.
 
+One incident, one alert (issue 23): an event whose visit joined an incident (visits on
+different cameras close in time) whose alert already went out updates that alert on each of its
+channels instead of raising a new one; the update tells the story so far and is pushed when the
+incident reached a new camera or its verdict is news. Rules judge an incident's event by the
+incident's score on the whole story.
+
 The cursor is an event id, which assumes events commit in id order. The Analyst writes one
 event per transaction, one batch after another, so they do; a second writer committing a lower
 id after a higher one was decided would see that event skipped. Events of a backfill's
@@ -75,6 +81,8 @@ async def decide_new_events(
                 continue
             rows = await _updates_of_visit(session, event, update_min_score_change)
             if not rows:
+                rows = await _updates_of_incident(session, event, update_min_score_change)
+            if not rows:
                 rows = await _alerts_by_rules(session, event.facts, rules, channels, now,
                                               quiet_hours=quiet_hours, zone=zone)  # fmt: skip
             await alerts.add(session, rows, now)
@@ -115,6 +123,53 @@ async def _updates_of_visit(
         )
         for first in announced
     ]
+
+
+async def _updates_of_incident(
+    session: AsyncSession, event: alert_facts.DecidableEvent, min_score_change: int
+) -> list[NewAlert]:
+    """An event that joined an incident whose alert went out updates that alert (one incident,
+    one alert), per channel it went to. The update is news for the phone when the incident
+    reached a camera it had not, or its verdict moved as a visit's update would."""
+    facts = event.facts
+    if facts.incident_id is None:
+        return []
+    so_far = await alert_facts.incident_so_far(session, facts.incident_id, facts.event_id)
+    announced = _first_per_channel(
+        await alerts.announced_for_events(session, so_far.other_event_ids)
+    )
+    said = await stored_events(session, [first.event_id for first in announced])
+    new_camera = facts.camera_id not in so_far.other_cameras
+
+    def status(first: StoredAlert) -> AlertStatus:
+        said_then = said.get(first.event_id)
+        level, score = (said_then.risk_level, said_then.risk_score) if said_then else (None, None)
+        news = new_camera or update_worth_a_push(
+            level, score, facts.judged_level, facts.judged_score, min_score_change
+        )
+        return update_status(first.channel, worth_a_push=news)
+
+    return [
+        NewAlert(
+            channel=first.channel,
+            status=status(first),
+            idempotency_key=update_key(first.id, facts.event_id),
+            kind=AlertKind.UPDATE,
+            event_id=facts.event_id,
+            rule_id=first.rule_id,
+            camera_id=facts.camera_id,
+            updates_alert_id=first.id,
+        )
+        for first in announced
+    ]
+
+
+def _first_per_channel(announced: Sequence[StoredAlert]) -> list[StoredAlert]:
+    """The incident's alert on each channel: the first one sent there."""
+    first: dict[str, StoredAlert] = {}
+    for alert in sorted(announced, key=lambda a: a.id):
+        first.setdefault(alert.channel, alert)
+    return list(first.values())
 
 
 async def _alerts_by_rules(

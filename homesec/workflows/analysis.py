@@ -9,8 +9,11 @@ published event (docs/architecture.md, data flow step 5).
 2. Score it: the LLM engine behind a circuit breaker, each attempt's fate decided by
    :mod:`homesec.policy.llm_attempts`; then the weapon floor, whatever engine scored; the
    risk level comes from the score in code (``RISK_BANDS``).
-3. Write the event and count the visit in the camera's baselines, in one transaction
-   (:func:`homesec.store.analysis.record_event`).
+   The batch's context carries the incident it joins so far (other cameras' visits within
+   INCIDENT_WINDOW_SECONDS, :mod:`homesec.policy.incidents`): one engine call scores the visit
+   on the whole story, no second call for the incident.
+3. Write the event, place it in its incident and count the visit in the camera's baselines, in
+   one transaction (:func:`homesec.store.analysis.record_event`).
 4. Publish it on ``security_events`` unless already published, then acknowledge the entry.
 
 Order: insert, publish, acknowledge. A crash between any two steps leaves the entry pending, so
@@ -70,7 +73,13 @@ from homesec.policy.risk import risk_level
 from homesec.policy.scoring import apply_weapon_floor
 from homesec.policy.text import shorten
 from homesec.settings import Settings, local_zone
-from homesec.store.analysis import AlreadyWritten, NothingLeft, read_analysis, record_event
+from homesec.store.analysis import (
+    AlreadyWritten,
+    IncidentRules,
+    NothingLeft,
+    read_analysis,
+    record_event,
+)
 from homesec.store.event_channel import publish_event_once
 from homesec.store.outages import as_outage
 from homesec.store.streams import StreamConsumer, StreamEntry
@@ -117,6 +126,11 @@ class Analysis:
         self.half_life_days = settings.baseline_half_life_days
         self.risk_bands = settings.risk_bands
         self.configured_model = settings.llm_model
+        self.incident_rules = IncidentRules(
+            window_seconds=settings.incident_window_seconds,
+            zone=self.zone,
+            bands=settings.risk_bands,
+        )
 
     # --- the engine -----------------------------------------------------------------------------
     async def probe(self) -> None:
@@ -201,7 +215,9 @@ class Analysis:
         sessions: async_sessionmaker[AsyncSession],
         redis: aioredis.Redis,
     ) -> Handled:
-        read = await read_analysis(sessions, job, self.zone, self.half_life_days)
+        read = await read_analysis(
+            sessions, job, self.zone, self.half_life_days, self.incident_rules.window_seconds
+        )
         for event in read.earlier:  # a rebuilt batch's older events (see read_analysis)
             await publish_event_once(redis, event)
         if isinstance(read, NothingLeft):
@@ -241,6 +257,8 @@ class Analysis:
                 calibration=read.calibration,
                 house_mode=read.house_mode,
                 stationary=read.stationary,
+                earlier_visits=read.incident_so_far,
+                incident_window_seconds=round(self.incident_rules.window_seconds),
             )
             scored = await self._assess(consumer, entry, job, context, redis)
             if scored is None:
@@ -250,7 +268,14 @@ class Analysis:
             assessment = apply_weapon_floor(context, assessment, self.risk_bands)
             level = risk_level(assessment.risk_score, self.risk_bands)
             event, inserted = await record_event(
-                sessions, job, read, assessment, level, scorer, self.half_life_days
+                sessions,
+                job,
+                read,
+                assessment,
+                level,
+                scorer,
+                self.half_life_days,
+                self.incident_rules,
             )
             handled = Handled(
                 written=(job.camera_id, level) if inserted else None, llm_seconds=seconds

@@ -96,6 +96,9 @@ async def test_uploads_in_two_folders_become_events_with_one_fast_path(
         assert 0 <= event.risk_score <= 100
         assert event.risk_level in {"low", "medium", "high", "critical"}
         assert event.summary and event.reasoning
+    # Two cameras within INCIDENT_WINDOW_SECONDS: one incident holds every verdict of both.
+    assert porch_batch.incident_id is not None
+    assert {event.incident_id for event in events} == {porch_batch.incident_id}
     messages = listener.of_type("event")
     assert sorted(m["data"]["batch_id"] for m in messages) == sorted(e.batch_id for e in events)
     assert len(listener.of_type("detection.new")) == 3

@@ -242,6 +242,7 @@ async def test_a_batch_becomes_one_event_acknowledged_and_published_once(
                 "started_at": NIGHT.isoformat(),
                 "is_fast_path": False,
                 "supersedes_event_id": None,
+                "incident_id": None,
             },
         }
     ]
@@ -777,7 +778,7 @@ PERSON_EARLIER = [("person", 0.9, NIGHT - dt.timedelta(days=1), (10, 20, 30, 60)
 
 
 async def test_feedback_on_a_cameras_events_scores_its_next_event_lower_and_says_why(
-    build, db_sessions, redis_client, server
+    build, db_sessions, redis_client, server, tmp_path
 ):
     # Five earlier visits of a person at the front door, scored by the analyst; the owner marks
     # four false alarms and says the fifth should have been critical.
@@ -798,7 +799,10 @@ async def test_feedback_on_a_cameras_events_scores_its_next_event_lower_and_says
         detection_ids=await seed(db_sessions, camera_id="back_door"),
     )
     job = make_job(ids)
-    await _analyse(build(), redis_client, job, elsewhere)
+    # Incidents off: the two cameras' batches at one moment would be one story (scored as such
+    # in the incidents' tests); here each camera is judged on its own feedback.
+    alone = analyst_settings(tmp_path, max_retries=MAX_RETRIES, incident_window_seconds=0)
+    await _analyse(build(settings=alone), redis_client, job, elsewhere)
     by_batch = {event.batch_id: event for event in await stored_events(db_sessions)}
     event = by_batch[job.batch_id]
     assert assess_by_rules(expected_context(ids)).risk_score == 88  # without the feedback
@@ -855,3 +859,45 @@ async def test_switching_to_away_raises_a_daytime_visits_score_and_says_why(
     prompt = server.requests[0][1]["messages"][1]["content"]
     data = json.loads(prompt.split("<detection_data>")[1].split("</detection_data>")[0])
     assert data["house_mode"] == "away"
+
+
+# --- incidents across cameras --------------------------------------------------------------------
+async def test_a_second_cameras_batch_is_scored_on_the_whole_story_and_joins_its_incident(
+    build, db_sessions, redis_client, server
+):
+    """The driveway, then the back door 60 s later: the LLM is asked once per batch, the second
+    time with the driveway's visit in its data; the back door's event joins the incident, and
+    its live message says so."""
+    driveway = await seed(db_sessions, [("person", 0.9, NIGHT, (10, 20, 30, 60))], "driveway",
+                          "Driveway")  # fmt: skip
+    later = NIGHT + dt.timedelta(seconds=60)
+    door = await seed(db_sessions, [("person", 0.9, later, (10, 20, 30, 60))], "back_door",
+                      "Back Door")  # fmt: skip
+    jobs = [
+        AnalysisJob(batch_id="b-driveway", camera_id="driveway", detection_ids=driveway),
+        AnalysisJob(batch_id="b-door", camera_id="back_door", detection_ids=door),
+    ]
+    async with subscriber(redis_client) as pubsub, running(build(openai_engine(server.url))):
+        for job in jobs:  # one after the other, as the cameras saw them
+            await wait_acked(redis_client, await enqueue(redis_client, keys.ANALYSIS_QUEUE, job))
+        messages = await received(pubsub, *jobs)
+
+    assert len(server.requests) == 2  # one call per batch: the incident costs no extra call
+    datas = []
+    for _, body in server.requests:
+        user = body["messages"][1]["content"]
+        datas.append(json.loads(user.split("<detection_data>")[1].split("</detection_data>")[0]))
+    assert datas[0]["incident"] == "no other camera saw anything just before"
+    assert datas[1]["incident"]["earlier_visits"] == [
+        {
+            "camera_name": "Driveway",
+            "camera_role": "driveway",
+            "local_time": NIGHT.isoformat(),
+            "seconds_before_this": 60,
+            "objects": ["person"],
+            "risk_score": GOOD_ANSWER["risk_score"],
+        }
+    ]
+    first, second = await stored_events(db_sessions)
+    assert first.incident_id == second.incident_id is not None
+    assert [m["data"]["incident_id"] for m in messages] == [None, second.incident_id]

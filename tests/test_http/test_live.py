@@ -54,6 +54,7 @@ async def test_a_published_event_reaches_the_client_as_published(
             "is_fast_path": False,
             # homesec's addition: the preliminary (fast-path) event this verdict supersedes.
             "supersedes_event_id": None,
+            "incident_id": None,
         },
     }
 

@@ -291,6 +291,21 @@ COLUMNS_ADDED_TO_CONTRACT_TABLES["detections"] = COLUMNS_ADDED_TO_CONTRACT_TABLE
     "stationary": ("boolean", False, "false"),
     "spot_since": ("timestamptz", True, None),
 }
+# Issue 23 (migration 0017): incidents, visits on different cameras close in time as one story.
+ADDED_COLUMNS["incidents"] = {
+    "id": ("integer", False, AUTO),
+    "started_at": ("timestamptz", False, None),
+    "ended_at": ("timestamptz", False, None),
+    "camera_ids": ("ARRAY", False, "'{}'::character varying[]"),
+    "risk_score": ("integer", True, None),
+    "risk_level": ("varchar", True, None),
+    "summary": ("text", True, None),
+    "reasoning": ("text", True, None),
+    "reviewed": ("boolean", False, "false"),
+}
+COLUMNS_ADDED_TO_CONTRACT_TABLES["events"] = COLUMNS_ADDED_TO_CONTRACT_TABLES["events"] | {
+    "incident_id": ("integer", True, None),
+}
 
 EXPECTED_COLUMNS = {
     table: columns | COLUMNS_ADDED_TO_CONTRACT_TABLES.get(table, {})
@@ -357,6 +372,10 @@ PRIMARY_KEY_INDEXES = {
 
 # Issue 24 (migration 0013): the held events, partial (held_at IS NOT NULL), read by retention.
 ADDED_INDEXES["idx_events_held"] = ("events", ("id",), False)
+# Issue 23 (migration 0017): an incident's events; incidents near a new visit, and by age.
+ADDED_INDEXES["idx_events_incident_id"] = ("events", ("incident_id",), False)
+ADDED_INDEXES["idx_incidents_started_at"] = ("incidents", ("started_at",), False)
+ADDED_INDEXES["idx_incidents_ended_at"] = ("incidents", ("ended_at",), False)
 EXPECTED_INDEXES = CONTRACT_INDEXES | ADDED_INDEXES | PRIMARY_KEY_INDEXES
 
 # (table, column) -> (referenced table, referenced column, ON DELETE)
@@ -376,6 +395,7 @@ EXPECTED_FOREIGN_KEYS = {
     ("camera_problems", "camera_id"): ("cameras", "id", "CASCADE"),
     ("camera_tamper", "camera_id"): ("cameras", "id", "CASCADE"),
     ("camera_zones", "camera_id"): ("cameras", "id", "CASCADE"),
+    ("events", "incident_id"): ("incidents", "id", "SET NULL"),
 }
 
 EXPECTED_CHECKS = {
@@ -402,6 +422,8 @@ EXPECTED_CHECKS = {
     "ck_house_mode_changes_mode_valid",
     "ck_camera_problems_problem_valid",
     "ck_camera_zones_action_valid",
+    "ck_incidents_risk_score_range",
+    "ck_incidents_risk_level_valid",
 }
 
 _TYPE_NAMES = {

@@ -32,7 +32,7 @@ HOMESEC_TABLES = {
     "cameras", "detections", "events", "gpu_stats", "logs", "api_keys", "uploads",
     "camera_accounts", "class_baselines", "activity_baselines", "event_feedback",
     "alert_rules", "alerts", "alert_cursor", "notify_channels", "house_mode_changes",
-    "camera_tamper", "camera_problems", "camera_zones", "timeline_looks",
+    "camera_tamper", "camera_problems", "camera_zones", "timeline_looks", "incidents",
 }  # fmt: skip
 
 
@@ -78,7 +78,7 @@ def fresh_database_url(postgres_server_url: str, database_url: str) -> Iterator[
 def test_the_package_reaches_the_migrations_through_its_link() -> None:
     assert MIGRATIONS_DIR == REPO_ROOT / "homesec" / "migrations"
     assert MIGRATIONS_DIR.resolve() == REPO_ROOT / "migrations"
-    assert head_revision() == "0016"
+    assert head_revision() == "0017"
 
 
 def test_an_installed_wheel_migrates_a_database(fresh_database_url: str, tmp_path: Path) -> None:

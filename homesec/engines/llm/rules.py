@@ -14,6 +14,7 @@ import msgspec
 
 from homesec.contract.analysis import AnalysisContext, RiskAssessment, ScoredBy
 from homesec.engines.llm.base import LlmBadResponse
+from homesec.policy.incidents import story_line
 from homesec.policy.prompt import MAX_CAMERA_NAME_CHARS, sanitize_text
 from homesec.policy.retry import describe_error
 from homesec.policy.scene import describe_objects
@@ -33,7 +34,12 @@ def summary_line(context: AnalysisContext) -> str:
     camera = sanitize_text(context.camera_name, MAX_CAMERA_NAME_CHARS) or context.camera_id
     seen = describe_objects(context.detections)
     what = seen[0].upper() + seen[1:]
-    return f"{what} at {camera} at {context.local_time:%H:%M}."
+    line = f"{what} at {camera} at {context.local_time:%H:%M}"
+    if context.earlier_visits:  # the incident so far (policy/incidents.py)
+        story = story_line(context.earlier_visits, context.local_time.tzinfo)
+        line += f", after: {story[0].lower()}{story[1:]}"
+        return line
+    return f"{line}."
 
 
 def assess_by_rules(context: AnalysisContext) -> RiskAssessment:

@@ -244,4 +244,6 @@ def _alert_document(message: AlertMessage) -> dict:
         "link": message.link,
         "idempotency_key": message.idempotency_key,
         "object_types": list(message.object_types),
+        "incident_id": message.incident_id,
+        "story": message.story,
     }

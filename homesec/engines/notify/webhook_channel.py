@@ -46,6 +46,13 @@ def payload(message: AlertMessage) -> dict:
             "summary": message.summary,
             "object_types": list(message.object_types),
         },
+        # One incident across cameras (issue 23): its id and story so far; null for a visit
+        # alone.
+        "incident": (
+            {"id": message.incident_id, "story": message.story}
+            if message.incident_id is not None
+            else None
+        ),
     }
 
 

@@ -26,6 +26,7 @@ from homesec.http.params import RowId
 from homesec.http.queries import cameras as camera_queries
 from homesec.http.queries import dashboard, event_search
 from homesec.http.queries import events as event_queries
+from homesec.http.queries import incidents as incident_queries
 from homesec.http.schemas.detections import Detection
 from homesec.http.services import DbSession, ServicesDep
 from homesec.models import RiskLevel
@@ -197,13 +198,15 @@ async def events_page(request: Request, db: DbSession, services: ServicesDep) ->
     page = await event_queries.list_events(db, filters, position, PAGE_SIZE, search=search)
     cameras = (await camera_queries.list_cameras(db)).items
     empty = None if page.items else await _empty_reason(db, services, view, cameras)
+    events = incident_queries.one_line_per_incident(page.items)  # one line per incident
     return Template(
         template_name="events.html",
         context={
             "page": "events",
             "active": "/",
             "view": view,
-            "events": page.items,
+            "events": events,
+            "incidents": await incident_queries.incidents_of(db, events),
             "cards": await dashboard.event_cards(db, page.items),
             "camera_names": {camera.id: camera.name for camera in cameras},
             "cameras": cameras,
@@ -229,11 +232,13 @@ async def event_row(
         return Response(None, status_code=204)
     event = await event_queries.get_event(db, event_id)
     cameras = (await camera_queries.list_cameras(db)).items
+    incidents = await incident_queries.incidents_of(db, [event])  # an incident's line instead
     return Template(
-        template_name="event_row.html",
+        template_name="incident_row.html" if incidents else "event_row.html",
         context={
             "view": view,
             "event": event,
+            "incident": incidents.get(event.incident_id or 0),
             "card": (await dashboard.event_cards(db, [event]))[event.id],
             "camera_names": {camera.id: camera.name for camera in cameras},
             "band_of": _band,

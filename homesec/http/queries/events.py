@@ -165,6 +165,7 @@ def to_event(
         prompt_version=row.prompt_version,
         held_at=row.held_at,
         hold_note=row.hold_note,
+        incident_id=row.incident_id,
     )
 
 

@@ -45,6 +45,9 @@ class Event(msgspec.Struct, kw_only=True, omit_defaults=True):
     supersedes_event_id: int | None = None
     superseded_by_event_id: int | None = None
     preliminary: Event | None = None
+    # The incident (issue 23) its visit belongs to: visits on different cameras close in time
+    # (/api/incidents/{id}); left out for a visit alone.
+    incident_id: int | None = None
     # Who scored it: the engine (rules, openai, vllm), its model, the prompt or rules version;
     # None for events written before homesec recorded it.
     scored_by_engine: str | None = None

@@ -41,8 +41,10 @@ function markShown(row, reviewed) {
 }
 
 async function setReviewed(row, reviewed) {
-  const done = await attempt("save the review", () =>
-    api("PATCH", `/api/events/${row.dataset.id}`, { reviewed }));
+  // An incident's line reviews the incident, and so every visit of it.
+  const path = row.dataset.incident
+    ? `/api/incidents/${row.dataset.incident}` : `/api/events/${row.dataset.id}`;
+  const done = await attempt("save the review", () => api("PATCH", path, { reviewed }));
   if (done) markShown(row, done.reviewed);
 }
 
@@ -82,12 +84,15 @@ document.addEventListener("keydown", (key) => {
 });
 
 // A visit's final verdict replaces its preliminary (fast-path) line where that stands, as the
-// server's list shows one line per visit; any other new event goes on top.
-async function addLive(eventId, supersedes) {
+// server's list shows one line per visit; an incident's newest visit replaces the incident's
+// line (or the lines of its visits shown before they joined it), as the list shows one line
+// per incident; any other new event goes on top.
+async function addLive(eventId, supersedes, incident) {
   if (list.dataset.firstPage !== "true" || list.querySelector(`li[data-id="${eventId}"]`)) return;
   const response = await fetch(`/events/${eventId}/row${query ? `?${query}` : ""}`,
     { credentials: "same-origin" });
-  const preliminary = supersedes ? list.querySelector(`li[data-id="${supersedes}"]`) : null;
+  const preliminary = (incident && list.querySelector(`li[data-incident="${incident}"]`))
+    || (supersedes ? list.querySelector(`li[data-id="${supersedes}"]`) : null);
   if (response.status !== 200) { // 204: not one this list shows, and neither is its visit now
     if (preliminary) removeRow(preliminary);
     return;
@@ -97,6 +102,11 @@ async function addLive(eventId, supersedes) {
   const row = holder.content.firstElementChild;
   if (list.querySelector(`li[data-id="${eventId}"]`)) return;
   row.classList.add("fresh");
+  const folded = [...(row.dataset.members || "").split(" "), supersedes].filter(Boolean);
+  for (const member of folded) {
+    const old = list.querySelector(`li[data-id="${member}"]`);
+    if (old && old !== preliminary) removeRow(old);
+  }
   if (preliminary && preliminary.isConnected) {
     preliminary.replaceWith(row);
   } else {
@@ -125,7 +135,8 @@ function setBadge(state) {
 connectWithBackoff("/ws/events?types=event", {
   onMessage: (data) => {
     if (data.type === "event") {
-      addLive(data.data.event_id ?? data.data.id, data.data.supersedes_event_id);
+      addLive(data.data.event_id ?? data.data.id, data.data.supersedes_event_id,
+        data.data.incident_id);
     }
   },
   onState: (open) => setBadge(open ? "on" : "off"),
