@@ -51,7 +51,7 @@ def test_without_anything_parked_the_list_is_empty() -> None:
 def test_the_prompt_says_what_the_list_is_and_its_version_moved_on() -> None:
     assert '"stationary_in_view"' in SYSTEM_PROMPT
     assert "not someone arriving by vehicle" in SYSTEM_PROMPT
-    assert PROMPT_VERSION == "prompt-5"
+    assert PROMPT_VERSION == "prompt-6"  # prompt-5 added it; prompt-6 the incident
 
 
 def test_a_label_from_outside_is_sanitised() -> None:
