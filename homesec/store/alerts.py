@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 import msgspec
-from sqlalchemy import String, and_, case, cast, exists, func, select, update
+from sqlalchemy import String, and_, case, cast, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -122,6 +122,28 @@ async def announced_for_events(
         .order_by(AlertRow.id)
     )
     return [_stored(row) for row in rows]
+
+
+async def last_told_events(session: AsyncSession, first_alert_ids: Sequence[int]) -> dict[int, int]:
+    """For each of these first alerts, the event whose verdict its channel last announced: the
+    newest of the alert and its updates that went out (or are on their way), not one kept
+    quiet. What a further update is news against."""
+    if not first_alert_ids:
+        return {}
+    ids = list(first_alert_ids)
+    rows = await session.execute(
+        select(AlertRow.id, AlertRow.updates_alert_id, AlertRow.event_id)
+        .where(
+            or_(AlertRow.id.in_(ids), AlertRow.updates_alert_id.in_(ids)),
+            AlertRow.status.in_(ANNOUNCED),
+            AlertRow.event_id.is_not(None),
+        )
+        .order_by(AlertRow.id)
+    )
+    told: dict[int, int] = {}
+    for row_id, updates, event_id in rows.all():
+        told[updates if updates is not None else row_id] = event_id
+    return told
 
 
 # --- delivery ------------------------------------------------------------------------------------

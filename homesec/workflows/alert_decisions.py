@@ -130,7 +130,8 @@ async def _updates_of_incident(
 ) -> list[NewAlert]:
     """An event that joined an incident whose alert went out updates that alert (one incident,
     one alert), per channel it went to. The update is news for the phone when the incident
-    reached a camera it had not, or its verdict moved as a visit's update would."""
+    reached a camera it had not, or its verdict moved, as a visit's update would, from what
+    the channel last announced (the alert, or an update since)."""
     facts = event.facts
     if facts.incident_id is None:
         return []
@@ -138,11 +139,13 @@ async def _updates_of_incident(
     announced = _first_per_channel(
         await alerts.announced_for_events(session, so_far.other_event_ids)
     )
-    said = await stored_events(session, [first.event_id for first in announced])
+    # News next to what each channel last told: the incident's alert, or an update since.
+    told = await alerts.last_told_events(session, [first.id for first in announced])
+    said = await stored_events(session, list(told.values()))
     new_camera = facts.camera_id not in so_far.other_cameras
 
     def status(first: StoredAlert) -> AlertStatus:
-        said_then = said.get(first.event_id)
+        said_then = said.get(told.get(first.id, first.event_id))
         level, score = (said_then.risk_level, said_then.risk_score) if said_then else (None, None)
         news = new_camera or update_worth_a_push(
             level, score, facts.judged_level, facts.judged_score, min_score_change

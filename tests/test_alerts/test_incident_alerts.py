@@ -115,6 +115,37 @@ async def test_a_person_on_two_cameras_within_the_window_makes_one_incident_and_
     assert len({h["alert_id"] for h in receiver.json_bodies("/hook")}) == 2
 
 
+async def test_the_phone_is_not_told_again_what_an_incidents_update_told_it(
+    notifier, rows, db_sessions, receiver
+):
+    """The back door's visit made the incident critical and the phone heard it; the back door's
+    next verdict, as critical, is no news next to that update (not next to the driveway's first
+    alert, which said high)."""
+    await alert_rules.create_rule(db_sessions, AlertRule(name="high", min_risk_level="high"))
+    await rows.camera("driveway", "Driveway")
+    await rows.camera("back_door", "Back Door")
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=20)
+    await write_visit(db_sessions, "driveway", start, score=65, rules=RULES)
+    await notifier.cycle()
+    await write_visit(
+        db_sessions, "back_door", start + dt.timedelta(seconds=40), score=90, rules=RULES
+    )
+    await notifier.cycle()
+    again = await write_visit(
+        db_sessions, "back_door", start + dt.timedelta(seconds=70), score=90, rules=RULES
+    )
+    await notifier.cycle()
+    assert [p["title"] for p in receiver.json_bodies("/apprise")] == [
+        "Person at Driveway (high 65)",
+        "Update: Person at Back Door (critical 90)",
+    ]
+    quiet = [a for a in await alerts.recent(db_sessions, 20) if a.event_id == again.id]
+    assert {a.status for a in quiet if a.channel.startswith("apprise")} == {
+        AlertStatus.SUPPRESSED_UNCHANGED
+    }
+    assert len(receiver.json_bodies("/hook")) == 3  # the webhook hears every verdict
+
+
 async def test_an_incident_whose_first_visit_did_not_alert_alerts_once_it_matches(
     notifier, rows, db_sessions, receiver
 ):
