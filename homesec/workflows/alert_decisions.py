@@ -29,11 +29,11 @@ reanalysis are passed over on purpose: they are the past, scored again.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from homesec.contract.alerts import AlertKind, AlertRule, AlertStatus, JudgedEvent
+from homesec.contract.alerts import AlertKind, AlertRule, JudgedEvent
 from homesec.policy.alert_rules import (
     channel_choices,
     decide,
@@ -93,6 +93,8 @@ async def decide_new_events(
 async def _updates_of_visit(
     session: AsyncSession, event: alert_facts.DecidableEvent, min_score_change: int
 ) -> list[NewAlert]:
+    """A batch's verdict updates the alert its visit's fast-path verdict sent, per channel; it
+    is news for the phone when it moved from what the channel last announced."""
     facts = event.facts
     if facts.is_fast_path:
         return []
@@ -100,29 +102,14 @@ async def _updates_of_visit(
         session, facts.camera_id, event.detection_ids, facts.started_at
     )
     announced = await alerts.announced_for_events(session, fast_ids)
-    said = await stored_events(session, [first.event_id for first in announced])
-
-    def status(first: StoredAlert) -> AlertStatus:
-        said_then = said.get(first.event_id)  # its event, if still there: what the alert said
-        level, score = (said_then.risk_level, said_then.risk_score) if said_then else (None, None)
-        news = update_worth_a_push(
-            level, score, facts.risk_level, facts.risk_score, min_score_change
-        )
-        return update_status(first.channel, worth_a_push=news)
-
-    return [
-        NewAlert(
-            channel=first.channel,
-            status=status(first),
-            idempotency_key=update_key(first.id, facts.event_id),
-            kind=AlertKind.UPDATE,
-            event_id=facts.event_id,
-            rule_id=first.rule_id,
-            camera_id=facts.camera_id,
-            updates_alert_id=first.id,
-        )
-        for first in announced
-    ]
+    told = await _last_told(session, announced)
+    return _updates(
+        facts,
+        announced,
+        lambda first: update_worth_a_push(
+            *told(first), facts.risk_level, facts.risk_score, min_score_change
+        ),
+    )
 
 
 async def _updates_of_incident(
@@ -139,23 +126,43 @@ async def _updates_of_incident(
     announced = _first_per_channel(
         await alerts.announced_for_events(session, so_far.other_event_ids)
     )
-    # News next to what each channel last told: the incident's alert, or an update since.
+    told = await _last_told(session, announced)
+    new_camera = facts.camera_id not in so_far.other_cameras
+    return _updates(
+        facts,
+        announced,
+        lambda first: (
+            new_camera
+            or update_worth_a_push(
+                *told(first), facts.judged_level, facts.judged_score, min_score_change
+            )
+        ),
+    )
+
+
+async def _last_told(
+    session: AsyncSession, announced: Sequence[StoredAlert]
+) -> Callable[[StoredAlert], tuple[str | None, int | None]]:
+    """The verdict (band, score) each first alert's channel last announced: the alert's, or an
+    update's since; (None, None) once that event is gone."""
     told = await alerts.last_told_events(session, [first.id for first in announced])
     said = await stored_events(session, list(told.values()))
-    new_camera = facts.camera_id not in so_far.other_cameras
 
-    def status(first: StoredAlert) -> AlertStatus:
-        said_then = said.get(told.get(first.id, first.event_id))
-        level, score = (said_then.risk_level, said_then.risk_score) if said_then else (None, None)
-        news = new_camera or update_worth_a_push(
-            level, score, facts.judged_level, facts.judged_score, min_score_change
-        )
-        return update_status(first.channel, worth_a_push=news)
+    def verdict(first: StoredAlert) -> tuple[str | None, int | None]:
+        event = said.get(told.get(first.id, first.event_id))
+        return (event.risk_level, event.risk_score) if event else (None, None)
 
+    return verdict
+
+
+def _updates(
+    facts: JudgedEvent, announced: Sequence[StoredAlert], news: Callable[[StoredAlert], bool]
+) -> list[NewAlert]:
+    """An update of each announced alert with this event, pushed where ``news`` says so."""
     return [
         NewAlert(
             channel=first.channel,
-            status=status(first),
+            status=update_status(first.channel, worth_a_push=news(first)),
             idempotency_key=update_key(first.id, facts.event_id),
             kind=AlertKind.UPDATE,
             event_id=facts.event_id,

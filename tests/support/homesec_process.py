@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from homesec.ops.ports import free_port
 
-__all__ = ["free_port", "homesec", "start_up", "up_env", "with_ftp_ports"]
+__all__ = ["free_port", "homesec", "start_up", "stop_up", "up_env", "with_ftp_ports"]
 
 READY = "Press Ctrl-C"  # the line `homesec up` prints once everything runs
 
@@ -86,3 +87,15 @@ def start_up(env: dict[str, str], timeout: float = 180) -> tuple[subprocess.Pope
         process.wait(timeout=30)
         raise AssertionError(f"homesec up did not come up:\n{output}")
     return process, output
+
+
+def stop_up(process: subprocess.Popen) -> str:
+    """Ctrl-C a `homesec up` that :func:`start_up` started and wait until it stopped (killed
+    when it takes over 90 s); what it printed meanwhile."""
+    process.send_signal(signal.SIGINT)
+    try:
+        rest, _ = process.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        rest, _ = process.communicate(timeout=30)
+    return rest

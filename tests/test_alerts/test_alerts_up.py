@@ -14,8 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -23,7 +21,7 @@ import pytest
 
 from homesec.policy.home_assistant import node_prefix
 from tests.support.alerts import retained
-from tests.support.homesec_process import start_up, up_env
+from tests.support.homesec_process import start_up, stop_up, up_env
 from tests.support.images import RED, jpeg_bytes
 from tests.support.waiting import eventually_blocking
 
@@ -107,16 +105,10 @@ def test_a_person_at_night_becomes_one_push_and_home_assistant_sensors(
         assert len(titles) <= 2
         print(f"upload to first push: {first_push:.2f} s")
 
-        process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=90)
+        rest = stop_up(process)
     finally:
         if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.communicate(timeout=90)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(30)
+            stop_up(process)
     assert process.returncode == 0, output + rest
     # A clean stop says goodbye; Home Assistant shows the entities unavailable.
     assert retained(mqtt_broker, f"{prefix}/available") == b"offline"

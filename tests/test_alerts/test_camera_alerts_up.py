@@ -8,8 +8,6 @@ from __future__ import annotations
 import io
 import json
 import secrets
-import signal
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from PIL import Image
 
 from homesec.policy.home_assistant import node_prefix
 from tests.support.alerts import retained
-from tests.support.homesec_process import start_up, up_env
+from tests.support.homesec_process import start_up, stop_up, up_env
 from tests.support.waiting import eventually_blocking
 
 pytestmark = [pytest.mark.slow]
@@ -77,14 +75,8 @@ def test_a_black_frame_raises_a_camera_alert_through_homesec_up(
             lambda: b"ON" in subscriber.on(f"{prefix}/{camera}/problem"), 30, "problem ON"
         )
 
-        process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=90)
+        rest = stop_up(process)
     finally:
         if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.communicate(timeout=90)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(30)
+            stop_up(process)
     assert process.returncode == 0, output + rest

@@ -13,8 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-import signal
-import subprocess
 import urllib.request
 from pathlib import Path
 
@@ -22,7 +20,7 @@ import pytest
 
 from homesec.policy.home_assistant import node_prefix
 from tests.support.alerts import retained
-from tests.support.homesec_process import start_up, up_env
+from tests.support.homesec_process import start_up, stop_up, up_env
 from tests.support.images import RED, jpeg_bytes
 from tests.support.waiting import eventually_blocking
 
@@ -118,14 +116,8 @@ def test_switching_to_away_over_mqtt_raises_a_daytime_visit_and_pushes_it(
         assert away["risk_score"] > at_home["risk_score"]
         assert "the house is set to away" in away["reasoning"], away["reasoning"]
 
-        process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=90)
+        rest = stop_up(process)
     finally:
         if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.communicate(timeout=90)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(30)
+            stop_up(process)
     assert process.returncode == 0, output + rest

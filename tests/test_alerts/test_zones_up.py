@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import signal
-import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -24,7 +22,7 @@ from sqlalchemy import select
 
 from homesec.models import Upload
 from homesec.store.database import create_engine, session_factory
-from tests.support.homesec_process import start_up, up_env
+from tests.support.homesec_process import start_up, stop_up, up_env
 from tests.support.images import RED, jpeg_bytes
 from tests.support.waiting import eventually_blocking
 
@@ -109,14 +107,8 @@ def test_a_person_only_in_an_ignored_zone_makes_no_event_through_homesec_up(
         assert detection["zones"] == ["porch"]
         assert detection["file_path"].endswith("snap_0002.jpg")
 
-        process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=90)
+        rest = stop_up(process)
     finally:
         if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.communicate(timeout=90)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(30)
+            stop_up(process)
     assert process.returncode == 0, output + rest
