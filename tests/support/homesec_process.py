@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -11,16 +13,46 @@ from pathlib import Path
 
 from homesec.ops.ports import free_port
 
-__all__ = ["free_port", "homesec", "start_up", "stop_up", "up_env", "with_ftp_ports"]
+__all__ = [
+    "free_port",
+    "homesec",
+    "server_port",
+    "start_up",
+    "stop_up",
+    "up_env",
+    "with_ftp_ports",
+]
 
 READY = "Press Ctrl-C"  # the line `homesec up` prints once everything runs
+
+
+# Ports for the servers a `homesec up` under test opens after Ray has started: above Ray's
+# worker ports (10002-19999) and below the kernel's ephemeral range (32768 and up on Linux). A
+# port the kernel handed out (bind to port 0) and the probe let go can be handed out again to
+# the next process binding port 0: Ray, starting meanwhile, once took the FTP port that way and
+# answered the test's FTP connection with gRPC. The kernel never hands out a port from here.
+SERVER_PORTS = range(20000, 32768)
+
+
+def server_port() -> int:
+    """A free port for a server of the test's `homesec up`, out of everyone's random picks."""
+    chooser = random.SystemRandom()
+    for _ in range(200):
+        port = chooser.choice(SERVER_PORTS)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {SERVER_PORTS}")
 
 
 def with_ftp_ports(env: dict[str, str]) -> dict[str, str]:
     """``env`` with the FTP server of `homesec up` on 127.0.0.1 and free ports (unless the test
     chose its own): tests run side by side, and a user may run homesec on 2121 meanwhile."""
-    ftp = {"FTP_HOST": "127.0.0.1", "FTP_PORT": str(free_port())}
-    passive = free_port()
+    ftp = {"FTP_HOST": "127.0.0.1", "FTP_PORT": str(server_port())}
+    passive = server_port()
     ftp["FTP_PASSIVE_PORTS"] = f"{passive}-{min(passive + 9, 65535)}"  # busy ones are skipped
     return {**ftp, **env}
 
@@ -39,9 +71,9 @@ def up_env(data_dir: Path, database_url: str, redis_url: str, **settings: str) -
             "HOMESEC_DATA_DIR": str(data_dir),
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
-            "HOMESEC_RAY_PORT": str(free_port()),
-            "HOMESEC_RAY_DASHBOARD_PORT": str(free_port()),
-            "HOMESEC_PORT": str(free_port()),
+            "HOMESEC_RAY_PORT": str(server_port()),
+            "HOMESEC_RAY_DASHBOARD_PORT": str(server_port()),
+            "HOMESEC_PORT": str(server_port()),
             "DETECTOR_MODEL": "scripted",
             "LLM_ENGINE": "rules",
             "MIN_IMAGE_BYTES": "100",

@@ -12,7 +12,7 @@ import psutil
 import pytest
 from PIL import Image
 
-from tests.support.homesec_process import free_port, homesec, start_up
+from tests.support.homesec_process import homesec, server_port, start_up
 from tests.support.tiny_rtdetr import build_tiny_rtdetr
 from tests.support.waiting import eventually_blocking
 
@@ -26,9 +26,9 @@ def base_env(service_data_dir: Path) -> dict[str, str]:
     }
     env["HOMESEC_DATA_DIR"] = str(service_data_dir / "data")
     # Free ports: another test session may run its own `homesec up` beside this one.
-    env["HOMESEC_RAY_PORT"] = str(free_port())
-    env["HOMESEC_RAY_DASHBOARD_PORT"] = str(free_port())
-    env["HOMESEC_PORT"] = str(free_port())
+    env["HOMESEC_RAY_PORT"] = str(server_port())
+    env["HOMESEC_RAY_DASHBOARD_PORT"] = str(server_port())
+    env["HOMESEC_PORT"] = str(server_port())
     return env
 
 

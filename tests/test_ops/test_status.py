@@ -33,7 +33,7 @@ from homesec.ops.status import (
 )
 from homesec.settings import load_settings
 from homesec.store.streams import QueueCounts
-from tests.support.homesec_process import free_port, homesec, start_up
+from tests.support.homesec_process import homesec, server_port, start_up
 from tests.support.images import RED, jpeg_bytes
 from tests.support.waiting import eventually_blocking
 
@@ -191,9 +191,9 @@ def running_service() -> Iterator[Service]:
     }
     env |= {
         "HOMESEC_DATA_DIR": str(root / "data"),
-        "HOMESEC_RAY_PORT": str(free_port()),
-        "HOMESEC_RAY_DASHBOARD_PORT": str(free_port()),
-        "HOMESEC_PORT": str(free_port()),
+        "HOMESEC_RAY_PORT": str(server_port()),
+        "HOMESEC_RAY_DASHBOARD_PORT": str(server_port()),
+        "HOMESEC_PORT": str(server_port()),
         "DETECTOR_MODEL": "scripted",
         "LLM_ENGINE": "rules",
         "MIN_IMAGE_BYTES": "100",

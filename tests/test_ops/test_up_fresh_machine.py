@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.homesec_process import READY, free_port, with_ftp_ports
+from tests.support.homesec_process import READY, server_port, with_ftp_ports
 
 pytestmark = pytest.mark.slow
 
@@ -29,9 +29,9 @@ def stranger_env(home: Path, data_dir: Path) -> dict[str, str]:
         "LANG": "C.UTF-8",
         "HOME": str(home),
         "HOMESEC_DATA_DIR": str(data_dir),
-        "HOMESEC_PORT": str(free_port()),
-        "HOMESEC_RAY_PORT": str(free_port()),
-        "HOMESEC_RAY_DASHBOARD_PORT": str(free_port()),
+        "HOMESEC_PORT": str(server_port()),
+        "HOMESEC_RAY_PORT": str(server_port()),
+        "HOMESEC_RAY_DASHBOARD_PORT": str(server_port()),
     }
     return with_ftp_ports(env)
 
