@@ -65,11 +65,7 @@ class EvidenceUpload(msgspec.Struct, frozen=True, kw_only=True):
     sha256: str | None
 
 
-class EvidenceRecord(msgspec.Struct, frozen=True, kw_only=True):
-    event_id: int
-    batch_id: str
-    started_at: dt.datetime
-    ended_at: dt.datetime | None
+class Verdict(msgspec.Struct, frozen=True, kw_only=True):
     risk_score: int | None
     risk_level: str | None
     summary: str | None
@@ -81,6 +77,14 @@ class EvidenceRecord(msgspec.Struct, frozen=True, kw_only=True):
     supersedes_event_id: int | None
     reviewed: bool
     notes: str | None
+
+
+class EvidenceRecord(msgspec.Struct, frozen=True, kw_only=True):
+    event_id: int
+    batch_id: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    verdict: Verdict  # as the manifest says it
     held_at: dt.datetime | None
     hold_note: str | None
     camera: EvidenceCamera
@@ -138,20 +142,6 @@ class ManifestFile(msgspec.Struct, frozen=True):
     path: str  # inside the archive's folder
     size: int
     sha256: str
-
-
-class Verdict(msgspec.Struct, frozen=True, kw_only=True):
-    risk_score: int | None
-    risk_level: str | None
-    summary: str | None
-    reasoning: str | None
-    scored_by_engine: str | None
-    scored_by_model: str | None
-    prompt_version: str | None
-    is_fast_path: bool
-    supersedes_event_id: int | None
-    reviewed: bool
-    notes: str | None
 
 
 class Hold(msgspec.Struct, frozen=True, kw_only=True):
@@ -281,19 +271,7 @@ def build_manifest(
         exported_at=exported,
         zone=zone_name,
         camera=record.camera,
-        verdict=Verdict(
-            risk_score=record.risk_score,
-            risk_level=record.risk_level,
-            summary=record.summary,
-            reasoning=record.reasoning,
-            scored_by_engine=record.scored_by_engine,
-            scored_by_model=record.scored_by_model,
-            prompt_version=record.prompt_version,
-            is_fast_path=record.is_fast_path,
-            supersedes_event_id=record.supersedes_event_id,
-            reviewed=record.reviewed,
-            notes=record.notes,
-        ),
+        verdict=record.verdict,
         started=started,
         ended=moment(record.ended_at, zone),
         hold=Hold(held_at=moment(record.held_at, zone), note=record.hold_note),

@@ -13,6 +13,7 @@ from homesec.policy.evidence import (
     EvidenceDetection,
     EvidenceRecord,
     EvidenceUpload,
+    Verdict,
 )
 from homesec.store.events import decode_detection_ids
 from homesec.store.uploads import any_path
@@ -70,17 +71,19 @@ async def read_evidence(
             batch_id=event.batch_id,
             started_at=event.started_at,
             ended_at=event.ended_at,
-            risk_score=event.risk_score,
-            risk_level=event.risk_level,
-            summary=event.summary,
-            reasoning=event.reasoning,
-            scored_by_engine=event.scored_by_engine,
-            scored_by_model=event.scored_by_model,
-            prompt_version=event.prompt_version,
-            is_fast_path=event.is_fast_path,
-            supersedes_event_id=event.supersedes_event_id,
-            reviewed=event.reviewed,
-            notes=event.notes,
+            verdict=Verdict(
+                risk_score=event.risk_score,
+                risk_level=event.risk_level,
+                summary=event.summary,
+                reasoning=event.reasoning,
+                scored_by_engine=event.scored_by_engine,
+                scored_by_model=event.scored_by_model,
+                prompt_version=event.prompt_version,
+                is_fast_path=event.is_fast_path,
+                supersedes_event_id=event.supersedes_event_id,
+                reviewed=event.reviewed,
+                notes=event.notes,
+            ),
             held_at=event.held_at,
             hold_note=event.hold_note,
             camera=EvidenceCamera(

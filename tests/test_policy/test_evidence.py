@@ -66,10 +66,13 @@ def test_a_moment_is_told_in_utc_and_in_the_houses_zone_across_a_clock_change():
 
 def manifest_bytes(*files: ManifestFile) -> bytes:
     record = EvidenceRecord(
-        event_id=7, batch_id="b", started_at=T0, ended_at=None, risk_score=40,
-        risk_level="medium", summary=None, reasoning=None, scored_by_engine="rules",
-        scored_by_model=None, prompt_version="r1", is_fast_path=False, supersedes_event_id=None,
-        reviewed=False, notes=None, held_at=None, hold_note=None,
+        event_id=7, batch_id="b", started_at=T0, ended_at=None,
+        verdict=evidence.Verdict(
+            risk_score=40, risk_level="medium", summary=None, reasoning=None,
+            scored_by_engine="rules", scored_by_model=None, prompt_version="r1",
+            is_fast_path=False, supersedes_event_id=None, reviewed=False, notes=None,
+        ),
+        held_at=None, hold_note=None,
         camera=EvidenceCamera(id="porch", name="Porch", role=None), detections=[], uploads={},
     )  # fmt: skip
     manifest = evidence.build_manifest(
